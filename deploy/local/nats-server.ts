@@ -1,0 +1,94 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeSync } from "node:fs";
+import { join } from "node:path";
+
+export const NATS_INSTALL_HINT =
+  "nats-server is not installed. On Debian or Ubuntu: sudo apt-get install -y nats-server " +
+  "(or download it from https://github.com/nats-io/nats-server/releases and put it on PATH).";
+
+/** The nats-server binary on PATH (or in NATS_SERVER_BIN), or undefined. */
+export function findNatsServer(): string | undefined {
+  const explicit = process.env["NATS_SERVER_BIN"];
+  if (explicit) return explicit;
+  const r = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" });
+  const p = r.stdout.trim();
+  return r.status === 0 && p ? p : undefined;
+}
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts nats-server with JetStream on 127.0.0.1:`port`, its data under `dir`, and resolves once it says it is
+ * ready. Fails with a clear message when the binary is missing or the server exits.
+ */
+export async function startNatsServer(opts: { port: number; dir: string; logFile?: number }): Promise<NatsServer> {
+  const bin = findNatsServer();
+  if (!bin) throw new Error(NATS_INSTALL_HINT);
+  mkdirSync(opts.dir, { recursive: true });
+  const args = ["-a", "127.0.0.1", "-p", String(opts.port), "-js", "-sd", join(opts.dir, "jetstream"), "-P", join(opts.dir, "nats-server.pid")];
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nats-server did not become ready in 15 s:\n${output}`)), 15_000);
+    const onData = (b: Buffer) => {
+      output += b.toString();
+      if (opts.logFile !== undefined) writeLog(opts.logFile, b);
+      if (output.includes("Server is ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`nats-server exited with code ${code}:\n${output}`));
+    });
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+  child.stdout!.removeAllListeners("data");
+  child.stderr!.removeAllListeners("data");
+  if (opts.logFile !== undefined) {
+    const fd = opts.logFile;
+    child.stdout!.on("data", (b: Buffer) => writeLog(fd, b));
+    child.stderr!.on("data", (b: Buffer) => writeLog(fd, b));
+  } else {
+    child.stdout!.resume();
+    child.stderr!.resume();
+  }
+  return {
+    url: `nats://127.0.0.1:${opts.port}`,
+    port: opts.port,
+    process: child,
+    stop: () => stopProcess(child, 10_000),
+  };
+}
+
+function writeLog(fd: number, b: Buffer): void {
+  try {
+    writeSync(fd, b);
+  } catch {
+    // The log file is best effort.
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+export function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}

@@ -1,0 +1,70 @@
+/** A configuration variable that is missing or malformed. The message names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads configuration from the environment once, at start-up, and fails fast naming the variable.
+ *
+ * @example
+ *   const env = new EnvReader(process.env);
+ *   const config = { port: env.port("ROUTER_ADDR", "127.0.0.1:50071"), workers: env.list("ROUTER_WORKER_ADDRS") };
+ */
+export class EnvReader {
+  constructor(private readonly env: Env = process.env) {}
+
+  /** A required string; `fallback` makes it optional. */
+  string(name: string, fallback?: string): string {
+    const v = this.env[name];
+    if (v === undefined || v === "") {
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(name, "is required but not set");
+    }
+    return v;
+  }
+
+  /** An integer within [min, max]. */
+  int(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(name, `must be an integer in [${min}, ${max}], got ${JSON.stringify(raw)}`);
+    }
+    return v;
+  }
+
+  /** A "host:port" listen or dial address (port 0 lets the OS pick). */
+  address(name: string, fallback?: string): string {
+    const v = this.string(name, fallback);
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+    if (!m || Number(m[2]) > 65535) throw new ConfigError(name, `must be host:port, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  /** A comma-separated list of addresses, at least one. */
+  addresses(name: string, fallback?: string): string[] {
+    const raw = this.string(name, fallback);
+    const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    if (list.length === 0) throw new ConfigError(name, "must list at least one host:port");
+    for (const a of list) new EnvReader({ [name]: a }).address(name);
+    return list;
+  }
+
+  /** One of a fixed set of values. */
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const v = this.string(name, fallback);
+    if (!(values as readonly string[]).includes(v)) {
+      throw new ConfigError(name, `must be one of ${values.join(", ")}, got ${JSON.stringify(v)}`);
+    }
+    return v as T;
+  }
+}

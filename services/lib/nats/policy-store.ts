@@ -1,0 +1,77 @@
+import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import type { KV, NatsConnection } from "nats";
+import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
+
+/** The JetStream KV bucket that holds one ServingPolicy per model family, keyed by the model's name. */
+export const POLICY_BUCKET = "scoremesh_policy";
+
+/**
+ * The serving policies of every model family, kept in a JetStream KV bucket so that every replica sees a
+ * change at once and a replica that starts late reads the current value. Values are protobuf JSON of
+ * scoremesh.policy.v1.ServingPolicy, so `nats kv get scoremesh_policy credit-default` is readable.
+ */
+export class PolicyStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection): Promise<PolicyStore> {
+    const kv = await nc.jetstream().views.kv(POLICY_BUCKET, { history: 16 });
+    return new PolicyStore(kv);
+  }
+
+  async get(model: string): Promise<ServingPolicy | undefined> {
+    const e = await this.kv.get(model);
+    if (!e || e.operation !== "PUT") return undefined;
+    return decodePolicy(e.string());
+  }
+
+  /** Writes a policy (last writer wins). */
+  async put(policy: Omit<ServingPolicy, "$typeName" | "updatedAt"> & { updatedBy: string }): Promise<ServingPolicy> {
+    const p = create(ServingPolicySchema, { ...policy, updatedAt: timestampNow() });
+    await this.kv.put(p.model, toJsonString(ServingPolicySchema, p));
+    return p;
+  }
+
+  /** Writes a policy only if the model has none yet (atomic: replicas racing at start-up write it once). */
+  async seed(model: string, championVersion: string, updatedBy: string): Promise<boolean> {
+    const p = create(ServingPolicySchema, { model, championVersion, updatedBy, updatedAt: timestampNow() });
+    try {
+      await this.kv.create(model, toJsonString(ServingPolicySchema, p));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Calls `onPolicy` with the current policy of every model, then with every change, until `close()`.
+   * Resolves once the current values have been delivered.
+   */
+  async watch(onPolicy: (p: ServingPolicy) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
+    let initialized!: () => void;
+    const ready = new Promise<void>((r) => (initialized = r));
+    const iter = await this.kv.watch({ initializedFn: () => initialized() });
+    void (async () => {
+      for await (const e of iter) {
+        if (e.operation !== "PUT") continue;
+        try {
+          onPolicy(decodePolicy(e.string()));
+        } catch (err) {
+          onError(err);
+        }
+      }
+    })();
+    await ready;
+    return { close: () => iter.stop() };
+  }
+
+  async models(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const k of await this.kv.keys()) out.push(k);
+    return out.sort();
+  }
+}
+
+export function decodePolicy(json: string): ServingPolicy {
+  return fromJsonString(ServingPolicySchema, json);
+}

@@ -1,0 +1,106 @@
+import * as grpc from "@grpc/grpc-js";
+import { create, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import { methodSerializers } from "./grpc-server.js";
+import { decodeStatusDetails, STATUS_DETAILS_KEY } from "./status-details.js";
+import { context, endRpcSpan, injectContext, SpanKind, startRpcSpan, trace } from "./tracing.js";
+import { headersToMetadata, metadataToHeaders } from "./metadata.js";
+
+export interface GrpcTransportOptions {
+  /** host:port of the server. */
+  address: string;
+  /** grpc-js channel options, e.g. { "grpc.max_receive_message_length": 8 << 20 }. */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+/** A transport that can be closed, releasing its channel. */
+export interface ClosableTransport extends Transport {
+  readonly address: string;
+  /** The underlying channel (for connectivity state and waitForReady). */
+  readonly channel: grpc.Client;
+  close(): void;
+}
+
+/**
+ * A connect-es `Transport` over a grpc-js channel, so that `createClient(Service, transport)` gives a typed
+ * promise client that costs what grpc-js costs. Each call gets a client span, W3C trace context in its
+ * metadata, its deadline from `timeoutMs`, and cancellation from `signal`; errors come back as ConnectError
+ * with the server's google.rpc.Status details (`err.findDetails(BadRequestSchema)`).
+ *
+ * @example
+ *   const transport = createGrpcTransport({ address: "127.0.0.1:50071" });
+ *   const router = createClient(RouterService, transport);
+ *   const res = await router.route(req, { timeoutMs: 500, signal: ctx.signal });
+ */
+export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTransport {
+  const client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), opts.channelOptions);
+  const serializers = new Map<DescMethodUnary, ReturnType<typeof methodSerializers>>();
+  return {
+    address: opts.address,
+    channel: client,
+    close: () => client.close(),
+    unary<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodUnary<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: ConstructorParameters<typeof Headers>[0] | undefined,
+      input: MessageInitShape<I>,
+    ): Promise<UnaryResponse<I, O>> {
+      let s = serializers.get(method as DescMethodUnary);
+      if (!s) {
+        s = methodSerializers(method);
+        serializers.set(method as DescMethodUnary, s);
+      }
+      const headers = new Headers(header);
+      const parent = context.active();
+      const span = startRpcSpan(SpanKind.CLIENT, method.parent.typeName, method.name, parent);
+      injectContext(trace.setSpan(parent, span), headers);
+      const deadline = timeoutMs !== undefined ? Date.now() + timeoutMs : Infinity;
+      return new Promise((resolve, reject) => {
+        if (signal?.aborted) {
+          endRpcSpan(span, Code.Canceled);
+          reject(ConnectError.from(signal.reason, Code.Canceled));
+          return;
+        }
+        const onAbort = () => call.cancel();
+        const call = client.makeUnaryRequest(
+          s.path,
+          s.serializeInput,
+          s.deserializeOutput,
+          create(method.input, input),
+          headersToMetadata(headers),
+          { deadline },
+          (err, res) => {
+            signal?.removeEventListener("abort", onAbort);
+            if (err) {
+              const ce = fromServiceError(err);
+              endRpcSpan(span, ce.code, ce.rawMessage);
+              reject(ce);
+              return;
+            }
+            endRpcSpan(span, 0);
+            resolve({
+              stream: false,
+              service: method.parent,
+              method,
+              header: new Headers(),
+              trailer: new Headers(),
+              message: res as never,
+            });
+          },
+        );
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    },
+    stream() {
+      return Promise.reject(new ConnectError("streaming calls are not supported by this transport", Code.Unimplemented));
+    },
+  };
+}
+
+function fromServiceError(err: grpc.ServiceError): ConnectError {
+  const ce = new ConnectError(err.details || grpc.status[err.code] || "error", err.code as number as Code, metadataToHeaders(err.metadata));
+  const bin = err.metadata?.get(STATUS_DETAILS_KEY)[0];
+  if (bin instanceof Buffer) ce.details = decodeStatusDetails(bin);
+  return ce;
+}

@@ -1,0 +1,33 @@
+import { context, propagation, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, TracerProvider, type SpanProcessor } from "@opentelemetry/sdk-trace";
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+
+/**
+ * Sets up tracing for a service before anything else runs. Spans are always created (so every response and
+ * log line has a real trace id) and exported by OTLP over HTTP only when OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (e.g. http://localhost:4318 for Jaeger). Configured only by
+ * OTEL_* variables; OTEL_SERVICE_NAME overrides the service name.
+ */
+export function startTelemetry(service: string): { shutdown(): Promise<void> } {
+  const processors: SpanProcessor[] = [];
+  const env = process.env;
+  if (env["OTEL_EXPORTER_OTLP_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]) {
+    processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
+  }
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: env["OTEL_SERVICE_NAME"] || `scoremesh-${service}`,
+      [ATTR_SERVICE_VERSION]: "0.1.0",
+    }),
+    spanProcessors: processors,
+  });
+  const contextManager = new AsyncLocalStorageContextManager();
+  context.setGlobalContextManager(contextManager.enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  return { shutdown: () => provider.shutdown() };
+}

@@ -1,0 +1,5 @@
+import { runService } from "../lib/main.js";
+import { readConfig } from "./config.js";
+import { startWorker } from "./server.js";
+
+await runService("model-worker", (log) => startWorker(readConfig(), log));

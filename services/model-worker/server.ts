@@ -1,0 +1,52 @@
+import type { Logger } from "pino";
+import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
+import { ModelRepository } from "../lib/model-repository.js";
+import { connectNats } from "../lib/nats/connect.js";
+import { PolicyStore } from "../lib/nats/policy-store.js";
+import { ServiceHost } from "../lib/service-host.js";
+import type { WorkerConfig } from "./config.js";
+import { ModelRegistry } from "./model-registry.js";
+import { inferenceRoutes } from "./routes.js";
+
+/**
+ * The model worker: loads every model version of the repository into ONNX Runtime once, serves them over the
+ * Open Inference Protocol v2, and follows the serving policy in NATS (a champion it has not loaded yet is
+ * loaded from the repository at once). SERVING once every version is loaded and warmed up.
+ */
+export async function startWorker(config: WorkerConfig, log: Logger): Promise<ServiceHost> {
+  const repo = new ModelRepository(config.modelRepository);
+  const registry = new ModelRegistry(
+    repo,
+    config.models,
+    { executionProviders: ["cpu"], intraOpNumThreads: config.intraOpThreads, graphOptimizationLevel: "all" },
+    log,
+  );
+  const host = new ServiceHost({
+    name: "model-worker",
+    address: config.address,
+    log,
+    drainTimeoutMs: config.drainTimeoutMs,
+    serverOptions: { "grpc.max_receive_message_length": 64 << 20 },
+  });
+  host.add(GRPCInferenceService, inferenceRoutes(registry, () => host.isServing()));
+  host.onClose(() => registry.close());
+  await host.listen();
+  await registry.sync();
+
+  const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, log);
+  host.onClose(() => nc.drain());
+  const policies = await PolicyStore.open(nc);
+  const watcher = await policies.watch(
+    (p) => {
+      registry.champions.set(p.model, p.championVersion);
+      if (!registry.isReady(p.model, p.championVersion)) {
+        log.info({ model: p.model, version: p.championVersion }, "new champion not loaded here: loading it");
+        registry.sync().catch((err: unknown) => log.error({ err }, "loading models failed"));
+      }
+    },
+    (err) => log.warn({ err }, "ignoring an unreadable serving policy"),
+  );
+  host.onClose(() => watcher.close());
+  host.setServing(true, `${registry.list().length} model versions loaded`);
+  return host;
+}

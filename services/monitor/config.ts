@@ -1,0 +1,19 @@
+import { EnvReader } from "../lib/config.js";
+
+export interface MonitorConfig {
+  address: string;
+  /** HTTP page (/), Prometheus metrics (/metrics) and JSON stats (/stats.json). */
+  httpAddress: string;
+  /** Append-only JSON Lines file of every decision record; empty: no audit file. */
+  auditLogPath: string;
+  drainTimeoutMs: number;
+}
+
+export function readConfig(env = new EnvReader()): MonitorConfig {
+  return {
+    address: env.address("MONITOR_ADDR", "127.0.0.1:50091"),
+    httpAddress: env.address("MONITOR_HTTP_ADDR", "127.0.0.1:9464"),
+    auditLogPath: env.string("MONITOR_AUDIT_LOG", " ").trim(),
+    drainTimeoutMs: env.int("MONITOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+  };
+}

@@ -1,0 +1,50 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import type { DecisionRecord } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
+
+/** Prometheus metrics of the mesh's decisions, served on /metrics. */
+export class DecisionMetrics {
+  readonly registry = new Registry();
+  private readonly decisions = new Counter({
+    name: "scoremesh_decisions_total",
+    help: "Decisions made by the mesh.",
+    labelNames: ["model", "version", "decision", "route", "degraded"] as const,
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: "scoremesh_router_latency_seconds",
+    help: "Time the router spent on a decision (policy, worker call, mapping).",
+    labelNames: ["model", "version"] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  private readonly score = new Histogram({
+    name: "scoremesh_score",
+    help: "Distribution of scores (probability of the positive class).",
+    labelNames: ["model", "version"] as const,
+    buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+    registers: [this.registry],
+  });
+  readonly received = new Counter({
+    name: "scoremesh_monitor_records_received_total",
+    help: "Decision records received from routers.",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "scoremesh_monitor_" });
+  }
+
+  add(r: DecisionRecord): void {
+    const version = r.modelVersion;
+    this.decisions.inc({
+      model: r.model,
+      version,
+      decision: (Decision[r.decision] ?? "UNSPECIFIED").toLowerCase(),
+      route: (Route[r.route] ?? "UNSPECIFIED").toLowerCase(),
+      degraded: String(r.degraded),
+    });
+    this.latency.observe({ model: r.model, version }, r.latencyMs / 1000);
+    this.score.observe({ model: r.model, version }, r.score);
+  }
+}

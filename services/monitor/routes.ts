@@ -1,0 +1,42 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import type { AuditLog } from "./audit-log.js";
+import type { DecisionMetrics } from "./metrics.js";
+import type { DecisionStats } from "./stats.js";
+
+export function monitorRoutes(deps: {
+  stats: DecisionStats;
+  metrics: DecisionMetrics;
+  audit?: AuditLog;
+}): Partial<ServiceImpl<typeof MonitorService>> {
+  return {
+    async record(req) {
+      if (deps.audit) await deps.audit.append(req.records);
+      for (const r of req.records) {
+        deps.stats.add(r);
+        deps.metrics.add(r);
+      }
+      deps.metrics.received.inc(req.records.length);
+      return { accepted: req.records.length };
+    },
+    getStats() {
+      const s = deps.stats;
+      return {
+        decisionsTotal: BigInt(s.total),
+        versions: [...s.versions.values()].map((c) => ({
+          model: c.model,
+          modelVersion: c.modelVersion,
+          decisions: BigInt(c.decisions),
+          approve: BigInt(c.approve),
+          review: BigInt(c.review),
+          decline: BigInt(c.decline),
+          degraded: BigInt(c.degraded),
+          meanScore: c.decisions ? c.scoreSum / c.decisions : 0,
+        })),
+        latencyP50Ms: s.latencyQuantile(0.5),
+        latencyP95Ms: s.latencyQuantile(0.95),
+        latencyP99Ms: s.latencyQuantile(0.99),
+      };
+    },
+  };
+}

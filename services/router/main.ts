@@ -1,0 +1,5 @@
+import { runService } from "../lib/main.js";
+import { readConfig } from "./config.js";
+import { startRouter } from "./server.js";
+
+await runService("router", (log) => startRouter(readConfig(), log));

@@ -1,0 +1,92 @@
+import type { Logger } from "pino";
+import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
+import type { ModelCard } from "../lib/model-card.js";
+import { ModelRepository } from "../lib/model-repository.js";
+import { connectNats } from "../lib/nats/connect.js";
+import { PolicyStore } from "../lib/nats/policy-store.js";
+import { ServiceHost } from "../lib/service-host.js";
+import { ChampionTable } from "./champions.js";
+import type { RouterConfig } from "./config.js";
+import { MonitorSink } from "./monitor-sink.js";
+import { routerRoutes } from "./routes.js";
+import { WorkerPool } from "./worker-pool.js";
+
+/**
+ * The router: follows the serving policy in NATS, sends feature rows to a model worker with a deadline,
+ * maps scores to decisions with the thresholds of the version's card, and sends a record of every decision
+ * to the monitor off the hot path. SERVING once every model has a champion that the workers have ready.
+ */
+export async function startRouter(config: RouterConfig, log: Logger): Promise<ServiceHost> {
+  const repo = new ModelRepository(config.modelRepository);
+  const cards = new Map<string, ModelCard>();
+  const loadCards = () => {
+    for (const m of repo.models()) for (const v of repo.versions(m)) if (!cards.has(`${m}/${v}`)) cards.set(`${m}/${v}`, repo.card(m, v));
+  };
+  loadCards();
+  const cardOf = (m: string, v: string) => cards.get(`${m}/${v}`);
+
+  const host = new ServiceHost({ name: "router", address: config.address, log, drainTimeoutMs: config.drainTimeoutMs });
+  const champions = new ChampionTable();
+  const updateHealth = () => {
+    const missing = repo.models().filter((m) => champions.champion(m) === undefined);
+    if (!workers.anyServing()) host.setServing(false, "no model worker is serving");
+    else if (missing.length) host.setServing(false, `no ready champion yet for ${missing.join(", ")}`);
+    else host.setServing(true, "champions ready on the workers");
+  };
+  const workers = new WorkerPool(config.workerAddrs, () => updateHealth());
+  host.onClose(() => workers.close());
+  const monitor = new MonitorSink(config.monitorAddr, `router-${process.pid}`, {
+    flushMs: config.monitorFlushMs,
+    queueMax: config.monitorQueueMax,
+    log,
+  });
+  host.onClose(() => monitor.close());
+  host.add(RouterService, routerRoutes({ champions, cards: cardOf, workers, monitor, workerTimeoutMs: config.workerTimeoutMs }));
+  await host.listen();
+
+  const nc = await connectNats(config.natsServers, `router-${process.pid}`, log);
+  host.onClose(() => nc.drain());
+  const policies = await PolicyStore.open(nc);
+  for (const model of repo.models()) {
+    const oldest = repo.versions(model)[0];
+    if (oldest && (await policies.seed(model, oldest, `router-${process.pid}`))) {
+      log.info({ model, version: oldest }, "no serving policy yet: champion set to the oldest version (promote others with meshctl)");
+    }
+  }
+
+  // Adopt a new champion only when the workers have it ready; until then the old one keeps serving.
+  let reconciling = false;
+  const reconcile = async () => {
+    if (reconciling) return;
+    reconciling = true;
+    try {
+      const adopted = await champions.reconcile(async (model, version) => {
+        if (!cardOf(model, version)) loadCards();
+        if (!cardOf(model, version)) {
+          log.error({ model, version }, "the policy names a version that is not in the model repository");
+          return false;
+        }
+        return workers.ready(model, version);
+      });
+      for (const a of adopted) log.info({ model: a.model, from: a.from, to: a.to }, "champion switched");
+      updateHealth();
+    } finally {
+      reconciling = false;
+    }
+  };
+  const timer = setInterval(() => void reconcile(), 250);
+  timer.unref();
+  host.onClose(() => clearInterval(timer));
+  const watcher = await policies.watch(
+    (p) => {
+      if (champions.want(p.model, p.championVersion)) {
+        log.info({ model: p.model, version: p.championVersion, by: p.updatedBy }, "policy names a new champion");
+        void reconcile();
+      }
+    },
+    (err) => log.warn({ err }, "ignoring an unreadable serving policy"),
+  );
+  host.onClose(() => watcher.close());
+  await reconcile();
+  return host;
+}

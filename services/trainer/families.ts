@@ -1,0 +1,5 @@
+import { creditDefault } from "./credit-default.js";
+import type { ModelFamily } from "./model-family.js";
+
+/** Every family the training kit knows, by name. */
+export const FAMILIES: ReadonlyMap<string, ModelFamily> = new Map([[creditDefault.model, creditDefault]]);

@@ -1,0 +1,27 @@
+export { artifactFiles, writeArtifacts, type ArtifactFile } from "./artifacts.js";
+export { logisticRegressionCard, type CardInput } from "./card.js";
+export { checkRows, requireColumns } from "./check-rows.js";
+export { classWeights, type ClassWeight } from "./class-weight.js";
+export { fitStandardize } from "./column-stats.js";
+export { creditDefault, creditDefaultSpec } from "./credit-default.js";
+export { loadCsv, parseCsv, type CsvTable } from "./csv.js";
+export type { DataRow } from "./data-row.js";
+export { TrainingDataError } from "./errors.js";
+export { FAMILIES } from "./families.js";
+export { featureMatrix, labelVector } from "./feature-matrix.js";
+export { prettyJson } from "./json-file.js";
+export {
+  fitLogisticRegression,
+  sigmoid,
+  type LogisticRegressionFit,
+  type LogisticRegressionOptions,
+} from "./logistic-regression.js";
+export type { Matrix } from "./matrix.js";
+export { brierScore, holdoutMetrics, ksStatistic, logLoss, quantile, rocAuc, type HoldoutMetrics } from "./metrics.js";
+export type { ModelFamily, VersionRecipe } from "./model-family.js";
+export { logisticRegressionOnnx, type LogisticRegressionOnnxOptions } from "./onnx-export.js";
+export { scoreWithOnnx } from "./onnx-scorer.js";
+export { createRng, type Rng } from "./rng.js";
+export { roundDecimals, roundSignificant, shortestFloat32 } from "./rounding.js";
+export { splitRows, type Split, type SplitOptions } from "./split.js";
+export { trainFamily, type TrainedFamily, type TrainedVersion } from "./train.js";

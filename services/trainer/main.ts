@@ -1,0 +1,65 @@
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { writeArtifacts } from "./artifacts.js";
+import { FAMILIES } from "./families.js";
+import { trainFamily, type TrainedFamily } from "./train.js";
+
+/**
+ * npm run train [-- --model credit-default] [--data <csv>] [--out models]
+ *
+ * Trains every version of a model family (all families when --model is left out) and writes spec.json,
+ * <version>/card.json and <version>/model.onnx into the model repository folder --out. --data defaults to
+ * <out>/<model>/data/<the family's data file>.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: "string" },
+      data: { type: "string" },
+      out: { type: "string", default: "models" },
+    },
+    strict: true,
+  });
+  const out = values.out ?? "models";
+  const names = values.model === undefined ? [...FAMILIES.keys()] : [values.model];
+  if (values.data !== undefined && names.length !== 1) throw new Error("--data needs --model");
+
+  for (const name of names) {
+    const family = FAMILIES.get(name);
+    if (!family) throw new Error(`unknown model ${name}; known: ${[...FAMILIES.keys()].join(", ")}`);
+    const dataPath = values.data ?? join(out, family.model, "data", family.dataFile);
+    const started = performance.now();
+    const trained = await trainFamily(family, dataPath);
+    const written = writeArtifacts(out, trained);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`${family.model}: trained ${trained.versions.length} versions on ${dataPath} in ${seconds}s`);
+    printTable(trained);
+    for (const path of written) console.log(`  wrote ${path}`);
+    for (const v of trained.versions) {
+      if (!v.converged) console.warn(`  warning: version ${v.card.version} stopped at the iteration limit`);
+    }
+  }
+}
+
+function printTable(trained: TrainedFamily): void {
+  const header = ["version", "l2", "class_weight", "iter", "roc_auc", "ks", "log_loss", "brier", "review", "decline"];
+  const rows = trained.versions.map(({ card }) => [
+    card.version,
+    String(card.training["l2"]),
+    String(card.training["class_weight"]),
+    String(card.training["iterations"]),
+    ...["roc_auc", "ks", "log_loss", "brier"].map((m) => (card.metrics[m] ?? NaN).toFixed(4)),
+    card.thresholds.review.toFixed(4),
+    card.thresholds.decline.toFixed(4),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => "  " + cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  console.log(`  spec ${trained.versions[0]?.card.feature_spec_hash ?? ""}, ${trained.spec.features.length} features`);
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+}
+
+main().catch((error: unknown) => {
+  console.error(`train: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

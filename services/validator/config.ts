@@ -1,0 +1,30 @@
+import { EnvReader } from "../lib/config.js";
+
+export interface ValidatorConfig {
+  /** gRPC listener (grpc-js). */
+  grpcAddress: string;
+  /** HTTP listener (connect-node: Connect JSON and gRPC-Web). */
+  httpAddress: string;
+  modelRepository: string;
+  featureAddr: string;
+  /** Deadline for a call whose client sent none. */
+  defaultTimeoutMs: number;
+  /** Most rows in one ScoreBatch. */
+  maxBatchRows: number;
+  /** Largest request body either listener reads; larger ones get RESOURCE_EXHAUSTED before being parsed. */
+  maxMessageBytes: number;
+  drainTimeoutMs: number;
+}
+
+export function readConfig(env = new EnvReader()): ValidatorConfig {
+  return {
+    grpcAddress: env.address("VALIDATOR_GRPC_ADDR", "127.0.0.1:50051"),
+    httpAddress: env.address("VALIDATOR_HTTP_ADDR", "127.0.0.1:8080"),
+    modelRepository: env.string("MODEL_REPOSITORY", "models"),
+    featureAddr: env.address("VALIDATOR_FEATURE_ADDR", "127.0.0.1:50061"),
+    defaultTimeoutMs: env.int("VALIDATOR_DEFAULT_TIMEOUT_MS", 2000, 1, 60_000),
+    maxBatchRows: env.int("VALIDATOR_MAX_BATCH_ROWS", 256, 1, 10_000),
+    maxMessageBytes: env.int("VALIDATOR_MAX_MESSAGE_BYTES", 4 << 20, 1024, 64 << 20),
+    drainTimeoutMs: env.int("VALIDATOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+  };
+}

@@ -1,0 +1,51 @@
+import { createServer, type Server } from "node:http";
+import type { DescService } from "@bufbuild/protobuf";
+import { ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { context, endRpcSpan, extractContext, SpanKind, startRpcSpan, trace } from "../lib/rpc/tracing.js";
+
+/** A server span per call on the HTTP listener, continuing the caller's W3C trace (traceparent header). */
+const tracing: Interceptor = (next) => async (req) => {
+  const span = startRpcSpan(SpanKind.SERVER, req.service.typeName, req.method.name, extractContext(req.header), "connect_rpc");
+  return context.with(trace.setSpan(context.active(), span), async () => {
+    try {
+      const res = await next(req);
+      endRpcSpan(span, 0);
+      return res;
+    } catch (err) {
+      const ce = ConnectError.from(err);
+      endRpcSpan(span, ce.code, ce.rawMessage);
+      throw err;
+    }
+  });
+};
+
+/**
+ * The HTTP listener of the edge: connect-node serving the Connect protocol (JSON or binary, e.g. curl) and
+ * gRPC-Web (browsers), with the same handlers as the gRPC listener.
+ */
+export function startHttpListener<S extends DescService>(
+  service: S,
+  impl: Partial<ServiceImpl<S>>,
+  opts: { address: string; maxMessageBytes: number },
+): Promise<{ server: Server; port: number }> {
+  const handler = connectNodeAdapter({
+    routes: (router) => router.service(service, impl),
+    interceptors: [tracing],
+    readMaxBytes: opts.maxMessageBytes,
+    grpc: false,
+    grpcWeb: true,
+    connect: true,
+  });
+  const server = createServer(handler);
+  const i = opts.address.lastIndexOf(":");
+  const host = opts.address.slice(0, i).replace(/^\[|\]$/g, "");
+  const port = Number(opts.address.slice(i + 1));
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      const addr = server.address();
+      resolve({ server, port: typeof addr === "object" && addr ? addr.port : port });
+    });
+  });
+}

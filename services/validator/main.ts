@@ -1,0 +1,5 @@
+import { runService } from "../lib/main.js";
+import { readConfig } from "./config.js";
+import { startValidator } from "./server.js";
+
+await runService("validator", (log) => startValidator(readConfig(), log));

@@ -1,0 +1,101 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { FeatureService, type ValidatedRowSchema } from "../../gen/scoremesh/feature/v1/feature_pb.js";
+import {
+  ScoringService,
+  type ScoreRequest,
+  type ScoreResponseSchema,
+} from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import type { FeatureSpec } from "../lib/feature-spec.js";
+import { invalidArgument, type FieldViolation } from "../lib/rpc/status-details.js";
+import { activeTraceId } from "../lib/rpc/tracing.js";
+import { validateId, validateInputs } from "./validation.js";
+
+export interface EdgeDeps {
+  specs: Map<string, FeatureSpec>;
+  feature: Client<typeof FeatureService>;
+  defaultTimeoutMs: number;
+  maxBatchRows: number;
+}
+
+type ScoreResponseInit = MessageInitShape<typeof ScoreResponseSchema>;
+
+/**
+ * The public ScoringService. The same handlers serve the gRPC listener (grpc-js) and the HTTP listener
+ * (connect-node: Connect JSON and gRPC-Web).
+ */
+export function scoringRoutes(deps: EdgeDeps): Partial<ServiceImpl<typeof ScoringService>> {
+  return {
+    async score(req, ctx) {
+      const [res] = await scoreAll(deps, [req], (f) => f, ctx);
+      return res!;
+    },
+    async scoreBatch(req, ctx) {
+      if (req.requests.length === 0 || req.requests.length > deps.maxBatchRows) {
+        throw invalidArgument([
+          {
+            field: "requests",
+            reason: req.requests.length === 0 ? "REQUIRED" : "TOO_MANY_ROWS",
+            description: `must hold 1 to ${deps.maxBatchRows} requests, got ${req.requests.length}`,
+          },
+        ]);
+      }
+      return { responses: await scoreAll(deps, req.requests, (f, i) => `requests[${i}].${f}`, ctx) };
+    },
+  };
+}
+
+async function scoreAll(
+  deps: EdgeDeps,
+  requests: ScoreRequest[],
+  path: (field: string, index: number) => string,
+  ctx: HandlerContext,
+): Promise<ScoreResponseInit[]> {
+  const violations: FieldViolation[] = [];
+  const rows: MessageInitShape<typeof ValidatedRowSchema>[] = [];
+  const model = requests[0]!.model;
+  requests.forEach((r, i) => {
+    const spec = deps.specs.get(r.model);
+    if (!r.model) {
+      violations.push({ field: path("model", i), reason: "REQUIRED", description: `is required (one of: ${[...deps.specs.keys()].join(", ")})` });
+    } else if (!spec) {
+      violations.push({
+        field: path("model", i),
+        reason: "UNKNOWN_MODEL",
+        description: `unknown model ${JSON.stringify(r.model.slice(0, 64))} (known: ${[...deps.specs.keys()].join(", ")})`,
+      });
+    } else if (r.model !== model) {
+      violations.push({ field: path("model", i), reason: "MIXED_MODELS", description: `every request of a batch must name the same model (${model})` });
+    }
+    for (const [field, value] of [["request_id", r.requestId], ["entity_id", r.entityId]] as const) {
+      const v = validateId(value, path(field, i));
+      if (v) violations.push(v);
+    }
+    if (spec) {
+      const checked = validateInputs(spec, r.inputs, path("inputs", i));
+      violations.push(...checked.violations);
+      rows.push({ requestId: r.requestId || randomUUID(), entityId: r.entityId, inputs: checked.values });
+    }
+  });
+  if (violations.length > 0) throw invalidArgument(violations);
+  const res = await deps.feature.scoreRows(
+    { model, rows },
+    { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal },
+  );
+  if (res.decisions.length !== rows.length) {
+    throw new ConnectError(`the mesh answered ${res.decisions.length} decisions for ${rows.length} rows`, Code.Internal);
+  }
+  const traceId = activeTraceId();
+  return res.decisions.map((d) => ({
+    requestId: d.requestId,
+    model,
+    modelVersion: d.modelVersion,
+    score: d.score,
+    decision: d.decision,
+    route: d.route,
+    degraded: d.degraded,
+    reasons: d.reasons,
+    traceId,
+  }));
+}

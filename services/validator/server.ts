@@ -1,0 +1,58 @@
+import type { Server } from "node:http";
+import { createClient } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
+import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import type { FeatureSpec } from "../lib/feature-spec.js";
+import { ModelRepository } from "../lib/model-repository.js";
+import { DependencyWatch } from "../lib/rpc/health-client.js";
+import { createGrpcTransport } from "../lib/rpc/grpc-transport.js";
+import { ServiceHost } from "../lib/service-host.js";
+import type { ValidatorConfig } from "./config.js";
+import { startHttpListener } from "./http-listener.js";
+import { addReflection } from "./reflection.js";
+import { scoringRoutes } from "./routes.js";
+
+/**
+ * The validator, the public edge: ScoringService on a gRPC listener and an HTTP listener (Connect JSON and
+ * gRPC-Web) with the same handlers, server reflection on the gRPC listener, strict validation of every request
+ * against the model's input schema. SERVING while the feature service is.
+ */
+export async function startValidator(config: ValidatorConfig, log: Logger): Promise<ServiceHost> {
+  const repo = new ModelRepository(config.modelRepository);
+  const specs = new Map<string, FeatureSpec>(repo.models().map((m) => [m, repo.spec(m)]));
+  const transport = createGrpcTransport({ address: config.featureAddr });
+  const routes = scoringRoutes({
+    specs,
+    feature: createClient(FeatureService, transport),
+    defaultTimeoutMs: config.defaultTimeoutMs,
+    maxBatchRows: config.maxBatchRows,
+  });
+  const host = new ServiceHost({
+    name: "validator",
+    address: config.grpcAddress,
+    log,
+    drainTimeoutMs: config.drainTimeoutMs,
+    serverOptions: { "grpc.max_receive_message_length": config.maxMessageBytes },
+  });
+  host.add(ScoringService, routes);
+  addReflection(host.server, [ScoringService]);
+  await host.listen();
+  const http = await startHttpListener(ScoringService, routes, { address: config.httpAddress, maxMessageBytes: config.maxMessageBytes });
+  log.info({ address: config.httpAddress, port: http.port }, "HTTP listener (Connect, gRPC-Web) started");
+  // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
+  host.onClose(() => transport.close());
+  host.onClose(() => deps.close());
+  host.onClose(() => closeHttp(http.server));
+  const deps = new DependencyWatch([config.featureAddr], (any) =>
+    host.setServing(any, any ? "feature service is serving" : "feature service is not serving"),
+  ).start();
+  return host;
+}
+
+function closeHttp(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
