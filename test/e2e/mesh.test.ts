@@ -1,0 +1,258 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { ConnectError, Code } from "@connectrpc/connect";
+import { Decision, Route, type ScoreResponse } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { ModelRepository } from "../../services/lib/model-repository.js";
+import { buildVector } from "../../services/lib/feature-spec.js";
+import { decide } from "../../services/lib/model-card.js";
+import { fieldViolations } from "../../services/lib/rpc/status-details.js";
+import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import { creditRows } from "../support/credit-data.js";
+import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
+
+const MODEL = "credit-default";
+const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
+const spec = repo.spec(MODEL);
+const sessions = new Map<string, ort.InferenceSession>();
+
+/** The score an in-process ONNX Runtime session gives for the same inputs: the reference for the mesh. */
+async function expectedScore(version: string, inputs: Record<string, number>): Promise<number> {
+  let s = sessions.get(version);
+  if (!s) {
+    s = await ort.InferenceSession.create(repo.onnxPath(MODEL, version));
+    sessions.set(version, s);
+  }
+  const { vector } = buildVector(spec, inputs);
+  const out = await s.run({ features: new ort.Tensor("float32", vector, [1, vector.length]) });
+  return (out["probability"]!.data as Float32Array)[0]!;
+}
+
+async function checkAnswer(res: ScoreResponse, inputs: Record<string, number>, version: string, requestId?: string) {
+  assert.equal(res.model, MODEL);
+  assert.equal(res.modelVersion, version);
+  assert.ok(res.score >= 0 && res.score <= 1, `score ${res.score} in [0, 1]`);
+  assert.ok(Math.abs(res.score - (await expectedScore(version, inputs))) < 1e-6, "score equals an in-process ONNX Runtime run");
+  assert.equal(res.decision, decide(res.score, repo.card(MODEL, version).thresholds), "decision follows the card's thresholds");
+  assert.equal(res.route, Route.PRIMARY);
+  assert.equal(res.degraded, false);
+  assert.match(res.traceId, /^[0-9a-f]{32}$/);
+  assert.notEqual(res.traceId, "0".repeat(32));
+  if (requestId) assert.equal(res.requestId, requestId);
+  else assert.match(res.requestId, /^[0-9a-f-]{36}$/, "a request id is generated when none is sent");
+}
+
+describe("the mesh end to end", () => {
+  let fx: MeshFixture;
+  let scored = 0;
+  const rows = creditRows(300);
+
+  before(async () => {
+    fx = await startMeshFixture();
+  });
+  after(async () => {
+    await fx?.close();
+    for (const s of sessions.values()) await s.release();
+  });
+
+  test("a fresh mesh seeds the serving policy with the oldest version as champion", async () => {
+    const r = await fx.meshctl("policy", MODEL);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).championVersion, "1");
+  });
+
+  test("200 rows of the credit data through the public gRPC API", async () => {
+    const decisions = new Set<Decision>();
+    for (let i = 0; i < 200; i++) {
+      const inputs = rows[i]!;
+      const requestId = i % 2 === 0 ? `grpc-${i}` : "";
+      const res = await fx.scoring.score({ model: MODEL, requestId, entityId: `e-${i}`, inputs }, { timeoutMs: 5000 });
+      await checkAnswer(res, inputs, "1", requestId || undefined);
+      decisions.add(res.decision);
+      scored++;
+    }
+    assert.deepEqual([...decisions].sort(), [Decision.APPROVE, Decision.REVIEW, Decision.DECLINE], "real data reaches all three decisions");
+  });
+
+  test("20 rows through HTTP with Connect JSON (what curl sends)", async () => {
+    for (let i = 200; i < 220; i++) {
+      const inputs = rows[i]!;
+      const res = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/Score`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: MODEL, request_id: `http-${i}`, inputs }),
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as Record<string, unknown>;
+      assert.match(String(body["decision"]), /^DECISION_(APPROVE|REVIEW|DECLINE)$/, "enums travel as their proto names");
+      await checkAnswer(
+        {
+          model: body["model"],
+          modelVersion: body["modelVersion"],
+          score: body["score"],
+          decision: Decision[String(body["decision"]).replace("DECISION_", "") as keyof typeof Decision],
+          route: Route[String(body["route"]).replace("ROUTE_", "") as keyof typeof Route],
+          degraded: body["degraded"] ?? false,
+          traceId: body["traceId"],
+          requestId: body["requestId"],
+        } as ScoreResponse,
+        inputs,
+        "1",
+        `http-${i}`,
+      );
+      scored++;
+    }
+  });
+
+  test("ScoreBatch answers every row, in order, as single calls do", async () => {
+    const batch = rows.slice(220, 270);
+    const res = await fx.scoring.scoreBatch(
+      { requests: batch.map((inputs, i) => ({ model: MODEL, requestId: `batch-${i}`, inputs })) },
+      { timeoutMs: 5000 },
+    );
+    assert.equal(res.responses.length, batch.length);
+    for (let i = 0; i < batch.length; i++) await checkAnswer(res.responses[i]!, batch[i]!, "1", `batch-${i}`);
+    scored += batch.length;
+  });
+
+  test("the monitor counted every decision, and the audit log carries each call's trace id", async () => {
+    let total = 0n;
+    for (let i = 0; i < 100 && total < BigInt(scored); i++) {
+      total = (await fx.monitor.getStats({}, { timeoutMs: 2000 })).decisionsTotal;
+      if (total < BigInt(scored)) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(total, BigInt(scored));
+    const stats = await fx.monitor.getStats({});
+    const v1 = stats.versions.find((v) => v.modelVersion === "1");
+    assert.equal(v1?.decisions, BigInt(scored));
+    assert.equal(v1.approve + v1.review + v1.decline, BigInt(scored));
+    const metrics = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/metrics`)).text();
+    const counted = [...metrics.matchAll(/^scoremesh_decisions_total\{[^}]*version="1"[^}]*\} (\d+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+    assert.equal(counted, scored);
+    const page = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/`)).text();
+    assert.match(page, new RegExp(`Decisions: <b>${scored}</b>`));
+
+    const res = await fx.scoring.score({ model: MODEL, requestId: "traced-1", inputs: rows[0]! });
+    scored++;
+    const auditFile = fx.mesh.env["MONITOR_AUDIT_LOG"]!;
+    let line: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && !line; i++) {
+      line = readFileSync(auditFile, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((r) => r["requestId"] === "traced-1");
+      if (!line) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(line, "the decision is in the audit log");
+    assert.equal(line["traceId"], res.traceId, "router and edge share the call's trace");
+    assert.equal(line["inputs"], undefined, "no raw inputs in the audit log");
+  });
+
+  test("bad inputs get INVALID_ARGUMENT listing every offending field", async () => {
+    const good = rows[0]!;
+    const bad: Record<string, unknown> = { ...good, AGE: 300, PAY_0: 1.5, EXTRA: 1, LIMIT_BAL: "lots", BILL_AMT1: Number.NaN };
+    delete bad["PAY_AMT6"];
+    const err = await fx.scoring
+      .score({ model: MODEL, inputs: bad as never }, { timeoutMs: 5000 })
+      .then(() => assert.fail("accepted bad inputs"), (e: unknown) => ConnectError.from(e));
+    assert.equal(err.code, Code.InvalidArgument);
+    const v = Object.fromEntries(fieldViolations(err).map((x) => [x.field, x.reason]));
+    assert.deepEqual(v, {
+      "inputs.AGE": "OUT_OF_RANGE",
+      "inputs.PAY_0": "NOT_INTEGER",
+      "inputs.EXTRA": "UNKNOWN_FIELD",
+      "inputs.LIMIT_BAL": "WRONG_TYPE",
+      "inputs.BILL_AMT1": "NOT_FINITE",
+      "inputs.PAY_AMT6": "REQUIRED",
+    });
+
+    const infinite = await fx.scoring
+      .score({ model: MODEL, inputs: { ...good, PAY_AMT1: Number.POSITIVE_INFINITY } })
+      .catch((e: unknown) => ConnectError.from(e));
+    assert.ok(infinite instanceof ConnectError);
+    assert.deepEqual(fieldViolations(infinite).map((x) => [x.field, x.reason]), [["inputs.PAY_AMT1", "NOT_FINITE"]]);
+
+    const unknownModel = await fx.scoring.score({ model: "nope", inputs: good }).catch((e: unknown) => ConnectError.from(e));
+    assert.ok(unknownModel instanceof ConnectError);
+    assert.deepEqual(fieldViolations(unknownModel).map((x) => [x.field, x.reason]), [["model", "UNKNOWN_MODEL"]]);
+
+    const oversized = await fx.scoring
+      .score({ model: MODEL, inputs: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`f${i}`, i])) })
+      .catch((e: unknown) => ConnectError.from(e));
+    assert.ok(oversized instanceof ConnectError);
+    assert.equal(oversized.code, Code.InvalidArgument);
+    assert.deepEqual(fieldViolations(oversized).map((x) => [x.field, x.reason]), [["inputs", "TOO_MANY_FIELDS"]]);
+
+    const batch = await fx.scoring
+      .scoreBatch({ requests: [{ model: MODEL, inputs: good }, { model: MODEL, inputs: { ...good, SEX: 7 } }] })
+      .catch((e: unknown) => ConnectError.from(e));
+    assert.ok(batch instanceof ConnectError);
+    assert.deepEqual(fieldViolations(batch).map((x) => [x.field, x.reason]), [["requests[1].inputs.SEX", "OUT_OF_RANGE"]]);
+
+    const tooMany = await fx.scoring
+      .scoreBatch({ requests: Array.from({ length: 257 }, () => ({ model: MODEL, inputs: good })) })
+      .catch((e: unknown) => ConnectError.from(e));
+    assert.ok(tooMany instanceof ConnectError);
+    assert.deepEqual(fieldViolations(tooMany).map((x) => [x.field, x.reason]), [["requests", "TOO_MANY_ROWS"]]);
+
+    // Over HTTP the same violations come back as Connect JSON error details.
+    const res = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/Score`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, inputs: { ...good, EDUCATION: "2" } }),
+    });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { code: string; details: { type: string; debug: { fieldViolations: { field: string; reason: string }[] } }[] };
+    assert.equal(body.code, "invalid_argument");
+    assert.equal(body.details[0]?.type, "google.rpc.BadRequest");
+    assert.deepEqual(body.details[0]?.debug.fieldViolations.map((x) => [x.field, x.reason]), [["inputs.EDUCATION", "WRONG_TYPE"]]);
+
+    const garbage = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/Score`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    assert.equal(garbage.status, 400, "unparseable JSON is a client error, not a 500");
+  });
+
+  test("switching the champion under load fails no request", async () => {
+    const failures: string[] = [];
+    const versions: string[] = [];
+    let stop = false;
+    let i = 0;
+    const caller = async () => {
+      while (!stop) {
+        const inputs = rows[i++ % rows.length]!;
+        try {
+          const res = await fx.scoring.score({ model: MODEL, inputs }, { timeoutMs: 5000 });
+          if (versions.at(-1) !== res.modelVersion) versions.push(res.modelVersion);
+          assert.equal(res.decision, decide(res.score, repo.card(MODEL, res.modelVersion).thresholds));
+        } catch (err) {
+          failures.push(String(err));
+        }
+      }
+    };
+    const callers = Array.from({ length: 8 }, () => caller());
+    await new Promise((r) => setTimeout(r, 500));
+    const to2 = await fx.meshctl("set-champion", MODEL, "2");
+    assert.equal(to2.code, 0, to2.stderr);
+    await new Promise((r) => setTimeout(r, 1500));
+    const to1 = await fx.meshctl("set-champion", MODEL, "1");
+    assert.equal(to1.code, 0, to1.stderr);
+    await new Promise((r) => setTimeout(r, 1500));
+    stop = true;
+    await Promise.all(callers);
+    assert.deepEqual(failures, []);
+    assert.ok(i > 200, `load kept flowing (${i} calls)`);
+    assert.deepEqual(versions, ["1", "2", "1"], "traffic moved to version 2 and back");
+  });
+
+  test("meshctl refuses a version that is not in the repository", async () => {
+    const r = await fx.meshctl("set-champion", MODEL, "99");
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /has no version 99/);
+  });
+});
