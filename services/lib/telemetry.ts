@@ -10,13 +10,19 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic
  * Sets up tracing for a service before anything else runs. Spans are always created (so every response and
  * log line has a real trace id) and exported by OTLP over HTTP only when OTEL_EXPORTER_OTLP_ENDPOINT or
  * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (e.g. http://localhost:4318 for Jaeger). Configured only by
- * OTEL_* variables; OTEL_SERVICE_NAME overrides the service name.
+ * OTEL_* variables: OTEL_SERVICE_NAME overrides the service name, OTEL_BSP_SCHEDULE_DELAY sets the export interval.
  */
 export function startTelemetry(service: string): { shutdown(): Promise<void> } {
   const processors: SpanProcessor[] = [];
   const env = process.env;
   if (env["OTEL_EXPORTER_OTLP_ENDPOINT"] || env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]) {
-    processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
+    const delay = Number(env["OTEL_BSP_SCHEDULE_DELAY"]);
+    processors.push(
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter(),
+        scheduledDelayMillis: Number.isFinite(delay) && delay > 0 ? delay : 5000,
+      }),
+    );
   }
   const provider = new TracerProvider({
     resource: resourceFromAttributes({

@@ -20,9 +20,9 @@ export interface MeshFixture {
 }
 
 /** Starts a real mesh (nats-server + five processes) on random ports in a temporary folder. */
-export async function startMeshFixture(): Promise<MeshFixture> {
+export async function startMeshFixture(env: Record<string, string> = {}): Promise<MeshFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-"));
-  const mesh = await startMesh({ ports: await randomPorts(), stateDir, env: { LOG_LEVEL: "info" } });
+  const mesh = await startMesh({ ports: await randomPorts(), stateDir, env: { LOG_LEVEL: "info", ...env } });
   const transports: ClosableTransport[] = [
     createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! }),
     createGrpcTransport({ address: mesh.env["MONITOR_ADDR"]! }),

@@ -1,0 +1,121 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { gunzipSync } from "node:zlib";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import { freePort } from "../../deploy/local/ports.js";
+import { creditRows } from "../support/credit-data.js";
+import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
+
+const MODEL = "credit-default";
+
+/** A minimal OTLP/HTTP receiver: keeps the raw bodies POSTed to /v1/traces. */
+async function startOtlpReceiver(): Promise<{ server: Server; port: number; bodies: Buffer[] }> {
+  const bodies: Buffer[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      if (req.url === "/v1/traces") bodies.push(req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body);
+      res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  return { server, port, bodies };
+}
+
+describe("tracing, shutdown and configuration", () => {
+  let fx: MeshFixture;
+  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
+  const rows = creditRows(50);
+
+  before(async () => {
+    otlp = await startOtlpReceiver();
+    fx = await startMeshFixture({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlp.port}`,
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+    });
+  });
+  after(async () => {
+    await fx?.close();
+    otlp?.server.close();
+  });
+
+  test("every hop exports its span of the call's trace over OTLP", async () => {
+    const res = await fx.scoring.score({ model: MODEL, inputs: rows[0]! }, { timeoutMs: 5000 });
+    const traceId = Buffer.from(res.traceId, "hex");
+    const services = ["scoremesh-validator", "scoremesh-feature", "scoremesh-router", "scoremesh-model-worker"];
+    const seen = new Set<string>();
+    for (let i = 0; i < 100 && seen.size < services.length; i++) {
+      for (const body of otlp.bodies) {
+        if (!body.includes(traceId)) continue;
+        for (const s of services) if (body.includes(Buffer.from(s))) seen.add(s);
+      }
+      if (seen.size < services.length) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual([...seen].sort(), [...services].sort());
+    const all = Buffer.concat(otlp.bodies);
+    assert.ok(all.includes(Buffer.from("scoremesh.scoring.v1.ScoringService/Score")), "span names follow /package.Service/Method");
+    assert.ok(all.includes(Buffer.from("inference.GRPCInferenceService/ModelInfer")));
+  });
+
+  test("SIGTERM drains the edge: calls it accepted complete, later ones are refused, exit code 0", async () => {
+    const validator = fx.mesh.processes.get("validator")!;
+    const codes: Code[] = [];
+    let ok = 0;
+    let stop = false;
+    const caller = async (k: number) => {
+      for (let i = k; !stop; i += 4) {
+        try {
+          await fx.scoring.score({ model: MODEL, inputs: rows[i % rows.length]! }, { timeoutMs: 2000 });
+          ok++;
+        } catch (err) {
+          codes.push(ConnectError.from(err).code);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    };
+    const callers = [0, 1, 2, 3].map((k) => caller(k));
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise<number | null>((r) => validator.once("exit", (code) => r(code)));
+    validator.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    await new Promise((r) => setTimeout(r, 200));
+    stop = true;
+    await Promise.all(callers);
+    assert.ok(ok > 0);
+    assert.ok(codes.length > 0, "calls after the shutdown are refused");
+    assert.deepEqual([...new Set(codes)], [Code.Unavailable], "no call was cut off mid-way (only UNAVAILABLE: nobody listening)");
+
+    await fx.mesh.startService("validator");
+    const res = await fx.scoring.score({ model: MODEL, inputs: rows[1]! }, { timeoutMs: 5000 });
+    assert.equal(res.model, MODEL);
+  });
+
+  test("a malformed setting stops a service at start-up, naming the variable", async () => {
+    const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/services/router/main.js")], {
+        env: { ...process.env, ...fx.mesh.env, ROUTER_WORKER_ADDRS: "127.0.0.1:1,not-an-address" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let text = "";
+      p.stdout.on("data", (b: Buffer) => (text += b.toString()));
+      p.stderr.on("data", (b: Buffer) => (text += b.toString()));
+      const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
+      p.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve({ code, text });
+      });
+    });
+    assert.equal(out.code, 2);
+    const line = JSON.parse(out.text.trim().split("\n").at(-1)!) as Record<string, unknown>;
+    assert.equal(line["level"], "fatal");
+    assert.equal(line["variable"], "ROUTER_WORKER_ADDRS");
+    assert.match(String(line["msg"]), /ROUTER_WORKER_ADDRS: must be host:port/);
+  });
+});
