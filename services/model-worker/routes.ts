@@ -24,7 +24,8 @@ export function inferenceRoutes(
         versions: registry
           .list()
           .filter((x) => x.model === lv.model)
-          .map((x) => x.version),
+          .map((x) => x.version)
+          .sort((a, b) => Number(a) - Number(b)),
         platform: "onnxruntime_onnx",
         inputs: lv.card.onnx.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) })),
         outputs: lv.card.onnx.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) })),
