@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ModelRepository } from "../lib/model-repository.js";
-import { connectNats } from "../lib/nats/connect.js";
+import { closeNats, connectNats } from "../lib/nats/connect.js";
 import { PolicyStore } from "../lib/nats/policy-store.js";
 import { ServiceHost } from "../lib/service-host.js";
 import type { WorkerConfig } from "./config.js";
@@ -34,7 +34,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
   await registry.sync();
 
   const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, log);
-  host.onClose(() => nc.drain());
+  host.onClose(() => closeNats(nc));
   const policies = await PolicyStore.open(nc);
   const watcher = await policies.watch(
     (p) => {

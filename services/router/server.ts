@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import type { ModelCard } from "../lib/model-card.js";
 import { ModelRepository } from "../lib/model-repository.js";
-import { connectNats } from "../lib/nats/connect.js";
+import { closeNats, connectNats } from "../lib/nats/connect.js";
 import { PolicyStore } from "../lib/nats/policy-store.js";
 import { ServiceHost } from "../lib/service-host.js";
 import { ChampionTable } from "./champions.js";
@@ -45,7 +45,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   await host.listen();
 
   const nc = await connectNats(config.natsServers, `router-${process.pid}`, log);
-  host.onClose(() => nc.drain());
+  host.onClose(() => closeNats(nc));
   const policies = await PolicyStore.open(nc);
   for (const model of repo.models()) {
     const oldest = repo.versions(model)[0];

@@ -25,3 +25,18 @@ export async function connectNats(servers: string[], name: string, log: Logger):
   })();
   return nc;
 }
+
+/**
+ * Drains a connection (delivers what is in flight) but gives up after `timeoutMs`, e.g. when nats-server is
+ * already gone at shutdown, and closes it either way.
+ */
+export async function closeNats(nc: NatsConnection, timeoutMs = 2000): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    nc.drain().catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
+}
