@@ -110,10 +110,12 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const env = { ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir), ...opts.env };
   const processes = new Map<ServiceName, ChildProcess>();
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
+  // Extra node flags for every service, e.g. SCOREMESH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
+  const nodeArgs = (process.env["SCOREMESH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
 
   const startService = async (name: ServiceName) => {
     const log = openSync(join(logDir, `${name}.log`), "a");
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "services", name, "main.js")], {
+    const child = spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, "dist", "services", name, "main.js")], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env },
       stdio: ["ignore", log, log],

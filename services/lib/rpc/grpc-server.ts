@@ -1,10 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { encodeStatusDetails, STATUS_DETAILS_KEY } from "./status-details.js";
-import { context, endRpcSpan, extractContext, SpanKind, startRpcSpan, trace } from "./tracing.js";
-import { metadataToHeaders } from "./metadata.js";
+import { context, endRpcSpan, extractMetadataContext, SpanKind, startRpcSpan, trace } from "./tracing.js";
+import { GrpcHandlerContext } from "./handler-context.js";
 
 /** Serializers for one method, shared by the server definition and the client transport. */
 export function methodSerializers(method: DescMethod) {
@@ -62,31 +62,17 @@ export function addService<S extends DescService>(
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of service.methods) {
     const fn = (impl as Record<string, unknown>)[method.localName] as
-      | ((req: unknown, ctx: ReturnType<typeof createHandlerContext>) => unknown)
+      | ((req: unknown, ctx: GrpcHandlerContext) => unknown)
       | undefined;
     handlers[method.name] = (
       call: grpc.ServerUnaryCall<unknown, unknown>,
       callback: grpc.sendUnaryData<unknown>,
     ) => {
       if (opts.inFlight) opts.inFlight.count++;
-      const headers = metadataToHeaders(call.metadata);
-      const deadline = call.getDeadline();
-      const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-      const requestAbort = new AbortController();
-      call.on("cancelled", () => requestAbort.abort(new ConnectError("the caller cancelled the call", Code.Canceled)));
-      const ctx = createHandlerContext({
-        service,
-        method,
-        protocolName: "grpc",
-        requestMethod: "POST",
-        url: `/${service.typeName}/${method.name}`,
-        timeoutMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined,
-        requestSignal: requestAbort.signal,
-        requestHeader: headers,
-      });
-      const span = startRpcSpan(SpanKind.SERVER, service.typeName, method.name, extractContext(headers));
+      const ctx = new GrpcHandlerContext(service, method, call);
+      const span = startRpcSpan(SpanKind.SERVER, service.typeName, method.name, extractMetadataContext(call.metadata));
       const finish = (err: unknown, res?: unknown) => {
-        ctx.abort();
+        ctx.finish();
         if (opts.inFlight) opts.inFlight.count--;
         if (err === undefined) {
           endRpcSpan(span, 0);

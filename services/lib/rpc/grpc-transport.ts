@@ -3,8 +3,12 @@ import { create, type DescMessage, type DescMethodUnary, type MessageInitShape }
 import { Code, ConnectError, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { methodSerializers } from "./grpc-server.js";
 import { decodeStatusDetails, STATUS_DETAILS_KEY } from "./status-details.js";
-import { context, endRpcSpan, injectContext, SpanKind, startRpcSpan, trace } from "./tracing.js";
+import { context, endRpcSpan, metadataSetter, SpanKind, startRpcSpan, trace } from "./tracing.js";
+import { propagation } from "@opentelemetry/api";
 import { headersToMetadata, metadataToHeaders } from "./metadata.js";
+
+/** Response headers and trailers are not collected (no caller of ours reads them); one shared empty set. */
+const NO_HEADERS = new Headers();
 
 export interface GrpcTransportOptions {
   /** host:port of the server. */
@@ -51,10 +55,10 @@ export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTranspo
         s = methodSerializers(method);
         serializers.set(method as DescMethodUnary, s);
       }
-      const headers = new Headers(header);
+      const metadata = header === undefined ? new grpc.Metadata() : headersToMetadata(new Headers(header));
       const parent = context.active();
       const span = startRpcSpan(SpanKind.CLIENT, method.parent.typeName, method.name, parent);
-      injectContext(trace.setSpan(parent, span), headers);
+      propagation.inject(trace.setSpan(parent, span), metadata, metadataSetter);
       const deadline = timeoutMs !== undefined ? Date.now() + timeoutMs : Infinity;
       return new Promise((resolve, reject) => {
         if (signal?.aborted) {
@@ -68,7 +72,7 @@ export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTranspo
           s.serializeInput,
           s.deserializeOutput,
           create(method.input, input),
-          headersToMetadata(headers),
+          metadata,
           { deadline },
           (err, res) => {
             signal?.removeEventListener("abort", onAbort);
@@ -83,8 +87,8 @@ export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTranspo
               stream: false,
               service: method.parent,
               method,
-              header: new Headers(),
-              trailer: new Headers(),
+              header: NO_HEADERS,
+              trailer: NO_HEADERS,
               message: res as never,
             });
           },

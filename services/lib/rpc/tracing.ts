@@ -10,6 +10,7 @@ import {
   type TextMapSetter,
 } from "@opentelemetry/api";
 import type { Code } from "@connectrpc/connect";
+import type { Metadata } from "@grpc/grpc-js";
 
 /** The tracer for every RPC span of scoremesh (client and server side, all listeners). */
 export const tracer = trace.getTracer("scoremesh.rpc");
@@ -52,6 +53,24 @@ export function endRpcSpan(span: Span, code: Code | 0, message?: string): void {
 /** The context a server call runs in: the caller's trace context, extracted from its headers. */
 export function extractContext(headers: Headers): Context {
   return propagation.extract(context.active(), headers, headersGetter);
+}
+
+/** Reads and writes W3C trace context directly in grpc-js metadata (no Headers copy on the hot path). */
+export const metadataGetter: TextMapGetter<Metadata> = {
+  keys: (carrier) => Object.keys(carrier.getMap()),
+  get: (carrier, key) => {
+    const v = carrier.get(key)[0];
+    return typeof v === "string" ? v : undefined;
+  },
+};
+
+export const metadataSetter: TextMapSetter<Metadata> = {
+  set: (carrier, key, value) => carrier.set(key, value),
+};
+
+/** The context a grpc-js server call runs in: the caller's trace context, from its metadata. */
+export function extractMetadataContext(md: Metadata): Context {
+  return propagation.extract(context.active(), md, metadataGetter);
 }
 
 /** Writes the active trace context into outgoing headers. */
