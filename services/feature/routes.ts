@@ -27,6 +27,7 @@ export function featureRoutes(deps: {
           features: Array.from(vector),
           imputed,
           segment: segmentsOf(loaded.spec, r.inputs),
+          explain: r.explain,
         };
       });
       const res = await deps.router.route(

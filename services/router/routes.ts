@@ -59,7 +59,15 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
         const row = req.rows[i]!;
         const score = scores[i]!;
         const decision = decide(score, card.thresholds);
-        decisions.push({ requestId: row.requestId, modelVersion: version, score, decision, route: Route.PRIMARY, degraded: false });
+        decisions.push({
+          requestId: row.requestId,
+          modelVersion: version,
+          score,
+          decision,
+          route: Route.PRIMARY,
+          degraded: false,
+          imputedFeatures: row.imputed,
+        });
         records.push({
           requestId: row.requestId,
           traceId,

@@ -75,7 +75,7 @@ async function scoreAll(
     if (spec) {
       const checked = validateInputs(spec, r.inputs, path("inputs", i));
       violations.push(...checked.violations);
-      rows.push({ requestId: r.requestId || randomUUID(), entityId: r.entityId, inputs: checked.values });
+      rows.push({ requestId: r.requestId || randomUUID(), entityId: r.entityId, inputs: checked.values, explain: r.explain });
     }
   });
   if (violations.length > 0) throw invalidArgument(violations);
@@ -97,5 +97,6 @@ async function scoreAll(
     degraded: d.degraded,
     reasons: d.reasons,
     traceId,
+    imputedFeatures: d.imputedFeatures,
   }));
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/feature/v1/feature.proto.
  */
 export const file_scoremesh_feature_v1_feature: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSKkAQoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIlMKEFNjb3JlUm93c1JlcXVlc3QSDQoFbW9kZWwYASABKAkSMAoEcm93cxgCIAMoCzIiLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdyJIChFTY29yZVJvd3NSZXNwb25zZRIzCglkZWNpc2lvbnMYASADKAsyIC5zY29yZW1lc2gucm91dGVyLnYxLlJvd0RlY2lzaW9uMnAKDkZlYXR1cmVTZXJ2aWNlEl4KCVNjb3JlUm93cxImLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlNjb3JlUm93c1JlcXVlc3QaJy5zY29yZW1lc2guZmVhdHVyZS52MS5TY29yZVJvd3NSZXNwb25zZSIAYgZwcm90bzM", [file_scoremesh_router_v1_router]);
+  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSK1AQoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRIPCgdleHBsYWluGAQgASgIGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiUwoQU2NvcmVSb3dzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIwCgRyb3dzGAIgAygLMiIuc2NvcmVtZXNoLmZlYXR1cmUudjEuVmFsaWRhdGVkUm93IkgKEVNjb3JlUm93c1Jlc3BvbnNlEjMKCWRlY2lzaW9ucxgBIAMoCzIgLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm93RGVjaXNpb24ycAoORmVhdHVyZVNlcnZpY2USXgoJU2NvcmVSb3dzEiYuc2NvcmVtZXNoLmZlYXR1cmUudjEuU2NvcmVSb3dzUmVxdWVzdBonLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlNjb3JlUm93c1Jlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_router_v1_router]);
 
 /**
  * A row that passed the validator: every input is a finite number within the model's input schema.
@@ -38,6 +38,13 @@ export type ValidatedRow = Message<"scoremesh.feature.v1.ValidatedRow"> & {
    * @generated from field: map<string, double> inputs = 3;
    */
   inputs: { [key: string]: number };
+
+  /**
+   * Reason codes requested for every decision (ScoreRequest.explain).
+   *
+   * @generated from field: bool explain = 4;
+   */
+  explain: boolean;
 };
 
 /**

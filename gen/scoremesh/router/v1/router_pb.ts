@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/router/v1/router.proto.
  */
 export const file_scoremesh_router_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLFAQoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Gi4KDFNlZ21lbnRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImcKDFJvdXRlUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIZChFmZWF0dXJlX3NwZWNfaGFzaBgCIAEoCRItCgRyb3dzGAMgAygLMh8uc2NvcmVtZXNoLnJvdXRlci52MS5GZWF0dXJlUm93IuYBCgtSb3dEZWNpc2lvbhISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSDQoFc2NvcmUYAyABKAESMAoIZGVjaXNpb24YBCABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIqCgVyb3V0ZRgFIAEoDjIbLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJvdXRlEhAKCGRlZ3JhZGVkGAYgASgIEi0KB3JlYXNvbnMYByADKAsyHC5zY29yZW1lc2guc2NvcmluZy52MS5SZWFzb24iRAoNUm91dGVSZXNwb25zZRIzCglkZWNpc2lvbnMYASADKAsyIC5zY29yZW1lc2gucm91dGVyLnYxLlJvd0RlY2lzaW9uMmEKDVJvdXRlclNlcnZpY2USUAoFUm91dGUSIS5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVxdWVzdBoiLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm91dGVSZXNwb25zZSIAYgZwcm90bzM", [file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLWAQoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZwoMUm91dGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEhkKEWZlYXR1cmVfc3BlY19oYXNoGAIgASgJEi0KBHJvd3MYAyADKAsyHy5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cigAIKC1Jvd0RlY2lzaW9uEhIKCnJlcXVlc3RfaWQYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRINCgVzY29yZRgDIAEoARIwCghkZWNpc2lvbhgEIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEioKBXJvdXRlGAUgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGUSEAoIZGVncmFkZWQYBiABKAgSLQoHcmVhc29ucxgHIAMoCzIcLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJlYXNvbhIYChBpbXB1dGVkX2ZlYXR1cmVzGAggAygJIkQKDVJvdXRlUmVzcG9uc2USMwoJZGVjaXNpb25zGAEgAygLMiAuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3dEZWNpc2lvbjJhCg1Sb3V0ZXJTZXJ2aWNlElAKBVJvdXRlEiEuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QaIi5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVzcG9uc2UiAGIGcHJvdG8z", [file_scoremesh_scoring_v1_scoring]);
 
 /**
  * A row's feature vector, built by the feature service.
@@ -52,6 +52,13 @@ export type FeatureRow = Message<"scoremesh.router.v1.FeatureRow"> & {
    * @generated from field: map<string, string> segment = 5;
    */
   segment: { [key: string]: string };
+
+  /**
+   * Reason codes requested for every decision (ScoreRequest.explain).
+   *
+   * @generated from field: bool explain = 6;
+   */
+  explain: boolean;
 };
 
 /**
@@ -133,6 +140,13 @@ export type RowDecision = Message<"scoremesh.router.v1.RowDecision"> & {
    * @generated from field: repeated scoremesh.scoring.v1.Reason reasons = 7;
    */
   reasons: Reason[];
+
+  /**
+   * Features that took the spec's safe default (copied from the row).
+   *
+   * @generated from field: repeated string imputed_features = 8;
+   */
+  imputedFeatures: string[];
 };
 
 /**
