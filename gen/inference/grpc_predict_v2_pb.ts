@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file inference/grpc_predict_v2.proto.
  */
 export const file_inference_grpc_predict_v2: GenFile = /*@__PURE__*/
-  fileDesc("Ch9pbmZlcmVuY2UvZ3JwY19wcmVkaWN0X3YyLnByb3RvEglpbmZlcmVuY2UiEwoRU2VydmVyTGl2ZVJlcXVlc3QiIgoSU2VydmVyTGl2ZVJlc3BvbnNlEgwKBGxpdmUYASABKAgiFAoSU2VydmVyUmVhZHlSZXF1ZXN0IiQKE1NlcnZlclJlYWR5UmVzcG9uc2USDQoFcmVhZHkYASABKAgiMgoRTW9kZWxSZWFkeVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJIiMKEk1vZGVsUmVhZHlSZXNwb25zZRINCgVyZWFkeRgBIAEoCCIXChVTZXJ2ZXJNZXRhZGF0YVJlcXVlc3QiSwoWU2VydmVyTWV0YWRhdGFSZXNwb25zZRIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSEgoKZXh0ZW5zaW9ucxgDIAMoCSI1ChRNb2RlbE1ldGFkYXRhUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkijQIKFU1vZGVsTWV0YWRhdGFSZXNwb25zZRIMCgRuYW1lGAEgASgJEhAKCHZlcnNpb25zGAIgAygJEhAKCHBsYXRmb3JtGAMgASgJEj8KBmlucHV0cxgEIAMoCzIvLmluZmVyZW5jZS5Nb2RlbE1ldGFkYXRhUmVzcG9uc2UuVGVuc29yTWV0YWRhdGESQAoHb3V0cHV0cxgFIAMoCzIvLmluZmVyZW5jZS5Nb2RlbE1ldGFkYXRhUmVzcG9uc2UuVGVuc29yTWV0YWRhdGEaPwoOVGVuc29yTWV0YWRhdGESDAoEbmFtZRgBIAEoCRIQCghkYXRhdHlwZRgCIAEoCRINCgVzaGFwZRgDIAMoAyLuBgoRTW9kZWxJbmZlclJlcXVlc3QSEgoKbW9kZWxfbmFtZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEgoKAmlkGAMgASgJEkAKCnBhcmFtZXRlcnMYBCADKAsyLC5pbmZlcmVuY2UuTW9kZWxJbmZlclJlcXVlc3QuUGFyYW1ldGVyc0VudHJ5Ej0KBmlucHV0cxgFIAMoCzItLmluZmVyZW5jZS5Nb2RlbEluZmVyUmVxdWVzdC5JbmZlcklucHV0VGVuc29yEkgKB291dHB1dHMYBiADKAsyNy5pbmZlcmVuY2UuTW9kZWxJbmZlclJlcXVlc3QuSW5mZXJSZXF1ZXN0ZWRPdXRwdXRUZW5zb3ISGgoScmF3X2lucHV0X2NvbnRlbnRzGAcgAygMGpQCChBJbmZlcklucHV0VGVuc29yEgwKBG5hbWUYASABKAkSEAoIZGF0YXR5cGUYAiABKAkSDQoFc2hhcGUYAyADKAMSUQoKcGFyYW1ldGVycxgEIAMoCzI9LmluZmVyZW5jZS5Nb2RlbEluZmVyUmVxdWVzdC5JbmZlcklucHV0VGVuc29yLlBhcmFtZXRlcnNFbnRyeRIwCghjb250ZW50cxgFIAEoCzIeLmluZmVyZW5jZS5JbmZlclRlbnNvckNvbnRlbnRzGkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBGtUBChpJbmZlclJlcXVlc3RlZE91dHB1dFRlbnNvchIMCgRuYW1lGAEgASgJElsKCnBhcmFtZXRlcnMYAiADKAsyRy5pbmZlcmVuY2UuTW9kZWxJbmZlclJlcXVlc3QuSW5mZXJSZXF1ZXN0ZWRPdXRwdXRUZW5zb3IuUGFyYW1ldGVyc0VudHJ5GkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBGkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBItUEChJNb2RlbEluZmVyUmVzcG9uc2USEgoKbW9kZWxfbmFtZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEgoKAmlkGAMgASgJEkEKCnBhcmFtZXRlcnMYBCADKAsyLS5pbmZlcmVuY2UuTW9kZWxJbmZlclJlc3BvbnNlLlBhcmFtZXRlcnNFbnRyeRJACgdvdXRwdXRzGAUgAygLMi8uaW5mZXJlbmNlLk1vZGVsSW5mZXJSZXNwb25zZS5JbmZlck91dHB1dFRlbnNvchIbChNyYXdfb3V0cHV0X2NvbnRlbnRzGAYgAygMGpcCChFJbmZlck91dHB1dFRlbnNvchIMCgRuYW1lGAEgASgJEhAKCGRhdGF0eXBlGAIgASgJEg0KBXNoYXBlGAMgAygDElMKCnBhcmFtZXRlcnMYBCADKAsyPy5pbmZlcmVuY2UuTW9kZWxJbmZlclJlc3BvbnNlLkluZmVyT3V0cHV0VGVuc29yLlBhcmFtZXRlcnNFbnRyeRIwCghjb250ZW50cxgFIAEoCzIeLmluZmVyZW5jZS5JbmZlclRlbnNvckNvbnRlbnRzGkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBGkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBImkKDkluZmVyUGFyYW1ldGVyEhQKCmJvb2xfcGFyYW0YASABKAhIABIVCgtpbnQ2NF9wYXJhbRgCIAEoA0gAEhYKDHN0cmluZ19wYXJhbRgDIAEoCUgAQhIKEHBhcmFtZXRlcl9jaG9pY2Ui0AEKE0luZmVyVGVuc29yQ29udGVudHMSFQoNYm9vbF9jb250ZW50cxgBIAMoCBIUCgxpbnRfY29udGVudHMYAiADKAUSFgoOaW50NjRfY29udGVudHMYAyADKAMSFQoNdWludF9jb250ZW50cxgEIAMoDRIXCg91aW50NjRfY29udGVudHMYBSADKAQSFQoNZnAzMl9jb250ZW50cxgGIAMoAhIVCg1mcDY0X2NvbnRlbnRzGAcgAygBEhYKDmJ5dGVzX2NvbnRlbnRzGAggAygMMvwDChRHUlBDSW5mZXJlbmNlU2VydmljZRJLCgpTZXJ2ZXJMaXZlEhwuaW5mZXJlbmNlLlNlcnZlckxpdmVSZXF1ZXN0Gh0uaW5mZXJlbmNlLlNlcnZlckxpdmVSZXNwb25zZSIAEk4KC1NlcnZlclJlYWR5Eh0uaW5mZXJlbmNlLlNlcnZlclJlYWR5UmVxdWVzdBoeLmluZmVyZW5jZS5TZXJ2ZXJSZWFkeVJlc3BvbnNlIgASSwoKTW9kZWxSZWFkeRIcLmluZmVyZW5jZS5Nb2RlbFJlYWR5UmVxdWVzdBodLmluZmVyZW5jZS5Nb2RlbFJlYWR5UmVzcG9uc2UiABJXCg5TZXJ2ZXJNZXRhZGF0YRIgLmluZmVyZW5jZS5TZXJ2ZXJNZXRhZGF0YVJlcXVlc3QaIS5pbmZlcmVuY2UuU2VydmVyTWV0YWRhdGFSZXNwb25zZSIAElQKDU1vZGVsTWV0YWRhdGESHy5pbmZlcmVuY2UuTW9kZWxNZXRhZGF0YVJlcXVlc3QaIC5pbmZlcmVuY2UuTW9kZWxNZXRhZGF0YVJlc3BvbnNlIgASSwoKTW9kZWxJbmZlchIcLmluZmVyZW5jZS5Nb2RlbEluZmVyUmVxdWVzdBodLmluZmVyZW5jZS5Nb2RlbEluZmVyUmVzcG9uc2UiAGIGcHJvdG8z");
+  fileDesc("Ch9pbmZlcmVuY2UvZ3JwY19wcmVkaWN0X3YyLnByb3RvEglpbmZlcmVuY2UiEwoRU2VydmVyTGl2ZVJlcXVlc3QiIgoSU2VydmVyTGl2ZVJlc3BvbnNlEgwKBGxpdmUYASABKAgiFAoSU2VydmVyUmVhZHlSZXF1ZXN0IiQKE1NlcnZlclJlYWR5UmVzcG9uc2USDQoFcmVhZHkYASABKAgiMgoRTW9kZWxSZWFkeVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJIiMKEk1vZGVsUmVhZHlSZXNwb25zZRINCgVyZWFkeRgBIAEoCCIXChVTZXJ2ZXJNZXRhZGF0YVJlcXVlc3QiSwoWU2VydmVyTWV0YWRhdGFSZXNwb25zZRIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSEgoKZXh0ZW5zaW9ucxgDIAMoCSI1ChRNb2RlbE1ldGFkYXRhUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkijQIKFU1vZGVsTWV0YWRhdGFSZXNwb25zZRIMCgRuYW1lGAEgASgJEhAKCHZlcnNpb25zGAIgAygJEhAKCHBsYXRmb3JtGAMgASgJEj8KBmlucHV0cxgEIAMoCzIvLmluZmVyZW5jZS5Nb2RlbE1ldGFkYXRhUmVzcG9uc2UuVGVuc29yTWV0YWRhdGESQAoHb3V0cHV0cxgFIAMoCzIvLmluZmVyZW5jZS5Nb2RlbE1ldGFkYXRhUmVzcG9uc2UuVGVuc29yTWV0YWRhdGEaPwoOVGVuc29yTWV0YWRhdGESDAoEbmFtZRgBIAEoCRIQCghkYXRhdHlwZRgCIAEoCRINCgVzaGFwZRgDIAMoAyLuBgoRTW9kZWxJbmZlclJlcXVlc3QSEgoKbW9kZWxfbmFtZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEgoKAmlkGAMgASgJEkAKCnBhcmFtZXRlcnMYBCADKAsyLC5pbmZlcmVuY2UuTW9kZWxJbmZlclJlcXVlc3QuUGFyYW1ldGVyc0VudHJ5Ej0KBmlucHV0cxgFIAMoCzItLmluZmVyZW5jZS5Nb2RlbEluZmVyUmVxdWVzdC5JbmZlcklucHV0VGVuc29yEkgKB291dHB1dHMYBiADKAsyNy5pbmZlcmVuY2UuTW9kZWxJbmZlclJlcXVlc3QuSW5mZXJSZXF1ZXN0ZWRPdXRwdXRUZW5zb3ISGgoScmF3X2lucHV0X2NvbnRlbnRzGAcgAygMGpQCChBJbmZlcklucHV0VGVuc29yEgwKBG5hbWUYASABKAkSEAoIZGF0YXR5cGUYAiABKAkSDQoFc2hhcGUYAyADKAMSUQoKcGFyYW1ldGVycxgEIAMoCzI9LmluZmVyZW5jZS5Nb2RlbEluZmVyUmVxdWVzdC5JbmZlcklucHV0VGVuc29yLlBhcmFtZXRlcnNFbnRyeRIwCghjb250ZW50cxgFIAEoCzIeLmluZmVyZW5jZS5JbmZlclRlbnNvckNvbnRlbnRzGkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBGtUBChpJbmZlclJlcXVlc3RlZE91dHB1dFRlbnNvchIMCgRuYW1lGAEgASgJElsKCnBhcmFtZXRlcnMYAiADKAsyRy5pbmZlcmVuY2UuTW9kZWxJbmZlclJlcXVlc3QuSW5mZXJSZXF1ZXN0ZWRPdXRwdXRUZW5zb3IuUGFyYW1ldGVyc0VudHJ5GkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBGkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBItUEChJNb2RlbEluZmVyUmVzcG9uc2USEgoKbW9kZWxfbmFtZRgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEgoKAmlkGAMgASgJEkEKCnBhcmFtZXRlcnMYBCADKAsyLS5pbmZlcmVuY2UuTW9kZWxJbmZlclJlc3BvbnNlLlBhcmFtZXRlcnNFbnRyeRJACgdvdXRwdXRzGAUgAygLMi8uaW5mZXJlbmNlLk1vZGVsSW5mZXJSZXNwb25zZS5JbmZlck91dHB1dFRlbnNvchIbChNyYXdfb3V0cHV0X2NvbnRlbnRzGAYgAygMGpcCChFJbmZlck91dHB1dFRlbnNvchIMCgRuYW1lGAEgASgJEhAKCGRhdGF0eXBlGAIgASgJEg0KBXNoYXBlGAMgAygDElMKCnBhcmFtZXRlcnMYBCADKAsyPy5pbmZlcmVuY2UuTW9kZWxJbmZlclJlc3BvbnNlLkluZmVyT3V0cHV0VGVuc29yLlBhcmFtZXRlcnNFbnRyeRIwCghjb250ZW50cxgFIAEoCzIeLmluZmVyZW5jZS5JbmZlclRlbnNvckNvbnRlbnRzGkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBGkwKD1BhcmFtZXRlcnNFbnRyeRILCgNrZXkYASABKAkSKAoFdmFsdWUYAiABKAsyGS5pbmZlcmVuY2UuSW5mZXJQYXJhbWV0ZXI6AjgBImkKDkluZmVyUGFyYW1ldGVyEhQKCmJvb2xfcGFyYW0YASABKAhIABIVCgtpbnQ2NF9wYXJhbRgCIAEoA0gAEhYKDHN0cmluZ19wYXJhbRgDIAEoCUgAQhIKEHBhcmFtZXRlcl9jaG9pY2Ui0AEKE0luZmVyVGVuc29yQ29udGVudHMSFQoNYm9vbF9jb250ZW50cxgBIAMoCBIUCgxpbnRfY29udGVudHMYAiADKAUSFgoOaW50NjRfY29udGVudHMYAyADKAMSFQoNdWludF9jb250ZW50cxgEIAMoDRIXCg91aW50NjRfY29udGVudHMYBSADKAQSFQoNZnAzMl9jb250ZW50cxgGIAMoAhIVCg1mcDY0X2NvbnRlbnRzGAcgAygBEhYKDmJ5dGVzX2NvbnRlbnRzGAggAygMIjcKFk1vZGVsU3RhdGlzdGljc1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJIi4KEVN0YXRpc3RpY0R1cmF0aW9uEg0KBWNvdW50GAEgASgEEgoKAm5zGAIgASgEIpwDCg9JbmZlclN0YXRpc3RpY3MSLQoHc3VjY2VzcxgBIAEoCzIcLmluZmVyZW5jZS5TdGF0aXN0aWNEdXJhdGlvbhIqCgRmYWlsGAIgASgLMhwuaW5mZXJlbmNlLlN0YXRpc3RpY0R1cmF0aW9uEisKBXF1ZXVlGAMgASgLMhwuaW5mZXJlbmNlLlN0YXRpc3RpY0R1cmF0aW9uEjMKDWNvbXB1dGVfaW5wdXQYBCABKAsyHC5pbmZlcmVuY2UuU3RhdGlzdGljRHVyYXRpb24SMwoNY29tcHV0ZV9pbmZlchgFIAEoCzIcLmluZmVyZW5jZS5TdGF0aXN0aWNEdXJhdGlvbhI0Cg5jb21wdXRlX291dHB1dBgGIAEoCzIcLmluZmVyZW5jZS5TdGF0aXN0aWNEdXJhdGlvbhIvCgljYWNoZV9oaXQYByABKAsyHC5pbmZlcmVuY2UuU3RhdGlzdGljRHVyYXRpb24SMAoKY2FjaGVfbWlzcxgIIAEoCzIcLmluZmVyZW5jZS5TdGF0aXN0aWNEdXJhdGlvbiLKAQoUSW5mZXJCYXRjaFN0YXRpc3RpY3MSEgoKYmF0Y2hfc2l6ZRgBIAEoBBIzCg1jb21wdXRlX2lucHV0GAIgASgLMhwuaW5mZXJlbmNlLlN0YXRpc3RpY0R1cmF0aW9uEjMKDWNvbXB1dGVfaW5mZXIYAyABKAsyHC5pbmZlcmVuY2UuU3RhdGlzdGljRHVyYXRpb24SNAoOY29tcHV0ZV9vdXRwdXQYBCABKAsyHC5pbmZlcmVuY2UuU3RhdGlzdGljRHVyYXRpb24iOgoLTWVtb3J5VXNhZ2USDAoEdHlwZRgBIAEoCRIKCgJpZBgCIAEoAxIRCglieXRlX3NpemUYAyABKAQikwIKD01vZGVsU3RhdGlzdGljcxIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSFgoObGFzdF9pbmZlcmVuY2UYAyABKAQSFwoPaW5mZXJlbmNlX2NvdW50GAQgASgEEhcKD2V4ZWN1dGlvbl9jb3VudBgFIAEoBBIzCg9pbmZlcmVuY2Vfc3RhdHMYBiABKAsyGi5pbmZlcmVuY2UuSW5mZXJTdGF0aXN0aWNzEjQKC2JhdGNoX3N0YXRzGAcgAygLMh8uaW5mZXJlbmNlLkluZmVyQmF0Y2hTdGF0aXN0aWNzEiwKDG1lbW9yeV91c2FnZRgIIAMoCzIWLmluZmVyZW5jZS5NZW1vcnlVc2FnZSJKChdNb2RlbFN0YXRpc3RpY3NSZXNwb25zZRIvCgttb2RlbF9zdGF0cxgBIAMoCzIaLmluZmVyZW5jZS5Nb2RlbFN0YXRpc3RpY3My2AQKFEdSUENJbmZlcmVuY2VTZXJ2aWNlEksKClNlcnZlckxpdmUSHC5pbmZlcmVuY2UuU2VydmVyTGl2ZVJlcXVlc3QaHS5pbmZlcmVuY2UuU2VydmVyTGl2ZVJlc3BvbnNlIgASTgoLU2VydmVyUmVhZHkSHS5pbmZlcmVuY2UuU2VydmVyUmVhZHlSZXF1ZXN0Gh4uaW5mZXJlbmNlLlNlcnZlclJlYWR5UmVzcG9uc2UiABJLCgpNb2RlbFJlYWR5EhwuaW5mZXJlbmNlLk1vZGVsUmVhZHlSZXF1ZXN0Gh0uaW5mZXJlbmNlLk1vZGVsUmVhZHlSZXNwb25zZSIAElcKDlNlcnZlck1ldGFkYXRhEiAuaW5mZXJlbmNlLlNlcnZlck1ldGFkYXRhUmVxdWVzdBohLmluZmVyZW5jZS5TZXJ2ZXJNZXRhZGF0YVJlc3BvbnNlIgASVAoNTW9kZWxNZXRhZGF0YRIfLmluZmVyZW5jZS5Nb2RlbE1ldGFkYXRhUmVxdWVzdBogLmluZmVyZW5jZS5Nb2RlbE1ldGFkYXRhUmVzcG9uc2UiABJLCgpNb2RlbEluZmVyEhwuaW5mZXJlbmNlLk1vZGVsSW5mZXJSZXF1ZXN0Gh0uaW5mZXJlbmNlLk1vZGVsSW5mZXJSZXNwb25zZSIAEloKD01vZGVsU3RhdGlzdGljcxIhLmluZmVyZW5jZS5Nb2RlbFN0YXRpc3RpY3NSZXF1ZXN0GiIuaW5mZXJlbmNlLk1vZGVsU3RhdGlzdGljc1Jlc3BvbnNlIgBiBnByb3RvMw");
 
 /**
  * @generated from message inference.ServerLiveRequest
@@ -559,6 +559,274 @@ export const InferTensorContentsSchema: GenMessage<InferTensorContents> = /*@__P
   messageDesc(file_inference_grpc_predict_v2, 13);
 
 /**
+ * Triton's statistics extension. Names and numbers are Triton's (grpc_service.proto); the comments are ours.
+ *
+ * @generated from message inference.ModelStatisticsRequest
+ */
+export type ModelStatisticsRequest = Message<"inference.ModelStatisticsRequest"> & {
+  /**
+   * Empty: every model.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Empty: every version of the model(s).
+   *
+   * @generated from field: string version = 2;
+   */
+  version: string;
+};
+
+/**
+ * Describes the message inference.ModelStatisticsRequest.
+ * Use `create(ModelStatisticsRequestSchema)` to create a new message.
+ */
+export const ModelStatisticsRequestSchema: GenMessage<ModelStatisticsRequest> = /*@__PURE__*/
+  messageDesc(file_inference_grpc_predict_v2, 14);
+
+/**
+ * How many times something happened, and the total time it took.
+ *
+ * @generated from message inference.StatisticDuration
+ */
+export type StatisticDuration = Message<"inference.StatisticDuration"> & {
+  /**
+   * @generated from field: uint64 count = 1;
+   */
+  count: bigint;
+
+  /**
+   * Total duration in nanoseconds.
+   *
+   * @generated from field: uint64 ns = 2;
+   */
+  ns: bigint;
+};
+
+/**
+ * Describes the message inference.StatisticDuration.
+ * Use `create(StatisticDurationSchema)` to create a new message.
+ */
+export const StatisticDurationSchema: GenMessage<StatisticDuration> = /*@__PURE__*/
+  messageDesc(file_inference_grpc_predict_v2, 15);
+
+/**
+ * Per-request statistics. A request's compute times are those of the batch it ran in.
+ *
+ * @generated from message inference.InferStatistics
+ */
+export type InferStatistics = Message<"inference.InferStatistics"> & {
+  /**
+   * Requests answered successfully, and their time in the server (queue and compute).
+   *
+   * @generated from field: inference.StatisticDuration success = 1;
+   */
+  success?: StatisticDuration | undefined;
+
+  /**
+   * Requests that failed (including those dropped because their deadline passed in the queue).
+   *
+   * @generated from field: inference.StatisticDuration fail = 2;
+   */
+  fail?: StatisticDuration | undefined;
+
+  /**
+   * Time requests waited in the batch queue.
+   *
+   * @generated from field: inference.StatisticDuration queue = 3;
+   */
+  queue?: StatisticDuration | undefined;
+
+  /**
+   * Time to assemble the input tensor.
+   *
+   * @generated from field: inference.StatisticDuration compute_input = 4;
+   */
+  computeInput?: StatisticDuration | undefined;
+
+  /**
+   * Time the model ran.
+   *
+   * @generated from field: inference.StatisticDuration compute_infer = 5;
+   */
+  computeInfer?: StatisticDuration | undefined;
+
+  /**
+   * Time to split the output tensors into responses.
+   *
+   * @generated from field: inference.StatisticDuration compute_output = 6;
+   */
+  computeOutput?: StatisticDuration | undefined;
+
+  /**
+   * Requests answered from the response cache.
+   *
+   * @generated from field: inference.StatisticDuration cache_hit = 7;
+   */
+  cacheHit?: StatisticDuration | undefined;
+
+  /**
+   * Requests looked up in the response cache and not found.
+   *
+   * @generated from field: inference.StatisticDuration cache_miss = 8;
+   */
+  cacheMiss?: StatisticDuration | undefined;
+};
+
+/**
+ * Describes the message inference.InferStatistics.
+ * Use `create(InferStatisticsSchema)` to create a new message.
+ */
+export const InferStatisticsSchema: GenMessage<InferStatistics> = /*@__PURE__*/
+  messageDesc(file_inference_grpc_predict_v2, 16);
+
+/**
+ * Statistics of the model executions of one batch size (in rows).
+ *
+ * @generated from message inference.InferBatchStatistics
+ */
+export type InferBatchStatistics = Message<"inference.InferBatchStatistics"> & {
+  /**
+   * @generated from field: uint64 batch_size = 1;
+   */
+  batchSize: bigint;
+
+  /**
+   * @generated from field: inference.StatisticDuration compute_input = 2;
+   */
+  computeInput?: StatisticDuration | undefined;
+
+  /**
+   * @generated from field: inference.StatisticDuration compute_infer = 3;
+   */
+  computeInfer?: StatisticDuration | undefined;
+
+  /**
+   * @generated from field: inference.StatisticDuration compute_output = 4;
+   */
+  computeOutput?: StatisticDuration | undefined;
+};
+
+/**
+ * Describes the message inference.InferBatchStatistics.
+ * Use `create(InferBatchStatisticsSchema)` to create a new message.
+ */
+export const InferBatchStatisticsSchema: GenMessage<InferBatchStatistics> = /*@__PURE__*/
+  messageDesc(file_inference_grpc_predict_v2, 17);
+
+/**
+ * Memory a model holds (Triton reports it at load time).
+ *
+ * @generated from message inference.MemoryUsage
+ */
+export type MemoryUsage = Message<"inference.MemoryUsage"> & {
+  /**
+   * "CPU", "CPU_PINNED" or "GPU".
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * @generated from field: int64 id = 2;
+   */
+  id: bigint;
+
+  /**
+   * @generated from field: uint64 byte_size = 3;
+   */
+  byteSize: bigint;
+};
+
+/**
+ * Describes the message inference.MemoryUsage.
+ * Use `create(MemoryUsageSchema)` to create a new message.
+ */
+export const MemoryUsageSchema: GenMessage<MemoryUsage> = /*@__PURE__*/
+  messageDesc(file_inference_grpc_predict_v2, 18);
+
+/**
+ * Statistics of one model version.
+ *
+ * @generated from message inference.ModelStatistics
+ */
+export type ModelStatistics = Message<"inference.ModelStatistics"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * When the last request arrived, in milliseconds since the Unix epoch (0: never).
+   *
+   * @generated from field: uint64 last_inference = 3;
+   */
+  lastInference: bigint;
+
+  /**
+   * Rows inferred successfully (a request of 64 rows counts 64).
+   *
+   * @generated from field: uint64 inference_count = 4;
+   */
+  inferenceCount: bigint;
+
+  /**
+   * Model executions (a dynamic batch of many requests counts 1).
+   *
+   * @generated from field: uint64 execution_count = 5;
+   */
+  executionCount: bigint;
+
+  /**
+   * @generated from field: inference.InferStatistics inference_stats = 6;
+   */
+  inferenceStats?: InferStatistics | undefined;
+
+  /**
+   * One entry per batch size executed.
+   *
+   * @generated from field: repeated inference.InferBatchStatistics batch_stats = 7;
+   */
+  batchStats: InferBatchStatistics[];
+
+  /**
+   * @generated from field: repeated inference.MemoryUsage memory_usage = 8;
+   */
+  memoryUsage: MemoryUsage[];
+};
+
+/**
+ * Describes the message inference.ModelStatistics.
+ * Use `create(ModelStatisticsSchema)` to create a new message.
+ */
+export const ModelStatisticsSchema: GenMessage<ModelStatistics> = /*@__PURE__*/
+  messageDesc(file_inference_grpc_predict_v2, 19);
+
+/**
+ * @generated from message inference.ModelStatisticsResponse
+ */
+export type ModelStatisticsResponse = Message<"inference.ModelStatisticsResponse"> & {
+  /**
+   * @generated from field: repeated inference.ModelStatistics model_stats = 1;
+   */
+  modelStats: ModelStatistics[];
+};
+
+/**
+ * Describes the message inference.ModelStatisticsResponse.
+ * Use `create(ModelStatisticsResponseSchema)` to create a new message.
+ */
+export const ModelStatisticsResponseSchema: GenMessage<ModelStatisticsResponse> = /*@__PURE__*/
+  messageDesc(file_inference_grpc_predict_v2, 20);
+
+/**
  * @generated from service inference.GRPCInferenceService
  */
 export const GRPCInferenceService: GenService<{
@@ -621,6 +889,16 @@ export const GRPCInferenceService: GenService<{
     methodKind: "unary";
     input: typeof ModelInferRequestSchema;
     output: typeof ModelInferResponseSchema;
+  },
+  /**
+   * Triton's statistics extension: cumulative counts and durations per model version since the server started.
+   *
+   * @generated from rpc inference.GRPCInferenceService.ModelStatistics
+   */
+  modelStatistics: {
+    methodKind: "unary";
+    input: typeof ModelStatisticsRequestSchema;
+    output: typeof ModelStatisticsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_inference_grpc_predict_v2, 0);

@@ -10,16 +10,35 @@ export interface WorkerConfig {
   natsServers: string[];
   /** ONNX Runtime intra-op threads per session (the models are small: 1 is best on 2 cores). */
   intraOpThreads: number;
+  /** "auto" (cuda,cpu where the CUDA provider is installed, else cpu) or a list such as "cuda,cpu". */
+  executionProviders: string;
+  /** Dynamic batching of concurrent requests per model version (a card's `dynamic_batching` overrides the rest). */
+  batching: boolean;
+  maxBatchRows: number;
+  maxQueueDelayUs: number;
+  maxQueueRows: number;
   drainTimeoutMs: number;
 }
 
 export function readConfig(env = new EnvReader()): WorkerConfig {
+  const providers = env.string("WORKER_EXECUTION_PROVIDERS", "auto");
+  if (providers !== "auto") {
+    for (const p of providers.split(",").map((s) => s.trim())) {
+      // Checked here so that a typo stops the worker rather than silently running on CPU.
+      new EnvReader({ WORKER_EXECUTION_PROVIDERS: p }).oneOf("WORKER_EXECUTION_PROVIDERS", ["cuda", "tensorrt", "cpu"], "cpu");
+    }
+  }
   return {
     address: env.address("WORKER_ADDR", "127.0.0.1:50081"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
     models: env.string("WORKER_MODELS", " ").split(",").map((s) => s.trim()).filter(Boolean),
     natsServers: env.string("NATS_URL", "nats://127.0.0.1:4222").split(","),
     intraOpThreads: env.int("WORKER_INTRA_OP_THREADS", 1, 1, 64),
+    executionProviders: providers,
+    batching: env.oneOf("WORKER_BATCHING", ["on", "off"], "on") === "on",
+    maxBatchRows: env.int("WORKER_MAX_BATCH_ROWS", 256, 1, 65_536),
+    maxQueueDelayUs: env.int("WORKER_MAX_QUEUE_DELAY_US", 0, 0, 1_000_000),
+    maxQueueRows: env.int("WORKER_MAX_QUEUE_ROWS", 8192, 1, 10_000_000),
     drainTimeoutMs: env.int("WORKER_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
   };
 }

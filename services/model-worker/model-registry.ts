@@ -3,34 +3,79 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { ModelCard } from "../lib/model-card.js";
 import { ModelRepository } from "../lib/model-repository.js";
+import { Batcher, type QueuedRequest } from "../lib/batcher.js";
+import { versionBatching, warmUpSizes, type BatchingDefaults, type VersionBatching } from "./batching.js";
+import { createWithFallback, type ProviderName } from "./execution-providers.js";
+import { VersionStatistics } from "./statistics.js";
 
-/** One loaded model version: its ONNX Runtime session (created once) and its card. */
+/** Output tensor element arrays the worker can return. */
+export type OutputArray = Float32Array | Float64Array | Int32Array | BigInt64Array;
+
+/** ONNX Runtime tensor types and their OIP v2 datatypes. */
+const OIP_DATATYPE: Record<string, string> = { float32: "FP32", float64: "FP64", int32: "INT32", int64: "INT64" };
+
+/** One output tensor of one request: `rows` × `width` elements, row-major. */
+export interface OutputTensor {
+  name: string;
+  datatype: string;
+  width: number;
+  data: OutputArray;
+}
+
+/** One loaded model version: its ONNX Runtime session (created once), its card and its batcher. */
 export interface LoadedVersion {
   model: string;
   version: string;
   card: ModelCard;
   session: ort.InferenceSession;
+  /** The execution provider the session runs on. */
+  provider: ProviderName;
   /** Width of the input matrix. */
   cols: number;
   inputName: string;
+  /** The model's outputs in the card's order. */
+  outputNames: string[];
+  /** The output the mesh reads the score from. */
   outputName: string;
+  batching: VersionBatching;
+  /** Present when batching is on. */
+  batcher: Batcher<Float32Array, OutputTensor[]> | undefined;
+  stats: VersionStatistics;
   ready: boolean;
 }
 
+export interface RegistryOptions {
+  sessionOptions: ort.InferenceSession.SessionOptions;
+  /** Execution providers to try, in order (the last is "cpu"). */
+  providers: ProviderName[];
+  batching: BatchingDefaults;
+}
+
+/** Options of one inference call. */
+export interface InferOptions {
+  /** `performance.now()` time after which the request is dropped rather than run. */
+  deadline?: number;
+  signal?: AbortSignal;
+}
+
 /**
- * The worker's model versions. Each version gets one ONNX Runtime session, created once and warmed up before
- * it reports ready; versions that appear in the repository later are loaded by `sync()`.
+ * The worker's model versions. Each version gets one ONNX Runtime session, created once on the first
+ * execution provider that loads, and warmed up at every batch size it will run before it reports ready;
+ * versions that appear in the repository later are loaded by `sync()`. With batching on, concurrent requests
+ * for a version are run together (see services/lib/batcher.ts), one batch at a time.
  */
 export class ModelRegistry {
   private readonly versions = new Map<string, LoadedVersion>();
   private readonly loading = new Map<string, Promise<LoadedVersion>>();
   /** The champion version of each model, from the serving policy (used when a request names no version). */
   readonly champions = new Map<string, string>();
+  /** Providers that could not load, with the reason (reported in ServerMetadata). */
+  readonly providerFallbacks = new Map<string, string>();
 
   constructor(
     private readonly repo: ModelRepository,
     private readonly models: string[],
-    private readonly sessionOptions: ort.InferenceSession.SessionOptions,
+    private readonly options: RegistryOptions,
     private readonly log: Logger,
   ) {}
 
@@ -57,33 +102,62 @@ export class ModelRegistry {
   private async doLoad(model: string, version: string): Promise<LoadedVersion> {
     const started = performance.now();
     const card = this.repo.card(model, version);
-    const session = await ort.InferenceSession.create(this.repo.onnxPath(model, version), this.sessionOptions);
+    const path = this.repo.onnxPath(model, version);
+    const choice = await createWithFallback(this.options.providers, (provider) =>
+      ort.InferenceSession.create(path, { ...this.options.sessionOptions, executionProviders: [provider] }),
+    );
+    for (const f of choice.fallbacks) {
+      this.providerFallbacks.set(f.provider, f.error);
+      this.log.warn({ model, version, provider: f.provider, fellBackTo: choice.provider, error: f.error }, "execution provider could not load; falling back");
+    }
+    const session = choice.session;
     const input = card.onnx.inputs[0];
     if (!input || card.onnx.inputs.length !== 1) throw new Error(`${model}/${version}: the card must describe exactly one input`);
+    const outputNames = card.onnx.outputs.map((o) => o.name).filter((n) => session.outputNames.includes(n));
+    if (!outputNames.includes(card.onnx.score_output)) throw new Error(`${model}/${version}: the model has no output ${card.onnx.score_output}`);
+    const batching = versionBatching(card, this.options.batching);
     const lv: LoadedVersion = {
       model,
       version,
       card,
       session,
+      provider: choice.provider,
       cols: input.shape[1] ?? 0,
       inputName: input.name,
+      outputNames,
       outputName: card.onnx.score_output,
+      batching,
+      batcher: undefined,
+      stats: new VersionStatistics(),
       ready: false,
     };
-    // Warm-up: run the sizes that traffic will use, so the first real call does not pay for allocation.
-    for (const rows of [1, 8, 64]) {
+    if (batching.enabled) {
+      lv.batcher = new Batcher((batch) => this.runBatch(lv, batch), {
+        maxBatchRows: batching.maxBatchRows,
+        maxQueueDelayMs: batching.maxQueueDelayMs,
+        preferredBatchRows: batching.preferredBatchRows,
+        maxQueueRows: batching.maxQueueRows,
+      });
+    }
+    // Warm-up: run every batch size traffic will use, so the first real call does not pay for allocation.
+    // Not counted in the statistics; ModelReady is false until it is done.
+    const sizes = warmUpSizes(batching);
+    for (const rows of sizes) {
       await session.run({ [lv.inputName]: new ort.Tensor("float32", new Float32Array(rows * lv.cols), [rows, lv.cols]) });
     }
     lv.ready = true;
-    this.versions.set(`${model}/${version}`, lv);
-    this.log.info({ model, version, loadMs: Math.round(performance.now() - started) }, "model version loaded and warmed up");
+    this.versions.set(key(model, version), lv);
+    this.log.info(
+      { model, version, provider: lv.provider, batching: batching.enabled ? batching : false, warmUpSizes: sizes, loadMs: Math.round(performance.now() - started) },
+      "model version loaded and warmed up",
+    );
     return lv;
   }
 
   /** The version a request asks for ("" = the champion). NOT_FOUND when it is not served here. */
   resolve(model: string, version: string): LoadedVersion {
     const v = version || this.champions.get(model) || "";
-    const lv = this.versions.get(`${model}/${v}`);
+    const lv = this.versions.get(key(model, v));
     if (!lv) {
       const known = this.list().filter((x) => x.model === model);
       if (known.length === 0) throw new ConnectError(`model ${JSON.stringify(model)} is not served here`, Code.NotFound);
@@ -95,6 +169,7 @@ export class ModelRegistry {
     return lv;
   }
 
+  /** True once the version's session is created and warmed up. */
   isReady(model: string, version: string): boolean {
     try {
       return this.resolve(model, version).ready;
@@ -107,16 +182,77 @@ export class ModelRegistry {
     return [...this.versions.values()];
   }
 
-  /** Runs one batch. `data` is row-major [rows, cols]. */
-  async run(lv: LoadedVersion, data: Float32Array, rows: number): Promise<Float32Array> {
-    const out = await lv.session.run({ [lv.inputName]: new ort.Tensor("float32", data, [rows, lv.cols]) });
-    const t = out[lv.outputName];
-    if (!t) throw new ConnectError(`model output ${lv.outputName} missing`, Code.Internal);
-    return t.data as Float32Array;
+  /** The providers the loaded versions run on. */
+  providersInUse(): ProviderName[] {
+    return [...new Set(this.list().map((v) => v.provider))];
+  }
+
+  /**
+   * Runs one request of `rows` rows (`data` is row-major [rows, cols]), batched with concurrent requests for
+   * the same version when batching is on. Resolves with every output of the model for these rows.
+   */
+  async infer(lv: LoadedVersion, data: Float32Array, rows: number, opts: InferOptions = {}): Promise<OutputTensor[]> {
+    const t0 = performance.now();
+    lv.stats.arrived();
+    try {
+      const out = lv.batcher
+        ? await lv.batcher.submit(data, rows, { deadline: opts.deadline, signal: opts.signal })
+        : (await this.runBatch(lv, [{ input: data, rows, enqueuedAt: t0 }]))[0]!;
+      lv.stats.success.add(performance.now() - t0);
+      return out;
+    } catch (err) {
+      lv.stats.fail.add(performance.now() - t0);
+      throw err;
+    }
+  }
+
+  /** One model execution for the requests of a batch; each gets its rows of every output. */
+  private async runBatch(lv: LoadedVersion, batch: QueuedRequest<Float32Array>[]): Promise<OutputTensor[][]> {
+    const t0 = performance.now();
+    for (const r of batch) lv.stats.queue.add(t0 - r.enqueuedAt);
+    let rows = 0;
+    for (const r of batch) rows += r.rows;
+    let data: Float32Array;
+    if (batch.length === 1) data = batch[0]!.input;
+    else {
+      data = new Float32Array(rows * lv.cols);
+      let off = 0;
+      for (const r of batch) {
+        data.set(r.input, off);
+        off += r.input.length;
+      }
+    }
+    const feeds = { [lv.inputName]: new ort.Tensor("float32", data, [rows, lv.cols]) };
+    const t1 = performance.now();
+    const out = await lv.session.run(feeds, lv.outputNames);
+    const t2 = performance.now();
+    const full = lv.outputNames.map((name) => {
+      const t = out[name];
+      if (!t) throw new ConnectError(`model output ${name} missing`, Code.Internal);
+      const datatype = OIP_DATATYPE[t.type];
+      if (!datatype) throw new ConnectError(`model output ${name} has type ${t.type}, which the worker cannot return`, Code.Internal);
+      return { name, datatype, width: t.data.length / rows, data: t.data as OutputArray };
+    });
+    const results: OutputTensor[][] = [];
+    let row = 0;
+    for (const r of batch) {
+      results.push(full.map((o) => ({ ...o, data: o.data.subarray(row * o.width, (row + r.rows) * o.width) as OutputArray })));
+      row += r.rows;
+    }
+    const t3 = performance.now();
+    lv.stats.executed(rows, batch.length, t1 - t0, t2 - t1, t3 - t2);
+    return results;
   }
 
   async close(): Promise<void> {
-    for (const lv of this.versions.values()) await lv.session.release();
+    for (const lv of this.versions.values()) {
+      lv.batcher?.close(new ConnectError("the model worker is shutting down", Code.Unavailable));
+      await lv.session.release();
+    }
     this.versions.clear();
   }
+}
+
+function key(model: string, version: string): string {
+  return `${model}/${version}`;
 }

@@ -7,6 +7,7 @@ import { ServiceHost } from "../lib/service-host.js";
 import type { WorkerConfig } from "./config.js";
 import { ModelRegistry } from "./model-registry.js";
 import { inferenceRoutes } from "./routes.js";
+import { providerList } from "./execution-providers.js";
 
 /**
  * The model worker: loads every model version of the repository into ONNX Runtime once, serves them over the
@@ -15,10 +16,20 @@ import { inferenceRoutes } from "./routes.js";
  */
 export async function startWorker(config: WorkerConfig, log: Logger): Promise<ServiceHost> {
   const repo = new ModelRepository(config.modelRepository);
+  const providers = providerList(config.executionProviders);
   const registry = new ModelRegistry(
     repo,
     config.models,
-    { executionProviders: ["cpu"], intraOpNumThreads: config.intraOpThreads, graphOptimizationLevel: "all" },
+    {
+      sessionOptions: { intraOpNumThreads: config.intraOpThreads, graphOptimizationLevel: "all" },
+      providers,
+      batching: {
+        enabled: config.batching,
+        maxBatchRows: config.maxBatchRows,
+        maxQueueDelayUs: config.maxQueueDelayUs,
+        maxQueueRows: config.maxQueueRows,
+      },
+    },
     log,
   );
   const host = new ServiceHost({
@@ -47,6 +58,6 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     (err) => log.warn({ err }, "ignoring an unreadable serving policy"),
   );
   host.onClose(() => watcher.close());
-  host.setServing(true, `${registry.list().length} model versions loaded`);
+  host.setServing(true, `${registry.list().length} model versions loaded on ${registry.providersInUse().join(", ")}`);
   return host;
 }
