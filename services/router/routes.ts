@@ -6,13 +6,11 @@ import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecordSchema } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { decide, type ModelCard } from "../lib/model-card.js";
 import { activeTraceId } from "../lib/rpc/tracing.js";
-import { copyFloats } from "../lib/tensor-bytes.js";
 import type { ChampionTable } from "./champions.js";
 import type { WorkerPool } from "./worker-pool.js";
 import type { MonitorSink } from "./monitor-sink.js";
-
-/** Codes on which the router tries the next worker: the call did not reach a model that could answer. */
-const FAILOVER_CODES = new Set([Code.Unavailable, Code.ResourceExhausted, Code.Aborted]);
+import { callWorkers } from "./worker-call.js";
+import type { WorkerBatcher } from "./worker-batcher.js";
 
 export interface RouterDeps {
   champions: ChampionTable;
@@ -20,6 +18,8 @@ export interface RouterDeps {
   workers: WorkerPool;
   monitor: MonitorSink;
   workerTimeoutMs: number;
+  /** Batching across the hop (ROUTER_BATCHING); absent: one ModelInfer per Route call. */
+  batcher?: WorkerBatcher;
 }
 
 export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof RouterService>> {
@@ -90,6 +90,10 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
   };
 }
 
+/**
+ * Scores one Route call's rows: through the batcher when batching across the hop is on (rows of concurrent
+ * calls share one ModelInfer), otherwise with a ModelInfer of their own.
+ */
 async function infer(
   deps: RouterDeps,
   ctx: HandlerContext,
@@ -99,32 +103,9 @@ async function infer(
   matrix: Float32Array,
   rows: number,
 ): Promise<Float32Array> {
-  const input = card.onnx.inputs[0]!;
-  let last: ConnectError | undefined;
-  for (const ep of deps.workers.candidates()) {
-    const remaining = ctx.timeoutMs();
-    const timeoutMs = remaining === undefined ? deps.workerTimeoutMs : Math.min(remaining, deps.workerTimeoutMs);
-    if (timeoutMs <= 0) break;
-    try {
-      const res = await ep.client.modelInfer(
-        {
-          modelName: model,
-          modelVersion: version,
-          inputs: [{ name: input.name, datatype: "FP32", shape: [BigInt(rows), BigInt(card.features.length)] }],
-          outputs: [{ name: card.onnx.score_output }],
-          rawInputContents: [new Uint8Array(matrix.buffer, matrix.byteOffset, matrix.byteLength)],
-        },
-        { timeoutMs, signal: ctx.signal },
-      );
-      const raw = res.rawOutputContents[0];
-      if (!raw || raw.byteLength !== rows * 4) {
-        throw new ConnectError(`worker ${ep.address} returned ${raw?.byteLength ?? 0} bytes for ${rows} scores`, Code.Internal);
-      }
-      return copyFloats(raw, rows);
-    } catch (err) {
-      last = ConnectError.from(err);
-      if (!FAILOVER_CODES.has(last.code) || ctx.signal.aborted) break;
-    }
-  }
-  throw last ?? new ConnectError("no model worker could answer in time", Code.Unavailable);
+  const remaining = ctx.timeoutMs();
+  const timeoutMs = remaining === undefined ? deps.workerTimeoutMs : Math.min(remaining, deps.workerTimeoutMs);
+  if (timeoutMs <= 0) throw new ConnectError("the deadline passed before a model worker was called", Code.DeadlineExceeded);
+  if (deps.batcher) return deps.batcher.score(model, version, card, matrix, rows, { timeoutMs, signal: ctx.signal });
+  return callWorkers(deps.workers, { model, version, card, matrix, rows, timeoutMs, signal: ctx.signal });
 }

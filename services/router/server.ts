@@ -10,6 +10,8 @@ import type { RouterConfig } from "./config.js";
 import { MonitorSink } from "./monitor-sink.js";
 import { routerRoutes } from "./routes.js";
 import { WorkerPool } from "./worker-pool.js";
+import { WorkerBatcher } from "./worker-batcher.js";
+import { callWorkers } from "./worker-call.js";
 
 /**
  * The router: follows the serving policy in NATS, sends feature rows to a model worker with a deadline,
@@ -41,7 +43,16 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     log,
   });
   host.onClose(() => monitor.close());
-  host.add(RouterService, routerRoutes({ champions, cards: cardOf, workers, monitor, workerTimeoutMs: config.workerTimeoutMs }));
+  const batcher = config.batching
+    ? new WorkerBatcher((call) => callWorkers(workers, call), {
+        windowMs: config.batchWindowUs / 1000,
+        maxRows: config.batchMaxRows,
+        maxInFlight: config.batchMaxInFlight,
+        workerTimeoutMs: config.workerTimeoutMs,
+      })
+    : undefined;
+  if (batcher) host.onClose(() => batcher.close());
+  host.add(RouterService, routerRoutes({ champions, cards: cardOf, workers, monitor, workerTimeoutMs: config.workerTimeoutMs, batcher }));
   await host.listen();
 
   const nc = await connectNats(config.natsServers, `router-${process.pid}`, log);
