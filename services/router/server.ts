@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
-import type { ModelCard } from "../lib/model-card.js";
+import { seedChampion, type ModelCard } from "../lib/model-card.js";
 import { ModelRepository } from "../lib/model-repository.js";
 import { closeNats, connectNats } from "../lib/nats/connect.js";
 import { PolicyStore } from "../lib/nats/policy-store.js";
@@ -59,9 +59,10 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   host.onClose(() => closeNats(nc));
   const policies = await PolicyStore.open(nc);
   for (const model of repo.models()) {
-    const oldest = repo.versions(model)[0];
-    if (oldest && (await policies.seed(model, oldest, `router-${process.pid}`))) {
-      log.info({ model, version: oldest }, "no serving policy yet: champion set to the oldest version (promote others with meshctl)");
+    // The version whose card says seed_champion, else the oldest.
+    const seed = seedChampion(repo.versions(model).map((v) => cardOf(model, v)!));
+    if (seed && (await policies.seed(model, seed, `router-${process.pid}`))) {
+      log.info({ model, version: seed }, "no serving policy yet: champion set to the seed version (promote others with meshctl)");
     }
   }
 

@@ -11,13 +11,14 @@ export interface ArtifactFile {
 
 /**
  * The files a trained family occupies in the model repository (see services/lib/model-repository.ts):
- * <model>/spec.json, and <model>/<version>/card.json and model.onnx for each version.
+ * <model>/spec.json, <model>/golden.json (golden vectors), and <model>/<version>/card.json and model.onnx for each version.
  */
 export function artifactFiles(trained: TrainedFamily): ArtifactFile[] {
   const model = trained.spec.model;
   const text = (s: string) => new TextEncoder().encode(s);
   return [
     { path: `${model}/spec.json`, content: text(prettyJson(trained.spec)) },
+    { path: `${model}/golden.json`, content: text(prettyJson(trained.golden)) },
     ...trained.versions.flatMap(({ card, onnx }) => [
       { path: `${model}/${card.version}/card.json`, content: text(prettyJson(card)) },
       { path: `${model}/${card.version}/${card.onnx.file}`, content: onnx },

@@ -1,6 +1,17 @@
-import type { FeatureDef, FeatureSpec, InputSpec } from "../lib/feature-spec.js";
+import {
+  applyTransform,
+  checkSpec,
+  sourceValue,
+  type FeatureDef,
+  type FeatureSpec,
+  type InputSpec,
+  type Source,
+  type Transform,
+} from "../lib/feature-spec.js";
 import { fitStandardize } from "./column-stats.js";
 import type { DataRow } from "./data-row.js";
+import { roundSignificant } from "./rounding.js";
+import type { GradientBoostingOptions } from "./gradient-boosting.js";
 import type { ModelFamily } from "./model-family.js";
 
 const MONTHS = ["September", "August", "July", "June", "May", "April"] as const;
@@ -83,17 +94,75 @@ const INPUTS: InputSpec[] = [
   ),
 ];
 
+const PAY_STATUS_INPUTS = ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"];
+const BILL_INPUTS = MONTHS.map((_, m) => `BILL_AMT${m + 1}`);
+const PAY_AMT_INPUTS = MONTHS.map((_, m) => `PAY_AMT${m + 1}`);
+
+/** A feature whose last step is a standardization fitted on the training rows after the steps before it. */
+function standardized(
+  train: readonly DataRow[],
+  name: string,
+  source: Source,
+  description: string,
+  before: Transform[] = [],
+): FeatureDef {
+  const raw = train.map((row) => sourceValue(source, row)!);
+  const pre = raw.map((x) => before.reduce((v, t) => applyTransform(t as Exclude<Transform, { kind: "one_hot" }>, v), x));
+  const { mean, std } = fitStandardize(pre);
+  return { name, description, source, transforms: [...before, { kind: "standardize", mean, std }], default: median(raw) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return roundSignificant(sorted[Math.floor(sorted.length / 2)]!, 6);
+}
+
+const input = (name: string): Source => ({ kind: "input", name });
+
 /**
- * The credit-default spec: every non-sensitive input, in input order, standardized with the mean and standard
- * deviation of the training rows (a missing input takes the training mean, i.e. a standardized 0). The sensitive
- * inputs only feed the monitoring segments.
+ * The credit-default spec, fitted on the training rows: the credit limit, bills and payments on a signed log
+ * scale, the repayment statuses, EDUCATION one-hot, and derived features (utilization, months delinquent,
+ * worst delay, share of the last bill paid), every numeric feature standardized with the training rows' mean
+ * and standard deviation (so linear models read them on one scale; trees do not mind). A missing source takes
+ * the training median. The sensitive inputs only feed the monitoring segments.
  */
 export function creditDefaultSpec(train: readonly DataRow[]): FeatureSpec {
-  const features = INPUTS.filter((input) => !input.sensitive).map((input): FeatureDef => {
-    const { mean, std } = fitStandardize(train.map((row) => row[input.name]!));
-    return { name: input.name, source: input.name, transform: { kind: "standardize", mean, std }, default: mean };
-  });
-  return {
+  const log: Transform = { kind: "log" };
+  const features: FeatureDef[] = [
+    standardized(train, "LIMIT_BAL", input("LIMIT_BAL"), "credit limit, signed log", [log]),
+    {
+      name: "EDUCATION",
+      description: "education code one-hot (1 graduate school, 2 university, 3 high school, 4 others; 0, 5, 6 none set)",
+      source: input("EDUCATION"),
+      transforms: [{ kind: "one_hot", categories: [1, 2, 3, 4] }],
+      default: 2,
+    },
+    ...PAY_STATUS_INPUTS.map((name, m) => standardized(train, name, input(name), `repayment status in ${MONTHS[m]}`)),
+    ...BILL_INPUTS.map((name, m) => standardized(train, name, input(name), `bill in ${MONTHS[m]}, signed log`, [log])),
+    ...PAY_AMT_INPUTS.map((name, m) => standardized(train, name, input(name), `payment in ${MONTHS[m]}, signed log`, [log])),
+    standardized(
+      train,
+      "utilization",
+      { kind: "derived", op: "ratio", of: ["BILL_AMT1", "LIMIT_BAL"] },
+      "September bill / credit limit, clipped to [-1, 3]",
+      [{ kind: "clip", min: -1, max: 3 }],
+    ),
+    standardized(
+      train,
+      "months_delinquent",
+      { kind: "derived", op: "count_at_least", of: PAY_STATUS_INPUTS, threshold: 1 },
+      "months of the six with a payment delay",
+    ),
+    standardized(train, "worst_delay", { kind: "derived", op: "max", of: PAY_STATUS_INPUTS }, "largest repayment status of the six months"),
+    standardized(
+      train,
+      "payment_ratio",
+      { kind: "derived", op: "ratio", of: ["PAY_AMT1", "BILL_AMT2"] },
+      "September payment / August bill (0 when the bill is 0), clipped to [-1, 2]",
+      [{ kind: "clip", min: -1, max: 2 }],
+    ),
+  ];
+  const spec: FeatureSpec = {
     model: "credit-default",
     description:
       "Probability that a credit card client defaults on next month's payment, from the credit limit, education, " +
@@ -107,9 +176,42 @@ export function creditDefaultSpec(train: readonly DataRow[]): FeatureSpec {
       { name: "marriage", source: "MARRIAGE", labels: { "1": "married", "2": "single", "3": "other" } },
     ],
   };
+  checkSpec(spec);
+  return spec;
 }
 
-/** The credit-default family: version 1 is the first production model, version 2 a later challenger. */
+const TREES_3: Required<GradientBoostingOptions> = {
+  rounds: 300,
+  learningRate: 0.05,
+  maxDepth: 4,
+  l2: 1,
+  minChildWeight: 5,
+  minSplitGain: 0,
+  maxBins: 64,
+  rowSubsample: 0.8,
+  seed: 3,
+};
+
+const TREES_4: Required<GradientBoostingOptions> = {
+  rounds: 150,
+  learningRate: 0.1,
+  maxDepth: 3,
+  l2: 5,
+  minChildWeight: 20,
+  minSplitGain: 0,
+  maxBins: 32,
+  rowSubsample: 0.7,
+  seed: 4,
+};
+
+const describeTrees = (o: Required<GradientBoostingOptions>) =>
+  `${o.rounds} trees of depth ${o.maxDepth}, learning rate ${o.learningRate}, L2 ${o.l2}, ` +
+  `${o.maxBins} bins, ${o.rowSubsample * 100}% of rows per tree (seed ${o.seed})`;
+
+/**
+ * The credit-default family: versions 1 and 2 are the light models (logistic regressions), version 3 the heavy
+ * one (gradient-boosted trees, the champion a fresh mesh starts with) and version 4 a tree challenger.
+ */
 export const creditDefault: ModelFamily = {
   model: "credit-default",
   dataFile: "credit_default.csv",
@@ -121,20 +223,37 @@ export const creditDefault: ModelFamily = {
   versions: [
     {
       version: "1",
+      algorithm: "logistic_regression",
       description:
-        "Logistic regression on the 20 standardized non-sensitive inputs, L2 penalty 1, unweighted. " +
+        "Light model: logistic regression on the spec's features, L2 penalty 1, unweighted. " +
         "Thresholds put about 75% of applicants in approve, 15% in review and 10% in decline.",
       l2: 1,
       classWeight: "none",
     },
     {
       version: "2",
+      algorithm: "logistic_regression",
       description:
-        "Challenger: logistic regression on the same 20 features, L2 penalty 10, classes balanced " +
+        "Challenger: logistic regression on the same features, L2 penalty 10, classes balanced " +
         "(each default weighted n_neg/n_pos), so its scores run higher; thresholds refitted to its own " +
         "holdout scores (about 75% approve, 15% review, 10% decline).",
       l2: 10,
       classWeight: "balanced",
+    },
+    {
+      version: "3",
+      algorithm: "gradient_boosted_trees",
+      seedChampion: true,
+      description:
+        `Heavy model and champion: gradient-boosted trees, ${describeTrees(TREES_3)}. Thresholds put about 75% of ` +
+        "applicants in approve, 15% in review and 10% in decline.",
+      options: TREES_3,
+    },
+    {
+      version: "4",
+      algorithm: "gradient_boosted_trees",
+      description: `Tree challenger: ${describeTrees(TREES_4)}. Thresholds refitted to its own holdout scores.`,
+      options: TREES_4,
     },
   ],
 };

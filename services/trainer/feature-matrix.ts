@@ -1,4 +1,4 @@
-import { buildVector, type FeatureSpec } from "../lib/feature-spec.js";
+import { buildVector, vectorLength, type FeatureSpec } from "../lib/feature-spec.js";
 import type { DataRow } from "./data-row.js";
 import type { Matrix } from "./matrix.js";
 
@@ -7,9 +7,9 @@ import type { Matrix } from "./matrix.js";
  * uses at serving time, so training and serving cannot disagree on a transform. Float32, like the served vector.
  */
 export function featureMatrix(spec: FeatureSpec, rows: readonly DataRow[]): Matrix & { data: Float32Array } {
-  const cols = spec.features.length;
+  const cols = vectorLength(spec);
   const data = new Float32Array(rows.length * cols);
-  rows.forEach((row, i) => buildVector(spec, row, data, i * cols));
+  rows.forEach((row, i) => buildVector(spec, row, undefined, data, i * cols));
   return { rows: rows.length, cols, data };
 }
 

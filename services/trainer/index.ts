@@ -1,5 +1,5 @@
 export { artifactFiles, writeArtifacts, type ArtifactFile } from "./artifacts.js";
-export { logisticRegressionCard, type CardInput } from "./card.js";
+export { modelCard, type CardInput } from "./card.js";
 export { checkRows, requireColumns } from "./check-rows.js";
 export { classWeights, type ClassWeight } from "./class-weight.js";
 export { fitStandardize } from "./column-stats.js";
@@ -18,8 +18,11 @@ export {
 } from "./logistic-regression.js";
 export type { Matrix } from "./matrix.js";
 export { brierScore, holdoutMetrics, ksStatistic, logLoss, quantile, rocAuc, type HoldoutMetrics } from "./metrics.js";
-export type { ModelFamily, VersionRecipe } from "./model-family.js";
-export { logisticRegressionOnnx, type LogisticRegressionOnnxOptions } from "./onnx-export.js";
+export type { GradientBoostingRecipe, LogisticRegressionRecipe, ModelFamily, VersionRecipe } from "./model-family.js";
+export { logisticRegressionOnnx, treeEnsembleOnnx, type LogisticRegressionOnnxOptions, type TreeEnsembleOnnxOptions } from "./onnx-export.js";
+export { fitGradientBoosting, type GradientBoostingOptions } from "./gradient-boosting.js";
+export { goldenVectors, type GoldenFile } from "./golden.js";
+export { calibration, histogram, type CalibrationBin } from "./profile.js";
 export { scoreWithOnnx } from "./onnx-scorer.js";
 export { createRng, type Rng } from "./rng.js";
 export { roundDecimals, roundSignificant, shortestFloat32 } from "./rounding.js";

@@ -42,19 +42,17 @@ async function main(): Promise<void> {
 }
 
 function printTable(trained: TrainedFamily): void {
-  const header = ["version", "l2", "class_weight", "iter", "roc_auc", "ks", "log_loss", "brier", "review", "decline"];
+  const header = ["version", "algorithm", "roc_auc", "ks", "log_loss", "brier", "calib_err", "review", "decline"];
   const rows = trained.versions.map(({ card }) => [
     card.version,
-    String(card.training["l2"]),
-    String(card.training["class_weight"]),
-    String(card.training["iterations"]),
-    ...["roc_auc", "ks", "log_loss", "brier"].map((m) => (card.metrics[m] ?? NaN).toFixed(4)),
+    card.algorithm,
+    ...["roc_auc", "ks", "log_loss", "brier", "calibration_error"].map((m) => (card.metrics[m] ?? NaN).toFixed(4)),
     card.thresholds.review.toFixed(4),
     card.thresholds.decline.toFixed(4),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => "  " + cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  console.log(`  spec ${trained.versions[0]?.card.feature_spec_hash ?? ""}, ${trained.spec.features.length} features`);
+  console.log(`  spec ${trained.versions[0]?.card.feature_spec_hash ?? ""}, ${trained.versions[0]?.card.features.length ?? 0} columns`);
   console.log(line(header));
   for (const r of rows) console.log(line(r));
 }

@@ -1,18 +1,24 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { specHash, type FeatureSpec } from "../lib/feature-spec.js";
-import type { ModelCard } from "../lib/model-card.js";
-import { logisticRegressionCard } from "./card.js";
+import { featureColumns, specHash, type FeatureSpec } from "../lib/feature-spec.js";
+import type { ModelCard, ReferenceProfile } from "../lib/model-card.js";
+import type { TreeEnsemble } from "../lib/tree-ensemble.js";
+import { modelCard } from "./card.js";
 import { checkRows, requireColumns } from "./check-rows.js";
 import { classWeights } from "./class-weight.js";
 import { parseCsv } from "./csv.js";
+import type { DataRow } from "./data-row.js";
 import { featureMatrix, labelVector } from "./feature-matrix.js";
+import { goldenVectors, type GoldenFile } from "./golden.js";
+import { fitGradientBoosting } from "./gradient-boosting.js";
 import { fitLogisticRegression } from "./logistic-regression.js";
+import type { Matrix } from "./matrix.js";
 import { holdoutMetrics, quantile } from "./metrics.js";
-import type { ModelFamily } from "./model-family.js";
-import { logisticRegressionOnnx } from "./onnx-export.js";
+import type { ModelFamily, VersionRecipe } from "./model-family.js";
+import { logisticRegressionOnnx, treeEnsembleOnnx } from "./onnx-export.js";
 import { scoreWithOnnx } from "./onnx-scorer.js";
+import { calibration, histogram } from "./profile.js";
 import { splitRows } from "./split.js";
 
 export interface TrainedVersion {
@@ -25,6 +31,8 @@ export interface TrainedVersion {
 
 export interface TrainedFamily {
   spec: FeatureSpec;
+  /** Raw rows and the vectors buildVector made of them: the feature service must reproduce them exactly. */
+  golden: GoldenFile;
   versions: TrainedVersion[];
 }
 
@@ -44,53 +52,109 @@ export async function trainFamily(family: ModelFamily, dataPath: string): Promis
 
   const spec = family.spec(trainRows);
   const hash = specHash(spec);
+  const columns = featureColumns(spec);
 
   const xTrain = featureMatrix(spec, trainRows);
   const yTrain = labelVector(trainRows, family.label);
   const xHoldout = featureMatrix(spec, holdoutRows);
   const yHoldout = labelVector(holdoutRows, family.label);
+  const inputProfile = Object.fromEntries(
+    family.inputs.map((input) => [input.name, histogram(holdoutRows.map((r) => r[input.name]!))]),
+  );
+  const dataSha256 = createHash("sha256").update(bytes).digest("hex");
 
   const versions: TrainedVersion[] = [];
   for (const recipe of family.versions) {
-    const { positiveWeight, sampleWeights } = classWeights(yTrain, recipe.classWeight);
-    const fit = fitLogisticRegression(xTrain, yTrain, { l2: recipe.l2, sampleWeights });
-    // The served model is float32; the card describes that model, not the float64 solution.
-    const coefficients = Float32Array.from(fit.coefficients);
-    const intercept = Math.fround(fit.intercept);
-
-    const onnx = logisticRegressionOnnx({
+    const metadata = { model: family.model, version: recipe.version, feature_spec_hash: hash };
+    const common = {
       graphName: family.model,
       modelVersion: BigInt(recipe.version),
-      weights: coefficients,
-      bias: intercept,
-      inputDoc: `feature vector (buildVector of spec ${hash}): ${spec.features.map((f) => f.name).join(", ")}`,
+      inputDoc: `feature vector (buildVector of spec ${hash}): ${columns.join(", ")}`,
       docString: recipe.description,
-      metadata: { model: family.model, version: recipe.version, feature_spec_hash: hash },
-    });
+      metadata,
+    };
+    const fitted = fitVersion(recipe, xTrain, yTrain);
+    const onnx =
+      fitted.kind === "linear"
+        ? logisticRegressionOnnx({ ...common, weights: fitted.coefficients, bias: fitted.intercept })
+        : treeEnsembleOnnx({ ...common, ensemble: fitted.ensemble, features: columns.length });
     const scores = await scoreWithOnnx(onnx, xHoldout);
+    const calib = calibration(scores, yHoldout);
+    const profile: ReferenceProfile = { rows: holdoutRows.length, inputs: inputProfile, score: histogram(scores) };
 
-    const card = logisticRegressionCard({
+    const card = modelCard({
       spec,
       specHash: hash,
       recipe,
-      intercept,
-      coefficients,
-      metrics: holdoutMetrics(scores, yHoldout),
+      ...(fitted.kind === "linear"
+        ? { linear: { intercept: fitted.intercept, coefficients: fitted.coefficients, means: columnMeans(xTrain) } }
+        : { ensemble: fitted.ensemble }),
+      metrics: { ...holdoutMetrics(scores, yHoldout), calibration_error: calib.error },
+      calibration: calib.table,
+      profile,
       thresholds: {
         review: quantile(scores, family.thresholdQuantiles.review),
         decline: quantile(scores, family.thresholdQuantiles.decline),
       },
       training: {
         dataFile: basename(dataPath),
-        dataSha256: createHash("sha256").update(bytes).digest("hex"),
+        dataSha256,
         trainRows: trainRows.length,
         holdoutRows: holdoutRows.length,
         seed: family.split.seed,
-        positiveWeight,
-        iterations: fit.iterations,
+        extra: fitted.extra,
       },
     });
-    versions.push({ card, onnx, converged: fit.converged });
+    versions.push({ card, onnx, converged: fitted.converged });
   }
-  return { spec, versions };
+  const golden = goldenVectors(spec, hash, goldenRows(table.rows, family.inputs.map((i) => i.name)));
+  return { spec, golden, versions };
+}
+
+type Fitted =
+  | { kind: "linear"; intercept: number; coefficients: Float32Array; converged: boolean; extra: Record<string, unknown> }
+  | { kind: "trees"; ensemble: TreeEnsemble; converged: boolean; extra: Record<string, unknown> };
+
+function fitVersion(recipe: VersionRecipe, x: Matrix & { data: Float32Array }, y: Float64Array): Fitted {
+  if (recipe.algorithm === "logistic_regression") {
+    const { positiveWeight, sampleWeights } = classWeights(y, recipe.classWeight);
+    const fit = fitLogisticRegression(x, y, { l2: recipe.l2, sampleWeights });
+    // The served model is float32; the card describes that model, not the float64 solution.
+    return {
+      kind: "linear",
+      coefficients: Float32Array.from(fit.coefficients),
+      intercept: Math.fround(fit.intercept),
+      converged: fit.converged,
+      extra: { positive_weight: positiveWeight, iterations: fit.iterations },
+    };
+  }
+  return { kind: "trees", ensemble: fitGradientBoosting(x, y, recipe.options), converged: true, extra: {} };
+}
+
+function columnMeans(x: Matrix & { data: Float32Array }): Float64Array {
+  const means = new Float64Array(x.cols);
+  for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.cols; j++) means[j]! += x.data[i * x.cols + j]!;
+  return means.map((m) => m / x.rows);
+}
+
+/**
+ * The raw rows of the golden file: the first 40 rows of the data, then variants that exercise the edges of the
+ * spec (an input left out, extreme values, codes outside the one-hot categories, a zero bill).
+ */
+function goldenRows(rows: readonly DataRow[], inputs: readonly string[]): Record<string, number>[] {
+  const pick = (r: DataRow) => Object.fromEntries(inputs.map((n) => [n, r[n]!]));
+  const base = rows.slice(0, 40).map(pick);
+  const first = base[0]!;
+  const without = (name: string) => Object.fromEntries(Object.entries(first).filter(([k]) => k !== name));
+  return [
+    ...base,
+    without("LIMIT_BAL"),
+    without("PAY_0"),
+    without("EDUCATION"),
+    { ...first, EDUCATION: 0 },
+    { ...first, EDUCATION: 6 },
+    { ...first, BILL_AMT1: -165_580, BILL_AMT2: 0, PAY_AMT1: 873_552 },
+    { ...first, LIMIT_BAL: 1, BILL_AMT1: 10_000_000 },
+    { ...first, PAY_0: 9, PAY_2: 9, PAY_3: 9, PAY_4: 9, PAY_5: 9, PAY_6: 9 },
+  ];
 }

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
+import { ModelRepository } from "../../services/lib/model-repository.js";
 
 const INSTALL_HINT =
   "the cross-language e2e test needs Python gRPC and protoc; on Debian or Ubuntu: " +
@@ -33,6 +34,10 @@ const MESHCTL = join(PROJECT_ROOT, "dist", "services", "meshctl", "main.js");
 const MODEL = "credit-default";
 const SPEC = join(PROJECT_ROOT, "models", MODEL, "spec.json");
 const CSV = join(PROJECT_ROOT, "models", MODEL, "data", "credit_default.csv");
+const REPO = new ModelRepository(join(PROJECT_ROOT, "models"));
+/** Every version in the repository (the mesh's champion is one of them), and the width of their input. */
+const VERSIONS = REPO.versions(MODEL);
+const COLUMNS = REPO.card(MODEL, VERSIONS[0]!).features.length;
 const ROWS = 20;
 const SUBPROCESS_TIMEOUT_MS = 20_000;
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
@@ -280,21 +285,21 @@ test("Python ScoringService client and meshctl score 20 CSV rows alike", { timeo
 test("Python Open Inference Protocol v2 client against the model worker", { timeout: 30_000 }, async () => {
   const rows = csvRows();
   const [oip, scored] = await Promise.all([
-    python("oip", ["--addr", mesh!.env["WORKER_ADDR"]!, "--spec", SPEC, "--model", MODEL, "--versions", "1,2"], rows) as Promise<OipResult>,
+    python("oip", ["--addr", mesh!.env["WORKER_ADDR"]!, "--spec", SPEC, "--model", MODEL, "--versions", VERSIONS.join(",")], rows) as Promise<OipResult>,
     python("score", ["--addr", mesh!.env["VALIDATOR_GRPC_ADDR"]!], rows.map((inputs) => ({ model: MODEL, inputs }))) as Promise<ScoreResponseJson[]>,
   ]);
   assert.equal(oip.server_live, true, "ServerLive");
   assert.equal(oip.server_ready, true, "ServerReady");
   assert.ok(oip.server_metadata.name, "ServerMetadata names the server");
   assert.equal(oip.rows, ROWS);
-  for (const version of ["1", "2"]) {
+  for (const version of VERSIONS) {
     const v = oip.versions[version];
     assert.ok(v, `no result for version ${version}`);
     assert.equal(v.ready, true, `ModelReady ${MODEL} version ${version}`);
     assert.equal(v.metadata.name, MODEL);
     // The OIP does not order `versions`; the worker lists them in the order they finished loading.
-    assert.deepEqual([...v.metadata.versions].sort(), ["1", "2"], `ModelMetadata versions`);
-    assert.deepEqual(v.metadata.inputs, [{ name: "features", datatype: "FP32", shape: ["-1", "20"] }], "ModelMetadata inputs");
+    assert.deepEqual([...v.metadata.versions].sort(), [...VERSIONS].sort(), `ModelMetadata versions`);
+    assert.deepEqual(v.metadata.inputs, [{ name: "features", datatype: "FP32", shape: ["-1", String(COLUMNS)] }], "ModelMetadata inputs");
     assert.deepEqual(v.metadata.outputs, [{ name: "probability", datatype: "FP32", shape: ["-1", "1"] }], "ModelMetadata outputs");
     for (const [form, r] of [["typed", v.typed], ["raw", v.raw]] as const) {
       assert.equal(r.model_version, version, `${form} ModelInfer: the version that answered`);

@@ -7,7 +7,7 @@ import { ConnectError, Code } from "@connectrpc/connect";
 import { Decision, Route, type ScoreResponse } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { ModelRepository } from "../../services/lib/model-repository.js";
 import { buildVector } from "../../services/lib/feature-spec.js";
-import { decide } from "../../services/lib/model-card.js";
+import { decide, seedChampion } from "../../services/lib/model-card.js";
 import { fieldViolations } from "../../services/lib/rpc/status-details.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 import { creditRows } from "../support/credit-data.js";
@@ -16,6 +16,10 @@ import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 const MODEL = "credit-default";
 const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
 const spec = repo.spec(MODEL);
+/** The champion a fresh mesh starts with (the card that says seed_champion). */
+const SEED = seedChampion(repo.versions(MODEL).map((v) => repo.card(MODEL, v)))!;
+/** Another version to switch to and back. */
+const OTHER = SEED === "1" ? "2" : "1";
 const sessions = new Map<string, ort.InferenceSession>();
 
 /** The score an in-process ONNX Runtime session gives for the same inputs: the reference for the mesh. */
@@ -57,10 +61,10 @@ describe("the mesh end to end", () => {
     for (const s of sessions.values()) await s.release();
   });
 
-  test("a fresh mesh seeds the serving policy with the oldest version as champion", async () => {
+  test("a fresh mesh seeds the serving policy with the version whose card says seed_champion", async () => {
     const r = await fx.meshctl("policy", MODEL);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).championVersion, "1");
+    assert.equal(JSON.parse(r.stdout).championVersion, SEED);
   });
 
   test("200 rows of the credit data through the public gRPC API", async () => {
@@ -69,7 +73,7 @@ describe("the mesh end to end", () => {
       const inputs = rows[i]!;
       const requestId = i % 2 === 0 ? `grpc-${i}` : "";
       const res = await fx.scoring.score({ model: MODEL, requestId, entityId: `e-${i}`, inputs }, { timeoutMs: 5000 });
-      await checkAnswer(res, inputs, "1", requestId || undefined);
+      await checkAnswer(res, inputs, SEED, requestId || undefined);
       decisions.add(res.decision);
       scored++;
     }
@@ -99,7 +103,7 @@ describe("the mesh end to end", () => {
           requestId: body["requestId"],
         } as ScoreResponse,
         inputs,
-        "1",
+        SEED,
         `http-${i}`,
       );
       scored++;
@@ -113,7 +117,7 @@ describe("the mesh end to end", () => {
       { timeoutMs: 5000 },
     );
     assert.equal(res.responses.length, batch.length);
-    for (let i = 0; i < batch.length; i++) await checkAnswer(res.responses[i]!, batch[i]!, "1", `batch-${i}`);
+    for (let i = 0; i < batch.length; i++) await checkAnswer(res.responses[i]!, batch[i]!, SEED, `batch-${i}`);
     scored += batch.length;
   });
 
@@ -125,11 +129,11 @@ describe("the mesh end to end", () => {
     }
     assert.equal(total, BigInt(scored));
     const stats = await fx.monitor.getStats({});
-    const v1 = stats.versions.find((v) => v.modelVersion === "1");
+    const v1 = stats.versions.find((v) => v.modelVersion === SEED);
     assert.equal(v1?.decisions, BigInt(scored));
     assert.equal(v1.approve + v1.review + v1.decline, BigInt(scored));
     const metrics = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/metrics`)).text();
-    const counted = [...metrics.matchAll(/^scoremesh_decisions_total\{[^}]*version="1"[^}]*\} (\d+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+    const counted = [...metrics.matchAll(new RegExp(`^scoremesh_decisions_total\\{[^}]*version="${SEED}"[^}]*\\} (\\d+)$`, "gm"))].reduce((s, m) => s + Number(m[1]), 0);
     assert.equal(counted, scored);
     const page = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/`)).text();
     assert.match(page, new RegExp(`Decisions: <b>${scored}</b>`));
@@ -237,17 +241,17 @@ describe("the mesh end to end", () => {
     };
     const callers = Array.from({ length: 8 }, () => caller());
     await new Promise((r) => setTimeout(r, 500));
-    const to2 = await fx.meshctl("set-champion", MODEL, "2");
+    const to2 = await fx.meshctl("set-champion", MODEL, OTHER);
     assert.equal(to2.code, 0, to2.stderr);
     await new Promise((r) => setTimeout(r, 1500));
-    const to1 = await fx.meshctl("set-champion", MODEL, "1");
+    const to1 = await fx.meshctl("set-champion", MODEL, SEED);
     assert.equal(to1.code, 0, to1.stderr);
     await new Promise((r) => setTimeout(r, 1500));
     stop = true;
     await Promise.all(callers);
     assert.deepEqual(failures, []);
     assert.ok(i > 200, `load kept flowing (${i} calls)`);
-    assert.deepEqual(versions, ["1", "2", "1"], "traffic moved to version 2 and back");
+    assert.deepEqual(versions, [SEED, OTHER, SEED], `traffic moved to version ${OTHER} and back`);
   });
 
   test("meshctl refuses a version that is not in the repository", async () => {

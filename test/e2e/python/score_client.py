@@ -157,20 +157,57 @@ def score_requests(addr, requests, m):
         channel.close()
 
 
+def source_value(source, inputs):
+    """The raw value of a feature's source, or None when it is missing (entity features: no snapshot here)."""
+    if source["kind"] == "input":
+        return inputs.get(source["name"])
+    if source["kind"] == "entity":
+        return None
+    xs = [inputs.get(n) for n in source["of"]]
+    if any(x is None for x in xs):
+        return None
+    op = source["op"]
+    if op == "ratio":
+        return 0.0 if xs[1] == 0 else xs[0] / xs[1]
+    if op == "sum":
+        return float(sum(xs))
+    if op == "mean":
+        return sum(xs) / len(xs)
+    if op == "max":
+        return float(max(xs))
+    if op == "min":
+        return float(min(xs))
+    if op == "count_at_least":
+        return float(sum(1 for x in xs if x >= source["threshold"]))
+    fail(f"unknown derived op {op!r}")
+
+
 def feature_vector(spec, inputs):
     """The model's feature vector for one row of raw inputs, built from spec.json alone, in spec order."""
     out = []
     for f in spec["features"]:
-        x = inputs.get(f["source"])
+        x = source_value(f["source"], inputs)
         if x is None:
             x = f["default"]
-        t = f["transform"]
-        if t["kind"] == "standardize":
-            out.append((float(x) - t["mean"]) / t["std"])
-        elif t["kind"] == "identity":
-            out.append(float(x))
-        else:
-            fail(f"feature {f['name']}: unknown transform {t['kind']!r}")
+        x = float(x)
+        one_hot = False
+        for t in f["transforms"]:
+            kind = t["kind"]
+            if kind == "standardize":
+                x = (x - t["mean"]) / t["std"]
+            elif kind == "clip":
+                x = min(max(x, t["min"]), t["max"])
+            elif kind == "log":
+                x = math.copysign(math.log1p(abs(x)), x) if x != 0 else 0.0
+            elif kind == "bucketize":
+                x = float(sum(1 for e in t["edges"] if not x < e))
+            elif kind == "one_hot":
+                out.extend(1.0 if x == c else 0.0 for c in t["categories"])
+                one_hot = True
+            elif kind != "identity":
+                fail(f"feature {f['name']}: unknown transform {kind!r}")
+        if not one_hot:
+            out.append(x)
     return out
 
 
@@ -197,7 +234,7 @@ def output_floats(res, index=0):
 def oip(addr, spec, model, versions, rows, m):
     pb = m["grpc_predict_v2_pb2"]
     vectors = [feature_vector(spec, r) for r in rows]
-    n, cols = len(vectors), len(spec["features"])
+    n, cols = len(vectors), len(vectors[0]) if vectors else 0
     flat = [x for v in vectors for x in v]
     channel = open_channel(addr)
     try:

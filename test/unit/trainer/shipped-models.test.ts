@@ -6,8 +6,11 @@ import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Decision } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { ModelProtoSchema } from "../../../gen/onnx/onnx_pb.js";
-import { specHash } from "../../../services/lib/feature-spec.js";
-import { decide } from "../../../services/lib/model-card.js";
+import { featureColumns, specHash } from "../../../services/lib/feature-spec.js";
+import { decide, seedChampion } from "../../../services/lib/model-card.js";
+import { readTreeEnsemble } from "../../../services/lib/onnx-trees.js";
+import { explainerFor } from "../../../services/lib/reasons.js";
+import { predictRaw } from "../../../services/lib/tree-ensemble.js";
 import { ModelRepository } from "../../../services/lib/model-repository.js";
 import { creditDefault } from "../../../services/trainer/credit-default.js";
 import { loadCsv } from "../../../services/trainer/csv.js";
@@ -25,30 +28,66 @@ describe("the credit-default models in the repository", () => {
   const spec = repository.spec(model);
   const versions = repository.versions(model);
 
-  it("holds versions 1 and 2, trained on the spec beside them", () => {
+  it("holds every version of the family, trained on the spec beside them", () => {
     assert.deepEqual(versions, creditDefault.versions.map((v) => v.version));
     for (const version of versions) {
       const card = repository.card(model, version);
       assert.equal(card.feature_spec_hash, specHash(spec));
-      assert.deepEqual(card.features, spec.features.map((f) => f.name));
-      assert.ok(spec.features.every((f) => !spec.inputs.find((i) => i.name === f.source)?.sensitive));
+      assert.deepEqual(card.features, featureColumns(spec));
+      const sensitive = new Set(spec.inputs.filter((i) => i.sensitive).map((i) => i.name));
+      for (const f of spec.features) {
+        const refs = f.source.kind === "derived" ? f.source.of : f.source.kind === "input" ? [f.source.name] : [];
+        assert.ok(refs.every((r) => !sensitive.has(r)), `${f.name} reads a sensitive input`);
+      }
+    }
+  });
+
+  it("makes a tree model with a held-out ROC AUC of at least 0.77 the seeded champion, with a tree challenger", () => {
+    const cards = versions.map((v) => repository.card(model, v));
+    const champion = cards.find((c) => c.version === seedChampion(cards))!;
+    assert.equal(champion.algorithm, "gradient_boosted_trees");
+    assert.ok(champion.metrics["roc_auc"]! >= 0.77, `ROC AUC ${champion.metrics["roc_auc"]}`);
+    const challengers = cards.filter((c) => c.algorithm === "gradient_boosted_trees" && c !== champion);
+    assert.ok(challengers.length >= 1 && challengers.every((c) => c.metrics["roc_auc"]! >= 0.77));
+    for (const card of cards) {
+      assert.ok(card.metrics["ks"]! > 0 && card.metrics["calibration_error"]! >= 0, `version ${card.version} metrics`);
+      assert.equal(card.calibration?.reduce((s, b) => s + b.rows, 0), card.metrics["holdout_rows"]);
+      assert.deepEqual(Object.keys(card.profile!.inputs), spec.inputs.map((i) => i.name), "a profile of every input");
+      for (const h of [card.profile!.score, ...Object.values(card.profile!.inputs)]) {
+        assert.equal(h.counts.length, h.edges.length + 1);
+        assert.equal(h.counts.reduce((a, b) => a + b, 0), card.profile!.rows);
+      }
+      assert.match(String(card.training["data_sha256"]), /^[0-9a-f]{64}$/);
     }
   });
 
   for (const version of versions) {
-    it(`version ${version}: model.onnx scores 1,000 rows as σ(intercept + coefficients·x) of its card`, async () => {
+    it(`version ${version}: model.onnx scores 1,000 rows as its card's model computes, and reasons add up`, async () => {
       const card = repository.card(model, version);
-      const { intercept, coefficients } = card.linear!;
+      const onnx = readFileSync(repository.onnxPath(model, version));
       const x = featureMatrix(spec, table.rows.slice(0, 1_000));
-      const scores = await scoreWithOnnx(readFileSync(repository.onnxPath(model, version)), x);
+      const scores = await scoreWithOnnx(onnx, x);
       assert.equal(scores.length, 1_000);
+      const trees = card.algorithm === "gradient_boosted_trees" ? readTreeEnsemble(onnx) : undefined;
+      const explainer = explainerFor(card, () => onnx)!;
       let worst = 0;
+      let worstSum = 0;
       for (let i = 0; i < x.rows; i++) {
-        let eta = intercept;
-        for (let j = 0; j < x.cols; j++) eta += coefficients[j]! * x.data[i * x.cols + j]!;
+        const row = x.data.subarray(i * x.cols, (i + 1) * x.cols);
+        let eta: number;
+        if (trees) {
+          eta = predictRaw(trees, row);
+        } else {
+          const { intercept, coefficients } = card.linear!;
+          eta = intercept;
+          for (let j = 0; j < x.cols; j++) eta += coefficients[j]! * row[j]!;
+        }
         worst = Math.max(worst, Math.abs(scores[i]! - sigmoid(eta)));
+        const { baseValue, contributions } = explainer.explain(row);
+        worstSum = Math.max(worstSum, Math.abs(baseValue + contributions.reduce((a, b) => a + b, 0) - eta));
       }
       assert.ok(worst < 1e-5, `largest difference ${worst}`);
+      assert.ok(worstSum < 1e-9, `reasons and base value miss the raw output by up to ${worstSum}`);
     });
 
     it(`version ${version}: model.onnx says what it is`, () => {
@@ -57,7 +96,7 @@ describe("the credit-default models in the repository", () => {
       assert.equal(onnx.irVersion, 8n);
       assert.deepEqual(
         onnx.opsetImport.map((o) => [o.domain, o.version]),
-        [["", 17n]],
+        card.algorithm === "gradient_boosted_trees" ? [["", 17n], ["ai.onnx.ml", 3n]] : [["", 17n]],
       );
       assert.equal(onnx.producerName, "scoremesh-trainer");
       assert.deepEqual(Object.fromEntries(onnx.metadataProps.map((p) => [p.key, p.value])), {

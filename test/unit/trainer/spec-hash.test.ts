@@ -31,7 +31,7 @@ describe("specHash", () => {
 
   it("changes when a fitted mean changes", () => {
     const changed = structuredClone(spec) as FeatureSpec;
-    const transform = changed.features[0]!.transform;
+    const transform = changed.features[0]!.transforms.at(-1)!;
     assert.equal(transform.kind, "standardize");
     if (transform.kind === "standardize") transform.mean = transform.mean * (1 + 1e-6);
     assert.notEqual(specHash(changed), specHash(spec));
