@@ -4,6 +4,7 @@ import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { specHash } from "../lib/feature-spec.js";
 import { ModelRepository } from "../lib/model-repository.js";
+import { specSkew } from "../lib/skew-guard.js";
 import { DependencyWatch } from "../lib/rpc/health-client.js";
 import { createGrpcTransport } from "../lib/rpc/grpc-transport.js";
 import { ServiceHost } from "../lib/service-host.js";
@@ -19,8 +20,13 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
   const specs = new Map<string, LoadedSpec>();
   for (const model of repo.models()) {
     const spec = repo.spec(model);
-    specs.set(model, { spec, hash: specHash(spec) });
-    log.info({ model, featureSpecHash: specHash(spec), features: spec.features.length }, "feature spec loaded");
+    const hash = specHash(spec);
+    specs.set(model, { spec, hash });
+    log.info({ model, featureSpecHash: hash, features: spec.features.length }, "feature spec loaded");
+    for (const version of repo.versions(model)) {
+      const skew = specSkew(repo.card(model, version), hash);
+      if (skew) log.error({ model, version, cardSpecHash: repo.card(model, version).feature_spec_hash, specInUse: hash }, skew);
+    }
   }
   const host = new ServiceHost({ name: "feature", address: config.address, log, drainTimeoutMs: config.drainTimeoutMs });
   const transport = createGrpcTransport({ address: config.routerAddr });

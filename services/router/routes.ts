@@ -9,10 +9,13 @@ import { activeTraceId } from "../lib/rpc/tracing.js";
 import type { ChampionTable } from "./champions.js";
 import type { WorkerPool } from "./worker-pool.js";
 import type { MonitorSink } from "./monitor-sink.js";
+import type { Reasoner } from "./reasoner.js";
 import { callWorkers } from "./worker-call.js";
 import type { WorkerBatcher } from "./worker-batcher.js";
 
 export interface RouterDeps {
+  /** Reason codes of decisions; absent: decisions carry none. */
+  reasons?: Reasoner;
   champions: ChampionTable;
   cards: (model: string, version: string) => ModelCard | undefined;
   workers: WorkerPool;
@@ -59,6 +62,7 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
         const row = req.rows[i]!;
         const score = scores[i]!;
         const decision = decide(score, card.thresholds);
+        const reasons = deps.reasons?.forRow(req.model, version, card, row.features, decision, row.explain) ?? [];
         decisions.push({
           requestId: row.requestId,
           modelVersion: version,
@@ -67,6 +71,7 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
           route: Route.PRIMARY,
           degraded: false,
           imputedFeatures: row.imputed,
+          reasons,
         });
         records.push({
           requestId: row.requestId,
@@ -82,6 +87,7 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
           imputed: row.imputed,
           segment: row.segment,
           featureSpecHash: req.featureSpecHash,
+          reasons,
         });
       }
       deps.monitor.enqueue(records);

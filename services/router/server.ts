@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
+import { specHash } from "../lib/feature-spec.js";
 import { seedChampion, type ModelCard } from "../lib/model-card.js";
+import { specSkew } from "../lib/skew-guard.js";
 import { ModelRepository } from "../lib/model-repository.js";
 import { closeNats, connectNats } from "../lib/nats/connect.js";
 import { PolicyStore } from "../lib/nats/policy-store.js";
@@ -8,6 +10,7 @@ import { ServiceHost } from "../lib/service-host.js";
 import { ChampionTable } from "./champions.js";
 import type { RouterConfig } from "./config.js";
 import { MonitorSink } from "./monitor-sink.js";
+import { Reasoner } from "./reasoner.js";
 import { routerRoutes } from "./routes.js";
 import { WorkerPool } from "./worker-pool.js";
 import { WorkerBatcher } from "./worker-batcher.js";
@@ -52,7 +55,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       })
     : undefined;
   if (batcher) host.onClose(() => batcher.close());
-  host.add(RouterService, routerRoutes({ champions, cards: cardOf, workers, monitor, workerTimeoutMs: config.workerTimeoutMs, batcher }));
+  host.add(RouterService, routerRoutes({ reasons: new Reasoner(repo, log), champions, cards: cardOf, workers, monitor, workerTimeoutMs: config.workerTimeoutMs, batcher }));
   await host.listen();
 
   const nc = await connectNats(config.natsServers, `router-${process.pid}`, log);
@@ -68,6 +71,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
 
   // Adopt a new champion only when the workers have it ready; until then the old one keeps serving.
   let reconciling = false;
+  const skewLogged = new Set<string>();
   const reconcile = async () => {
     if (reconciling) return;
     reconciling = true;
@@ -76,6 +80,15 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
         if (!cardOf(model, version)) loadCards();
         if (!cardOf(model, version)) {
           log.error({ model, version }, "the policy names a version that is not in the model repository");
+          return false;
+        }
+        // Skew guard: never adopt a version trained with another feature spec than the one in use.
+        const skew = specSkew(cardOf(model, version)!, specHash(repo.spec(model)));
+        if (skew) {
+          if (!skewLogged.has(`${model}/${version}`)) {
+            skewLogged.add(`${model}/${version}`);
+            log.error({ model, version, cardSpecHash: cardOf(model, version)!.feature_spec_hash, specInUse: specHash(repo.spec(model)) }, skew);
+          }
           return false;
         }
         return workers.ready(model, version);
