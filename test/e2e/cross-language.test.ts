@@ -4,8 +4,9 @@
  * Starts the real mesh (nats-server and the five services, random ports), generates Python modules from
  * proto/ with protoc at test time, and drives the mesh with test/e2e/python/score_client.py:
  *   - ScoringService/Score on the validator, compared with `meshctl score` (the TypeScript client);
- *   - the model worker's KServe Open Inference Protocol v2, with feature vectors built in Python from spec.json,
- *     typed and raw tensor contents, compared with the mesh's scores;
+ *   - the model worker's KServe Open Inference Protocol v2, with feature vectors built in Python from spec.json:
+ *     FP32, FP64 and INT64 inputs, typed and raw, requested outputs, ModelStatistics; every answer compared
+ *     with ONNX Runtime run in this process and with the mesh's scores;
  *   - an invalid request, whose google.rpc.BadRequest the Python client decodes from grpc-status-details-bin.
  *
  * Needs /usr/bin/python3 with grpcio and protobuf, protoc and grpc_python_plugin (Debian: python3-grpcio,
@@ -18,6 +19,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import * as ort from "onnxruntime-node";
 import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
 import { ModelRepository } from "../../services/lib/model-repository.js";
 
@@ -180,10 +182,23 @@ interface InferResult {
   probabilities: (number | string)[];
 }
 
+interface TypedInfer {
+  output_form: string;
+  outputs: string[];
+  probabilities: (number | string)[];
+}
+
+interface StatDuration {
+  count?: string;
+  ns?: string;
+}
+
 interface OipResult {
+  features: number[][];
+  rounded_features: number[][];
   server_live: boolean;
   server_ready: boolean;
-  server_metadata: { name?: string; version?: string };
+  server_metadata: { name?: string; version?: string; extensions?: string[] };
   rows: number;
   versions: Record<
     string,
@@ -192,8 +207,36 @@ interface OipResult {
       metadata: { name: string; versions: string[]; platform?: string; inputs: TensorMetadata[]; outputs: TensorMetadata[] };
       typed: InferResult;
       raw: InferResult;
+      fp64_typed: TypedInfer;
+      fp64_raw: TypedInfer;
+      int64_typed: TypedInfer;
+      int64_raw: TypedInfer;
+      unknown_output_error: string | null;
+      statistics: {
+        modelStats: {
+          name: string;
+          version: string;
+          lastInference?: string;
+          inferenceCount?: string;
+          executionCount?: string;
+          inferenceStats: { success?: StatDuration; queue?: StatDuration; computeInfer?: StatDuration };
+          batchStats?: { batchSize: string }[];
+        }[];
+      };
     }
   >;
+}
+
+/** Scores of `rows` with ONNX Runtime in this process (the reference for the worker's answers). */
+async function ortScores(version: string, rows: number[][]): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(join(PROJECT_ROOT, "models", MODEL, version, "model.onnx"));
+  try {
+    const cols = rows[0]!.length;
+    const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(rows.flat()), [rows.length, cols]) });
+    return out["probability"]!.data as Float32Array;
+  } finally {
+    await session.release();
+  }
 }
 
 /** Checks the binaries and packages the test needs; throws naming the Debian packages when one is missing. */
@@ -314,6 +357,44 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
     assert.deepEqual(v.raw.probabilities, v.typed.probabilities, `version ${version}: raw and typed ModelInfer differ`);
   }
   assert.notDeepEqual(oip.versions["1"]!.typed.probabilities, oip.versions["2"]!.typed.probabilities, "versions 1 and 2 answered alike");
+
+  // Every answer equals ONNX Runtime run here, in process, on the vectors the Python client built.
+  assert.ok(oip.server_metadata.extensions?.includes("statistics"), `ServerMetadata extensions: ${oip.server_metadata.extensions}`);
+  assert.ok(oip.server_metadata.extensions?.includes("execution_provider:cpu"), `ServerMetadata extensions: ${oip.server_metadata.extensions}`);
+  for (const version of ["1", "2"]) {
+    const v = oip.versions[version]!;
+    const expected = await ortScores(version, oip.features);
+    const expectedRounded = await ortScores(version, oip.rounded_features);
+    const close = (what: string, got: (number | string)[], want: Float32Array) => {
+      assert.equal(got.length, want.length, `version ${version} ${what}: row count`);
+      got.forEach((g, i) => assert.ok(Math.abs(Number(g) - want[i]!) <= 1e-6, `version ${version} ${what} row ${i}: ${g} vs in-process ${want[i]}`));
+    };
+    close("typed FP32", v.typed.probabilities, expected);
+    close("raw FP32", v.raw.probabilities, expected);
+    for (const [form, r, want] of [
+      ["fp64_typed", v.fp64_typed, expected],
+      ["fp64_raw", v.fp64_raw, expected],
+      ["int64_typed", v.int64_typed, expectedRounded],
+      ["int64_raw", v.int64_raw, expectedRounded],
+    ] as const) {
+      close(form, r.probabilities, want);
+      assert.deepEqual(r.outputs, ["probability"], `${form}: the requested output only`);
+      assert.equal(r.output_form, form.endsWith("raw") ? "raw" : "typed", `${form}: raw inputs get raw outputs, typed get typed`);
+    }
+    assert.equal(v.unknown_output_error, "INVALID_ARGUMENT", "asking for an output the model lacks");
+
+    const stats = v.statistics.modelStats;
+    assert.equal(stats.length, 1, "ModelStatistics for one version");
+    const s = stats[0]!;
+    assert.deepEqual([s.name, s.version], [MODEL, version]);
+    // Six successful ModelInfer calls of ROWS rows each came from Python (the mesh may have added some).
+    assert.ok(Number(s.inferenceCount) >= 6 * ROWS, `inference_count ${s.inferenceCount}`);
+    assert.ok(Number(s.executionCount) >= 1 && Number(s.executionCount) <= Number(s.inferenceCount), `execution_count ${s.executionCount}`);
+    assert.ok(Number(s.inferenceStats.success?.count) >= 6, `success count ${JSON.stringify(s.inferenceStats.success)}`);
+    assert.ok(Number(s.inferenceStats.computeInfer?.ns) > 0, "compute_infer time");
+    assert.ok(Number(s.lastInference) > Date.now() - 600_000, `last_inference ${s.lastInference}`);
+    assert.ok((s.batchStats ?? []).some((b) => Number(b.batchSize) === ROWS), "batch_stats has the size of the calls");
+  }
 
   assert.equal(scored.length, ROWS);
   for (let i = 0; i < ROWS; i++) {

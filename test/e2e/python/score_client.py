@@ -18,7 +18,10 @@ Modes:
   oip      Calls the model worker's inference.GRPCInferenceService (KServe Open Inference Protocol v2):
            ServerLive, ServerReady, ServerMetadata, and for each version ModelReady, ModelMetadata and ModelInfer
            twice (typed fp32_contents, then raw little-endian float32 bytes), with feature vectors built here
-           from the model's spec.json, for rows of raw inputs given as a JSON list (stdin or --file).
+           from the model's spec.json, for rows of raw inputs given as a JSON list (stdin or --file); then
+           FP64 (typed, raw) and INT64 (typed, raw; the features rounded) inputs asking for the score output by
+           name, a request for an output the model lacks, and ModelStatistics. Prints the feature vectors too,
+           so that the caller can check every answer against its own ONNX Runtime run.
   invalid  Sends one Score request that must be refused (AGE = 300 and an unknown field, on top of the request
            given with --file, or of a built-in valid one) and prints the gRPC status code and the
            BadRequest field violations decoded from the grpc-status-details-bin trailer.
@@ -232,6 +235,8 @@ def output_floats(res, index=0):
 
 
 def oip(addr, spec, model, versions, rows, m):
+    import grpc
+
     pb = m["grpc_predict_v2_pb2"]
     vectors = [feature_vector(spec, r) for r in rows]
     n, cols = len(vectors), len(vectors[0]) if vectors else 0
@@ -279,7 +284,45 @@ def oip(addr, spec, model, versions, rows, m):
                         "output": {"name": res.outputs[0].name, "datatype": res.outputs[0].datatype,
                                    "shape": list(res.outputs[0].shape)},
                         "probabilities": values}
+            # 3. The other datatypes the worker takes: FP64 typed and raw, INT64 raw (whole numbers: the
+            #    features rounded), each asking for the score output by name.
+            def infer(datatype, form, values, tag):
+                req = pb.ModelInferRequest(model_name=model, model_version=version, id=f"py-{tag}-{version}")
+                tensor = req.inputs.add(name=input_name, datatype=datatype, shape=[n, cols])
+                req.outputs.add(name=metadata.outputs[0].name)
+                if form == "raw":
+                    fmt = {"FP64": "d", "INT64": "q"}[datatype]
+                    req.raw_input_contents.append(struct.pack(f"<{len(values)}{fmt}", *values))
+                elif datatype == "FP64":
+                    tensor.contents.fp64_contents.extend(values)
+                else:
+                    tensor.contents.int64_contents.extend(values)
+                res = stub.ModelInfer(req, timeout=t)
+                kind, probabilities = output_floats(res)
+                return {"output_form": kind, "outputs": [o.name for o in res.outputs], "probabilities": probabilities}
+
+            rounded = [int(round(x)) for x in flat]
+            v["fp64_typed"] = infer("FP64", "typed", flat, "fp64-typed")
+            v["fp64_raw"] = infer("FP64", "raw", flat, "fp64-raw")
+            v["int64_raw"] = infer("INT64", "raw", rounded, "int64-raw")
+            v["int64_typed"] = infer("INT64", "typed", rounded, "int64-typed")
+
+            # 4. An output the model does not have: INVALID_ARGUMENT.
+            bad = pb.ModelInferRequest(model_name=model, model_version=version)
+            bad.inputs.add(name=input_name, datatype="FP32", shape=[n, cols]).contents.fp32_contents.extend(flat)
+            bad.outputs.add(name="no_such_output")
+            try:
+                stub.ModelInfer(bad, timeout=t)
+                v["unknown_output_error"] = None
+            except grpc.RpcError as err:
+                v["unknown_output_error"] = err.code().name
+
+            # 5. Triton's statistics extension, after the calls above.
+            stats = stub.ModelStatistics(pb.ModelStatisticsRequest(name=model, version=version), timeout=t)
+            v["statistics"] = to_dict(stats)
             result["versions"][version] = v
+        result["features"] = vectors
+        result["rounded_features"] = [[int(round(x)) for x in vec] for vec in vectors]
         return result
     finally:
         channel.close()
