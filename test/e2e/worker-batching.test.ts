@@ -1,0 +1,124 @@
+/**
+ * The model worker's dynamic batcher seen from a client: a full queue answers RESOURCE_EXHAUSTED with a
+ * google.rpc.RetryInfo, and a request whose deadline passes in the queue is dropped, never run (ModelStatistics
+ * counts only the rows that ran). Starts nats-server and one worker process on random ports.
+ *
+ * The worker runs with a long queue delay (300 ms) and small limits, so that what waits in the queue does not
+ * depend on timing: a 3-row and a 2-row request sent together do not both fit in the 4-row queue, and the
+ * one that does waits for the delay (its batch is not full).
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
+import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
+import { freePort } from "../../deploy/local/ports.js";
+import { ModelRepository } from "../../services/lib/model-repository.js";
+import { HealthProbe } from "../../services/lib/rpc/health-client.js";
+import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
+import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../services/model-worker/retry-info.js";
+
+const MODEL = "credit-default";
+const VERSION = "1";
+const cols = new ModelRepository(join(PROJECT_ROOT, "models")).card(MODEL, VERSION).features.length;
+
+let dir: string;
+let nats: NatsServer;
+let worker: ChildProcess;
+let transport: ClosableTransport;
+let client: Client<typeof GRPCInferenceService>;
+
+before(
+  async () => {
+    dir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-batching-"));
+    nats = await startNatsServer({ port: await freePort(), dir: join(dir, "nats") });
+    const address = `127.0.0.1:${await freePort()}`;
+    worker = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "services", "model-worker", "main.js")], {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        WORKER_ADDR: address,
+        NATS_URL: nats.url,
+        MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
+        WORKER_MODELS: MODEL,
+        WORKER_MAX_BATCH_ROWS: "4",
+        WORKER_MAX_QUEUE_ROWS: "4",
+        WORKER_MAX_QUEUE_DELAY_US: "300000",
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const probe = new HealthProbe(address);
+    try {
+      for (let i = 0; (await probe.check("", 500)) !== "SERVING"; i++) {
+        assert.ok(i < 300 && worker.exitCode === null, "the worker did not report SERVING");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      probe.close();
+    }
+    transport = createGrpcTransport({ address });
+    client = createClient(GRPCInferenceService, transport);
+  },
+  { timeout: 40_000 },
+);
+
+after(async () => {
+  transport?.close();
+  if (worker) await stopProcess(worker, 10_000);
+  await nats?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const infer = (rows: number, timeoutMs = 5000) =>
+  client.modelInfer(
+    {
+      modelName: MODEL,
+      modelVersion: VERSION,
+      inputs: [{ name: "features", datatype: "FP32", shape: [BigInt(rows), BigInt(cols)] }],
+      rawInputContents: [new Uint8Array(new Float32Array(rows * cols).buffer)],
+    },
+    { timeoutMs },
+  );
+
+async function rowsRun(): Promise<{ rows: number; executions: number; failed: number }> {
+  const s = (await client.modelStatistics({ name: MODEL, version: VERSION })).modelStats[0]!;
+  return { rows: Number(s.inferenceCount), executions: Number(s.executionCount), failed: Number(s.inferenceStats?.fail?.count ?? 0n) };
+}
+
+test("a full queue answers RESOURCE_EXHAUSTED with a RetryInfo; what was queued still runs", { timeout: 20_000 }, async () => {
+  const before = await rowsRun();
+  // 3 + 2 rows do not fit in the 4-row queue: whichever arrives second is refused, the other waits and runs.
+  const results = await Promise.allSettled([infer(3), infer(2)]);
+  const ok = results.flatMap((r, i) => (r.status === "fulfilled" ? [{ rows: [3, 2][i]!, res: r.value }] : []));
+  const refused = results.flatMap((r) => (r.status === "rejected" ? [ConnectError.from(r.reason)] : []));
+  assert.equal(ok.length, 1, `one request runs: ${refused.map((e) => e.message).join("; ")}`);
+  assert.equal(refused.length, 1, "one request is refused");
+  const err = refused[0]!;
+  assert.equal(err.code, Code.ResourceExhausted, err.message);
+  const retry = err.details.find((d) => "type" in d && d.type === RETRY_INFO_TYPE);
+  assert.ok(retry && "value" in retry, `no ${RETRY_INFO_TYPE} detail: ${JSON.stringify(err.details)}`);
+  assert.ok(retry.value instanceof Uint8Array && readRetryDelayMs(retry.value) >= 1, "the retry hint is at least 1 ms");
+  assert.deepEqual(ok[0]!.res.outputs[0]?.shape, [BigInt(ok[0]!.rows), 1n]);
+  const now = await rowsRun();
+  assert.equal(now.rows - before.rows, ok[0]!.rows, "only the accepted request's rows ran");
+});
+
+test("a request whose deadline passes in the queue is dropped, not run", { timeout: 20_000 }, async () => {
+  const before = await rowsRun();
+  const err = await infer(1, 100).then(
+    () => assert.fail("the request should have outlived its deadline in the queue"),
+    (e: unknown) => ConnectError.from(e),
+  );
+  assert.equal(err.code, Code.DeadlineExceeded, err.message);
+  await new Promise((r) => setTimeout(r, 400)); // past the queue delay: had it stayed queued, it would have run by now
+  const now = await rowsRun();
+  assert.equal(now.rows, before.rows, "no row ran");
+  assert.equal(now.executions, before.executions, "no execution");
+  assert.equal(now.failed - before.failed, 1, "counted as failed");
+});
