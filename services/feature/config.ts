@@ -7,6 +7,17 @@ export interface FeatureConfig {
   /** Deadline of the router call when the caller sent none. */
   defaultTimeoutMs: number;
   drainTimeoutMs: number;
+  /**
+   * Folder of entity snapshots, one subfolder per model family (<dir>/<model>/snapshot-*.jsonl); empty: each
+   * family's entities/ folder in the model repository.
+   */
+  entitySnapshotDir: string;
+  /** How often to look for a new snapshot file; 0: only at start. */
+  entityPollMs: number;
+  /** Larger snapshot files are refused. */
+  entityMaxBytes: number;
+  /** How often to log the snapshot's freshness; 0: only when one is loaded. */
+  entityFreshnessLogMs: number;
 }
 
 export function readConfig(env = new EnvReader()): FeatureConfig {
@@ -16,5 +27,9 @@ export function readConfig(env = new EnvReader()): FeatureConfig {
     routerAddr: env.address("FEATURE_ROUTER_ADDR", "127.0.0.1:50071"),
     defaultTimeoutMs: env.int("FEATURE_DEFAULT_TIMEOUT_MS", 2000, 1, 60_000),
     drainTimeoutMs: env.int("FEATURE_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+    entitySnapshotDir: env.string("FEATURE_ENTITY_SNAPSHOT_DIR", " ").trim(),
+    entityPollMs: env.int("FEATURE_ENTITY_POLL_MS", 5000, 0, 3_600_000),
+    entityMaxBytes: env.int("FEATURE_ENTITY_MAX_BYTES", 256 * 1024 * 1024, 1, 4 * 1024 * 1024 * 1024),
+    entityFreshnessLogMs: env.int("FEATURE_ENTITY_FRESHNESS_LOG_MS", 60_000, 0, 86_400_000),
   };
 }

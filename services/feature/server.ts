@@ -2,6 +2,7 @@ import { createClient } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
+import { join } from "node:path";
 import { specHash } from "../lib/feature-spec.js";
 import { ModelRepository } from "../lib/model-repository.js";
 import { specSkew } from "../lib/skew-guard.js";
@@ -9,19 +10,32 @@ import { DependencyWatch } from "../lib/rpc/health-client.js";
 import { createGrpcTransport } from "../lib/rpc/grpc-transport.js";
 import { ServiceHost } from "../lib/service-host.js";
 import type { FeatureConfig } from "./config.js";
+import { EntityStore } from "./entity-store.js";
 import { featureRoutes, type LoadedSpec } from "./routes.js";
 
 /**
  * The feature service: loads every model family's feature spec once and builds feature vectors with the same
- * code the training kit uses. SERVING while the router is.
+ * code the training kit uses. Families whose spec reads entity features get an EntityStore: the newest entity
+ * snapshot at start, swapped for a newer one when it appears (polled). SERVING while the router is; a family
+ * without a usable snapshot is still served, its entity features imputed (and logged).
  */
 export async function startFeature(config: FeatureConfig, log: Logger): Promise<ServiceHost> {
   const repo = new ModelRepository(config.modelRepository);
   const specs = new Map<string, LoadedSpec>();
+  const stores: EntityStore[] = [];
   for (const model of repo.models()) {
     const spec = repo.spec(model);
     const hash = specHash(spec);
-    specs.set(model, { spec, hash });
+    let entities: EntityStore | undefined;
+    if (spec.features.some((f) => f.source.kind === "entity")) {
+      const dir = config.entitySnapshotDir
+        ? join(config.entitySnapshotDir, model)
+        : join(config.modelRepository, model, "entities");
+      entities = new EntityStore({ dir, spec, log, maxBytes: config.entityMaxBytes });
+      await entities.load();
+      stores.push(entities.poll(config.entityPollMs));
+    }
+    specs.set(model, { spec, hash, ...(entities ? { entities } : {}) });
     log.info({ model, featureSpecHash: hash, features: spec.features.length }, "feature spec loaded");
     for (const version of repo.versions(model)) {
       const skew = specSkew(repo.card(model, version), hash);
@@ -29,6 +43,13 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
     }
   }
   const host = new ServiceHost({ name: "feature", address: config.address, log, drainTimeoutMs: config.drainTimeoutMs });
+  for (const s of stores) host.onClose(() => s.close());
+  if (stores.length > 0 && config.entityFreshnessLogMs > 0) {
+    const timer = setInterval(() => {
+      for (const s of stores) log.info(s.freshness() ?? { model: s.model, entities: 0 }, "entity snapshot freshness");
+    }, config.entityFreshnessLogMs).unref();
+    host.onClose(() => clearInterval(timer));
+  }
   const transport = createGrpcTransport({ address: config.routerAddr });
   host.onClose(() => transport.close());
   host.add(
@@ -37,8 +58,18 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
   );
   await host.listen();
   const deps = new DependencyWatch([config.routerAddr], (any) =>
-    host.setServing(any, any ? "router is serving" : "router is not serving"),
+    host.setServing(any, any ? "router is serving" + entityLine(stores) : "router is not serving"),
   ).start();
   host.onClose(() => deps.close());
   return host;
+}
+
+/** "; entity snapshots: credit-default snapshot-….jsonl (30000 entities, 3600 s old)" for the health log line. */
+function entityLine(stores: readonly EntityStore[]): string {
+  if (stores.length === 0) return "";
+  const parts = stores.map((s) => {
+    const f = s.freshness();
+    return f ? `${f.model} ${f.file} (${f.entities} entities, ${f.age_s} s old)` : `${s.model} none (entity features imputed)`;
+  });
+  return "; entity snapshots: " + parts.join(", ");
 }

@@ -11,7 +11,8 @@ export interface ArtifactFile {
 
 /**
  * The files a trained family occupies in the model repository (see services/lib/model-repository.ts):
- * <model>/spec.json, <model>/golden.json (golden vectors), and <model>/<version>/card.json and model.onnx for each version.
+ * <model>/spec.json, <model>/golden.json (golden vectors), <model>/entities/snapshot-*.jsonl (the entity snapshot,
+ * for families with entity features), and <model>/<version>/card.json and model.onnx for each version.
  */
 export function artifactFiles(trained: TrainedFamily): ArtifactFile[] {
   const model = trained.spec.model;
@@ -19,6 +20,9 @@ export function artifactFiles(trained: TrainedFamily): ArtifactFile[] {
   return [
     { path: `${model}/spec.json`, content: text(prettyJson(trained.spec)) },
     { path: `${model}/golden.json`, content: text(prettyJson(trained.golden)) },
+    ...(trained.entitySnapshot
+      ? [{ path: `${model}/entities/${trained.entitySnapshot.fileName}`, content: text(trained.entitySnapshot.text) }]
+      : []),
     ...trained.versions.flatMap(({ card, onnx }) => [
       { path: `${model}/${card.version}/card.json`, content: text(prettyJson(card)) },
       { path: `${model}/${card.version}/${card.onnx.file}`, content: onnx },

@@ -25,6 +25,8 @@ export interface CardInput {
     trainRows: number;
     holdoutRows: number;
     seed: number;
+    /** The entity snapshot the rows were joined with (families with entity features). */
+    entitySnapshot?: { file: string; sha256: string; entities: number };
     /** Algorithm-specific facts (iterations, positive weight, ...). */
     extra: Record<string, unknown>;
   };
@@ -58,6 +60,7 @@ export function modelCard(input: CardInput): ModelCard {
     training: {
       data_file: training.dataFile,
       data_sha256: training.dataSha256,
+      ...(training.entitySnapshot ? { entity_snapshot: training.entitySnapshot } : {}),
       train_rows: training.trainRows,
       holdout_rows: training.holdoutRows,
       seed: training.seed,

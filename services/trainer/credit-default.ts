@@ -8,7 +8,9 @@ import {
   type Source,
   type Transform,
 } from "../lib/feature-spec.js";
+import type { EntityValues } from "../lib/entity-snapshot.js";
 import { fitStandardize } from "./column-stats.js";
+import { creditDefaultEntities } from "./credit-default-entities.js";
 import type { DataRow } from "./data-row.js";
 import { roundSignificant } from "./rounding.js";
 import type { GradientBoostingOptions } from "./gradient-boosting.js";
@@ -105,8 +107,10 @@ function standardized(
   source: Source,
   description: string,
   before: Transform[] = [],
+  entities: readonly (EntityValues | undefined)[] = [],
 ): FeatureDef {
-  const raw = train.map((row) => sourceValue(source, row)!);
+  // Fitted on the training rows that have the value (an entity the snapshot does not know has none).
+  const raw = train.map((row, i) => sourceValue(source, row, entities[i])).filter((x): x is number => x !== undefined);
   const pre = raw.map((x) => before.reduce((v, t) => applyTransform(t as Exclude<Transform, { kind: "one_hot" }>, v), x));
   const { mean, std } = fitStandardize(pre);
   return { name, description, source, transforms: [...before, { kind: "standardize", mean, std }], default: median(raw) };
@@ -118,15 +122,18 @@ function median(values: number[]): number {
 }
 
 const input = (name: string): Source => ({ kind: "input", name });
+const entity = (name: string): Source => ({ kind: "entity", name });
 
 /**
  * The credit-default spec, fitted on the training rows: the credit limit, bills and payments on a signed log
  * scale, the repayment statuses, EDUCATION one-hot, and derived features (utilization, months delinquent,
- * worst delay, share of the last bill paid), every numeric feature standardized with the training rows' mean
- * and standard deviation (so linear models read them on one scale; trees do not mind). A missing source takes
- * the training median. The sensitive inputs only feed the monitoring segments.
+ * worst delay, share of the last bill paid), entity features looked up by entity_id (average utilization and
+ * its change over six months, average share of bills paid, months with a bill owed and nothing paid; see
+ * credit-default-entities.ts), every numeric feature standardized with the training rows' mean and standard
+ * deviation (so linear models read them on one scale; trees do not mind). A missing source (an unknown entity
+ * for the entity features) takes the training median. The sensitive inputs only feed the monitoring segments.
  */
-export function creditDefaultSpec(train: readonly DataRow[]): FeatureSpec {
+export function creditDefaultSpec(train: readonly DataRow[], entities: readonly (EntityValues | undefined)[]): FeatureSpec {
   const log: Transform = { kind: "log" };
   const features: FeatureDef[] = [
     standardized(train, "LIMIT_BAL", input("LIMIT_BAL"), "credit limit, signed log", [log]),
@@ -161,14 +168,19 @@ export function creditDefaultSpec(train: readonly DataRow[]): FeatureSpec {
       "September payment / August bill (0 when the bill is 0), clipped to [-1, 2]",
       [{ kind: "clip", min: -1, max: 2 }],
     ),
+    ...creditDefaultEntities.features.map((e) =>
+      standardized(train, e.name, entity(e.name), `entity feature: ${e.description}`, [], entities),
+    ),
   ];
   const spec: FeatureSpec = {
     model: "credit-default",
     description:
       "Probability that a credit card client defaults on next month's payment, from the credit limit, education, " +
-      "six months of repayment status, bill amounts and payments. SEX, MARRIAGE and AGE are validated and used " +
+      "six months of repayment status, bill amounts and payments, and per-client aggregates of that history " +
+      "looked up by entity_id in the entity snapshot. SEX, MARRIAGE and AGE are validated and used " +
       "for monitoring segments only, never as model inputs.",
     inputs: INPUTS,
+    entity_features: creditDefaultEntities.features,
     features,
     segments: [
       { name: "age_band", source: "AGE", edges: [25, 35, 45, 55, 65] },
@@ -219,6 +231,7 @@ export const creditDefault: ModelFamily = {
   split: { trainRows: 20_000, holdoutRows: 5_000, seed: 42 },
   inputs: INPUTS,
   spec: creditDefaultSpec,
+  entities: creditDefaultEntities,
   thresholdQuantiles: { review: 0.75, decline: 0.9 },
   versions: [
     {

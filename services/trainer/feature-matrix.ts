@@ -1,3 +1,4 @@
+import type { EntityValues } from "../lib/entity-snapshot.js";
 import { buildVector, vectorLength, type FeatureSpec } from "../lib/feature-spec.js";
 import type { DataRow } from "./data-row.js";
 import type { Matrix } from "./matrix.js";
@@ -5,11 +6,16 @@ import type { Matrix } from "./matrix.js";
 /**
  * The feature matrix of some rows, one row per data row, built by the same buildVector the feature service
  * uses at serving time, so training and serving cannot disagree on a transform. Float32, like the served vector.
+ * `entities[i]` holds row i's entity features (undefined: imputed, as for an unknown entity when serving).
  */
-export function featureMatrix(spec: FeatureSpec, rows: readonly DataRow[]): Matrix & { data: Float32Array } {
+export function featureMatrix(
+  spec: FeatureSpec,
+  rows: readonly DataRow[],
+  entities: readonly (EntityValues | undefined)[] = [],
+): Matrix & { data: Float32Array } {
   const cols = vectorLength(spec);
   const data = new Float32Array(rows.length * cols);
-  rows.forEach((row, i) => buildVector(spec, row, undefined, data, i * cols));
+  rows.forEach((row, i) => buildVector(spec, row, entities[i], data, i * cols));
   return { rows: rows.length, cols, data };
 }
 

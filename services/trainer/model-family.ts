@@ -1,4 +1,5 @@
-import type { FeatureSpec, InputSpec } from "../lib/feature-spec.js";
+import type { EntityValues } from "../lib/entity-snapshot.js";
+import type { EntityFeatureSpec, FeatureSpec, InputSpec } from "../lib/feature-spec.js";
 import type { ClassWeight } from "./class-weight.js";
 import type { DataRow } from "./data-row.js";
 import type { GradientBoostingOptions } from "./gradient-boosting.js";
@@ -15,8 +16,13 @@ export interface ModelFamily {
   split: SplitOptions;
   /** What a request carries (the spec's inputs); every data row must satisfy them. */
   inputs: InputSpec[];
-  /** The family's feature spec, its transforms fitted on the training rows only. */
-  spec(train: readonly DataRow[]): FeatureSpec;
+  /**
+   * The family's feature spec, its transforms fitted on the training rows only. `entities[i]` holds the entity
+   * features of `train[i]` as the snapshot gives them (see `entities`).
+   */
+  spec(train: readonly DataRow[], entities: readonly (EntityValues | undefined)[]): FeatureSpec;
+  /** Per-entity features precomputed by a batch job: the training kit writes the snapshot and trains on it. */
+  entities?: EntityRecipe;
   /** Score quantiles of the holdout set that become each version's thresholds. */
   thresholdQuantiles: { review: number; decline: number };
   versions: VersionRecipe[];
@@ -43,4 +49,25 @@ export interface LogisticRegressionRecipe extends RecipeBase {
 export interface GradientBoostingRecipe extends RecipeBase {
   algorithm: "gradient_boosted_trees";
   options: Required<GradientBoostingOptions>;
+}
+
+/**
+ * How the training kit builds a family's entity snapshot (models/<model>/entities/snapshot-*.jsonl) from the data
+ * file: every data row is one entity. Training joins each row to its entity by id through the written snapshot,
+ * so the models learn from exactly the values the feature service will look up.
+ */
+export interface EntityRecipe {
+  /** The entity id of data row `index` (0-based, in file order), e.g. "C" + the zero-padded index. */
+  idOf(index: number): string;
+  /** How ids are made, for the snapshot's header. */
+  idRule: string;
+  /** The snapshot's columns. */
+  features: EntityFeatureSpec[];
+  /** One row's entity features (rounded as they are to be written). */
+  compute(row: DataRow): Record<string, number>;
+  /**
+   * created_at of the snapshot the kit writes. Fixed, so that retraining reproduces the file byte for byte:
+   * the time the data describes, not the time the kit ran.
+   */
+  createdAt: string;
 }

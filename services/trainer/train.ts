@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { parseSnapshot, serializeSnapshot, snapshotFileName, type EntityValues } from "../lib/entity-snapshot.js";
 import { featureColumns, specHash, type FeatureSpec } from "../lib/feature-spec.js";
 import type { ModelCard, ReferenceProfile } from "../lib/model-card.js";
 import type { TreeEnsemble } from "../lib/tree-ensemble.js";
@@ -10,12 +11,12 @@ import { classWeights } from "./class-weight.js";
 import { parseCsv } from "./csv.js";
 import type { DataRow } from "./data-row.js";
 import { featureMatrix, labelVector } from "./feature-matrix.js";
-import { goldenVectors, type GoldenFile } from "./golden.js";
+import { goldenVectors, type GoldenFile, type GoldenRow } from "./golden.js";
 import { fitGradientBoosting } from "./gradient-boosting.js";
 import { fitLogisticRegression } from "./logistic-regression.js";
 import type { Matrix } from "./matrix.js";
 import { holdoutMetrics, quantile } from "./metrics.js";
-import type { ModelFamily, VersionRecipe } from "./model-family.js";
+import type { EntityRecipe, ModelFamily, VersionRecipe } from "./model-family.js";
 import { logisticRegressionOnnx, treeEnsembleOnnx } from "./onnx-export.js";
 import { scoreWithOnnx } from "./onnx-scorer.js";
 import { calibration, histogram } from "./profile.js";
@@ -34,11 +35,14 @@ export interface TrainedFamily {
   /** Raw rows and the vectors buildVector made of them: the feature service must reproduce them exactly. */
   golden: GoldenFile;
   versions: TrainedVersion[];
+  /** The entity snapshot the models were trained with (families with entity features). */
+  entitySnapshot?: { fileName: string; text: string };
 }
 
 /**
- * Trains every version of a family from a CSV file, in memory: split, fit the spec on the training rows,
- * build the matrices with buildVector, fit each version, export it to ONNX, and evaluate the ONNX file itself
+ * Trains every version of a family from a CSV file, in memory: build the entity snapshot of the data (if the
+ * family has entity features) and join every row to its entity by id through the snapshot's text, split, fit
+ * the spec on the training rows, build the matrices with buildVector, fit each version, export it to ONNX, and evaluate the ONNX file itself
  * (through onnxruntime-node) on the holdout rows. Deterministic: the same code and data give the same bytes.
  */
 export async function trainFamily(family: ModelFamily, dataPath: string): Promise<TrainedFamily> {
@@ -46,22 +50,32 @@ export async function trainFamily(family: ModelFamily, dataPath: string): Promis
   const table = parseCsv(bytes.toString("utf8"), dataPath);
   requireColumns(table.columns, [...family.inputs.map((i) => i.name), family.label], dataPath);
   checkRows(family.inputs, table.rows, family.label, dataPath);
+  const dataSha256 = createHash("sha256").update(bytes).digest("hex");
+  const entitySnapshot = family.entities
+    ? buildEntitySnapshot(family.model, family.entities, table.rows, { file: basename(dataPath), sha256: dataSha256 })
+    : undefined;
+  // The join: row i's entity, by id, as the snapshot file holds it (what the feature service will look up).
+  const lookup = entitySnapshot
+    ? parseSnapshot(entitySnapshot.text, { source: entitySnapshot.fileName, model: family.model }).entities
+    : new Map<string, EntityValues>();
+  const entityOf = (i: number) => (family.entities ? lookup.get(family.entities.idOf(i)) : undefined);
   const split = splitRows(table.rows.length, family.split);
   const trainRows = split.train.map((i) => table.rows[i]!);
+  const trainEntities = split.train.map(entityOf);
   const holdoutRows = split.holdout.map((i) => table.rows[i]!);
+  const holdoutEntities = split.holdout.map(entityOf);
 
-  const spec = family.spec(trainRows);
+  const spec = family.spec(trainRows, trainEntities);
   const hash = specHash(spec);
   const columns = featureColumns(spec);
 
-  const xTrain = featureMatrix(spec, trainRows);
+  const xTrain = featureMatrix(spec, trainRows, trainEntities);
   const yTrain = labelVector(trainRows, family.label);
-  const xHoldout = featureMatrix(spec, holdoutRows);
+  const xHoldout = featureMatrix(spec, holdoutRows, holdoutEntities);
   const yHoldout = labelVector(holdoutRows, family.label);
   const inputProfile = Object.fromEntries(
     family.inputs.map((input) => [input.name, histogram(holdoutRows.map((r) => r[input.name]!))]),
   );
-  const dataSha256 = createHash("sha256").update(bytes).digest("hex");
 
   const versions: TrainedVersion[] = [];
   for (const recipe of family.versions) {
@@ -102,13 +116,46 @@ export async function trainFamily(family: ModelFamily, dataPath: string): Promis
         trainRows: trainRows.length,
         holdoutRows: holdoutRows.length,
         seed: family.split.seed,
+        ...(entitySnapshot
+          ? {
+              entitySnapshot: {
+                file: `entities/${entitySnapshot.fileName}`,
+                sha256: createHash("sha256").update(entitySnapshot.text).digest("hex"),
+                entities: lookup.size,
+              },
+            }
+          : {}),
         extra: fitted.extra,
       },
     });
     versions.push({ card, onnx, converged: fitted.converged });
   }
-  const golden = goldenVectors(spec, hash, goldenRows(table.rows, family.inputs.map((i) => i.name)));
-  return { spec, golden, versions };
+  const golden = goldenVectors(
+    spec,
+    hash,
+    goldenRows(table.rows, family.inputs.map((i) => i.name), family.entities),
+    (id) => lookup.get(id),
+  );
+  return { spec, golden, versions, ...(entitySnapshot ? { entitySnapshot } : {}) };
+}
+
+/** The entity snapshot of a data file: one entity per row, in file order. */
+function buildEntitySnapshot(
+  model: string,
+  recipe: EntityRecipe,
+  rows: readonly DataRow[],
+  source: { file: string; sha256: string },
+): { fileName: string; text: string } {
+  const text = serializeSnapshot(
+    {
+      model,
+      created_at: recipe.createdAt,
+      columns: recipe.features,
+      source: { ...source, id_rule: recipe.idRule },
+    },
+    rows.map((row, i) => [recipe.idOf(i), recipe.compute(row)] as const),
+  );
+  return { fileName: snapshotFileName(recipe.createdAt), text };
 }
 
 type Fitted =
@@ -138,16 +185,21 @@ function columnMeans(x: Matrix & { data: Float32Array }): Float64Array {
 }
 
 /**
- * The raw rows of the golden file: the first 40 rows of the data, then variants that exercise the edges of the
- * spec (an input left out, extreme values, codes outside the one-hot categories, a zero bill).
+ * The rows of the golden file: the first 40 rows of the data (with their entity ids when the family has
+ * entities), then variants that exercise the edges of the spec (an input left out, extreme values, codes outside
+ * the one-hot categories, a zero bill) and of the entity lookup (no entity id, an id the snapshot does not know).
  */
-function goldenRows(rows: readonly DataRow[], inputs: readonly string[]): Record<string, number>[] {
+function goldenRows(
+  rows: readonly DataRow[],
+  inputs: readonly string[],
+  entities: EntityRecipe | undefined,
+): GoldenRow[] {
   const pick = (r: DataRow) => Object.fromEntries(inputs.map((n) => [n, r[n]!]));
-  const base = rows.slice(0, 40).map(pick);
-  const first = base[0]!;
+  const id = (i: number) => (entities ? { entity_id: entities.idOf(i) } : {});
+  const base: GoldenRow[] = rows.slice(0, 40).map((r, i) => ({ ...id(i), inputs: pick(r) }));
+  const first = base[0]!.inputs;
   const without = (name: string) => Object.fromEntries(Object.entries(first).filter(([k]) => k !== name));
-  return [
-    ...base,
+  const variants: Record<string, number>[] = [
     without("LIMIT_BAL"),
     without("PAY_0"),
     without("EDUCATION"),
@@ -156,5 +208,10 @@ function goldenRows(rows: readonly DataRow[], inputs: readonly string[]): Record
     { ...first, BILL_AMT1: -165_580, BILL_AMT2: 0, PAY_AMT1: 873_552 },
     { ...first, LIMIT_BAL: 1, BILL_AMT1: 10_000_000 },
     { ...first, PAY_0: 9, PAY_2: 9, PAY_3: 9, PAY_4: 9, PAY_5: 9, PAY_6: 9 },
+  ];
+  return [
+    ...base,
+    ...variants.map((inputs) => ({ ...id(0), inputs })),
+    ...(entities ? [{ inputs: first }, { entity_id: "unknown-entity", inputs: first }] : []),
   ];
 }

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Decision } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { ModelProtoSchema } from "../../../gen/onnx/onnx_pb.js";
+import { parseSnapshot } from "../../../services/lib/entity-snapshot.js";
 import { featureColumns, specHash } from "../../../services/lib/feature-spec.js";
 import { decide, seedChampion } from "../../../services/lib/model-card.js";
 import { readTreeEnsemble } from "../../../services/lib/onnx-trees.js";
@@ -23,6 +24,10 @@ const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const repository = new ModelRepository(join(root, "models"));
 const model = creditDefault.model;
 const table = loadCsv(join(root, "models", model, "data", creditDefault.dataFile));
+const snapshotFile = readdirSync(join(root, "models", model, "entities")).filter((f) => f.startsWith("snapshot-")).sort().pop()!;
+const snapshot = parseSnapshot(readFileSync(join(root, "models", model, "entities", snapshotFile), "utf8"), { source: snapshotFile, model });
+/** Data row i's entity features, as the shipped snapshot holds them (what training joined). */
+const entityOf = (i: number) => snapshot.entities.get(creditDefault.entities!.idOf(i));
 
 describe("the credit-default models in the repository", () => {
   const spec = repository.spec(model);
@@ -61,11 +66,21 @@ describe("the credit-default models in the repository", () => {
     }
   });
 
+  it("ships the entity snapshot the models were trained with: one entity per data row, every one the spec reads", () => {
+    assert.equal(snapshot.entities.size, table.rows.length);
+    assert.equal(snapshot.header.source?.sha256, repository.card(model, versions[0]!).training["data_sha256"]);
+    const entityFeatures = spec.features.filter((f) => f.source.kind === "entity").map((f) => f.name);
+    assert.ok(entityFeatures.length >= 3, `${entityFeatures.length} entity features`);
+    assert.deepEqual(snapshot.header.columns.map((c) => c.name), entityFeatures);
+    assert.equal(entityOf(0)?.["missed_payments_5m"], creditDefault.entities!.compute(table.rows[0]!)["missed_payments_5m"]);
+    assert.equal(entityOf(table.rows.length), undefined);
+  });
+
   for (const version of versions) {
     it(`version ${version}: model.onnx scores 1,000 rows as its card's model computes, and reasons add up`, async () => {
       const card = repository.card(model, version);
       const onnx = readFileSync(repository.onnxPath(model, version));
-      const x = featureMatrix(spec, table.rows.slice(0, 1_000));
+      const x = featureMatrix(spec, table.rows.slice(0, 1_000), Array.from({ length: 1_000 }, (_, i) => entityOf(i)));
       const scores = await scoreWithOnnx(onnx, x);
       assert.equal(scores.length, 1_000);
       const trees = card.algorithm === "gradient_boosted_trees" ? readTreeEnsemble(onnx) : undefined;
@@ -120,6 +135,7 @@ describe("the credit-default models in the repository", () => {
       const x = featureMatrix(
         spec,
         holdout.map((i) => table.rows[i]!),
+        holdout.map(entityOf),
       );
       const scores = await scoreWithOnnx(readFileSync(repository.onnxPath(model, version)), x);
       const share = (d: Decision) => scores.filter((s) => decide(s, card.thresholds) === d).length / scores.length;
