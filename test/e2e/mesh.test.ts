@@ -1,15 +1,17 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ConnectError, Code } from "@connectrpc/connect";
 import { Decision, Route, type ScoreResponse } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { ModelRepository } from "../../services/lib/model-repository.js";
+import { parseSnapshot, type EntityValues } from "../../services/lib/entity-snapshot.js";
 import { buildVector } from "../../services/lib/feature-spec.js";
 import { decide, seedChampion } from "../../services/lib/model-card.js";
 import { fieldViolations } from "../../services/lib/rpc/status-details.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import { creditDefaultEntityId } from "../../services/trainer/credit-default-entities.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 
@@ -21,24 +23,31 @@ const SEED = seedChampion(repo.versions(MODEL).map((v) => repo.card(MODEL, v)))!
 /** Another version to switch to and back. */
 const OTHER = SEED === "1" ? "2" : "1";
 const sessions = new Map<string, ort.InferenceSession>();
+const entityDir = join(PROJECT_ROOT, "models", MODEL, "entities");
+const entityFile = readdirSync(entityDir).filter((f) => f.startsWith("snapshot-")).sort().pop()!;
+/** The shipped entity snapshot: data row i is entity C + i zero-padded (credit-default-entities.ts). */
+const entities = parseSnapshot(readFileSync(join(entityDir, entityFile), "utf8"), { source: entityFile, spec }).entities;
+const ENTITY_FEATURES = spec.features.filter((f) => f.source.kind === "entity").map((f) => f.name);
 
-/** The score an in-process ONNX Runtime session gives for the same inputs: the reference for the mesh. */
-async function expectedScore(version: string, inputs: Record<string, number>): Promise<number> {
+/** The score an in-process ONNX Runtime session gives for the same inputs (and entity): the reference for the mesh. */
+async function expectedScore(version: string, inputs: Record<string, number>, entity?: EntityValues): Promise<number> {
   let s = sessions.get(version);
   if (!s) {
     s = await ort.InferenceSession.create(repo.onnxPath(MODEL, version));
     sessions.set(version, s);
   }
-  const { vector } = buildVector(spec, inputs);
+  const { vector } = buildVector(spec, inputs, entity);
   const out = await s.run({ features: new ort.Tensor("float32", vector, [1, vector.length]) });
   return (out["probability"]!.data as Float32Array)[0]!;
 }
 
-async function checkAnswer(res: ScoreResponse, inputs: Record<string, number>, version: string, requestId?: string) {
+/** Checks an answer; `entity` is the request's entity in the snapshot (none: its entity features are imputed). */
+async function checkAnswer(res: ScoreResponse, inputs: Record<string, number>, version: string, requestId?: string, entity?: EntityValues) {
   assert.equal(res.model, MODEL);
   assert.equal(res.modelVersion, version);
   assert.ok(res.score >= 0 && res.score <= 1, `score ${res.score} in [0, 1]`);
-  assert.ok(Math.abs(res.score - (await expectedScore(version, inputs))) < 1e-6, "score equals an in-process ONNX Runtime run");
+  assert.ok(Math.abs(res.score - (await expectedScore(version, inputs, entity))) < 1e-6, "score equals an in-process ONNX Runtime run");
+  assert.deepEqual(res.imputedFeatures, entity ? [] : ENTITY_FEATURES, "imputed features");
   assert.equal(res.decision, decide(res.score, repo.card(MODEL, version).thresholds), "decision follows the card's thresholds");
   assert.equal(res.route, Route.PRIMARY);
   assert.equal(res.degraded, false);
@@ -72,8 +81,10 @@ describe("the mesh end to end", () => {
     for (let i = 0; i < 200; i++) {
       const inputs = rows[i]!;
       const requestId = i % 2 === 0 ? `grpc-${i}` : "";
-      const res = await fx.scoring.score({ model: MODEL, requestId, entityId: `e-${i}`, inputs }, { timeoutMs: 5000 });
-      await checkAnswer(res, inputs, SEED, requestId || undefined);
+      // Row i of the data is entity C0000i; every tenth request names an entity the snapshot does not know.
+      const entityId = i % 10 === 9 ? `e-${i}` : creditDefaultEntityId(i);
+      const res = await fx.scoring.score({ model: MODEL, requestId, entityId, inputs }, { timeoutMs: 5000 });
+      await checkAnswer(res, inputs, SEED, requestId || undefined, entities.get(entityId));
       decisions.add(res.decision);
       scored++;
     }
@@ -101,6 +112,7 @@ describe("the mesh end to end", () => {
           degraded: body["degraded"] ?? false,
           traceId: body["traceId"],
           requestId: body["requestId"],
+          imputedFeatures: body["imputedFeatures"] ?? [],
         } as ScoreResponse,
         inputs,
         SEED,
