@@ -28,6 +28,18 @@ export function processCpuMs(pid: number): number {
   }
 }
 
+/**
+ * Time the process's main thread (the event loop) spent runnable but waiting for a core, in ms
+ * (/proc/<pid>/schedstat, second field); 0 where it cannot be read.
+ */
+export function runQueueWaitMs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
 /** This process and all its descendants. */
 export function processTree(root = process.pid): number[] {
   const out = [root];
@@ -71,19 +83,25 @@ export class CpuWindow {
   private readonly machine0 = machineBusyMs();
   private readonly t0 = performance.now();
   private readonly ours0: Map<number, number>;
+  private readonly wait0: Map<number, number>;
   constructor(private readonly pids: Map<string, number>) {
     this.ours0 = new Map([...pids.values(), ...processTree()].map((p) => [p, processCpuMs(p)]));
+    this.wait0 = new Map([...pids.values()].map((p) => [p, runQueueWaitMs(p)]));
   }
 
-  /** CPU ms by named process, and `otherCores`: cores the rest of the machine used on average. */
-  close(): { byProcess: Record<string, number>; oursMs: number; otherCores: number | null; seconds: number } {
+  /** CPU ms by named process, the ms their event loops waited for a core, and `otherCores`: cores the rest of the machine used on average. */
+  close(): { byProcess: Record<string, number>; runQueueWaitMs: Record<string, number>; oursMs: number; otherCores: number | null; seconds: number } {
     const seconds = (performance.now() - this.t0) / 1000;
     const byProcess: Record<string, number> = {};
-    for (const [name, pid] of this.pids) byProcess[name] = processCpuMs(pid) - (this.ours0.get(pid) ?? 0);
+    const runQueueWait: Record<string, number> = {};
+    for (const [name, pid] of this.pids) {
+      byProcess[name] = processCpuMs(pid) - (this.ours0.get(pid) ?? 0);
+      runQueueWait[name] = runQueueWaitMs(pid) - (this.wait0.get(pid) ?? 0);
+    }
     let oursMs = 0;
     for (const pid of new Set([...this.ours0.keys(), ...processTree()])) oursMs += processCpuMs(pid) - (this.ours0.get(pid) ?? 0);
     const m1 = machineBusyMs();
     const otherCores = this.machine0 === null || m1 === null ? null : Math.max(0, m1 - this.machine0 - oursMs) / (seconds * 1000);
-    return { byProcess, oursMs, otherCores, seconds };
+    return { byProcess, runQueueWaitMs: runQueueWait, oursMs, otherCores, seconds };
   }
 }

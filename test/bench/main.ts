@@ -48,7 +48,7 @@ const ONLY = argv.includes("--only") ? new Set((argv[argv.indexOf("--only") + 1]
 const runs = (section: string) => !ONLY || ONLY.has(section);
 /** A phase during which the rest of the machine used more than this many cores is run again (twice at most). */
 const MAX_OTHER_CORES = 0.15;
-const RATES = QUICK ? [200, 800, 1600] : [100, 200, 400, 700, 1000, 1400, 1800, 2400, 3000];
+const RATES = QUICK ? [200, 800, 1600] : [100, 200, 400, 700, 1000, 1400, 1800, 2400, 3000, 4000, 5000];
 const CALLERS = [1, 16, 128];
 const P99_TARGET_MS = 50;
 
@@ -262,6 +262,8 @@ interface OpenLoopResult {
   /** Requests not sent because too many were outstanding (the client's own limit). */
   dropped: number;
   cpuUsPerRequest: Record<string, number>;
+  /** µs per request each process's event loop spent runnable but waiting for a core (CPU oversubscription). */
+  runQueueWaitUsPerRequest: Record<string, number>;
   otherCores: number | null;
 }
 
@@ -318,7 +320,8 @@ async function openLoopSeries(
 ): Promise<OpenLoopResult[]> {
   const out: OpenLoopResult[] = [];
   const send = (i: number) => client.score({ model: MODEL, inputs: inputRows[i % inputRows.length]! }, { timeoutMs: 5000 });
-  await openLoop(send, 200, 1, "uniform"); // warm-up
+  // Warm-up: JIT, connections, the routers' and workers' first batches (a fresh mesh is slower for a few seconds).
+  await openLoop(send, 400, QUICK ? 1 : 3, "uniform");
   for (const rate of RATES) {
     let res: OpenLoopResult | undefined;
     for (let attempt = 0; attempt < 3 && !(res && (res.otherCores ?? 0) <= MAX_OTHER_CORES); attempt++) {
@@ -339,6 +342,7 @@ async function openLoopSeries(
       errors: r.errors,
       dropped: r.dropped,
       cpuUsPerRequest: Object.fromEntries(Object.entries(c.byProcess).map(([k, ms]) => [k, (ms * 1000) / Math.max(1, done)])),
+      runQueueWaitUsPerRequest: Object.fromEntries(Object.entries(c.runQueueWaitMs).map(([k, ms]) => [k, (ms * 1000) / Math.max(1, done)])),
       otherCores: c.otherCores,
     };
     log(`  ${system} ${arrival} ${rate}/s: ${f(attemptRes.achievedPerSec)}/s, p50 ${f(attemptRes.p50Ms, 1)} ms, p99 ${f(attemptRes.p99Ms, 1)} ms, errors ${r.errors} (other cores ${f(c.otherCores ?? NaN, 2)})`);
@@ -403,10 +407,13 @@ async function baselineSeries(arrivals: Arrival[]): Promise<OpenLoopResult[]> {
 // ---------------------------------------------------------------------------------------------------------
 // Report
 
-/** The highest achieved rate with p99 within the target, no errors and the offered load kept up with. */
+/**
+ * The highest offered rate served with p99 within the target and no errors. (Latency counts from each request's
+ * scheduled time, so a p99 within the target means the system kept up with the offered load.)
+ */
 function bestWithin(rs: OpenLoopResult[], p99Ms = P99_TARGET_MS): number {
   let best = 0;
-  for (const r of rs) if (r.p99Ms <= p99Ms && r.errors === 0 && r.dropped === 0 && r.achievedPerSec >= 0.95 * r.offeredPerSec) best = Math.max(best, r.achievedPerSec);
+  for (const r of rs) if (r.p99Ms <= p99Ms && r.errors === 0 && r.dropped === 0) best = Math.max(best, r.offeredPerSec);
   return best;
 }
 
@@ -490,12 +497,15 @@ async function main(): Promise<void> {
   p();
   p("### 3–4. Open loop from the public gRPC API: the mesh and the one-process baseline");
   p();
-  p("| system | arrivals | offered/s | achieved/s | p50 ms | p95 ms | p99 ms | p99.9 ms | errors | CPU µs per request (by process) | other cores |");
-  p("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+  p("CPU: user + system CPU of each process per request answered. Waiting: how long each process's event loop was ready to run but had no core, per request (from /proc/<pid>/schedstat): the cost of running many processes on 2 cores.");
+  p();
+  p("| system | arrivals | offered/s | achieved/s | p50 ms | p95 ms | p99 ms | p99.9 ms | errors | CPU µs per request (by process) | waiting for a core, µs per request | other cores |");
+  p("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|");
   for (const r of [...mesh, ...meshOff, ...baseline]) {
     const cpu = Object.entries(r.cpuUsPerRequest).map(([k, v]) => `${k} ${f(v)}`).join(", ");
     const total = Object.entries(r.cpuUsPerRequest).filter(([k]) => k !== "client").reduce((s, [, v]) => s + v, 0);
-    p(`| ${r.system} | ${r.arrival} | ${r.offeredPerSec} | ${f(r.achievedPerSec)} | ${f(r.p50Ms, 2)} | ${f(r.p95Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.p999Ms, 2)} | ${r.errors + r.dropped} | server total ${f(total)}: ${cpu} | ${r.otherCores === null ? "?" : f(r.otherCores, 2)} |`);
+    const wait = Object.entries(r.runQueueWaitUsPerRequest).map(([k, v]) => `${k} ${f(v)}`).join(", ");
+    p(`| ${r.system} | ${r.arrival} | ${r.offeredPerSec} | ${f(r.achievedPerSec)} | ${f(r.p50Ms, 2)} | ${f(r.p95Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.p999Ms, 2)} | ${r.errors + r.dropped} | server total ${f(total)}: ${cpu} | ${wait} | ${r.otherCores === null ? "?" : f(r.otherCores, 2)} |`);
   }
   p();
   const by = (b: BatchingMode, c: number) => worker.find((r) => r.batching === b && r.callers === c);
