@@ -3,6 +3,8 @@
  * google.rpc.RetryInfo, and a request whose deadline passes in the queue is dropped, never run (ModelStatistics
  * counts only the rows that ran). Starts nats-server and one worker process on random ports.
  *
+ * The worker is also asked for `cuda,cpu`: without the CUDA provider installed it must serve on CPU and say so.
+ *
  * The worker runs with a long queue delay (300 ms) and small limits, so that what waits in the queue does not
  * depend on timing: a 3-row and a 2-row request sent together do not both fit in the 4-row queue, and the
  * one that does waits for the delay (its batch is not full).
@@ -22,6 +24,7 @@ import { ModelRepository } from "../../services/lib/model-repository.js";
 import { HealthProbe } from "../../services/lib/rpc/health-client.js";
 import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
 import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../services/model-worker/retry-info.js";
+import { cudaProviderInstalled } from "../../services/model-worker/execution-providers.js";
 
 const MODEL = "credit-default";
 const VERSION = "1";
@@ -49,6 +52,7 @@ before(
         WORKER_MAX_BATCH_ROWS: "4",
         WORKER_MAX_QUEUE_ROWS: "4",
         WORKER_MAX_QUEUE_DELAY_US: "300000",
+        WORKER_EXECUTION_PROVIDERS: "cuda,cpu",
         LOG_LEVEL: "warn",
       },
       stdio: ["ignore", "ignore", "inherit"],
@@ -121,4 +125,15 @@ test("a request whose deadline passes in the queue is dropped, not run", { timeo
   assert.equal(now.rows, before.rows, "no row ran");
   assert.equal(now.executions, before.executions, "no execution");
   assert.equal(now.failed - before.failed, 1, "counted as failed");
+});
+
+test("asked for CUDA where its provider is not installed, the worker serves on CPU and says so", { timeout: 10_000 }, async () => {
+  const { extensions } = await client.serverMetadata({});
+  if (cudaProviderInstalled()) {
+    assert.ok(extensions.includes("execution_provider:cuda"), `extensions: ${extensions.join(", ")}`);
+  } else {
+    assert.ok(extensions.includes("execution_provider:cpu"), `extensions: ${extensions.join(", ")}`);
+    assert.ok(extensions.includes("execution_provider_fallback:cuda"), `extensions: ${extensions.join(", ")}`);
+  }
+  assert.ok(extensions.includes("statistics"));
 });
