@@ -17,6 +17,8 @@ export interface WorkerConfig {
   maxBatchRows: number;
   maxQueueDelayUs: number;
   maxQueueRows: number;
+  /** Rows whose outputs are kept per model version, keyed on the exact feature vector (0: no cache). */
+  cacheRows: number;
   drainTimeoutMs: number;
 }
 
@@ -39,6 +41,7 @@ export function readConfig(env = new EnvReader()): WorkerConfig {
     maxBatchRows: env.int("WORKER_MAX_BATCH_ROWS", 256, 1, 65_536),
     maxQueueDelayUs: env.int("WORKER_MAX_QUEUE_DELAY_US", 0, 0, 1_000_000),
     maxQueueRows: env.int("WORKER_MAX_QUEUE_ROWS", 8192, 1, 10_000_000),
+    cacheRows: env.int("WORKER_CACHE_ROWS", 0, 0, 10_000_000),
     drainTimeoutMs: env.int("WORKER_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
   };
 }

@@ -7,6 +7,7 @@ import { Batcher, type QueuedRequest } from "../lib/batcher.js";
 import { versionBatching, warmUpSizes, type BatchingDefaults, type VersionBatching } from "./batching.js";
 import { createWithFallback, type ProviderName } from "./execution-providers.js";
 import { VersionStatistics } from "./statistics.js";
+import { RowCache, rowKey } from "./response-cache.js";
 
 /** Output tensor element arrays the worker can return. */
 export type OutputArray = Float32Array | Float64Array | Int32Array | BigInt64Array;
@@ -41,6 +42,8 @@ export interface LoadedVersion {
   /** Present when batching is on. */
   batcher: Batcher<Float32Array, OutputTensor[]> | undefined;
   stats: VersionStatistics;
+  /** Outputs of rows already scored (present when WORKER_CACHE_ROWS > 0): one single-row OutputTensor per output. */
+  cache: RowCache<OutputTensor[]> | undefined;
   ready: boolean;
 }
 
@@ -49,6 +52,8 @@ export interface RegistryOptions {
   /** Execution providers to try, in order (the last is "cpu"). */
   providers: ProviderName[];
   batching: BatchingDefaults;
+  /** Rows cached per version (0: no cache). */
+  cacheRows?: number;
 }
 
 /** Options of one inference call. */
@@ -129,6 +134,7 @@ export class ModelRegistry {
       batching,
       batcher: undefined,
       stats: new VersionStatistics(),
+      cache: this.options.cacheRows ? new RowCache(this.options.cacheRows) : undefined,
       ready: false,
     };
     if (batching.enabled) {
@@ -195,15 +201,70 @@ export class ModelRegistry {
     const t0 = performance.now();
     lv.stats.arrived();
     try {
-      const out = lv.batcher
-        ? await lv.batcher.submit(data, rows, { deadline: opts.deadline, signal: opts.signal })
-        : (await this.runBatch(lv, [{ input: data, rows, enqueuedAt: t0 }]))[0]!;
+      const out = lv.cache ? await this.inferCached(lv, lv.cache, data, rows, opts, t0) : await this.execute(lv, data, rows, opts, t0);
       lv.stats.success.add(performance.now() - t0);
       return out;
     } catch (err) {
       lv.stats.fail.add(performance.now() - t0);
       throw err;
     }
+  }
+
+  private async execute(lv: LoadedVersion, data: Float32Array, rows: number, opts: InferOptions, t0: number): Promise<OutputTensor[]> {
+    return lv.batcher
+      ? lv.batcher.submit(data, rows, { deadline: opts.deadline, signal: opts.signal })
+      : (await this.runBatch(lv, [{ input: data, rows, enqueuedAt: t0 }]))[0]!;
+  }
+
+  /**
+   * Answers the rows found in the cache from it and runs only the others. A request whose rows were all cached
+   * counts as a cache hit in the statistics, any other as a miss (Triton counts per request too).
+   */
+  private async inferCached(
+    lv: LoadedVersion,
+    cache: RowCache<OutputTensor[]>,
+    data: Float32Array,
+    rows: number,
+    opts: InferOptions,
+    t0: number,
+  ): Promise<OutputTensor[]> {
+    const keys: string[] = [];
+    const found: (OutputTensor[] | undefined)[] = [];
+    const missing: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      keys.push(rowKey(data, r, lv.cols));
+      const hit = cache.get(keys[r]!);
+      found.push(hit);
+      if (!hit) missing.push(r);
+    }
+    let executeMs = 0;
+    if (missing.length) {
+      let sub = data;
+      if (missing.length < rows) {
+        sub = new Float32Array(missing.length * lv.cols);
+        missing.forEach((r, i) => sub.set(data.subarray(r * lv.cols, (r + 1) * lv.cols), i * lv.cols));
+      }
+      const t1 = performance.now();
+      const out = await this.execute(lv, sub, missing.length, opts, t1);
+      executeMs = performance.now() - t1;
+      missing.forEach((r, i) => {
+        const perRow = out.map((o) => ({ ...o, data: o.data.slice(i * o.width, (i + 1) * o.width) as OutputArray }));
+        cache.set(keys[r]!, perRow);
+        found[r] = perRow;
+      });
+    }
+    const first = found[0]!;
+    const result = first.map((o, j) => {
+      const arr = new (o.data.constructor as new (n: number) => OutputArray)(rows * o.width);
+      const target = arr as unknown as { set(a: ArrayLike<unknown>, offset: number): void };
+      for (let r = 0; r < rows; r++) target.set(found[r]![j]!.data, r * o.width);
+      return { name: o.name, datatype: o.datatype, width: o.width, data: arr };
+    });
+    // Lookup, insertion and assembly time (the model's own time is in the compute statistics).
+    const cacheMs = performance.now() - t0 - executeMs;
+    if (missing.length) lv.stats.cacheMiss.add(cacheMs);
+    else lv.stats.cacheHit.add(cacheMs);
+    return result;
   }
 
   /** One model execution for the requests of a batch; each gets its rows of every output. */

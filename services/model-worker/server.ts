@@ -29,6 +29,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
         maxQueueDelayUs: config.maxQueueDelayUs,
         maxQueueRows: config.maxQueueRows,
       },
+      cacheRows: config.cacheRows,
     },
     log,
   );

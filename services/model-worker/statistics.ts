@@ -28,6 +28,10 @@ export class VersionStatistics {
   readonly computeInput = new Duration();
   readonly computeInfer = new Duration();
   readonly computeOutput = new Duration();
+  /** Requests answered wholly from the response cache, and the time to look them up and assemble them. */
+  readonly cacheHit = new Duration();
+  /** Requests with at least one row not in the cache, and the time spent on lookups and insertions. */
+  readonly cacheMiss = new Duration();
   private readonly batches = new Map<number, { input: Duration; infer: Duration; output: Duration }>();
 
   /** A request arrived (wall-clock ms since the epoch). */
@@ -63,8 +67,8 @@ export class VersionStatistics {
         computeInput: this.computeInput.toProto(),
         computeInfer: this.computeInfer.toProto(),
         computeOutput: this.computeOutput.toProto(),
-        cacheHit: { count: 0n, ns: 0n },
-        cacheMiss: { count: 0n, ns: 0n },
+        cacheHit: this.cacheHit.toProto(),
+        cacheMiss: this.cacheMiss.toProto(),
       },
       batchStats: [...this.batches.entries()]
         .sort((a, b) => a[0] - b[0])
