@@ -72,6 +72,14 @@ export class ServiceHost {
     this.opts.log.info({ health: status, why }, "health changed");
   }
 
+  /**
+   * Reports the health of one part of the service under its own grpc.health.v1 name (e.g. a model version the
+   * worker refuses to serve: "model:credit-default/5"), without changing the server's overall status.
+   */
+  setPartStatus(name: string, serving: boolean): void {
+    this.health.setStatus(name, serving ? "SERVING" : "NOT_SERVING");
+  }
+
   isServing(): boolean {
     return this.serving && !this.closing;
   }

@@ -3,6 +3,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { ModelCard } from "../lib/model-card.js";
 import { ModelRepository } from "../lib/model-repository.js";
+import { specHash } from "../lib/feature-spec.js";
+import { specSkew, specSkewError } from "../lib/skew-guard.js";
 import { Batcher, type QueuedRequest } from "../lib/batcher.js";
 import { versionBatching, warmUpSizes, type BatchingDefaults, type VersionBatching } from "./batching.js";
 import { createWithFallback, type ProviderName } from "./execution-providers.js";
@@ -74,6 +76,9 @@ export class ModelRegistry {
   private readonly loading = new Map<string, Promise<LoadedVersion>>();
   /** The champion version of each model, from the serving policy (used when a request names no version). */
   readonly champions = new Map<string, string>();
+  /** Versions refused because their card names another feature spec than the one in use (key -> message). */
+  readonly refused = new Map<string, string>();
+  private readonly specHashes = new Map<string, string>();
   /** Providers that could not load, with the reason (reported in ServerMetadata). */
   readonly providerFallbacks = new Map<string, string>();
 
@@ -87,21 +92,40 @@ export class ModelRegistry {
   /** Loads every version of every served model not loaded yet. */
   async sync(): Promise<void> {
     const families = this.models.length ? this.models : this.repo.models();
-    const jobs: Promise<LoadedVersion>[] = [];
+    const jobs: Promise<LoadedVersion | undefined>[] = [];
     for (const model of families) for (const version of this.repo.versions(model)) jobs.push(this.load(model, version));
     await Promise.all(jobs);
   }
 
-  private load(model: string, version: string): Promise<LoadedVersion> {
+  private load(model: string, version: string): Promise<LoadedVersion | undefined> {
     const key = `${model}/${version}`;
     const existing = this.versions.get(key);
     if (existing) return Promise.resolve(existing);
+    if (this.refused.has(key) || this.refuseIfSkewed(model, version)) return Promise.resolve(undefined);
     let p = this.loading.get(key);
     if (!p) {
       p = this.doLoad(model, version).finally(() => this.loading.delete(key));
       this.loading.set(key, p);
     }
     return p;
+  }
+
+  /**
+   * The skew guard: a version whose card names another feature spec than the family's spec.json is never
+   * loaded; requests for it get FAILED_PRECONDITION naming both hashes.
+   */
+  private refuseIfSkewed(model: string, version: string): boolean {
+    let inUse = this.specHashes.get(model);
+    if (inUse === undefined) {
+      inUse = specHash(this.repo.spec(model));
+      this.specHashes.set(model, inUse);
+    }
+    const card = this.repo.card(model, version);
+    const problem = specSkew(card, inUse);
+    if (!problem) return false;
+    this.refused.set(`${model}/${version}`, problem);
+    this.log.error({ model, version, cardFeatureSpecHash: card.feature_spec_hash, featureSpecHashInUse: inUse }, problem);
+    return true;
   }
 
   private async doLoad(model: string, version: string): Promise<LoadedVersion> {
@@ -164,6 +188,8 @@ export class ModelRegistry {
   resolve(model: string, version: string): LoadedVersion {
     const v = version || this.champions.get(model) || "";
     const lv = this.versions.get(key(model, v));
+    const refusal = this.refused.get(key(model, v));
+    if (refusal) throw specSkewError(refusal);
     if (!lv) {
       const known = this.list().filter((x) => x.model === model);
       if (known.length === 0) throw new ConnectError(`model ${JSON.stringify(model)} is not served here`, Code.NotFound);

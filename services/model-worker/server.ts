@@ -53,12 +53,20 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
       registry.champions.set(p.model, p.championVersion);
       if (!registry.isReady(p.model, p.championVersion)) {
         log.info({ model: p.model, version: p.championVersion }, "new champion not loaded here: loading it");
-        registry.sync().catch((err: unknown) => log.error({ err }, "loading models failed"));
+        registry
+          .sync()
+          .then(reportParts)
+          .catch((err: unknown) => log.error({ err }, "loading models failed"));
       }
     },
     (err) => log.warn({ err }, "ignoring an unreadable serving policy"),
   );
   host.onClose(() => watcher.close());
+  const reportParts = () => {
+    for (const lv of registry.list()) host.setPartStatus(`model:${lv.model}/${lv.version}`, true);
+    for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
+  };
+  reportParts();
   host.setServing(true, `${registry.list().length} model versions loaded on ${registry.providersInUse().join(", ")}`);
   return host;
 }

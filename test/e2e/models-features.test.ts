@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { Decision } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
@@ -13,6 +14,7 @@ import { decide, seedChampion } from "../../services/lib/model-card.js";
 import { ModelRepository } from "../../services/lib/model-repository.js";
 import { explainerFor, topReasons } from "../../services/lib/reasons.js";
 import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
+import { HealthProbe } from "../../services/lib/rpc/health-client.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 
@@ -109,5 +111,34 @@ describe("models and features end to end: the tree champion, reason codes, the s
     assert.match(routerLog, new RegExp(`version ${SKEWED} was trained with feature spec sha256:0123456789abcdef, but the spec in use is ${specInUse}`));
     const featureLog = readFileSync(join(fx.mesh.logDir, "feature.log"), "utf8");
     assert.match(featureLog, /sha256:0123456789abcdef/, "the feature service names the skewed version at start");
+
+    // The worker refuses it too: never loaded, FAILED_PRECONDITION naming both hashes, its health part NOT_SERVING.
+    const wt = createGrpcTransport({ address: fx.mesh.env["WORKER_ADDR"]! });
+    const probe = new HealthProbe(fx.mesh.env["WORKER_ADDR"]!);
+    try {
+      const worker = createClient(GRPCInferenceService, wt);
+      assert.equal((await worker.modelReady({ name: MODEL, version: SKEWED })).ready, false);
+      assert.equal((await worker.modelReady({ name: MODEL, version: seed })).ready, true);
+      const cols = repo.card(MODEL, seed).features.length;
+      await assert.rejects(
+        worker.modelInfer({
+          modelName: MODEL,
+          modelVersion: SKEWED,
+          inputs: [{ name: "features", datatype: "FP32", shape: [1n, BigInt(cols)], contents: { fp32Contents: new Array<number>(cols).fill(0) } }],
+        }),
+        (err: unknown) =>
+          ConnectError.from(err).code === Code.FailedPrecondition &&
+          String(err).includes("sha256:0123456789abcdef") &&
+          String(err).includes(specInUse),
+      );
+      assert.equal(await probe.check(`model:${MODEL}/${SKEWED}`), "NOT_SERVING");
+      assert.equal(await probe.check(`model:${MODEL}/${seed}`), "SERVING");
+      assert.equal(await probe.check(""), "SERVING", "the worker keeps serving the other versions");
+      const workerLog = readFileSync(join(fx.mesh.logDir, "model-worker.log"), "utf8");
+      assert.match(workerLog, new RegExp(`"cardFeatureSpecHash":"sha256:0123456789abcdef","featureSpecHashInUse":"${specInUse}"`));
+    } finally {
+      probe.close();
+      wt.close();
+    }
   });
 });
