@@ -23,6 +23,7 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
   const repo = new ModelRepository(config.modelRepository);
   const specs = new Map<string, LoadedSpec>();
   const stores: EntityStore[] = [];
+  const versionHealth = new Map<string, boolean>();
   for (const model of repo.models()) {
     const spec = repo.spec(model);
     const hash = specHash(spec);
@@ -39,10 +40,14 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
     log.info({ model, featureSpecHash: hash, features: spec.features.length }, "feature spec loaded");
     for (const version of repo.versions(model)) {
       const skew = specSkew(repo.card(model, version), hash);
+      versionHealth.set(`model:${model}/${version}`, !skew);
       if (skew) log.error({ model, version, cardSpecHash: repo.card(model, version).feature_spec_hash, specInUse: hash }, skew);
     }
   }
   const host = new ServiceHost({ name: "feature", address: config.address, log, drainTimeoutMs: config.drainTimeoutMs });
+  // Health reports the skew guard per version: "model:<model>/<version>" is NOT_SERVING for a version trained with
+  // another spec (the vectors built here must never reach it).
+  for (const [part, serving] of versionHealth) host.setPartStatus(part, serving);
   for (const s of stores) host.onClose(() => s.close());
   if (stores.length > 0 && config.entityFreshnessLogMs > 0) {
     const timer = setInterval(() => {

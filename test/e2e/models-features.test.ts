@@ -134,6 +134,10 @@ describe("models and features end to end: the tree champion, reason codes, the s
       assert.equal(await probe.check(`model:${MODEL}/${SKEWED}`), "NOT_SERVING");
       assert.equal(await probe.check(`model:${MODEL}/${seed}`), "SERVING");
       assert.equal(await probe.check(""), "SERVING", "the worker keeps serving the other versions");
+      const featureProbe = new HealthProbe(fx.mesh.env["FEATURE_ADDR"]!);
+      assert.equal(await featureProbe.check(`model:${MODEL}/${SKEWED}`), "NOT_SERVING", "the feature service's health names it too");
+      assert.equal(await featureProbe.check(`model:${MODEL}/${seed}`), "SERVING");
+      featureProbe.close();
       const workerLog = readFileSync(join(fx.mesh.logDir, "model-worker.log"), "utf8");
       assert.match(workerLog, new RegExp(`"cardFeatureSpecHash":"sha256:0123456789abcdef","featureSpecHashInUse":"${specInUse}"`));
     } finally {
