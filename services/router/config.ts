@@ -1,4 +1,4 @@
-import { EnvReader } from "../lib/config.js";
+import { ConfigError, EnvReader } from "../lib/config.js";
 
 export interface RouterConfig {
   address: string;
@@ -20,10 +20,46 @@ export interface RouterConfig {
   /** ModelInfer calls in flight at once per model version when batching. */
   batchMaxInFlight: number;
   drainTimeoutMs: number;
+  /** Circuit breakers per worker endpoint and model version (ROUTER_BREAKER_*). */
+  breaker: {
+    windowSize: number;
+    minimumCalls: number;
+    failureRateThreshold: number;
+    slowCallDurationMs: number;
+    slowCallRateThreshold: number;
+    waitInOpenMs: number;
+    halfOpenTrialCalls: number;
+  };
+  /** The fallback model version per model (ROUTER_FALLBACK_VERSIONS "model=version,..."); "auto": the lowest logistic-regression version; "none": no fallback model step. */
+  fallbackVersions: "auto" | "none" | Map<string, string>;
+  /** Time of the caller's deadline kept back for the rules baseline, ms. */
+  rulesReserveMs: number;
+  /** A degraded decision (fallback model or rules) whose score is within this of a threshold goes to review. */
+  reviewBand: number;
+}
+
+/** A number in [0, 1]. */
+function fraction(env: EnvReader, name: string, fallback: number): number {
+  const raw = env.string(name, String(fallback));
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0 || v > 1) throw new ConfigError(name, `must be a number in [0, 1], got ${JSON.stringify(raw)}`);
+  return v;
+}
+
+function fallbackVersions(env: EnvReader): RouterConfig["fallbackVersions"] {
+  const raw = env.string("ROUTER_FALLBACK_VERSIONS", "auto");
+  if (raw === "auto" || raw === "none") return raw;
+  const out = new Map<string, string>();
+  for (const part of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9._-]+)=([A-Za-z0-9._-]+)$/.exec(part);
+    if (!m) throw new ConfigError("ROUTER_FALLBACK_VERSIONS", `must be auto, none or model=version[,...], got ${JSON.stringify(raw)}`);
+    out.set(m[1]!, m[2]!);
+  }
+  return out;
 }
 
 export function readConfig(env = new EnvReader()): RouterConfig {
-  return {
+  const config: RouterConfig = {
     address: env.address("ROUTER_ADDR", "127.0.0.1:50071"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
     workerAddrs: env.addresses("ROUTER_WORKER_ADDRS", "127.0.0.1:50081"),
@@ -37,5 +73,21 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     batchMaxRows: env.int("ROUTER_BATCH_MAX_ROWS", 256, 1, 65_536),
     batchMaxInFlight: env.int("ROUTER_BATCH_MAX_IN_FLIGHT", 2, 1, 1024),
     drainTimeoutMs: env.int("ROUTER_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+    breaker: {
+      windowSize: env.int("ROUTER_BREAKER_WINDOW", 20, 1, 10_000),
+      minimumCalls: env.int("ROUTER_BREAKER_MIN_CALLS", 10, 1, 10_000),
+      failureRateThreshold: fraction(env, "ROUTER_BREAKER_FAILURE_RATE", 0.5),
+      slowCallDurationMs: env.int("ROUTER_BREAKER_SLOW_CALL_MS", 500, 1, 600_000),
+      slowCallRateThreshold: fraction(env, "ROUTER_BREAKER_SLOW_CALL_RATE", 0.8),
+      waitInOpenMs: env.int("ROUTER_BREAKER_OPEN_MS", 2000, 1, 600_000),
+      halfOpenTrialCalls: env.int("ROUTER_BREAKER_HALF_OPEN_CALLS", 3, 1, 1000),
+    },
+    fallbackVersions: fallbackVersions(env),
+    rulesReserveMs: env.int("ROUTER_RULES_RESERVE_MS", 25, 0, 60_000),
+    reviewBand: fraction(env, "ROUTER_REVIEW_BAND", 0.02),
   };
+  if (config.breaker.minimumCalls > config.breaker.windowSize) {
+    throw new ConfigError("ROUTER_BREAKER_MIN_CALLS", `must not exceed ROUTER_BREAKER_WINDOW (${config.breaker.windowSize}), got ${config.breaker.minimumCalls}`);
+  }
+  return config;
 }

@@ -2,16 +2,23 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { RouterService, type RowDecisionSchema } from "../../gen/scoremesh/router/v1/router_pb.js";
-import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecordSchema } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { decide, type ModelCard } from "../lib/model-card.js";
+import type { RulesScorecard } from "../lib/rules-scorecard.js";
 import { activeTraceId } from "../lib/rpc/tracing.js";
+import type { Logger } from "pino";
+import type { BreakerBoard } from "./breakers.js";
+import { cascade } from "./cascade.js";
 import type { ChampionTable } from "./champions.js";
 import type { WorkerPool } from "./worker-pool.js";
 import type { MonitorSink } from "./monitor-sink.js";
 import type { Reasoner } from "./reasoner.js";
 import { callWorkers } from "./worker-call.js";
 import type { WorkerBatcher } from "./worker-batcher.js";
+
+/** The version the router reports for a decision made by the rules baseline. */
+export const RULES_VERSION = "rules";
 
 export interface RouterDeps {
   /** Reason codes of decisions; absent: decisions carry none. */
@@ -23,6 +30,28 @@ export interface RouterDeps {
   workerTimeoutMs: number;
   /** Batching across the hop (ROUTER_BATCHING); absent: one ModelInfer per Route call. */
   batcher?: WorkerBatcher;
+  /** Circuit breakers per worker and version; absent: none. */
+  breakers?: BreakerBoard;
+  /** The fallback model version of a model; undefined: no fallback model step. */
+  fallbackVersion?: (model: string) => string | undefined;
+  /** The rules baseline of a model; undefined: none (the cascade's last error reaches the caller). */
+  rules?: (model: string) => RulesScorecard | undefined;
+  /** Time kept back for the rules, ms. */
+  rulesReserveMs?: number;
+  /** A degraded decision within this distance of a threshold goes to review. */
+  reviewBand?: number;
+  /** The deadline when the caller sent none, ms. */
+  defaultTimeoutMs?: number;
+  log?: Logger;
+}
+
+/**
+ * Maps a score to a decision; a degraded one (fallback model or rules) whose score lies within `band` of a
+ * threshold goes to review: the low-confidence band.
+ */
+export function decideDegraded(score: number, t: ModelCard["thresholds"], band: number): Decision {
+  if (Math.abs(score - t.review) < band || Math.abs(score - t.decline) < band) return Decision.REVIEW;
+  return decide(score, t);
 }
 
 export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof RouterService>> {
@@ -52,24 +81,64 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
         }
         matrix.set(f, i * cols);
       }
-      const scores = await infer(deps, ctx, req.model, version, card, matrix, rows);
+
+      // The cascade: champion → fallback model → rules.
+      let fallback = deps.fallbackVersion?.(req.model);
+      const fallbackCard = fallback === undefined ? undefined : deps.cards(req.model, fallback);
+      if (!fallbackCard || fallbackCard.feature_spec_hash !== req.featureSpecHash || fallbackCard.features.length !== cols) fallback = undefined;
+      const rules = deps.rules?.(req.model);
+      const remaining = ctx.timeoutMs() ?? deps.defaultTimeoutMs ?? deps.workerTimeoutMs;
+      if (remaining <= 0) throw new ConnectError("the deadline passed before a model worker was called", Code.DeadlineExceeded);
+      const result = await cascade(
+        {
+          primary: version,
+          fallback,
+          remainingMs: remaining,
+          workerTimeoutMs: deps.workerTimeoutMs,
+          rulesReserveMs: rules ? (deps.rulesReserveMs ?? 25) : 0,
+          signal: ctx.signal,
+        },
+        (v, timeoutMs) => infer(deps, ctx, req.model, v, deps.cards(req.model, v)!, matrix, rows, timeoutMs),
+      );
+      if (result.route === Route.RULES && !rules) {
+        throw result.errors.at(-1) ?? new ConnectError("no model worker could answer in time", Code.DeadlineExceeded);
+      }
+      if (result.route !== Route.PRIMARY) {
+        deps.log?.warn(
+          { model: req.model, rows, route: Route[result.route], errors: result.errors.map((e) => `${Code[e.code]}: ${e.rawMessage}`) },
+          "degraded decision: the champion could not answer",
+        );
+      }
+
       const latencyMs = performance.now() - started;
       const traceId = activeTraceId();
       const decidedAt = timestampNow();
+      const degraded = result.route !== Route.PRIMARY;
+      const usedVersion = result.route === Route.RULES ? RULES_VERSION : result.version;
+      const usedCard = result.route === Route.FALLBACK_MODEL ? fallbackCard! : card;
+      const band = deps.reviewBand ?? 0;
       const decisions: MessageInitShape<typeof RowDecisionSchema>[] = [];
       const records: MessageInitShape<typeof DecisionRecordSchema>[] = [];
       for (let i = 0; i < rows; i++) {
         const row = req.rows[i]!;
-        const score = scores[i]!;
-        const decision = decide(score, card.thresholds);
-        const reasons = deps.reasons?.forRow(req.model, version, card, row.features, decision, row.explain) ?? [];
+        let score: number;
+        let decision: Decision;
+        let reasons: ReturnType<Reasoner["forRow"]> = [];
+        if (result.route === Route.RULES) {
+          score = rules!.score(row.features).score;
+          decision = decideDegraded(score, rules!.thresholds(), band);
+        } else {
+          score = result.scores[i]!;
+          decision = degraded ? decideDegraded(score, usedCard.thresholds, band) : decide(score, usedCard.thresholds);
+          reasons = deps.reasons?.forRow(req.model, usedVersion, usedCard, row.features, decision, row.explain) ?? [];
+        }
         decisions.push({
           requestId: row.requestId,
-          modelVersion: version,
+          modelVersion: usedVersion,
           score,
           decision,
-          route: Route.PRIMARY,
-          degraded: false,
+          route: result.route,
+          degraded,
           imputedFeatures: row.imputed,
           reasons,
         });
@@ -77,11 +146,11 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
           requestId: row.requestId,
           traceId,
           model: req.model,
-          modelVersion: version,
+          modelVersion: usedVersion,
           score,
           decision,
-          route: Route.PRIMARY,
-          degraded: false,
+          route: result.route,
+          degraded,
           latencyMs,
           decidedAt,
           imputed: row.imputed,
@@ -97,8 +166,8 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
 }
 
 /**
- * Scores one Route call's rows: through the batcher when batching across the hop is on (rows of concurrent
- * calls share one ModelInfer), otherwise with a ModelInfer of their own.
+ * Scores one Route call's rows with one model version: through the batcher when batching across the hop is on
+ * (rows of concurrent calls share one ModelInfer), otherwise with a ModelInfer of their own.
  */
 async function infer(
   deps: RouterDeps,
@@ -108,10 +177,8 @@ async function infer(
   card: ModelCard,
   matrix: Float32Array,
   rows: number,
+  timeoutMs: number,
 ): Promise<Float32Array> {
-  const remaining = ctx.timeoutMs();
-  const timeoutMs = remaining === undefined ? deps.workerTimeoutMs : Math.min(remaining, deps.workerTimeoutMs);
-  if (timeoutMs <= 0) throw new ConnectError("the deadline passed before a model worker was called", Code.DeadlineExceeded);
   if (deps.batcher) return deps.batcher.score(model, version, card, matrix, rows, { timeoutMs, signal: ctx.signal });
-  return callWorkers(deps.workers, { model, version, card, matrix, rows, timeoutMs, signal: ctx.signal });
+  return callWorkers(deps.workers, { model, version, card, matrix, rows, timeoutMs, signal: ctx.signal }, deps.breakers);
 }

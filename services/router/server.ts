@@ -6,6 +6,10 @@ import { specSkew } from "../lib/skew-guard.js";
 import { ModelRepository } from "../lib/model-repository.js";
 import { closeNats, connectNats } from "../lib/nats/connect.js";
 import { PolicyStore } from "../lib/nats/policy-store.js";
+import { BreakerStore } from "../lib/nats/breaker-store.js";
+import { RulesScorecard } from "../lib/rules-scorecard.js";
+import { hostname } from "node:os";
+import { BreakerBoard } from "./breakers.js";
 import { ServiceHost } from "../lib/service-host.js";
 import { ChampionTable } from "./champions.js";
 import type { RouterConfig } from "./config.js";
@@ -32,11 +36,12 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
 
   const host = new ServiceHost({ name: "router", address: config.address, log, drainTimeoutMs: config.drainTimeoutMs });
   const champions = new ChampionTable();
+  // SERVING once every model has a champion: from then on the cascade answers every call, with the rules
+  // baseline when no worker can (degraded, and said so in every response).
   const updateHealth = () => {
     const missing = repo.models().filter((m) => champions.champion(m) === undefined);
-    if (!workers.anyServing()) host.setServing(false, "no model worker is serving");
-    else if (missing.length) host.setServing(false, `no ready champion yet for ${missing.join(", ")}`);
-    else host.setServing(true, "champions ready on the workers");
+    if (missing.length) host.setServing(false, workers.anyServing() ? `no ready champion yet for ${missing.join(", ")}` : "no model worker is serving");
+    else host.setServing(true, workers.anyServing() ? "champions ready on the workers" : "no model worker is serving: decisions are degraded (fallback cascade)");
   };
   const workers = new WorkerPool(config.workerAddrs, () => updateHealth());
   host.onClose(() => workers.close());
@@ -46,8 +51,18 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     log,
   });
   host.onClose(() => monitor.close());
+  const replica = `router-${hostname()}-${process.pid}`;
+  const breakers = new BreakerBoard(replica, config.breaker, log);
+  const fallbackVersion = (model: string): string | undefined => {
+    if (config.fallbackVersions === "none") return undefined;
+    if (config.fallbackVersions !== "auto") return config.fallbackVersions.get(model);
+    // The lightest model: the lowest-numbered logistic-regression version.
+    const light = repo.versions(model).filter((v) => cardOf(model, v)?.algorithm === "logistic_regression");
+    return light.sort((a, b) => Number(a) - Number(b) || a.localeCompare(b))[0];
+  };
+  const scorecards = new Map(repo.models().map((m) => [m, new RulesScorecard(repo.spec(m))]));
   const batcher = config.batching
-    ? new WorkerBatcher((call) => callWorkers(workers, call), {
+    ? new WorkerBatcher((call) => callWorkers(workers, call, breakers), {
         windowMs: config.batchWindowUs / 1000,
         maxRows: config.batchMaxRows,
         maxInFlight: config.batchMaxInFlight,
@@ -55,11 +70,37 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       })
     : undefined;
   if (batcher) host.onClose(() => batcher.close());
-  host.add(RouterService, routerRoutes({ reasons: new Reasoner(repo, log), champions, cards: cardOf, workers, monitor, workerTimeoutMs: config.workerTimeoutMs, batcher }));
+  host.add(
+    RouterService,
+    routerRoutes({
+      reasons: new Reasoner(repo, log),
+      champions,
+      cards: cardOf,
+      workers,
+      monitor,
+      workerTimeoutMs: config.workerTimeoutMs,
+      batcher,
+      breakers,
+      fallbackVersion,
+      rules: (m) => scorecards.get(m),
+      rulesReserveMs: config.rulesReserveMs,
+      reviewBand: config.reviewBand,
+      defaultTimeoutMs: 2 * config.workerTimeoutMs + config.rulesReserveMs,
+      log,
+    }),
+  );
   await host.listen();
 
-  const nc = await connectNats(config.natsServers, `router-${process.pid}`, log);
+  const nc = await connectNats(config.natsServers, replica, log);
   host.onClose(() => closeNats(nc));
+  // Breaker state shared with the other replicas: ours published, theirs adopted (BreakerSync's merge rules).
+  const breakerStore = await BreakerStore.open(nc);
+  breakers.publish = (t) => void breakerStore.publish(t).catch((err: unknown) => log.warn({ err, target: t.target }, "could not publish a breaker transition"));
+  const breakerWatch = await breakerStore.watch(
+    (t) => breakers.apply(t),
+    (err) => log.warn({ err }, "ignoring an unreadable breaker transition"),
+  );
+  host.onClose(() => breakerWatch.close());
   const policies = await PolicyStore.open(nc);
   for (const model of repo.models()) {
     // The version whose card says seed_champion, else the oldest.

@@ -1,0 +1,60 @@
+import type { KV, NatsConnection } from "nats";
+import { parseTransition, type BreakerTransition } from "../breaker-sync.js";
+
+/** The JetStream KV bucket that holds the latest breaker transition per target. */
+export const BREAKER_BUCKET = "scoremesh_breakers";
+
+/** A KV key for a target: NATS keys allow letters, digits and `-_=./`; anything else becomes `_`. */
+export function breakerKey(target: string): string {
+  return target.replace(/[^-A-Za-z0-9_=/]/g, "_").replace(/\//g, ".");
+}
+
+/**
+ * Breaker transitions shared by every router replica, with last-value semantics: a JetStream KV bucket with
+ * one key per target (the target is also inside the value). A replica that starts late, or whose watch is
+ * re-created after NATS was away, reads the current value of every key first, then every change. Values are
+ * JSON (`nats kv get scoremesh_breakers <key>` is readable); ordering and staleness are the caller's
+ * (`BreakerSync`), not the bucket's, so replays and out-of-order deliveries are harmless.
+ */
+export class BreakerStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection): Promise<BreakerStore> {
+    return new BreakerStore(await nc.jetstream().views.kv(BREAKER_BUCKET, { history: 1 }));
+  }
+
+  async publish(t: BreakerTransition): Promise<void> {
+    await this.kv.put(breakerKey(t.target), JSON.stringify(t));
+  }
+
+  /**
+   * Calls `onTransition` with the latest transition of every target, then with every new one, until `close()`.
+   * Resolves once the current values have been delivered.
+   */
+  async watch(onTransition: (t: BreakerTransition) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
+    let initialized!: () => void;
+    const ready = new Promise<void>((r) => (initialized = r));
+    const iter = await this.kv.watch({ initializedFn: () => initialized() });
+    void (async () => {
+      for await (const e of iter) {
+        if (e.operation !== "PUT") continue;
+        try {
+          onTransition(parseTransition(e.string()));
+        } catch (err) {
+          onError(err);
+        }
+      }
+    })();
+    await ready;
+    return { close: () => iter.stop() };
+  }
+
+  async all(): Promise<BreakerTransition[]> {
+    const out: BreakerTransition[] = [];
+    for await (const k of await this.kv.keys()) {
+      const e = await this.kv.get(k);
+      if (e && e.operation === "PUT") out.push(parseTransition(e.string()));
+    }
+    return out.sort((a, b) => a.target.localeCompare(b.target));
+  }
+}
