@@ -11,6 +11,13 @@ export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), "../../../..
 
 export const SERVICES = ["model-worker", "monitor", "router", "feature", "validator"] as const;
 export type ServiceName = (typeof SERVICES)[number];
+/** One process: a service's first replica has the service's name, further ones `<service>-2`, `<service>-3`, ... */
+export type InstanceName = ServiceName | `${ServiceName}-${number}`;
+
+/** The service an instance is a replica of. */
+export function serviceOf(instance: InstanceName): ServiceName {
+  return SERVICES.find((s) => instance === s || instance.startsWith(`${s}-`) && /^\d+$/.test(instance.slice(s.length + 1)))!;
+}
 
 export interface MeshPorts {
   nats: number;
@@ -50,6 +57,10 @@ export interface MeshOptions {
   env?: Record<string, string>;
   /** How long to wait for every service to report SERVING. */
   readyTimeoutMs?: number;
+  /** Model worker replicas (default 1); every router is given all of them. Extra ones listen on free ports. */
+  workers?: number;
+  /** Router replicas (default 1). The feature service calls the first; the others share breaker state over NATS. */
+  routers?: number;
 }
 
 export interface Mesh {
@@ -57,10 +68,14 @@ export interface Mesh {
   natsUrl: string;
   /** The environment every service got (addresses, NATS, repository): also what meshctl needs. */
   env: Record<string, string>;
-  processes: Map<ServiceName, ChildProcess>;
+  processes: Map<InstanceName, ChildProcess>;
+  /** Every instance, in start order (e.g. model-worker, model-worker-2, monitor, router, router-2, ...). */
+  instances: InstanceName[];
+  /** The gRPC address an instance listens on. */
+  addressOf(instance: InstanceName): string;
   logDir: string;
   /** Starts one service process (again, e.g. after `kill`) and waits until it reports SERVING. */
-  startService(name: ServiceName): Promise<void>;
+  startService(name: InstanceName): Promise<void>;
   /** Stops every service (edge first) and then NATS. */
   stop(): Promise<void>;
 }
@@ -108,25 +123,39 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     throw err;
   }
   const env = { ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir), ...opts.env };
-  const processes = new Map<ServiceName, ChildProcess>();
+  // Replicas: the first of each service uses the mesh's ports, the others free ports.
+  const instances: InstanceName[] = [];
+  const instanceEnv = new Map<InstanceName, Record<string, string>>();
+  const addrKey = { "model-worker": "WORKER_ADDR", router: "ROUTER_ADDR" } as const;
+  for (const s of SERVICES) {
+    const n = s === "model-worker" ? (opts.workers ?? 1) : s === "router" ? (opts.routers ?? 1) : 1;
+    for (let i = 1; i <= n; i++) {
+      const name: InstanceName = i === 1 ? s : `${s}-${i}`;
+      instances.push(name);
+      if (i > 1) instanceEnv.set(name, { [addrKey[s as keyof typeof addrKey]]: `127.0.0.1:${await freePort()}` });
+    }
+  }
+  const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
+  env["ROUTER_WORKER_ADDRS"] = instances.filter((i) => serviceOf(i) === "model-worker").map(addressOf).join(",");
+  const processes = new Map<InstanceName, ChildProcess>();
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
   // Extra node flags for every service, e.g. SCOREMESH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
   const nodeArgs = (process.env["SCOREMESH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
 
-  const startService = async (name: ServiceName) => {
+  const startService = async (name: InstanceName) => {
     const log = openSync(join(logDir, `${name}.log`), "a");
-    const child = spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, "dist", "services", name, "main.js")], {
+    const child = spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, "dist", "services", serviceOf(name), "main.js")], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...env, ...instanceEnv.get(name) },
       stdio: ["ignore", log, log],
     });
     closeSync(log);
     processes.set(name, child);
-    await waitServing(name, healthAddress(name, env), child, join(logDir, `${name}.log`), readyTimeoutMs);
+    await waitServing(name, addressOf(name), child, join(logDir, `${name}.log`), readyTimeoutMs);
   };
 
   const stop = async () => {
-    for (const name of [...SERVICES].reverse()) {
+    for (const name of [...instances].reverse()) {
       const p = processes.get(name);
       if (p) await stopProcess(p, 15_000);
     }
@@ -136,12 +165,12 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
 
   try {
     // Start everything at once; each service reports SERVING when its own dependencies are up.
-    await Promise.all(SERVICES.map((s) => startService(s)));
+    await Promise.all(instances.map((s) => startService(s)));
   } catch (err) {
     await stop();
     throw err;
   }
-  return { ports: opts.ports, natsUrl: nats.url, env, processes, logDir, startService, stop };
+  return { ports: opts.ports, natsUrl: nats.url, env, processes, instances, addressOf, logDir, startService, stop };
 }
 
 async function waitServing(name: string, address: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {

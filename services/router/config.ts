@@ -4,6 +4,8 @@ export interface RouterConfig {
   address: string;
   modelRepository: string;
   workerAddrs: string[];
+  /** How often the workers' grpc.health.v1 is polled, ms. */
+  workerHealthIntervalMs: number;
   monitorAddr: string;
   natsServers: string[];
   /** Deadline of one worker call (the caller's remaining time, if shorter, wins). */
@@ -63,6 +65,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     address: env.address("ROUTER_ADDR", "127.0.0.1:50071"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
     workerAddrs: env.addresses("ROUTER_WORKER_ADDRS", "127.0.0.1:50081"),
+    workerHealthIntervalMs: env.int("ROUTER_WORKER_HEALTH_INTERVAL_MS", 500, 10, 600_000),
     monitorAddr: env.address("ROUTER_MONITOR_ADDR", "127.0.0.1:50091"),
     natsServers: env.string("NATS_URL", "nats://127.0.0.1:4222").split(","),
     workerTimeoutMs: env.int("ROUTER_WORKER_TIMEOUT_MS", 1000, 1, 60_000),

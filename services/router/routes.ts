@@ -55,6 +55,8 @@ export function decideDegraded(score: number, t: ModelCard["thresholds"], band: 
 }
 
 export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof RouterService>> {
+  let degradedCalls = 0;
+  let lastDegradedLog = -Infinity;
   return {
     async route(req, ctx) {
       const started = performance.now();
@@ -104,10 +106,15 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
         throw result.errors.at(-1) ?? new ConnectError("no model worker could answer in time", Code.DeadlineExceeded);
       }
       if (result.route !== Route.PRIMARY) {
-        deps.log?.warn(
-          { model: req.model, rows, route: Route[result.route], errors: result.errors.map((e) => `${Code[e.code]}: ${e.rawMessage}`) },
-          "degraded decision: the champion could not answer",
-        );
+        degradedCalls++;
+        // At most one line a second: a mesh without workers answers thousands of calls by the rules.
+        if (performance.now() - lastDegradedLog >= 1000) {
+          lastDegradedLog = performance.now();
+          deps.log?.warn(
+            { model: req.model, route: Route[result.route], degradedCalls, errors: result.errors.map((e) => `${Code[e.code]}: ${e.rawMessage}`) },
+            "degraded decisions: the champion could not answer",
+          );
+        }
       }
 
       const latencyMs = performance.now() - started;

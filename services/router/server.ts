@@ -43,7 +43,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     if (missing.length) host.setServing(false, workers.anyServing() ? `no ready champion yet for ${missing.join(", ")}` : "no model worker is serving");
     else host.setServing(true, workers.anyServing() ? "champions ready on the workers" : "no model worker is serving: decisions are degraded (fallback cascade)");
   };
-  const workers = new WorkerPool(config.workerAddrs, () => updateHealth());
+  const workers = new WorkerPool(config.workerAddrs, () => updateHealth(), config.workerHealthIntervalMs);
   host.onClose(() => workers.close());
   const monitor = new MonitorSink(config.monitorAddr, `router-${process.pid}`, {
     flushMs: config.monitorFlushMs,

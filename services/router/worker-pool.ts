@@ -18,12 +18,12 @@ export class WorkerPool {
   private readonly watch: DependencyWatch;
   private next = 0;
 
-  constructor(addresses: string[], onHealth: (anyServing: boolean) => void) {
+  constructor(addresses: string[], onHealth: (anyServing: boolean) => void, healthIntervalMs = 500) {
     this.transports = addresses.map((address) =>
       createGrpcTransport({ address, channelOptions: { "grpc.max_receive_message_length": 64 << 20 } }),
     );
     this.endpoints = this.transports.map((t) => ({ address: t.address, client: createClient(GRPCInferenceService, t) }));
-    this.watch = new DependencyWatch(addresses, (any) => onHealth(any), 500).start();
+    this.watch = new DependencyWatch(addresses, (any) => onHealth(any), healthIntervalMs).start();
   }
 
   /** Endpoints to try for one call, in order: the serving ones starting round-robin, then the others. */

@@ -19,10 +19,13 @@ export interface MeshFixture {
   close(): Promise<void>;
 }
 
-/** Starts a real mesh (nats-server + five processes) on random ports in a temporary folder. */
-export async function startMeshFixture(env: Record<string, string> = {}): Promise<MeshFixture> {
+/**
+ * Starts a real mesh (nats-server + five processes) on random ports in a temporary folder; `replicas` adds
+ * model workers and routers (e.g. `{ workers: 2, routers: 2 }`).
+ */
+export async function startMeshFixture(env: Record<string, string> = {}, replicas: { workers?: number; routers?: number } = {}): Promise<MeshFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-"));
-  const mesh = await startMesh({ ports: await randomPorts(), stateDir, env: { LOG_LEVEL: "info", ...env } });
+  const mesh = await startMesh({ ports: await randomPorts(), stateDir, env: { LOG_LEVEL: "info", ...env }, ...replicas });
   const transports: ClosableTransport[] = [
     createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! }),
     createGrpcTransport({ address: mesh.env["MONITOR_ADDR"]! }),
