@@ -81,8 +81,9 @@ describe("resilience: breakers shared across routers, the fallback cascade under
         ROUTER_BREAKER_WINDOW: "10",
         ROUTER_BREAKER_MIN_CALLS: "5",
         ROUTER_BREAKER_OPEN_MS: "1000",
-        // Health polled rarely, so that the breakers (not the health poll) are what takes a dead worker out.
-        ROUTER_WORKER_HEALTH_INTERVAL_MS: "5000",
+        // Health is polled only until the workers are up (see DependencyWatch), never again during this file:
+        // the breakers, not the health poll, are what takes a dead worker out, so the test has no race with a poll.
+        ROUTER_WORKER_HEALTH_INTERVAL_MS: "600000",
       },
       { workers: 2, routers: 2 },
     );

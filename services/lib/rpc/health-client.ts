@@ -42,12 +42,15 @@ export class HealthProbe {
 
 /**
  * Polls the health of a set of dependencies and reports, on every change, whether at least one of them is
- * SERVING. A service uses it to report its own health: it cannot do its job when nothing downstream can.
+ * SERVING. Polls every 100 ms until each dependency has been SERVING once (services start in any order), then
+ * every `intervalMs`. A service uses it to report its own health: it cannot do its job when nothing downstream can.
  */
 export class DependencyWatch {
   private readonly probes: HealthProbe[];
   private timer?: NodeJS.Timeout;
   private readonly states = new Map<string, ServingStatus>();
+  /** Addresses seen SERVING at least once: until every one has been, polling is fast (start-up). */
+  private readonly seenServing = new Set<string>();
 
   constructor(
     addresses: string[],
@@ -65,9 +68,12 @@ export class DependencyWatch {
       this.probes.forEach((p, i) => {
         if (this.states.get(p.address) !== results[i]) changed = true;
         this.states.set(p.address, results[i]!);
+        if (results[i] === "SERVING") this.seenServing.add(p.address);
       });
       if (changed || before !== this.anyServing()) this.onChange(this.anyServing(), this.states);
-      this.timer = setTimeout(() => void tick(), this.intervalMs);
+      // Start-up: poll every 100 ms until each dependency has been SERVING once, then at the configured interval.
+      const next = this.seenServing.size < this.probes.length ? Math.min(100, this.intervalMs) : this.intervalMs;
+      this.timer = setTimeout(() => void tick(), next);
       this.timer.unref();
     };
     void tick();
