@@ -16,6 +16,7 @@ const EXTENSIONS = ["statistics"];
 export function inferenceRoutes(
   registry: ModelRegistry,
   isReady: () => boolean,
+  onQueueFull: () => void = () => undefined,
 ): Partial<ServiceImpl<typeof GRPCInferenceService>> {
   return {
     serverLive: () => ({ live: true }),
@@ -87,6 +88,7 @@ export function inferenceRoutes(
           signal: ctx.signal,
         });
       } catch (err) {
+        if (err instanceof QueueFullError) onQueueFull();
         throw toConnectError(err, lv.model, lv.version);
       }
       const chosen = wanted.length ? wanted.map((n) => outputs.find((o) => o.name === n)!) : outputs;

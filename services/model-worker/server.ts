@@ -8,6 +8,7 @@ import type { WorkerConfig } from "./config.js";
 import { ModelRegistry } from "./model-registry.js";
 import { inferenceRoutes } from "./routes.js";
 import { providerList } from "./execution-providers.js";
+import { LoadHealth } from "./load-health.js";
 
 /**
  * The model worker: loads every model version of the repository into ONNX Runtime once, serves them over the
@@ -40,7 +41,21 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     drainTimeoutMs: config.drainTimeoutMs,
     serverOptions: { "grpc.max_receive_message_length": 64 << 20 },
   });
-  host.add(GRPCInferenceService, inferenceRoutes(registry, () => host.isServing()));
+  // Saturation: a refused request (full batch queue) turns health NOT_SERVING at once, so routers stop sending
+  // here; it turns back once nothing was refused for a while and the queues have drained.
+  const load = new LoadHealth();
+  let modelsServing = false;
+  const fullestQueueFill = () =>
+    Math.max(0, ...registry.list().map((lv) => (lv.batcher ? lv.batcher.stats().queuedRows / lv.batcher.maxQueueRows : 0)));
+  const onQueueFull = () => {
+    if (load.refused(performance.now())) host.setServing(false, "batch queue saturated: refusing requests");
+  };
+  const loadTimer = setInterval(() => {
+    if (load.evaluate(performance.now(), fullestQueueFill()) && modelsServing) host.setServing(true, "batch queues drained");
+  }, 100);
+  loadTimer.unref();
+  host.onClose(() => clearInterval(loadTimer));
+  host.add(GRPCInferenceService, inferenceRoutes(registry, () => host.isServing(), onQueueFull));
   host.onClose(() => registry.close());
   await host.listen();
   await registry.sync();
@@ -67,6 +82,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
   };
   reportParts();
-  host.setServing(true, `${registry.list().length} model versions loaded on ${registry.providersInUse().join(", ")}`);
+  modelsServing = true;
+  if (!load.isSaturated()) host.setServing(true, `${registry.list().length} model versions loaded on ${registry.providersInUse().join(", ")}`);
   return host;
 }

@@ -33,6 +33,7 @@ const cols = new ModelRepository(join(PROJECT_ROOT, "models")).card(MODEL, VERSI
 let dir: string;
 let nats: NatsServer;
 let worker: ChildProcess;
+let address: string;
 let transport: ClosableTransport;
 let client: Client<typeof GRPCInferenceService>;
 
@@ -40,7 +41,7 @@ before(
   async () => {
     dir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-batching-"));
     nats = await startNatsServer({ port: await freePort(), dir: join(dir, "nats") });
-    const address = `127.0.0.1:${await freePort()}`;
+    address = `127.0.0.1:${await freePort()}`;
     worker = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "services", "model-worker", "main.js")], {
       cwd: PROJECT_ROOT,
       env: {
@@ -108,6 +109,19 @@ test("a full queue answers RESOURCE_EXHAUSTED with a RetryInfo; what was queued 
   const retry = err.details.find((d) => "type" in d && d.type === RETRY_INFO_TYPE);
   assert.ok(retry && "value" in retry, `no ${RETRY_INFO_TYPE} detail: ${JSON.stringify(err.details)}`);
   assert.ok(retry.value instanceof Uint8Array && readRetryDelayMs(retry.value) >= 1, "the retry hint is at least 1 ms");
+  // A worker that had to refuse reports NOT_SERVING (routers stop sending to it), and SERVING once drained.
+  const probe = new HealthProbe(address);
+  try {
+    assert.equal(await probe.check(""), "NOT_SERVING", "saturated: health says so at once");
+    let status = "";
+    for (let i = 0; i < 50 && status !== "SERVING"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = await probe.check("");
+    }
+    assert.equal(status, "SERVING", "back to SERVING once the queue drained");
+  } finally {
+    probe.close();
+  }
   assert.deepEqual(ok[0]!.res.outputs[0]?.shape, [BigInt(ok[0]!.rows), 1n]);
   const now = await rowsRun();
   assert.equal(now.rows - before.rows, ok[0]!.rows, "only the accepted request's rows ran");
