@@ -6,7 +6,7 @@ import { connect } from "nats";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { ServingPolicySchema } from "../../gen/scoremesh/policy/v1/policy_pb.js";
-import { ScoreRequestSchema, ScoreResponseSchema, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { Route, ScoreRequestSchema, ScoreResponseSchema, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { EnvReader } from "../lib/config.js";
 import { ModelRepository } from "../lib/model-repository.js";
 import { PolicyStore } from "../lib/nats/policy-store.js";
@@ -24,6 +24,7 @@ commands:
   set-champion <model> <version>  make <version> the champion of <model> (routers switch once workers have it ready)
   score [--file F | --json J]     score one request (ScoreRequest JSON, e.g. deploy/local/example-request.json)
                                   through the public gRPC API and print the ScoreResponse as JSON
+  reviews [--limit N] [--model M] the monitor's review queue (decisions REVIEW), newest first; N defaults to 20
 
 The mesh's addresses come from the same variables the services read (defaults: npm start's ports):
   VALIDATOR_GRPC_ADDR 127.0.0.1:50051  FEATURE_ADDR 127.0.0.1:50061  ROUTER_ADDR 127.0.0.1:50071
@@ -132,10 +133,28 @@ async function score(file?: string, json?: string): Promise<void> {
   }
 }
 
+async function reviews(limit: number, model?: string): Promise<void> {
+  const t = createGrpcTransport({ address: addresses().monitor });
+  try {
+    const r = await createClient(MonitorService, t).listReviews({ pageSize: limit, model }, { timeoutMs: 5000 });
+    console.log(`review cases: ${r.cases.length} shown, ${r.queued} held by the monitor, ${r.total} review decisions since it started`);
+    for (const c of r.cases) {
+      const at = c.decidedAt ? new Date(Number(c.decidedAt.seconds) * 1000 + Math.floor(c.decidedAt.nanos / 1e6)).toISOString() : "?";
+      const route = (Route[c.route] ?? String(c.route)).toLowerCase();
+      const reasons = c.reasons.slice(0, 3).map((x) => x.code).join(",") || "-";
+      console.log(`  ${at}  ${c.requestId}  ${c.model} v${c.modelVersion}  score ${c.score.toFixed(4)}  ${route}${c.degraded ? " degraded" : ""}  reasons ${reasons}  trace ${c.traceId}`);
+    }
+  } catch (err) {
+    throw new Error(`monitor at ${t.address}: ${ConnectError.from(err).rawMessage}`);
+  } finally {
+    t.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { file: { type: "string" }, json: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { file: { type: "string" }, json: { type: "string" }, limit: { type: "string" }, model: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   const [cmd, ...args] = positionals;
   switch (values.help ? "help" : cmd) {
@@ -156,6 +175,11 @@ async function main(): Promise<void> {
     }
     case "score":
       return score(values.file, values.json);
+    case "reviews": {
+      const limit = Number(values.limit ?? "20");
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) throw new Error(`--limit must be an integer in [1, 1000000], got ${values.limit}`);
+      return reviews(limit, values.model);
+    }
     default:
       console.log(USAGE);
       if (cmd && cmd !== "help") process.exitCode = 2;

@@ -7,6 +7,8 @@ export interface MonitorConfig {
   /** Append-only JSON Lines file of every decision record; empty: no audit file. */
   auditLogPath: string;
   drainTimeoutMs: number;
+  /** Review cases kept in memory (the newest; decisions REVIEW), listed by ListReviews and `meshctl reviews`. */
+  reviewQueueMax: number;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -15,5 +17,6 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     httpAddress: env.address("MONITOR_HTTP_ADDR", "127.0.0.1:9464"),
     auditLogPath: env.string("MONITOR_AUDIT_LOG", " ").trim(),
     drainTimeoutMs: env.int("MONITOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+    reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
   };
 }

@@ -1,12 +1,13 @@
 import { createServer, type Server } from "node:http";
 import type { DecisionMetrics } from "./metrics.js";
+import type { ReviewQueue } from "./review-queue.js";
 import type { DecisionStats } from "./stats.js";
 
 /** The monitor's HTTP side: a status page (/), Prometheus metrics (/metrics) and JSON stats (/stats.json). */
 export function startHttpPage(
-  opts: { address: string; stats: DecisionStats; metrics: DecisionMetrics },
+  opts: { address: string; stats: DecisionStats; metrics: DecisionMetrics; reviews: ReviewQueue },
 ): Promise<{ server: Server; port: number }> {
-  const { stats, metrics } = opts;
+  const { stats, metrics, reviews } = opts;
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET") {
@@ -17,9 +18,9 @@ export function startHttpPage(
         () => res.writeHead(500).end(),
       );
     } else if (path === "/stats.json") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(snapshot(stats)));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(snapshot(stats, reviews)));
     } else if (path === "/") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(stats));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(stats, reviews));
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     }
@@ -34,9 +35,10 @@ export function startHttpPage(
   });
 }
 
-function snapshot(s: DecisionStats) {
+function snapshot(s: DecisionStats, reviews: ReviewQueue) {
   return {
     decisions_total: s.total,
+    review_cases: { queued: reviews.queued(), total: reviews.total, max: reviews.max },
     latency_ms: { p50: s.latencyQuantile(0.5), p95: s.latencyQuantile(0.95), p99: s.latencyQuantile(0.99) },
     versions: [...s.versions.values()].map((c) => ({
       model: c.model,
@@ -51,8 +53,8 @@ function snapshot(s: DecisionStats) {
   };
 }
 
-function page(s: DecisionStats): string {
-  const snap = snapshot(s);
+function page(s: DecisionStats, reviews: ReviewQueue): string {
+  const snap = snapshot(s, reviews);
   const esc = (x: unknown) => String(x).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   const rows = snap.versions
     .map(
@@ -67,6 +69,7 @@ function page(s: DecisionStats): string {
 </head><body>
 <h1>scoremesh monitor</h1>
 <p>Decisions: <b>${snap.decisions_total}</b> &middot; router latency p50 ${snap.latency_ms.p50.toFixed(2)} ms, p95 ${snap.latency_ms.p95.toFixed(2)} ms, p99 ${snap.latency_ms.p99.toFixed(2)} ms</p>
+<p>Review queue: <b>${snap.review_cases.queued}</b> cases held (newest ${snap.review_cases.max} kept; ${snap.review_cases.total} review decisions since the monitor started) &middot; list them with <code>npm run meshctl -- reviews</code></p>
 <table><tr><th>model</th><th>version</th><th>decisions</th><th>approve</th><th>review</th><th>decline</th><th>degraded</th><th>mean score</th></tr>
 ${rows}
 </table>

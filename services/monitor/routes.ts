@@ -2,11 +2,13 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import type { AuditLog } from "./audit-log.js";
 import type { DecisionMetrics } from "./metrics.js";
+import type { ReviewQueue } from "./review-queue.js";
 import type { DecisionStats } from "./stats.js";
 
 export function monitorRoutes(deps: {
   stats: DecisionStats;
   metrics: DecisionMetrics;
+  reviews: ReviewQueue;
   audit?: AuditLog;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
@@ -15,6 +17,7 @@ export function monitorRoutes(deps: {
       for (const r of req.records) {
         deps.stats.add(r);
         deps.metrics.add(r);
+        deps.reviews.offer(r);
       }
       deps.metrics.received.inc(req.records.length);
       return { accepted: req.records.length };
@@ -36,6 +39,14 @@ export function monitorRoutes(deps: {
         latencyP50Ms: s.latencyQuantile(0.5),
         latencyP95Ms: s.latencyQuantile(0.95),
         latencyP99Ms: s.latencyQuantile(0.99),
+      };
+    },
+    listReviews(req) {
+      const model = req.model || undefined;
+      return {
+        cases: deps.reviews.list({ limit: req.pageSize || 100, model }),
+        total: BigInt(deps.reviews.totalOf(model)),
+        queued: BigInt(deps.reviews.queued(model)),
       };
     },
   };

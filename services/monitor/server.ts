@@ -5,19 +5,21 @@ import { AuditLog } from "./audit-log.js";
 import type { MonitorConfig } from "./config.js";
 import { startHttpPage } from "./http-page.js";
 import { DecisionMetrics } from "./metrics.js";
+import { ReviewQueue } from "./review-queue.js";
 import { monitorRoutes } from "./routes.js";
 import { DecisionStats } from "./stats.js";
 
-/** The monitor: receives decision records, counts them, serves a page and Prometheus metrics. */
+/** The monitor: receives decision records, counts them, keeps the review queue, serves a page and Prometheus metrics. */
 export async function startMonitor(config: MonitorConfig, log: Logger): Promise<ServiceHost> {
   const stats = new DecisionStats();
   const metrics = new DecisionMetrics();
+  const reviews = new ReviewQueue({ max: config.reviewQueueMax });
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
   const host = new ServiceHost({ name: "monitor", address: config.address, log, drainTimeoutMs: config.drainTimeoutMs });
-  host.add(MonitorService, monitorRoutes({ stats, metrics, audit }));
+  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, audit }));
   if (audit) host.onClose(() => audit.close());
   await host.listen();
-  const http = await startHttpPage({ address: config.httpAddress, stats, metrics });
+  const http = await startHttpPage({ address: config.httpAddress, stats, metrics, reviews });
   host.onClose(() => new Promise<void>((r) => http.server.close(() => r())));
   log.info({ address: config.httpAddress, port: http.port, auditLog: config.auditLogPath || undefined }, "monitor page and /metrics started");
   host.setServing(true, "ready to record");

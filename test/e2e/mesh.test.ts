@@ -167,6 +167,37 @@ describe("the mesh end to end", () => {
     assert.equal(line["inputs"], undefined, "no raw inputs in the audit log");
   });
 
+  test("the monitor keeps every REVIEW decision in its review queue; meshctl reviews lists them", async () => {
+    const stats = await fx.monitor.getStats({}, { timeoutMs: 2000 });
+    assert.equal(stats.decisionsTotal, BigInt(scored), "every decision so far is recorded");
+    const reviewed = stats.versions.reduce((n, v) => n + v.review, 0n);
+    assert.ok(reviewed > 0n, "the credit data reached review");
+    const q = await fx.monitor.listReviews({ pageSize: 1000 }, { timeoutMs: 2000 });
+    assert.equal(q.total, reviewed, "the queue's total is the monitor's review count");
+    assert.equal(q.queued, reviewed, "under the bound, every review case is held");
+    assert.equal(BigInt(q.cases.length), reviewed);
+    for (const c of q.cases) {
+      assert.equal(c.decision, Decision.REVIEW);
+      assert.equal(c.model, MODEL);
+      assert.match(c.traceId, /^[0-9a-f]{32}$/);
+      assert.deepEqual([c.imputed, c.segment], [[], {}], "no imputed features or segments in a case");
+    }
+    const r = await fx.meshctl("reviews", "--limit", "1000");
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.match(lines[0]!, new RegExp(`^review cases: ${reviewed} shown, ${reviewed} held by the monitor, ${reviewed} review decisions since it started$`));
+    assert.deepEqual(
+      lines.slice(1).map((l) => l.trim().split(/\s+/)[1]),
+      q.cases.map((c) => c.requestId),
+      "meshctl lists the monitor's cases, newest first",
+    );
+    const few = await fx.meshctl("reviews", "--limit", "2");
+    assert.equal(few.stdout.trim().split("\n").length, 3, "--limit bounds the list");
+    const page = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/`)).text();
+    assert.match(page, new RegExp(`Review queue: <b>${reviewed}</b>`));
+    console.log(`# review queue: ${reviewed} REVIEW decisions of ${scored}, all listed by meshctl reviews`);
+  });
+
   test("bad inputs get INVALID_ARGUMENT listing every offending field", async () => {
     const good = rows[0]!;
     const bad: Record<string, unknown> = { ...good, AGE: 300, PAY_0: 1.5, EXTRA: 1, LIMIT_BAL: "lots", BILL_AMT1: Number.NaN };

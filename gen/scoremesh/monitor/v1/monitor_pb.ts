@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/monitor/v1/monitor.proto.
  */
 export const file_scoremesh_monitor_v1_monitor: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSLuAwoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uGi4KDFNlZ21lbnRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlYKDVJlY29yZFJlcXVlc3QSDgoGc291cmNlGAEgASgJEjUKB3JlY29yZHMYAiADKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZCIiCg5SZWNvcmRSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoDSIRCg9HZXRTdGF0c1JlcXVlc3QinwEKDFZlcnNpb25TdGF0cxINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhEKCWRlY2lzaW9ucxgDIAEoBBIPCgdhcHByb3ZlGAQgASgEEg4KBnJldmlldxgFIAEoBBIPCgdkZWNsaW5lGAYgASgEEhAKCGRlZ3JhZGVkGAcgASgEEhIKCm1lYW5fc2NvcmUYCCABKAEiqQEKEEdldFN0YXRzUmVzcG9uc2USFwoPZGVjaXNpb25zX3RvdGFsGAEgASgEEjQKCHZlcnNpb25zGAIgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuVmVyc2lvblN0YXRzEhYKDmxhdGVuY3lfcDUwX21zGAMgASgBEhYKDmxhdGVuY3lfcDk1X21zGAQgASgBEhYKDmxhdGVuY3lfcDk5X21zGAUgASgBMsQBCg5Nb25pdG9yU2VydmljZRJVCgZSZWNvcmQSIy5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXF1ZXN0GiQuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkUmVzcG9uc2UiABJbCghHZXRTdGF0cxIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVxdWVzdBomLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSLuAwoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uGi4KDFNlZ21lbnRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlYKDVJlY29yZFJlcXVlc3QSDgoGc291cmNlGAEgASgJEjUKB3JlY29yZHMYAiADKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZCIiCg5SZWNvcmRSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoDSIRCg9HZXRTdGF0c1JlcXVlc3QinwEKDFZlcnNpb25TdGF0cxINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhEKCWRlY2lzaW9ucxgDIAEoBBIPCgdhcHByb3ZlGAQgASgEEg4KBnJldmlldxgFIAEoBBIPCgdkZWNsaW5lGAYgASgEEhAKCGRlZ3JhZGVkGAcgASgEEhIKCm1lYW5fc2NvcmUYCCABKAEiqQEKEEdldFN0YXRzUmVzcG9uc2USFwoPZGVjaXNpb25zX3RvdGFsGAEgASgEEjQKCHZlcnNpb25zGAIgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuVmVyc2lvblN0YXRzEhYKDmxhdGVuY3lfcDUwX21zGAMgASgBEhYKDmxhdGVuY3lfcDk1X21zGAQgASgBEhYKDmxhdGVuY3lfcDk5X21zGAUgASgBIjYKEkxpc3RSZXZpZXdzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SDQoFbW9kZWwYAiABKAkiaQoTTGlzdFJldmlld3NSZXNwb25zZRIzCgVjYXNlcxgBIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkEg0KBXRvdGFsGAIgASgEEg4KBnF1ZXVlZBgDIAEoBDKqAgoOTW9uaXRvclNlcnZpY2USVQoGUmVjb3JkEiMuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkUmVxdWVzdBokLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZFJlc3BvbnNlIgASWwoIR2V0U3RhdHMSJS5zY29yZW1lc2gubW9uaXRvci52MS5HZXRTdGF0c1JlcXVlc3QaJi5zY29yZW1lc2gubW9uaXRvci52MS5HZXRTdGF0c1Jlc3BvbnNlIgASZAoLTGlzdFJldmlld3MSKC5zY29yZW1lc2gubW9uaXRvci52MS5MaXN0UmV2aWV3c1JlcXVlc3QaKS5zY29yZW1lc2gubW9uaXRvci52MS5MaXN0UmV2aWV3c1Jlc3BvbnNlIgBiBnByb3RvMw", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
 
 /**
  * What the mesh decided for one request. Carries no raw inputs and no personal data.
@@ -262,6 +262,67 @@ export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*
   messageDesc(file_scoremesh_monitor_v1_monitor, 5);
 
 /**
+ * @generated from message scoremesh.monitor.v1.ListReviewsRequest
+ */
+export type ListReviewsRequest = Message<"scoremesh.monitor.v1.ListReviewsRequest"> & {
+  /**
+   * The most cases to return, newest first; 0 means 100. Larger values are capped at the queue's size.
+   *
+   * @generated from field: uint32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * Only cases of this model; empty: every model.
+   *
+   * @generated from field: string model = 2;
+   */
+  model: string;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ListReviewsRequest.
+ * Use `create(ListReviewsRequestSchema)` to create a new message.
+ */
+export const ListReviewsRequestSchema: GenMessage<ListReviewsRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 6);
+
+/**
+ * @generated from message scoremesh.monitor.v1.ListReviewsResponse
+ */
+export type ListReviewsResponse = Message<"scoremesh.monitor.v1.ListReviewsResponse"> & {
+  /**
+   * Review cases, newest first. Each carries request_id, trace_id, model, model_version, score, decision,
+   * route, degraded, reasons and decided_at only: no inputs, segments, imputed features or latency.
+   *
+   * @generated from field: repeated scoremesh.monitor.v1.DecisionRecord cases = 1;
+   */
+  cases: DecisionRecord[];
+
+  /**
+   * Review decisions received since the monitor started (of the requested model, if one was given),
+   * including those that have since fallen out of the bounded queue.
+   *
+   * @generated from field: uint64 total = 2;
+   */
+  total: bigint;
+
+  /**
+   * Cases held in the queue now (of the requested model, if one was given); at most MONITOR_REVIEW_QUEUE_MAX.
+   *
+   * @generated from field: uint64 queued = 3;
+   */
+  queued: bigint;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ListReviewsResponse.
+ * Use `create(ListReviewsResponseSchema)` to create a new message.
+ */
+export const ListReviewsResponseSchema: GenMessage<ListReviewsResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 7);
+
+/**
  * @generated from service scoremesh.monitor.v1.MonitorService
  */
 export const MonitorService: GenService<{
@@ -284,6 +345,18 @@ export const MonitorService: GenService<{
     methodKind: "unary";
     input: typeof GetStatsRequestSchema;
     output: typeof GetStatsResponseSchema;
+  },
+  /**
+   * ListReviews returns the review queue: the newest decisions with decision REVIEW (low confidence, to be
+   * decided by a person), newest first. The queue is in memory and bounded (MONITOR_REVIEW_QUEUE_MAX, the
+   * newest cases are kept); it starts empty when the monitor starts.
+   *
+   * @generated from rpc scoremesh.monitor.v1.MonitorService.ListReviews
+   */
+  listReviews: {
+    methodKind: "unary";
+    input: typeof ListReviewsRequestSchema;
+    output: typeof ListReviewsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_scoremesh_monitor_v1_monitor, 0);
