@@ -1,11 +1,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { once } from "node:events";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
 import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { breakerTarget } from "../../services/router/breakers.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
@@ -169,6 +171,90 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       assert.deepEqual(s.failed, []);
     } finally {
       await l.stop();
+    }
+  });
+
+  test("the monitor SIGKILLed under load: no call fails; the router keeps the records and the restarted monitor gets every one", async () => {
+    const auditFile = fx.mesh.env["MONITOR_AUDIT_LOG"]!;
+    /** Request ids in the audit log between two byte offsets, one per line, in order. */
+    const auditIds = (from = 0, to?: number) =>
+      readFileSync(auditFile).subarray(from, to).toString("utf8").split("\n").filter(Boolean).map((l) => String((JSON.parse(l) as { requestId?: string }).requestId));
+    const rows = creditRows(64);
+    const answered: { id: string; startedAt: number }[] = [];
+    const failed: string[] = [];
+    let stop = false;
+    let n = 0;
+    let maxMs = 0;
+    const caller = async () => {
+      while (!stop) {
+        const id = `monitor-chaos-${n++}`;
+        const t0 = performance.now();
+        try {
+          await fx.scoring.score({ model: MODEL, requestId: id, inputs: rows[n % rows.length]! }, { timeoutMs: DEADLINE_MS });
+          answered.push({ id, startedAt: t0 });
+        } catch (err) {
+          failed.push(`${Code[ConnectError.from(err).code]}: ${ConnectError.from(err).rawMessage}`);
+          await sleep(20);
+        }
+        maxMs = Math.max(maxMs, performance.now() - t0);
+      }
+    };
+    const callers = Array.from({ length: 4 }, () => caller());
+    try {
+      await sleep(500);
+      const monitor = fx.mesh.processes.get("monitor")!;
+      const exited = once(monitor, "exit");
+      monitor.kill("SIGKILL");
+      await exited;
+      const killedAt = performance.now();
+      // Everything before this offset was written by the monitor that was killed; the rest by the restarted one.
+      const offset = readFileSync(auditFile).length;
+      await sleep(1500);
+      await fx.mesh.startService("monitor");
+      const servingAt = performance.now();
+      await sleep(1000);
+      stop = true;
+      await Promise.all(callers);
+
+      // Calls that started after the monitor was dead can only have reached the restarted one.
+      const mustBeNew = answered.filter((a) => a.startedAt >= killedAt).map((a) => a.id);
+      const caughtUp = await waitFor(
+        "the restarted monitor to receive every record the router kept",
+        () => {
+          const fresh = new Set(auditIds(offset));
+          return mustBeNew.every((id) => fresh.has(id)) ? performance.now() : undefined;
+        },
+        20_000,
+      );
+      await sleep(300); // records still queued from the last calls
+      const freshIds = auditIds(offset);
+      const all = new Set(auditIds());
+      const t = createGrpcTransport({ address: fx.mesh.addressOf("monitor") });
+      const stats = await createClient(MonitorService, t).getStats({}, { timeoutMs: 2000 });
+      t.close();
+      const dropWarnings = ["router", "router-2"].flatMap((r) => logLines(fx, r).filter((x) => x["msg"] === "decision records not delivered to the monitor"));
+      const oldIds = new Set(auditIds(0, offset));
+      const duplicates = freshIds.filter((id) => oldIds.has(id)).length;
+      console.log(
+        `# monitor SIGKILLed under load: ${answered.length} answered, ${failed.length} failed, slowest ${maxMs.toFixed(0)} ms; ` +
+          `${mustBeNew.length} calls started while or after it was down; restarted monitor counted ${stats.decisionsTotal} records ` +
+          `(${freshIds.length - mustBeNew.length} queued before the kill or sent twice, ${duplicates} of them already logged by the killed one), ` +
+          `all delivered ${(caughtUp - servingAt).toFixed(0)} ms after it was SERVING; dropped by the routers: ${dropWarnings.length}`,
+      );
+      assert.deepEqual(failed, [], "scoring is unaffected");
+      assert.ok(maxMs < DEADLINE_MS, `slowest call ${maxMs.toFixed(0)} ms`);
+      assert.deepEqual(dropWarnings, [], "the router's queue did not overflow: nothing was dropped");
+      assert.deepEqual(answered.filter((a) => !all.has(a.id)).map((a) => a.id), [], "every answered call is in the audit log");
+      assert.equal(stats.decisionsTotal, BigInt(freshIds.length), "the restarted monitor counted exactly what it logged");
+      assert.ok(freshIds.length >= mustBeNew.length, "it got every decision made since the kill");
+      assert.equal(new Set(freshIds).size, freshIds.length, "the restarted monitor got no record twice");
+      const ours = new Set(answered.map((a) => a.id));
+      assert.deepEqual(freshIds.filter((id) => !ours.has(id)), [], "it got only records of these calls");
+      // So: restarted monitor's count = calls the killed monitor never logged + records both logged (at-least-once).
+      assert.equal(freshIds.length, answered.filter((a) => !oldIds.has(a.id)).length + duplicates);
+    } finally {
+      stop = true;
+      await Promise.all(callers);
     }
   });
 });
