@@ -1,5 +1,6 @@
 import type { KV, NatsConnection } from "nats";
 import { parseTransition, type BreakerTransition } from "../breaker-sync.js";
+import { watchKv } from "./kv-watch.js";
 
 /** The JetStream KV bucket that holds the latest breaker transition per target. */
 export const BREAKER_BUCKET = "scoremesh_breakers";
@@ -32,21 +33,7 @@ export class BreakerStore {
    * Resolves once the current values have been delivered.
    */
   async watch(onTransition: (t: BreakerTransition) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
-    let initialized!: () => void;
-    const ready = new Promise<void>((r) => (initialized = r));
-    const iter = await this.kv.watch({ initializedFn: () => initialized() });
-    void (async () => {
-      for await (const e of iter) {
-        if (e.operation !== "PUT") continue;
-        try {
-          onTransition(parseTransition(e.string()));
-        } catch (err) {
-          onError(err);
-        }
-      }
-    })();
-    await ready;
-    return { close: () => iter.stop() };
+    return watchKv(this.kv, parseTransition, onTransition, onError);
   }
 
   async all(): Promise<BreakerTransition[]> {

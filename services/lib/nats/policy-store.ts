@@ -2,6 +2,7 @@ import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { KV, NatsConnection } from "nats";
 import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
+import { watchKv } from "./kv-watch.js";
 
 /** The JetStream KV bucket that holds one ServingPolicy per model family, keyed by the model's name. */
 export const POLICY_BUCKET = "scoremesh_policy";
@@ -48,21 +49,7 @@ export class PolicyStore {
    * Resolves once the current values have been delivered.
    */
   async watch(onPolicy: (p: ServingPolicy) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
-    let initialized!: () => void;
-    const ready = new Promise<void>((r) => (initialized = r));
-    const iter = await this.kv.watch({ initializedFn: () => initialized() });
-    void (async () => {
-      for await (const e of iter) {
-        if (e.operation !== "PUT") continue;
-        try {
-          onPolicy(decodePolicy(e.string()));
-        } catch (err) {
-          onError(err);
-        }
-      }
-    })();
-    await ready;
-    return { close: () => iter.stop() };
+    return watchKv(this.kv, decodePolicy, onPolicy, onError);
   }
 
   async models(): Promise<string[]> {
