@@ -1,9 +1,14 @@
 import { Code, ConnectError, type Client, type ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
-import type { FeatureRowSchema, RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
+import type { FeatureRowSchema, RouterService, RowDecision } from "../../gen/scoremesh/router/v1/router_pb.js";
 import type { EntityValues } from "../lib/entity-snapshot.js";
 import { buildVector, segmentsOf, type FeatureSpec } from "../lib/feature-spec.js";
+import type { HopBatcher } from "../lib/hop-batcher.js";
+import { activeTraceId } from "../lib/rpc/tracing.js";
+
+export type FeatureRowInit = MessageInitShape<typeof FeatureRowSchema>;
+
 
 export interface LoadedSpec {
   spec: FeatureSpec;
@@ -20,13 +25,16 @@ export interface LoadedSpec {
 export function featureRoutes(deps: {
   specs: Map<string, LoadedSpec>;
   router: Client<typeof RouterService>;
+  /** Batching of the hop to the router (FEATURE_BATCHING), keyed by model; absent: one Route per ScoreRows call. */
+  batcher?: HopBatcher<FeatureRowInit, RowDecision>;
   defaultTimeoutMs: number;
 }): Partial<ServiceImpl<typeof FeatureService>> {
   return {
     async scoreRows(req, ctx) {
       const loaded = deps.specs.get(req.model);
       if (!loaded) throw new ConnectError(`unknown model ${JSON.stringify(req.model)}`, Code.NotFound);
-      const rows: MessageInitShape<typeof FeatureRowSchema>[] = req.rows.map((r) => {
+      const callTraceId = activeTraceId();
+      const rows: FeatureRowInit[] = req.rows.map((r) => {
         const { vector, imputed } = buildVector(loaded.spec, r.inputs, loaded.entities?.get(r.entityId));
         return {
           requestId: r.requestId,
@@ -35,12 +43,13 @@ export function featureRoutes(deps: {
           imputed,
           segment: segmentsOf(loaded.spec, r.inputs),
           explain: r.explain,
+          traceId: r.traceId || callTraceId,
         };
       });
-      const res = await deps.router.route(
-        { model: req.model, featureSpecHash: loaded.hash, rows },
-        { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal },
-      );
+      const call = { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal };
+      // The batcher's key is the model: one spec (and hash) per model in this process.
+      if (deps.batcher) return { decisions: await deps.batcher.call(req.model, rows, call) };
+      const res = await deps.router.route({ model: req.model, featureSpecHash: loaded.hash, rows }, call);
       return { decisions: res.decisions };
     },
   };

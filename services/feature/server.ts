@@ -1,7 +1,8 @@
 import { createClient } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
-import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
+import { RouterService, type RowDecision } from "../../gen/scoremesh/router/v1/router_pb.js";
+import { HopBatcher } from "../lib/hop-batcher.js";
 import { join } from "node:path";
 import { specHash } from "../lib/feature-spec.js";
 import { ModelRepository } from "../lib/model-repository.js";
@@ -11,7 +12,7 @@ import { createGrpcTransport } from "../lib/rpc/grpc-transport.js";
 import { ServiceHost } from "../lib/service-host.js";
 import type { FeatureConfig } from "./config.js";
 import { EntityStore } from "./entity-store.js";
-import { featureRoutes, type LoadedSpec } from "./routes.js";
+import { featureRoutes, type FeatureRowInit, type LoadedSpec } from "./routes.js";
 
 /**
  * The feature service: loads every model family's feature spec once and builds feature vectors with the same
@@ -57,10 +58,21 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
   }
   const transport = createGrpcTransport({ address: config.routerAddr });
   host.onClose(() => transport.close());
-  host.add(
-    FeatureService,
-    featureRoutes({ specs, router: createClient(RouterService, transport), defaultTimeoutMs: config.defaultTimeoutMs }),
-  );
+  const router = createClient(RouterService, transport);
+  const batcher = config.batching
+    ? new HopBatcher<FeatureRowInit, RowDecision>(
+        ({ key, rows, timeoutMs, signal }) =>
+          router.route({ model: key, featureSpecHash: specs.get(key)!.hash, rows }, { timeoutMs, signal }).then((r) => r.decisions),
+        {
+          name: "scoremesh.router.v1.RouterService/Route",
+          windowMs: config.batchWindowUs / 1000,
+          maxRows: config.batchMaxRows,
+          maxInFlight: config.batchMaxInFlight,
+        },
+      )
+    : undefined;
+  if (batcher) host.onClose(() => batcher.close());
+  host.add(FeatureService, featureRoutes({ specs, router, ...(batcher ? { batcher } : {}), defaultTimeoutMs: config.defaultTimeoutMs }));
   await host.listen();
   const deps = new DependencyWatch([config.routerAddr], (any) =>
     host.setServing(any, any ? "router is serving" + entityLine(stores) : "router is not serving"),

@@ -151,7 +151,8 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
         });
         records.push({
           requestId: row.requestId,
-          traceId,
+          // Rows of concurrent public calls share a Route call: each keeps the trace of its own call.
+          traceId: row.traceId || traceId,
           model: req.model,
           modelVersion: usedVersion,
           score,

@@ -14,6 +14,13 @@ export interface ValidatorConfig {
   /** Largest request body either listener reads; larger ones get RESOURCE_EXHAUSTED before being parsed. */
   maxMessageBytes: number;
   drainTimeoutMs: number;
+  /** Gather the rows of concurrent public calls for one model into one ScoreRows call to the feature service. */
+  batching: boolean;
+  /** How long the first call of a batch waits for more (µs; 0: only calls already there or arriving while batches are in flight). */
+  batchWindowUs: number;
+  batchMaxRows: number;
+  /** ScoreRows calls in flight at once per model when batching. */
+  batchMaxInFlight: number;
 }
 
 export function readConfig(env = new EnvReader()): ValidatorConfig {
@@ -26,5 +33,9 @@ export function readConfig(env = new EnvReader()): ValidatorConfig {
     maxBatchRows: env.int("VALIDATOR_MAX_BATCH_ROWS", 256, 1, 10_000),
     maxMessageBytes: env.int("VALIDATOR_MAX_MESSAGE_BYTES", 4 << 20, 1024, 64 << 20),
     drainTimeoutMs: env.int("VALIDATOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+    batching: env.oneOf("VALIDATOR_BATCHING", ["on", "off"], "on") === "on",
+    batchWindowUs: env.int("VALIDATOR_BATCH_WINDOW_US", 0, 0, 1_000_000),
+    batchMaxRows: env.int("VALIDATOR_BATCH_MAX_ROWS", 256, 1, 65_536),
+    batchMaxInFlight: env.int("VALIDATOR_BATCH_MAX_IN_FLIGHT", 4, 1, 1024),
   };
 }

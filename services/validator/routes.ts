@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { FeatureService, type ValidatedRowSchema } from "../../gen/scoremesh/feature/v1/feature_pb.js";
+import type { RowDecision } from "../../gen/scoremesh/router/v1/router_pb.js";
 import {
   ScoringService,
   type ScoreRequest,
@@ -9,17 +10,21 @@ import {
 } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { FeatureSpec } from "../lib/feature-spec.js";
 import { invalidArgument, type FieldViolation } from "../lib/rpc/status-details.js";
+import type { HopBatcher } from "../lib/hop-batcher.js";
 import { activeTraceId } from "../lib/rpc/tracing.js";
 import { validateId, validateInputs } from "./validation.js";
 
 export interface EdgeDeps {
   specs: Map<string, FeatureSpec>;
   feature: Client<typeof FeatureService>;
+  /** Batching of the hop to the feature service (VALIDATOR_BATCHING); absent: one ScoreRows per public call. */
+  batcher?: HopBatcher<ValidatedRowInit, RowDecision>;
   defaultTimeoutMs: number;
   maxBatchRows: number;
 }
 
 type ScoreResponseInit = MessageInitShape<typeof ScoreResponseSchema>;
+export type ValidatedRowInit = MessageInitShape<typeof ValidatedRowSchema>;
 
 /**
  * The public ScoringService. The same handlers serve the gRPC listener (grpc-js) and the HTTP listener
@@ -53,8 +58,9 @@ async function scoreAll(
   ctx: HandlerContext,
 ): Promise<ScoreResponseInit[]> {
   const violations: FieldViolation[] = [];
-  const rows: MessageInitShape<typeof ValidatedRowSchema>[] = [];
+  const rows: ValidatedRowInit[] = [];
   const model = requests[0]!.model;
+  const traceId = activeTraceId();
   requests.forEach((r, i) => {
     const spec = deps.specs.get(r.model);
     if (!r.model) {
@@ -75,19 +81,18 @@ async function scoreAll(
     if (spec) {
       const checked = validateInputs(spec, r.inputs, path("inputs", i));
       violations.push(...checked.violations);
-      rows.push({ requestId: r.requestId || randomUUID(), entityId: r.entityId, inputs: checked.values, explain: r.explain });
+      rows.push({ requestId: r.requestId || randomUUID(), entityId: r.entityId, inputs: checked.values, explain: r.explain, traceId });
     }
   });
   if (violations.length > 0) throw invalidArgument(violations);
-  const res = await deps.feature.scoreRows(
-    { model, rows },
-    { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal },
-  );
-  if (res.decisions.length !== rows.length) {
-    throw new ConnectError(`the mesh answered ${res.decisions.length} decisions for ${rows.length} rows`, Code.Internal);
+  const call = { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal };
+  const decisions = deps.batcher
+    ? await deps.batcher.call(model, rows, call)
+    : (await deps.feature.scoreRows({ model, rows }, call)).decisions;
+  if (decisions.length !== rows.length) {
+    throw new ConnectError(`the mesh answered ${decisions.length} decisions for ${rows.length} rows`, Code.Internal);
   }
-  const traceId = activeTraceId();
-  return res.decisions.map((d) => ({
+  return decisions.map((d) => ({
     requestId: d.requestId,
     model,
     modelVersion: d.modelVersion,

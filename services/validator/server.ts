@@ -2,7 +2,9 @@ import type { Server } from "node:http";
 import { createClient } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
+import type { RowDecision } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { HopBatcher } from "../lib/hop-batcher.js";
 import type { FeatureSpec } from "../lib/feature-spec.js";
 import { ModelRepository } from "../lib/model-repository.js";
 import { DependencyWatch } from "../lib/rpc/health-client.js";
@@ -11,7 +13,7 @@ import { ServiceHost } from "../lib/service-host.js";
 import type { ValidatorConfig } from "./config.js";
 import { startHttpListener } from "./http-listener.js";
 import { addReflection } from "./reflection.js";
-import { scoringRoutes } from "./routes.js";
+import { scoringRoutes, type ValidatedRowInit } from "./routes.js";
 
 /**
  * The validator, the public edge: ScoringService on a gRPC listener and an HTTP listener (Connect JSON and
@@ -22,9 +24,22 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   const repo = new ModelRepository(config.modelRepository);
   const specs = new Map<string, FeatureSpec>(repo.models().map((m) => [m, repo.spec(m)]));
   const transport = createGrpcTransport({ address: config.featureAddr });
+  const feature = createClient(FeatureService, transport);
+  const batcher = config.batching
+    ? new HopBatcher<ValidatedRowInit, RowDecision>(
+        ({ key, rows, timeoutMs, signal }) => feature.scoreRows({ model: key, rows }, { timeoutMs, signal }).then((r) => r.decisions),
+        {
+          name: "scoremesh.feature.v1.FeatureService/ScoreRows",
+          windowMs: config.batchWindowUs / 1000,
+          maxRows: config.batchMaxRows,
+          maxInFlight: config.batchMaxInFlight,
+        },
+      )
+    : undefined;
   const routes = scoringRoutes({
     specs,
-    feature: createClient(FeatureService, transport),
+    feature,
+    ...(batcher ? { batcher } : {}),
     defaultTimeoutMs: config.defaultTimeoutMs,
     maxBatchRows: config.maxBatchRows,
   });
@@ -42,6 +57,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   log.info({ address: config.httpAddress, port: http.port }, "HTTP listener (Connect, gRPC-Web) started");
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
   host.onClose(() => transport.close());
+  if (batcher) host.onClose(() => batcher.close());
   host.onClose(() => deps.close());
   host.onClose(() => closeHttp(http.server));
   const deps = new DependencyWatch([config.featureAddr], (any) =>

@@ -167,6 +167,28 @@ describe("the mesh end to end", () => {
     assert.equal(line["inputs"], undefined, "no raw inputs in the audit log");
   });
 
+  test("64 concurrent calls, batched across the hops, each keep their own trace id in the audit log", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => fx.scoring.score({ model: MODEL, requestId: `concurrent-${i}`, inputs: rows[i]! }, { timeoutMs: 5000 })),
+    );
+    scored += answers.length;
+    assert.equal(new Set(answers.map((a) => a.traceId)).size, 64, "one trace per public call");
+    const auditFile = fx.mesh.env["MONITOR_AUDIT_LOG"]!;
+    let logged = new Map<string, unknown>();
+    for (let i = 0; i < 50 && logged.size < 64; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      logged = new Map(
+        readFileSync(auditFile, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .filter((r) => String(r["requestId"]).startsWith("concurrent-"))
+          .map((r) => [String(r["requestId"]), r["traceId"]]),
+      );
+    }
+    for (const a of answers) assert.equal(logged.get(a.requestId), a.traceId, `${a.requestId}: the audit log has the call's own trace id`);
+  });
+
   test("the monitor keeps every REVIEW decision in its review queue; meshctl reviews lists them", async () => {
     const stats = await fx.monitor.getStats({}, { timeoutMs: 2000 });
     assert.equal(stats.decisionsTotal, BigInt(scored), "every decision so far is recorded");

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/feature/v1/feature.proto.
  */
 export const file_scoremesh_feature_v1_feature: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSK1AQoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRIPCgdleHBsYWluGAQgASgIGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiUwoQU2NvcmVSb3dzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIwCgRyb3dzGAIgAygLMiIuc2NvcmVtZXNoLmZlYXR1cmUudjEuVmFsaWRhdGVkUm93IkgKEVNjb3JlUm93c1Jlc3BvbnNlEjMKCWRlY2lzaW9ucxgBIAMoCzIgLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm93RGVjaXNpb24ycAoORmVhdHVyZVNlcnZpY2USXgoJU2NvcmVSb3dzEiYuc2NvcmVtZXNoLmZlYXR1cmUudjEuU2NvcmVSb3dzUmVxdWVzdBonLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlNjb3JlUm93c1Jlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_router_v1_router]);
+  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSLHAQoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRIPCgdleHBsYWluGAQgASgIEhAKCHRyYWNlX2lkGAUgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiUwoQU2NvcmVSb3dzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIwCgRyb3dzGAIgAygLMiIuc2NvcmVtZXNoLmZlYXR1cmUudjEuVmFsaWRhdGVkUm93IkgKEVNjb3JlUm93c1Jlc3BvbnNlEjMKCWRlY2lzaW9ucxgBIAMoCzIgLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm93RGVjaXNpb24ycAoORmVhdHVyZVNlcnZpY2USXgoJU2NvcmVSb3dzEiYuc2NvcmVtZXNoLmZlYXR1cmUudjEuU2NvcmVSb3dzUmVxdWVzdBonLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlNjb3JlUm93c1Jlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_router_v1_router]);
 
 /**
  * A row that passed the validator: every input is a finite number within the model's input schema.
@@ -45,6 +45,14 @@ export type ValidatedRow = Message<"scoremesh.feature.v1.ValidatedRow"> & {
    * @generated from field: bool explain = 4;
    */
   explain: boolean;
+
+  /**
+   * Trace id of the public call this row came in with (W3C, 32 hex digits). Rows of concurrent calls share
+   * one ScoreRows call, so the row keeps its own trace for the audit log; empty: the call's own trace.
+   *
+   * @generated from field: string trace_id = 5;
+   */
+  traceId: string;
 };
 
 /**
