@@ -32,6 +32,18 @@ export interface RouterConfig {
     waitInOpenMs: number;
     halfOpenTrialCalls: number;
   };
+  /** Retries of worker calls that did not reach a model (ROUTER_RETRY_*), on another worker, within a budget per model version. */
+  retry: {
+    /** Attempts in all, the first included. */
+    maxAttempts: number;
+    /** Retries allowed per first attempt over the last 10 s (0.2: at most 20 % extra load). */
+    budgetRatio: number;
+    /** Retries per second allowed whatever the traffic. */
+    minPerSecond: number;
+    /** Backoff before retry n: random × min(max, base × 2^(n-1)), ms. */
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+  };
   /** The fallback model version per model (ROUTER_FALLBACK_VERSIONS "model=version,..."); "auto": the lowest logistic-regression version; "none": no fallback model step. */
   fallbackVersions: "auto" | "none" | Map<string, string>;
   /** Time of the caller's deadline kept back for the rules baseline, ms. */
@@ -85,12 +97,22 @@ export function readConfig(env = new EnvReader()): RouterConfig {
       waitInOpenMs: env.int("ROUTER_BREAKER_OPEN_MS", 2000, 1, 600_000),
       halfOpenTrialCalls: env.int("ROUTER_BREAKER_HALF_OPEN_CALLS", 3, 1, 1000),
     },
+    retry: {
+      maxAttempts: env.int("ROUTER_RETRY_MAX_ATTEMPTS", 3, 1, 10),
+      budgetRatio: fraction(env, "ROUTER_RETRY_BUDGET_RATIO", 0.2),
+      minPerSecond: env.int("ROUTER_RETRY_MIN_PER_SECOND", 10, 0, 1_000_000),
+      backoffBaseMs: env.int("ROUTER_RETRY_BACKOFF_BASE_MS", 5, 0, 60_000),
+      backoffMaxMs: env.int("ROUTER_RETRY_BACKOFF_MAX_MS", 50, 0, 60_000),
+    },
     fallbackVersions: fallbackVersions(env),
     rulesReserveMs: env.int("ROUTER_RULES_RESERVE_MS", 25, 0, 60_000),
     reviewBand: fraction(env, "ROUTER_REVIEW_BAND", 0.02),
   };
   if (config.breaker.minimumCalls > config.breaker.windowSize) {
     throw new ConfigError("ROUTER_BREAKER_MIN_CALLS", `must not exceed ROUTER_BREAKER_WINDOW (${config.breaker.windowSize}), got ${config.breaker.minimumCalls}`);
+  }
+  if (config.retry.backoffBaseMs > config.retry.backoffMaxMs) {
+    throw new ConfigError("ROUTER_RETRY_BACKOFF_BASE_MS", `must not exceed ROUTER_RETRY_BACKOFF_MAX_MS (${config.retry.backoffMaxMs}), got ${config.retry.backoffBaseMs}`);
   }
   return config;
 }

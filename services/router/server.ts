@@ -18,7 +18,8 @@ import { Reasoner } from "./reasoner.js";
 import { routerRoutes } from "./routes.js";
 import { WorkerPool } from "./worker-pool.js";
 import { WorkerBatcher } from "./worker-batcher.js";
-import { callWorkers } from "./worker-call.js";
+import { RetryBudgets } from "./retry-budget.js";
+import { callWorkers, type RetryOptions } from "./worker-call.js";
 
 /**
  * The router: follows the serving policy in NATS, sends feature rows to a model worker with a deadline,
@@ -61,8 +62,16 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     return light.sort((a, b) => Number(a) - Number(b) || a.localeCompare(b))[0];
   };
   const scorecards = new Map(repo.models().map((m) => [m, new RulesScorecard(repo.spec(m))]));
+  // Retries on another worker, with backoff, within a budget shared per model version (see callWorkers).
+  const retry: RetryOptions = {
+    budgets: new RetryBudgets({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.minPerSecond }),
+    maxAttempts: config.retry.maxAttempts,
+    backoffBaseMs: config.retry.backoffBaseMs,
+    backoffMaxMs: config.retry.backoffMaxMs,
+    log,
+  };
   const batcher = config.batching
-    ? new WorkerBatcher((call) => callWorkers(workers, call, breakers), {
+    ? new WorkerBatcher((call) => callWorkers(workers, call, breakers, retry), {
         windowMs: config.batchWindowUs / 1000,
         maxRows: config.batchMaxRows,
         maxInFlight: config.batchMaxInFlight,

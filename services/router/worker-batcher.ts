@@ -99,7 +99,7 @@ export class WorkerBatcher {
     const now = this.opts.clock.now();
     const latest = Math.max(...batch.map((r) => r.input.deadline));
     const timeoutMs = Math.max(1, Math.min(this.opts.workerTimeoutMs, Math.floor(latest - now)));
-    const scores = await this.call({ model, version, card, matrix, rows, timeoutMs });
+    const scores = await this.call({ model, version, card, matrix, rows, timeoutMs, workerTimeoutMs: this.opts.workerTimeoutMs });
     const out: Float32Array[] = [];
     let row = 0;
     for (const r of batch) {
