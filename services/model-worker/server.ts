@@ -1,21 +1,26 @@
+import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ModelRepository } from "../lib/model-repository.js";
 import { closeNats, connectNats } from "../lib/nats/connect.js";
 import { PolicyStore } from "../lib/nats/policy-store.js";
+import { WorkerStore, workerKey } from "../lib/nats/worker-registry.js";
 import { ServiceHost } from "../lib/service-host.js";
 import type { WorkerConfig } from "./config.js";
 import { ModelRegistry } from "./model-registry.js";
 import { inferenceRoutes } from "./routes.js";
 import { providerList } from "./execution-providers.js";
 import { LoadHealth } from "./load-health.js";
+import { describeWorker, WorkerAnnouncer } from "./worker-announcer.js";
 
 /**
  * The model worker: loads every model version of the repository into ONNX Runtime once, serves them over the
  * Open Inference Protocol v2, and follows the serving policy in NATS (a champion it has not loaded yet is
- * loaded from the repository at once). SERVING once every version is loaded and warmed up.
+ * loaded from the repository at once). SERVING once every version is loaded and warmed up. It describes itself
+ * (providers, fallbacks, model versions) in the worker bucket for the monitor, best effort.
  */
 export async function startWorker(config: WorkerConfig, log: Logger): Promise<ServiceHost> {
+  const startedAt = new Date();
   const repo = new ModelRepository(config.modelRepository);
   const providers = providerList(config.executionProviders);
   const registry = new ModelRegistry(
@@ -62,6 +67,32 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
 
   const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, log);
   host.onClose(() => closeNats(nc));
+  const announcer = new WorkerAnnouncer({
+    key: workerKey(hostname(), config.address),
+    describe: () =>
+      describeWorker(
+        {
+          address: config.address,
+          host: hostname(),
+          pid: process.pid,
+          startedAt,
+          providersRequested: providers,
+          versions: registry.list(),
+          fallbacks: registry.providerFallbacks,
+          refused: registry.refused,
+        },
+        new Date(),
+      ),
+    open: () => WorkerStore.open(nc),
+    log,
+  });
+  // Closed before NATS is (last registered, first closed), so that the delete can still go out.
+  host.onClose(() => announcer.close());
+  const reportParts = () => {
+    for (const lv of registry.list()) host.setPartStatus(`model:${lv.model}/${lv.version}`, true);
+    for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
+    void announcer.publish();
+  };
   const policies = await PolicyStore.open(nc);
   const watcher = await policies.watch(
     (p) => {
@@ -77,11 +108,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     (err) => log.warn({ err }, "ignoring an unreadable serving policy"),
   );
   host.onClose(() => watcher.close());
-  const reportParts = () => {
-    for (const lv of registry.list()) host.setPartStatus(`model:${lv.model}/${lv.version}`, true);
-    for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
-  };
   reportParts();
+  announcer.start();
   modelsServing = true;
   if (!load.isSaturated()) host.setServing(true, `${registry.list().length} model versions loaded on ${registry.providersInUse().join(", ")}`);
   return host;

@@ -9,6 +9,8 @@ export interface MonitorConfig {
   drainTimeoutMs: number;
   /** Review cases kept in memory (the newest; decisions REVIEW), listed by ListReviews and `meshctl reviews`. */
   reviewQueueMax: number;
+  /** NATS, for the model workers' records (the page's "Model workers" table); the monitor serves without it. */
+  natsServers: string[];
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -18,5 +20,6 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     auditLogPath: env.string("MONITOR_AUDIT_LOG", " ").trim(),
     drainTimeoutMs: env.int("MONITOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
     reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
+    natsServers: env.string("NATS_URL", "nats://127.0.0.1:4222").split(","),
   };
 }

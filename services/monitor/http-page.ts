@@ -2,12 +2,20 @@ import { createServer, type Server } from "node:http";
 import type { DecisionMetrics } from "./metrics.js";
 import type { ReviewQueue } from "./review-queue.js";
 import type { DecisionStats } from "./stats.js";
+import type { WorkerTable, WorkerView } from "./worker-table.js";
+import type { WorkerWatch } from "./worker-watch.js";
+
+/** What the page shows. */
+interface PageSources {
+  stats: DecisionStats;
+  reviews: ReviewQueue;
+  workers: WorkerTable;
+  workerWatch: Pick<WorkerWatch, "state">;
+}
 
 /** The monitor's HTTP side: a status page (/), Prometheus metrics (/metrics) and JSON stats (/stats.json). */
-export function startHttpPage(
-  opts: { address: string; stats: DecisionStats; metrics: DecisionMetrics; reviews: ReviewQueue },
-): Promise<{ server: Server; port: number }> {
-  const { stats, metrics, reviews } = opts;
+export function startHttpPage(opts: PageSources & { address: string; metrics: DecisionMetrics }): Promise<{ server: Server; port: number }> {
+  const { metrics } = opts;
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET") {
@@ -18,9 +26,9 @@ export function startHttpPage(
         () => res.writeHead(500).end(),
       );
     } else if (path === "/stats.json") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(snapshot(stats, reviews)));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(snapshot(opts)));
     } else if (path === "/") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(stats, reviews));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(opts));
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     }
@@ -35,7 +43,7 @@ export function startHttpPage(
   });
 }
 
-function snapshot(s: DecisionStats, reviews: ReviewQueue) {
+function snapshot({ stats: s, reviews, workers, workerWatch }: PageSources) {
   return {
     decisions_total: s.total,
     review_cases: { queued: reviews.queued(), total: reviews.total, max: reviews.max },
@@ -50,11 +58,33 @@ function snapshot(s: DecisionStats, reviews: ReviewQueue) {
       degraded: c.degraded,
       mean_score: c.decisions ? c.scoreSum / c.decisions : 0,
     })),
+    worker_registry: workerWatch.state(),
+    workers: workers.list(Date.now()).map(workerJson),
   };
 }
 
-function page(s: DecisionStats, reviews: ReviewQueue): string {
-  const snap = snapshot(s, reviews);
+/** A worker in /stats.json. */
+function workerJson(w: WorkerView) {
+  return {
+    address: w.address,
+    instance: w.instance,
+    pid: w.pid,
+    providers_requested: w.providersRequested,
+    providers_active: w.providersActive,
+    cpu_fallback: w.cpuFallback,
+    fallback_reason: w.fallbackReason || null,
+    fallbacks: w.fallbacks,
+    models: w.models,
+    ready: w.ready,
+    refused: w.refused,
+    started_at: w.startedAt,
+    updated_at: w.updatedAt,
+    age_s: Math.round(w.ageMs / 1000),
+  };
+}
+
+function page(sources: PageSources): string {
+  const snap = snapshot(sources);
   const esc = (x: unknown) => String(x).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   const rows = snap.versions
     .map(
@@ -63,15 +93,42 @@ function page(s: DecisionStats, reviews: ReviewQueue): string {
         `<td>${v.decline}</td><td>${v.degraded}</td><td>${v.mean_score.toFixed(4)}</td></tr>`,
     )
     .join("\n");
+  const workerRows = snap.workers
+    .map((w) => {
+      const providers =
+        esc(w.providers_active.join(", ") || "none yet") +
+        (w.cpu_fallback ? `<div class="warn">CPU fallback: ${esc(w.fallback_reason)}</div>` : w.fallback_reason ? `<div class="warn">${esc(w.fallback_reason)}</div>` : "");
+      const notReady = w.models.filter((m) => !m.ready).map((m) => `${m.model}/${m.version}`);
+      const models =
+        esc(w.ready.join(", ") || "none") +
+        (notReady.length ? `<div>loading: ${esc(notReady.join(", "))}</div>` : "") +
+        w.refused.map((r) => `<div class="warn">refused ${esc(`${r.model}/${r.version}`)}: ${esc(r.reason)}</div>`).join("");
+      return (
+        `<tr><td class="l">${esc(w.address)}<div class="dim">${esc(w.instance)}</div></td><td class="l">${esc(w.providers_requested.join(", "))}</td>` +
+        `<td class="l">${providers}</td><td class="l">${models}</td><td>${esc(w.started_at)}</td><td>${w.age_s} s ago</td></tr>`
+      );
+    })
+    .join("\n");
+  const registryNote = {
+    watching: "",
+    connecting: ` <span class="warn">(not connected to NATS yet: the workers' records are not known)</span>`,
+    retrying: ` <span class="warn">(the worker bucket cannot be read yet: retrying)</span>`,
+    disconnected: ` <span class="warn">(NATS is away: these records are the last seen, and age out ${sources.workers.ttlMs / 1000} s after their last report)</span>`,
+  }[snap.worker_registry];
   return `<!doctype html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>scoremesh monitor</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f4f4f4}</style>
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right;vertical-align:top}th{background:#f4f4f4}td.l{text-align:left}.warn{color:#a40000;font-weight:600}.dim{color:#777;font-size:12px}</style>
 </head><body>
 <h1>scoremesh monitor</h1>
 <p>Decisions: <b>${snap.decisions_total}</b> &middot; router latency p50 ${snap.latency_ms.p50.toFixed(2)} ms, p95 ${snap.latency_ms.p95.toFixed(2)} ms, p99 ${snap.latency_ms.p99.toFixed(2)} ms</p>
 <p>Review queue: <b>${snap.review_cases.queued}</b> cases held (newest ${snap.review_cases.max} kept; ${snap.review_cases.total} review decisions since the monitor started) &middot; list them with <code>npm run meshctl -- reviews</code></p>
 <table><tr><th>model</th><th>version</th><th>decisions</th><th>approve</th><th>review</th><th>decline</th><th>degraded</th><th>mean score</th></tr>
 ${rows}
+</table>
+<h2>Model workers</h2>
+<p>${snap.workers.length} model worker${snap.workers.length === 1 ? "" : "s"} reporting${registryNote}</p>
+<table><tr><th>worker</th><th>providers requested</th><th>providers active</th><th>model versions ready</th><th>started</th><th>last report</th></tr>
+${workerRows}
 </table>
 <p><a href="/metrics">/metrics</a> &middot; <a href="/stats.json">/stats.json</a></p>
 </body></html>

@@ -1,6 +1,7 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecord } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import type { WorkerTable } from "./worker-table.js";
 
 /** Prometheus metrics of the mesh's decisions, served on /metrics. */
 export class DecisionMetrics {
@@ -47,4 +48,32 @@ export class DecisionMetrics {
     this.latency.observe({ model: r.model, version }, r.latencyMs / 1000);
     this.score.observe({ model: r.model, version }, r.score);
   }
+}
+
+/**
+ * Gauges of the model workers in `table`, read at each scrape (a worker that is gone has no series):
+ * `scoremesh_worker_cpu_fallback` (1 when the worker asked for CUDA or TensorRT and runs on CPU) and
+ * `scoremesh_worker_model_versions_ready`.
+ */
+export function registerWorkerGauges(registry: Registry, table: WorkerTable): void {
+  new Gauge({
+    name: "scoremesh_worker_cpu_fallback",
+    help: "1 when a model worker asked for an accelerator execution provider (cuda, tensorrt) that could not load, and runs on CPU.",
+    labelNames: ["worker", "instance"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of table.list(Date.now())) this.set({ worker: w.address, instance: w.instance }, w.cpuFallback ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "scoremesh_worker_model_versions_ready",
+    help: "Model versions a model worker has loaded and warmed up.",
+    labelNames: ["worker", "instance"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const w of table.list(Date.now())) this.set({ worker: w.address, instance: w.instance }, w.ready.length);
+    },
+  });
 }

@@ -4,12 +4,17 @@ import { ServiceHost } from "../lib/service-host.js";
 import { AuditLog } from "./audit-log.js";
 import type { MonitorConfig } from "./config.js";
 import { startHttpPage } from "./http-page.js";
-import { DecisionMetrics } from "./metrics.js";
+import { DecisionMetrics, registerWorkerGauges } from "./metrics.js";
 import { ReviewQueue } from "./review-queue.js";
 import { monitorRoutes } from "./routes.js";
 import { DecisionStats } from "./stats.js";
+import { WorkerTable } from "./worker-table.js";
+import { watchWorkers } from "./worker-watch.js";
 
-/** The monitor: receives decision records, counts them, keeps the review queue, serves a page and Prometheus metrics. */
+/**
+ * The monitor: receives decision records, counts them, keeps the review queue, follows the model workers'
+ * records in NATS (providers, CPU fallback, model versions), serves a page and Prometheus metrics.
+ */
 export async function startMonitor(config: MonitorConfig, log: Logger): Promise<ServiceHost> {
   const stats = new DecisionStats();
   const metrics = new DecisionMetrics();
@@ -19,7 +24,11 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, audit }));
   if (audit) host.onClose(() => audit.close());
   await host.listen();
-  const http = await startHttpPage({ address: config.httpAddress, stats, metrics, reviews });
+  const workers = new WorkerTable();
+  registerWorkerGauges(metrics.registry, workers);
+  const workerWatch = watchWorkers({ natsServers: config.natsServers, table: workers, log });
+  host.onClose(() => workerWatch.close());
+  const http = await startHttpPage({ address: config.httpAddress, stats, metrics, reviews, workers, workerWatch });
   host.onClose(() => new Promise<void>((r) => http.server.close(() => r())));
   log.info({ address: config.httpAddress, port: http.port, auditLog: config.auditLogPath || undefined }, "monitor page and /metrics started");
   host.setServing(true, "ready to record");
