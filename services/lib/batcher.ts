@@ -307,3 +307,19 @@ export class Batcher<I, O> {
     this.queuedRows = 0;
   }
 }
+
+/**
+ * A signal that fires once every one of `signals` has fired (never, when one is undefined): the signal of a batch,
+ * whose work is wanted until the last of its callers has gone.
+ */
+export function allAborted(signals: (AbortSignal | undefined)[]): AbortSignal {
+  const ac = new AbortController();
+  if (signals.some((s) => s === undefined)) return ac.signal;
+  let left = signals.length;
+  for (const s of signals as AbortSignal[]) {
+    if (s.aborted) left--;
+    else s.addEventListener("abort", () => --left === 0 && ac.abort(), { once: true });
+  }
+  if (left === 0) ac.abort();
+  return ac.signal;
+}

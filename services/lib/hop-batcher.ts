@@ -5,6 +5,7 @@ import {
   DeadlineExpiredError,
   QueueFullError,
   RequestCancelledError,
+  allAborted,
   realClock,
   type BatchClock,
   type BatcherStats,
@@ -148,17 +149,4 @@ export class HopBatcher<R, D> {
   close(): void {
     for (const b of this.batchers.values()) b.close(new ConnectError("the service is shutting down", Code.Unavailable));
   }
-}
-
-/** A signal that fires once every caller's signal has fired (never, when one caller has none). */
-function allAborted(signals: (AbortSignal | undefined)[]): AbortSignal {
-  const ac = new AbortController();
-  if (signals.some((s) => s === undefined)) return ac.signal;
-  let left = signals.length;
-  for (const s of signals as AbortSignal[]) {
-    if (s.aborted) left--;
-    else s.addEventListener("abort", () => --left === 0 && ac.abort(), { once: true });
-  }
-  if (left === 0) ac.abort();
-  return ac.signal;
 }

@@ -14,7 +14,7 @@ import type { ChampionTable } from "./champions.js";
 import type { WorkerPool } from "./worker-pool.js";
 import type { MonitorSink } from "./monitor-sink.js";
 import type { Reasoner } from "./reasoner.js";
-import { callWorkers } from "./worker-call.js";
+import { callWorkers, type RetryOptions } from "./worker-call.js";
 import type { WorkerBatcher } from "./worker-batcher.js";
 
 /** The version the router reports for a decision made by the rules baseline. */
@@ -32,6 +32,8 @@ export interface RouterDeps {
   batcher?: WorkerBatcher;
   /** Circuit breakers per worker and version; absent: none. */
   breakers?: BreakerBoard;
+  /** Retries on another worker, backoff and budget (when not batching; the batcher has its own); absent: defaults. */
+  retry?: RetryOptions;
   /** The fallback model version of a model; undefined: no fallback model step. */
   fallbackVersion?: (model: string) => string | undefined;
   /** The rules baseline of a model; undefined: none (the cascade's last error reaches the caller). */
@@ -188,5 +190,10 @@ async function infer(
   timeoutMs: number,
 ): Promise<Float32Array> {
   if (deps.batcher) return deps.batcher.score(model, version, card, matrix, rows, { timeoutMs, signal: ctx.signal });
-  return callWorkers(deps.workers, { model, version, card, matrix, rows, timeoutMs, signal: ctx.signal }, deps.breakers);
+  return callWorkers(
+    deps.workers,
+    { model, version, card, matrix, rows, timeoutMs, workerTimeoutMs: deps.workerTimeoutMs, signal: ctx.signal },
+    deps.breakers,
+    deps.retry,
+  );
 }

@@ -90,6 +90,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       workerTimeoutMs: config.workerTimeoutMs,
       batcher,
       breakers,
+      retry,
       fallbackVersion,
       rules: (m) => scorecards.get(m),
       rulesReserveMs: config.rulesReserveMs,

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ModelCard } from "../lib/model-card.js";
 import {
+  allAborted,
   Batcher,
   DeadlineExpiredError,
   QueueFullError,
@@ -31,6 +32,7 @@ interface Part {
   matrix: Float32Array;
   /** Clock time this caller's deadline ends. */
   deadline: number;
+  signal: AbortSignal | undefined;
 }
 
 /**
@@ -75,7 +77,7 @@ export class WorkerBatcher {
     }
     const deadline = this.opts.clock.now() + timeoutMs;
     try {
-      return await b.submit({ card, matrix, deadline }, rows, { deadline, signal });
+      return await b.submit({ card, matrix, deadline, signal }, rows, { deadline, signal });
     } catch (err) {
       if (err instanceof QueueFullError) throw new ConnectError(`router queue for ${key} is full: ${err.message}`, Code.ResourceExhausted);
       if (err instanceof DeadlineExpiredError) throw new ConnectError(err.message, Code.DeadlineExceeded);
@@ -99,7 +101,9 @@ export class WorkerBatcher {
     const now = this.opts.clock.now();
     const latest = Math.max(...batch.map((r) => r.input.deadline));
     const timeoutMs = Math.max(1, Math.min(this.opts.workerTimeoutMs, Math.floor(latest - now)));
-    const scores = await this.call({ model, version, card, matrix, rows, timeoutMs, workerTimeoutMs: this.opts.workerTimeoutMs });
+    // The worker call (and its retries) stops once every caller of the batch has gone.
+    const signal = allAborted(batch.map((r) => r.input.signal));
+    const scores = await this.call({ model, version, card, matrix, rows, timeoutMs, workerTimeoutMs: this.opts.workerTimeoutMs, signal });
     const out: Float32Array[] = [];
     let row = 0;
     for (const r of batch) {

@@ -57,3 +57,18 @@ test("a worker error reaches every caller of the batch; an expired caller gets D
   await assert.rejects(late, (e: unknown) => ConnectError.from(e).code === Code.DeadlineExceeded);
   await assert.rejects(p, (e: unknown) => ConnectError.from(e).code === Code.Unavailable);
 });
+
+test("the worker call is cancelled once every caller of its batch has gone, not before", async () => {
+  const { clock, calls, b } = setup();
+  const a = new AbortController();
+  const c = new AbortController();
+  const pa = b.score("m", "1", card, new Float32Array([1, 2]), 1, { timeoutMs: 100, signal: a.signal });
+  const pc = b.score("m", "1", card, new Float32Array([3, 4]), 1, { timeoutMs: 100, signal: c.signal });
+  await clock.advance(0);
+  await Promise.all([pa, pc]);
+  const sig = calls[0]!.signal!;
+  a.abort();
+  assert.equal(sig.aborted, false, "one caller is still there");
+  c.abort();
+  assert.equal(sig.aborted, true, "both have gone");
+});
