@@ -48,11 +48,12 @@ export class TreeShap {
     const { pFeature, pZero, pOne, pWeight } = this;
     // This level's path starts after the parent's (which holds at most depth + 1 elements), as in shap's C++.
     const start = depth === 0 ? 0 : parentStart + depth + 1;
-    if (depth > 0) {
-      pFeature.copyWithin(start, parentStart, parentStart + depth);
-      pZero.copyWithin(start, parentStart, parentStart + depth);
-      pOne.copyWithin(start, parentStart, parentStart + depth);
-      pWeight.copyWithin(start, parentStart, parentStart + depth);
+    // Paths are short (the tree's depth): a plain loop costs less than four copyWithin calls.
+    for (let i = 0; i < depth; i++) {
+      pFeature[start + i] = pFeature[parentStart + i]!;
+      pZero[start + i] = pZero[parentStart + i]!;
+      pOne[start + i] = pOne[parentStart + i]!;
+      pWeight[start + i] = pWeight[parentStart + i]!;
     }
     this.extend(start, depth, zero, one, feature);
 
