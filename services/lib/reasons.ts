@@ -1,7 +1,7 @@
 import { Decision } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { ModelCard } from "./model-card.js";
 import { readTreeEnsemble } from "./onnx-trees.js";
-import { TreeShap } from "./tree-shap.js";
+import { LeafTreeShap } from "./tree-shap.js";
 
 /**
  * An exact additive explanation of one row's raw model output (log-odds):
@@ -46,7 +46,7 @@ export function linearExplainer(linear: NonNullable<ModelCard["linear"]>): Expla
 
 /** Tree models: TreeSHAP over the trees read from the version's own model.onnx. */
 export function treeExplainer(onnx: Uint8Array, columns: number): Explainer {
-  const shap = new TreeShap(readTreeEnsemble(onnx), columns);
+  const shap = LeafTreeShap.create(readTreeEnsemble(onnx), columns);
   return { explain: (vector) => ({ baseValue: shap.expectedValue, contributions: shap.values(vector) }) };
 }
 

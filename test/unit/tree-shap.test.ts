@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Tree, TreeEnsemble } from "../../services/lib/tree-ensemble.js";
 import { predictRaw } from "../../services/lib/tree-ensemble.js";
-import { TreeShap, expectedValue } from "../../services/lib/tree-shap.js";
+import { LeafTreeShap, TreeShap, expectedValue } from "../../services/lib/tree-shap.js";
 import { linearExplainer, topReasons, wantsReasons } from "../../services/lib/reasons.js";
 import { Decision } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { createRng, type Rng } from "../../services/trainer/rng.js";
@@ -85,6 +85,32 @@ test("TreeSHAP equals Shapley values by brute force, and they sum with the expec
     }
     assert.ok(Math.abs(expectedValue(ensemble) - conditional(ensemble, new Array(d).fill(0), new Array(d).fill(false))) < 1e-9);
   }
+});
+
+test("the precomputed per-leaf TreeSHAP gives the same values as TreeSHAP's recursion, features repeating along paths", () => {
+  const rng = createRng(29);
+  const d = 6;
+  for (let trial = 0; trial < 30; trial++) {
+    const ensemble: TreeEnsemble = {
+      baseScore: Math.fround(rng.normal()),
+      trees: Array.from({ length: 4 }, () => randomTree(rng, d, 1 + rng.int(6))),
+    };
+    const fast = LeafTreeShap.create(ensemble, d);
+    assert.ok(fast instanceof LeafTreeShap);
+    const slow = new TreeShap(ensemble, d);
+    assert.equal(fast.expectedValue, slow.expectedValue);
+    for (let row = 0; row < 10; row++) {
+      // Some values sit exactly on thresholds, and some are NaN (goes right, as in ONNX Runtime).
+      const x = Array.from({ length: d }, (_, j) =>
+        row === 9 && j === 0 ? NaN : row === 8 ? ensemble.trees[0]!.threshold[0]! : Math.fround(rng.normal() * 0.7),
+      );
+      const a = fast.values(x);
+      const b = slow.values(x);
+      for (let j = 0; j < d; j++) assert.ok(Math.abs(a[j]! - b[j]!) < 1e-9, `trial ${trial} row ${row} feature ${j}: ${a[j]} vs ${b[j]}`);
+    }
+  }
+  const deep: TreeEnsemble = { baseScore: 0, trees: [randomTree(createRng(3), 12, 10)] };
+  assert.ok(LeafTreeShap.create(deep, 12, 4) instanceof TreeShap, "paths with more unique features than the limit fall back to the recursion");
 });
 
 test("linear contributions are measured from the mean row and sum with the base value to the log-odds", () => {
