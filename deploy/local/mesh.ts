@@ -44,8 +44,23 @@ export const DEFAULT_PORTS: MeshPorts = {
 
 export async function randomPorts(): Promise<MeshPorts> {
   const p: Record<string, number> = {};
-  for (const k of Object.keys(DEFAULT_PORTS)) p[k] = await freePort();
+  const taken = new Set<number>();
+  for (const k of Object.keys(DEFAULT_PORTS)) p[k] = await distinctFreePort(taken);
   return p as unknown as MeshPorts;
+}
+
+/**
+ * A free port that is not in `taken` (and is then added to it). `freePort` alone may hand out the same port
+ * twice, since none is bound until the services start: two services of one mesh then collide (EADDRINUSE).
+ */
+async function distinctFreePort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (!taken.has(port)) {
+      taken.add(port);
+      return port;
+    }
+  }
 }
 
 export interface MeshOptions {
@@ -76,6 +91,13 @@ export interface Mesh {
   logDir: string;
   /** Starts one service process (again, e.g. after `kill`) and waits until it reports SERVING. */
   startService(name: InstanceName): Promise<void>;
+  /**
+   * Stops nats-server with `signal` (default SIGTERM; SIGKILL crashes it) and resolves once it has exited. The
+   * services keep running and keep trying to reconnect; `startNats` brings it back.
+   */
+  stopNats(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts nats-server again on the same port and store dir (JetStream data persists) once it is ready. */
+  startNats(): Promise<void>;
   /** Stops every service (edge first) and then NATS. */
   stop(): Promise<void>;
 }
@@ -115,9 +137,10 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const logDir = join(opts.stateDir, "logs");
   mkdirSync(logDir, { recursive: true });
   const natsLog = openSync(join(logDir, "nats-server.log"), "a");
+  const natsDir = join(opts.stateDir, "nats");
   let nats: NatsServer;
   try {
-    nats = await startNatsServer({ port: opts.ports.nats, dir: join(opts.stateDir, "nats"), logFile: natsLog });
+    nats = await startNatsServer({ port: opts.ports.nats, dir: natsDir, logFile: natsLog });
   } catch (err) {
     closeSync(natsLog);
     throw err;
@@ -127,12 +150,13 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const instances: InstanceName[] = [];
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
   const addrKey = { "model-worker": "WORKER_ADDR", router: "ROUTER_ADDR" } as const;
+  const taken = new Set(Object.values(opts.ports));
   for (const s of SERVICES) {
     const n = s === "model-worker" ? (opts.workers ?? 1) : s === "router" ? (opts.routers ?? 1) : 1;
     for (let i = 1; i <= n; i++) {
       const name: InstanceName = i === 1 ? s : `${s}-${i}`;
       instances.push(name);
-      if (i > 1) instanceEnv.set(name, { [addrKey[s as keyof typeof addrKey]]: `127.0.0.1:${await freePort()}` });
+      if (i > 1) instanceEnv.set(name, { [addrKey[s as keyof typeof addrKey]]: `127.0.0.1:${await distinctFreePort(taken)}` });
     }
   }
   const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
@@ -170,7 +194,12 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     await stop();
     throw err;
   }
-  return { ports: opts.ports, natsUrl: nats.url, env, processes, instances, addressOf, logDir, startService, stop };
+  const stopNats = (signal: NodeJS.Signals = "SIGTERM") => nats.kill(signal);
+  const startNats = async () => {
+    if (nats.process.exitCode === null && nats.process.signalCode === null) throw new Error("nats-server is still running: stopNats first");
+    nats = await startNatsServer({ port: opts.ports.nats, dir: natsDir, logFile: natsLog });
+  };
+  return { ports: opts.ports, natsUrl: nats.url, env, processes, instances, addressOf, logDir, startService, stopNats, startNats, stop };
 }
 
 async function waitServing(name: string, address: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {

@@ -20,6 +20,8 @@ export interface NatsServer {
   port: number;
   process: ChildProcess;
   stop(): Promise<void>;
+  /** Sends `signal` (e.g. SIGKILL, to crash it) and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -69,6 +71,12 @@ export async function startNatsServer(opts: { port: number; dir: string; logFile
     port: opts.port,
     process: child,
     stop: () => stopProcess(child, 10_000),
+    kill: (signal) => {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill(signal);
+      return exited;
+    },
   };
 }
 
