@@ -18,10 +18,13 @@ export function breakerKey(target: string): string {
  * (`BreakerSync`), not the bucket's, so replays and out-of-order deliveries are harmless.
  */
 export class BreakerStore {
-  private constructor(private readonly kv: KV) {}
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly kv: KV,
+  ) {}
 
   static async open(nc: NatsConnection): Promise<BreakerStore> {
-    return new BreakerStore(await nc.jetstream().views.kv(BREAKER_BUCKET, { history: 1 }));
+    return new BreakerStore(nc, await nc.jetstream().views.kv(BREAKER_BUCKET, { history: 1 }));
   }
 
   async publish(t: BreakerTransition): Promise<void> {
@@ -29,11 +32,12 @@ export class BreakerStore {
   }
 
   /**
-   * Calls `onTransition` with the latest transition of every target, then with every new one, until `close()`.
-   * Resolves once the current values have been delivered.
+   * Calls `onTransition` with the latest transition of every target, then with every new one, until `close()`;
+   * after NATS was away, with the latest of every target again (see `watchKv`). Resolves once the current values
+   * have been delivered.
    */
   async watch(onTransition: (t: BreakerTransition) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
-    return watchKv(this.kv, parseTransition, onTransition, onError);
+    return watchKv({ nc: this.nc, kv: this.kv, bucket: BREAKER_BUCKET, decode: parseTransition, onValue: onTransition, onError });
   }
 
   async all(): Promise<BreakerTransition[]> {

@@ -13,11 +13,14 @@ export const POLICY_BUCKET = "scoremesh_policy";
  * scoremesh.policy.v1.ServingPolicy, so `nats kv get scoremesh_policy credit-default` is readable.
  */
 export class PolicyStore {
-  private constructor(private readonly kv: KV) {}
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly kv: KV,
+  ) {}
 
   static async open(nc: NatsConnection): Promise<PolicyStore> {
     const kv = await nc.jetstream().views.kv(POLICY_BUCKET, { history: 16 });
-    return new PolicyStore(kv);
+    return new PolicyStore(nc, kv);
   }
 
   async get(model: string): Promise<ServingPolicy | undefined> {
@@ -45,11 +48,12 @@ export class PolicyStore {
   }
 
   /**
-   * Calls `onPolicy` with the current policy of every model, then with every change, until `close()`.
-   * Resolves once the current values have been delivered.
+   * Calls `onPolicy` with the current policy of every model, then with every change, until `close()`; after
+   * NATS was away, with the current policy of every model again (see `watchKv`). Resolves once the current
+   * values have been delivered.
    */
   async watch(onPolicy: (p: ServingPolicy) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
-    return watchKv(this.kv, decodePolicy, onPolicy, onError);
+    return watchKv({ nc: this.nc, kv: this.kv, bucket: POLICY_BUCKET, decode: decodePolicy, onValue: onPolicy, onError });
   }
 
   async models(): Promise<string[]> {
