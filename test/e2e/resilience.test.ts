@@ -2,80 +2,27 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { once } from "node:events";
-import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
-import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { breakerTarget } from "../../services/router/breakers.js";
 import { creditRows } from "../support/credit-data.js";
-import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
+import { latencyQuantile, load, loadSummary, sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
 const DEADLINE_MS = 2000;
-
-/** Steady load: `callers` clients scoring in a loop until stopped; every outcome counted. */
-function load(fx: MeshFixture, callers = 4) {
-  const rows = creditRows(64);
-  const s = { ok: 0, failed: [] as string[], routes: new Map<string, number>(), degraded: 0, maxMs: 0, firstPrimaryAt: 0, nonPrimaryAfter: 0 };
-  let stop = false;
-  let checkFrom = Infinity;
-  const run = async (k: number) => {
-    for (let i = k; !stop; i += callers) {
-      const t0 = performance.now();
-      try {
-        const res = await fx.scoring.score({ model: MODEL, inputs: rows[i % rows.length]! }, { timeoutMs: DEADLINE_MS });
-        s.ok++;
-        const name = Route[res.route] ?? String(res.route);
-        s.routes.set(name, (s.routes.get(name) ?? 0) + 1);
-        if (res.degraded) s.degraded++;
-        if (res.route === Route.PRIMARY && !s.firstPrimaryAt) s.firstPrimaryAt = performance.now();
-        if (t0 >= checkFrom && (res.route === Route.PRIMARY || !res.degraded)) s.nonPrimaryAfter++;
-      } catch (err) {
-        s.failed.push(`${Code[ConnectError.from(err).code]}: ${ConnectError.from(err).rawMessage}`);
-        await sleep(20);
-      }
-      s.maxMs = Math.max(s.maxMs, performance.now() - t0);
-    }
-  };
-  const all = Array.from({ length: callers }, (_, k) => run(k));
-  return {
-    stats: s,
-    /** From now on every call must be degraded (not primary); counted in nonPrimaryAfter otherwise. */
-    expectDegradedFromNow: () => (checkFrom = performance.now()),
-    stop: async () => {
-      stop = true;
-      await Promise.all(all);
-      return s;
-    },
-  };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** JSON log lines of an instance. */
-function logLines(fx: MeshFixture, instance: string): Record<string, unknown>[] {
-  return readFileSync(join(fx.mesh.logDir, `${instance}.log`), "utf8")
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** p99 windows around the SIGKILL of a worker (the issue asks for "the minute after"; CI cannot wait a minute). */
+const P99_BEFORE_MS = 6000;
+const P99_AFTER_MS = 8000;
+/**
+ * The baseline below which "3× p99" is not compared: on an idle machine p99 can be 2-3 ms, and 3× that is noise
+ * (a GC pause, a scheduler tick on a 2-core CI runner), not a regression.
+ */
+const P99_FLOOR_MS = 5;
 
 describe("resilience: breakers shared across routers, the fallback cascade under chaos", () => {
   let fx: MeshFixture;
-  const summary = (s: ReturnType<typeof load>["stats"]) =>
-    `${s.ok} answered, ${s.failed.length} failed, routes ${JSON.stringify(Object.fromEntries(s.routes))}, degraded ${s.degraded}, slowest ${s.maxMs.toFixed(0)} ms`;
 
   before(async () => {
     fx = await startMeshFixture(
@@ -94,8 +41,10 @@ describe("resilience: breakers shared across routers, the fallback cascade under
     await fx?.close();
   });
 
-  test("two workers under steady load, one SIGKILLed: no client call fails; the other router adopts the open breaker within 250 ms", async () => {
+  test("two workers under steady load, one SIGKILLed: no client call fails; the other router adopts the open breaker within 250 ms; p99 after the kill within 3× p99 before", async () => {
     const l = load(fx);
+    // The first second (connections, JIT, the routers' first health polls) is not the steady state.
+    const steadyFrom = performance.now() + 1000;
     try {
       const victim = fx.mesh.addressOf("model-worker-2");
       const target = breakerTarget(victim, MODEL, "3");
@@ -108,24 +57,35 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       while ((await rowsOn2()) < base + 50 && Date.now() < end) await sleep(100);
       assert.ok((await rowsOn2()) >= base + 50, "worker 2 takes part of the load");
       transport.close();
+      await sleep(steadyFrom + P99_BEFORE_MS - performance.now());
+      const killedAt = performance.now();
       fx.mesh.processes.get("model-worker-2")!.kill("SIGKILL");
       const opened = await waitFor(
         "router to open the breaker of the killed worker",
-        () => logLines(fx, "router").find((x) => x["msg"] === "circuit breaker opened" && x["target"] === target),
+        () => fx.logLines("router").find((x) => x["msg"] === "circuit breaker opened" && x["target"] === target),
         10_000,
       );
       const adopted = await waitFor(
         "router-2 to adopt it",
-        () => logLines(fx, "router-2").find((x) => x["target"] === target && x["state"] === "OPEN" && x["epoch"] === opened["epoch"]),
+        () => fx.logLines("router-2").find((x) => x["target"] === target && x["state"] === "OPEN" && x["epoch"] === opened["epoch"]),
         5_000,
       );
-      await sleep(2000);
+      await sleep(Math.max(2000, killedAt + P99_AFTER_MS - performance.now()));
       const s = await l.stop();
       const propagationMs = Date.parse(adopted["time"] as string) - (opened["at"] as number);
-      console.log(`# SIGKILL of one of two workers: ${summary(s)}`);
+      const before = latencyQuantile(s, 0.99, killedAt - P99_BEFORE_MS, killedAt);
+      const after = latencyQuantile(s, 0.99, killedAt, killedAt + P99_AFTER_MS);
+      const p99Line =
+        `p99 ${before.ms.toFixed(1)} ms over the ${P99_BEFORE_MS / 1000} s before the kill (${before.calls} calls), ` +
+        `${after.ms.toFixed(1)} ms over the ${P99_AFTER_MS / 1000} s from the kill (${after.calls} calls); ` +
+        `bound 3 × max(before, ${P99_FLOOR_MS} ms) = ${(3 * Math.max(before.ms, P99_FLOOR_MS)).toFixed(1)} ms`;
+      console.log(`# SIGKILL of one of two workers: ${loadSummary(s)}`);
       console.log(`# breaker propagation router → router-2: ${propagationMs} ms (router-2's own measure: ${String(adopted["propagationMs"])} ms)`);
+      console.log(`# ${p99Line}`);
       assert.deepEqual(s.failed, [], "no client call fails");
       assert.ok(propagationMs < 250, `adopted ${propagationMs} ms after it opened`);
+      assert.ok(before.calls >= 100 && after.calls >= 100, `enough calls in both windows (${before.calls}, ${after.calls})`);
+      assert.ok(after.ms <= 3 * Math.max(before.ms, P99_FLOOR_MS), p99Line);
     } finally {
       await l.stop();
     }
@@ -140,7 +100,7 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       l.expectDegradedFromNow();
       await sleep(3000);
       const s = await l.stop();
-      console.log(`# every worker killed: ${summary(s)}`);
+      console.log(`# every worker killed: ${loadSummary(s)}`);
       assert.deepEqual(s.failed, [], "every call is answered");
       assert.equal(s.nonPrimaryAfter, 0, "with no worker, every answer is degraded and not from the champion");
       assert.ok((s.routes.get("RULES") ?? 0) > 0, "the rules baseline answered");
@@ -163,11 +123,11 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       await waitFor("a decision from the champion again", () => (l.stats.firstPrimaryAt ? true : undefined), 15_000);
       const closed = await waitFor(
         "the router's breaker to close after its half-open trials",
-        () => logLines(fx, "router").find((x) => x["target"] === target && x["from"] === "HALF_OPEN" && x["to"] === "CLOSED"),
+        () => fx.logLines("router").find((x) => x["target"] === target && x["from"] === "HALF_OPEN" && x["to"] === "CLOSED"),
         5_000,
       );
       const s = await l.stop();
-      console.log(`# worker restarted: ${summary(s)}; champion answers again ${(s.firstPrimaryAt - t0).toFixed(0)} ms after the restart began (breaker closed at epoch ${String(closed["epoch"])})`);
+      console.log(`# worker restarted: ${loadSummary(s)}; champion answers again ${(s.firstPrimaryAt - t0).toFixed(0)} ms after the restart began (breaker closed at epoch ${String(closed["epoch"])})`);
       assert.deepEqual(s.failed, []);
     } finally {
       await l.stop();
@@ -232,7 +192,7 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       const t = createGrpcTransport({ address: fx.mesh.addressOf("monitor") });
       const stats = await createClient(MonitorService, t).getStats({}, { timeoutMs: 2000 });
       t.close();
-      const dropWarnings = ["router", "router-2"].flatMap((r) => logLines(fx, r).filter((x) => x["msg"] === "decision records not delivered to the monitor"));
+      const dropWarnings = ["router", "router-2"].flatMap((r) => fx.logLines(r).filter((x) => x["msg"] === "decision records not delivered to the monitor"));
       const oldIds = new Set(auditIds(0, offset));
       const duplicates = freshIds.filter((id) => oldIds.has(id)).length;
       console.log(

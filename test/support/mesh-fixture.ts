@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { createClient, type Client } from "@connectrpc/connect";
-import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Route, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
 import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
+import { creditRows } from "./credit-data.js";
 
 export interface MeshFixture {
   mesh: Mesh;
@@ -16,6 +17,8 @@ export interface MeshFixture {
   httpBase: string;
   /** Runs meshctl against this mesh; resolves with its exit code and output. */
   meshctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The JSON lines of an instance's log (pino: `msg`, `time` as ISO text, and the line's fields). */
+  logLines(instance: string): Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -53,10 +56,121 @@ export async function startMeshFixture(env: Record<string, string> = {}, replica
           resolve({ code: code ?? -1, stdout, stderr });
         });
       }),
+    logLines: (instance) =>
+      readFileSync(join(mesh.logDir, `${instance}.log`), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
     async close() {
       for (const t of transports) t.close();
       await mesh.stop();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` every 50 ms until it returns something other than undefined; fails naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** What a load's call reports of its answer (a ScoreResponse and the router's RowDecision both have these). */
+export interface LoadAnswer {
+  route: Route;
+  degraded: boolean;
+  modelVersion: string;
+}
+
+export interface LoadStats {
+  ok: number;
+  /** One line per failed call: its gRPC code and message. */
+  failed: string[];
+  routes: Map<string, number>;
+  versions: Map<string, number>;
+  degraded: number;
+  maxMs: number;
+  /** When (performance.now()) the first answer from the champion (route PRIMARY) came. */
+  firstPrimaryAt: number;
+  /** Answers from the champion, or not degraded, among calls started after `expectDegradedFromNow`. */
+  nonPrimaryAfter: number;
+  /** Every answered call: when it started (performance.now()), how long it took (ms) and the version that answered. */
+  calls: { at: number; ms: number; modelVersion: string }[];
+}
+
+/**
+ * Steady load for chaos tests: `callers` clients calling in a loop, one call at a time each, until `stop()`;
+ * every outcome and every answered call's latency recorded. By default a call is a public `Score` of the next
+ * credit row through the validator; `call` replaces it (e.g. to load one router replica directly).
+ *
+ * @example
+ * const l = load(fx);
+ * await sleep(2000);
+ * const s = await l.stop();
+ * assert.deepEqual(s.failed, []);
+ */
+export function load(
+  fx: MeshFixture,
+  opts: { callers?: number; model?: string; timeoutMs?: number; call?: (inputs: Record<string, number>, timeoutMs: number) => Promise<LoadAnswer> } = {},
+) {
+  const { callers = 4, model = "credit-default", timeoutMs = 2000 } = opts;
+  const call = opts.call ?? ((inputs, deadlineMs) => fx.scoring.score({ model, inputs }, { timeoutMs: deadlineMs }));
+  const rows = creditRows(64);
+  const s: LoadStats = { ok: 0, failed: [], routes: new Map(), versions: new Map(), degraded: 0, maxMs: 0, firstPrimaryAt: 0, nonPrimaryAfter: 0, calls: [] };
+  let stop = false;
+  let checkFrom = Infinity;
+  const run = async (k: number) => {
+    for (let i = k; !stop; i += callers) {
+      const t0 = performance.now();
+      try {
+        const res = await call(rows[i % rows.length]!, timeoutMs);
+        const ms = performance.now() - t0;
+        s.ok++;
+        s.calls.push({ at: t0, ms, modelVersion: res.modelVersion });
+        const name = Route[res.route] ?? String(res.route);
+        s.routes.set(name, (s.routes.get(name) ?? 0) + 1);
+        s.versions.set(res.modelVersion, (s.versions.get(res.modelVersion) ?? 0) + 1);
+        if (res.degraded) s.degraded++;
+        if (res.route === Route.PRIMARY && !s.firstPrimaryAt) s.firstPrimaryAt = performance.now();
+        if (t0 >= checkFrom && (res.route === Route.PRIMARY || !res.degraded)) s.nonPrimaryAfter++;
+      } catch (err) {
+        s.failed.push(`${Code[ConnectError.from(err).code]}: ${ConnectError.from(err).rawMessage}`);
+        await sleep(20);
+      }
+      s.maxMs = Math.max(s.maxMs, performance.now() - t0);
+    }
+  };
+  const all = Array.from({ length: callers }, (_, k) => run(k));
+  return {
+    stats: s,
+    /** From now on every call must be degraded (not primary); counted in nonPrimaryAfter otherwise. */
+    expectDegradedFromNow: () => (checkFrom = performance.now()),
+    stop: async () => {
+      stop = true;
+      await Promise.all(all);
+      return s;
+    },
+  };
+}
+
+/** One line of a load's outcome for the test's output. */
+export function loadSummary(s: LoadStats): string {
+  return (
+    `${s.ok} answered, ${s.failed.length} failed, routes ${JSON.stringify(Object.fromEntries(s.routes))}, ` +
+    `versions ${JSON.stringify(Object.fromEntries(s.versions))}, degraded ${s.degraded}, slowest ${s.maxMs.toFixed(0)} ms`
+  );
+}
+
+/** The latency quantile `q` (0..1, nearest rank) of the calls that started in [from, to) (performance.now() times). */
+export function latencyQuantile(s: LoadStats, q: number, from: number, to: number): { ms: number; calls: number } {
+  const ms = s.calls.filter((c) => c.at >= from && c.at < to).map((c) => c.ms).sort((a, b) => a - b);
+  if (ms.length === 0) return { ms: NaN, calls: 0 };
+  return { ms: ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)]!, calls: ms.length };
 }
