@@ -10,7 +10,7 @@ export class KvWatchError extends Error {
 
 /**
  * Watches every key of a JetStream KV bucket with last-value semantics: `onValue` gets the current value of every
- * key, then every new value (deletes and purges are skipped), until `close()`. Resolves once the current values
+ * key, then every new value, until `close()`; deletes and purges go to `onDelete` (skipped without it). Resolves once the current values
  * have been delivered, so a replica that starts late knows the state before it serves. A value `decode` cannot
  * read goes to `onError` and the watch goes on.
  *
@@ -35,10 +35,12 @@ export async function watchKv<T>(opts: {
   /** The bucket's name, for errors. */
   bucket: string;
   decode: (text: string) => T;
-  onValue: (value: T) => void;
+  onValue: (value: T, key: string) => void;
+  /** A key was deleted or purged. */
+  onDelete?: (key: string) => void;
   onError: (err: unknown) => void;
 }): Promise<{ close(): void }> {
-  const { nc, kv, bucket, decode, onValue, onError } = opts;
+  const { nc, kv, bucket, decode, onValue, onDelete, onError } = opts;
   let closed = false;
   /** Bumped by every (re)start: a watch of an older generation stops itself and never restarts anything. */
   let generation = 0;
@@ -65,9 +67,9 @@ export async function watchKv<T>(opts: {
     void (async () => {
       try {
         for await (const e of iter) {
-          if (e.operation !== "PUT") continue;
           try {
-            onValue(decode(e.string()));
+            if (e.operation === "PUT") onValue(decode(e.string()), e.key);
+            else onDelete?.(e.key);
           } catch (err) {
             onError(err);
           }

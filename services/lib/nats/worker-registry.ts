@@ -1,4 +1,5 @@
 import type { KV, NatsConnection } from "nats";
+import { watchKv } from "./kv-watch.js";
 
 /** The JetStream KV bucket where every model worker describes itself (one key per worker). */
 export const WORKER_BUCKET = "scoremesh_workers";
@@ -107,6 +108,7 @@ export interface WorkerChange {
  */
 export class WorkerStore {
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly kv: KV,
     /** The bucket's TTL in ms (the one it was created with, which a reader should age records by). */
     readonly ttlMs: number,
@@ -115,7 +117,7 @@ export class WorkerStore {
   static async open(nc: NatsConnection): Promise<WorkerStore> {
     const kv = await nc.jetstream().views.kv(WORKER_BUCKET, { history: 1, ttl: WORKER_RECORD_TTL_MS });
     const ttl = (await kv.status()).ttl;
-    return new WorkerStore(kv, ttl > 0 ? ttl : WORKER_RECORD_TTL_MS);
+    return new WorkerStore(nc, kv, ttl > 0 ? ttl : WORKER_RECORD_TTL_MS);
   }
 
   async put(key: string, record: WorkerRecord): Promise<void> {
@@ -128,24 +130,18 @@ export class WorkerStore {
 
   /**
    * Calls `onChange` with the current record of every worker, then with every write and delete, until
-   * `close()`; resolves once the current values have been delivered. (services/lib/nats/kv-watch.ts skips
-   * deletes, which a reader of this bucket needs to drop a worker that shut down, hence a watch of its own.)
-   * A value that cannot be parsed goes to `onError` and the watch goes on.
+   * `close()`; resolves once the current values have been delivered. The watch outlives nats-server restarts
+   * (`watchKv`). A value that cannot be parsed goes to `onError` and the watch goes on.
    */
-  async watch(onChange: (c: WorkerChange) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
-    let initialized!: () => void;
-    const ready = new Promise<void>((r) => (initialized = r));
-    const iter = await this.kv.watch({ initializedFn: () => initialized() });
-    void (async () => {
-      for await (const e of iter) {
-        try {
-          onChange(e.operation === "PUT" ? { key: e.key, record: parseWorkerRecord(e.string()) } : { key: e.key });
-        } catch (err) {
-          onError(err);
-        }
-      }
-    })();
-    await ready;
-    return { close: () => iter.stop() };
+  watch(onChange: (c: WorkerChange) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
+    return watchKv({
+      nc: this.nc,
+      kv: this.kv,
+      bucket: WORKER_BUCKET,
+      decode: parseWorkerRecord,
+      onValue: (record, key) => onChange({ key, record }),
+      onDelete: (key) => onChange({ key }),
+      onError,
+    });
   }
 }
