@@ -7,7 +7,8 @@
  *     (from ModelStatistics).
  *  3. The whole mesh from the public gRPC edge, open loop at fixed arrival rates, Poisson and uniform, so that
  *     queueing delay is counted (latency runs from each request's scheduled send time, not from when the
- *     client got round to it); batching on (the default) and, Poisson only, batching off in router and worker.
+ *     client got round to it); batching on (the default) and, Poisson only, batching off on every hop (validator,
+ *     feature, router, worker).
  *  4. The baseline: one grpc-js process that validates, builds features and runs ONNX Runtime per request
  *     (test/bench/baseline-server.ts), driven by the same open-loop load.
  *
@@ -358,7 +359,7 @@ async function openLoopSeries(
 async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenLoopResult[]> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-bench-"));
   const env: Record<string, string> = { LOG_LEVEL: "warn" };
-  if (!batching) Object.assign(env, { ROUTER_BATCHING: "off", WORKER_BATCHING: "off" });
+  if (!batching) Object.assign(env, { VALIDATOR_BATCHING: "off", FEATURE_BATCHING: "off", ROUTER_BATCHING: "off", WORKER_BATCHING: "off" });
   let mesh: Mesh | undefined;
   let transport: ClosableTransport | undefined;
   try {
