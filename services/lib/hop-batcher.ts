@@ -88,10 +88,7 @@ export class HopBatcher<R, D> {
     try {
       return await b.submit({ rows, deadline, signal, ctx: context.active() }, rows.length, { deadline, signal });
     } catch (err) {
-      if (err instanceof QueueFullError) throw new ConnectError(`${this.options.name} queue for ${key} is full: ${err.message}`, Code.ResourceExhausted);
-      if (err instanceof DeadlineExpiredError) throw new ConnectError(err.message, Code.DeadlineExceeded);
-      if (err instanceof RequestCancelledError) throw new ConnectError(err.message, Code.Canceled);
-      throw err;
+      throw batchErrorToRpc(err, `${this.options.name} queue for ${key}`);
     }
   }
 
@@ -149,4 +146,16 @@ export class HopBatcher<R, D> {
   close(): void {
     for (const b of this.batchers.values()) b.close(new ConnectError("the service is shutting down", Code.Unavailable));
   }
+}
+
+/**
+ * The RPC error a caller of a batcher gets for the batcher's own refusals: a full queue is RESOURCE_EXHAUSTED,
+ * a deadline passed in the queue DEADLINE_EXCEEDED, a cancelled request CANCELED; any other error (the batch's
+ * own call failed) as it is.
+ */
+export function batchErrorToRpc(err: unknown, queue: string): unknown {
+  if (err instanceof QueueFullError) return new ConnectError(`${queue} is full: ${err.message}`, Code.ResourceExhausted);
+  if (err instanceof DeadlineExpiredError) return new ConnectError(err.message, Code.DeadlineExceeded);
+  if (err instanceof RequestCancelledError) return new ConnectError(err.message, Code.Canceled);
+  return err;
 }

@@ -3,13 +3,11 @@ import type { ModelCard } from "../lib/model-card.js";
 import {
   allAborted,
   Batcher,
-  DeadlineExpiredError,
-  QueueFullError,
-  RequestCancelledError,
   realClock,
   type BatchClock,
   type QueuedRequest,
 } from "../lib/batcher.js";
+import { batchErrorToRpc } from "../lib/hop-batcher.js";
 import type { WorkerCall } from "./worker-call.js";
 
 export interface WorkerBatcherOptions {
@@ -79,10 +77,7 @@ export class WorkerBatcher {
     try {
       return await b.submit({ card, matrix, deadline, signal }, rows, { deadline, signal });
     } catch (err) {
-      if (err instanceof QueueFullError) throw new ConnectError(`router queue for ${key} is full: ${err.message}`, Code.ResourceExhausted);
-      if (err instanceof DeadlineExpiredError) throw new ConnectError(err.message, Code.DeadlineExceeded);
-      if (err instanceof RequestCancelledError) throw new ConnectError(err.message, Code.Canceled);
-      throw err;
+      throw batchErrorToRpc(err, `router queue for ${key}`);
     }
   }
 

@@ -9,7 +9,7 @@ import { ModelRepository } from "../../services/lib/model-repository.js";
 import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
 import { breakerTarget } from "../../services/router/breakers.js";
 import { creditRows } from "../support/credit-data.js";
-import { load, loadSummary, sleep, startMeshFixture, waitFor, type LoadAnswer, type MeshFixture } from "../support/mesh-fixture.js";
+import { CHAOS_ENV, load, loadSummary, sleep, startMeshFixture, waitFor, type LoadAnswer, type MeshFixture } from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
 /** Set before the restart (not the seed champion, not the light fallback): must still be in force after it. */
@@ -28,16 +28,7 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
   let viaRouter2: (inputs: Record<string, number>, timeoutMs: number) => Promise<LoadAnswer>;
 
   before(async () => {
-    fx = await startMeshFixture(
-      {
-        ROUTER_BREAKER_WINDOW: "10",
-        ROUTER_BREAKER_MIN_CALLS: "5",
-        ROUTER_BREAKER_OPEN_MS: "1000",
-        // As in resilience.test.ts: the breakers alone take a dead worker out, no health poll races them.
-        ROUTER_WORKER_HEALTH_INTERVAL_MS: "600000",
-      },
-      { workers: 2, routers: 2 },
-    );
+    fx = await startMeshFixture(CHAOS_ENV, { workers: 2, routers: 2 });
     const spec = new ModelRepository(fx.mesh.env["MODEL_REPOSITORY"]!).spec(MODEL);
     const featureSpecHash = specHash(spec);
     routerTransport = createGrpcTransport({ address: fx.mesh.addressOf("router-2") });

@@ -8,7 +8,7 @@ import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { breakerTarget } from "../../services/router/breakers.js";
 import { creditRows } from "../support/credit-data.js";
-import { latencyQuantile, load, loadSummary, sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
+import { CHAOS_ENV, latencyQuantile, load, loadSummary, sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
 const DEADLINE_MS = 2000;
@@ -25,17 +25,7 @@ describe("resilience: breakers shared across routers, the fallback cascade under
   let fx: MeshFixture;
 
   before(async () => {
-    fx = await startMeshFixture(
-      {
-        ROUTER_BREAKER_WINDOW: "10",
-        ROUTER_BREAKER_MIN_CALLS: "5",
-        ROUTER_BREAKER_OPEN_MS: "1000",
-        // Health is polled only until the workers are up (see DependencyWatch), never again during this file:
-        // the breakers, not the health poll, are what takes a dead worker out, so the test has no race with a poll.
-        ROUTER_WORKER_HEALTH_INTERVAL_MS: "600000",
-      },
-      { workers: 2, routers: 2 },
-    );
+    fx = await startMeshFixture(CHAOS_ENV, { workers: 2, routers: 2 });
   });
   after(async () => {
     await fx?.close();

@@ -69,6 +69,18 @@ export async function startMeshFixture(env: Record<string, string> = {}, replica
   };
 }
 
+/**
+ * Breaker settings of the chaos tests: small windows so a dead worker is taken out within a few calls, and health
+ * polled only until the workers are up (see DependencyWatch), so that the breakers, not a health poll, take a dead
+ * worker out and the tests have no race with a poll.
+ */
+export const CHAOS_ENV: Record<string, string> = {
+  ROUTER_BREAKER_WINDOW: "10",
+  ROUTER_BREAKER_MIN_CALLS: "5",
+  ROUTER_BREAKER_OPEN_MS: "1000",
+  ROUTER_WORKER_HEALTH_INTERVAL_MS: "600000",
+};
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` every 50 ms until it returns something other than undefined; fails naming `what` after `timeoutMs`. */
