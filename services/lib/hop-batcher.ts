@@ -73,17 +73,7 @@ export class HopBatcher<R, D> {
 
   /** Sends `rows` downstream, batched with the rows of concurrent calls for `key`; resolves with one answer per row, in order. */
   async call(key: string, rows: R[], { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal }): Promise<D[]> {
-    let b = this.batchers.get(key);
-    if (!b) {
-      b = new Batcher((batch) => this.run(key, batch), {
-        maxBatchRows: this.opts.maxRows,
-        maxQueueDelayMs: this.opts.windowMs,
-        maxInFlight: this.opts.maxInFlight,
-        maxQueueRows: this.opts.maxQueueRows,
-        clock: this.opts.clock,
-      });
-      this.batchers.set(key, b);
-    }
+    const b = batcherOf(this.batchers, key, (batch) => this.run(key, batch), this.opts);
     const deadline = this.opts.clock.now() + timeoutMs;
     try {
       return await b.submit({ rows, deadline, signal, ctx: context.active() }, rows.length, { deadline, signal });
@@ -158,4 +148,19 @@ export function batchErrorToRpc(err: unknown, queue: string): unknown {
   if (err instanceof DeadlineExpiredError) return new ConnectError(err.message, Code.DeadlineExceeded);
   if (err instanceof RequestCancelledError) return new ConnectError(err.message, Code.Canceled);
   return err;
+}
+
+/** The batcher of `key` in `batchers`, created on first use with the options that the hop and worker batchers share. */
+export function batcherOf<I, O>(
+  batchers: Map<string, Batcher<I, O>>,
+  key: string,
+  run: (batch: QueuedRequest<I>[]) => Promise<O[]>,
+  o: { windowMs: number; maxRows: number; maxInFlight: number; maxQueueRows: number; clock: BatchClock },
+): Batcher<I, O> {
+  let b = batchers.get(key);
+  if (!b) {
+    b = new Batcher(run, { maxBatchRows: o.maxRows, maxQueueDelayMs: o.windowMs, maxInFlight: o.maxInFlight, maxQueueRows: o.maxQueueRows, clock: o.clock });
+    batchers.set(key, b);
+  }
+  return b;
 }

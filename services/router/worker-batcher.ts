@@ -7,7 +7,7 @@ import {
   type BatchClock,
   type QueuedRequest,
 } from "../lib/batcher.js";
-import { batchErrorToRpc } from "../lib/hop-batcher.js";
+import { batchErrorToRpc, batcherOf } from "../lib/hop-batcher.js";
 import type { WorkerCall } from "./worker-call.js";
 
 export interface WorkerBatcherOptions {
@@ -62,17 +62,7 @@ export class WorkerBatcher {
     { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal },
   ): Promise<Float32Array> {
     const key = `${model}/${version}`;
-    let b = this.batchers.get(key);
-    if (!b) {
-      b = new Batcher((batch) => this.run(model, version, batch), {
-        maxBatchRows: this.opts.maxRows,
-        maxQueueDelayMs: this.opts.windowMs,
-        maxInFlight: this.opts.maxInFlight,
-        maxQueueRows: this.opts.maxQueueRows,
-        clock: this.opts.clock,
-      });
-      this.batchers.set(key, b);
-    }
+    const b = batcherOf(this.batchers, key, (batch) => this.run(model, version, batch), this.opts);
     const deadline = this.opts.clock.now() + timeoutMs;
     try {
       return await b.submit({ card, matrix, deadline, signal }, rows, { deadline, signal });

@@ -9,7 +9,7 @@ import { ModelRepository } from "../../services/lib/model-repository.js";
 import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
 import { breakerTarget } from "../../services/router/breakers.js";
 import { creditRows } from "../support/credit-data.js";
-import { CHAOS_ENV, load, loadSummary, sleep, startMeshFixture, waitFor, type LoadAnswer, type MeshFixture } from "../support/mesh-fixture.js";
+import { breakerAdoption, CHAOS_ENV, load, loadSummary, sleep, startMeshFixture, waitFor, type LoadAnswer, type MeshFixture } from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
 /** Set before the restart (not the seed champion, not the light fallback): must still be in force after it. */
@@ -135,19 +135,9 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
       assert.ok((await rowsOn2()) >= base + 50, "worker 2 takes part of the load");
       transport.close();
       fx.mesh.processes.get("model-worker-2")!.kill("SIGKILL");
-      const opened = await waitFor(
-        "router to open the breaker of the killed worker",
-        () => fx.logLines("router").find((x) => x["msg"] === "circuit breaker opened" && x["target"] === target),
-        10_000,
-      );
-      const adopted = await waitFor(
-        "router-2 to adopt it",
-        () => fx.logLines("router-2").find((x) => x["target"] === target && x["state"] === "OPEN" && x["epoch"] === opened["epoch"]),
-        5000,
-      );
+      const { opened, adopted, propagationMs } = await breakerAdoption(fx, target);
       await sleep(1000);
       const s = await l.stop();
-      const propagationMs = Date.parse(adopted["time"] as string) - (opened["at"] as number);
       console.log(`# after the restart, SIGKILL of one of two workers: ${loadSummary(s)}`);
       console.log(`# breaker propagation router → router-2: ${propagationMs} ms (router-2's own measure: ${String(adopted["propagationMs"])} ms)`);
       assert.deepEqual(s.failed, [], "no client call fails");

@@ -8,7 +8,7 @@ import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { breakerTarget } from "../../services/router/breakers.js";
 import { creditRows } from "../support/credit-data.js";
-import { CHAOS_ENV, latencyQuantile, load, loadSummary, sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
+import { breakerAdoption, CHAOS_ENV, latencyQuantile, load, loadSummary, sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
 const DEADLINE_MS = 2000;
@@ -50,19 +50,9 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       await sleep(steadyFrom + P99_BEFORE_MS - performance.now());
       const killedAt = performance.now();
       fx.mesh.processes.get("model-worker-2")!.kill("SIGKILL");
-      const opened = await waitFor(
-        "router to open the breaker of the killed worker",
-        () => fx.logLines("router").find((x) => x["msg"] === "circuit breaker opened" && x["target"] === target),
-        10_000,
-      );
-      const adopted = await waitFor(
-        "router-2 to adopt it",
-        () => fx.logLines("router-2").find((x) => x["target"] === target && x["state"] === "OPEN" && x["epoch"] === opened["epoch"]),
-        5_000,
-      );
+      const { opened, adopted, propagationMs } = await breakerAdoption(fx, target);
       await sleep(Math.max(2000, killedAt + P99_AFTER_MS - performance.now()));
       const s = await l.stop();
-      const propagationMs = Date.parse(adopted["time"] as string) - (opened["at"] as number);
       const before = latencyQuantile(s, 0.99, killedAt - P99_BEFORE_MS, killedAt);
       const after = latencyQuantile(s, 0.99, killedAt, killedAt + P99_AFTER_MS);
       const p99Line =

@@ -81,6 +81,24 @@ export const CHAOS_ENV: Record<string, string> = {
   ROUTER_WORKER_HEALTH_INTERVAL_MS: "600000",
 };
 
+/**
+ * Waits for the first router to open the breaker of `target` and for router-2 to adopt that transition (their
+ * log lines); `propagationMs` runs from the transition's time on the first router to router-2's log line.
+ */
+export async function breakerAdoption(fx: MeshFixture, target: string) {
+  const opened = await waitFor(
+    "router to open the breaker of the killed worker",
+    () => fx.logLines("router").find((x) => x["msg"] === "circuit breaker opened" && x["target"] === target),
+    10_000,
+  );
+  const adopted = await waitFor(
+    "router-2 to adopt it",
+    () => fx.logLines("router-2").find((x) => x["target"] === target && x["state"] === "OPEN" && x["epoch"] === opened["epoch"]),
+    5000,
+  );
+  return { opened, adopted, propagationMs: Date.parse(adopted["time"] as string) - (opened["at"] as number) };
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` every 50 ms until it returns something other than undefined; fails naming `what` after `timeoutMs`. */
