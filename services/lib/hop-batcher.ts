@@ -51,7 +51,8 @@ interface Part<R> {
  * Every caller keeps its own trace: a batch of one call runs in that call's trace context, exactly as without
  * batching; a batch of several runs under a span of the first caller's trace with a link to every caller's
  * span, and rows carry their own trace ids in the message (the audit log records those). A failure of the
- * downstream call reaches every caller of the batch.
+ * downstream call reaches every caller of the batch. Only calls with about the same time left share a batch
+ * (see `call`).
  *
  * @example
  *   const hop = new HopBatcher<ValidatedRow, RowDecision>(
@@ -71,12 +72,20 @@ export class HopBatcher<R, D> {
     this.opts = { windowMs, maxRows, maxInFlight, maxQueueRows, clock };
   }
 
-  /** Sends `rows` downstream, batched with the rows of concurrent calls for `key`; resolves with one answer per row, in order. */
+  /**
+   * Sends `rows` downstream, batched with the rows of concurrent calls for `key` whose time left is within about
+   * 19 % of this call's (a quarter of an octave); resolves with one answer per row, in order. The batch goes
+   * with the earliest deadline of its callers, so that downstream budgets (the router's cascade gives the
+   * champion part of the time left and keeps some back for the rules) hold for every caller in it, and a caller
+   * gets its answer, or DEADLINE_EXCEEDED, by its own deadline whatever the batch does.
+   */
   async call(key: string, rows: R[], { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal }): Promise<D[]> {
-    const b = batcherOf(this.batchers, key, (batch) => this.run(key, batch), this.opts);
+    const bucket = Math.floor(4 * Math.log2(Math.max(1, timeoutMs)));
+    const b = batcherOf(this.batchers, `${key}@${bucket}`, (batch) => this.run(key, batch), this.opts);
     const deadline = this.opts.clock.now() + timeoutMs;
     try {
-      return await b.submit({ rows, deadline, signal, ctx: context.active() }, rows.length, { deadline, signal });
+      const answer = b.submit({ rows, deadline, signal, ctx: context.active() }, rows.length, { deadline, signal });
+      return await withinDeadline(answer, timeoutMs, this.opts.clock, `${this.options.name} for ${key}`);
     } catch (err) {
       throw batchErrorToRpc(err, `${this.options.name} queue for ${key}`);
     }
@@ -85,8 +94,8 @@ export class HopBatcher<R, D> {
   private async run(key: string, batch: QueuedRequest<Part<R>>[]): Promise<D[][]> {
     const parts = batch.map((q) => q.input);
     const now = this.opts.clock.now();
-    const latest = Math.max(...parts.map((p) => p.deadline));
-    const timeoutMs = Math.max(1, Math.floor(latest - now));
+    const earliest = Math.min(...parts.map((p) => p.deadline));
+    const timeoutMs = Math.max(1, Math.floor(earliest - now));
     const signal = allAborted(parts.map((p) => p.signal));
     const rows = parts.length === 1 ? parts[0]!.rows : parts.flatMap((p) => p.rows);
     const answers =
@@ -163,4 +172,27 @@ export function batcherOf<I, O>(
     batchers.set(key, b);
   }
   return b;
+}
+
+/**
+ * `answer`, or DEADLINE_EXCEEDED once `timeoutMs` has passed on `clock`: a caller waits for a batch (which may run
+ * to a later deadline, or hang) no longer than its own deadline.
+ */
+export function withinDeadline<T>(answer: Promise<T>, timeoutMs: number, clock: BatchClock, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancel = clock.schedule(
+      () => reject(new ConnectError(`${what}: no answer within the caller's deadline (${timeoutMs} ms)`, Code.DeadlineExceeded)),
+      Math.max(0, timeoutMs),
+    );
+    answer.then(
+      (v) => {
+        cancel();
+        resolve(v);
+      },
+      (err: unknown) => {
+        cancel();
+        reject(err);
+      },
+    );
+  });
 }

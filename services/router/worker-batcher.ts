@@ -7,7 +7,7 @@ import {
   type BatchClock,
   type QueuedRequest,
 } from "../lib/batcher.js";
-import { batchErrorToRpc, batcherOf } from "../lib/hop-batcher.js";
+import { batchErrorToRpc, batcherOf, withinDeadline } from "../lib/hop-batcher.js";
 import type { WorkerCall } from "./worker-call.js";
 
 export interface WorkerBatcherOptions {
@@ -65,7 +65,10 @@ export class WorkerBatcher {
     const b = batcherOf(this.batchers, key, (batch) => this.run(model, version, batch), this.opts);
     const deadline = this.opts.clock.now() + timeoutMs;
     try {
-      return await b.submit({ card, matrix, deadline, signal }, rows, { deadline, signal });
+      // The batch's worker call runs to the latest deadline of its callers; each caller waits only for its own,
+      // so its cascade goes on to the next step in time.
+      const scores = b.submit({ card, matrix, deadline, signal }, rows, { deadline, signal });
+      return await withinDeadline(scores, timeoutMs, this.opts.clock, `worker call for ${key}`);
     } catch (err) {
       throw batchErrorToRpc(err, `router queue for ${key}`);
     }

@@ -76,4 +76,16 @@ describe("deadlines: no service keeps working on a request whose caller has gone
     assert.equal(runAfter.get(ok.modelVersion), (runBefore.get(ok.modelVersion) ?? 0) + 1, "a call that waits is run and counted");
     console.log(`# deadline 150 ms: answered by the rules in ${tookMs.toFixed(0)} ms; the worker ran none of the abandoned rows`);
   });
+
+  test("calls with different deadlines in flight together: each is answered within its own, the short one by the rules and the others by the champion", async () => {
+    const longs = Array.from({ length: 6 }, (_, i) =>
+      fx.scoring.score({ model: MODEL, requestId: `long-${i}`, inputs: rows[4 + (i % 5)]! }, { timeoutMs: 5000 }),
+    );
+    const started = performance.now();
+    const short = await fx.scoring.score({ model: MODEL, requestId: "short-2", inputs: rows[2]! }, { timeoutMs: 150 });
+    const tookMs = performance.now() - started;
+    assert.equal(short.route, Route.RULES, "the short call did not wait for the champion's 400 ms");
+    assert.ok(tookMs < 150, `answered within its deadline (${tookMs.toFixed(0)} ms)`);
+    for (const res of await Promise.all(longs)) assert.equal(res.route, Route.PRIMARY, `${res.requestId}: the champion answered the patient callers`);
+  });
 });

@@ -37,8 +37,8 @@ function inSpan<T>(name: string, fn: (traceId: string) => Promise<T>): Promise<T
 
 test("rows of concurrent calls for one key go downstream in one call; each caller gets its own answers, in order", async () => {
   const { clock, calls, hop } = setup();
-  const p1 = hop.call("m", [1, 2], { timeoutMs: 100 });
-  const p2 = hop.call("m", [3], { timeoutMs: 300 });
+  const p1 = hop.call("m", [1, 2], { timeoutMs: 105 });
+  const p2 = hop.call("m", [3], { timeoutMs: 100 });
   const p3 = hop.call("other", [4], { timeoutMs: 100 });
   await clock.advance(0);
   assert.deepEqual(await p1, [2, 4]);
@@ -47,7 +47,39 @@ test("rows of concurrent calls for one key go downstream in one call; each calle
   assert.equal(calls.length, 2, "one downstream call per key");
   const m = calls.find((c) => c.key === "m")!;
   assert.deepEqual(m.rows, [1, 2, 3]);
-  assert.equal(m.timeoutMs, 300, "the batch's deadline is the latest of its callers'");
+  assert.equal(m.timeoutMs, 100, "the batch goes with the earliest deadline of its callers");
+});
+
+test("calls with very different time left do not share a batch: each batch's deadline suits all its callers", async () => {
+  const { clock, calls, hop } = setup();
+  const ps = [hop.call("m", [1], { timeoutMs: 100 }), hop.call("m", [2], { timeoutMs: 1000 }), hop.call("m", [3], { timeoutMs: 110 })];
+  await clock.advance(0);
+  assert.deepEqual(await Promise.all(ps), [[2], [4], [6]]);
+  assert.deepEqual(
+    calls.map((c) => [c.rows, c.timeoutMs]).sort((a, b) => Number(a[1]) - Number(b[1])),
+    [[[1], 100], [[3], 110], [[2], 1000]],
+    "100 and 110 ms are a quarter-octave apart, 1000 ms far more: three batches",
+  );
+});
+
+test("a caller whose deadline passes while its batch is in flight gets DEADLINE_EXCEEDED then, not when the batch ends", async () => {
+  const clock = new FakeClock();
+  let release!: () => void;
+  const hop = new HopBatcher<number, number>(
+    async (c) => {
+      await new Promise<void>((r) => (release = r));
+      return c.rows;
+    },
+    { name: "test/Hop", clock },
+  );
+  const p = hop.call("m", [1], { timeoutMs: 50 });
+  const outcome = p.then(
+    () => "answered",
+    (e: unknown) => Code[ConnectError.from(e).code],
+  );
+  await clock.advance(50);
+  release(); // the batch answers only now: the caller had its answer already
+  assert.equal(await outcome, "DeadlineExceeded");
 });
 
 test("an idle batcher adds no wait; the window holds the first call for more, up to the row limit", async () => {

@@ -72,3 +72,25 @@ test("the worker call is cancelled once every caller of its batch has gone, not 
   c.abort();
   assert.equal(sig.aborted, true, "both have gone");
 });
+
+test("a caller whose time runs out while its batch's worker call is in flight gives up then; the others get their scores", async () => {
+  const clock = new FakeClock();
+  let release!: () => void;
+  const b = new WorkerBatcher(
+    async (c) => {
+      await new Promise<void>((r) => (release = r));
+      return new Float32Array(c.rows).fill(0.5);
+    },
+    { clock, workerTimeoutMs: 1000 },
+  );
+  const short = b.score("m", "1", card, new Float32Array([1, 2]), 1, { timeoutMs: 50 });
+  const long = b.score("m", "1", card, new Float32Array([3, 4]), 1, { timeoutMs: 500 });
+  const shortOutcome = short.then(
+    () => "scored",
+    (e: unknown) => Code[ConnectError.from(e).code],
+  );
+  await clock.advance(50);
+  release(); // the worker answers only now
+  assert.equal(await shortOutcome, "DeadlineExceeded", "the short caller went on to its cascade's next step at its own deadline");
+  assert.deepEqual([...(await long)], [0.5]);
+});
