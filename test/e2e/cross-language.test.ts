@@ -361,7 +361,8 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
   // Every answer equals ONNX Runtime run here, in process, on the vectors the Python client built.
   assert.ok(oip.server_metadata.extensions?.includes("statistics"), `ServerMetadata extensions: ${oip.server_metadata.extensions}`);
   assert.ok(oip.server_metadata.extensions?.includes("execution_provider:cpu"), `ServerMetadata extensions: ${oip.server_metadata.extensions}`);
-  for (const version of ["1", "2"]) {
+  // Every version: the logistic regressions and the gradient-boosted trees (ai.onnx.ml TreeEnsemble).
+  for (const version of VERSIONS) {
     const v = oip.versions[version]!;
     const expected = await ortScores(version, oip.features);
     const expectedRounded = await ortScores(version, oip.rounded_features);
