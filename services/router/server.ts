@@ -112,7 +112,11 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   host.onClose(() => closeNats(nc));
   // Breaker state shared with the other replicas: ours published, theirs adopted (BreakerSync's merge rules).
   const breakerStore = await BreakerStore.open(nc);
-  breakers.publish = (t) => void breakerStore.publish(t).catch((err: unknown) => log.warn({ err, target: t.target }, "could not publish a breaker transition"));
+  host.onClose(() => breakerStore.close());
+  breakers.publish = (t) =>
+    void breakerStore
+      .publish(t)
+      .catch((err: unknown) => log.warn({ err, target: t.target, state: t.state }, "could not publish a breaker transition yet: it is put again once NATS answers"));
   const breakerWatch = await breakerStore.watch(
     (t) => breakers.apply(t),
     (err) => log.warn({ err }, "ignoring an unreadable breaker transition"),
