@@ -71,7 +71,10 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
         },
       )
     : undefined;
-  if (batcher) host.onClose(() => batcher.close());
+  if (batcher) {
+    host.onClose(batcher.logStats(log));
+    host.onClose(() => batcher.close());
+  }
   host.add(FeatureService, featureRoutes({ specs, router, ...(batcher ? { batcher } : {}), defaultTimeoutMs: config.defaultTimeoutMs }));
   await host.listen();
   const deps = new DependencyWatch([config.routerAddr], (any) =>

@@ -11,6 +11,7 @@ import {
   type BatcherStats,
   type QueuedRequest,
 } from "./batcher.js";
+import type { Logger } from "pino";
 import { tracer } from "./rpc/tracing.js";
 
 export interface HopBatcherOptions {
@@ -136,9 +137,27 @@ export class HopBatcher<R, D> {
     }
   }
 
-  /** Batches, rows and calls per key so far (for logs and the bench). */
+  /** Batches, rows and calls so far per key and deadline bucket ("credit-default@43"). */
   stats(): Record<string, BatcherStats> {
     return Object.fromEntries([...this.batchers.entries()].map(([k, b]) => [k, b.stats()]));
+  }
+
+  /**
+   * Logs how well the hop batches every `everyMs` while it carries traffic (calls per downstream call, rows, calls
+   * shed or expired); returns a function that stops it.
+   */
+  logStats(log: Logger, everyMs = 60_000): () => void {
+    let last = -1;
+    const timer = setInterval(() => {
+      const stats = this.stats();
+      const all = Object.values(stats);
+      const batches = all.reduce((n, s) => n + s.batches, 0);
+      if (batches === last) return;
+      last = batches;
+      const calls = all.reduce((n, s) => n + s.requestsRun, 0);
+      log.info({ hop: this.options.name, batches, callsPerBatch: batches ? Number((calls / batches).toFixed(2)) : 0, byKey: stats }, "hop batching");
+    }, everyMs).unref();
+    return () => clearInterval(timer);
   }
 
   /** Rejects every queued call with UNAVAILABLE (at shutdown; calls in flight finish). */

@@ -57,7 +57,10 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   log.info({ address: config.httpAddress, port: http.port }, "HTTP listener (Connect, gRPC-Web) started");
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
   host.onClose(() => transport.close());
-  if (batcher) host.onClose(() => batcher.close());
+  if (batcher) {
+    host.onClose(batcher.logStats(log));
+    host.onClose(() => batcher.close());
+  }
   host.onClose(() => deps.close());
   host.onClose(() => closeHttp(http.server));
   const deps = new DependencyWatch([config.featureAddr], (any) =>

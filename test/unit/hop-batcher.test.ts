@@ -48,6 +48,9 @@ test("rows of concurrent calls for one key go downstream in one call; each calle
   const m = calls.find((c) => c.key === "m")!;
   assert.deepEqual(m.rows, [1, 2, 3]);
   assert.equal(m.timeoutMs, 100, "the batch goes with the earliest deadline of its callers");
+  const stats = hop.stats();
+  assert.deepEqual(Object.keys(stats).sort(), ["m@26", "other@26"], "one batcher per key and deadline bucket");
+  assert.deepEqual([stats["m@26"]!.batches, stats["m@26"]!.requestsRun, stats["m@26"]!.rowsRun], [1, 2, 3]);
 });
 
 test("calls with very different time left do not share a batch: each batch's deadline suits all its callers", async () => {
