@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -102,6 +102,19 @@ export interface Mesh {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts one service process from dist/ with this process's environment plus `env`. Extra node flags for every
+ * service come from SCOREMESH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
+ */
+export function spawnService(name: ServiceName, env: Record<string, string>, stdio: StdioOptions = ["ignore", "ignore", "inherit"]): ChildProcess {
+  const nodeArgs = (process.env["SCOREMESH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
+  return spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, "dist", "services", name, "main.js")], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio,
+  });
+}
+
 /** The environment that wires the five services and NATS together on the given ports. */
 export function meshEnv(ports: MeshPorts, natsUrl: string, modelRepository: string, stateDir: string): Record<string, string> {
   const a = (port: number) => `127.0.0.1:${port}`;
@@ -163,16 +176,10 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   env["ROUTER_WORKER_ADDRS"] = instances.filter((i) => serviceOf(i) === "model-worker").map(addressOf).join(",");
   const processes = new Map<InstanceName, ChildProcess>();
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
-  // Extra node flags for every service, e.g. SCOREMESH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
-  const nodeArgs = (process.env["SCOREMESH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
 
   const startService = async (name: InstanceName) => {
     const log = openSync(join(logDir, `${name}.log`), "a");
-    const child = spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, "dist", "services", serviceOf(name), "main.js")], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env, ...instanceEnv.get(name) },
-      stdio: ["ignore", log, log],
-    });
+    const child = spawnService(serviceOf(name), { ...env, ...instanceEnv.get(name) }, ["ignore", log, log]);
     closeSync(log);
     processes.set(name, child);
     await waitServing(name, addressOf(name), child, join(logDir, `${name}.log`), readyTimeoutMs);

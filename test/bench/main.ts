@@ -27,7 +27,7 @@ import * as ort from "onnxruntime-node";
 import { createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
+import { PROJECT_ROOT, randomPorts, spawnService, startMesh, type Mesh } from "../../deploy/local/mesh.js";
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { buildVector } from "../../services/lib/feature-spec.js";
@@ -140,18 +140,13 @@ async function waitServing(address: string, child: ChildProcess, what: string): 
 async function workerAlone(nats: NatsServer, mode: BatchingMode): Promise<ClosedLoopResult[]> {
   const batching = mode !== "off";
   const address = `127.0.0.1:${await freePort()}`;
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "services", "model-worker", "main.js")], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      WORKER_ADDR: address,
-      NATS_URL: nats.url,
-      MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
-      WORKER_MODELS: MODEL,
-      WORKER_BATCHING: batching ? "on" : "off",
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "ignore", "inherit"],
+  const child = spawnService("model-worker", {
+    WORKER_ADDR: address,
+    NATS_URL: nats.url,
+    MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
+    WORKER_MODELS: MODEL,
+    WORKER_BATCHING: batching ? "on" : "off",
+    LOG_LEVEL: "warn",
   });
   const transport = createGrpcTransport({ address });
   const worker = createClient(GRPCInferenceService, transport);

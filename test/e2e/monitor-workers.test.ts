@@ -8,12 +8,12 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
-import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import { spawnService } from "../../deploy/local/mesh.js";
 import { stopProcess } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { HealthProbe } from "../../services/lib/rpc/health-client.js";
@@ -102,11 +102,11 @@ describe("the monitor shows the model workers, their execution providers and a C
       const out = openSync(logFile, "a");
       let child: ChildProcess | undefined;
       try {
-        child = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "services", "model-worker", "main.js")], {
-          cwd: PROJECT_ROOT,
-          env: { ...process.env, ...fx.mesh.env, WORKER_ADDR: address, WORKER_EXECUTION_PROVIDERS: "cuda,cpu", LOG_LEVEL: "info" },
-          stdio: ["ignore", out, out],
-        });
+        child = spawnService(
+          "model-worker",
+          { ...fx.mesh.env, WORKER_ADDR: address, WORKER_EXECUTION_PROVIDERS: "cuda,cpu", LOG_LEVEL: "info" },
+          ["ignore", out, out],
+        );
         const probe = new HealthProbe(address);
         try {
           await until(

@@ -10,14 +10,14 @@
  * one that does waits for the delay (its batch is not full).
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
-import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import { PROJECT_ROOT, spawnService } from "../../deploy/local/mesh.js";
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { ModelRepository } from "../../services/lib/model-repository.js";
@@ -42,21 +42,16 @@ before(
     dir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-batching-"));
     nats = await startNatsServer({ port: await freePort(), dir: join(dir, "nats") });
     address = `127.0.0.1:${await freePort()}`;
-    worker = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "services", "model-worker", "main.js")], {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        WORKER_ADDR: address,
-        NATS_URL: nats.url,
-        MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
-        WORKER_MODELS: MODEL,
-        WORKER_MAX_BATCH_ROWS: "4",
-        WORKER_MAX_QUEUE_ROWS: "4",
-        WORKER_MAX_QUEUE_DELAY_US: "300000",
-        WORKER_EXECUTION_PROVIDERS: "cuda,cpu",
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "ignore", "inherit"],
+    worker = spawnService("model-worker", {
+      WORKER_ADDR: address,
+      NATS_URL: nats.url,
+      MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
+      WORKER_MODELS: MODEL,
+      WORKER_MAX_BATCH_ROWS: "4",
+      WORKER_MAX_QUEUE_ROWS: "4",
+      WORKER_MAX_QUEUE_DELAY_US: "300000",
+      WORKER_EXECUTION_PROVIDERS: "cuda,cpu",
+      LOG_LEVEL: "warn",
     });
     const probe = new HealthProbe(address);
     try {
