@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HealthProbe } from "../../services/lib/rpc/health-client.js";
+import { HealthProbe } from "../../services/lib/rpc/index.js";
 import { startNatsServer, stopProcess, type NatsServer } from "./nats-server.js";
 import { freePort } from "./ports.js";
 

@@ -1,14 +1,7 @@
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import {
-  isSnapshotFileName,
-  parseSnapshot,
-  SnapshotError,
-  type EntitySnapshot,
-  type EntityValues,
-} from "../lib/entity-snapshot.js";
-import type { FeatureSpec } from "../lib/feature-spec.js";
+import { isSnapshotFileName, parseSnapshot, SnapshotError, type EntitySnapshot, type EntityValues, type FeatureSpec } from "../lib/model/index.js";
 
 export interface EntityStoreOptions {
   /** The folder of one model family's snapshot files (snapshot-*.jsonl). */

@@ -2,10 +2,9 @@ import { Code, ConnectError, type Client, type ServiceImpl } from "@connectrpc/c
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
 import type { FeatureRowSchema, RouterService, RowDecision } from "../../gen/scoremesh/router/v1/router_pb.js";
-import type { EntityValues } from "../lib/entity-snapshot.js";
-import { buildVector, segmentsOf, type FeatureSpec } from "../lib/feature-spec.js";
-import type { HopBatcher } from "../lib/hop-batcher.js";
-import { activeTraceId } from "../lib/rpc/tracing.js";
+import { type EntityValues, buildVector, segmentsOf, type FeatureSpec } from "../lib/model/index.js";
+import type { HopBatcher } from "../lib/batching/index.js";
+import { activeTraceId } from "../lib/rpc/index.js";
 
 export type FeatureRowInit = MessageInitShape<typeof FeatureRowSchema>;
 

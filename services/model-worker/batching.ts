@@ -1,4 +1,4 @@
-import type { ModelCard } from "../lib/model-card.js";
+import type { ModelCard } from "../lib/model/index.js";
 
 /**
  * Dynamic batching settings a model card may carry, named as in Triton's model configuration:

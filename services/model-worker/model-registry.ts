@@ -1,11 +1,8 @@
 import * as ort from "onnxruntime-node";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import type { ModelCard } from "../lib/model-card.js";
-import { ModelRepository } from "../lib/model-repository.js";
-import { specHash } from "../lib/feature-spec.js";
-import { specSkew, specSkewError } from "../lib/skew-guard.js";
-import { Batcher, type QueuedRequest } from "../lib/batcher.js";
+import { type ModelCard, ModelRepository, specHash, specSkew, specSkewError } from "../lib/model/index.js";
+import { Batcher, type QueuedRequest } from "../lib/batching/index.js";
 import { versionBatching, warmUpSizes, type BatchingDefaults, type VersionBatching } from "./batching.js";
 import { createWithFallback, type ProviderName } from "./execution-providers.js";
 import { VersionStatistics } from "./statistics.js";
@@ -69,7 +66,7 @@ export interface InferOptions {
  * The worker's model versions. Each version gets one ONNX Runtime session, created once on the first
  * execution provider that loads, and warmed up at every batch size it will run before it reports ready;
  * versions that appear in the repository later are loaded by `sync()`. With batching on, concurrent requests
- * for a version are run together (see services/lib/batcher.ts), one batch at a time.
+ * for a version are run together (see services/lib/batching/batcher.ts), one batch at a time.
  */
 export class ModelRegistry {
   private readonly versions = new Map<string, LoadedVersion>();

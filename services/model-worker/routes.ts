@@ -2,7 +2,7 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { GRPCInferenceService, type InferTensorContentsSchema } from "../../gen/inference/grpc_predict_v2_pb.js";
 import type { ModelRegistry, OutputTensor } from "./model-registry.js";
-import { DeadlineExpiredError, QueueFullError, RequestCancelledError } from "../lib/batcher.js";
+import { DeadlineExpiredError, QueueFullError, RequestCancelledError } from "../lib/batching/index.js";
 import { readFloatMatrix } from "./tensors.js";
 import { retryInfo } from "./retry-info.js";
 

@@ -1,11 +1,9 @@
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
-import { ModelRepository } from "../lib/model-repository.js";
-import { closeNats, connectNats } from "../lib/nats/connect.js";
-import { PolicyStore } from "../lib/nats/policy-store.js";
-import { WorkerStore, workerKey } from "../lib/nats/worker-registry.js";
-import { ServiceHost } from "../lib/service-host.js";
+import { ModelRepository } from "../lib/model/index.js";
+import { closeNats, connectNats, PolicyStore, WorkerStore, workerKey } from "../lib/nats/index.js";
+import { ServiceHost } from "../lib/service/index.js";
 import type { WorkerConfig } from "./config.js";
 import { ModelRegistry } from "./model-registry.js";
 import { inferenceRoutes } from "./routes.js";

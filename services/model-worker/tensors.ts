@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { copyFloats } from "../lib/tensor-bytes.js";
+import { copyFloats } from "../lib/model/index.js";
 import type { ModelInferRequest_InferInputTensor } from "../../gen/inference/grpc_predict_v2_pb.js";
 
 /** Bytes per element of the OIP v2 datatypes the worker accepts. */

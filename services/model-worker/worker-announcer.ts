@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { WORKER_BUCKET, WORKER_REFRESH_MS, type WorkerRecord, type WorkerStore } from "../lib/nats/worker-registry.js";
+import { WORKER_BUCKET, WORKER_REFRESH_MS, type WorkerRecord, type WorkerStore } from "../lib/nats/index.js";
 
 /** What a worker knows about itself, for `describeWorker`. */
 export interface WorkerFacts {

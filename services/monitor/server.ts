@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
-import { ServiceHost } from "../lib/service-host.js";
+import { ServiceHost } from "../lib/service/index.js";
 import { AuditLog } from "./audit-log.js";
 import type { MonitorConfig } from "./config.js";
 import { startHttpPage } from "./http-page.js";

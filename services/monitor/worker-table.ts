@@ -1,4 +1,4 @@
-import { WORKER_RECORD_TTL_MS, type WorkerChange, type WorkerRecord } from "../lib/nats/worker-registry.js";
+import { WORKER_RECORD_TTL_MS, type WorkerChange, type WorkerRecord } from "../lib/nats/index.js";
 
 /** A worker as the monitor shows it: its record, what it means, and how long ago it was last rewritten. */
 export interface WorkerView extends WorkerRecord {

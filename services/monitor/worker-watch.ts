@@ -1,7 +1,6 @@
 import type { NatsConnection } from "nats";
 import type { Logger } from "pino";
-import { closeNats, connectNats } from "../lib/nats/connect.js";
-import { WORKER_BUCKET, WorkerStore } from "../lib/nats/worker-registry.js";
+import { closeNats, connectNats, WORKER_BUCKET, WorkerStore } from "../lib/nats/index.js";
 import type { WorkerTable } from "./worker-table.js";
 
 /**

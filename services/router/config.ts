@@ -1,4 +1,4 @@
-import { ConfigError, EnvReader } from "../lib/config.js";
+import { ConfigError, EnvReader } from "../lib/service/index.js";
 
 export interface RouterConfig {
   address: string;

@@ -1,4 +1,4 @@
-import { runService } from "../lib/main.js";
+import { runService } from "../lib/service/index.js";
 import { readConfig } from "./config.js";
 import { startRouter } from "./server.js";
 

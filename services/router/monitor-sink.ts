@@ -2,7 +2,7 @@ import { createClient } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { MonitorService, type DecisionRecordSchema } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
-import { createGrpcTransport } from "../lib/rpc/grpc-transport.js";
+import { createGrpcTransport } from "../lib/rpc/index.js";
 
 type RecordInit = MessageInitShape<typeof DecisionRecordSchema>;
 

@@ -4,18 +4,18 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { RouterService, type RowDecisionSchema } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecordSchema } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
-import { decide, type ModelCard } from "../lib/model-card.js";
-import type { RulesScorecard } from "../lib/rules-scorecard.js";
-import { activeTraceId } from "../lib/rpc/tracing.js";
+import { decide, type ModelCard } from "../lib/model/index.js";
+import type { RulesScorecard } from "./rules-scorecard.js";
+import { activeTraceId } from "../lib/rpc/index.js";
 import type { Logger } from "pino";
-import type { BreakerBoard } from "./breakers.js";
+import type { BreakerBoard } from "./breakers/breakers.js";
 import { cascade } from "./cascade.js";
 import type { ChampionTable } from "./champions.js";
-import type { WorkerPool } from "./worker-pool.js";
+import type { WorkerPool } from "./workers/worker-pool.js";
 import type { MonitorSink } from "./monitor-sink.js";
-import type { Reasoner } from "./reasoner.js";
-import { callWorkers, type RetryOptions } from "./worker-call.js";
-import type { WorkerBatcher } from "./worker-batcher.js";
+import type { Reasoner } from "./explain/reasoner.js";
+import { callWorkers, type RetryOptions } from "./workers/worker-call.js";
+import type { WorkerBatcher } from "./workers/worker-batcher.js";
 
 /** The version the router reports for a decision made by the rules baseline. */
 export const RULES_VERSION = "rules";

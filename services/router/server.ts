@@ -1,25 +1,21 @@
 import type { Logger } from "pino";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
-import { specHash } from "../lib/feature-spec.js";
-import { seedChampion, type ModelCard } from "../lib/model-card.js";
-import { specSkew } from "../lib/skew-guard.js";
-import { ModelRepository } from "../lib/model-repository.js";
-import { closeNats, connectNats } from "../lib/nats/connect.js";
-import { PolicyStore } from "../lib/nats/policy-store.js";
-import { BreakerStore } from "../lib/nats/breaker-store.js";
-import { RulesScorecard } from "../lib/rules-scorecard.js";
+import { specHash, seedChampion, type ModelCard, specSkew, ModelRepository } from "../lib/model/index.js";
+import { closeNats, connectNats, PolicyStore } from "../lib/nats/index.js";
+import { BreakerStore } from "./breakers/breaker-store.js";
+import { RulesScorecard } from "./rules-scorecard.js";
 import { hostname } from "node:os";
-import { BreakerBoard } from "./breakers.js";
-import { ServiceHost } from "../lib/service-host.js";
+import { BreakerBoard } from "./breakers/breakers.js";
+import { ServiceHost } from "../lib/service/index.js";
 import { ChampionTable } from "./champions.js";
 import type { RouterConfig } from "./config.js";
 import { MonitorSink } from "./monitor-sink.js";
-import { Reasoner } from "./reasoner.js";
+import { Reasoner } from "./explain/reasoner.js";
 import { routerRoutes } from "./routes.js";
-import { WorkerPool } from "./worker-pool.js";
-import { WorkerBatcher } from "./worker-batcher.js";
-import { RetryBudgets } from "./retry-budget.js";
-import { callWorkers, type RetryOptions } from "./worker-call.js";
+import { WorkerPool } from "./workers/worker-pool.js";
+import { WorkerBatcher } from "./workers/worker-batcher.js";
+import { RetryBudgets } from "./workers/retry-budget.js";
+import { callWorkers, type RetryOptions } from "./workers/worker-call.js";
 
 /**
  * The router: follows the serving policy in NATS, sends feature rows to a model worker with a deadline,

@@ -1,4 +1,4 @@
-import { EnvReader } from "../lib/config.js";
+import { EnvReader } from "../lib/service/index.js";
 
 export interface ValidatorConfig {
   /** gRPC listener (grpc-js). */

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { DescService } from "@bufbuild/protobuf";
 import { ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { context, endRpcSpan, extractContext, SpanKind, startRpcSpan, trace } from "../lib/rpc/tracing.js";
+import { context, endRpcSpan, extractContext, SpanKind, startRpcSpan, trace } from "../lib/rpc/index.js";
 
 /** A server span per call on the HTTP listener, continuing the caller's W3C trace (traceparent header). */
 const tracing: Interceptor = (next) => async (req) => {

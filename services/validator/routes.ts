@@ -8,10 +8,9 @@ import {
   type ScoreRequest,
   type ScoreResponseSchema,
 } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import type { FeatureSpec } from "../lib/feature-spec.js";
-import { invalidArgument, type FieldViolation } from "../lib/rpc/status-details.js";
-import type { HopBatcher } from "../lib/hop-batcher.js";
-import { activeTraceId } from "../lib/rpc/tracing.js";
+import type { FeatureSpec } from "../lib/model/index.js";
+import { invalidArgument, type FieldViolation, activeTraceId } from "../lib/rpc/index.js";
+import type { HopBatcher } from "../lib/batching/index.js";
 import { validateId, validateInputs } from "./validation.js";
 
 export interface EdgeDeps {

@@ -1,6 +1,6 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
-import type { FeatureSpec, InputSpec } from "../lib/feature-spec.js";
-import type { FieldViolation } from "../lib/rpc/status-details.js";
+import type { FeatureSpec, InputSpec } from "../lib/model/index.js";
+import type { FieldViolation } from "../lib/rpc/index.js";
 
 /** Limits on a request's shape, beyond the model's own schema. */
 export interface RequestLimits {

@@ -12,11 +12,9 @@ import * as ort from "onnxruntime-node";
 import pino from "pino";
 import { Route, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
-import { buildVector } from "../../services/lib/feature-spec.js";
-import { decide, seedChampion } from "../../services/lib/model-card.js";
-import { ModelRepository } from "../../services/lib/model-repository.js";
-import { invalidArgument } from "../../services/lib/rpc/status-details.js";
-import { ServiceHost } from "../../services/lib/service-host.js";
+import { buildVector, decide, seedChampion, ModelRepository } from "../../services/lib/model/index.js";
+import { invalidArgument } from "../../services/lib/rpc/index.js";
+import { ServiceHost } from "../../services/lib/service/index.js";
 import { validateInputs } from "../../services/validator/validation.js";
 
 const MODEL = "credit-default";

@@ -3,9 +3,8 @@ import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js"
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
-import { buildVector, specHash } from "../../services/lib/feature-spec.js";
-import { ModelRepository } from "../../services/lib/model-repository.js";
+import { createGrpcTransport } from "../../services/lib/rpc/index.js";
+import { buildVector, specHash, ModelRepository } from "../../services/lib/model/index.js";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 import { creditRows } from "../support/credit-data.js";

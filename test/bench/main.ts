@@ -30,13 +30,9 @@ import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT, randomPorts, spawnService, startMesh, type Mesh } from "../../deploy/local/mesh.js";
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
-import { buildVector } from "../../services/lib/feature-spec.js";
-import { ModelRepository } from "../../services/lib/model-repository.js";
-import { seedChampion } from "../../services/lib/model-card.js";
-import { HealthProbe } from "../../services/lib/rpc/health-client.js";
-import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
-import { copyFloats } from "../../services/lib/tensor-bytes.js";
-import { WorkerBatcher } from "../../services/router/worker-batcher.js";
+import { buildVector, ModelRepository, seedChampion, copyFloats } from "../../services/lib/model/index.js";
+import { HealthProbe, createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import { WorkerBatcher } from "../../services/router/workers/worker-batcher.js";
 import { creditRows } from "../support/credit-data.js";
 import { CpuWindow, waitForQuiet } from "./machine.js";
 

@@ -40,8 +40,7 @@ import {
   type ScoreRequest,
   type ScoreResponse,
 } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { addService, grpcServiceDefinition, methodSerializers } from "../../services/lib/rpc/grpc-server.js";
-import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
+import { addService, grpcServiceDefinition, methodSerializers, createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { startHttpListener } from "../../services/validator/http-listener.js";
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -422,7 +421,7 @@ async function runClient(v: Variant, port: number, opts: Options): Promise<void>
 
 /** The mesh's tracing as every service sets it up (spans always recorded); no exporter (OTEL_* cleared). */
 async function enableTracing(): Promise<void> {
-  const { startTelemetry } = await import("../../services/lib/telemetry.js");
+  const { startTelemetry } = await import("../../services/lib/service/telemetry.js");
   startTelemetry("bench");
 }
 

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { connect, type NatsConnection } from "nats";
 import { freePort } from "../../deploy/local/ports.js";
 import { startNatsServer, type NatsServer } from "../../deploy/local/nats-server.js";
-import type { BreakerTransition } from "../../services/lib/breaker-sync.js";
-import { BreakerStore } from "../../services/lib/nats/breaker-store.js";
+import type { BreakerTransition } from "../../services/router/breakers/breaker-sync.js";
+import { BreakerStore } from "../../services/router/breakers/breaker-store.js";
 import { sleep } from "../support/mesh-fixture.js";
 
 const dir = mkdtempSync(join(tmpdir(), "scoremesh-breaker-store-"));

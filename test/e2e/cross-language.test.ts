@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as ort from "onnxruntime-node";
 import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
-import { ModelRepository } from "../../services/lib/model-repository.js";
+import { ModelRepository } from "../../services/lib/model/index.js";
 
 const INSTALL_HINT =
   "the cross-language e2e test needs Python gRPC and protoc; on Debian or Ubuntu: " +
@@ -32,7 +32,7 @@ const PROTOC = process.env["SCOREMESH_E2E_PROTOC"] ?? "/usr/bin/protoc";
 const GRPC_PYTHON_PLUGIN = process.env["SCOREMESH_E2E_GRPC_PYTHON_PLUGIN"] ?? "/usr/bin/grpc_python_plugin";
 
 const CLIENT = join(PROJECT_ROOT, "test", "e2e", "python", "score_client.py");
-const MESHCTL = join(PROJECT_ROOT, "dist", "services", "meshctl", "main.js");
+const MESHCTL = join(PROJECT_ROOT, "dist", "tools", "meshctl", "main.js");
 const MODEL = "credit-default";
 const SPEC = join(PROJECT_ROOT, "models", MODEL, "spec.json");
 const CSV = join(PROJECT_ROOT, "models", MODEL, "data", "credit_default.csv");

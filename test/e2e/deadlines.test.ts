@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
+import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 

@@ -5,11 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
-import { parseSnapshot, serializeSnapshot, snapshotFileName, type EntityValues } from "../../services/lib/entity-snapshot.js";
-import { buildVector } from "../../services/lib/feature-spec.js";
-import { seedChampion } from "../../services/lib/model-card.js";
-import { ModelRepository } from "../../services/lib/model-repository.js";
-import { creditDefaultEntityId } from "../../services/trainer/credit-default-entities.js";
+import { parseSnapshot, serializeSnapshot, snapshotFileName, type EntityValues, buildVector, seedChampion, ModelRepository } from "../../services/lib/model/index.js";
+import { creditDefaultEntityId } from "../../tools/trainer/credit-default-entities.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 

@@ -5,13 +5,10 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ConnectError, Code } from "@connectrpc/connect";
 import { Decision, Route, type ScoreResponse } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { ModelRepository } from "../../services/lib/model-repository.js";
-import { parseSnapshot, type EntityValues } from "../../services/lib/entity-snapshot.js";
-import { buildVector } from "../../services/lib/feature-spec.js";
-import { decide, seedChampion } from "../../services/lib/model-card.js";
-import { fieldViolations } from "../../services/lib/rpc/status-details.js";
+import { ModelRepository, parseSnapshot, type EntityValues, buildVector, decide, seedChampion } from "../../services/lib/model/index.js";
+import { fieldViolations } from "../../services/lib/rpc/index.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
-import { creditDefaultEntityId } from "../../services/trainer/credit-default-entities.js";
+import { creditDefaultEntityId } from "../../tools/trainer/credit-default-entities.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 

@@ -9,12 +9,9 @@ import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js"
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { Decision } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
-import { buildVector, specHash } from "../../services/lib/feature-spec.js";
-import { decide, seedChampion } from "../../services/lib/model-card.js";
-import { ModelRepository } from "../../services/lib/model-repository.js";
-import { explainerFor, topReasons } from "../../services/lib/reasons.js";
-import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
-import { HealthProbe } from "../../services/lib/rpc/health-client.js";
+import { buildVector, specHash, decide, seedChampion, ModelRepository } from "../../services/lib/model/index.js";
+import { explainerFor, topReasons } from "../../services/router/explain/reasons.js";
+import { createGrpcTransport, HealthProbe } from "../../services/lib/rpc/index.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 

@@ -16,8 +16,7 @@ import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js"
 import { spawnService } from "../../deploy/local/mesh.js";
 import { stopProcess } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
-import { HealthProbe } from "../../services/lib/rpc/health-client.js";
-import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
+import { HealthProbe, createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { cudaProviderInstalled } from "../../services/model-worker/execution-providers.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 

@@ -4,10 +4,9 @@ import { createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import type { InstanceName } from "../../deploy/local/mesh.js";
-import { buildVector, specHash } from "../../services/lib/feature-spec.js";
-import { ModelRepository } from "../../services/lib/model-repository.js";
-import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
-import { breakerTarget } from "../../services/router/breakers.js";
+import { buildVector, specHash, ModelRepository } from "../../services/lib/model/index.js";
+import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import { breakerTarget } from "../../services/router/breakers/breakers.js";
 import { creditRows } from "../support/credit-data.js";
 import { breakerAdoption, CHAOS_ENV, load, loadSummary, sleep, startMeshFixture, waitFor, type LoadAnswer, type MeshFixture } from "../support/mesh-fixture.js";
 

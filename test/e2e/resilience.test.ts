@@ -4,9 +4,9 @@ import { readFileSync } from "node:fs";
 import { once } from "node:events";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
-import { createGrpcTransport } from "../../services/lib/rpc/grpc-transport.js";
+import { createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
-import { breakerTarget } from "../../services/router/breakers.js";
+import { breakerTarget } from "../../services/router/breakers/breakers.js";
 import { creditRows } from "../support/credit-data.js";
 import { breakerAdoption, CHAOS_ENV, latencyQuantile, load, loadSummary, sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
 

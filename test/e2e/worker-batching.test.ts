@@ -20,9 +20,8 @@ import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js"
 import { PROJECT_ROOT, spawnService } from "../../deploy/local/mesh.js";
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
-import { ModelRepository } from "../../services/lib/model-repository.js";
-import { HealthProbe } from "../../services/lib/rpc/health-client.js";
-import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
+import { ModelRepository } from "../../services/lib/model/index.js";
+import { HealthProbe, createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../services/model-worker/retry-info.js";
 import { cudaProviderInstalled } from "../../services/model-worker/execution-providers.js";
 

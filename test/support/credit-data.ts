@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { loadCsv } from "../../services/trainer/csv.js";
+import { loadCsv } from "../../tools/trainer/csv.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 
 export const CREDIT_CSV = join(PROJECT_ROOT, "models", "credit-default", "data", "credit_default.csv");

@@ -1,4 +1,4 @@
-import type { BatchClock } from "../../services/lib/batcher.js";
+import type { BatchClock } from "../../services/lib/batching/index.js";
 
 /** A clock whose time moves only when the test says so. */
 export class FakeClock implements BatchClock {

@@ -6,7 +6,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { Route, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
-import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/grpc-transport.js";
+import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "./credit-data.js";
 
 export interface MeshFixture {
@@ -41,7 +41,7 @@ export async function startMeshFixture(env: Record<string, string> = {}, replica
     httpBase: `http://${mesh.env["VALIDATOR_HTTP_ADDR"]}`,
     meshctl: (...args) =>
       new Promise((resolve, reject) => {
-        const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/services/meshctl/main.js"), ...args], {
+        const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/tools/meshctl/main.js"), ...args], {
           env: { ...process.env, ...mesh.env },
           stdio: ["ignore", "pipe", "pipe"],
         });

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { InputSpec } from "../../../services/lib/feature-spec.js";
-import { checkRows } from "../../../services/trainer/check-rows.js";
-import { parseCsv } from "../../../services/trainer/csv.js";
-import { TrainingDataError } from "../../../services/trainer/errors.js";
-import { splitRows } from "../../../services/trainer/split.js";
+import type { InputSpec } from "../../../services/lib/model/index.js";
+import { checkRows } from "../../../tools/trainer/check-rows.js";
+import { parseCsv } from "../../../tools/trainer/csv.js";
+import { TrainingDataError } from "../../../tools/trainer/errors.js";
+import { splitRows } from "../../../tools/trainer/split.js";
 
 describe("splitRows", () => {
   it("splits into disjoint parts of the asked sizes, the same way for the same seed", () => {

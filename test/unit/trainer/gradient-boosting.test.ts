@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { readTreeEnsemble } from "../../../services/lib/onnx-trees.js";
-import { predictRaw } from "../../../services/lib/tree-ensemble.js";
-import { fitGradientBoosting } from "../../../services/trainer/gradient-boosting.js";
-import { sigmoid } from "../../../services/trainer/logistic-regression.js";
-import { rocAuc } from "../../../services/trainer/metrics.js";
-import { treeEnsembleOnnx } from "../../../services/trainer/onnx-export.js";
-import { scoreWithOnnx } from "../../../services/trainer/onnx-scorer.js";
-import { createRng } from "../../../services/trainer/rng.js";
+import { readTreeEnsemble } from "../../../services/router/explain/onnx-trees.js";
+import { predictRaw } from "../../../services/lib/model/index.js";
+import { fitGradientBoosting } from "../../../tools/trainer/gradient-boosting.js";
+import { sigmoid } from "../../../tools/trainer/logistic-regression.js";
+import { rocAuc } from "../../../tools/trainer/metrics.js";
+import { treeEnsembleOnnx } from "../../../tools/trainer/onnx-export.js";
+import { scoreWithOnnx } from "../../../tools/trainer/onnx-scorer.js";
+import { createRng } from "../../../tools/trainer/rng.js";
 
 /** Synthetic data with an interaction that a linear model cannot fit: y ~ Bernoulli(σ(3·x0·x1 + x2)). */
 function synthetic(n: number, seed: number) {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { solveSpd } from "../../../services/trainer/cholesky.js";
-import { fitLogisticRegression, sigmoid } from "../../../services/trainer/logistic-regression.js";
-import type { Matrix } from "../../../services/trainer/matrix.js";
-import { createRng } from "../../../services/trainer/rng.js";
+import { solveSpd } from "../../../tools/trainer/cholesky.js";
+import { fitLogisticRegression, sigmoid } from "../../../tools/trainer/logistic-regression.js";
+import type { Matrix } from "../../../tools/trainer/matrix.js";
+import { createRng } from "../../../tools/trainer/rng.js";
 
 /** Rows x ~ N(0, 1)^d and labels y ~ Bernoulli(σ(b + w·x)), from a seeded RNG. */
 function synthetic(n: number, intercept: number, coefficients: number[], seed: number) {

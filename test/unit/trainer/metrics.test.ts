@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { brierScore, ksStatistic, logLoss, quantile, rocAuc } from "../../../services/trainer/metrics.js";
-import { createRng } from "../../../services/trainer/rng.js";
+import { brierScore, ksStatistic, logLoss, quantile, rocAuc } from "../../../tools/trainer/metrics.js";
+import { createRng } from "../../../tools/trainer/rng.js";
 
 /** Scores with many ties (rounded to 0.05) and labels that depend on them. */
 function sample(n: number, seed: number) {

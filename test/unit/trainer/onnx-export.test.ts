@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "../../../gen/onnx/onnx_pb.js";
-import { sigmoid } from "../../../services/trainer/logistic-regression.js";
-import { logisticRegressionOnnx } from "../../../services/trainer/onnx-export.js";
-import { scoreWithOnnx } from "../../../services/trainer/onnx-scorer.js";
-import { createRng } from "../../../services/trainer/rng.js";
+import { sigmoid } from "../../../tools/trainer/logistic-regression.js";
+import { logisticRegressionOnnx } from "../../../tools/trainer/onnx-export.js";
+import { scoreWithOnnx } from "../../../tools/trainer/onnx-scorer.js";
+import { createRng } from "../../../tools/trainer/rng.js";
 
 describe("logisticRegressionOnnx", () => {
   const rng = createRng(9);

@@ -3,11 +3,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ModelRepository } from "../../../services/lib/model-repository.js";
-import { artifactFiles } from "../../../services/trainer/artifacts.js";
-import { creditDefault } from "../../../services/trainer/credit-default.js";
-import { prettyJson } from "../../../services/trainer/json-file.js";
-import { trainFamily, type TrainedFamily } from "../../../services/trainer/train.js";
+import { ModelRepository } from "../../../services/lib/model/index.js";
+import { artifactFiles } from "../../../tools/trainer/artifacts.js";
+import { creditDefault } from "../../../tools/trainer/credit-default.js";
+import { prettyJson } from "../../../tools/trainer/json-file.js";
+import { trainFamily, type TrainedFamily } from "../../../tools/trainer/train.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const modelsDir = join(root, "models");

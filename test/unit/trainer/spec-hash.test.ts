@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { specHash, type FeatureSpec } from "../../../services/lib/feature-spec.js";
-import { ModelRepository } from "../../../services/lib/model-repository.js";
+import { specHash, type FeatureSpec, ModelRepository } from "../../../services/lib/model/index.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const spec = new ModelRepository(join(root, "models")).spec("credit-default");

@@ -1,0 +1,8 @@
+// The public surface of services/lib/model: import from here, not from the files.
+export * from "./entity-snapshot.js";
+export * from "./feature-spec.js";
+export * from "./model-card.js";
+export * from "./model-repository.js";
+export * from "./skew-guard.js";
+export * from "./tensor-bytes.js";
+export * from "./tree-ensemble.js";

@@ -1,0 +1,5 @@
+// The public surface of services/lib/nats: import from here, not from the files.
+export * from "./connect.js";
+export * from "./kv-watch.js";
+export * from "./policy-store.js";
+export * from "./worker-registry.js";

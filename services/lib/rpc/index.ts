@@ -1,0 +1,8 @@
+// The public surface of services/lib/rpc: import from here, not from the files.
+export * from "./grpc-server.js";
+export * from "./grpc-transport.js";
+export * from "./handler-context.js";
+export * from "./health-client.js";
+export * from "./metadata.js";
+export * from "./status-details.js";
+export * from "./tracing.js";

@@ -1,0 +1,122 @@
+import * as grpc from "@grpc/grpc-js";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { HealthImplementation } from "grpc-health-check";
+import type { Logger } from "pino";
+import { addService, type InFlight } from "../rpc/index.js";
+
+export interface ServiceHostOptions {
+  /** The service's short name, e.g. "router". */
+  name: string;
+  /** host:port to listen on; port 0 picks a free port. */
+  address: string;
+  log: Logger;
+  /** How long SIGTERM waits for calls in flight before cancelling them. */
+  drainTimeoutMs?: number;
+  serverOptions?: grpc.ServerOptions;
+}
+
+/**
+ * The skeleton every scoremesh service shares: one grpc-js server with `grpc.health.v1` (from the
+ * grpc-health-check package) that reports NOT_SERVING until the service says it can do its job, and a
+ * `close()` that flips health to NOT_SERVING, stops accepting calls, drains those in flight, then closes the
+ * resources registered with `onClose` (last registered, first closed).
+ *
+ * @example
+ *   const host = new ServiceHost({ name: "router", address: config.address, log });
+ *   host.add(RouterService, routes);
+ *   await host.listen();
+ *   host.setServing(true);
+ */
+export class ServiceHost {
+  readonly server: grpc.Server;
+  readonly inFlight: InFlight = { count: 0 };
+  private readonly health = new HealthImplementation({ "": "NOT_SERVING" });
+  private readonly serviceNames: string[] = [];
+  private readonly closers: (() => unknown)[] = [];
+  private serving = false;
+  private closing?: Promise<void>;
+  /** The port actually bound (useful with port 0). */
+  port = 0;
+
+  constructor(readonly opts: ServiceHostOptions) {
+    this.server = new grpc.Server(opts.serverOptions);
+    this.health.addToServer(this.server);
+  }
+
+  /** Serves a connect-es ServiceImpl on this host's gRPC server. */
+  add<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): this {
+    addService(this.server, service, impl, { log: this.opts.log, inFlight: this.inFlight });
+    this.serviceNames.push(service.typeName);
+    this.health.setStatus(service.typeName, "NOT_SERVING");
+    return this;
+  }
+
+  async listen(): Promise<number> {
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(this.opts.address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    this.opts.log.info({ address: this.opts.address, port: this.port }, "listening");
+    return this.port;
+  }
+
+  /** Sets the health of the whole server ("") and of every service it serves. */
+  setServing(serving: boolean, why?: string): void {
+    if (this.closing || serving === this.serving) return;
+    this.serving = serving;
+    const status = serving ? "SERVING" : "NOT_SERVING";
+    this.health.setStatus("", status);
+    for (const name of this.serviceNames) this.health.setStatus(name, status);
+    this.opts.log.info({ health: status, why }, "health changed");
+  }
+
+  /**
+   * Reports the health of one part of the service under its own grpc.health.v1 name (e.g. a model version the
+   * worker refuses to serve: "model:credit-default/5"), without changing the server's overall status.
+   */
+  setPartStatus(name: string, serving: boolean): void {
+    this.health.setStatus(name, serving ? "SERVING" : "NOT_SERVING");
+  }
+
+  isServing(): boolean {
+    return this.serving && !this.closing;
+  }
+
+  /** Registers a resource to close after the server has drained. */
+  onClose(fn: () => unknown): void {
+    this.closers.push(fn);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const log = this.opts.log;
+    this.health.setStatus("", "NOT_SERVING");
+    for (const name of this.serviceNames) this.health.setStatus(name, "NOT_SERVING");
+    log.info({ inFlight: this.inFlight.count }, "shutting down: NOT_SERVING, draining calls in flight");
+    const drained = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.opts.drainTimeoutMs ?? 10_000);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (!drained) {
+      log.warn({ inFlight: this.inFlight.count }, "drain timed out; cancelling the calls left");
+      this.server.forceShutdown();
+    }
+    for (const fn of this.closers.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err }, "error while closing a resource");
+      }
+    }
+    log.info("stopped");
+  }
+}

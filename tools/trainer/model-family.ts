@@ -1,0 +1,72 @@
+import type { EntityValues, EntityFeatureSpec, FeatureSpec, InputSpec } from "../../services/lib/model/index.js";
+import type { ClassWeight } from "./class-weight.js";
+import type { DataRow } from "./data-row.js";
+import type { GradientBoostingOptions } from "./gradient-boosting.js";
+import type { SplitOptions } from "./split.js";
+
+/** What the training kit needs to know to train every version of one model family. */
+export interface ModelFamily {
+  /** The family's name and folder in the model repository, e.g. "credit-default". */
+  model: string;
+  /** Default data file, under <repository>/<model>/data/. */
+  dataFile: string;
+  /** The 0/1 label column of the data file. */
+  label: string;
+  split: SplitOptions;
+  /** What a request carries (the spec's inputs); every data row must satisfy them. */
+  inputs: InputSpec[];
+  /**
+   * The family's feature spec, its transforms fitted on the training rows only. `entities[i]` holds the entity
+   * features of `train[i]` as the snapshot gives them (see `entities`).
+   */
+  spec(train: readonly DataRow[], entities: readonly (EntityValues | undefined)[]): FeatureSpec;
+  /** Per-entity features precomputed by a batch job: the training kit writes the snapshot and trains on it. */
+  entities?: EntityRecipe;
+  /** Score quantiles of the holdout set that become each version's thresholds. */
+  thresholdQuantiles: { review: number; decline: number };
+  versions: VersionRecipe[];
+}
+
+/** How one version is trained: a logistic regression (the light model) or gradient-boosted trees (the heavy one). */
+export type VersionRecipe = LogisticRegressionRecipe | GradientBoostingRecipe;
+
+interface RecipeBase {
+  /** A positive integer, the version's folder name. */
+  version: string;
+  description: string;
+  /** Make this version the champion when the model has no serving policy yet (see seedChampion). */
+  seedChampion?: boolean;
+}
+
+export interface LogisticRegressionRecipe extends RecipeBase {
+  algorithm: "logistic_regression";
+  /** L2 penalty λ on the coefficients (see fitLogisticRegression). */
+  l2: number;
+  classWeight: ClassWeight;
+}
+
+export interface GradientBoostingRecipe extends RecipeBase {
+  algorithm: "gradient_boosted_trees";
+  options: Required<GradientBoostingOptions>;
+}
+
+/**
+ * How the training kit builds a family's entity snapshot (models/<model>/entities/snapshot-*.jsonl) from the data
+ * file: every data row is one entity. Training joins each row to its entity by id through the written snapshot,
+ * so the models learn from exactly the values the feature service will look up.
+ */
+export interface EntityRecipe {
+  /** The entity id of data row `index` (0-based, in file order), e.g. "C" + the zero-padded index. */
+  idOf(index: number): string;
+  /** How ids are made, for the snapshot's header. */
+  idRule: string;
+  /** The snapshot's columns. */
+  features: EntityFeatureSpec[];
+  /** One row's entity features (rounded as they are to be written). */
+  compute(row: DataRow): Record<string, number>;
+  /**
+   * created_at of the snapshot the kit writes. Fixed, so that retraining reproduces the file byte for byte:
+   * the time the data describes, not the time the kit ran.
+   */
+  createdAt: string;
+}
