@@ -1,0 +1,163 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { FeatureService, type ScoreRowsRequest, type ScoreRowsResponseSchema } from "../../../gen/scoremesh/feature/v1/feature_pb.js";
+import { Decision, Route, ScoringService } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
+import { ModelRepository } from "../../../services/lib/model/index.js";
+import { fieldViolations } from "../../../services/lib/rpc/index.js";
+import { scoringRoutes } from "../../../services/validator/routes.js";
+import { CREDIT_INPUTS } from "../../support/credit-data.js";
+import { CallLog, inProcessClient, rejectionOf } from "../../support/in-process.js";
+
+const MODEL = "credit-default";
+/** A second known model with the same spec, for the mixed-model batch. */
+const OTHER_MODEL = "credit-default-copy";
+const spec = new ModelRepository(join(PROJECT_ROOT, "models")).spec(MODEL);
+const DEFAULT_TIMEOUT_MS = 1500;
+
+type ScoreRowsAnswer = (req: ScoreRowsRequest) => MessageInitShape<typeof ScoreRowsResponseSchema>;
+
+/** One decision per row, as the mesh would answer (version 3, REVIEW on the canary, one reason; scores 0.1, 0.2, ...). */
+const decideEveryRow: ScoreRowsAnswer = (req) => ({
+  decisions: req.rows.map((r, i) => ({
+    requestId: r.requestId,
+    modelVersion: "3",
+    score: (i + 1) / 10,
+    decision: Decision.REVIEW,
+    route: Route.CANARY,
+    degraded: true,
+    reasons: [{ code: "R-PAY_0", feature: "PAY_0", contribution: 0.3 }],
+    imputedFeatures: ["avg_utilization_6m"],
+  })),
+});
+
+/** The validator's real routes in process, its feature service faked by `answer`. */
+function validator(answer: ScoreRowsAnswer = decideEveryRow) {
+  const feature = new CallLog<ScoreRowsRequest>();
+  const featureClient = inProcessClient(FeatureService, {
+    scoreRows(req, ctx) {
+      feature.record(req, ctx);
+      return answer(req);
+    },
+  });
+  const routes = scoringRoutes({
+    specs: new Map([
+      [MODEL, spec],
+      [OTHER_MODEL, spec],
+    ]),
+    feature: featureClient,
+    defaultTimeoutMs: DEFAULT_TIMEOUT_MS,
+    maxBatchRows: 4,
+  });
+  return { scoring: inProcessClient(ScoringService, routes), feature };
+}
+
+const violationsOf = (err: ConnectError) => fieldViolations(err).map((v) => `${v.field} ${v.reason}`);
+
+test("a valid request passes its validated row to the feature service and returns the decision", async () => {
+  const { scoring, feature } = validator();
+  const res = await scoring.score({ requestId: "r-1", model: MODEL, entityId: "C00000", inputs: { ...CREDIT_INPUTS }, explain: true });
+
+  const { req } = feature.only();
+  assert.equal(req.model, MODEL);
+  assert.equal(req.rows.length, 1);
+  const row = req.rows[0]!;
+  assert.deepEqual([row.requestId, row.entityId, row.explain, row.traceId], ["r-1", "C00000", true, ""]);
+  assert.deepEqual(row.inputs, CREDIT_INPUTS);
+
+  assert.deepEqual(
+    [res.requestId, res.model, res.modelVersion, res.score, res.decision, res.route, res.degraded],
+    ["r-1", MODEL, "3", 0.1, Decision.REVIEW, Route.CANARY, true],
+  );
+  assert.deepEqual(res.reasons.map((r) => [r.code, r.feature, r.contribution]), [["R-PAY_0", "PAY_0", 0.3]]);
+  assert.deepEqual(res.imputedFeatures, ["avg_utilization_6m"]);
+});
+
+test("a request without a request_id gets a generated one, and the row has no entity", async () => {
+  const { scoring, feature } = validator();
+  const res = await scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } });
+  const row = feature.only().req.rows[0]!;
+  assert.match(row.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.equal(row.entityId, "");
+  assert.equal(res.requestId, row.requestId);
+});
+
+test("the caller's deadline is passed downstream; without one, the default", async () => {
+  const { scoring, feature } = validator();
+  await scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }, { timeoutMs: 800 });
+  await scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } });
+  const [withDeadline, withoutDeadline] = feature.calls.map((c) => c.timeoutMs ?? -1);
+  assert.ok(withDeadline! > 500 && withDeadline! <= 800, `caller's deadline: ${withDeadline} ms left downstream`);
+  assert.ok(withoutDeadline! > 1200 && withoutDeadline! <= DEFAULT_TIMEOUT_MS, `default deadline: ${withoutDeadline} ms left downstream`);
+});
+
+test("bad input is INVALID_ARGUMENT with a BadRequest naming every bad field, and nothing goes downstream", async () => {
+  const { scoring, feature } = validator();
+  const { PAY_0: _missing, ...withoutPay0 } = CREDIT_INPUTS;
+  const inputs = { ...withoutPay0, AGE: "thirty", SEX: 3, EDUCATION: 1.5, FAVOURITE_COLOUR: "blue" };
+  const err = await rejectionOf(scoring.score({ requestId: "has space", model: MODEL, inputs }));
+  assert.equal(err.code, Code.InvalidArgument);
+  assert.match(err.rawMessage, /^6 invalid fields: /);
+  assert.deepEqual(violationsOf(err), [
+    "request_id BAD_FORMAT",
+    "inputs.FAVOURITE_COLOUR UNKNOWN_FIELD",
+    "inputs.SEX OUT_OF_RANGE",
+    "inputs.EDUCATION NOT_INTEGER",
+    "inputs.AGE WRONG_TYPE",
+    "inputs.PAY_0 REQUIRED",
+  ]);
+  const age = fieldViolations(err).find((v) => v.field === "inputs.AGE");
+  assert.equal(age?.description, 'must be a number, got the string "thirty"');
+  assert.equal(feature.calls.length, 0);
+});
+
+test("an unknown or missing model is INVALID_ARGUMENT naming the known models", async () => {
+  const { scoring, feature } = validator();
+  const unknown = await rejectionOf(scoring.score({ model: "credit-defualt", inputs: { ...CREDIT_INPUTS } }));
+  assert.equal(unknown.code, Code.InvalidArgument);
+  assert.deepEqual(violationsOf(unknown), ["model UNKNOWN_MODEL"]);
+  assert.match(unknown.rawMessage, /unknown model "credit-defualt" \(known: credit-default, credit-default-copy\)/);
+  const missing = await rejectionOf(scoring.score({ inputs: { ...CREDIT_INPUTS } }));
+  assert.deepEqual(violationsOf(missing), ["model REQUIRED"]);
+  assert.equal(feature.calls.length, 0);
+});
+
+test("ScoreBatch sends one ScoreRows for the batch and answers in order", async () => {
+  const { scoring, feature } = validator();
+  const requests = ["a", "b", "c"].map((id) => ({ requestId: id, model: MODEL, inputs: { ...CREDIT_INPUTS } }));
+  const res = await scoring.scoreBatch({ requests });
+  assert.deepEqual(feature.only().req.rows.map((r) => r.requestId), ["a", "b", "c"]);
+  assert.deepEqual(res.responses.map((r) => [r.requestId, r.score]), [["a", 0.1], ["b", 0.2], ["c", 0.3]]);
+});
+
+test("ScoreBatch names each bad field by its request's index; an empty, oversized or mixed batch is refused", async () => {
+  const { scoring, feature } = validator();
+  const good = { model: MODEL, inputs: { ...CREDIT_INPUTS } };
+  const bad = await rejectionOf(scoring.scoreBatch({ requests: [good, { model: MODEL, inputs: { ...CREDIT_INPUTS, AGE: 12 } }] }));
+  assert.deepEqual(violationsOf(bad), ["requests[1].inputs.AGE OUT_OF_RANGE"]);
+  assert.deepEqual(violationsOf(await rejectionOf(scoring.scoreBatch({ requests: [] }))), ["requests REQUIRED"]);
+  const five = await rejectionOf(scoring.scoreBatch({ requests: [good, good, good, good, good] }));
+  assert.deepEqual(violationsOf(five), ["requests TOO_MANY_ROWS"]);
+  const mixed = await rejectionOf(scoring.scoreBatch({ requests: [good, { ...good, model: OTHER_MODEL }] }));
+  assert.deepEqual(violationsOf(mixed), ["requests[1].model MIXED_MODELS"]);
+  assert.equal(feature.calls.length, 0);
+});
+
+test("a failing feature service's error reaches the caller with its code and message", async () => {
+  const { scoring } = validator(() => {
+    throw new ConnectError("router is not serving", Code.Unavailable);
+  });
+  const err = await rejectionOf(scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }));
+  assert.equal(err.code, Code.Unavailable);
+  assert.equal(err.rawMessage, "router is not serving");
+});
+
+test("a feature service answering the wrong number of decisions is INTERNAL", async () => {
+  const { scoring } = validator(() => ({ decisions: [] }));
+  const err = await rejectionOf(scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }));
+  assert.equal(err.code, Code.Internal);
+  assert.equal(err.rawMessage, "the mesh answered 0 decisions for 1 rows");
+});
