@@ -1,7 +1,7 @@
 import { clone, fromJson, toJsonString, type JsonObject, type Message } from "@bufbuild/protobuf";
 import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
 
-/** A KV value that cannot be read: not JSON, not an object, of a schema version this build does not read, or invalid. */
+/** A KV value that cannot be read: not JSON, not an object, invalid, or of a schema version this build does not read. */
 export class KvValueError extends Error {
   override readonly name = "KvValueError";
   constructor(message: string, options?: { cause?: unknown }) {
@@ -38,7 +38,12 @@ export interface KvCodec<M extends VersionedMessage> {
  * through `upgrade`, so a mesh's saved state survives an upgrade; any other version is refused.
  *
  * @example
- *   const codec = kvCodec({ what: "serving policy", schema: ServingPolicySchema, version: 1, upgrade: (v) => fromJson(ServingPolicySchema, v) });
+ *   const codec = kvCodec({
+ *     what: "serving policy",
+ *     schema: ServingPolicySchema,
+ *     version: 1,
+ *     upgrade: (legacy) => fromJson(ServingPolicySchema, legacy),
+ *   });
  *   await kv.put(key, codec.encode(policy));
  *   const p = codec.decode(entry.string());
  */
@@ -81,7 +86,7 @@ function parseObject(what: string, text: string): JsonObject {
   return json as JsonObject;
 }
 
-/** The value's schema version: protobuf JSON allows the field's JSON or proto name, and a number or a numeric string. */
+/** The value's schema version (protobuf JSON allows the JSON or the proto name, a number or a numeric string). */
 function schemaVersionOf(json: JsonObject): number {
   const raw = json["schemaVersion"] ?? json["schema_version"] ?? 0;
   const v = typeof raw === "number" || typeof raw === "string" ? Number(raw) : NaN;

@@ -38,7 +38,7 @@ const workerRecordCodec = kvCodec({
   schema: WorkerRecordSchema,
   version: WORKER_RECORD_SCHEMA_VERSION,
   upgrade: (legacy) => toMessage(parseLegacyWorkerRecord(legacy)),
-  problem: (m) => (!m.address ? "address is empty" : !m.startedAt || !m.updatedAt ? "startedAt and updatedAt are required" : undefined),
+  problem: recordProblem,
 });
 
 /** Protobuf JSON of a worker's record, as the worker bucket keeps it. */
@@ -46,7 +46,7 @@ export function encodeWorkerRecord(record: WorkerRecord): string {
   return workerRecordCodec.encode(toMessage(record));
 }
 
-/** Parses a record from the bucket (of any schema version this build reads); throws `KvValueError` saying what is wrong. */
+/** Parses a record from the bucket (any schema version this build reads); throws `KvValueError` saying what is wrong. */
 export function parseWorkerRecord(json: string): WorkerRecord {
   return fromMessage(workerRecordCodec.decode(json));
 }
@@ -74,6 +74,12 @@ function fromMessage(m: WorkerRecordMessage): WorkerRecord {
     startedAt: iso(m.startedAt),
     updatedAt: iso(m.updatedAt),
   };
+}
+
+function recordProblem(m: WorkerRecordMessage): string | undefined {
+  if (!m.address) return "address is empty";
+  if (!m.startedAt || !m.updatedAt) return "startedAt and updatedAt are required";
+  return undefined;
 }
 
 function timestampOf(field: string, iso: string): Timestamp {

@@ -28,7 +28,7 @@ export function encodeTransition(t: BreakerTransition): string {
   return transitionCodec.encode(toMessage(t));
 }
 
-/** Parses a shared transition (of any schema version this build reads), or throws `KvValueError` naming what is wrong. */
+/** Parses a shared transition (any schema version this build reads), or throws `KvValueError` naming what is wrong. */
 export function parseTransition(json: string): BreakerTransition {
   const m = transitionCodec.decode(json);
   return { origin: m.origin, target: m.target, state: STATE.get(m.state)!, epoch: m.epoch, at: timestampMs(m.changedAt!) };
