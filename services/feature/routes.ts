@@ -1,7 +1,8 @@
 import { Code, ConnectError, type Client, type ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
-import type { FeatureRowSchema, RouterService, RowDecision } from "../../gen/scoremesh/router/v1/router_pb.js";
+import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
+import type { FeatureRowSchema, RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { type EntityValues, buildVector, segmentsOf, type FeatureSpec } from "../lib/model/index.js";
 import type { HopBatcher } from "../lib/batching/index.js";
 import { activeTraceId } from "../lib/rpc/index.js";

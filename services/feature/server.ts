@@ -1,7 +1,8 @@
 import { createClient } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
-import { RouterService, type RowDecision } from "../../gen/scoremesh/router/v1/router_pb.js";
+import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
+import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { HopBatcher } from "../lib/batching/index.js";
 import { join } from "node:path";
 import { specHash, ModelRepository, specSkew } from "../lib/model/index.js";

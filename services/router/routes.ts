@@ -1,7 +1,8 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { RouterService, type RowDecisionSchema } from "../../gen/scoremesh/router/v1/router_pb.js";
+import type { RowDecisionSchema } from "../../gen/scoremesh/decision/v1/decision_pb.js";
+import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecordSchema } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { decide, type ModelCard } from "../lib/model/index.js";

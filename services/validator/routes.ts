@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { FeatureService, type ValidatedRowSchema } from "../../gen/scoremesh/feature/v1/feature_pb.js";
-import type { RowDecision } from "../../gen/scoremesh/router/v1/router_pb.js";
+import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
 import {
   ScoringService,
   type ScoreRequest,

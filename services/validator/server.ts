@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import { createClient } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
-import type { RowDecision } from "../../gen/scoremesh/router/v1/router_pb.js";
+import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { HopBatcher } from "../lib/batching/index.js";
 import { type FeatureSpec, ModelRepository } from "../lib/model/index.js";

@@ -1,5 +1,8 @@
 // The public surface of services/lib/nats: import from here, not from the files.
 export * from "./connect.js";
+export * from "./kv-codec.js";
 export * from "./kv-watch.js";
+export * from "./policy-codec.js";
 export * from "./policy-store.js";
+export * from "./worker-record.js";
 export * from "./worker-registry.js";

@@ -1,8 +1,9 @@
-import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { KV, NatsConnection } from "nats";
 import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { watchKv } from "./kv-watch.js";
+import { decodePolicy, encodePolicy, POLICY_SCHEMA_VERSION } from "./policy-codec.js";
 
 /** The JetStream KV bucket that holds one ServingPolicy per model family, keyed by the model's name. */
 export const POLICY_BUCKET = "scoremesh_policy";
@@ -10,7 +11,8 @@ export const POLICY_BUCKET = "scoremesh_policy";
 /**
  * The serving policies of every model family, kept in a JetStream KV bucket so that every replica sees a
  * change at once and a replica that starts late reads the current value. Values are protobuf JSON of
- * scoremesh.policy.v1.ServingPolicy, so `nats kv get scoremesh_policy credit-default` is readable.
+ * scoremesh.policy.v1.ServingPolicy with a schema version (see policy-codec.ts), so `nats kv get scoremesh_policy
+ * credit-default` is readable.
  */
 export class PolicyStore {
   private constructor(
@@ -30,17 +32,17 @@ export class PolicyStore {
   }
 
   /** Writes a policy (last writer wins). */
-  async put(policy: Omit<ServingPolicy, "$typeName" | "updatedAt"> & { updatedBy: string }): Promise<ServingPolicy> {
-    const p = create(ServingPolicySchema, { ...policy, updatedAt: timestampNow() });
-    await this.kv.put(p.model, toJsonString(ServingPolicySchema, p));
+  async put(policy: Omit<ServingPolicy, "$typeName" | "updatedAt" | "schemaVersion"> & { updatedBy: string }): Promise<ServingPolicy> {
+    const p = create(ServingPolicySchema, { ...policy, updatedAt: timestampNow(), schemaVersion: POLICY_SCHEMA_VERSION });
+    await this.kv.put(p.model, encodePolicy(p));
     return p;
   }
 
   /** Writes a policy only if the model has none yet (atomic: replicas racing at start-up write it once). */
   async seed(model: string, championVersion: string, updatedBy: string): Promise<boolean> {
-    const p = create(ServingPolicySchema, { model, championVersion, updatedBy, updatedAt: timestampNow() });
+    const p = create(ServingPolicySchema, { model, championVersion, updatedBy, updatedAt: timestampNow(), schemaVersion: POLICY_SCHEMA_VERSION });
     try {
-      await this.kv.create(model, toJsonString(ServingPolicySchema, p));
+      await this.kv.create(model, encodePolicy(p));
       return true;
     } catch {
       return false;
@@ -61,8 +63,4 @@ export class PolicyStore {
     for await (const k of await this.kv.keys()) out.push(k);
     return out.sort();
   }
-}
-
-export function decodePolicy(json: string): ServingPolicy {
-  return fromJsonString(ServingPolicySchema, json);
 }

@@ -1,5 +1,6 @@
 import type { KV, NatsConnection } from "nats";
 import { watchKv } from "./kv-watch.js";
+import { encodeWorkerRecord, parseWorkerRecord, type WorkerRecord } from "./worker-record.js";
 
 /** The JetStream KV bucket where every model worker describes itself (one key per worker). */
 export const WORKER_BUCKET = "scoremesh_workers";
@@ -14,75 +15,11 @@ export const WORKER_RECORD_TTL_MS = 30_000;
 export const WORKER_REFRESH_MS = 10_000;
 
 /**
- * What a model worker tells the rest of the mesh about itself: where it listens, which execution providers
- * it asked ONNX Runtime for and which it runs on (and why it fell back), and which model versions it serves.
- * The value of its key in the worker bucket, as JSON (`nats kv get scoremesh_workers <key>` is readable).
- */
-export interface WorkerRecord {
-  /** The gRPC address the worker listens on (WORKER_ADDR). */
-  address: string;
-  /** Host name and process id, e.g. "node-3/4711": tells a restarted worker from the one before it. */
-  instance: string;
-  pid: number;
-  /** The execution providers asked for, in order (WORKER_EXECUTION_PROVIDERS resolved; "cpu" ends it). */
-  providersRequested: string[];
-  /** The providers its loaded model versions run on. */
-  providersActive: string[];
-  /** Providers that could not load, with the first line of ONNX Runtime's error. Empty when none failed. */
-  fallbacks: { provider: string; reason: string }[];
-  /** The model versions loaded; `ready` once warmed up. */
-  models: { model: string; version: string; provider: string; ready: boolean }[];
-  /** Versions the worker refuses to serve (the skew guard), with the reason. */
-  refused: { model: string; version: string; reason: string }[];
-  /** ISO 8601 times (the worker's clock): when the process started and when this record was written. */
-  startedAt: string;
-  updatedAt: string;
-}
-
-/**
  * A KV key for a worker, one per host and listen address (a restarted worker overwrites the record of the one
  * before it): letters, digits and `-_=` are kept, anything else (dots, colons, brackets) becomes `_`.
  */
 export function workerKey(host: string, address: string): string {
   return `${host}_${address}`.replace(/[^-A-Za-z0-9_=]/g, "_");
-}
-
-/** Parses a record from the bucket; throws naming the first field that is missing or of the wrong type. */
-export function parseWorkerRecord(json: string): WorkerRecord {
-  const v = JSON.parse(json) as Record<string, unknown>;
-  const str = (o: Record<string, unknown>, k: string) => {
-    if (typeof o[k] !== "string") throw new TypeError(`worker record: ${k} must be a string`);
-    return o[k];
-  };
-  const list = <T>(k: string, item: (x: Record<string, unknown>) => T): T[] => {
-    const a = v[k];
-    if (!Array.isArray(a)) throw new TypeError(`worker record: ${k} must be an array`);
-    return a.map((x) => {
-      if (typeof x !== "object" || x === null) throw new TypeError(`worker record: ${k} must hold objects`);
-      return item(x as Record<string, unknown>);
-    });
-  };
-  const strings = (k: string) => {
-    const a = v[k];
-    if (!Array.isArray(a) || !a.every((x) => typeof x === "string")) throw new TypeError(`worker record: ${k} must be an array of strings`);
-    return a as string[];
-  };
-  if (typeof v["pid"] !== "number" || !Number.isInteger(v["pid"])) throw new TypeError("worker record: pid must be an integer");
-  return {
-    address: str(v, "address"),
-    instance: str(v, "instance"),
-    pid: v["pid"],
-    providersRequested: strings("providersRequested"),
-    providersActive: strings("providersActive"),
-    fallbacks: list("fallbacks", (f) => ({ provider: str(f, "provider"), reason: str(f, "reason") })),
-    models: list("models", (m) => {
-      if (typeof m["ready"] !== "boolean") throw new TypeError("worker record: models[].ready must be a boolean");
-      return { model: str(m, "model"), version: str(m, "version"), provider: str(m, "provider"), ready: m["ready"] };
-    }),
-    refused: list("refused", (r) => ({ model: str(r, "model"), version: str(r, "version"), reason: str(r, "reason") })),
-    startedAt: str(v, "startedAt"),
-    updatedAt: str(v, "updatedAt"),
-  };
 }
 
 /**
@@ -121,7 +58,7 @@ export class WorkerStore {
   }
 
   async put(key: string, record: WorkerRecord): Promise<void> {
-    await this.kv.put(key, JSON.stringify(record));
+    await this.kv.put(key, encodeWorkerRecord(record));
   }
 
   async remove(key: string): Promise<void> {

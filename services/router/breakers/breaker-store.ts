@@ -1,5 +1,6 @@
 import { Events, type KV, type NatsConnection, type Status } from "nats";
-import { parseTransition, type BreakerTransition } from "./breaker-sync.js";
+import type { BreakerTransition } from "./breaker-sync.js";
+import { encodeTransition, parseTransition } from "./breaker-transition-codec.js";
 import { watchKv } from "../../lib/nats/index.js";
 
 /** The JetStream KV bucket that holds the latest breaker transition per target. */
@@ -14,8 +15,8 @@ export function breakerKey(target: string): string {
  * Breaker transitions shared by every router replica, with last-value semantics: a JetStream KV bucket with
  * one key per target (the target is also inside the value). A replica that starts late, or whose watch is
  * re-created after NATS was away, reads the current value of every key first, then every change. Values are
- * JSON (`nats kv get scoremesh_breakers <key>` is readable); ordering and staleness are the caller's
- * (`BreakerSync`), not the bucket's, so replays and out-of-order deliveries are harmless.
+ * protobuf JSON with a schema version (`nats kv get scoremesh_breakers <key>` is readable); ordering and
+ * staleness are the caller's (`BreakerSync`), not the bucket's, so replays and out-of-order deliveries are harmless.
  */
 export class BreakerStore {
   /**
@@ -64,7 +65,7 @@ export class BreakerStore {
   }
 
   private async put(t: BreakerTransition): Promise<void> {
-    await this.kv.put(breakerKey(t.target), JSON.stringify(t));
+    await this.kv.put(breakerKey(t.target), encodeTransition(t));
     if (this.pending.get(t.target) === t) this.pending.delete(t.target);
   }
 

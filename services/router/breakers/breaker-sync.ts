@@ -1,7 +1,8 @@
 import type { BreakerState } from "./circuit-breaker.js";
 
 /**
- * One breaker transition as replicas share it (the value of a key in the breaker KV bucket, as JSON).
+ * One breaker transition as replicas share it (the value of a key in the breaker KV bucket, as protobuf JSON of
+ * scoremesh.breaker.v1.BreakerTransition: see breaker-transition-codec.ts).
  * `epoch` orders transitions of one target across replicas: a replica publishing a transition uses one more
  * than the highest epoch it has seen for the target; ties are broken by `at`, then by `origin`.
  */
@@ -80,13 +81,4 @@ export class BreakerSync {
   get(target: string): BreakerTransition | undefined {
     return this.latest.get(target);
   }
-}
-
-/** Parses a shared transition, or throws naming what is wrong. */
-export function parseTransition(json: string): BreakerTransition {
-  const v = JSON.parse(json) as Partial<BreakerTransition>;
-  if (typeof v.origin !== "string" || typeof v.target !== "string") throw new Error("breaker transition: origin and target must be strings");
-  if (v.state !== "CLOSED" && v.state !== "OPEN" && v.state !== "HALF_OPEN") throw new Error(`breaker transition: unknown state ${JSON.stringify(v.state)}`);
-  if (!Number.isInteger(v.epoch) || typeof v.at !== "number") throw new Error("breaker transition: epoch must be an integer and at a number");
-  return { origin: v.origin, target: v.target, state: v.state, epoch: v.epoch!, at: v.at };
 }

@@ -6,15 +6,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { RowDecision } from "../../router/v1/router_pb.js";
-import { file_scoremesh_router_v1_router } from "../../router/v1/router_pb.js";
+import type { RowDecision } from "../../decision/v1/decision_pb.js";
+import { file_scoremesh_decision_v1_decision } from "../../decision/v1/decision_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file scoremesh/feature/v1/feature.proto.
  */
 export const file_scoremesh_feature_v1_feature: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSLHAQoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRIPCgdleHBsYWluGAQgASgIEhAKCHRyYWNlX2lkGAUgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiUwoQU2NvcmVSb3dzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIwCgRyb3dzGAIgAygLMiIuc2NvcmVtZXNoLmZlYXR1cmUudjEuVmFsaWRhdGVkUm93IkgKEVNjb3JlUm93c1Jlc3BvbnNlEjMKCWRlY2lzaW9ucxgBIAMoCzIgLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm93RGVjaXNpb24ycAoORmVhdHVyZVNlcnZpY2USXgoJU2NvcmVSb3dzEiYuc2NvcmVtZXNoLmZlYXR1cmUudjEuU2NvcmVSb3dzUmVxdWVzdBonLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlNjb3JlUm93c1Jlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_router_v1_router]);
+  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSLHAQoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRIPCgdleHBsYWluGAQgASgIEhAKCHRyYWNlX2lkGAUgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiUwoQU2NvcmVSb3dzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIwCgRyb3dzGAIgAygLMiIuc2NvcmVtZXNoLmZlYXR1cmUudjEuVmFsaWRhdGVkUm93IkoKEVNjb3JlUm93c1Jlc3BvbnNlEjUKCWRlY2lzaW9ucxgBIAMoCzIiLnNjb3JlbWVzaC5kZWNpc2lvbi52MS5Sb3dEZWNpc2lvbjJwCg5GZWF0dXJlU2VydmljZRJeCglTY29yZVJvd3MSJi5zY29yZW1lc2guZmVhdHVyZS52MS5TY29yZVJvd3NSZXF1ZXN0Gicuc2NvcmVtZXNoLmZlYXR1cmUudjEuU2NvcmVSb3dzUmVzcG9uc2UiAGIGcHJvdG8z", [file_scoremesh_decision_v1_decision]);
 
 /**
  * A row that passed the validator: every input is a finite number within the model's input schema.
@@ -93,7 +93,7 @@ export type ScoreRowsResponse = Message<"scoremesh.feature.v1.ScoreRowsResponse"
   /**
    * One decision per row, in row order.
    *
-   * @generated from field: repeated scoremesh.router.v1.RowDecision decisions = 1;
+   * @generated from field: repeated scoremesh.decision.v1.RowDecision decisions = 1;
    */
   decisions: RowDecision[];
 };

@@ -15,9 +15,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/policy/v1/policy.proto.
  */
 export const file_scoremesh_policy_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSJ8Cg1TZXJ2aW5nUG9saWN5Eg0KBW1vZGVsGAEgASgJEhgKEGNoYW1waW9uX3ZlcnNpb24YAiABKAkSLgoKdXBkYXRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgEIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSKUAQoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA1iBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
+ * The value of a model family's key in the policy bucket.
+ *
  * @generated from message scoremesh.policy.v1.ServingPolicy
  */
 export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
@@ -36,16 +38,27 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
   championVersion: string;
 
   /**
-   * When and by whom the policy was last written.
+   * When the policy was last written.
    *
    * @generated from field: google.protobuf.Timestamp updated_at = 3;
    */
   updatedAt?: Timestamp | undefined;
 
   /**
+   * Who last wrote the policy, e.g. "router-4711" (seeded at start-up) or "meshctl@alice".
+   *
    * @generated from field: string updated_by = 4;
    */
   updatedBy: string;
+
+  /**
+   * The layout of this value: 1. Absent (0) in values written before it existed, which have the same fields and
+   * are read as 1. It changes only when a reader that ignores unknown fields would misread a value; added fields
+   * keep it.
+   *
+   * @generated from field: uint32 schema_version = 5;
+   */
+  schemaVersion: number;
 };
 
 /**

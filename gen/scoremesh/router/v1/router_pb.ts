@@ -6,15 +6,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Decision, Reason, Route } from "../../scoring/v1/scoring_pb.js";
-import { file_scoremesh_scoring_v1_scoring } from "../../scoring/v1/scoring_pb.js";
+import type { RowDecision } from "../../decision/v1/decision_pb.js";
+import { file_scoremesh_decision_v1_decision } from "../../decision/v1/decision_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file scoremesh/router/v1/router.proto.
  */
 export const file_scoremesh_router_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLoAQoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZwoMUm91dGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEhkKEWZlYXR1cmVfc3BlY19oYXNoGAIgASgJEi0KBHJvd3MYAyADKAsyHy5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cigAIKC1Jvd0RlY2lzaW9uEhIKCnJlcXVlc3RfaWQYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRINCgVzY29yZRgDIAEoARIwCghkZWNpc2lvbhgEIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEioKBXJvdXRlGAUgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGUSEAoIZGVncmFkZWQYBiABKAgSLQoHcmVhc29ucxgHIAMoCzIcLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJlYXNvbhIYChBpbXB1dGVkX2ZlYXR1cmVzGAggAygJIkQKDVJvdXRlUmVzcG9uc2USMwoJZGVjaXNpb25zGAEgAygLMiAuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3dEZWNpc2lvbjJhCg1Sb3V0ZXJTZXJ2aWNlElAKBVJvdXRlEiEuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QaIi5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVzcG9uc2UiAGIGcHJvdG8z", [file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLoAQoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZwoMUm91dGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEhkKEWZlYXR1cmVfc3BlY19oYXNoGAIgASgJEi0KBHJvd3MYAyADKAsyHy5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3ciRgoNUm91dGVSZXNwb25zZRI1CglkZWNpc2lvbnMYASADKAsyIi5zY29yZW1lc2guZGVjaXNpb24udjEuUm93RGVjaXNpb24yYQoNUm91dGVyU2VydmljZRJQCgVSb3V0ZRIhLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm91dGVSZXF1ZXN0GiIuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_decision_v1_decision]);
 
 /**
  * A row's feature vector, built by the feature service.
@@ -108,69 +108,13 @@ export const RouteRequestSchema: GenMessage<RouteRequest> = /*@__PURE__*/
   messageDesc(file_scoremesh_router_v1_router, 1);
 
 /**
- * The decision for one row.
- *
- * @generated from message scoremesh.router.v1.RowDecision
- */
-export type RowDecision = Message<"scoremesh.router.v1.RowDecision"> & {
-  /**
-   * @generated from field: string request_id = 1;
-   */
-  requestId: string;
-
-  /**
-   * @generated from field: string model_version = 2;
-   */
-  modelVersion: string;
-
-  /**
-   * @generated from field: double score = 3;
-   */
-  score: number;
-
-  /**
-   * @generated from field: scoremesh.scoring.v1.Decision decision = 4;
-   */
-  decision: Decision;
-
-  /**
-   * @generated from field: scoremesh.scoring.v1.Route route = 5;
-   */
-  route: Route;
-
-  /**
-   * @generated from field: bool degraded = 6;
-   */
-  degraded: boolean;
-
-  /**
-   * @generated from field: repeated scoremesh.scoring.v1.Reason reasons = 7;
-   */
-  reasons: Reason[];
-
-  /**
-   * Features that took the spec's safe default (copied from the row).
-   *
-   * @generated from field: repeated string imputed_features = 8;
-   */
-  imputedFeatures: string[];
-};
-
-/**
- * Describes the message scoremesh.router.v1.RowDecision.
- * Use `create(RowDecisionSchema)` to create a new message.
- */
-export const RowDecisionSchema: GenMessage<RowDecision> = /*@__PURE__*/
-  messageDesc(file_scoremesh_router_v1_router, 2);
-
-/**
  * @generated from message scoremesh.router.v1.RouteResponse
  */
 export type RouteResponse = Message<"scoremesh.router.v1.RouteResponse"> & {
   /**
    * One decision per row, in row order.
    *
-   * @generated from field: repeated scoremesh.router.v1.RowDecision decisions = 1;
+   * @generated from field: repeated scoremesh.decision.v1.RowDecision decisions = 1;
    */
   decisions: RowDecision[];
 };
@@ -180,7 +124,7 @@ export type RouteResponse = Message<"scoremesh.router.v1.RouteResponse"> & {
  * Use `create(RouteResponseSchema)` to create a new message.
  */
 export const RouteResponseSchema: GenMessage<RouteResponse> = /*@__PURE__*/
-  messageDesc(file_scoremesh_router_v1_router, 3);
+  messageDesc(file_scoremesh_router_v1_router, 2);
 
 /**
  * RouterService picks the model version from the serving policy, calls a model worker and maps the score

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Logger } from "pino";
-import { parseWorkerRecord, workerKey, type WorkerRecord } from "../../../../services/lib/nats/worker-registry.js";
+import { workerKey } from "../../../../services/lib/nats/worker-registry.js";
+import type { WorkerRecord } from "../../../../services/lib/nats/worker-record.js";
 import { describeWorker, WorkerAnnouncer, type WorkerFacts } from "../../../../services/model-worker/worker-announcer.js";
 import { WorkerTable } from "../../../../services/monitor/worker-table.js";
 
@@ -63,16 +64,6 @@ test("describeWorker: providers in the requested order, versions sorted, refusal
     startedAt: "2023-11-14T22:13:20.000Z",
     updatedAt: "2023-11-14T22:13:25.000Z",
   } satisfies WorkerRecord);
-});
-
-test("a record survives the bucket (JSON) unchanged; malformed values are refused naming the field", () => {
-  const r = describeWorker(onCuda(), new Date(1_700_000_001_000));
-  assert.deepEqual(parseWorkerRecord(JSON.stringify(r)), r);
-  assert.throws(() => parseWorkerRecord(JSON.stringify({ ...r, pid: "4711" })), /pid/);
-  assert.throws(() => parseWorkerRecord(JSON.stringify({ ...r, providersActive: "cpu" })), /providersActive/);
-  assert.throws(() => parseWorkerRecord(JSON.stringify({ ...r, models: [{ model: "m", version: "1", provider: "cpu" }] })), /ready/);
-  assert.throws(() => parseWorkerRecord(JSON.stringify({ ...r, fallbacks: [{ provider: "cuda" }] })), /reason/);
-  assert.throws(() => parseWorkerRecord("not json"));
 });
 
 test("workerKey: one valid NATS key per host and address", () => {
