@@ -1,7 +1,8 @@
 /**
- * Time and timers, injectable: every timed module (batchers, breakers, retry budgets, the cascade) takes a `Clock`
- * so that a unit test drives it with a fake one (test/support/fake-clock.ts). Times are milliseconds on a
- * monotonic clock.
+ * Time and timers, injectable: every timed module (batchers, breakers, retry budgets, the cascade, the entity
+ * store) takes a `Clock` so that a unit test drives it with a fake one (test/support/fake-clock.ts). Times are
+ * milliseconds: on a monotonic clock (`systemClock`) for durations and deadlines, since the epoch (`wallClock`)
+ * where they are compared with dates written down.
  */
 export interface Clock {
   now(): number;
@@ -21,3 +22,6 @@ export const systemClock: Clock = {
     return () => clearTimeout(t);
   },
 };
+
+/** `Date.now()`, milliseconds since the epoch, with `systemClock`'s timers. */
+export const wallClock: Clock = { now: () => Date.now(), schedule: systemClock.schedule };
