@@ -1,6 +1,8 @@
 import { EnvReader } from "../lib/service/index.js";
+import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
-export interface FeatureConfig {
+/** Batching (FEATURE_BATCHING, FEATURE_BATCH_*): the rows of concurrent ScoreRows calls for one model go in one Route call to the router. */
+export interface FeatureConfig extends HopBatchingConfig {
   address: string;
   modelRepository: string;
   routerAddr: string;
@@ -18,13 +20,6 @@ export interface FeatureConfig {
   entityMaxBytes: number;
   /** How often to log the snapshot's freshness; 0: only when one is loaded. */
   entityFreshnessLogMs: number;
-  /** Gather the rows of concurrent ScoreRows calls for one model into one Route call to the router. */
-  batching: boolean;
-  /** How long the first call of a batch waits for more (µs; 0: only calls already there or arriving while batches are in flight). */
-  batchWindowUs: number;
-  batchMaxRows: number;
-  /** Route calls in flight at once per model when batching. */
-  batchMaxInFlight: number;
 }
 
 export function readConfig(env = new EnvReader()): FeatureConfig {
@@ -38,9 +33,6 @@ export function readConfig(env = new EnvReader()): FeatureConfig {
     entityPollMs: env.int("FEATURE_ENTITY_POLL_MS", 5000, 0, 3_600_000),
     entityMaxBytes: env.int("FEATURE_ENTITY_MAX_BYTES", 256 * 1024 * 1024, 1, 4 * 1024 * 1024 * 1024),
     entityFreshnessLogMs: env.int("FEATURE_ENTITY_FRESHNESS_LOG_MS", 60_000, 0, 86_400_000),
-    batching: env.oneOf("FEATURE_BATCHING", ["on", "off"], "on") === "on",
-    batchWindowUs: env.int("FEATURE_BATCH_WINDOW_US", 0, 0, 1_000_000),
-    batchMaxRows: env.int("FEATURE_BATCH_MAX_ROWS", 256, 1, 65_536),
-    batchMaxInFlight: env.int("FEATURE_BATCH_MAX_IN_FLIGHT", 4, 1, 1024),
+    ...readHopBatching(env, "FEATURE", { maxInFlight: 4 }),
   };
 }

@@ -1,6 +1,7 @@
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { wallClock, type Clock } from "../lib/service/index.js";
 import { isSnapshotFileName, parseSnapshot, SnapshotError, type EntitySnapshot, type EntityValues, type FeatureSpec } from "../lib/model/index.js";
 
 export interface EntityStoreOptions {
@@ -11,8 +12,8 @@ export interface EntityStoreOptions {
   log: Logger;
   /** Larger files are refused without being read. Default 256 MiB. */
   maxBytes?: number;
-  /** Milliseconds since the epoch; a test passes a fake clock. */
-  now?: () => number;
+  /** Milliseconds since the epoch (a snapshot's age is now − its created_at). Default `wallClock`; a test passes a fake one. */
+  clock?: Clock;
 }
 
 /** How fresh the snapshot in use is: for logs and health lines. */
@@ -53,11 +54,11 @@ export class EntityStore {
   private timer?: NodeJS.Timeout;
   private refreshing?: Promise<boolean>;
   private readonly maxBytes: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: EntityStoreOptions) {
     this.maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? wallClock;
   }
 
   get model(): string {
@@ -82,7 +83,7 @@ export class EntityStore {
       file: l.file,
       entities: l.snapshot.entities.size,
       created_at: l.snapshot.header.created_at,
-      age_s: Math.round((this.now() - Date.parse(l.snapshot.header.created_at)) / 1000),
+      age_s: Math.round((this.clock.now() - Date.parse(l.snapshot.header.created_at)) / 1000),
       loaded_at: new Date(l.loadedAt).toISOString(),
     };
   }
@@ -163,7 +164,7 @@ export class EntityStore {
       if (f.size > this.maxBytes) throw new SnapshotError(`${path}: ${f.size} bytes, more than the ${this.maxBytes} allowed`);
       const snapshot = parseSnapshot(await readFile(path, "utf8"), { source: path, spec });
       const previous = this.loaded?.file;
-      this.loaded = { snapshot, file: f.name, stamp: f.stamp, loadedAt: this.now() };
+      this.loaded = { snapshot, file: f.name, stamp: f.stamp, loadedAt: this.clock.now() };
       log.info({ ...this.freshness(), previous }, "entity snapshot loaded");
       return true;
     } catch (err) {

@@ -1,6 +1,8 @@
 import { EnvReader } from "../lib/service/index.js";
+import { readWorkerBatching, type WorkerBatchingConfig } from "../lib/batching/index.js";
 
-export interface WorkerConfig {
+/** Batching (WORKER_BATCHING, WORKER_MAX_BATCH_ROWS, WORKER_MAX_QUEUE_*): concurrent requests per model version run together. */
+export interface WorkerConfig extends WorkerBatchingConfig {
   /** gRPC listen address (OIP v2 + health). */
   address: string;
   /** The model repository folder. */
@@ -12,11 +14,6 @@ export interface WorkerConfig {
   intraOpThreads: number;
   /** "auto" (cuda,cpu where the CUDA provider is installed, else cpu) or a list such as "cuda,cpu". */
   executionProviders: string;
-  /** Dynamic batching of concurrent requests per model version (a card's `dynamic_batching` overrides the rest). */
-  batching: boolean;
-  maxBatchRows: number;
-  maxQueueDelayUs: number;
-  maxQueueRows: number;
   /** Rows whose outputs are kept per model version, keyed on the exact feature vector (0: no cache). */
   cacheRows: number;
   drainTimeoutMs: number;
@@ -37,10 +34,7 @@ export function readConfig(env = new EnvReader()): WorkerConfig {
     natsServers: env.string("NATS_URL", "nats://127.0.0.1:4222").split(","),
     intraOpThreads: env.int("WORKER_INTRA_OP_THREADS", 1, 1, 64),
     executionProviders: providers,
-    batching: env.oneOf("WORKER_BATCHING", ["on", "off"], "on") === "on",
-    maxBatchRows: env.int("WORKER_MAX_BATCH_ROWS", 256, 1, 65_536),
-    maxQueueDelayUs: env.int("WORKER_MAX_QUEUE_DELAY_US", 0, 0, 1_000_000),
-    maxQueueRows: env.int("WORKER_MAX_QUEUE_ROWS", 8192, 1, 10_000_000),
+    ...readWorkerBatching(env, "WORKER"),
     cacheRows: env.int("WORKER_CACHE_ROWS", 0, 0, 10_000_000),
     drainTimeoutMs: env.int("WORKER_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
   };

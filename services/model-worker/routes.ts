@@ -2,7 +2,7 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { GRPCInferenceService, type InferTensorContentsSchema } from "../../gen/inference/grpc_predict_v2_pb.js";
 import type { ModelRegistry, OutputTensor } from "./model-registry.js";
-import { DeadlineExpiredError, QueueFullError, RequestCancelledError } from "../lib/batching/index.js";
+import { batchErrorToRpc, QueueFullError } from "../lib/batching/index.js";
 import { readFloatMatrix } from "./tensors.js";
 import { retryInfo } from "./retry-info.js";
 
@@ -89,7 +89,8 @@ export function inferenceRoutes(
         });
       } catch (err) {
         if (err instanceof QueueFullError) onQueueFull();
-        throw toConnectError(err, lv.model, lv.version);
+        // A full queue is RESOURCE_EXHAUSTED with a google.rpc.RetryInfo.
+        throw ConnectError.from(batchErrorToRpc(err, `model ${lv.model} version ${lv.version} is overloaded`, retryInfo));
       }
       const chosen = wanted.length ? wanted.map((n) => outputs.find((o) => o.name === n)!) : outputs;
       return {
@@ -120,16 +121,4 @@ function typedContents(o: OutputTensor): MessageInitShape<typeof InferTensorCont
     default:
       return { int64Contents: Array.from(o.data as BigInt64Array) };
   }
-}
-
-/** Batcher errors as gRPC codes: a full queue is RESOURCE_EXHAUSTED with a google.rpc.RetryInfo. */
-function toConnectError(err: unknown, model: string, version: string): ConnectError {
-  if (err instanceof QueueFullError) {
-    const ce = new ConnectError(`model ${model} version ${version} is overloaded: ${err.message}`, Code.ResourceExhausted);
-    ce.details.push(retryInfo(err.retryAfterMs));
-    return ce;
-  }
-  if (err instanceof DeadlineExpiredError) return new ConnectError(err.message, Code.DeadlineExceeded);
-  if (err instanceof RequestCancelledError) return new ConnectError(err.message, Code.Canceled);
-  return ConnectError.from(err);
 }

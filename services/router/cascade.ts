@@ -1,5 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { systemClock, type Clock } from "../lib/service/index.js";
 
 export interface CascadeOptions {
   /** The champion version. */
@@ -13,7 +14,7 @@ export interface CascadeOptions {
   /** Time kept back for the rules step (which always answers), ms. */
   rulesReserveMs: number;
   signal?: AbortSignal;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export type CascadeResult =
@@ -33,15 +34,15 @@ export type CascadeResult =
  *   if (r.route === Route.RULES) ...
  */
 export async function cascade(o: CascadeOptions, score: (version: string, timeoutMs: number) => Promise<Float32Array>): Promise<CascadeResult> {
-  const now = o.now ?? (() => performance.now());
-  const start = now();
+  const clock = o.clock ?? systemClock;
+  const start = clock.now();
   const budget = o.remainingMs - o.rulesReserveMs;
   const fallback = o.fallback !== undefined && o.fallback !== o.primary ? o.fallback : undefined;
   const errors: ConnectError[] = [];
   const steps: { route: Route.PRIMARY | Route.FALLBACK_MODEL; version: string }[] = [{ route: Route.PRIMARY, version: o.primary }];
   if (fallback !== undefined) steps.push({ route: Route.FALLBACK_MODEL, version: fallback });
   for (const [i, step] of steps.entries()) {
-    const left = budget - (now() - start);
+    const left = budget - (clock.now() - start);
     const share = i === 0 && steps.length > 1 ? Math.floor(left / 2) : Math.floor(left);
     const timeoutMs = Math.min(o.workerTimeoutMs, share);
     if (timeoutMs <= 0) continue;

@@ -1,6 +1,8 @@
 import { ConfigError, EnvReader } from "../lib/service/index.js";
+import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
-export interface RouterConfig {
+/** Batching (ROUTER_BATCHING, ROUTER_BATCH_*): the rows of concurrent Route calls for one model version go in one ModelInfer. */
+export interface RouterConfig extends HopBatchingConfig {
   address: string;
   modelRepository: string;
   workerAddrs: string[];
@@ -14,13 +16,6 @@ export interface RouterConfig {
   monitorFlushMs: number;
   /** Records kept while the monitor is slow or away; beyond it records are counted as dropped. */
   monitorQueueMax: number;
-  /** Gather the rows of concurrent Route calls for one model version into one ModelInfer. */
-  batching: boolean;
-  /** How long the first row of a batch waits for more (µs; 0: only rows already there or arriving while batches are in flight). */
-  batchWindowUs: number;
-  batchMaxRows: number;
-  /** ModelInfer calls in flight at once per model version when batching. */
-  batchMaxInFlight: number;
   drainTimeoutMs: number;
   /** Circuit breakers per worker endpoint and model version (ROUTER_BREAKER_*). */
   breaker: {
@@ -83,10 +78,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     workerTimeoutMs: env.int("ROUTER_WORKER_TIMEOUT_MS", 1000, 1, 60_000),
     monitorFlushMs: env.int("ROUTER_MONITOR_FLUSH_MS", 100, 1, 60_000),
     monitorQueueMax: env.int("ROUTER_MONITOR_QUEUE_MAX", 50_000, 1, 10_000_000),
-    batching: env.oneOf("ROUTER_BATCHING", ["on", "off"], "on") === "on",
-    batchWindowUs: env.int("ROUTER_BATCH_WINDOW_US", 0, 0, 1_000_000),
-    batchMaxRows: env.int("ROUTER_BATCH_MAX_ROWS", 256, 1, 65_536),
-    batchMaxInFlight: env.int("ROUTER_BATCH_MAX_IN_FLIGHT", 2, 1, 1024),
+    ...readHopBatching(env, "ROUTER", { maxInFlight: 2 }),
     drainTimeoutMs: env.int("ROUTER_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
     breaker: {
       windowSize: env.int("ROUTER_BREAKER_WINDOW", 20, 1, 10_000),

@@ -1,6 +1,8 @@
 import { EnvReader } from "../lib/service/index.js";
+import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
-export interface ValidatorConfig {
+/** Batching (VALIDATOR_BATCHING, VALIDATOR_BATCH_*): the rows of concurrent public calls for one model go in one ScoreRows call to the feature service. */
+export interface ValidatorConfig extends HopBatchingConfig {
   /** gRPC listener (grpc-js). */
   grpcAddress: string;
   /** HTTP listener (connect-node: Connect JSON and gRPC-Web). */
@@ -14,13 +16,6 @@ export interface ValidatorConfig {
   /** Largest request body either listener reads; larger ones get RESOURCE_EXHAUSTED before being parsed. */
   maxMessageBytes: number;
   drainTimeoutMs: number;
-  /** Gather the rows of concurrent public calls for one model into one ScoreRows call to the feature service. */
-  batching: boolean;
-  /** How long the first call of a batch waits for more (µs; 0: only calls already there or arriving while batches are in flight). */
-  batchWindowUs: number;
-  batchMaxRows: number;
-  /** ScoreRows calls in flight at once per model when batching. */
-  batchMaxInFlight: number;
 }
 
 export function readConfig(env = new EnvReader()): ValidatorConfig {
@@ -33,9 +28,6 @@ export function readConfig(env = new EnvReader()): ValidatorConfig {
     maxBatchRows: env.int("VALIDATOR_MAX_BATCH_ROWS", 256, 1, 10_000),
     maxMessageBytes: env.int("VALIDATOR_MAX_MESSAGE_BYTES", 4 << 20, 1024, 64 << 20),
     drainTimeoutMs: env.int("VALIDATOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
-    batching: env.oneOf("VALIDATOR_BATCHING", ["on", "off"], "on") === "on",
-    batchWindowUs: env.int("VALIDATOR_BATCH_WINDOW_US", 0, 0, 1_000_000),
-    batchMaxRows: env.int("VALIDATOR_BATCH_MAX_ROWS", 256, 1, 65_536),
-    batchMaxInFlight: env.int("VALIDATOR_BATCH_MAX_IN_FLIGHT", 4, 1, 1024),
+    ...readHopBatching(env, "VALIDATOR", { maxInFlight: 4 }),
   };
 }

@@ -1,7 +1,7 @@
-import type { BatchClock } from "../../services/lib/batching/index.js";
+import type { Clock } from "../../services/lib/service/index.js";
 
 /** A clock whose time moves only when the test says so. */
-export class FakeClock implements BatchClock {
+export class FakeClock implements Clock {
   t = 0;
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private ids = 0;

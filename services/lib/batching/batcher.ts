@@ -5,25 +5,8 @@
  * model version); the router batches rows into `ModelInfer` calls (a few batches in flight).
  */
 
-/** Time and timers, injectable. Times are milliseconds on a monotonic clock. */
-export interface BatchClock {
-  now(): number;
-  /** Calls `fn` once after `ms` (0: after the I/O callbacks already queued); returns a cancel function. */
-  schedule(fn: () => void, ms: number): () => void;
-}
-
-/** `performance.now()`, `setTimeout`, and `setImmediate` for 0 ms (so that one I/O tick's requests batch together). */
-export const realClock: BatchClock = {
-  now: () => performance.now(),
-  schedule(fn, ms) {
-    if (ms <= 0) {
-      const h = setImmediate(fn);
-      return () => clearImmediate(h);
-    }
-    const t = setTimeout(fn, ms);
-    return () => clearTimeout(t);
-  },
-};
+import { systemClock, type Clock } from "../service/index.js";
+import { DeadlineExpiredError, QueueFullError, RequestCancelledError } from "./batch-errors.js";
 
 export interface BatcherOptions {
   /** Most rows in one batch (a single larger request runs alone). Default 64. */
@@ -39,7 +22,7 @@ export interface BatcherOptions {
   maxQueueRows?: number;
   /** Batches running at once. Default 1. */
   maxInFlight?: number;
-  clock?: BatchClock;
+  clock?: Clock;
 }
 
 /** One request as the `run` function sees it. */
@@ -48,33 +31,6 @@ export interface QueuedRequest<I> {
   rows: number;
   /** When it joined the queue (clock ms). */
   enqueuedAt: number;
-}
-
-/** The queue is full: the caller should retry after `retryAfterMs` (or elsewhere). */
-export class QueueFullError extends Error {
-  override name = "QueueFullError";
-  constructor(
-    readonly queuedRows: number,
-    readonly retryAfterMs: number,
-  ) {
-    super(`batch queue full (${queuedRows} rows waiting); retry in about ${retryAfterMs} ms`);
-  }
-}
-
-/** The request's deadline passed while it waited: it was dropped, not run. */
-export class DeadlineExpiredError extends Error {
-  override name = "DeadlineExpiredError";
-  constructor(readonly waitedMs: number) {
-    super(`deadline passed after ${waitedMs.toFixed(1)} ms in the batch queue; not run`);
-  }
-}
-
-/** The caller cancelled the request (its AbortSignal fired) before it ran. */
-export class RequestCancelledError extends Error {
-  override name = "RequestCancelledError";
-  constructor() {
-    super("cancelled by the caller before it ran");
-  }
 }
 
 export interface SubmitOptions {
@@ -123,7 +79,7 @@ export class Batcher<I, O> {
   readonly preferredBatchRows: ReadonlySet<number>;
   readonly maxQueueRows: number;
   readonly maxInFlight: number;
-  private readonly clock: BatchClock;
+  private readonly clock: Clock;
   private queue: Entry<I, O>[] = [];
   private queuedRows = 0;
   private inFlight = 0;
@@ -141,7 +97,7 @@ export class Batcher<I, O> {
       preferredBatchRows = [],
       maxQueueRows = 4096,
       maxInFlight = 1,
-      clock = realClock,
+      clock = systemClock,
     }: BatcherOptions = {},
   ) {
     if (!(maxBatchRows >= 1)) throw new RangeError("maxBatchRows must be at least 1");

@@ -1,18 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { context, SpanKind, SpanStatusCode, trace, type Context, type Link } from "@opentelemetry/api";
-import {
-  Batcher,
-  DeadlineExpiredError,
-  QueueFullError,
-  RequestCancelledError,
-  allAborted,
-  realClock,
-  type BatchClock,
-  type BatcherStats,
-  type QueuedRequest,
-} from "./batcher.js";
 import type { Logger } from "pino";
+import type { Clock } from "../service/index.js";
 import { tracer } from "../rpc/index.js";
+import type { BatcherStats } from "./batcher.js";
+import { HOP_DEADLINES, type DeadlinePolicy } from "./batch-deadlines.js";
+import { joinLists, joinSplit, sliceList } from "./join-split.js";
+import { KeyedBatchers, type KeyedBatch } from "./keyed-batchers.js";
 
 export interface HopBatcherOptions {
   /** Name of the downstream call, for spans and errors, e.g. "scoremesh.feature.v1.FeatureService/ScoreRows". */
@@ -25,10 +19,12 @@ export interface HopBatcherOptions {
   maxInFlight?: number;
   /** Most rows waiting per key before callers get RESOURCE_EXHAUSTED. Default 8192. */
   maxQueueRows?: number;
-  clock?: BatchClock;
+  /** Which calls share a batch and which deadline it goes with. Default `HOP_DEADLINES`. */
+  deadlines?: DeadlinePolicy;
+  clock?: Clock;
 }
 
-/** What one downstream call gets: every row of the batch, the latest deadline of its callers, and a signal that fires once all of them have gone. */
+/** What one downstream call gets: every row of the batch, the timeout its deadline policy gives it, and a signal that fires once all of its callers have gone. */
 export interface HopCall<R> {
   key: string;
   rows: R[];
@@ -38,8 +34,6 @@ export interface HopCall<R> {
 
 interface Part<R> {
   rows: R[];
-  deadline: number;
-  signal: AbortSignal | undefined;
   ctx: Context;
 }
 
@@ -62,57 +56,42 @@ interface Part<R> {
  *   const decisions = await hop.call("credit-default", rows, { timeoutMs: ctx.timeoutMs() ?? 2000, signal: ctx.signal });
  */
 export class HopBatcher<R, D> {
-  private readonly batchers = new Map<string, Batcher<Part<R>, D[]>>();
-  private readonly opts: Required<Omit<HopBatcherOptions, "clock" | "name">> & { clock: BatchClock };
+  private readonly batchers: KeyedBatchers<Part<R>, D[]>;
 
   constructor(
     private readonly send: (call: HopCall<R>) => Promise<D[]>,
     private readonly options: HopBatcherOptions,
   ) {
-    const { windowMs = 0, maxRows = 256, maxInFlight = 4, maxQueueRows = 8192, clock = realClock } = options;
-    this.opts = { windowMs, maxRows, maxInFlight, maxQueueRows, clock };
+    const { name, windowMs = 0, maxRows = 256, maxInFlight = 4, maxQueueRows = 8192, deadlines = HOP_DEADLINES, clock } = options;
+    this.batchers = new KeyedBatchers({ callName: name, queueName: `${name} queue`, windowMs, maxRows, maxInFlight, maxQueueRows, deadlines, clock });
   }
 
   /**
    * Sends `rows` downstream, batched with the rows of concurrent calls for `key` whose time left is within about
-   * 19 % of this call's (a quarter of an octave); resolves with one answer per row, in order. The batch goes
-   * with the earliest deadline of its callers, so that downstream budgets (the router's cascade gives the
-   * champion part of the time left and keeps some back for the rules) hold for every caller in it, and a caller
-   * gets its answer, or DEADLINE_EXCEEDED, by its own deadline whatever the batch does.
+   * 19 % of this call's (a quarter of an octave, `HOP_DEADLINES`); resolves with one answer per row, in order. The
+   * batch goes with the earliest deadline of its callers, so that downstream budgets (the router's cascade gives
+   * the champion part of the time left and keeps some back for the rules) hold for every caller in it, and a
+   * caller gets its answer, or DEADLINE_EXCEEDED, by its own deadline whatever the batch does.
    */
-  async call(key: string, rows: R[], { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal }): Promise<D[]> {
-    const bucket = Math.floor(4 * Math.log2(Math.max(1, timeoutMs)));
-    const b = batcherOf(this.batchers, `${key}@${bucket}`, (batch) => this.run(key, batch), this.opts);
-    const deadline = this.opts.clock.now() + timeoutMs;
-    try {
-      const answer = b.submit({ rows, deadline, signal, ctx: context.active() }, rows.length, { deadline, signal });
-      return await withinDeadline(answer, timeoutMs, this.opts.clock, `${this.options.name} for ${key}`);
-    } catch (err) {
-      throw batchErrorToRpc(err, `${this.options.name} queue for ${key}`);
-    }
+  call(key: string, rows: R[], { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal }): Promise<D[]> {
+    return this.batchers.submit(key, (batch) => this.run(key, batch), { rows, ctx: context.active() }, rows.length, { timeoutMs, signal });
   }
 
-  private async run(key: string, batch: QueuedRequest<Part<R>>[]): Promise<D[][]> {
-    const parts = batch.map((q) => q.input);
-    const now = this.opts.clock.now();
-    const earliest = Math.min(...parts.map((p) => p.deadline));
-    const timeoutMs = Math.max(1, Math.floor(earliest - now));
-    const signal = allAborted(parts.map((p) => p.signal));
-    const rows = parts.length === 1 ? parts[0]!.rows : parts.flatMap((p) => p.rows);
-    const answers =
-      parts.length === 1
-        ? await context.with(parts[0]!.ctx, () => this.send({ key, rows, timeoutMs, signal }))
-        : await this.sendBatch(key, parts, rows, timeoutMs, signal);
-    if (answers.length !== rows.length) {
-      throw new ConnectError(`${this.options.name} answered ${answers.length} rows for ${rows.length}`, Code.Internal);
-    }
-    const out: D[][] = [];
-    let at = 0;
-    for (const p of parts) {
-      out.push(answers.slice(at, at + p.rows.length));
-      at += p.rows.length;
-    }
-    return out;
+  private run(key: string, { parts, timeoutMs, signal }: KeyedBatch<Part<R>>): Promise<D[][]> {
+    return joinSplit(parts, {
+      join: (ps) => joinLists(ps.map((p) => p.rows)),
+      call: async (rows) => {
+        const answers =
+          parts.length === 1
+            ? await context.with(parts[0]!.input.ctx, () => this.send({ key, rows, timeoutMs, signal }))
+            : await this.sendBatch(key, parts.map((p) => p.input), rows, timeoutMs, signal);
+        if (answers.length !== rows.length) {
+          throw new ConnectError(`${this.options.name} answered ${answers.length} rows for ${rows.length}`, Code.Internal);
+        }
+        return answers;
+      },
+      split: sliceList,
+    });
   }
 
   /** A batch of several calls: one span in the first caller's trace, linked to every caller's span. */
@@ -137,9 +116,9 @@ export class HopBatcher<R, D> {
     }
   }
 
-  /** Batches, rows and calls so far per key and deadline bucket ("credit-default@43"). */
+  /** Batches, rows and calls so far per key and deadline group ("credit-default@43"). */
   stats(): Record<string, BatcherStats> {
-    return Object.fromEntries([...this.batchers.entries()].map(([k, b]) => [k, b.stats()]));
+    return this.batchers.stats();
   }
 
   /**
@@ -162,56 +141,6 @@ export class HopBatcher<R, D> {
 
   /** Rejects every queued call with UNAVAILABLE (at shutdown; calls in flight finish). */
   close(): void {
-    for (const b of this.batchers.values()) b.close(new ConnectError("the service is shutting down", Code.Unavailable));
+    this.batchers.close(new ConnectError("the service is shutting down", Code.Unavailable));
   }
-}
-
-/**
- * The RPC error a caller of a batcher gets for the batcher's own refusals: a full queue is RESOURCE_EXHAUSTED,
- * a deadline passed in the queue DEADLINE_EXCEEDED, a cancelled request CANCELED; any other error (the batch's
- * own call failed) as it is.
- */
-export function batchErrorToRpc(err: unknown, queue: string): unknown {
-  if (err instanceof QueueFullError) return new ConnectError(`${queue} is full: ${err.message}`, Code.ResourceExhausted);
-  if (err instanceof DeadlineExpiredError) return new ConnectError(err.message, Code.DeadlineExceeded);
-  if (err instanceof RequestCancelledError) return new ConnectError(err.message, Code.Canceled);
-  return err;
-}
-
-/** The batcher of `key` in `batchers`, created on first use with the options that the hop and worker batchers share. */
-export function batcherOf<I, O>(
-  batchers: Map<string, Batcher<I, O>>,
-  key: string,
-  run: (batch: QueuedRequest<I>[]) => Promise<O[]>,
-  o: { windowMs: number; maxRows: number; maxInFlight: number; maxQueueRows: number; clock: BatchClock },
-): Batcher<I, O> {
-  let b = batchers.get(key);
-  if (!b) {
-    b = new Batcher(run, { maxBatchRows: o.maxRows, maxQueueDelayMs: o.windowMs, maxInFlight: o.maxInFlight, maxQueueRows: o.maxQueueRows, clock: o.clock });
-    batchers.set(key, b);
-  }
-  return b;
-}
-
-/**
- * `answer`, or DEADLINE_EXCEEDED once `timeoutMs` has passed on `clock`: a caller waits for a batch (which may run
- * to a later deadline, or hang) no longer than its own deadline.
- */
-export function withinDeadline<T>(answer: Promise<T>, timeoutMs: number, clock: BatchClock, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const cancel = clock.schedule(
-      () => reject(new ConnectError(`${what}: no answer within the caller's deadline (${timeoutMs} ms)`, Code.DeadlineExceeded)),
-      Math.max(0, timeoutMs),
-    );
-    answer.then(
-      (v) => {
-        cancel();
-        resolve(v);
-      },
-      (err: unknown) => {
-        cancel();
-        reject(err);
-      },
-    );
-  });
 }

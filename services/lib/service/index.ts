@@ -1,4 +1,5 @@
 // The public surface of services/lib/service: import from here, not from the files.
+export * from "./clock.js";
 export * from "./config.js";
 export * from "./logger.js";
 export * from "./run-service.js";

@@ -1,12 +1,7 @@
+import { systemClock, type Clock } from "../../lib/service/index.js";
+
 /** A breaker's state: CLOSED lets calls through, OPEN refuses them, HALF_OPEN lets a few trial calls through. */
 export type BreakerState = "CLOSED" | "OPEN" | "HALF_OPEN";
-
-/** The time source of a breaker (milliseconds, monotonic); tests pass a fake one. */
-export interface BreakerClock {
-  now(): number;
-}
-
-export const realBreakerClock: BreakerClock = { now: () => performance.now() };
 
 export interface CircuitBreakerOptions {
   /** Calls kept in the sliding window (count-based, like resilience4j's COUNT_BASED). Default 20. */
@@ -23,7 +18,7 @@ export interface CircuitBreakerOptions {
   waitInOpenMs?: number;
   /** Trial calls let through in HALF_OPEN; all of them decide whether it closes or opens again. Default 3. */
   halfOpenTrialCalls?: number;
-  clock?: BreakerClock;
+  clock?: Clock;
   /** Called on every state change, local or adopted (`adopted`: set by a remote replica's message). */
   onTransition?: (t: { from: BreakerState; to: BreakerState; adopted: boolean }) => void;
 }
@@ -72,7 +67,7 @@ export class CircuitBreaker {
     slowCallRateThreshold = 0.8,
     waitInOpenMs = 2000,
     halfOpenTrialCalls = 3,
-    clock = realBreakerClock,
+    clock = systemClock,
     onTransition,
   }: CircuitBreakerOptions = {}) {
     if (minimumCalls > windowSize) throw new RangeError(`minimumCalls (${minimumCalls}) must not exceed windowSize (${windowSize})`);

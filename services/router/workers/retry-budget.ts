@@ -1,9 +1,9 @@
-/** The time source of a retry budget (milliseconds, monotonic); tests pass a fake one. */
-export interface RetryClock {
-  now(): number;
-}
+import { systemClock, type Clock } from "../../lib/service/index.js";
 
-export const realRetryClock: RetryClock = { now: () => performance.now() };
+/** @deprecated Use `Clock` from services/lib/service; kept until worker-call.ts imports that instead. */
+export type RetryClock = Clock;
+/** @deprecated Use `systemClock` from services/lib/service; kept until worker-call.ts imports that instead. */
+export const realRetryClock: Clock = systemClock;
 
 export interface RetryBudgetOptions {
   /** How long a first attempt or a retry counts against the budget, ms. Default 10 000. */
@@ -14,7 +14,7 @@ export interface RetryBudgetOptions {
   minRetriesPerSecond?: number;
   /** Granularity of the window, ms: counts are kept per bucket, `ceil(ttlMs / bucketMs)` buckets. Default 1000. */
   bucketMs?: number;
-  clock?: RetryClock;
+  clock?: Clock;
 }
 
 /** What a budget has seen in its window, and how many retries it refused since it was made. */
@@ -48,7 +48,7 @@ export class RetryBudget {
   private readonly bucketMs: number;
   private readonly ratio: number;
   private readonly floor: number;
-  private readonly clock: RetryClock;
+  private readonly clock: Clock;
   private readonly firsts: Float64Array;
   private readonly retried: Float64Array;
   /** Index (time / bucketMs) of the newest bucket written. */
@@ -59,7 +59,7 @@ export class RetryBudget {
   private refusedSinceReport = 0;
   private lastReport = -Infinity;
 
-  constructor({ ttlMs = 10_000, ratio = 0.2, minRetriesPerSecond = 10, bucketMs = 1000, clock = realRetryClock }: RetryBudgetOptions = {}) {
+  constructor({ ttlMs = 10_000, ratio = 0.2, minRetriesPerSecond = 10, bucketMs = 1000, clock = systemClock }: RetryBudgetOptions = {}) {
     if (!(ttlMs > 0) || !(bucketMs > 0)) throw new RangeError("ttlMs and bucketMs must be positive");
     if (!(ratio >= 0) || !(minRetriesPerSecond >= 0)) throw new RangeError("ratio and minRetriesPerSecond must not be negative");
     const n = Math.max(1, Math.ceil(ttlMs / bucketMs));

@@ -5,8 +5,9 @@ import { Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js
 import { cascade } from "../../../services/router/cascade.js";
 import { decideDegraded } from "../../../services/router/routes.js";
 import { BreakersOpenError } from "../../../services/router/workers/worker-call.js";
+import { FakeClock } from "../../support/fake-clock.js";
 
-const base = { primary: "3", fallback: "1", remainingMs: 1000, workerTimeoutMs: 800, rulesReserveMs: 20, now: () => 0 };
+const base = { primary: "3", fallback: "1", remainingMs: 1000, workerTimeoutMs: 800, rulesReserveMs: 20, clock: new FakeClock() };
 const scores = new Float32Array([0.5]);
 
 test("the champion answers: primary route, half of the budget at most", async () => {
@@ -17,12 +18,12 @@ test("the champion answers: primary route, half of the budget at most", async ()
 });
 
 test("the champion fails → the fallback model with what is left; it fails too → rules", async () => {
-  let now = 0;
+  const clock = new FakeClock();
   const asked: [string, number][] = [];
-  const r = await cascade({ ...base, now: () => now }, async (v, t) => {
+  const r = await cascade({ ...base, clock }, async (v, t) => {
     asked.push([v, t]);
     if (v === "3") {
-      now += 490;
+      clock.t += 490;
       throw new ConnectError("timed out", Code.DeadlineExceeded);
     }
     return scores;

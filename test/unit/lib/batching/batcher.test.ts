@@ -1,13 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  Batcher,
-  DeadlineExpiredError,
-  QueueFullError,
-  RequestCancelledError,
-  type BatcherOptions,
-  type QueuedRequest,
-} from "../../../../services/lib/batching/batcher.js";
+import { Batcher, type BatcherOptions, type QueuedRequest } from "../../../../services/lib/batching/batcher.js";
+import { DeadlineExpiredError, QueueFullError, RequestCancelledError } from "../../../../services/lib/batching/batch-errors.js";
 import { FakeClock } from "../../../support/fake-clock.js";
 
 /** A batcher over numbers whose run records each batch's rows and echoes its inputs times ten. */

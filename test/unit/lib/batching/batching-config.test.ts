@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { ConfigError, EnvReader } from "../../../../services/lib/service/config.js";
 import { readConfig as routerConfig } from "../../../../services/router/config.js";
 import { readConfig as workerConfig } from "../../../../services/model-worker/config.js";
+import { readConfig as validatorConfig } from "../../../../services/validator/config.js";
+import { readConfig as featureConfig } from "../../../../services/feature/config.js";
+import { readHopBatching, readWorkerBatching } from "../../../../services/lib/batching/batching-settings.js";
 
 test("batching is on by default in the router and the worker", () => {
   const r = routerConfig(new EnvReader({}));
@@ -32,4 +35,23 @@ test("a malformed batching or provider variable stops the service, naming it", (
       JSON.stringify(env),
     );
   }
+});
+
+test("the validator's and the feature service's batching variables keep their names and defaults", () => {
+  const v = validatorConfig(new EnvReader({}));
+  const f = featureConfig(new EnvReader({}));
+  for (const c of [v, f]) assert.deepEqual([c.batching, c.batchWindowUs, c.batchMaxRows, c.batchMaxInFlight], [true, 0, 256, 4]);
+  const set = validatorConfig(
+    new EnvReader({ VALIDATOR_BATCHING: "off", VALIDATOR_BATCH_WINDOW_US: "200", VALIDATOR_BATCH_MAX_ROWS: "64", VALIDATOR_BATCH_MAX_IN_FLIGHT: "8" }),
+  );
+  assert.deepEqual([set.batching, set.batchWindowUs, set.batchMaxRows, set.batchMaxInFlight], [false, 200, 64, 8]);
+  assert.equal(featureConfig(new EnvReader({ FEATURE_BATCH_MAX_IN_FLIGHT: "3" })).batchMaxInFlight, 3);
+  assert.throws(() => featureConfig(new EnvReader({ FEATURE_BATCH_WINDOW_US: "2000000" })), (e: unknown) => e instanceof ConfigError && e.variable === "FEATURE_BATCH_WINDOW_US");
+});
+
+test("one reader for every service's batching variables, by prefix", () => {
+  const env = new EnvReader({ X_BATCHING: "off", X_BATCH_MAX_ROWS: "9", X_MAX_BATCH_ROWS: "7", X_MAX_QUEUE_DELAY_US: "300", X_MAX_QUEUE_ROWS: "50" });
+  assert.deepEqual(readHopBatching(env, "X", { maxInFlight: 5 }), { batching: false, batchWindowUs: 0, batchMaxRows: 9, batchMaxInFlight: 5 });
+  assert.deepEqual(readWorkerBatching(env, "X"), { batching: false, maxBatchRows: 7, maxQueueDelayUs: 300, maxQueueRows: 50 });
+  assert.throws(() => readHopBatching(new EnvReader({ Y_BATCHING: "maybe" }), "Y", { maxInFlight: 1 }), (e: unknown) => e instanceof ConfigError && e.variable === "Y_BATCHING");
 });

@@ -13,6 +13,7 @@ import {
 } from "../../../../services/lib/model/entity-snapshot.js";
 import type { FeatureSpec } from "../../../../services/lib/model/feature-spec.js";
 import { EntityStore } from "../../../../services/feature/entity-store.js";
+import { FakeClock } from "../../../support/fake-clock.js";
 
 const spec: FeatureSpec = {
   model: "m",
@@ -99,9 +100,10 @@ describe("EntityStore", () => {
     const newest = put(dir, "2025-01-02T00:00:00Z", [["A", { u: 2, late: 0 }], ["B", { u: 3, late: 1 }]]);
     writeFileSync(join(dir, "snapshot-20990101T000000Z.jsonl.tmp"), "half a fi");
     writeFileSync(join(dir, "README"), "not a snapshot");
-    const now = Date.parse("2025-01-02T01:00:00Z");
+    const clock = new FakeClock();
+    clock.t = Date.parse("2025-01-02T01:00:00Z");
     const { log, lines } = memoryLog();
-    const store = new EntityStore({ dir, spec, log, now: () => now });
+    const store = new EntityStore({ dir, spec, log, clock });
     assert.equal(await store.load(), true);
     assert.deepEqual(store.get("A"), { u: 2, late: 0 });
     assert.equal(store.get("nobody"), undefined);
