@@ -1,4 +1,4 @@
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { systemClock, type Clock } from "../lib/service/index.js";
 
@@ -54,4 +54,22 @@ export async function cascade(o: CascadeOptions, score: (version: string, timeou
     }
   }
   return { route: Route.RULES, errors };
+}
+
+/**
+ * The error of a call that no model step answered, for a model without a rules baseline: the last step's code
+ * (UNAVAILABLE when no worker could take it, DEADLINE_EXCEEDED when time ran out) and a message that says so.
+ *
+ * @example unanswered("late-payment", result.errors) // UNAVAILABLE: "no model of late-payment could answer ..."
+ */
+export function unanswered(model: string, errors: readonly ConnectError[]): ConnectError {
+  const last = errors.at(-1);
+  const why = last ? `${Code[last.code]}: ${last.rawMessage}` : "the deadline left no time for a model worker";
+  return new ConnectError(
+    `no model of ${model} could answer and it has no rules baseline to fall back on (${why})`,
+    last?.code ?? Code.DeadlineExceeded,
+    undefined,
+    undefined,
+    last,
+  );
 }

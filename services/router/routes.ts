@@ -10,7 +10,7 @@ import type { RulesScorecard } from "./rules-scorecard.js";
 import { activeTraceId } from "../lib/rpc/index.js";
 import type { Logger } from "pino";
 import type { BreakerBoard } from "./breakers/breakers.js";
-import { cascade } from "./cascade.js";
+import { cascade, unanswered } from "./cascade.js";
 import type { ChampionTable } from "./champions.js";
 import type { WorkerPool } from "./workers/worker-pool.js";
 import type { MonitorSink } from "./monitor-sink.js";
@@ -106,7 +106,7 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
         (v, timeoutMs) => infer(deps, ctx, req.model, v, deps.cards(req.model, v)!, matrix, rows, timeoutMs),
       );
       if (result.route === Route.RULES && !rules) {
-        throw result.errors.at(-1) ?? new ConnectError("no model worker could answer in time", Code.DeadlineExceeded);
+        throw unanswered(req.model, result.errors);
       }
       if (result.route !== Route.PRIMARY) {
         degradedCalls++;

@@ -16,13 +16,16 @@ import { featureColumns, type FeatureSpec } from "../lib/model/index.js";
  * | `payment_ratio`     | paid < 5 % of last bill: 0.5            |
  *
  * score = logistic(−1.9 + 0.9 × points): 0.13 with no points, 0.69 for a client two months late. Thresholds:
- * review ≥ 0.25, decline ≥ 0.5. A missing feature (another model family) contributes no points.
+ * review ≥ 0.25, decline ≥ 0.5. A missing feature contributes no points. Only credit-default has it (see
+ * rulesBaselineFor).
  *
  * @example
  *   const card = new RulesScorecard(spec);
  *   const { score, decision } = card.score(row.features);
  */
 export class RulesScorecard {
+  /** The model whose target (a default) the points and thresholds were written for. */
+  static readonly model = "credit-default";
   static readonly thresholds = { review: 0.25, decline: 0.5 };
   private readonly readers: Partial<Record<"worst_delay" | "months_delinquent" | "utilization" | "payment_ratio", (v: ArrayLike<number>) => number>> = {};
 
@@ -61,4 +64,14 @@ export class RulesScorecard {
     const t = RulesScorecard.thresholds;
     return { score, decision: score >= t.decline ? Decision.DECLINE : score >= t.review ? Decision.REVIEW : Decision.APPROVE };
   }
+}
+
+/**
+ * The rules baseline of a model, or undefined when it has none. The scorecard's points and thresholds were
+ * written for credit-default's target; another model, even one with features of the same names (late-payment),
+ * has no rules step: its cascade ends with its own light model, and a call that no model answers fails (see
+ * `unanswered` in cascade.ts) rather than getting a decision made for another target.
+ */
+export function rulesBaselineFor(spec: FeatureSpec): RulesScorecard | undefined {
+  return spec.model === RulesScorecard.model ? new RulesScorecard(spec) : undefined;
 }

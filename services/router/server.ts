@@ -3,7 +3,7 @@ import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { specHash, seedChampion, type ModelCard, specSkew, ModelRepository } from "../lib/model/index.js";
 import { closeNats, connectNats, PolicyStore } from "../lib/nats/index.js";
 import { BreakerStore } from "./breakers/breaker-store.js";
-import { RulesScorecard } from "./rules-scorecard.js";
+import { rulesBaselineFor } from "./rules-scorecard.js";
 import { hostname } from "node:os";
 import { BreakerBoard } from "./breakers/breakers.js";
 import { ServiceHost } from "../lib/service/index.js";
@@ -64,7 +64,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     fallbacks.set(model, v);
     return v;
   };
-  const scorecards = new Map(repo.models().map((m) => [m, new RulesScorecard(repo.spec(m))]));
+  const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   // Retries on another worker, with backoff, within a budget shared per model version (see callWorkers).
   const retry: RetryOptions = {
     budgets: new RetryBudgets({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.minPerSecond }),

@@ -13,14 +13,16 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
-import { spawnService } from "../../deploy/local/mesh.js";
+import { PROJECT_ROOT, spawnService } from "../../deploy/local/mesh.js";
 import { stopProcess } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
+import { ModelRepository } from "../../services/lib/model/index.js";
 import { HealthProbe, createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { cudaProviderInstalled } from "../../services/model-worker/execution-providers.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 
-const MODEL = "credit-default";
+/** Every model of the repository the mesh serves: a worker loads them all. */
+const MODELS = new ModelRepository(join(PROJECT_ROOT, "models")).models();
 
 /** A worker as /stats.json lists it. */
 interface WorkerJson {
@@ -51,12 +53,17 @@ describe("the monitor shows the model workers, their execution providers and a C
   let monitorHttp: string;
   const workers = async () => ((await (await fetch(`${monitorHttp}/stats.json`)).json()) as { workers: WorkerJson[] }).workers;
   const workerAt = (address: string) => async () => (await workers()).find((w) => w.address === address);
-  /** The model versions a worker has loaded, as it answers ModelMetadata. */
+  /** The model versions a worker has loaded ("model/version", model by model), as it answers ModelMetadata. */
   const loadedVersions = async (address: string) => {
     const transport = createGrpcTransport({ address });
     try {
-      const md = await createClient(GRPCInferenceService, transport).modelMetadata({ name: MODEL }, { timeoutMs: 2000 });
-      return md.versions;
+      const client = createClient(GRPCInferenceService, transport);
+      const loaded: string[] = [];
+      for (const model of MODELS) {
+        const md = await client.modelMetadata({ name: model }, { timeoutMs: 2000 });
+        loaded.push(...md.versions.map((v) => `${model}/${v}`));
+      }
+      return loaded;
     } finally {
       transport.close();
     }
@@ -80,7 +87,7 @@ describe("the monitor shows the model workers, their execution providers and a C
     assert.deepEqual(w.providers_active, ["cpu"]);
     assert.equal(w.cpu_fallback, false);
     assert.equal(w.fallback_reason, null);
-    assert.deepEqual(w.ready, versions.map((v) => `${MODEL}/${v}`), "every version the worker serves is ready, in version order");
+    assert.deepEqual(w.ready, versions, "every version the worker serves is ready, in model and version order");
     assert.ok(w.models.every((m) => m.provider === "cpu" && m.ready));
 
     const page = await (await fetch(`${monitorHttp}/`)).text();
@@ -127,7 +134,7 @@ describe("the monitor shows the model workers, their execution providers and a C
         assert.deepEqual(w.providers_active, ["cpu"]);
         assert.equal(w.cpu_fallback, true);
         assert.match(w.fallback_reason ?? "", /^cuda: \S/, "the reason is ONNX Runtime's error for cuda");
-        assert.deepEqual(w.ready, (await loadedVersions(address)).map((v) => `${MODEL}/${v}`));
+        assert.deepEqual(w.ready, await loadedVersions(address));
         console.log(`# ${address}: cuda,cpu requested, running on cpu; ${w.fallback_reason}`);
 
         const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { FeatureSpec } from "../../services/lib/model/index.js";
 import { loadCsv } from "../../tools/trainer/csv.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 
@@ -21,3 +22,9 @@ export const CREDIT_INPUTS: Readonly<Record<string, number>> = {
   BILL_AMT1: 2799, BILL_AMT2: 2164, BILL_AMT3: 1854, BILL_AMT4: 3296, BILL_AMT5: 3435, BILL_AMT6: 4435,
   PAY_AMT1: 2005, PAY_AMT2: 1200, PAY_AMT3: 1500, PAY_AMT4: 300, PAY_AMT5: 1000, PAY_AMT6: 95,
 };
+
+/** The first `n` rows of the credit data as requests of a model of that data: only the columns its spec takes. */
+export function creditRowsFor(spec: FeatureSpec, n: number, offset = 0): Record<string, number>[] {
+  const names = spec.inputs.map((i) => i.name);
+  return creditRows(n, offset).map((row) => Object.fromEntries(names.map((name) => [name, row[name]!])));
+}

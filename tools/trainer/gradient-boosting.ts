@@ -218,3 +218,8 @@ function growTree(
   }
   return tree;
 }
+
+/** One line that says how a version's trees were grown, for its card's description. */
+export const describeTrees = (o: Required<GradientBoostingOptions>) =>
+  `${o.rounds} trees of depth ${o.maxDepth}, learning rate ${o.learningRate}, L2 ${o.l2}, ` +
+  `${o.maxBins} bins, ${o.rowSubsample * 100}% of rows per tree (seed ${o.seed})`;

@@ -1,7 +1,7 @@
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { writeArtifacts } from "./artifacts.js";
 import { FAMILIES } from "./families.js";
+import { defaultDataPath } from "./model-family.js";
 import { trainFamily, type TrainedFamily } from "./train.js";
 
 /**
@@ -9,7 +9,7 @@ import { trainFamily, type TrainedFamily } from "./train.js";
  *
  * Trains every version of a model family (all families when --model is left out) and writes spec.json,
  * <version>/card.json and <version>/model.onnx into the model repository folder --out. --data defaults to
- * <out>/<model>/data/<the family's data file>.
+ * <out>/<model>/data/<the family's data file> (another model's data/ for a family that shares its data).
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   for (const name of names) {
     const family = FAMILIES.get(name);
     if (!family) throw new Error(`unknown model ${name}; known: ${[...FAMILIES.keys()].join(", ")}`);
-    const dataPath = values.data ?? join(out, family.model, "data", family.dataFile);
+    const dataPath = values.data ?? defaultDataPath(out, family);
     const started = performance.now();
     const trained = await trainFamily(family, dataPath);
     const written = writeArtifacts(out, trained);

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { EntityValues, EntityFeatureSpec, FeatureSpec, InputSpec } from "../../services/lib/model/index.js";
 import type { ClassWeight } from "./class-weight.js";
 import type { DataRow } from "./data-row.js";
@@ -8,10 +9,17 @@ import type { SplitOptions } from "./split.js";
 export interface ModelFamily {
   /** The family's name and folder in the model repository, e.g. "credit-default". */
   model: string;
-  /** Default data file, under <repository>/<model>/data/. */
+  /** Default data file, under <repository>/<dataFrom>/data/. */
   dataFile: string;
-  /** The 0/1 label column of the data file. */
+  /** The folder of the model repository whose data/ holds the data file (default: the family's own, `model`). */
+  dataFrom?: string;
+  /** The 0/1 label column: a column of the data file, or the column `labelOf` derives. */
   label: string;
+  /**
+   * Derives the label of a data row, for a family whose target is not a column of the data (e.g. a late
+   * payment from a repayment status). The inputs must not carry what it reads, or the models learn a leak.
+   */
+  labelOf?: (row: DataRow) => 0 | 1;
   split: SplitOptions;
   /** What a request carries (the spec's inputs); every data row must satisfy them. */
   inputs: InputSpec[];
@@ -25,6 +33,16 @@ export interface ModelFamily {
   /** Score quantiles of the holdout set that become each version's thresholds. */
   thresholdQuantiles: { review: number; decline: number };
   versions: VersionRecipe[];
+  /**
+   * Rows of golden.json beyond the data's first rows, made from the first row's inputs: the edges of the spec
+   * (an input left out, extreme values, codes outside the one-hot categories).
+   */
+  goldenVariants(first: Readonly<Record<string, number>>): Record<string, number>[];
+}
+
+/** Where the training kit reads a family's data by default: <repository>/<dataFrom or model>/data/<dataFile>. */
+export function defaultDataPath(repository: string, family: ModelFamily): string {
+  return join(repository, family.dataFrom ?? family.model, "data", family.dataFile);
 }
 
 /** How one version is trained: a logistic regression (the light model) or gradient-boosted trees (the heavy one). */

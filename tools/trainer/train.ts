@@ -5,8 +5,9 @@ import { parseSnapshot, serializeSnapshot, snapshotFileName, type EntityValues, 
 import { modelCard } from "./card.js";
 import { checkRows, requireColumns } from "./check-rows.js";
 import { classWeights } from "./class-weight.js";
-import { parseCsv } from "./csv.js";
+import { parseCsv, type CsvTable } from "./csv.js";
 import type { DataRow } from "./data-row.js";
+import { TrainingDataError } from "./errors.js";
 import { featureMatrix, labelVector } from "./feature-matrix.js";
 import { goldenVectors, type GoldenFile, type GoldenRow } from "./golden.js";
 import { fitGradientBoosting } from "./gradient-boosting.js";
@@ -44,7 +45,7 @@ export interface TrainedFamily {
  */
 export async function trainFamily(family: ModelFamily, dataPath: string): Promise<TrainedFamily> {
   const bytes = readFileSync(dataPath);
-  const table = parseCsv(bytes.toString("utf8"), dataPath);
+  const table = withLabel(family, parseCsv(bytes.toString("utf8"), dataPath), dataPath);
   requireColumns(table.columns, [...family.inputs.map((i) => i.name), family.label], dataPath);
   checkRows(family.inputs, table.rows, family.label, dataPath);
   const dataSha256 = createHash("sha256").update(bytes).digest("hex");
@@ -130,7 +131,7 @@ export async function trainFamily(family: ModelFamily, dataPath: string): Promis
   const golden = goldenVectors(
     spec,
     hash,
-    goldenRows(table.rows, family.inputs.map((i) => i.name), family.entities),
+    goldenRows(table.rows, family),
     (id) => lookup.get(id),
   );
   return { spec, golden, versions, ...(entitySnapshot ? { entitySnapshot } : {}) };
@@ -183,32 +184,31 @@ function columnMeans(x: Matrix & { data: Float32Array }): Float64Array {
 
 /**
  * The rows of the golden file: the first 40 rows of the data (with their entity ids when the family has
- * entities), then variants that exercise the edges of the spec (an input left out, extreme values, codes outside
- * the one-hot categories, a zero bill) and of the entity lookup (no entity id, an id the snapshot does not know).
+ * entities), then the family's variants of the first row that exercise the edges of the spec and, for families
+ * with entities, of the entity lookup (no entity id, an id the snapshot does not know).
  */
-function goldenRows(
-  rows: readonly DataRow[],
-  inputs: readonly string[],
-  entities: EntityRecipe | undefined,
-): GoldenRow[] {
-  const pick = (r: DataRow) => Object.fromEntries(inputs.map((n) => [n, r[n]!]));
+function goldenRows(rows: readonly DataRow[], family: ModelFamily): GoldenRow[] {
+  const { entities } = family;
+  const pick = (r: DataRow) => Object.fromEntries(family.inputs.map((i) => [i.name, r[i.name]!]));
   const id = (i: number) => (entities ? { entity_id: entities.idOf(i) } : {});
   const base: GoldenRow[] = rows.slice(0, 40).map((r, i) => ({ ...id(i), inputs: pick(r) }));
   const first = base[0]!.inputs;
-  const without = (name: string) => Object.fromEntries(Object.entries(first).filter(([k]) => k !== name));
-  const variants: Record<string, number>[] = [
-    without("LIMIT_BAL"),
-    without("PAY_0"),
-    without("EDUCATION"),
-    { ...first, EDUCATION: 0 },
-    { ...first, EDUCATION: 6 },
-    { ...first, BILL_AMT1: -165_580, BILL_AMT2: 0, PAY_AMT1: 873_552 },
-    { ...first, LIMIT_BAL: 1, BILL_AMT1: 10_000_000 },
-    { ...first, PAY_0: 9, PAY_2: 9, PAY_3: 9, PAY_4: 9, PAY_5: 9, PAY_6: 9 },
-  ];
   return [
     ...base,
-    ...variants.map((inputs) => ({ ...id(0), inputs })),
+    ...family.goldenVariants(first).map((inputs) => ({ ...id(0), inputs })),
     ...(entities ? [{ inputs: first }, { entity_id: "unknown-entity", inputs: first }] : []),
   ];
+}
+
+/**
+ * The table with the family's label column: as read for a family whose label is a column of the data,
+ * with the derived column added for one that has `labelOf`.
+ */
+function withLabel(family: ModelFamily, table: CsvTable, source: string): CsvTable {
+  const { labelOf } = family;
+  if (!labelOf) return table;
+  if (table.columns.includes(family.label)) {
+    throw new TrainingDataError(`${source}: already has a column ${family.label}, the label ${family.model} derives`);
+  }
+  return { columns: [...table.columns, family.label], rows: table.rows.map((row) => ({ ...row, [family.label]: labelOf(row) })) };
 }

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { cascade } from "../../../services/router/cascade.js";
+import { cascade, unanswered } from "../../../services/router/cascade.js";
 import { decideDegraded } from "../../../services/router/routes.js";
 import { BreakersOpenError } from "../../../services/router/workers/worker-call.js";
 import { FakeClock } from "../../support/fake-clock.js";
@@ -65,4 +65,16 @@ test("the low-confidence band sends degraded scores near a threshold to review",
   assert.equal(decideDegraded(0.61, t, 0.02), Decision.REVIEW);
   assert.equal(decideDegraded(0.7, t, 0.02), Decision.DECLINE);
   assert.equal(decideDegraded(0.29, t, 0), Decision.APPROVE);
+});
+
+test("a model without a rules baseline that no step answered: the last step's code, a message that says why", () => {
+  const err = unanswered("late-payment", [
+    new ConnectError("worker down", Code.Unavailable),
+    new ConnectError("no ready worker for late-payment/1", Code.Unavailable),
+  ]);
+  assert.equal(err.code, Code.Unavailable);
+  assert.match(err.rawMessage, /^no model of late-payment could answer and it has no rules baseline .*no ready worker for late-payment\/1/);
+  const late = unanswered("late-payment", []);
+  assert.equal(late.code, Code.DeadlineExceeded);
+  assert.match(late.rawMessage, /deadline left no time/);
 });
