@@ -1,6 +1,7 @@
 // The public surface of services/lib/service: import from here, not from the files.
 export * from "./config.js";
 export * from "./logger.js";
+export * from "./nats-config.js";
 export * from "./run-service.js";
 export * from "./service-host.js";
 export * from "./telemetry.js";

@@ -3,15 +3,16 @@ import assert from "node:assert/strict";
 import { ConfigError, EnvReader } from "../../../../services/lib/service/config.js";
 import { readConfig as routerConfig } from "../../../../services/router/config.js";
 import { readConfig as workerConfig } from "../../../../services/model-worker/config.js";
+import { PEER_ENV } from "../../../support/peer-env.js";
 
 test("batching is on by default in the router and the worker", () => {
-  const r = routerConfig(new EnvReader({}));
+  const r = routerConfig(new EnvReader(PEER_ENV));
   assert.deepEqual([r.batching, r.batchWindowUs, r.batchMaxRows, r.batchMaxInFlight], [true, 0, 256, 2]);
-  const w = workerConfig(new EnvReader({}));
+  const w = workerConfig(new EnvReader(PEER_ENV));
   assert.deepEqual([w.batching, w.maxBatchRows, w.maxQueueDelayUs, w.maxQueueRows, w.executionProviders], [true, 256, 0, 8192, "auto"]);
-  assert.equal(routerConfig(new EnvReader({ ROUTER_BATCHING: "off" })).batching, false);
-  assert.equal(workerConfig(new EnvReader({ WORKER_BATCHING: "off" })).batching, false);
-  assert.equal(workerConfig(new EnvReader({ WORKER_EXECUTION_PROVIDERS: "cuda, cpu" })).executionProviders, "cuda, cpu");
+  assert.equal(routerConfig(new EnvReader({ ...PEER_ENV, ROUTER_BATCHING: "off" })).batching, false);
+  assert.equal(workerConfig(new EnvReader({ ...PEER_ENV, WORKER_BATCHING: "off" })).batching, false);
+  assert.equal(workerConfig(new EnvReader({ ...PEER_ENV, WORKER_EXECUTION_PROVIDERS: "cuda, cpu" })).executionProviders, "cuda, cpu");
 });
 
 test("a malformed batching or provider variable stops the service, naming it", () => {
@@ -27,7 +28,7 @@ test("a malformed batching or provider variable stops the service, naming it", (
   ];
   for (const [read, env, name] of cases) {
     assert.throws(
-      () => read(new EnvReader(env)),
+      () => read(new EnvReader({ ...PEER_ENV, ...env })),
       (e: unknown) => e instanceof ConfigError && e.variable === name,
       JSON.stringify(env),
     );
