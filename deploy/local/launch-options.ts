@@ -1,6 +1,6 @@
-import { isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_PORTS, PROJECT_ROOT, type MeshPorts } from "./mesh.js";
+import { DEFAULT_PORTS, type MeshPorts } from "./mesh.js";
+import { stateDirPath } from "./mesh-state.js";
 
 /** A bad flag or port variable: the launcher prints it with the usage and exits 2. */
 export class LaunchUsageError extends Error {
@@ -53,9 +53,7 @@ export function readLaunchOptions(argv: string[], env: NodeJS.ProcessEnv): Launc
   if (!Number.isFinite(readyS) || readyS <= 0 || readyS > 3600) {
     throw new LaunchUsageError(`--ready-timeout must be seconds in (0, 3600], got ${JSON.stringify(values["ready-timeout"])}`);
   }
-  const dir = values["state-dir"] ?? ".scoremesh";
-  const stateDir = isAbsolute(dir) ? dir : join(PROJECT_ROOT, dir);
-  return { ports: ports(offset, env), stateDir, readyTimeoutMs: readyS * 1000, help: values.help === true };
+  return { ports: ports(offset, env), stateDir: stateDirPath(values["state-dir"]), readyTimeoutMs: readyS * 1000, help: values.help === true };
 }
 
 function ports(offset: number, env: NodeJS.ProcessEnv): MeshPorts {

@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
+import { PROJECT_ROOT } from "./mesh.js";
 
 /**
  * What a running launcher leaves in its state folder (`.scoremesh/mesh.json`): its pid and the environment it gave
@@ -14,6 +15,11 @@ export interface MeshState {
 }
 
 const FILE = "mesh.json";
+
+/** The launcher's state folder: `dir` (relative to the project) or .scoremesh, as `npm start -- --state-dir` takes it. */
+export function stateDirPath(dir = ".scoremesh"): string {
+  return isAbsolute(dir) ? dir : join(PROJECT_ROOT, dir);
+}
 
 export function writeMeshState(stateDir: string, state: MeshState): void {
   writeFileSync(join(stateDir, FILE), JSON.stringify(state, null, 2) + "\n");
