@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startNatsServer, stopProcess, type NatsServer } from "./nats-server.js";
+import { startNatsServer, stopProcess } from "./nats-server.js";
 import { freePort, portInUse, portOwner } from "./ports.js";
 import { logSize, NotServingError, summary, waitServing, type StartingInstance } from "./readiness.js";
 import { Supervisor, type SupervisorOptions } from "./supervisor.js";
@@ -183,15 +183,11 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   await checkPortsFree(opts.ports);
   const logDir = join(opts.stateDir, "logs");
   mkdirSync(logDir, { recursive: true });
-  const natsLog = openSync(join(logDir, "nats-server.log"), "a");
-  const natsDir = join(opts.stateDir, "nats");
-  let nats: NatsServer;
-  try {
-    nats = await startNatsServer({ port: opts.ports.nats, dir: natsDir, logFile: natsLog, logPath: join(logDir, "nats-server.log") });
-  } catch (err) {
-    closeSync(natsLog);
+  const natsOpts = natsOptions(opts, logDir);
+  let nats = await startNatsServer(natsOpts).catch((err: unknown) => {
+    closeSync(natsOpts.logFile);
     throw err;
-  }
+  });
   const env = { ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir), ...opts.env };
   const { instances, instanceEnv } = await replicas(opts);
   const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
@@ -203,15 +199,10 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const supervisor = opts.supervise ? new Supervisor(opts.supervise, (name) => startService(name as InstanceName), logFileOf) : undefined;
 
   const startService = async (name: InstanceName) => {
-    const logFile = logFileOf(name);
-    const logOffset = logSize(logFile);
-    const log = openSync(logFile, "a");
-    const child = spawnService(serviceOf(name), { ...env, ...instanceEnv.get(name) }, ["ignore", log, log]);
-    closeSync(log);
-    processes.set(name, child);
-    const instance = { name, address: addressOf(name), child, logFile, logOffset };
+    const instance = spawnInstance(name, { ...env, ...instanceEnv.get(name) }, addressOf(name), logFileOf(name));
+    processes.set(name, instance.child);
     starting.set(name, instance);
-    if (up) supervisor?.watch(name, child);
+    if (up) supervisor?.watch(name, instance.child);
     await waitServing(instance, readyTimeoutMs);
     starting.delete(name);
   };
@@ -223,7 +214,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       if (p) await stopProcess(p, 15_000);
     }
     await nats.stop();
-    closeSync(natsLog);
+    closeSync(natsOpts.logFile);
   };
 
   let up = false;
@@ -231,21 +222,44 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     // Start everything at once; each service reports SERVING when its own dependencies are up.
     await Promise.all(instances.map((s) => startService(s)));
   } catch (err) {
-    // The first failure may only be a symptom (a feature service waits for its router): say how every other is.
-    const failed = err instanceof NotServingError ? err.instance : undefined;
-    const others = await Promise.all([...starting.values()].filter((i) => i.name !== failed).map(summary));
+    const explained = await withOthersNotServing(err, [...starting.values()]);
     await stop();
-    if (!(err instanceof NotServingError) || others.length === 0) throw err;
-    throw new NotServingError(err.instance, err.exited, `${err.message}\nnot serving either:\n${others.map((l) => "  " + l).join("\n")}`);
+    throw explained;
   }
   up = true;
   for (const [name, child] of processes) supervisor?.watch(name, child);
   const stopNats = (signal: NodeJS.Signals = "SIGTERM") => nats.kill(signal);
   const startNats = async () => {
     if (nats.process.exitCode === null && nats.process.signalCode === null) throw new Error("nats-server is still running: stopNats first");
-    nats = await startNatsServer({ port: opts.ports.nats, dir: natsDir, logFile: natsLog, logPath: join(logDir, "nats-server.log") });
+    nats = await startNatsServer(natsOpts);
   };
   return { ports: opts.ports, natsUrl: nats.url, env, processes, instances, addressOf, logDir, startService, stopNats, startNats, stop };
+}
+
+/** Starts one instance with its output appended to `logFile`. */
+function spawnInstance(name: InstanceName, env: Record<string, string>, address: string, logFile: string): StartingInstance {
+  const logOffset = logSize(logFile);
+  const log = openSync(logFile, "a");
+  const child = spawnService(serviceOf(name), env, ["ignore", log, log]);
+  closeSync(log);
+  return { name, address, child, logFile, logOffset };
+}
+
+/** nats-server's port, store folder and log (opened for appending), the same on every start of one mesh. */
+function natsOptions(opts: MeshOptions, logDir: string) {
+  const logPath = join(logDir, "nats-server.log");
+  return { port: opts.ports.nats, dir: join(opts.stateDir, "nats"), logFile: openSync(logPath, "a"), logPath };
+}
+
+/**
+ * The first service that failed may only be a symptom (a feature service waits for its router): its error, with
+ * a line for every other service that was not serving yet.
+ */
+async function withOthersNotServing(err: unknown, notServing: StartingInstance[]): Promise<unknown> {
+  if (!(err instanceof NotServingError)) return err;
+  const others = await Promise.all(notServing.filter((i) => i.name !== err.instance).map(summary));
+  if (others.length === 0) return err;
+  return new NotServingError(err.instance, err.exited, `${err.message}\nnot serving either:\n${others.map((l) => "  " + l).join("\n")}`);
 }
 
 /** Every instance, in start order, and the listen address of each replica past the first (on a free port). */
