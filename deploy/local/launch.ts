@@ -1,46 +1,92 @@
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
-import { DEFAULT_PORTS, PROJECT_ROOT, startMesh, type MeshPorts } from "./mesh.js";
+import { relative } from "node:path";
+import { LAUNCH_USAGE, LaunchUsageError, portVariable, readLaunchOptions, type LaunchOptions } from "./launch-options.js";
+import { PortsInUseError, PROJECT_ROOT, startMesh } from "./mesh.js";
+import { readMeshState, removeMeshState, writeMeshState } from "./mesh-state.js";
 import { findNatsServer, NATS_INSTALL_HINT } from "./nats-server.js";
+import { NotServingError } from "./readiness.js";
+
+/** Installs nats-server with apt-get where it is missing and we may (root on Debian/Ubuntu); exits 1 otherwise. */
+function ensureNatsServer(): void {
+  if (findNatsServer()) return;
+  const canInstall = process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v apt-get"]).status === 0;
+  if (!canInstall) {
+    console.error(NATS_INSTALL_HINT);
+    process.exit(1);
+  }
+  console.log("nats-server is missing: installing it with apt-get (Debian package nats-server) ...");
+  const r = spawnSync("sh", ["-c", "apt-get install -y nats-server || (apt-get update && apt-get install -y nats-server)"], { stdio: "inherit" });
+  if (r.status !== 0 || !findNatsServer()) {
+    console.error(NATS_INSTALL_HINT);
+    process.exit(1);
+  }
+}
+
+function readOptions(): LaunchOptions {
+  try {
+    const opts = readLaunchOptions(process.argv.slice(2), process.env);
+    if (opts.help) {
+      console.log(LAUNCH_USAGE);
+      process.exit(0);
+    }
+    return opts;
+  } catch (err) {
+    if (!(err instanceof LaunchUsageError)) throw err;
+    console.error(`${err.message}\n\n${LAUNCH_USAGE}`);
+    process.exit(2);
+  }
+}
+
+/** What to do when the mesh's ports or state folder are taken: stop the other one, or start this one elsewhere. */
+function alreadyRunningHint(opts: LaunchOptions): string {
+  return (
+    "To run a second mesh beside it: npm start -- --port-offset 100 --state-dir .scoremesh/2 " +
+    "(meshctl then needs --state-dir .scoremesh/2); one port at a time: " +
+    `${portVariable("nats")}=4223 npm start. All the options: npm start -- --help.`
+  );
+}
+
+/** Exits 1 with what is wrong and what to do when a launcher already runs on this state folder. */
+function refuseSecondLauncher(opts: LaunchOptions): void {
+  const state = readMeshState(opts.stateDir);
+  if (!state?.running || state.pid === process.pid) return;
+  console.error(
+    `scoremesh is already running from this folder: launcher pid ${state.pid}, started ${state.startedAt}, ` +
+      `scoring API on ${state.env["VALIDATOR_GRPC_ADDR"]}, NATS at ${state.env["NATS_URL"]}.\n` +
+      `Stop it with Ctrl-C in its terminal (or kill ${state.pid}), or use it: npm run meshctl -- status\n${alreadyRunningHint(opts)}`,
+  );
+  process.exit(1);
+}
+
+/** The message for a start that failed: a port in use gets what to do about it. */
+function startFailure(err: Error, opts: LaunchOptions): string {
+  if (err instanceof NotServingError && !err.exited) {
+    return `${err.message}\nIf it was only slow to start: npm start -- --ready-timeout ${(2 * opts.readyTimeoutMs) / 1000}`;
+  }
+  if (!(err instanceof PortsInUseError)) return err.message;
+  const lines = err.inUse.map((p) => `  port ${p.port} (${p.key}, ${portVariable(p.key)}): in use${p.owner ? ` by ${p.owner}` : ""}`);
+  return `cannot start scoremesh: ports in use\n${lines.join("\n")}\nStop what listens there (is another npm start running?), or choose other ports.\n${alreadyRunningHint(opts)}`;
+}
 
 /**
- * `npm start`: nats-server and the five services on their default ports (override with SCOREMESH_<PORT>,
- * e.g. SCOREMESH_VALIDATOR_HTTP_PORT=8081), state under .scoremesh/, until Ctrl-C.
+ * `npm start`: nats-server and the five services on their default ports (`npm start -- --help` for other ports
+ * and state folders), state under .scoremesh/, crashed services restarted with backoff, until Ctrl-C.
  */
 async function main(): Promise<void> {
-  if (!findNatsServer()) {
-    const canInstall = process.getuid?.() === 0 && spawnSync("sh", ["-c", "command -v apt-get"]).status === 0;
-    if (!canInstall) {
-      console.error(NATS_INSTALL_HINT);
-      process.exit(1);
-    }
-    console.log("nats-server is missing: installing it with apt-get (Debian package nats-server) ...");
-    const r = spawnSync("sh", ["-c", "apt-get install -y nats-server || (apt-get update && apt-get install -y nats-server)"], { stdio: "inherit" });
-    if (r.status !== 0 || !findNatsServer()) {
-      console.error(NATS_INSTALL_HINT);
-      process.exit(1);
-    }
-  }
-  const ports = { ...DEFAULT_PORTS };
-  for (const key of Object.keys(ports) as (keyof MeshPorts)[]) {
-    const name = `SCOREMESH_${key.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()}_PORT`;
-    const v = process.env[name];
-    if (v) {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0 || n > 65535) {
-        console.error(`${name}: must be a port number, got ${JSON.stringify(v)}`);
-        process.exit(2);
-      }
-      ports[key] = n;
-    }
-  }
-  const stateDir = join(PROJECT_ROOT, ".scoremesh");
+  const opts = readOptions();
+  ensureNatsServer();
+  refuseSecondLauncher(opts);
+  const ports = opts.ports;
   console.log("starting nats-server and the five services ...");
   const started = performance.now();
-  const mesh = await startMesh({ ports, stateDir }).catch((err: Error) => {
-    console.error(err.message);
+  const supervise = { report: (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`) };
+  const mesh = await startMesh({ ports, stateDir: opts.stateDir, readyTimeoutMs: opts.readyTimeoutMs, supervise }).catch((err: Error) => {
+    console.error(startFailure(err, opts));
     process.exit(1);
   });
+  writeMeshState(opts.stateDir, { pid: process.pid, startedAt: new Date().toISOString(), env: mesh.env });
+  const stateDir = relative(PROJECT_ROOT, opts.stateDir) || opts.stateDir;
+  const meshctlFlags = stateDir === ".scoremesh" ? "" : ` --state-dir ${stateDir}`;
   console.log(`scoremesh is up (${((performance.now() - started) / 1000).toFixed(1)} s). Endpoints:
   scoring API, gRPC         127.0.0.1:${ports.validatorGrpc}   (scoremesh.scoring.v1.ScoringService, reflection on)
   scoring API, HTTP         http://127.0.0.1:${ports.validatorHttp}   (Connect JSON and gRPC-Web)
@@ -49,7 +95,8 @@ async function main(): Promise<void> {
   feature, router, monitor  127.0.0.1:${ports.feature}, 127.0.0.1:${ports.router}, 127.0.0.1:${ports.monitor}
   NATS                      ${mesh.natsUrl}
   logs                      ${mesh.logDir}/
-Try:  npm run meshctl -- status
+Crashed services are restarted (0.5 s backoff, doubling to 10 s); each restart is reported here.
+Try:  npm run meshctl -- status${meshctlFlags}
       curl -s -H 'content-type: application/json' http://127.0.0.1:${ports.validatorHttp}/scoremesh.scoring.v1.ScoringService/Score -d @deploy/local/example-request.json
 Ctrl-C stops everything.`);
   let stopping = false;
@@ -58,16 +105,12 @@ Ctrl-C stops everything.`);
     stopping = true;
     console.log(`\n${signal}: stopping the services (draining calls in flight) and nats-server ...`);
     await mesh.stop();
+    removeMeshState(opts.stateDir, process.pid);
     console.log("stopped.");
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
-  for (const [name, child] of mesh.processes) {
-    child.once("exit", (code, sig) => {
-      if (!stopping) console.error(`${name} exited unexpectedly (${code ?? sig}); see ${mesh.logDir}/${name}.log`);
-    });
-  }
 }
 
 await main();

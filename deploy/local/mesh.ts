@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HealthProbe } from "../../services/lib/rpc/index.js";
-import { startNatsServer, stopProcess, type NatsServer } from "./nats-server.js";
-import { freePort } from "./ports.js";
+import { startNatsServer, stopProcess } from "./nats-server.js";
+import { freePort, portInUse, portOwner } from "./ports.js";
+import { logSize, NotServingError, summary, waitServing, type StartingInstance } from "./readiness.js";
+import { Supervisor, type SupervisorOptions } from "./supervisor.js";
 
 /** The project root (this file is compiled to dist/deploy/local/mesh.js). */
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
@@ -76,6 +77,11 @@ export interface MeshOptions {
   workers?: number;
   /** Router replicas (default 1). The feature service calls the first; the others share breaker state over NATS. */
   routers?: number;
+  /**
+   * Restart a service process that crashes, with backoff, and report it (what `npm start` does). Off by default:
+   * the tests kill processes on purpose and expect them to stay down.
+   */
+  supervise?: SupervisorOptions;
 }
 
 export interface Mesh {
@@ -142,24 +148,122 @@ export function healthAddress(name: ServiceName, env: Record<string, string>): s
   return env[key]!;
 }
 
+/** Ports of a mesh that something else already listens on. */
+export class PortsInUseError extends Error {
+  override name = "PortsInUseError";
+  constructor(readonly inUse: { key: keyof MeshPorts; port: number; owner?: string }[]) {
+    super(
+      "cannot start the mesh: " +
+        inUse.map((p) => `port ${p.port} (${p.key}) is in use${p.owner ? ` by ${p.owner}` : ""}`).join("; "),
+    );
+  }
+}
+
+/** Fails with PortsInUseError, naming each port and its owner where known, when any of `ports` is taken. */
+export async function checkPortsFree(ports: MeshPorts): Promise<void> {
+  const inUse: PortsInUseError["inUse"] = [];
+  for (const [key, port] of Object.entries(ports) as [keyof MeshPorts, number][]) {
+    if (await portInUse(port)) inUse.push({ key, port, ...optionalOwner(port) });
+  }
+  if (inUse.length > 0) throw new PortsInUseError(inUse);
+}
+
+function optionalOwner(port: number): { owner?: string } {
+  const owner = portOwner(port);
+  return owner ? { owner } : {};
+}
+
 /**
  * Starts nats-server and the five services as separate processes (logs in `<stateDir>/logs`) and resolves
  * once every one reports SERVING on grpc.health.v1. Used by `npm start` and by the end-to-end tests.
  */
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
+  // Before anything starts: a taken port would otherwise surface as a page of nats-server log, or as health
+  // answers from the other mesh's services.
+  await checkPortsFree(opts.ports);
   const logDir = join(opts.stateDir, "logs");
   mkdirSync(logDir, { recursive: true });
-  const natsLog = openSync(join(logDir, "nats-server.log"), "a");
-  const natsDir = join(opts.stateDir, "nats");
-  let nats: NatsServer;
-  try {
-    nats = await startNatsServer({ port: opts.ports.nats, dir: natsDir, logFile: natsLog });
-  } catch (err) {
-    closeSync(natsLog);
+  const natsOpts = natsOptions(opts, logDir);
+  let nats = await startNatsServer(natsOpts).catch((err: unknown) => {
+    closeSync(natsOpts.logFile);
     throw err;
-  }
+  });
   const env = { ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir), ...opts.env };
-  // Replicas: the first of each service uses the mesh's ports, the others free ports.
+  const { instances, instanceEnv } = await replicas(opts);
+  const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
+  env["ROUTER_WORKER_ADDRS"] = instances.filter((i) => serviceOf(i) === "model-worker").map(addressOf).join(",");
+  const processes = new Map<InstanceName, ChildProcess>();
+  const starting = new Map<InstanceName, StartingInstance>();
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
+  const logFileOf = (name: string) => join(logDir, `${name}.log`);
+  const supervisor = opts.supervise ? new Supervisor(opts.supervise, (name) => startService(name as InstanceName), logFileOf) : undefined;
+
+  const startService = async (name: InstanceName) => {
+    const instance = spawnInstance(name, { ...env, ...instanceEnv.get(name) }, addressOf(name), logFileOf(name));
+    processes.set(name, instance.child);
+    starting.set(name, instance);
+    if (up) supervisor?.watch(name, instance.child);
+    await waitServing(instance, readyTimeoutMs);
+    starting.delete(name);
+  };
+
+  const stop = async () => {
+    supervisor?.stop();
+    for (const name of [...instances].reverse()) {
+      const p = processes.get(name);
+      if (p) await stopProcess(p, 15_000);
+    }
+    await nats.stop();
+    closeSync(natsOpts.logFile);
+  };
+
+  let up = false;
+  try {
+    // Start everything at once; each service reports SERVING when its own dependencies are up.
+    await Promise.all(instances.map((s) => startService(s)));
+  } catch (err) {
+    const explained = await withOthersNotServing(err, [...starting.values()]);
+    await stop();
+    throw explained;
+  }
+  up = true;
+  for (const [name, child] of processes) supervisor?.watch(name, child);
+  const stopNats = (signal: NodeJS.Signals = "SIGTERM") => nats.kill(signal);
+  const startNats = async () => {
+    if (nats.process.exitCode === null && nats.process.signalCode === null) throw new Error("nats-server is still running: stopNats first");
+    nats = await startNatsServer(natsOpts);
+  };
+  return { ports: opts.ports, natsUrl: nats.url, env, processes, instances, addressOf, logDir, startService, stopNats, startNats, stop };
+}
+
+/** Starts one instance with its output appended to `logFile`. */
+function spawnInstance(name: InstanceName, env: Record<string, string>, address: string, logFile: string): StartingInstance {
+  const logOffset = logSize(logFile);
+  const log = openSync(logFile, "a");
+  const child = spawnService(serviceOf(name), env, ["ignore", log, log]);
+  closeSync(log);
+  return { name, address, child, logFile, logOffset };
+}
+
+/** nats-server's port, store folder and log (opened for appending), the same on every start of one mesh. */
+function natsOptions(opts: MeshOptions, logDir: string) {
+  const logPath = join(logDir, "nats-server.log");
+  return { port: opts.ports.nats, dir: join(opts.stateDir, "nats"), logFile: openSync(logPath, "a"), logPath };
+}
+
+/**
+ * The first service that failed may only be a symptom (a feature service waits for its router): its error, with
+ * a line for every other service that was not serving yet.
+ */
+async function withOthersNotServing(err: unknown, notServing: StartingInstance[]): Promise<unknown> {
+  if (!(err instanceof NotServingError)) return err;
+  const others = await Promise.all(notServing.filter((i) => i.name !== err.instance).map(summary));
+  if (others.length === 0) return err;
+  return new NotServingError(err.instance, err.exited, `${err.message}\nnot serving either:\n${others.map((l) => "  " + l).join("\n")}`);
+}
+
+/** Every instance, in start order, and the listen address of each replica past the first (on a free port). */
+async function replicas(opts: MeshOptions): Promise<{ instances: InstanceName[]; instanceEnv: Map<InstanceName, Record<string, string>> }> {
   const instances: InstanceName[] = [];
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
   const addrKey = { "model-worker": "WORKER_ADDR", router: "ROUTER_ADDR" } as const;
@@ -172,64 +276,5 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       if (i > 1) instanceEnv.set(name, { [addrKey[s as keyof typeof addrKey]]: `127.0.0.1:${await distinctFreePort(taken)}` });
     }
   }
-  const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
-  env["ROUTER_WORKER_ADDRS"] = instances.filter((i) => serviceOf(i) === "model-worker").map(addressOf).join(",");
-  const processes = new Map<InstanceName, ChildProcess>();
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
-
-  const startService = async (name: InstanceName) => {
-    const log = openSync(join(logDir, `${name}.log`), "a");
-    const child = spawnService(serviceOf(name), { ...env, ...instanceEnv.get(name) }, ["ignore", log, log]);
-    closeSync(log);
-    processes.set(name, child);
-    await waitServing(name, addressOf(name), child, join(logDir, `${name}.log`), readyTimeoutMs);
-  };
-
-  const stop = async () => {
-    for (const name of [...instances].reverse()) {
-      const p = processes.get(name);
-      if (p) await stopProcess(p, 15_000);
-    }
-    await nats.stop();
-    closeSync(natsLog);
-  };
-
-  try {
-    // Start everything at once; each service reports SERVING when its own dependencies are up.
-    await Promise.all(instances.map((s) => startService(s)));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  const stopNats = (signal: NodeJS.Signals = "SIGTERM") => nats.kill(signal);
-  const startNats = async () => {
-    if (nats.process.exitCode === null && nats.process.signalCode === null) throw new Error("nats-server is still running: stopNats first");
-    nats = await startNatsServer({ port: opts.ports.nats, dir: natsDir, logFile: natsLog });
-  };
-  return { ports: opts.ports, natsUrl: nats.url, env, processes, instances, addressOf, logDir, startService, stopNats, startNats, stop };
-}
-
-async function waitServing(name: string, address: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
-  const probe = new HealthProbe(address);
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was serving; its log:\n${tail(logFile)}`);
-      }
-      if ((await probe.check("", 500)) === "SERVING") return;
-      if (Date.now() > deadline) throw new Error(`${name} did not report SERVING within ${timeoutMs} ms; its log:\n${tail(logFile)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    probe.close();
-  }
-}
-
-function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
+  return { instances, instanceEnv };
 }

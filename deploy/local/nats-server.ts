@@ -28,7 +28,7 @@ export interface NatsServer {
  * Starts nats-server with JetStream on 127.0.0.1:`port`, its data under `dir`, and resolves once it says it is
  * ready. Fails with a clear message when the binary is missing or the server exits.
  */
-export async function startNatsServer(opts: { port: number; dir: string; logFile?: number }): Promise<NatsServer> {
+export async function startNatsServer(opts: { port: number; dir: string; logFile?: number; logPath?: string }): Promise<NatsServer> {
   const bin = findNatsServer();
   if (!bin) throw new Error(NATS_INSTALL_HINT);
   mkdirSync(opts.dir, { recursive: true });
@@ -49,7 +49,7 @@ export async function startNatsServer(opts: { port: number; dir: string; logFile
     child.stderr!.on("data", onData);
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`nats-server exited with code ${code}:\n${output}`));
+      reject(new Error(exitMessage(code, output, opts.port, opts.logPath)));
     });
     child.once("error", (err) => {
       clearTimeout(timer);
@@ -78,6 +78,17 @@ export async function startNatsServer(opts: { port: number; dir: string; logFile
       return exited;
     },
   };
+}
+
+/**
+ * Why nats-server stopped, in a line or two: its fatal lines (not the page of start-up log before them), what to
+ * do about a port in use, and where the whole log is.
+ */
+function exitMessage(code: number | null, output: string, port: number, logPath?: string): string {
+  const fatal = output.split("\n").filter((l) => l.includes("[FTL]")).map((l) => l.replace(/^\[\d+\] \S+ \S+ \[FTL\] /, ""));
+  const why = fatal.length ? fatal.join("\n") : output.trim().split("\n").slice(-5).join("\n");
+  const hint = /address already in use/.test(output) ? `\nport ${port} is in use: stop what listens there, or start NATS on another port.` : "";
+  return `nats-server exited with code ${code}: ${why}${hint}${logPath ? `\nits log: ${logPath}` : ""}`;
 }
 
 function writeLog(fd: number, b: Buffer): void {

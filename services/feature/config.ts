@@ -26,10 +26,10 @@ export function readConfig(env = new EnvReader()): FeatureConfig {
   return {
     address: env.address("FEATURE_ADDR", "127.0.0.1:50061"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
-    routerAddr: env.address("FEATURE_ROUTER_ADDR", "127.0.0.1:50071"),
+    routerAddr: env.address("FEATURE_ROUTER_ADDR"),
     defaultTimeoutMs: env.int("FEATURE_DEFAULT_TIMEOUT_MS", 2000, 1, 60_000),
     drainTimeoutMs: env.int("FEATURE_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
-    entitySnapshotDir: env.string("FEATURE_ENTITY_SNAPSHOT_DIR", " ").trim(),
+    entitySnapshotDir: env.optional("FEATURE_ENTITY_SNAPSHOT_DIR") ?? "",
     entityPollMs: env.int("FEATURE_ENTITY_POLL_MS", 5000, 0, 3_600_000),
     entityMaxBytes: env.int("FEATURE_ENTITY_MAX_BYTES", 256 * 1024 * 1024, 1, 4 * 1024 * 1024 * 1024),
     entityFreshnessLogMs: env.int("FEATURE_ENTITY_FRESHNESS_LOG_MS", 60_000, 0, 86_400_000),

@@ -1,4 +1,4 @@
-import { EnvReader } from "../lib/service/index.js";
+import { EnvReader, natsServers } from "../lib/service/index.js";
 import { readWorkerBatching, type WorkerBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (WORKER_BATCHING, WORKER_MAX_BATCH_ROWS, WORKER_MAX_QUEUE_*): concurrent requests per model version run together. */
@@ -30,8 +30,8 @@ export function readConfig(env = new EnvReader()): WorkerConfig {
   return {
     address: env.address("WORKER_ADDR", "127.0.0.1:50081"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
-    models: env.string("WORKER_MODELS", " ").split(",").map((s) => s.trim()).filter(Boolean),
-    natsServers: env.string("NATS_URL", "nats://127.0.0.1:4222").split(","),
+    models: env.list("WORKER_MODELS"),
+    natsServers: natsServers(env),
     intraOpThreads: env.int("WORKER_INTRA_OP_THREADS", 1, 1, 64),
     executionProviders: providers,
     ...readWorkerBatching(env, "WORKER"),

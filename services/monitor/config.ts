@@ -1,4 +1,4 @@
-import { EnvReader } from "../lib/service/index.js";
+import { EnvReader, natsServers } from "../lib/service/index.js";
 
 export interface MonitorConfig {
   address: string;
@@ -9,7 +9,7 @@ export interface MonitorConfig {
   drainTimeoutMs: number;
   /** Review cases kept in memory (the newest; decisions REVIEW), listed by ListReviews and `meshctl reviews`. */
   reviewQueueMax: number;
-  /** NATS, for the model workers' records (the page's "Model workers" table); the monitor serves without it. */
+  /** NATS, for the model workers' records (the page's "Model workers" table); required, but the monitor serves while NATS is away. */
   natsServers: string[];
 }
 
@@ -17,9 +17,9 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
   return {
     address: env.address("MONITOR_ADDR", "127.0.0.1:50091"),
     httpAddress: env.address("MONITOR_HTTP_ADDR", "127.0.0.1:9464"),
-    auditLogPath: env.string("MONITOR_AUDIT_LOG", " ").trim(),
+    auditLogPath: env.optional("MONITOR_AUDIT_LOG") ?? "",
     drainTimeoutMs: env.int("MONITOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
     reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
-    natsServers: env.string("NATS_URL", "nats://127.0.0.1:4222").split(","),
+    natsServers: natsServers(env),
   };
 }

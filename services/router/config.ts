@@ -1,4 +1,4 @@
-import { ConfigError, EnvReader } from "../lib/service/index.js";
+import { ConfigError, EnvReader, natsServers } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (ROUTER_BATCHING, ROUTER_BATCH_*): the rows of concurrent Route calls for one model version go in one ModelInfer. */
@@ -71,10 +71,10 @@ export function readConfig(env = new EnvReader()): RouterConfig {
   const config: RouterConfig = {
     address: env.address("ROUTER_ADDR", "127.0.0.1:50071"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
-    workerAddrs: env.addresses("ROUTER_WORKER_ADDRS", "127.0.0.1:50081"),
+    workerAddrs: env.addresses("ROUTER_WORKER_ADDRS"),
     workerHealthIntervalMs: env.int("ROUTER_WORKER_HEALTH_INTERVAL_MS", 500, 10, 600_000),
-    monitorAddr: env.address("ROUTER_MONITOR_ADDR", "127.0.0.1:50091"),
-    natsServers: env.string("NATS_URL", "nats://127.0.0.1:4222").split(","),
+    monitorAddr: env.address("ROUTER_MONITOR_ADDR"),
+    natsServers: natsServers(env),
     workerTimeoutMs: env.int("ROUTER_WORKER_TIMEOUT_MS", 1000, 1, 60_000),
     monitorFlushMs: env.int("ROUTER_MONITOR_FLUSH_MS", 100, 1, 60_000),
     monitorQueueMax: env.int("ROUTER_MONITOR_QUEUE_MAX", 50_000, 1, 10_000_000),

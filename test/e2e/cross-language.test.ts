@@ -107,9 +107,9 @@ function parseJson(what: string, r: RunResult): unknown {
   }
 }
 
-/** `meshctl score --json` against the mesh; returns the ScoreResponse JSON it prints. */
+/** `meshctl score --data '{...}' --json` against the mesh; returns the ScoreResponse JSON it prints. */
 async function meshctlScore(request: unknown): Promise<ScoreResponseJson> {
-  const r = await run(process.execPath, [MESHCTL, "score", "--json", JSON.stringify(request)], {
+  const r = await run(process.execPath, [MESHCTL, "score", "--data", JSON.stringify(request), "--json"], {
     env: { ...process.env, ...mesh!.env },
   });
   assert.equal(r.code, 0, describeRun("meshctl score", r));

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import { PROJECT_ROOT, type ServiceName } from "../../deploy/local/mesh.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
@@ -98,24 +98,55 @@ describe("tracing, shutdown and configuration", () => {
   });
 
   test("a malformed setting stops a service at start-up, naming the variable", async () => {
-    const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
-      const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/services/router/main.js")], {
-        env: { ...process.env, ...fx.mesh.env, ROUTER_WORKER_ADDRS: "127.0.0.1:1,not-an-address" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let text = "";
-      p.stdout.on("data", (b: Buffer) => (text += b.toString()));
-      p.stderr.on("data", (b: Buffer) => (text += b.toString()));
-      const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
-      p.once("exit", (code) => {
-        clearTimeout(timer);
-        resolve({ code, text });
-      });
-    });
+    const out = await runUntilExit("router", { ...process.env, ...fx.mesh.env, ROUTER_WORKER_ADDRS: "127.0.0.1:1,not-an-address" });
     assert.equal(out.code, 2);
-    const line = JSON.parse(out.text.trim().split("\n").at(-1)!) as Record<string, unknown>;
+    const line = lastLogLine(out.text);
     assert.equal(line["level"], "fatal");
     assert.equal(line["variable"], "ROUTER_WORKER_ADDRS");
     assert.match(String(line["msg"]), /ROUTER_WORKER_ADDRS: must be host:port/);
   });
+
+  test("a service started without its peer address exits 2 naming the variable (no localhost default)", async () => {
+    const cases: [ServiceName, string][] = [
+      ["validator", "VALIDATOR_FEATURE_ADDR"],
+      ["feature", "FEATURE_ROUTER_ADDR"],
+      ["router", "ROUTER_WORKER_ADDRS"],
+      ["router", "ROUTER_MONITOR_ADDR"],
+      ["model-worker", "NATS_URL"],
+      ["monitor", "NATS_URL"],
+    ];
+    const outs = await Promise.all(
+      cases.map(([service, variable]) => {
+        const env: Record<string, string | undefined> = { ...process.env, ...fx.mesh.env };
+        delete env[variable];
+        return runUntilExit(service, env);
+      }),
+    );
+    cases.forEach(([service, variable], i) => {
+      const out = outs[i]!;
+      assert.equal(out.code, 2, `${service} without ${variable}:\n${out.text}`);
+      const line = lastLogLine(out.text);
+      assert.deepEqual([line["level"], line["variable"]], ["fatal", variable], `${service} without ${variable}`);
+      assert.match(String(line["msg"]), new RegExp(`${variable}: is required but not set`));
+    });
+  });
 });
+
+/** Starts one service with exactly `env` and resolves with its exit code and output once it exits (killed after 15 s). */
+function runUntilExit(service: ServiceName, env: Record<string, string | undefined>): Promise<{ code: number | null; text: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/services", service, "main.js")], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let text = "";
+    p.stdout.on("data", (b: Buffer) => (text += b.toString()));
+    p.stderr.on("data", (b: Buffer) => (text += b.toString()));
+    const timer = setTimeout(() => p.kill("SIGKILL"), 15_000);
+    p.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, text });
+    });
+  });
+}
+
+function lastLogLine(text: string): Record<string, unknown> {
+  return JSON.parse(text.trim().split("\n").at(-1)!) as Record<string, unknown>;
+}

@@ -68,7 +68,7 @@ describe("the mesh end to end", () => {
   });
 
   test("a fresh mesh seeds the serving policy with the version whose card says seed_champion", async () => {
-    const r = await fx.meshctl("policy", MODEL);
+    const r = await fx.meshctl("policy", MODEL, "--json");
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).championVersion, SEED);
   });

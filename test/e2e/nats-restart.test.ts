@@ -87,7 +87,7 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
       const readyAt = Date.now();
       const readyMark = performance.now();
       // What the restarted server read back from its store, before anyone writes to it again.
-      const policy = fx.meshctl("policy", MODEL);
+      const policy = fx.meshctl("policy", MODEL, "--json");
       const reconnected = await waitFor(
         `every NATS client (${clients.join(", ")}) to log its reconnect`,
         () => {

@@ -9,6 +9,12 @@ import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/lo
 import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "./credit-data.js";
 
+export interface MeshctlRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 export interface MeshFixture {
   mesh: Mesh;
   stateDir: string;
@@ -16,7 +22,9 @@ export interface MeshFixture {
   monitor: Client<typeof MonitorService>;
   httpBase: string;
   /** Runs meshctl against this mesh; resolves with its exit code and output. */
-  meshctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  meshctl(...args: string[]): Promise<MeshctlRun>;
+  /** Runs meshctl with `input` on its stdin (e.g. `score --data @-`). */
+  meshctlWithInput(input: string, ...args: string[]): Promise<MeshctlRun>;
   /** The JSON lines of an instance's log (pino: `msg`, `time` as ISO text, and the line's fields). */
   logLines(instance: string): Record<string, unknown>[];
   close(): Promise<void>;
@@ -39,23 +47,8 @@ export async function startMeshFixture(env: Record<string, string> = {}, replica
     scoring: createClient(ScoringService, transports[0]!),
     monitor: createClient(MonitorService, transports[1]!),
     httpBase: `http://${mesh.env["VALIDATOR_HTTP_ADDR"]}`,
-    meshctl: (...args) =>
-      new Promise((resolve, reject) => {
-        const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/tools/meshctl/main.js"), ...args], {
-          env: { ...process.env, ...mesh.env },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        p.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-        p.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-        const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
-        p.once("error", reject);
-        p.once("exit", (code) => {
-          clearTimeout(timer);
-          resolve({ code: code ?? -1, stdout, stderr });
-        });
-      }),
+    meshctl: (...args) => runMeshctl(mesh.env, args),
+    meshctlWithInput: (input, ...args) => runMeshctl(mesh.env, args, input),
     logLines: (instance) =>
       readFileSync(join(mesh.logDir, `${instance}.log`), "utf8")
         .split("\n")
@@ -67,6 +60,27 @@ export async function startMeshFixture(env: Record<string, string> = {}, replica
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs meshctl with the mesh's environment (and `input` on stdin, if given); killed after 30 s. */
+export function runMeshctl(env: Record<string, string>, args: string[], input?: string): Promise<MeshctlRun> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/tools/meshctl/main.js"), ...args], {
+      env: { ...process.env, ...env },
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    p.stdout!.on("data", (b: Buffer) => (stdout += b.toString()));
+    p.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    p.stdin?.end(input);
+    const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
+    p.once("error", reject);
+    p.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
 }
 
 /**

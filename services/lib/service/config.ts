@@ -21,10 +21,10 @@ type Env = Readonly<Record<string, string | undefined>>;
 export class EnvReader {
   constructor(private readonly env: Env = process.env) {}
 
-  /** A required string; `fallback` makes it optional. */
+  /** A required string (blank counts as unset); `fallback` makes it optional. */
   string(name: string, fallback?: string): string {
     const v = this.env[name];
-    if (v === undefined || v === "") {
+    if (v === undefined || v.trim() === "") {
       if (fallback !== undefined) return fallback;
       throw new ConfigError(name, "is required but not set");
     }
@@ -50,13 +50,36 @@ export class EnvReader {
     return v;
   }
 
-  /** A comma-separated list of addresses, at least one. */
+  /**
+   * A comma-separated list of "host:port" addresses, at least one, each once. Required unless `fallback` is given:
+   * peer addresses take none, so a deployment that forgets one stops rather than dialling localhost.
+   */
   addresses(name: string, fallback?: string): string[] {
-    const raw = this.string(name, fallback);
-    const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    if (fallback === undefined) this.string(name); // unset: "is required but not set"
+    const list = this.list(name, fallback);
     if (list.length === 0) throw new ConfigError(name, "must list at least one host:port");
     for (const a of list) new EnvReader({ [name]: a }).address(name);
     return list;
+  }
+
+  /**
+   * A comma-separated list (spaces around entries ignored); [] when unset. An empty entry ("a,,b", "a,") or one
+   * given twice is an error: both are typos, never what was meant.
+   */
+  list(name: string, fallback?: string): string[] {
+    const raw = this.optional(name) ?? fallback;
+    if (raw === undefined) return [];
+    const list = raw.split(",").map((s) => s.trim());
+    if (list.some((s) => s === "")) throw new ConfigError(name, `has an empty entry in ${JSON.stringify(raw)}`);
+    const twice = list.find((s, i) => list.indexOf(s) !== i);
+    if (twice !== undefined) throw new ConfigError(name, `lists ${JSON.stringify(twice)} twice`);
+    return list;
+  }
+
+  /** An optional string: undefined when unset, empty or only spaces; otherwise the value without surrounding spaces. */
+  optional(name: string): string | undefined {
+    const v = this.env[name]?.trim();
+    return v ? v : undefined;
   }
 
   /** One of a fixed set of values. */

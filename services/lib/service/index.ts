@@ -2,6 +2,7 @@
 export * from "./clock.js";
 export * from "./config.js";
 export * from "./logger.js";
+export * from "./nats-config.js";
 export * from "./run-service.js";
 export * from "./service-host.js";
 export * from "./telemetry.js";

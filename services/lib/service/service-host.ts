@@ -35,6 +35,8 @@ export class ServiceHost {
   private readonly serviceNames: string[] = [];
   private readonly closers: (() => unknown)[] = [];
   private serving = false;
+  /** The reason given for NOT_SERVING last logged: a new one is logged too, so a service's log says why it waits. */
+  private notServingWhy?: string;
   private closing?: Promise<void>;
   /** The port actually bound (useful with port 0). */
   port = 0;
@@ -64,12 +66,15 @@ export class ServiceHost {
 
   /** Sets the health of the whole server ("") and of every service it serves. */
   setServing(serving: boolean, why?: string): void {
-    if (this.closing || serving === this.serving) return;
+    const changed = serving !== this.serving;
+    const newReason = !serving && why !== undefined && why !== this.notServingWhy;
+    if (this.closing || (!changed && !newReason)) return;
     this.serving = serving;
+    this.notServingWhy = serving ? undefined : why;
     const status = serving ? "SERVING" : "NOT_SERVING";
     this.health.setStatus("", status);
     for (const name of this.serviceNames) this.health.setStatus(name, status);
-    this.opts.log.info({ health: status, why }, "health changed");
+    this.opts.log.info({ health: status, why }, changed ? "health changed" : "not serving");
   }
 
   /**

@@ -6,15 +6,16 @@ import { readConfig as workerConfig } from "../../../../services/model-worker/co
 import { readConfig as validatorConfig } from "../../../../services/validator/config.js";
 import { readConfig as featureConfig } from "../../../../services/feature/config.js";
 import { readHopBatching, readWorkerBatching } from "../../../../services/lib/batching/batching-settings.js";
+import { PEER_ENV } from "../../../support/peer-env.js";
 
 test("batching is on by default in the router and the worker", () => {
-  const r = routerConfig(new EnvReader({}));
+  const r = routerConfig(new EnvReader(PEER_ENV));
   assert.deepEqual([r.batching, r.batchWindowUs, r.batchMaxRows, r.batchMaxInFlight], [true, 0, 256, 2]);
-  const w = workerConfig(new EnvReader({}));
+  const w = workerConfig(new EnvReader(PEER_ENV));
   assert.deepEqual([w.batching, w.maxBatchRows, w.maxQueueDelayUs, w.maxQueueRows, w.executionProviders], [true, 256, 0, 8192, "auto"]);
-  assert.equal(routerConfig(new EnvReader({ ROUTER_BATCHING: "off" })).batching, false);
-  assert.equal(workerConfig(new EnvReader({ WORKER_BATCHING: "off" })).batching, false);
-  assert.equal(workerConfig(new EnvReader({ WORKER_EXECUTION_PROVIDERS: "cuda, cpu" })).executionProviders, "cuda, cpu");
+  assert.equal(routerConfig(new EnvReader({ ...PEER_ENV, ROUTER_BATCHING: "off" })).batching, false);
+  assert.equal(workerConfig(new EnvReader({ ...PEER_ENV, WORKER_BATCHING: "off" })).batching, false);
+  assert.equal(workerConfig(new EnvReader({ ...PEER_ENV, WORKER_EXECUTION_PROVIDERS: "cuda, cpu" })).executionProviders, "cuda, cpu");
 });
 
 test("a malformed batching or provider variable stops the service, naming it", () => {
@@ -30,7 +31,7 @@ test("a malformed batching or provider variable stops the service, naming it", (
   ];
   for (const [read, env, name] of cases) {
     assert.throws(
-      () => read(new EnvReader(env)),
+      () => read(new EnvReader({ ...PEER_ENV, ...env })),
       (e: unknown) => e instanceof ConfigError && e.variable === name,
       JSON.stringify(env),
     );
@@ -38,15 +39,15 @@ test("a malformed batching or provider variable stops the service, naming it", (
 });
 
 test("the validator's and the feature service's batching variables keep their names and defaults", () => {
-  const v = validatorConfig(new EnvReader({}));
-  const f = featureConfig(new EnvReader({}));
+  const v = validatorConfig(new EnvReader(PEER_ENV));
+  const f = featureConfig(new EnvReader(PEER_ENV));
   for (const c of [v, f]) assert.deepEqual([c.batching, c.batchWindowUs, c.batchMaxRows, c.batchMaxInFlight], [true, 0, 256, 4]);
   const set = validatorConfig(
-    new EnvReader({ VALIDATOR_BATCHING: "off", VALIDATOR_BATCH_WINDOW_US: "200", VALIDATOR_BATCH_MAX_ROWS: "64", VALIDATOR_BATCH_MAX_IN_FLIGHT: "8" }),
+    new EnvReader({ ...PEER_ENV, VALIDATOR_BATCHING: "off", VALIDATOR_BATCH_WINDOW_US: "200", VALIDATOR_BATCH_MAX_ROWS: "64", VALIDATOR_BATCH_MAX_IN_FLIGHT: "8" }),
   );
   assert.deepEqual([set.batching, set.batchWindowUs, set.batchMaxRows, set.batchMaxInFlight], [false, 200, 64, 8]);
-  assert.equal(featureConfig(new EnvReader({ FEATURE_BATCH_MAX_IN_FLIGHT: "3" })).batchMaxInFlight, 3);
-  assert.throws(() => featureConfig(new EnvReader({ FEATURE_BATCH_WINDOW_US: "2000000" })), (e: unknown) => e instanceof ConfigError && e.variable === "FEATURE_BATCH_WINDOW_US");
+  assert.equal(featureConfig(new EnvReader({ ...PEER_ENV, FEATURE_BATCH_MAX_IN_FLIGHT: "3" })).batchMaxInFlight, 3);
+  assert.throws(() => featureConfig(new EnvReader({ ...PEER_ENV, FEATURE_BATCH_WINDOW_US: "2000000" })), (e: unknown) => e instanceof ConfigError && e.variable === "FEATURE_BATCH_WINDOW_US");
 });
 
 test("one reader for every service's batching variables, by prefix", () => {

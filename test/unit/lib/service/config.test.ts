@@ -1,14 +1,50 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, EnvReader } from "../../../../services/lib/service/config.js";
+import { natsServers } from "../../../../services/lib/service/nats-config.js";
+import { readConfig as featureConfig } from "../../../../services/feature/config.js";
+import { readConfig as monitorConfig } from "../../../../services/monitor/config.js";
 import { readConfig as routerConfig } from "../../../../services/router/config.js";
 import { readConfig as validatorConfig } from "../../../../services/validator/config.js";
+import { readConfig as workerConfig } from "../../../../services/model-worker/config.js";
+import { PEER_ENV } from "../../../support/peer-env.js";
 
-test("defaults apply when variables are unset", () => {
-  const c = routerConfig(new EnvReader({}));
+/** Asserts that `read` throws a ConfigError naming `name` (its message starts with it) and matching `pattern`. */
+function assertConfigError(read: () => unknown, name: string, pattern: RegExp, what = name): void {
+  assert.throws(
+    read,
+    (e: unknown) => e instanceof ConfigError && e.variable === name && e.message.startsWith(`${name}:`) && pattern.test(e.message),
+    what,
+  );
+}
+
+test("listen addresses and settings take their defaults when unset; peers are what was set", () => {
+  const c = routerConfig(new EnvReader(PEER_ENV));
   assert.equal(c.address, "127.0.0.1:50071");
   assert.deepEqual(c.workerAddrs, ["127.0.0.1:50081"]);
-  assert.equal(validatorConfig(new EnvReader({})).maxBatchRows, 256);
+  assert.deepEqual(c.natsServers, ["nats://127.0.0.1:4222"]);
+  assert.equal(validatorConfig(new EnvReader(PEER_ENV)).maxBatchRows, 256);
+  assert.equal(featureConfig(new EnvReader(PEER_ENV)).entitySnapshotDir, "", "no snapshot folder: the repository's");
+  assert.equal(monitorConfig(new EnvReader(PEER_ENV)).auditLogPath, "", "no audit log");
+  assert.deepEqual(workerConfig(new EnvReader(PEER_ENV)).models, [], "every family");
+});
+
+test("every peer address is required: each service stops naming the one it lacks", () => {
+  const cases: [(env: EnvReader) => unknown, string][] = [
+    [validatorConfig, "VALIDATOR_FEATURE_ADDR"],
+    [featureConfig, "FEATURE_ROUTER_ADDR"],
+    [routerConfig, "ROUTER_WORKER_ADDRS"],
+    [routerConfig, "ROUTER_MONITOR_ADDR"],
+    [routerConfig, "NATS_URL"],
+    [workerConfig, "NATS_URL"],
+    [monitorConfig, "NATS_URL"],
+  ];
+  for (const [read, name] of cases) {
+    for (const missing of [undefined, "", "  "]) {
+      const env: Record<string, string | undefined> = { ...PEER_ENV, [name]: missing };
+      assertConfigError(() => read(new EnvReader(env)), name, /is required but not set/, `${name}=${JSON.stringify(missing)}`);
+    }
+  }
 });
 
 test("a malformed variable fails fast, naming the variable", () => {
@@ -16,20 +52,40 @@ test("a malformed variable fails fast, naming the variable", () => {
     [{ ROUTER_ADDR: "localhost" }, "ROUTER_ADDR"],
     [{ ROUTER_ADDR: "h:99999" }, "ROUTER_ADDR"],
     [{ ROUTER_WORKER_ADDRS: "a:1,b" }, "ROUTER_WORKER_ADDRS"],
+    [{ ROUTER_MONITOR_ADDR: "monitor" }, "ROUTER_MONITOR_ADDR"],
     [{ ROUTER_WORKER_TIMEOUT_MS: "soon" }, "ROUTER_WORKER_TIMEOUT_MS"],
     [{ ROUTER_WORKER_TIMEOUT_MS: "0" }, "ROUTER_WORKER_TIMEOUT_MS"],
   ];
-  for (const [env, name] of cases) {
-    assert.throws(
-      () => routerConfig(new EnvReader(env)),
-      (e: unknown) => e instanceof ConfigError && e.variable === name && e.message.startsWith(`${name}:`),
-      JSON.stringify(env),
-    );
-  }
+  for (const [env, name] of cases) assertConfigError(() => routerConfig(new EnvReader({ ...PEER_ENV, ...env })), name, /./, JSON.stringify(env));
+});
+
+test("address lists: each entry host:port, none empty, none twice", () => {
+  assert.deepEqual(new EnvReader({ L: " a:1 , b:2 " }).addresses("L"), ["a:1", "b:2"]);
+  assert.deepEqual(new EnvReader({}).addresses("L", "a:1"), ["a:1"], "a fallback, for the few lists that may have one");
+  assertConfigError(() => new EnvReader({}).addresses("L"), "L", /is required but not set/);
+  assertConfigError(() => new EnvReader({ L: "a:1,,b:2" }).addresses("L"), "L", /empty entry/);
+  assertConfigError(() => new EnvReader({ L: "a:1," }).addresses("L"), "L", /empty entry/);
+  assertConfigError(() => new EnvReader({ L: "a:1, b:2 ,a:1" }).addresses("L"), "L", /"a:1" twice/);
+  assertConfigError(() => new EnvReader({ L: "a:1,b" }).addresses("L"), "L", /must be host:port, got "b"/);
+  assert.equal(new EnvReader({ A: "[::1]:80" }).address("A"), "[::1]:80");
+});
+
+test("optional: undefined when unset, empty or blank, else the trimmed value", () => {
+  const env = new EnvReader({ SET: " /var/audit.jsonl ", EMPTY: "", BLANK: "   " });
+  assert.equal(env.optional("SET"), "/var/audit.jsonl");
+  for (const name of ["UNSET", "EMPTY", "BLANK"]) assert.equal(env.optional(name), undefined, name);
+  assert.deepEqual(new EnvReader({ WORKER_MODELS: "a, b" }).list("WORKER_MODELS"), ["a", "b"]);
+  assert.deepEqual(new EnvReader({}).list("WORKER_MODELS"), []);
+  assertConfigError(() => workerConfig(new EnvReader({ ...PEER_ENV, WORKER_MODELS: "a,a" })), "WORKER_MODELS", /twice/);
+});
+
+test("NATS_URL: one reader for every service, a validated list of nats://host:port", () => {
+  assert.deepEqual(natsServers(new EnvReader({ NATS_URL: "nats://10.0.0.5:4222, nats://[::1]:4223" })), ["nats://10.0.0.5:4222", "nats://[::1]:4223"]);
+  const bad = ["127.0.0.1:4222", "http://h:4222", "nats://h", "nats://h:70000", "nats://h:4222/x", "nats://h:1,,nats://h:2", "nats://h:1,nats://h:1"];
+  for (const v of bad) assertConfigError(() => natsServers(new EnvReader({ NATS_URL: v })), "NATS_URL", /./, v);
+  assertConfigError(() => natsServers(new EnvReader({})), "NATS_URL", /is required but not set/);
 });
 
 test("a required variable without a default is reported missing by name", () => {
   assert.throws(() => new EnvReader({}).string("SOMETHING_REQUIRED"), /SOMETHING_REQUIRED: is required/);
-  assert.deepEqual(new EnvReader({ L: " a:1 , b:2 " }).addresses("L"), ["a:1", "b:2"]);
-  assert.equal(new EnvReader({ A: "[::1]:80" }).address("A"), "[::1]:80");
 });

@@ -1,0 +1,169 @@
+/**
+ * What a user of `npm start` and `meshctl` sees: a mesh started as the launcher starts it (deploy/local/mesh.ts,
+ * crashed services restarted), meshctl's output for people and with --json, its exit codes, and the launcher's
+ * explanations when it cannot start (ports in use, a service that does not come up).
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { PortsInUseError, PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
+import { writeMeshState } from "../../deploy/local/mesh-state.js";
+import { NotServingError } from "../../deploy/local/readiness.js";
+import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import { creditRows } from "../support/credit-data.js";
+import { runMeshctl, sleep, waitFor } from "../support/mesh-fixture.js";
+
+const MODEL = "credit-default";
+const REQUEST_FILE = join(PROJECT_ROOT, "deploy", "local", "example-request.json");
+const rows = creditRows(20);
+
+describe("npm start's mesh and meshctl", () => {
+  let mesh: Mesh;
+  let stateDir: string;
+  let transport: ClosableTransport;
+  const reports: string[] = [];
+  const meshctl = (...args: string[]) => runMeshctl(mesh.env, args);
+  const scoring = () => createClient(ScoringService, transport);
+
+  before(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-launcher-"));
+    mesh = await startMesh({ ports: await randomPorts(), stateDir, env: { LOG_LEVEL: "info" }, supervise: { report: (l) => reports.push(l) } });
+    transport = createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! });
+  });
+  after(async () => {
+    transport?.close();
+    await mesh?.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test("meshctl score takes its request under -d/--data (file, text, stdin), prints text by default and JSON with --json", async () => {
+    const text = await meshctl("score", "--data", `@${REQUEST_FILE}`);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^(APPROVE|REVIEW|DECLINE)  score 0\\.\\d{4}  ${MODEL} v\\d+  route primary\\n`));
+    assert.match(text.stdout, /\nrequest \S+  trace [0-9a-f]{32}\n$/);
+    const request = readFileSync(REQUEST_FILE, "utf8");
+    const json = await meshctl("score", "-d", request, "--json");
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal((JSON.parse(json.stdout) as { model: string }).model, MODEL);
+    const stdin = await runMeshctl(mesh.env, ["score", "--data", "@-", "--json"], request);
+    assert.equal(stdin.code, 0, stdin.stderr);
+    assert.equal((JSON.parse(stdin.stdout) as { model: string }).model, MODEL);
+    const old = await meshctl("score", "--file", REQUEST_FILE, "--json");
+    assert.equal(old.code, 0, old.stderr);
+    assert.match(old.stderr, /--file is deprecated; use --data @/);
+    assert.equal((JSON.parse(old.stdout) as { model: string }).model, MODEL);
+  });
+
+  test("meshctl exits 1 on a refused call and 2 on bad usage, with a clear message", async () => {
+    const refused = await meshctl("score", "--data", JSON.stringify({ model: MODEL, inputs: { ...rows[0], AGE: 300 } }));
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /inputs\.AGE: must be in \[18, 120\], got 300/);
+    const usage: [string[], RegExp][] = [
+      [["score", "--json", "{}"], /takes its request under -d\/--data/],
+      [["score"], /score needs its ScoreRequest/],
+      [["policy"], /usage: meshctl policy <model>/],
+      [["frobnicate"], /unknown command "frobnicate"/],
+      [["status", "--bogus"], /Unknown option '--bogus'/],
+    ];
+    for (const [args, message] of usage) {
+      const r = await meshctl(...args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.stderr, message, args.join(" "));
+    }
+  });
+
+  test("every meshctl command that prints takes --json", async () => {
+    const status = await meshctl("status", "--json");
+    assert.equal(status.code, 0, status.stderr + status.stdout);
+    const s = JSON.parse(status.stdout) as { services: { name: string; health: string }[]; policies: { model: string }[] };
+    assert.deepEqual(s.services.map((x) => x.health), ["SERVING", "SERVING", "SERVING", "SERVING", "SERVING"]);
+    assert.deepEqual(s.policies.map((p) => p.model), [MODEL]);
+    const policy = await meshctl("policy", MODEL, "--json");
+    const champion = (JSON.parse(policy.stdout) as { championVersion: string }).championVersion;
+    const set = await meshctl("set-champion", MODEL, champion, "--json");
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal((JSON.parse(set.stdout) as { championVersion: string }).championVersion, champion);
+    const reviews = await meshctl("reviews", "--limit", "2", "--json");
+    assert.equal(reviews.code, 0, reviews.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(reviews.stdout) as object).sort(), ["cases", "queued", "total"], "every field, defaults included");
+    const human = await meshctl("policy", MODEL);
+    assert.match(human.stdout, new RegExp(`^${MODEL}: champion ${champion}, set \\S+ by meshctl@`));
+  });
+
+  test("meshctl finds the mesh from the launcher's state folder; without one it names the variable it needs (exit 2)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-state-"));
+    try {
+      const none = await runMeshctl({}, ["status", "--state-dir", dir]);
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /VALIDATOR_GRPC_ADDR: is required but not set \(no mesh started by npm start runs from /);
+      writeMeshState(dir, { pid: process.pid, startedAt: new Date().toISOString(), env: mesh.env });
+      const found = await runMeshctl({}, ["status", "--json", "--state-dir", dir]);
+      assert.equal(found.code, 0, found.stderr);
+      assert.equal((JSON.parse(found.stdout) as { services: unknown[] }).services.length, 5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a second mesh on the same ports is refused before anything starts, naming each port and who holds it", async () => {
+    const second = mkdtempSync(join(tmpdir(), "scoremesh-e2e-second-"));
+    try {
+      await assert.rejects(startMesh({ ports: mesh.ports, stateDir: second }), (err: unknown) => {
+        assert.ok(err instanceof PortsInUseError, String(err));
+        assert.equal(err.inUse.length, 8, err.message);
+        assert.match(err.message, new RegExp(`port ${mesh.ports.nats} \\(nats\\) is in use by pid \\d+ \\(\\S*nats-server`));
+        assert.match(err.message, new RegExp(`port ${mesh.ports.feature} \\(feature\\) is in use by pid ${mesh.processes.get("feature")!.pid} `));
+        return true;
+      });
+    } finally {
+      rmSync(second, { recursive: true, force: true });
+    }
+  });
+
+  test("a feature service killed with SIGKILL is restarted, the restart is reported and logged, and calls succeed again", async () => {
+    const killed = mesh.processes.get("feature")!;
+    killed.kill("SIGKILL");
+    await waitFor("the launcher to report the feature service back", () => reports.find((l) => l.startsWith("feature restarted: SERVING after")), 30_000);
+    assert.match(reports[0]!, /^feature exited \(SIGKILL\) after [\d.]+ s; restarting it in 0\.5 s$/);
+    assert.notEqual(mesh.processes.get("feature")!.pid, killed.pid, "a new process");
+    assert.match(readFileSync(join(mesh.logDir, "feature.log"), "utf8"), /\[launcher\] \S+ feature exited \(SIGKILL\)/);
+    // The validator's channel to the feature service reconnects with its own backoff: wait for the first answer.
+    const first = await waitForAnswer(() => scoring().score({ model: MODEL, inputs: rows[0]! }, { timeoutMs: 2000 }), 15_000);
+    assert.equal(first.model, MODEL);
+    for (const inputs of rows) assert.equal((await scoring().score({ model: MODEL, inputs }, { timeoutMs: 5000 })).model, MODEL);
+  });
+});
+
+test("a service that cannot start is reported with its exit code, its own error and its log, and every other not serving", async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-broken-"));
+  try {
+    await assert.rejects(startMesh({ ports: await randomPorts(), stateDir, env: { ROUTER_MONITOR_ADDR: " " }, readyTimeoutMs: 30_000 }), (err: unknown) => {
+      assert.ok(err instanceof NotServingError, String(err));
+      assert.equal(err.instance, "router");
+      assert.match(err.message, /^router exited before it was serving\.\n  process: exited with code 2 \(configuration error\)\n/);
+      assert.match(err.message, /\n  error: +configuration error: ROUTER_MONITOR_ADDR: is required but not set\n/);
+      assert.match(err.message, /\n  last lines of \S+router\.log \(this start\):\n    \S+ fatal configuration error: ROUTER_MONITOR_ADDR/);
+      assert.match(err.message, /\nnot serving either:\n(  .+\n)*  feature: running \(pid \d+\), /);
+      return true;
+    });
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+/** Calls `fn` until it answers (every 200 ms); fails with the last error after `timeoutMs`. */
+async function waitForAnswer<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await sleep(200);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import { readMeshState, stateDirPath } from "../../deploy/local/mesh-state.js";
+import { ConfigError, EnvReader, natsServers } from "../../services/lib/service/index.js";
+import { CliError } from "./output.js";
+
+/**
+ * Where the mesh is: the variables the services read (VALIDATOR_GRPC_ADDR, NATS_URL, ...) where they are set,
+ * else what the running `npm start` wrote to its state folder (.scoremesh/mesh.json, or --state-dir). No
+ * localhost default: without either, a command says which variable it needs.
+ */
+export class MeshTarget {
+  private readonly env: EnvReader;
+  /** Said with a missing variable when no launcher's state was found. */
+  private readonly noLauncher?: string;
+
+  constructor(stateDir?: string, processEnv: NodeJS.ProcessEnv = process.env) {
+    const dir = stateDirPath(stateDir);
+    const state = readMeshState(dir);
+    this.env = new EnvReader({ ...(state?.running ? state.env : {}), ...processEnv });
+    if (!state?.running) this.noLauncher = `no mesh started by npm start runs from ${dir}`;
+  }
+
+  validator = () => this.read(() => this.env.address("VALIDATOR_GRPC_ADDR"));
+  feature = () => this.read(() => this.env.address("FEATURE_ADDR"));
+  router = () => this.read(() => this.env.address("ROUTER_ADDR"));
+  worker = () => this.read(() => this.env.address("WORKER_ADDR"));
+  monitor = () => this.read(() => this.env.address("MONITOR_ADDR"));
+  nats = () => this.read(() => natsServers(this.env));
+  repository = () => this.env.string("MODEL_REPOSITORY", "models");
+
+  private read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      const how = this.noLauncher ? ` (${this.noLauncher}: start one, pass --state-dir DIR, or set ${err.variable})` : "";
+      throw new CliError(`${err.message}${how}`, 2);
+    }
+  }
+}
