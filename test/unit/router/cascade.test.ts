@@ -1,9 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { cascade } from "../../../services/router/cascade.js";
-import { decideDegraded } from "../../../services/router/routes.js";
 import { BreakersOpenError } from "../../../services/router/workers/worker-call.js";
 
 const base = { primary: "3", fallback: "1", remainingMs: 1000, workerTimeoutMs: 800, rulesReserveMs: 20, now: () => 0 };
@@ -55,13 +54,4 @@ test("a caller that has gone gets the error, not a rules decision", async () => 
     }),
     /cancelled/,
   );
-});
-
-test("the low-confidence band sends degraded scores near a threshold to review", () => {
-  const t = { review: 0.3, decline: 0.6 };
-  assert.equal(decideDegraded(0.1, t, 0.02), Decision.APPROVE);
-  assert.equal(decideDegraded(0.29, t, 0.02), Decision.REVIEW);
-  assert.equal(decideDegraded(0.61, t, 0.02), Decision.REVIEW);
-  assert.equal(decideDegraded(0.7, t, 0.02), Decision.DECLINE);
-  assert.equal(decideDegraded(0.29, t, 0), Decision.APPROVE);
 });
