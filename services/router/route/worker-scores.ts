@@ -1,18 +1,8 @@
-import type { ModelCard } from "../../lib/model/index.js";
-import { callWorkers } from "../workers/worker-call.js";
+import { callWorkers, type WorkerCall } from "../workers/worker-call.js";
 import type { RouterDeps } from "./router-deps.js";
 
-/** One Route call's rows for one model version, as a step of the cascade scores them. */
-export interface ScoreRequest {
-  model: string;
-  version: string;
-  card: ModelCard;
-  /** Row-major [rows, card.features.length]. */
-  matrix: Float32Array;
-  rows: number;
-  timeoutMs: number;
-  signal: AbortSignal;
-}
+/** One Route call's rows for one model version, as a step of the cascade scores them (with the caller's signal). */
+export type ScoreRequest = Omit<WorkerCall, "workerTimeoutMs" | "signal"> & { signal: AbortSignal };
 
 /**
  * Scores one Route call's rows with one model version: through the batcher when batching across the hop is on
