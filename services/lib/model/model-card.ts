@@ -1,5 +1,3 @@
-import { Decision } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
-
 /** A tensor of a model's ONNX graph, as OIP v2 describes it. */
 export interface TensorInfo {
   name: string;
@@ -57,11 +55,4 @@ export interface ReferenceProfile {
 /** The version a fresh serving policy names: the first whose card says seed_champion, else the oldest. */
 export function seedChampion(cards: readonly ModelCard[]): string | undefined {
   return (cards.find((c) => c.seed_champion) ?? cards[0])?.version;
-}
-
-/** Maps a score to a decision with a card's thresholds. */
-export function decide(score: number, t: ModelCard["thresholds"]): Decision {
-  if (score >= t.decline) return Decision.DECLINE;
-  if (score >= t.review) return Decision.REVIEW;
-  return Decision.APPROVE;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { BreakerSync, type BreakerTransition } from "./breaker-sync.js";
 import { CircuitBreaker, type BreakerPermit, type BreakerState, type CircuitBreakerOptions } from "./circuit-breaker.js";
+import { wallClock as systemWallClock, type Clock } from "../../lib/service/index.js";
 
 /** The target a breaker guards: one worker endpoint and one model version. */
 export function breakerTarget(address: string, model: string, version: string): string {
@@ -22,7 +23,7 @@ export class BreakerBoard {
     readonly origin: string,
     private readonly opts: Omit<CircuitBreakerOptions, "onTransition">,
     private readonly log?: Logger,
-    private readonly wallClock: () => number = Date.now,
+    private readonly wallClock: Pick<Clock, "now"> = systemWallClock,
   ) {
     this.sync = new BreakerSync(origin, { waitInOpenMs: opts.waitInOpenMs ?? 2000 });
   }
@@ -34,7 +35,7 @@ export class BreakerBoard {
         ...this.opts,
         onTransition: ({ from, to, adopted }) => {
           if (adopted) return;
-          const t = this.sync.local(target, to, this.wallClock());
+          const t = this.sync.local(target, to, this.wallClock.now());
           const line = { target, from, to, epoch: t.epoch, at: t.at, ...this.breakers.get(target)?.rates() };
           if (to === "OPEN") this.log?.warn(line, "circuit breaker opened");
           else this.log?.info(line, "circuit breaker state changed");
@@ -58,7 +59,7 @@ export class BreakerBoard {
 
   /** Applies another replica's transition (or a replay of ours) with the merge rules. */
   apply(t: BreakerTransition): void {
-    const now = this.wallClock();
+    const now = this.wallClock.now();
     const action = this.sync.receive(t, now);
     if (action.kind === "ignore") return;
     const b = this.breaker(t.target);

@@ -1,9 +1,5 @@
 import { systemClock, type Clock } from "../../lib/service/index.js";
 
-/** @deprecated Use `Clock` from services/lib/service; kept until worker-call.ts imports that instead. */
-export type RetryClock = Clock;
-/** @deprecated Use `systemClock` from services/lib/service; kept until worker-call.ts imports that instead. */
-export const realRetryClock: Clock = systemClock;
 
 export interface RetryBudgetOptions {
   /** How long a first attempt or a retry counts against the budget, ms. Default 10 000. */

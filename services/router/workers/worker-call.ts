@@ -1,23 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { type ModelCard, copyFloats } from "../../lib/model/index.js";
 import type { BreakerBoard } from "../breakers/breakers.js";
-import { RetryBudgets, realRetryClock, type RetryClock } from "./retry-budget.js";
+import { FailoverOrder } from "./failover-order.js";
+import { systemClock, type Clock } from "../../lib/service/index.js";
+import { RetryBudgets } from "./retry-budget.js";
+import { attemptOn, type WorkerCall } from "./worker-attempt.js";
 import type { WorkerPool } from "./worker-pool.js";
 
 /** Codes on which the router retries, on the next worker: the call did not reach a model that could answer. */
 const FAILOVER_CODES = new Set([Code.Unavailable, Code.ResourceExhausted, Code.Aborted]);
-
-/** Codes that count as a failure of the target in its circuit breaker (the others say nothing about its health). */
-const BREAKER_FAILURE_CODES = new Set([
-  Code.Unavailable,
-  Code.ResourceExhausted,
-  Code.Aborted,
-  Code.DeadlineExceeded,
-  Code.Internal,
-  Code.Unknown,
-  Code.DataLoss,
-]);
 
 /**
  * Every worker's breaker for the version refuses calls: the router goes on to the next step of its cascade.
@@ -29,25 +20,7 @@ export class BreakersOpenError extends ConnectError {
   }
 }
 
-/** One ModelInfer's worth of rows for one model version. */
-export interface WorkerCall {
-  model: string;
-  version: string;
-  card: ModelCard;
-  /** Row-major [rows, card.features.length]. */
-  matrix: Float32Array;
-  rows: number;
-  /** Time for the whole call, retries included, ms. */
-  timeoutMs: number;
-  /**
-   * The router's own limit on one worker call (ROUTER_WORKER_TIMEOUT_MS). An attempt given less than this was
-   * cut short by the caller's deadline, and its DEADLINE_EXCEEDED is not held against the worker's breaker.
-   * Absent: every DEADLINE_EXCEEDED counts as a failure.
-   */
-  workerTimeoutMs?: number;
-  /** The caller's signal: once it aborts, no further attempt is made and a backoff ends at once. */
-  signal?: AbortSignal;
-}
+export type { WorkerCall } from "./worker-attempt.js";
 
 /** How `callWorkers` retries. Every field has a default. */
 export interface RetryOptions {
@@ -62,7 +35,7 @@ export interface RetryOptions {
   /** A retry is made only if at least this much of the deadline is left after its backoff, ms. Default 10. */
   minAttemptMs?: number;
   random?: () => number;
-  clock?: RetryClock;
+  clock?: Clock;
   /** Waits `ms` or until `signal` aborts; resolves false when aborted. Default: a timer. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<boolean>;
   /** Refusals of the retry budget are logged here, at most once a second per target. */
@@ -120,98 +93,65 @@ export async function callWorkers(
   breakers?: BreakerBoard,
   retry: RetryOptions = {},
 ): Promise<Float32Array> {
-  const {
-    budgets = sharedBudgets,
-    maxAttempts = 3,
-    backoffBaseMs = 5,
-    backoffMaxMs = 50,
-    minAttemptMs = 10,
-    random = Math.random,
-    clock = realRetryClock,
-    sleep = abortableSleep,
-    log,
-  } = retry;
-  const input = c.card.onnx.inputs[0]!;
-  const order = workers.candidates();
+  const o = withDefaults(retry);
+  const order = new FailoverOrder(workers.candidates(), breakers, c.model, c.version);
   const target = `${c.model}/${c.version}`;
-  const deadline = clock.now() + c.timeoutMs;
+  const deadline = o.clock.now() + c.timeoutMs;
   let last: ConnectError | undefined;
   let attempts = 0;
-  let skipped = 0;
-  let pos = 0;
-
-  /** The next endpoint from `pos` on (cyclically) whose breaker gives a permit; open breakers are skipped. */
-  const pick = () => {
-    for (let k = 0; k < order.length; k++) {
-      const i = (pos + k) % order.length;
-      const ep = order[i]!;
-      const permit = breakers?.acquire(ep.address, c.model, c.version);
-      if (breakers && !permit) {
-        skipped++;
-        continue;
-      }
-      pos = i + 1;
-      return { ep, permit };
+  let next = c.timeoutMs > 0 ? order.next() : undefined;
+  if (next) o.budgets.for(target).deposit();
+  while (next) {
+    // The first attempt has the whole call's time; a retry what is left of it.
+    const timeoutMs = attempts === 0 ? c.timeoutMs : Math.floor(deadline - o.clock.now());
+    if (timeoutMs <= 0) {
+      next.permit?.release();
+      break;
     }
-    return undefined;
-  };
-
-  if (c.timeoutMs > 0) {
-    let next = pick();
-    if (next) budgets.for(target).deposit();
-    while (next) {
-      const { ep, permit } = next;
-      const timeoutMs = attempts === 0 ? c.timeoutMs : Math.floor(deadline - clock.now());
-      if (timeoutMs <= 0) {
-        permit?.release();
-        break;
-      }
-      attempts++;
-      const started = clock.now();
-      try {
-        const res = await ep.client.modelInfer(
-          {
-            modelName: c.model,
-            modelVersion: c.version,
-            inputs: [{ name: input.name, datatype: "FP32", shape: [BigInt(c.rows), BigInt(c.card.features.length)] }],
-            outputs: [{ name: c.card.onnx.score_output }],
-            rawInputContents: [new Uint8Array(c.matrix.buffer, c.matrix.byteOffset, c.matrix.byteLength)],
-          },
-          { timeoutMs, signal: c.signal },
-        );
-        const raw = res.rawOutputContents[0];
-        if (!raw || raw.byteLength !== c.rows * 4) {
-          throw new ConnectError(`worker ${ep.address} returned ${raw?.byteLength ?? 0} bytes for ${c.rows} scores`, Code.Internal);
-        }
-        permit?.record(false, clock.now() - started);
-        return copyFloats(raw, c.rows);
-      } catch (err) {
-        last = ConnectError.from(err);
-        const tookMs = clock.now() - started;
-        if (c.signal?.aborted) permit?.release();
-        else if (last.code === Code.DeadlineExceeded && c.workerTimeoutMs !== undefined && timeoutMs < c.workerTimeoutMs) {
-          // Cut short by the caller's deadline, not by ours: it says the worker took at least `tookMs`, not that it
-          // failed. Recorded as a call of that duration, so that the slow-call rate still sees a worker that hangs
-          // (once callers' deadlines exceed the slow-call duration), without counting failures against a healthy
-          // worker that was merely given too little time.
-          permit?.record(false, tookMs);
-        } else permit?.record(BREAKER_FAILURE_CODES.has(last.code), tookMs);
-      }
-      next = undefined;
-      if (c.signal?.aborted) throw ConnectError.from(c.signal.reason, Code.Canceled);
-      if (!FAILOVER_CODES.has(last.code) || attempts >= maxAttempts) break;
-      const delay = backoffDelay(attempts, backoffBaseMs, backoffMaxMs, random);
-      if (deadline - clock.now() - delay < minAttemptMs) break;
-      const budget = budgets.for(target);
-      if (!budget.tryWithdraw()) {
-        const refusedNow = budget.refusalReport(1000);
-        if (refusedNow !== undefined) log?.warn({ target, refusedSinceLastLine: refusedNow, ...budget.stats() }, "retry budget exhausted: failed worker calls are not retried");
-        break;
-      }
-      if (!(await sleep(delay, c.signal))) throw ConnectError.from(c.signal?.reason, Code.Canceled);
-      next = pick();
+    attempts++;
+    try {
+      return await attemptOn(next, c, timeoutMs, o.clock);
+    } catch (err) {
+      last = ConnectError.from(err);
     }
+    if (c.signal?.aborted) throw ConnectError.from(c.signal.reason, Code.Canceled);
+    const delay = retryDelay(last, attempts, deadline - o.clock.now(), target, o);
+    if (delay === undefined) break;
+    if (!(await o.sleep(delay, c.signal))) throw ConnectError.from(c.signal?.reason, Code.Canceled);
+    next = order.next();
   }
-  if (attempts === 0 && skipped > 0) throw new BreakersOpenError(c.model, c.version);
+  if (attempts === 0 && order.skipped > 0) throw new BreakersOpenError(c.model, c.version);
   throw last ?? new ConnectError("no model worker could answer in time", Code.DeadlineExceeded);
+}
+
+type ResolvedRetry = Required<Omit<RetryOptions, "log">> & Pick<RetryOptions, "log">;
+
+function withDefaults({
+  budgets = sharedBudgets,
+  maxAttempts = 3,
+  backoffBaseMs = 5,
+  backoffMaxMs = 50,
+  minAttemptMs = 10,
+  random = Math.random,
+  clock = systemClock,
+  sleep = abortableSleep,
+  log,
+}: RetryOptions): ResolvedRetry {
+  return { budgets, maxAttempts, backoffBaseMs, backoffMaxMs, minAttemptMs, random, clock, sleep, log };
+}
+
+/**
+ * The backoff before retrying a failed attempt, or undefined when it is not retried: a code that says the call
+ * may have reached a model, the last attempt made, too little of the deadline (`leftMs`) left after the
+ * backoff, or the model version's retry budget spent (refusals logged at most once a second per target).
+ */
+function retryDelay(err: ConnectError, attempts: number, leftMs: number, target: string, o: ResolvedRetry): number | undefined {
+  if (!FAILOVER_CODES.has(err.code) || attempts >= o.maxAttempts) return undefined;
+  const delay = backoffDelay(attempts, o.backoffBaseMs, o.backoffMaxMs, o.random);
+  if (leftMs - delay < o.minAttemptMs) return undefined;
+  const budget = o.budgets.for(target);
+  if (budget.tryWithdraw()) return delay;
+  const refusedNow = budget.refusalReport(1000);
+  if (refusedNow !== undefined) o.log?.warn({ target, refusedSinceLastLine: refusedNow, ...budget.stats() }, "retry budget exhausted: failed worker calls are not retried");
+  return undefined;
 }

@@ -1,9 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { cascade, unanswered } from "../../../services/router/cascade.js";
-import { decideDegraded } from "../../../services/router/routes.js";
 import { BreakersOpenError } from "../../../services/router/workers/worker-call.js";
 import { FakeClock } from "../../support/fake-clock.js";
 
@@ -58,14 +57,6 @@ test("a caller that has gone gets the error, not a rules decision", async () => 
   );
 });
 
-test("the low-confidence band sends degraded scores near a threshold to review", () => {
-  const t = { review: 0.3, decline: 0.6 };
-  assert.equal(decideDegraded(0.1, t, 0.02), Decision.APPROVE);
-  assert.equal(decideDegraded(0.29, t, 0.02), Decision.REVIEW);
-  assert.equal(decideDegraded(0.61, t, 0.02), Decision.REVIEW);
-  assert.equal(decideDegraded(0.7, t, 0.02), Decision.DECLINE);
-  assert.equal(decideDegraded(0.29, t, 0), Decision.APPROVE);
-});
 
 test("a model without a rules baseline that no step answered: the last step's code, a message that says why", () => {
   const err = unanswered("late-payment", [

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/decision/v1/decision.proto.
  */
 export const file_scoremesh_decision_v1_decision: GenFile = /*@__PURE__*/
-  fileDesc("CiRzY29yZW1lc2gvZGVjaXNpb24vdjEvZGVjaXNpb24ucHJvdG8SFXNjb3JlbWVzaC5kZWNpc2lvbi52MSKAAgoLUm93RGVjaXNpb24SEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg0KBXNjb3JlGAMgASgBEjAKCGRlY2lzaW9uGAQgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYBSABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgGIAEoCBItCgdyZWFzb25zGAcgAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhgKEGltcHV0ZWRfZmVhdHVyZXMYCCADKAliBnByb3RvMw", [file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiRzY29yZW1lc2gvZGVjaXNpb24vdjEvZGVjaXNpb24ucHJvdG8SFXNjb3JlbWVzaC5kZWNpc2lvbi52MSKTAgoLUm93RGVjaXNpb24SEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg0KBXNjb3JlGAMgASgBEjAKCGRlY2lzaW9uGAQgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYBSABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgGIAEoCBItCgdyZWFzb25zGAcgAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhgKEGltcHV0ZWRfZmVhdHVyZXMYCCADKAkSEQoJZW50aXR5X2lkGAkgASgJYgZwcm90bzM", [file_scoremesh_scoring_v1_scoring]);
 
 /**
  * The decision for one row.
@@ -78,6 +78,14 @@ export type RowDecision = Message<"scoremesh.decision.v1.RowDecision"> & {
    * @generated from field: repeated string imputed_features = 8;
    */
   imputedFeatures: string[];
+
+  /**
+   * The entity the row was scored for (copied from the row; empty when the request named none). Kept on the
+   * decision so that what was decided can be tied to the entity (sticky version assignment, audit).
+   *
+   * @generated from field: string entity_id = 9;
+   */
+  entityId: string;
 };
 
 /**

@@ -59,8 +59,8 @@ test("BreakerBoard: a local opening is published; a remote one is adopted withou
   let wall = 1_000_000;
   const published: BreakerTransition[] = [];
   const opts = { windowSize: 4, minimumCalls: 2, waitInOpenMs: 1000, halfOpenTrialCalls: 1, clock };
-  const r1 = new BreakerBoard("r1", opts, undefined, () => wall);
-  const r2 = new BreakerBoard("r2", opts, undefined, () => wall);
+  const r1 = new BreakerBoard("r1", opts, undefined, { now: () => wall });
+  const r2 = new BreakerBoard("r2", opts, undefined, { now: () => wall });
   r1.publish = (t) => published.push(t);
   r2.publish = (t) => published.push(t);
   for (let i = 0; i < 2; i++) r1.acquire("127.0.0.1:50081", "credit-default", "3")!.record(true, 1);

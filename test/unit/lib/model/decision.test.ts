@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Decision } from "../../../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { decide } from "../../../../services/lib/model/model-card.js";
+import { decide, decideDegraded } from "../../../../services/lib/model/decision.js";
 
 const t = { review: 0.25, decline: 0.46 };
 
@@ -21,4 +21,13 @@ test("decisions are monotone in the score", () => {
     assert.ok(d >= last, `score ${s}`);
     last = d;
   }
+});
+
+test("the low-confidence band sends degraded scores near a threshold to review", () => {
+  const t = { review: 0.3, decline: 0.6 };
+  assert.equal(decideDegraded(0.1, t, 0.02), Decision.APPROVE);
+  assert.equal(decideDegraded(0.29, t, 0.02), Decision.REVIEW);
+  assert.equal(decideDegraded(0.61, t, 0.02), Decision.REVIEW);
+  assert.equal(decideDegraded(0.7, t, 0.02), Decision.DECLINE);
+  assert.equal(decideDegraded(0.29, t, 0), Decision.APPROVE);
 });
