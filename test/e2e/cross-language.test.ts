@@ -103,7 +103,9 @@ function parseJson(what: string, r: RunResult): unknown {
   try {
     return JSON.parse(r.stdout) as unknown;
   } catch (err) {
-    throw new Error(`${what} printed no valid JSON (${(err as Error).message})\n${describeRun(what, r)}`);
+    throw new Error(`${what} printed no valid JSON (${(err as Error).message})\n${describeRun(what, r)}`, {
+      cause: err,
+    });
   }
 }
 

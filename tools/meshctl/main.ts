@@ -143,7 +143,7 @@ async function reviews(limit: number, model?: string): Promise<void> {
       console.log(`  ${at}  ${c.requestId}  ${c.model} v${c.modelVersion}  score ${c.score.toFixed(4)}  ${route}${c.degraded ? " degraded" : ""}  reasons ${reasons}  trace ${c.traceId}`);
     }
   } catch (err) {
-    throw new Error(`monitor at ${t.address}: ${ConnectError.from(err).rawMessage}`);
+    throw new Error(`monitor at ${t.address}: ${ConnectError.from(err).rawMessage}`, { cause: err });
   } finally {
     t.close();
   }
