@@ -23,6 +23,8 @@ export default defineConfig(
           ],
         },
       ],
+      // Passing on a rejection as it came (`catch (err: unknown)` → `reject(err)`) is fine; inventing a non-Error is not.
+      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingUnknown: true }],
       "@typescript-eslint/no-unused-vars": [
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_" },
