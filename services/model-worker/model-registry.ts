@@ -271,7 +271,7 @@ export class ModelRegistry {
       const out = await this.execute(lv, sub, missing.length, opts, t1);
       executeMs = performance.now() - t1;
       missing.forEach((r, i) => {
-        const perRow = out.map((o) => ({ ...o, data: o.data.slice(i * o.width, (i + 1) * o.width) as OutputArray }));
+        const perRow = out.map((o) => ({ ...o, data: o.data.slice(i * o.width, (i + 1) * o.width) }));
         cache.set(keys[r]!, perRow);
         found[r] = perRow;
       });
@@ -320,7 +320,7 @@ export class ModelRegistry {
     const results: OutputTensor[][] = [];
     let row = 0;
     for (const r of batch) {
-      results.push(full.map((o) => ({ ...o, data: o.data.subarray(row * o.width, (row + r.rows) * o.width) as OutputArray })));
+      results.push(full.map((o) => ({ ...o, data: o.data.subarray(row * o.width, (row + r.rows) * o.width) })));
       row += r.rows;
     }
     const t3 = performance.now();

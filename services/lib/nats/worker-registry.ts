@@ -65,7 +65,7 @@ export function parseWorkerRecord(json: string): WorkerRecord {
   const strings = (k: string) => {
     const a = v[k];
     if (!Array.isArray(a) || !a.every((x) => typeof x === "string")) throw new TypeError(`worker record: ${k} must be an array of strings`);
-    return a as string[];
+    return a;
   };
   if (typeof v["pid"] !== "number" || !Number.isInteger(v["pid"])) throw new TypeError("worker record: pid must be an integer");
   return {
