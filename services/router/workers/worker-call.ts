@@ -197,7 +197,6 @@ export async function callWorkers(
           permit?.record(false, tookMs);
         } else permit?.record(BREAKER_FAILURE_CODES.has(last.code), tookMs);
       }
-      next = undefined;
       if (c.signal?.aborted) throw ConnectError.from(c.signal.reason, Code.Canceled);
       if (!FAILOVER_CODES.has(last.code) || attempts >= maxAttempts) break;
       const delay = backoffDelay(attempts, backoffBaseMs, backoffMaxMs, random);
