@@ -163,7 +163,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const instances: InstanceName[] = [];
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
   const addrKey = { "model-worker": "WORKER_ADDR", router: "ROUTER_ADDR" } as const;
-  const taken = new Set(Object.values(opts.ports));
+  const taken = new Set(Object.values(opts.ports) as number[]);
   for (const s of SERVICES) {
     const n = s === "model-worker" ? (opts.workers ?? 1) : s === "router" ? (opts.routers ?? 1) : 1;
     for (let i = 1; i <= n; i++) {
