@@ -267,7 +267,7 @@ async function replicas(opts: MeshOptions): Promise<{ instances: InstanceName[];
   const instances: InstanceName[] = [];
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
   const addrKey = { "model-worker": "WORKER_ADDR", router: "ROUTER_ADDR" } as const;
-  const taken = new Set(Object.values(opts.ports));
+  const taken = new Set(Object.values(opts.ports) as number[]);
   for (const s of SERVICES) {
     const n = s === "model-worker" ? (opts.workers ?? 1) : s === "router" ? (opts.routers ?? 1) : 1;
     for (let i = 1; i <= n; i++) {

@@ -45,8 +45,8 @@ export async function startNatsServer(opts: { port: number; dir: string; logFile
         resolve();
       }
     };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(exitMessage(code, output, opts.port, opts.logPath)));
@@ -56,15 +56,15 @@ export async function startNatsServer(opts: { port: number; dir: string; logFile
       reject(err);
     });
   });
-  child.stdout!.removeAllListeners("data");
-  child.stderr!.removeAllListeners("data");
+  child.stdout.removeAllListeners("data");
+  child.stderr.removeAllListeners("data");
   if (opts.logFile !== undefined) {
     const fd = opts.logFile;
-    child.stdout!.on("data", (b: Buffer) => writeLog(fd, b));
-    child.stderr!.on("data", (b: Buffer) => writeLog(fd, b));
+    child.stdout.on("data", (b: Buffer) => writeLog(fd, b));
+    child.stderr.on("data", (b: Buffer) => writeLog(fd, b));
   } else {
-    child.stdout!.resume();
-    child.stderr!.resume();
+    child.stdout.resume();
+    child.stderr.resume();
   }
   return {
     url: `nats://127.0.0.1:${opts.port}`,

@@ -41,7 +41,7 @@ function positiveInt(v: unknown, what: string): number | undefined {
 
 /** Reads a card's `dynamic_batching` (throws naming the field when it is malformed). */
 export function versionBatching(card: ModelCard, d: BatchingDefaults): VersionBatching {
-  const c = ((card as ModelCard & { dynamic_batching?: CardBatching }).dynamic_batching ?? {}) as CardBatching;
+  const c = ((card as ModelCard & { dynamic_batching?: CardBatching }).dynamic_batching ?? {});
   const maxBatchRows = Math.max(1, positiveInt(c.max_batch_size, "max_batch_size") ?? d.maxBatchRows);
   const preferred = (c.preferred_batch_size ?? []).map((n, i) => positiveInt(n, `preferred_batch_size[${i}]`)!);
   return {

@@ -1,4 +1,4 @@
-import type { NatsConnection } from "nats";
+import { Events, type NatsConnection } from "nats";
 import type { Logger } from "pino";
 import { closeNats, connectNats, WORKER_BUCKET, WorkerStore } from "../lib/nats/index.js";
 import type { WorkerTable } from "./worker-table.js";
@@ -31,8 +31,8 @@ export function watchWorkers(opts: { natsServers: string[]; table: WorkerTable; 
     if (closed) return closeNats(conn);
     void (async () => {
       for await (const s of conn.status()) {
-        if (s.type === "disconnect" && watch) state = "disconnected";
-        else if (s.type === "reconnect" && watch) state = "watching";
+        if (s.type === Events.Disconnect && watch) state = "disconnected";
+        else if (s.type === Events.Reconnect && watch) state = "watching";
       }
     })();
     for (let failures = 0; !closed; failures++) {

@@ -12,7 +12,7 @@ export interface RequestLimits {
 
 export const DEFAULT_LIMITS: RequestLimits = { maxFields: 64, maxIdLength: 128 };
 
-const ID_PATTERN = /^[A-Za-z0-9._:\-]+$/;
+const ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
 
 export interface ValidatedInputs {
   values: Record<string, number>;

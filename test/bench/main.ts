@@ -376,7 +376,7 @@ async function baselineSeries(arrivals: Arrival[]): Promise<OpenLoopResult[]> {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
+    const rl = createInterface({ input: child.stdout });
     rl.on("line", (l) => {
       const m = /^listening (\d+)/.exec(l);
       if (m) resolve(Number(m[1]));

@@ -31,12 +31,14 @@ const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { executionProvider
 if (!isMainThread) {
   const { path, inputName, cols } = workerData as { path: string; inputName: string; cols: number };
   const session = await ort.InferenceSession.create(path, SESSION_OPTIONS);
-  parentPort!.on("message", async (job: Job) => {
+  const answer = async (job: Job) => {
     const out = await session.run({ [inputName]: new ort.Tensor("float32", job.data, [job.rows, cols]) });
     const first = out[session.outputNames[0]!]!.data as Float32Array;
     const copy = new Float32Array(first);
     parentPort!.postMessage({ id: job.id, out: copy }, [copy.buffer]);
-  });
+  };
+  // A failed run is left unhandled on purpose: it ends this thread, and the bench with the Worker's "error" event.
+  parentPort!.on("message", (job: Job) => void answer(job));
   parentPort!.postMessage({ ready: true });
 } else {
   await main();

@@ -103,7 +103,9 @@ function parseJson(what: string, r: RunResult): unknown {
   try {
     return JSON.parse(r.stdout) as unknown;
   } catch (err) {
-    throw new Error(`${what} printed no valid JSON (${(err as Error).message})\n${describeRun(what, r)}`);
+    throw new Error(`${what} printed no valid JSON (${(err as Error).message})\n${describeRun(what, r)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -359,8 +361,8 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
   assert.notDeepEqual(oip.versions["1"]!.typed.probabilities, oip.versions["2"]!.typed.probabilities, "versions 1 and 2 answered alike");
 
   // Every answer equals ONNX Runtime run here, in process, on the vectors the Python client built.
-  assert.ok(oip.server_metadata.extensions?.includes("statistics"), `ServerMetadata extensions: ${oip.server_metadata.extensions}`);
-  assert.ok(oip.server_metadata.extensions?.includes("execution_provider:cpu"), `ServerMetadata extensions: ${oip.server_metadata.extensions}`);
+  assert.ok(oip.server_metadata.extensions?.includes("statistics"), `ServerMetadata extensions: ${oip.server_metadata.extensions?.join(",")}`);
+  assert.ok(oip.server_metadata.extensions?.includes("execution_provider:cpu"), `ServerMetadata extensions: ${oip.server_metadata.extensions?.join(",")}`);
   // Every version: the logistic regressions and the gradient-boosted trees (ai.onnx.ml TreeEnsemble).
   for (const version of VERSIONS) {
     const v = oip.versions[version]!;

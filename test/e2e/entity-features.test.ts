@@ -155,7 +155,7 @@ describe("entity features end to end: lookup by entity_id, imputation, a new sna
     assert.equal(loaded["file"], name);
     assert.equal(loaded["previous"], shippedFile);
     assert.equal(loaded["entities"], shipped.entities.size + 1);
-    assert.ok(Number(loaded["age_s"]) < 60, `age ${loaded["age_s"]} s`);
+    assert.ok(Number(loaded["age_s"]) < 60, `age ${String(loaded["age_s"])} s`);
 
     // A newer file that is broken (cut short): refused, logged, and the snapshot in use stays.
     const broken = snapshotFileName(new Date(Date.now() + 60_000).toISOString());

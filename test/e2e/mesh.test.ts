@@ -70,7 +70,7 @@ describe("the mesh end to end", () => {
   test("a fresh mesh seeds the serving policy with the version whose card says seed_champion", async () => {
     const r = await fx.meshctl("policy", MODEL, "--json");
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).championVersion, SEED);
+    assert.equal((JSON.parse(r.stdout) as { championVersion: string }).championVersion, SEED);
   });
 
   test("200 rows of the credit data through the public gRPC API", async () => {

@@ -134,7 +134,7 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
       assert.ok((await rowsOn2()) >= base + 50, "worker 2 takes part of the load");
       transport.close();
       fx.mesh.processes.get("model-worker-2")!.kill("SIGKILL");
-      const { opened, adopted, propagationMs } = await breakerAdoption(fx, target);
+      const { adopted, propagationMs } = await breakerAdoption(fx, target);
       await sleep(1000);
       const s = await l.stop();
       console.log(`# after the restart, SIGKILL of one of two workers: ${loadSummary(s)}`);

@@ -50,7 +50,7 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       await sleep(steadyFrom + P99_BEFORE_MS - performance.now());
       const killedAt = performance.now();
       fx.mesh.processes.get("model-worker-2")!.kill("SIGKILL");
-      const { opened, adopted, propagationMs } = await breakerAdoption(fx, target);
+      const { adopted, propagationMs } = await breakerAdoption(fx, target);
       await sleep(Math.max(2000, killedAt + P99_AFTER_MS - performance.now()));
       const s = await l.stop();
       const before = latencyQuantile(s, 0.99, killedAt - P99_BEFORE_MS, killedAt);

@@ -52,7 +52,7 @@ export function modelCard(input: CardInput): ModelCard {
       score_output: "probability",
     },
     thresholds: { review: r4(input.thresholds.review), decline: r4(input.thresholds.decline) },
-    metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, r4(v)])),
+    metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]: [string, number]) => [k, r4(v)])),
     calibration: input.calibration.map((b) => ({ mean_score: r4(b.mean_score), observed_rate: r4(b.observed_rate), rows: b.rows })),
     training: {
       data_file: training.dataFile,

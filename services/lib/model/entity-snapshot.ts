@@ -121,7 +121,7 @@ function parseHeader(line: string | undefined, where: string): SnapshotHeader {
   }
   if (!Number.isSafeInteger(r["rows"]) || (r["rows"] as number) < 0) throw new SnapshotError(`${where}: rows must be a count`);
   const columns = r["columns"];
-  if (!Array.isArray(columns) || columns.some((c) => typeof c?.name !== "string" || c.name === "")) {
+  if (!Array.isArray(columns) || columns.some((c: { name?: unknown } | null) => typeof c?.name !== "string" || c.name === "")) {
     throw new SnapshotError(`${where}: columns must be a list of {name, description}`);
   }
   const names = columns.map((c: EntityFeatureSpec) => c.name);

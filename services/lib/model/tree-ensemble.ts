@@ -42,5 +42,5 @@ export function predictRaw(ensemble: TreeEnsemble, x: ArrayLike<number>, offset 
 
 /** Depth of the deepest leaf (the root alone is depth 0). */
 export function treeDepth(tree: Tree, node = 0): number {
-  return tree.left[node]! < 0 ? 0 : 1 + Math.max(treeDepth(tree, tree.left[node]!), treeDepth(tree, tree.right[node]!));
+  return tree.left[node]! < 0 ? 0 : 1 + Math.max(treeDepth(tree, tree.left[node]), treeDepth(tree, tree.right[node]));
 }

@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from "nats";
+import { connect, Events, type NatsConnection } from "nats";
 import type { Logger } from "pino";
 
 /**
@@ -18,8 +18,8 @@ export async function connectNats(servers: string[], name: string, log: Logger):
   log.info({ server: nc.getServer() }, "connected to NATS");
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error") {
-        log.warn({ nats: s.type, data: String(s.data) }, "NATS connection status");
+      if (s.type === Events.Disconnect || s.type === Events.Reconnect || s.type === Events.Error) {
+        log.warn({ nats: s.type, data: s.data }, "NATS connection status");
       }
     }
   })();

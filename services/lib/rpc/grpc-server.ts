@@ -110,7 +110,7 @@ function toServiceError(ce: ConnectError, expose: boolean): Partial<grpc.StatusO
   const details = encodeStatusDetails(ce);
   if (details) metadata.set(STATUS_DETAILS_KEY, Buffer.from(details));
   return {
-    code: ce.code as number as grpc.status,
+    code: ce.code as number,
     details: expose ? ce.rawMessage : "internal error",
     metadata,
   };

@@ -50,10 +50,10 @@ export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTranspo
       header: ConstructorParameters<typeof Headers>[0] | undefined,
       input: MessageInitShape<I>,
     ): Promise<UnaryResponse<I, O>> {
-      let s = serializers.get(method as DescMethodUnary);
+      let s = serializers.get(method);
       if (!s) {
         s = methodSerializers(method);
-        serializers.set(method as DescMethodUnary, s);
+        serializers.set(method, s);
       }
       const metadata = header === undefined ? new grpc.Metadata() : headersToMetadata(new Headers(header));
       const parent = context.active();
@@ -103,7 +103,7 @@ export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTranspo
 }
 
 function fromServiceError(err: grpc.ServiceError): ConnectError {
-  const ce = new ConnectError(err.details || grpc.status[err.code] || "error", err.code as number as Code, metadataToHeaders(err.metadata));
+  const ce = new ConnectError(err.details || grpc.status[err.code] || "error", err.code as number, metadataToHeaders(err.metadata));
   const bin = err.metadata?.get(STATUS_DETAILS_KEY)[0];
   if (bin instanceof Buffer) ce.details = decodeStatusDetails(bin);
   return ce;

@@ -1,6 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
-import type { Metadata, ServerUnaryCall } from "@grpc/grpc-js";
+import type { ServerUnaryCall } from "@grpc/grpc-js";
 import { metadataToHeaders } from "./metadata.js";
 
 /**
@@ -49,7 +49,7 @@ export class GrpcHandlerContext implements HandlerContext {
   timeoutMs = (): number | undefined => (Number.isFinite(this.deadlineMs) ? this.deadlineMs - Date.now() : undefined);
 
   get requestHeader(): Headers {
-    return (this.headers ??= metadataToHeaders(this.call.metadata as Metadata));
+    return (this.headers ??= metadataToHeaders(this.call.metadata));
   }
 
   get responseHeader(): Headers {

@@ -13,10 +13,10 @@ export type ServingStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNK
  *   if ((await h.check()) === "SERVING") { ... }
  */
 export class HealthProbe {
-  private readonly client: grpc.Client & Record<string, grpc.requestCallback<unknown> | unknown>;
+  private readonly client: grpc.Client & Record<string, unknown>;
 
   constructor(readonly address: string) {
-    this.client = new HealthClient(address, grpc.credentials.createInsecure()) as never;
+    this.client = new HealthClient(address, grpc.credentials.createInsecure());
   }
 
   /** The status of `service` ("" for the whole server); UNREACHABLE when the call fails. */

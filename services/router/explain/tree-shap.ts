@@ -225,8 +225,8 @@ export class LeafTreeShap {
         this.splitLeft[s0 + s] = l.splitLeft[s] ? 1 : 0;
         this.splitBit[s0 + s] = 1 << l.splitUnique[s]!;
       });
-      this.unique.set(l.unique, this.uniqueStart[k]!);
-      this.phi.set(l.phi, this.phiStart[k]!);
+      this.unique.set(l.unique, this.uniqueStart[k]);
+      this.phi.set(l.phi, this.phiStart[k]);
     });
   }
 

@@ -53,7 +53,7 @@ describe("fitLogisticRegression", () => {
       for (let j = 0; j < d; j++) gradient[j + 1]! += r * x.data[i * d + j]!;
     }
     for (let j = 0; j < d; j++) gradient[j + 1]! += l2 * fit.coefficients[j]!;
-    for (const g of gradient) assert.ok(Math.abs(g) < 1e-7, `gradient ${Array.from(gradient)}`);
+    for (const g of gradient) assert.ok(Math.abs(g) < 1e-7, `gradient ${Array.from(gradient).join(",")}`);
   });
 
   it("penalizes the coefficients but not the intercept", () => {

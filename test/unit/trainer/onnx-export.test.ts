@@ -44,7 +44,7 @@ describe("logisticRegressionOnnx", () => {
     const input = graph.input[0]!.type!.value;
     assert.equal(input.case, "tensorType");
     assert.deepEqual(
-      input.value!.shape!.dim.map((x) => x.value),
+      input.value.shape!.dim.map((x) => x.value),
       [
         { case: "dimParam", value: "N" },
         { case: "dimValue", value: BigInt(d) },

@@ -29,7 +29,7 @@ describe("specHash", () => {
   });
 
   it("changes when a fitted mean changes", () => {
-    const changed = structuredClone(spec) as FeatureSpec;
+    const changed = structuredClone<FeatureSpec>(spec);
     const transform = changed.features[0]!.transforms.at(-1)!;
     assert.equal(transform.kind, "standardize");
     if (transform.kind === "standardize") transform.mean = transform.mean * (1 + 1e-6);
@@ -37,7 +37,7 @@ describe("specHash", () => {
   });
 
   it("changes when the feature order changes", () => {
-    const changed = structuredClone(spec) as FeatureSpec;
+    const changed = structuredClone<FeatureSpec>(spec);
     changed.features.reverse();
     assert.notEqual(specHash(changed), specHash(spec));
   });

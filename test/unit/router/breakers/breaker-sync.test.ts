@@ -68,7 +68,7 @@ test("BreakerBoard: a local opening is published; a remote one is adopted withou
   assert.deepEqual(published[0], tr("r1", "OPEN", 1, wall));
   assert.equal(r2.allows("127.0.0.1:50081", "credit-default", "3"), true);
   wall += 5;
-  r2.apply(published[0]!);
+  r2.apply(published[0]);
   assert.equal(r2.allows("127.0.0.1:50081", "credit-default", "3"), false, "r2 refuses the target at once");
   assert.equal(published.length, 1, "adopting is not a transition of r2's own to publish");
   // r1 recovers through its trial; r2 hears CLOSED and tries its own trial rather than closing on r1's word.

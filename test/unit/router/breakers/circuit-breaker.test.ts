@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CircuitBreaker, type BreakerState } from "../../../../services/router/breakers/circuit-breaker.js";
+import { CircuitBreaker } from "../../../../services/router/breakers/circuit-breaker.js";
 import { FakeClock } from "../../../support/fake-clock.js";
 
 function breaker(clock: FakeClock, transitions: string[] = []) {
@@ -32,7 +32,7 @@ test("stays closed below the minimum number of calls, however many of them faile
   call(b, true);
   assert.equal(b.state, "CLOSED", "3 failures of 3 calls, but 4 are needed to judge");
   call(b, false);
-  assert.equal(b.state, "OPEN" as BreakerState, "3 failed of 4 = 75 %, judged now");
+  assert.equal(b.state, "OPEN", "3 failed of 4 = 75 %, judged now");
   assert.deepEqual(seen, ["CLOSED->OPEN"]);
 });
 

@@ -82,7 +82,7 @@ test("TreeSHAP equals Shapley values by brute force, and they sum with the expec
       const total = shap.expectedValue + phi.reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(total - predictRaw(ensemble, x)) < 1e-9);
     }
-    assert.ok(Math.abs(expectedValue(ensemble) - conditional(ensemble, new Array(d).fill(0), new Array(d).fill(false))) < 1e-9);
+    assert.ok(Math.abs(expectedValue(ensemble) - conditional(ensemble, new Array<number>(d).fill(0), new Array<boolean>(d).fill(false))) < 1e-9);
   }
 });
 
