@@ -38,7 +38,7 @@ function readOptions(): LaunchOptions {
 }
 
 /** What to do when the mesh's ports or state folder are taken: stop the other one, or start this one elsewhere. */
-function alreadyRunningHint(opts: LaunchOptions): string {
+function alreadyRunningHint(): string {
   return (
     "To run a second mesh beside it: npm start -- --port-offset 100 --state-dir .scoremesh/2 " +
     "(meshctl then needs --state-dir .scoremesh/2); one port at a time: " +
@@ -53,7 +53,7 @@ function refuseSecondLauncher(opts: LaunchOptions): void {
   console.error(
     `scoremesh is already running from this folder: launcher pid ${state.pid}, started ${state.startedAt}, ` +
       `scoring API on ${state.env["VALIDATOR_GRPC_ADDR"]}, NATS at ${state.env["NATS_URL"]}.\n` +
-      `Stop it with Ctrl-C in its terminal (or kill ${state.pid}), or use it: npm run meshctl -- status\n${alreadyRunningHint(opts)}`,
+      `Stop it with Ctrl-C in its terminal (or kill ${state.pid}), or use it: npm run meshctl -- status\n${alreadyRunningHint()}`,
   );
   process.exit(1);
 }
@@ -65,7 +65,7 @@ function startFailure(err: Error, opts: LaunchOptions): string {
   }
   if (!(err instanceof PortsInUseError)) return err.message;
   const lines = err.inUse.map((p) => `  port ${p.port} (${p.key}, ${portVariable(p.key)}): in use${p.owner ? ` by ${p.owner}` : ""}`);
-  return `cannot start scoremesh: ports in use\n${lines.join("\n")}\nStop what listens there (is another npm start running?), or choose other ports.\n${alreadyRunningHint(opts)}`;
+  return `cannot start scoremesh: ports in use\n${lines.join("\n")}\nStop what listens there (is another npm start running?), or choose other ports.\n${alreadyRunningHint()}`;
 }
 
 /**

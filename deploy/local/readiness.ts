@@ -41,10 +41,10 @@ export async function waitServing(i: StartingInstance, timeoutMs: number): Promi
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      if (exited(i.child)) throw new NotServingError(i.name, true, `${i.name} exited before it was serving.\n${await describe(i, "UNREACHABLE")}`);
+      if (exited(i.child)) throw new NotServingError(i.name, true, `${i.name} exited before it was serving.\n${describe(i, "UNREACHABLE")}`);
       const health = await probe.check("", 500);
       if (health === "SERVING") return;
-      if (Date.now() > deadline) throw new NotServingError(i.name, false, `${i.name} did not report SERVING within ${timeoutMs} ms.\n${await describe(i, health)}`);
+      if (Date.now() > deadline) throw new NotServingError(i.name, false, `${i.name} did not report SERVING within ${timeoutMs} ms.\n${describe(i, health)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
@@ -64,7 +64,7 @@ export async function summary(i: StartingInstance): Promise<string> {
  * Why `i` is not serving, in the service's own words: its process state, its health, the reason it logged
  * (the last error, else the reason it gave for NOT_SERVING), and the lines it logged since it started.
  */
-export async function describe(i: StartingInstance, health: ServingStatus, lines = 15): Promise<string> {
+export function describe(i: StartingInstance, health: ServingStatus, lines = 15): string {
   const log = readRun(i);
   const out = [`  process: ${processState(i.child)}`, `  health:  ${health} at ${i.address}${health === "UNREACHABLE" ? " (nothing answers there)" : ""}`];
   const error = lastError(log);
@@ -132,7 +132,12 @@ function lastError(log: LogLine[]): string | undefined {
 
 function notServingReason(log: LogLine[]): string | undefined {
   const line = log.findLast((l) => typeof l !== "string" && l["health"] !== undefined);
-  return line && typeof line !== "string" && line["health"] === "NOT_SERVING" && line["why"] ? String(line["why"]) : undefined;
+  return line && typeof line !== "string" && line["health"] === "NOT_SERVING" && line["why"] ? text(line["why"]) : undefined;
+}
+
+/** A log field as text: strings as they are, anything else as JSON. */
+function text(v: unknown): string {
+  return v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v);
 }
 
 const OMIT = new Set(["level", "time", "service", "pid", "msg", "hostname"]);
@@ -144,5 +149,5 @@ function formatLine(l: LogLine): string {
     .filter(([k]) => !OMIT.has(k))
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   const time = typeof l["time"] === "string" ? l["time"].slice(11, 23) : "";
-  return `${time} ${String(l["level"] ?? "").padEnd(5)} ${String(l["msg"] ?? "")} ${fields.join(" ")}`.trimEnd().slice(0, 240);
+  return `${time} ${text(l["level"]).padEnd(5)} ${text(l["msg"])} ${fields.join(" ")}`.trimEnd().slice(0, 240);
 }

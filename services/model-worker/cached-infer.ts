@@ -32,7 +32,7 @@ export async function inferCached(
     const out = await execute(pickRows(data, missing, rows, lv.cols), missing.length);
     executeMs = performance.now() - t1;
     missing.forEach((r, i) => {
-      const perRow = out.map((o) => ({ ...o, data: o.data.slice(i * o.width, (i + 1) * o.width) as OutputArray }));
+      const perRow = out.map((o) => ({ ...o, data: o.data.slice(i * o.width, (i + 1) * o.width) }));
       cache.set(keys[r]!, perRow);
       found[r] = perRow;
     });

@@ -52,7 +52,7 @@ test("values written before schema versions are read from the buckets; a malform
   closers.push(async () => watch.close());
   assert.equal(changes[0]?.record?.models[0]?.ready, true, "the saved worker record is read");
   await workerKv.put("broken", '{"address":');
-  const record = { ...changes[0]!.record!, address: "127.0.0.1:50082" };
+  const record = { ...changes[0].record, address: "127.0.0.1:50082" };
   await workers.put("node-4_127_0_0_1_50082", record);
   const end = Date.now() + 10_000;
   while (changes.length < 2 && Date.now() < end) await sleep(50);

@@ -44,7 +44,7 @@ describe("npm start's mesh and meshctl", () => {
     const text = await meshctl("score", "--data", `@${REQUEST_FILE}`);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`^(APPROVE|REVIEW|DECLINE)  score 0\\.\\d{4}  ${MODEL} v\\d+  route primary\\n`));
-    assert.match(text.stdout, /\nrequest \S+  trace [0-9a-f]{32}\n$/);
+    assert.match(text.stdout, /\nrequest \S+ {2}trace [0-9a-f]{32}\n$/);
     const request = readFileSync(REQUEST_FILE, "utf8");
     const json = await meshctl("score", "-d", request, "--json");
     assert.equal(json.code, 0, json.stderr);
@@ -144,10 +144,10 @@ test("a service that cannot start is reported with its exit code, its own error 
     await assert.rejects(startMesh({ ports: await randomPorts(), stateDir, env: { ROUTER_MONITOR_ADDR: " " }, readyTimeoutMs: 30_000 }), (err: unknown) => {
       assert.ok(err instanceof NotServingError, String(err));
       assert.equal(err.instance, "router");
-      assert.match(err.message, /^router exited before it was serving\.\n  process: exited with code 2 \(configuration error\)\n/);
-      assert.match(err.message, /\n  error: +configuration error: ROUTER_MONITOR_ADDR: is required but not set\n/);
-      assert.match(err.message, /\n  last lines of \S+router\.log \(this start\):\n    \S+ fatal configuration error: ROUTER_MONITOR_ADDR/);
-      assert.match(err.message, /\nnot serving either:\n(  .+\n)*  feature: running \(pid \d+\), /);
+      assert.match(err.message, /^router exited before it was serving\.\n {2}process: exited with code 2 \(configuration error\)\n/);
+      assert.match(err.message, /\n {2}error: +configuration error: ROUTER_MONITOR_ADDR: is required but not set\n/);
+      assert.match(err.message, /\n {2}last lines of \S+router\.log \(this start\):\n {4}\S+ fatal configuration error: ROUTER_MONITOR_ADDR/);
+      assert.match(err.message, /\nnot serving either:\n( {2}.+\n)* {2}feature: running \(pid \d+\), /);
       return true;
     });
   } finally {

@@ -51,9 +51,9 @@ describe("two model families served side by side", () => {
 
   test("each model gets its own serving policy, seeded with its own champion", async () => {
     for (const model of MODELS) {
-      const r = await fx.meshctl("policy", model);
+      const r = await fx.meshctl("policy", model, "--json");
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(JSON.parse(r.stdout).championVersion, seedOf(model), `${model}'s seeded champion`);
+      assert.equal((JSON.parse(r.stdout) as { championVersion: string }).championVersion, seedOf(model), `${model}'s seeded champion`);
     }
     const status = await fx.meshctl("status");
     for (const model of MODELS) {
@@ -84,7 +84,7 @@ describe("two model families served side by side", () => {
   });
 
   test("set-champion on late-payment moves its traffic and leaves credit-default's policy untouched", async () => {
-    const before = JSON.parse((await fx.meshctl("policy", "credit-default")).stdout) as Record<string, unknown>;
+    const before = JSON.parse((await fx.meshctl("policy", "credit-default", "--json")).stdout) as Record<string, unknown>;
     const other = repo.versions("late-payment").find((v) => v !== seedOf("late-payment"))!;
     const r = await fx.meshctl("set-champion", "late-payment", other);
     assert.equal(r.code, 0, r.stderr);
@@ -97,7 +97,7 @@ describe("two model families served side by side", () => {
     }
     await checkAnswer(answer!, "late-payment", other, inputs);
 
-    const after = JSON.parse((await fx.meshctl("policy", "credit-default")).stdout) as Record<string, unknown>;
+    const after = JSON.parse((await fx.meshctl("policy", "credit-default", "--json")).stdout) as Record<string, unknown>;
     assert.deepEqual(after, before, "credit-default's policy is as it was");
     const credit = rowsOf["credit-default"][1]!;
     await checkAnswer(await fx.scoring.score({ model: "credit-default", inputs: credit }, { timeoutMs: 5000 }), "credit-default", seedOf("credit-default"), credit);

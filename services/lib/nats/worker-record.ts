@@ -109,7 +109,7 @@ function parseLegacyWorkerRecord(v: JsonObject): WorkerRecord {
   const strings = (k: string) => {
     const a = v[k];
     if (!Array.isArray(a) || !a.every((x) => typeof x === "string")) throw new TypeError(`${k} must be an array of strings`);
-    return a as string[];
+    return a;
   };
   const pid = v["pid"];
   if (typeof pid !== "number" || !Number.isInteger(pid) || pid < 0 || pid > 0xffffffff) throw new TypeError("pid must be a non-negative integer");

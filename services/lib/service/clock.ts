@@ -24,4 +24,4 @@ export const systemClock: Clock = {
 };
 
 /** `Date.now()`, milliseconds since the epoch, with `systemClock`'s timers. */
-export const wallClock: Clock = { now: () => Date.now(), schedule: systemClock.schedule };
+export const wallClock: Clock = { now: () => Date.now(), schedule: (fn, ms) => systemClock.schedule(fn, ms) };
