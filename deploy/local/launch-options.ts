@@ -36,24 +36,36 @@ One port at a time (wins over the offset): ${(Object.keys(DEFAULT_PORTS) as (key
 export function readLaunchOptions(argv: string[], env: NodeJS.ProcessEnv): LaunchOptions {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
         "port-offset": { type: "string" },
         "state-dir": { type: "string" },
         "ready-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
-      }, }));
+      },
+    }));
   } catch (err) {
     throw new LaunchUsageError((err as Error).message);
   }
   const offset = values["port-offset"] === undefined ? 0 : Number(values["port-offset"]);
   if (!Number.isInteger(offset) || offset < 0 || offset > 10_000) {
-    throw new LaunchUsageError(`--port-offset must be an integer in [0, 10000], got ${JSON.stringify(values["port-offset"])}`);
+    throw new LaunchUsageError(
+      `--port-offset must be an integer in [0, 10000], got ${JSON.stringify(values["port-offset"])}`,
+    );
   }
   const readyS = Number(values["ready-timeout"] ?? "60");
   if (!Number.isFinite(readyS) || readyS <= 0 || readyS > 3600) {
-    throw new LaunchUsageError(`--ready-timeout must be seconds in (0, 3600], got ${JSON.stringify(values["ready-timeout"])}`);
+    throw new LaunchUsageError(
+      `--ready-timeout must be seconds in (0, 3600], got ${JSON.stringify(values["ready-timeout"])}`,
+    );
   }
-  return { ports: ports(offset, env), stateDir: stateDirPath(values["state-dir"]), readyTimeoutMs: readyS * 1000, help: values.help === true };
+  return {
+    ports: ports(offset, env),
+    stateDir: stateDirPath(values["state-dir"]),
+    readyTimeoutMs: readyS * 1000,
+    help: values.help === true,
+  };
 }
 
 function ports(offset: number, env: NodeJS.ProcessEnv): MeshPorts {
@@ -63,7 +75,11 @@ function ports(offset: number, env: NodeJS.ProcessEnv): MeshPorts {
     const raw = env[name];
     const port = raw ? Number(raw) : out[key] + offset;
     if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-      throw new LaunchUsageError(raw ? `${name}: must be a port number, got ${JSON.stringify(raw)}` : `--port-offset ${offset} puts ${key} past port 65535`);
+      throw new LaunchUsageError(
+        raw
+          ? `${name}: must be a port number, got ${JSON.stringify(raw)}`
+          : `--port-offset ${offset} puts ${key} past port 65535`,
+      );
     }
     out[key] = port;
   }

@@ -1,6 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { relative } from "node:path";
-import { LAUNCH_USAGE, LaunchUsageError, portVariable, readLaunchOptions, type LaunchOptions } from "./launch-options.js";
+import {
+  LAUNCH_USAGE,
+  LaunchUsageError,
+  portVariable,
+  readLaunchOptions,
+  type LaunchOptions,
+} from "./launch-options.js";
 import { PortsInUseError, PROJECT_ROOT, startMesh } from "./mesh.js";
 import { readMeshState, removeMeshState, writeMeshState } from "./mesh-state.js";
 import { findNatsServer, NATS_INSTALL_HINT } from "./nats-server.js";
@@ -15,7 +21,11 @@ function ensureNatsServer(): void {
     process.exit(1);
   }
   console.log("nats-server is missing: installing it with apt-get (Debian package nats-server) ...");
-  const r = spawnSync("sh", ["-c", "apt-get install -y nats-server || (apt-get update && apt-get install -y nats-server)"], { stdio: "inherit" });
+  const r = spawnSync(
+    "sh",
+    ["-c", "apt-get install -y nats-server || (apt-get update && apt-get install -y nats-server)"],
+    { stdio: "inherit" },
+  );
   if (r.status !== 0 || !findNatsServer()) {
     console.error(NATS_INSTALL_HINT);
     process.exit(1);
@@ -64,7 +74,9 @@ function startFailure(err: Error, opts: LaunchOptions): string {
     return `${err.message}\nIf it was only slow to start: npm start -- --ready-timeout ${(2 * opts.readyTimeoutMs) / 1000}`;
   }
   if (!(err instanceof PortsInUseError)) return err.message;
-  const lines = err.inUse.map((p) => `  port ${p.port} (${p.key}, ${portVariable(p.key)}): in use${p.owner ? ` by ${p.owner}` : ""}`);
+  const lines = err.inUse.map(
+    (p) => `  port ${p.port} (${p.key}, ${portVariable(p.key)}): in use${p.owner ? ` by ${p.owner}` : ""}`,
+  );
   return `cannot start scoremesh: ports in use\n${lines.join("\n")}\nStop what listens there (is another npm start running?), or choose other ports.\n${alreadyRunningHint()}`;
 }
 
@@ -80,7 +92,12 @@ async function main(): Promise<void> {
   console.log("starting nats-server and the five services ...");
   const started = performance.now();
   const supervise = { report: (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`) };
-  const mesh = await startMesh({ ports, stateDir: opts.stateDir, readyTimeoutMs: opts.readyTimeoutMs, supervise }).catch((err: Error) => {
+  const mesh = await startMesh({
+    ports,
+    stateDir: opts.stateDir,
+    readyTimeoutMs: opts.readyTimeoutMs,
+    supervise,
+  }).catch((err: Error) => {
     console.error(startFailure(err, opts));
     process.exit(1);
   });

@@ -17,7 +17,9 @@ export type InstanceName = ServiceName | `${ServiceName}-${number}`;
 
 /** The service an instance is a replica of. */
 export function serviceOf(instance: InstanceName): ServiceName {
-  return SERVICES.find((s) => instance === s || instance.startsWith(`${s}-`) && /^\d+$/.test(instance.slice(s.length + 1)))!;
+  return SERVICES.find(
+    (s) => instance === s || (instance.startsWith(`${s}-`) && /^\d+$/.test(instance.slice(s.length + 1))),
+  )!;
 }
 
 export interface MeshPorts {
@@ -112,7 +114,11 @@ export interface Mesh {
  * Starts one service process from dist/ with this process's environment plus `env`. Extra node flags for every
  * service come from SCOREMESH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
  */
-export function spawnService(name: ServiceName, env: Record<string, string>, stdio: StdioOptions = ["ignore", "ignore", "inherit"]): ChildProcess {
+export function spawnService(
+  name: ServiceName,
+  env: Record<string, string>,
+  stdio: StdioOptions = ["ignore", "ignore", "inherit"],
+): ChildProcess {
   const nodeArgs = (process.env["SCOREMESH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
   return spawn(process.execPath, [...nodeArgs, join(PROJECT_ROOT, "dist", "services", name, "main.js")], {
     cwd: PROJECT_ROOT,
@@ -122,7 +128,12 @@ export function spawnService(name: ServiceName, env: Record<string, string>, std
 }
 
 /** The environment that wires the five services and NATS together on the given ports. */
-export function meshEnv(ports: MeshPorts, natsUrl: string, modelRepository: string, stateDir: string): Record<string, string> {
+export function meshEnv(
+  ports: MeshPorts,
+  natsUrl: string,
+  modelRepository: string,
+  stateDir: string,
+): Record<string, string> {
   const a = (port: number) => `127.0.0.1:${port}`;
   return {
     NATS_URL: natsUrl,
@@ -144,7 +155,13 @@ export function meshEnv(ports: MeshPorts, natsUrl: string, modelRepository: stri
 
 /** The gRPC address whose health says whether a service is up. */
 export function healthAddress(name: ServiceName, env: Record<string, string>): string {
-  const key = { "model-worker": "WORKER_ADDR", monitor: "MONITOR_ADDR", router: "ROUTER_ADDR", feature: "FEATURE_ADDR", validator: "VALIDATOR_GRPC_ADDR" }[name];
+  const key = {
+    "model-worker": "WORKER_ADDR",
+    monitor: "MONITOR_ADDR",
+    router: "ROUTER_ADDR",
+    feature: "FEATURE_ADDR",
+    validator: "VALIDATOR_GRPC_ADDR",
+  }[name];
   return env[key]!;
 }
 
@@ -188,15 +205,23 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     closeSync(natsOpts.logFile);
     throw err;
   });
-  const env = { ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir), ...opts.env };
+  const env = {
+    ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir),
+    ...opts.env,
+  };
   const { instances, instanceEnv } = await replicas(opts);
   const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
-  env["ROUTER_WORKER_ADDRS"] = instances.filter((i) => serviceOf(i) === "model-worker").map(addressOf).join(",");
+  env["ROUTER_WORKER_ADDRS"] = instances
+    .filter((i) => serviceOf(i) === "model-worker")
+    .map(addressOf)
+    .join(",");
   const processes = new Map<InstanceName, ChildProcess>();
   const starting = new Map<InstanceName, StartingInstance>();
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
   const logFileOf = (name: string) => join(logDir, `${name}.log`);
-  const supervisor = opts.supervise ? new Supervisor(opts.supervise, (name) => startService(name as InstanceName), logFileOf) : undefined;
+  const supervisor = opts.supervise
+    ? new Supervisor(opts.supervise, (name) => startService(name as InstanceName), logFileOf)
+    : undefined;
 
   const startService = async (name: InstanceName) => {
     const instance = spawnInstance(name, { ...env, ...instanceEnv.get(name) }, addressOf(name), logFileOf(name));
@@ -230,14 +255,32 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   for (const [name, child] of processes) supervisor?.watch(name, child);
   const stopNats = (signal: NodeJS.Signals = "SIGTERM") => nats.kill(signal);
   const startNats = async () => {
-    if (nats.process.exitCode === null && nats.process.signalCode === null) throw new Error("nats-server is still running: stopNats first");
+    if (nats.process.exitCode === null && nats.process.signalCode === null)
+      throw new Error("nats-server is still running: stopNats first");
     nats = await startNatsServer(natsOpts);
   };
-  return { ports: opts.ports, natsUrl: nats.url, env, processes, instances, addressOf, logDir, startService, stopNats, startNats, stop };
+  return {
+    ports: opts.ports,
+    natsUrl: nats.url,
+    env,
+    processes,
+    instances,
+    addressOf,
+    logDir,
+    startService,
+    stopNats,
+    startNats,
+    stop,
+  };
 }
 
 /** Starts one instance with its output appended to `logFile`. */
-function spawnInstance(name: InstanceName, env: Record<string, string>, address: string, logFile: string): StartingInstance {
+function spawnInstance(
+  name: InstanceName,
+  env: Record<string, string>,
+  address: string,
+  logFile: string,
+): StartingInstance {
   const logOffset = logSize(logFile);
   const log = openSync(logFile, "a");
   const child = spawnService(serviceOf(name), env, ["ignore", log, log]);
@@ -259,11 +302,17 @@ async function withOthersNotServing(err: unknown, notServing: StartingInstance[]
   if (!(err instanceof NotServingError)) return err;
   const others = await Promise.all(notServing.filter((i) => i.name !== err.instance).map(summary));
   if (others.length === 0) return err;
-  return new NotServingError(err.instance, err.exited, `${err.message}\nnot serving either:\n${others.map((l) => "  " + l).join("\n")}`);
+  return new NotServingError(
+    err.instance,
+    err.exited,
+    `${err.message}\nnot serving either:\n${others.map((l) => "  " + l).join("\n")}`,
+  );
 }
 
 /** Every instance, in start order, and the listen address of each replica past the first (on a free port). */
-async function replicas(opts: MeshOptions): Promise<{ instances: InstanceName[]; instanceEnv: Map<InstanceName, Record<string, string>> }> {
+async function replicas(
+  opts: MeshOptions,
+): Promise<{ instances: InstanceName[]; instanceEnv: Map<InstanceName, Record<string, string>> }> {
   const instances: InstanceName[] = [];
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
   const addrKey = { "model-worker": "WORKER_ADDR", router: "ROUTER_ADDR" } as const;
@@ -273,7 +322,8 @@ async function replicas(opts: MeshOptions): Promise<{ instances: InstanceName[];
     for (let i = 1; i <= n; i++) {
       const name: InstanceName = i === 1 ? s : `${s}-${i}`;
       instances.push(name);
-      if (i > 1) instanceEnv.set(name, { [addrKey[s as keyof typeof addrKey]]: `127.0.0.1:${await distinctFreePort(taken)}` });
+      if (i > 1)
+        instanceEnv.set(name, { [addrKey[s as keyof typeof addrKey]]: `127.0.0.1:${await distinctFreePort(taken)}` });
     }
   }
   return { instances, instanceEnv };

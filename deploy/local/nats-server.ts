@@ -28,11 +28,26 @@ export interface NatsServer {
  * Starts nats-server with JetStream on 127.0.0.1:`port`, its data under `dir`, and resolves once it says it is
  * ready. Fails with a clear message when the binary is missing or the server exits.
  */
-export async function startNatsServer(opts: { port: number; dir: string; logFile?: number; logPath?: string }): Promise<NatsServer> {
+export async function startNatsServer(opts: {
+  port: number;
+  dir: string;
+  logFile?: number;
+  logPath?: string;
+}): Promise<NatsServer> {
   const bin = findNatsServer();
   if (!bin) throw new Error(NATS_INSTALL_HINT);
   mkdirSync(opts.dir, { recursive: true });
-  const args = ["-a", "127.0.0.1", "-p", String(opts.port), "-js", "-sd", join(opts.dir, "jetstream"), "-P", join(opts.dir, "nats-server.pid")];
+  const args = [
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(opts.port),
+    "-js",
+    "-sd",
+    join(opts.dir, "jetstream"),
+    "-P",
+    join(opts.dir, "nats-server.pid"),
+  ];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   await new Promise<void>((resolve, reject) => {
@@ -85,9 +100,14 @@ export async function startNatsServer(opts: { port: number; dir: string; logFile
  * do about a port in use, and where the whole log is.
  */
 function exitMessage(code: number | null, output: string, port: number, logPath?: string): string {
-  const fatal = output.split("\n").filter((l) => l.includes("[FTL]")).map((l) => l.replace(/^\[\d+\] \S+ \S+ \[FTL\] /, ""));
+  const fatal = output
+    .split("\n")
+    .filter((l) => l.includes("[FTL]"))
+    .map((l) => l.replace(/^\[\d+\] \S+ \S+ \[FTL\] /, ""));
   const why = fatal.length ? fatal.join("\n") : output.trim().split("\n").slice(-5).join("\n");
-  const hint = /address already in use/.test(output) ? `\nport ${port} is in use: stop what listens there, or start NATS on another port.` : "";
+  const hint = /address already in use/.test(output)
+    ? `\nport ${port} is in use: stop what listens there, or start NATS on another port.`
+    : "";
   return `nats-server exited with code ${code}: ${why}${hint}${logPath ? `\nits log: ${logPath}` : ""}`;
 }
 

@@ -41,10 +41,20 @@ export async function waitServing(i: StartingInstance, timeoutMs: number): Promi
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      if (exited(i.child)) throw new NotServingError(i.name, true, `${i.name} exited before it was serving.\n${describe(i, "UNREACHABLE")}`);
+      if (exited(i.child))
+        throw new NotServingError(
+          i.name,
+          true,
+          `${i.name} exited before it was serving.\n${describe(i, "UNREACHABLE")}`,
+        );
       const health = await probe.check("", 500);
       if (health === "SERVING") return;
-      if (Date.now() > deadline) throw new NotServingError(i.name, false, `${i.name} did not report SERVING within ${timeoutMs} ms.\n${describe(i, health)}`);
+      if (Date.now() > deadline)
+        throw new NotServingError(
+          i.name,
+          false,
+          `${i.name} did not report SERVING within ${timeoutMs} ms.\n${describe(i, health)}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
@@ -66,15 +76,22 @@ export async function summary(i: StartingInstance): Promise<string> {
  */
 export function describe(i: StartingInstance, health: ServingStatus, lines = 15): string {
   const log = readRun(i);
-  const out = [`  process: ${processState(i.child)}`, `  health:  ${health} at ${i.address}${health === "UNREACHABLE" ? " (nothing answers there)" : ""}`];
+  const out = [
+    `  process: ${processState(i.child)}`,
+    `  health:  ${health} at ${i.address}${health === "UNREACHABLE" ? " (nothing answers there)" : ""}`,
+  ];
   const error = lastError(log);
   const reason = notServingReason(log);
   if (error) out.push(`  error:   ${error}`);
   else if (reason) out.push(`  reason:  ${reason}`);
   if (log.length === 0) {
     const level = process.env["LOG_LEVEL"];
-    const hidden = level && level !== "info" && level !== "debug" && level !== "trace" ? ` (LOG_LEVEL=${level} hides its info lines)` : "";
-    const slow = !exited(i.child) && health === "UNREACHABLE" ? " and nothing listens yet: still starting (a busy machine?)" : "";
+    const hidden =
+      level && level !== "info" && level !== "debug" && level !== "trace"
+        ? ` (LOG_LEVEL=${level} hides its info lines)`
+        : "";
+    const slow =
+      !exited(i.child) && health === "UNREACHABLE" ? " and nothing listens yet: still starting (a busy machine?)" : "";
     out.push(`  ${i.logFile}: nothing written since it started${hidden}${slow}`);
   } else {
     out.push(`  last lines of ${i.logFile} (this start):`, ...log.slice(-lines).map((l) => "    " + formatLine(l)));
@@ -87,7 +104,8 @@ function exited(child: ChildProcess): boolean {
 }
 
 function processState(child: ChildProcess): string {
-  if (child.exitCode !== null) return `exited with code ${child.exitCode}${child.exitCode === 2 ? " (configuration error)" : ""}`;
+  if (child.exitCode !== null)
+    return `exited with code ${child.exitCode}${child.exitCode === 2 ? " (configuration error)" : ""}`;
   if (child.signalCode !== null) return `killed by ${child.signalCode}`;
   return `running (pid ${child.pid})`;
 }
@@ -111,7 +129,10 @@ function readRun(i: StartingInstance): LogLine[] {
   } catch {
     return [];
   }
-  return text.split("\n").filter((l) => l.trim() !== "").map(parseLine);
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map(parseLine);
 }
 
 function parseLine(line: string): LogLine {
@@ -132,7 +153,9 @@ function lastError(log: LogLine[]): string | undefined {
 
 function notServingReason(log: LogLine[]): string | undefined {
   const line = log.findLast((l) => typeof l !== "string" && l["health"] !== undefined);
-  return line && typeof line !== "string" && line["health"] === "NOT_SERVING" && line["why"] ? text(line["why"]) : undefined;
+  return line && typeof line !== "string" && line["health"] === "NOT_SERVING" && line["why"]
+    ? text(line["why"])
+    : undefined;
 }
 
 /** A log field as text: strings as they are, anything else as JSON. */

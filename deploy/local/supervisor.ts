@@ -43,7 +43,10 @@ export class Supervisor {
   private exited(instance: string, code: number | null, signal: NodeJS.Signals | null, upMs: number): void {
     const how = `${instance} exited (${signal ?? `code ${code}`}) after ${(upMs / 1000).toFixed(1)} s`;
     if (code === 0 || code === 2) {
-      this.say(instance, `${how}; not restarted (${code === 0 ? "it was stopped" : "configuration error"}): see ${this.logFileOf(instance)}`);
+      this.say(
+        instance,
+        `${how}; not restarted (${code === 0 ? "it was stopped" : "configuration error"}): see ${this.logFileOf(instance)}`,
+      );
       return;
     }
     let backoff = this.backoff.get(instance);
@@ -55,10 +58,12 @@ export class Supervisor {
       if (this.stopped) return;
       const t0 = performance.now();
       this.restart(instance).then(
-        () => this.say(instance, `${instance} restarted: SERVING after ${((performance.now() - t0) / 1000).toFixed(1)} s`),
+        () =>
+          this.say(instance, `${instance} restarted: SERVING after ${((performance.now() - t0) / 1000).toFixed(1)} s`),
         // An exit is reported (and restarted) by watch; a process that runs on without SERVING is reported here.
         (err: Error) => {
-          if (!(err instanceof NotServingError && err.exited)) this.say(instance, `${instance} restart did not reach SERVING: ${err.message}`);
+          if (!(err instanceof NotServingError && err.exited))
+            this.say(instance, `${instance} restart did not reach SERVING: ${err.message}`);
         },
       );
     }, delayMs);

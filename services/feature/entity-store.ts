@@ -2,7 +2,14 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { wallClock, type Clock } from "../lib/service/index.js";
-import { isSnapshotFileName, parseSnapshot, SnapshotError, type EntitySnapshot, type EntityValues, type FeatureSpec } from "../lib/model/index.js";
+import {
+  isSnapshotFileName,
+  parseSnapshot,
+  SnapshotError,
+  type EntitySnapshot,
+  type EntityValues,
+  type FeatureSpec,
+} from "../lib/model/index.js";
 
 export interface EntityStoreOptions {
   /** The folder of one model family's snapshot files (snapshot-*.jsonl). */
@@ -97,7 +104,10 @@ export class EntityStore {
     for (const f of files) {
       if (await this.tryLoad(f)) return true;
     }
-    this.opts.log.warn({ model: this.opts.spec.model, dir: this.opts.dir, files: files.length }, "no usable entity snapshot; entity features are imputed");
+    this.opts.log.warn(
+      { model: this.opts.spec.model, dir: this.opts.dir, files: files.length },
+      "no usable entity snapshot; entity features are imputed",
+    );
     return false;
   }
 
@@ -114,7 +124,9 @@ export class EntityStore {
   poll(intervalMs: number): this {
     if (intervalMs > 0 && !this.timer) {
       this.timer = setInterval(() => {
-        this.refresh().catch((err: unknown) => this.opts.log.error({ err, model: this.opts.spec.model }, "entity snapshot refresh failed"));
+        this.refresh().catch((err: unknown) =>
+          this.opts.log.error({ err, model: this.opts.spec.model }, "entity snapshot refresh failed"),
+        );
       }, intervalMs);
       this.timer.unref();
     }
@@ -161,7 +173,8 @@ export class EntityStore {
     const { log, spec, dir } = this.opts;
     const path = join(dir, f.name);
     try {
-      if (f.size > this.maxBytes) throw new SnapshotError(`${path}: ${f.size} bytes, more than the ${this.maxBytes} allowed`);
+      if (f.size > this.maxBytes)
+        throw new SnapshotError(`${path}: ${f.size} bytes, more than the ${this.maxBytes} allowed`);
       const snapshot = parseSnapshot(await readFile(path, "utf8"), { source: path, spec });
       const previous = this.loaded?.file;
       this.loaded = { snapshot, file: f.name, stamp: f.stamp, loadedAt: this.clock.now() };
@@ -171,7 +184,12 @@ export class EntityStore {
       if (this.refused.size >= 1000) this.refused.clear();
       this.refused.add(f.name + "@" + f.stamp);
       log.error(
-        { model: spec.model, file: f.name, err: err instanceof Error ? err.message : String(err), keeping: this.loaded?.file ?? null },
+        {
+          model: spec.model,
+          file: f.name,
+          err: err instanceof Error ? err.message : String(err),
+          keeping: this.loaded?.file ?? null,
+        },
         "entity snapshot refused; keeping the one in use",
       );
       return false;

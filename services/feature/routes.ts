@@ -9,7 +9,6 @@ import { activeTraceId } from "../lib/rpc/index.js";
 
 export type FeatureRowInit = MessageInitShape<typeof FeatureRowSchema>;
 
-
 export interface LoadedSpec {
   spec: FeatureSpec;
   hash: string;

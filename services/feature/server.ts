@@ -40,10 +40,16 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
     for (const version of repo.versions(model)) {
       const skew = specSkew(repo.card(model, version), hash);
       versionHealth.set(`model:${model}/${version}`, !skew);
-      if (skew) log.error({ model, version, cardSpecHash: repo.card(model, version).feature_spec_hash, specInUse: hash }, skew);
+      if (skew)
+        log.error({ model, version, cardSpecHash: repo.card(model, version).feature_spec_hash, specInUse: hash }, skew);
     }
   }
-  const host = new ServiceHost({ name: "feature", address: config.address, log, drainTimeoutMs: config.drainTimeoutMs });
+  const host = new ServiceHost({
+    name: "feature",
+    address: config.address,
+    log,
+    drainTimeoutMs: config.drainTimeoutMs,
+  });
   // Health reports the skew guard per version: "model:<model>/<version>" is NOT_SERVING for a version trained with
   // another spec (the vectors built here must never reach it).
   for (const [part, serving] of versionHealth) host.setPartStatus(part, serving);
@@ -60,7 +66,9 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
   const batcher = config.batching
     ? new HopBatcher<FeatureRowInit, RowDecision>(
         ({ key, rows, timeoutMs, signal }) =>
-          router.route({ model: key, featureSpecHash: specs.get(key)!.hash, rows }, { timeoutMs, signal }).then((r) => r.decisions),
+          router
+            .route({ model: key, featureSpecHash: specs.get(key)!.hash, rows }, { timeoutMs, signal })
+            .then((r) => r.decisions),
         {
           name: "scoremesh.router.v1.RouterService/Route",
           windowMs: config.batchWindowUs / 1000,
@@ -73,7 +81,10 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
     host.onClose(batcher.logStats(log));
     host.onClose(() => batcher.close());
   }
-  host.add(FeatureService, featureRoutes({ specs, router, ...(batcher ? { batcher } : {}), defaultTimeoutMs: config.defaultTimeoutMs }));
+  host.add(
+    FeatureService,
+    featureRoutes({ specs, router, ...(batcher ? { batcher } : {}), defaultTimeoutMs: config.defaultTimeoutMs }),
+  );
   await host.listen();
   const deps = new DependencyWatch([config.routerAddr], (any) =>
     host.setServing(any, any ? "router is serving" + entityLine(stores) : "router is not serving"),
@@ -87,7 +98,9 @@ function entityLine(stores: readonly EntityStore[]): string {
   if (stores.length === 0) return "";
   const parts = stores.map((s) => {
     const f = s.freshness();
-    return f ? `${f.model} ${f.file} (${f.entities} entities, ${f.age_s} s old)` : `${s.model} none (entity features imputed)`;
+    return f
+      ? `${f.model} ${f.file} (${f.entities} entities, ${f.age_s} s old)`
+      : `${s.model} none (entity features imputed)`;
   });
   return "; entity snapshots: " + parts.join(", ");
 }

@@ -35,19 +35,21 @@ export interface VersionBatching {
 
 function positiveInt(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new Error(`card dynamic_batching.${what} must be a non-negative integer`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
+    throw new Error(`card dynamic_batching.${what} must be a non-negative integer`);
   return v;
 }
 
 /** Reads a card's `dynamic_batching` (throws naming the field when it is malformed). */
 export function versionBatching(card: ModelCard, d: BatchingDefaults): VersionBatching {
-  const c = ((card as ModelCard & { dynamic_batching?: CardBatching }).dynamic_batching ?? {});
+  const c = (card as ModelCard & { dynamic_batching?: CardBatching }).dynamic_batching ?? {};
   const maxBatchRows = Math.max(1, positiveInt(c.max_batch_size, "max_batch_size") ?? d.maxBatchRows);
   const preferred = (c.preferred_batch_size ?? []).map((n, i) => positiveInt(n, `preferred_batch_size[${i}]`)!);
   return {
     enabled: d.enabled,
     maxBatchRows,
-    maxQueueDelayMs: (positiveInt(c.max_queue_delay_microseconds, "max_queue_delay_microseconds") ?? d.maxQueueDelayUs) / 1000,
+    maxQueueDelayMs:
+      (positiveInt(c.max_queue_delay_microseconds, "max_queue_delay_microseconds") ?? d.maxQueueDelayUs) / 1000,
     preferredBatchRows: preferred.filter((n) => n >= 1 && n <= maxBatchRows).sort((a, b) => a - b),
     maxQueueRows: positiveInt(c.max_queue_size, "max_queue_size") ?? d.maxQueueRows,
   };

@@ -24,7 +24,11 @@ export function readConfig(env = new EnvReader()): WorkerConfig {
   if (providers !== "auto") {
     for (const p of providers.split(",").map((s) => s.trim())) {
       // Checked here so that a typo stops the worker rather than silently running on CPU.
-      new EnvReader({ WORKER_EXECUTION_PROVIDERS: p }).oneOf("WORKER_EXECUTION_PROVIDERS", ["cuda", "tensorrt", "cpu"], "cpu");
+      new EnvReader({ WORKER_EXECUTION_PROVIDERS: p }).oneOf(
+        "WORKER_EXECUTION_PROVIDERS",
+        ["cuda", "tensorrt", "cpu"],
+        "cpu",
+      );
     }
   }
   return {

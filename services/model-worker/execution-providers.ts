@@ -27,9 +27,19 @@ export function cudaProviderInstalled(): boolean {
  * ends the list, so a provider that cannot load falls back to it.
  */
 export function providerList(setting: string, cudaInstalled = cudaProviderInstalled()): ProviderName[] {
-  const asked = setting === "auto" ? (cudaInstalled ? ["cuda", "cpu"] : ["cpu"]) : setting.split(",").map((s) => s.trim()).filter(Boolean);
+  const asked =
+    setting === "auto"
+      ? cudaInstalled
+        ? ["cuda", "cpu"]
+        : ["cpu"]
+      : setting
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
   const out: ProviderName[] = [];
-  for (const p of asked) if ((KNOWN_PROVIDERS as readonly string[]).includes(p) && !out.includes(p as ProviderName)) out.push(p as ProviderName);
+  for (const p of asked)
+    if ((KNOWN_PROVIDERS as readonly string[]).includes(p) && !out.includes(p as ProviderName))
+      out.push(p as ProviderName);
   if (!out.includes("cpu")) out.push("cpu");
   return out;
 }
@@ -59,7 +69,10 @@ export async function createWithFallback<S>(
     }
   }
   const last = fallbacks[fallbacks.length - 1];
-  throw new Error(`no execution provider could load the model (${fallbacks.map((f) => `${f.provider}: ${f.error}`).join("; ")})`, {
-    cause: last,
-  });
+  throw new Error(
+    `no execution provider could load the model (${fallbacks.map((f) => `${f.provider}: ${f.error}`).join("; ")})`,
+    {
+      cause: last,
+    },
+  );
 }

@@ -24,7 +24,10 @@ export async function openSession(
   );
   for (const f of choice.fallbacks) {
     fallbacks.set(f.provider, f.error);
-    log.warn({ ...where, provider: f.provider, fellBackTo: choice.provider, error: f.error }, "execution provider could not load; falling back");
+    log.warn(
+      { ...where, provider: f.provider, fellBackTo: choice.provider, error: f.error },
+      "execution provider could not load; falling back",
+    );
   }
   return { session: choice.session, provider: choice.provider };
 }

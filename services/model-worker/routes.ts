@@ -53,7 +53,10 @@ export function inferenceRoutes(
         .filter((lv) => (!req.name || lv.model === req.name) && (!req.version || lv.version === req.version))
         .sort((a, b) => a.model.localeCompare(b.model) || Number(a.version) - Number(b.version));
       if (req.name && all.length === 0) {
-        throw new ConnectError(`model ${JSON.stringify(req.name)}${req.version ? ` version ${JSON.stringify(req.version)}` : ""} is not served here`, Code.NotFound);
+        throw new ConnectError(
+          `model ${JSON.stringify(req.name)}${req.version ? ` version ${JSON.stringify(req.version)}` : ""} is not served here`,
+          Code.NotFound,
+        );
       }
       return { modelStats: all.map((lv) => lv.stats.toProto(lv.model, lv.version)) };
     },
@@ -61,11 +64,17 @@ export function inferenceRoutes(
       const lv = registry.resolve(req.modelName, req.modelVersion);
       if (!lv.ready) throw new ConnectError(`model ${lv.model} version ${lv.version} is not ready`, Code.Unavailable);
       if (req.inputs.length !== 1) {
-        throw new ConnectError(`model ${lv.model} takes 1 input (${lv.inputName}), got ${req.inputs.length}`, Code.InvalidArgument);
+        throw new ConnectError(
+          `model ${lv.model} takes 1 input (${lv.inputName}), got ${req.inputs.length}`,
+          Code.InvalidArgument,
+        );
       }
       const input = req.inputs[0]!;
       if (input.name !== lv.inputName) {
-        throw new ConnectError(`unknown input ${JSON.stringify(input.name)}; the model's input is ${lv.inputName}`, Code.InvalidArgument);
+        throw new ConnectError(
+          `unknown input ${JSON.stringify(input.name)}; the model's input is ${lv.inputName}`,
+          Code.InvalidArgument,
+        );
       }
       const useRaw = req.rawInputContents.length > 0;
       if (useRaw && req.rawInputContents.length !== req.inputs.length) {
@@ -75,7 +84,10 @@ export function inferenceRoutes(
       const wanted = req.outputs.map((o) => o.name);
       for (const name of wanted) {
         if (!lv.outputNames.includes(name)) {
-          throw new ConnectError(`unknown output ${JSON.stringify(name)}; the model's outputs are ${lv.outputNames.join(", ")}`, Code.InvalidArgument);
+          throw new ConnectError(
+            `unknown output ${JSON.stringify(name)}; the model's outputs are ${lv.outputNames.join(", ")}`,
+            Code.InvalidArgument,
+          );
         }
       }
       const { data, rows } = readFloatMatrix(input, useRaw ? req.rawInputContents[0] : undefined, lv.cols);
@@ -90,7 +102,9 @@ export function inferenceRoutes(
       } catch (err) {
         if (err instanceof QueueFullError) onQueueFull();
         // A full queue is RESOURCE_EXHAUSTED with a google.rpc.RetryInfo.
-        throw ConnectError.from(batchErrorToRpc(err, `model ${lv.model} version ${lv.version} is overloaded`, retryInfo));
+        throw ConnectError.from(
+          batchErrorToRpc(err, `model ${lv.model} version ${lv.version} is overloaded`, retryInfo),
+        );
       }
       const chosen = wanted.length ? wanted.map((n) => outputs.find((o) => o.name === n)!) : outputs;
       return {
@@ -104,7 +118,9 @@ export function inferenceRoutes(
           shape: [BigInt(rows), BigInt(o.width)],
           contents: useRaw ? undefined : typedContents(o),
         })),
-        rawOutputContents: useRaw ? chosen.map((o) => new Uint8Array(o.data.buffer, o.data.byteOffset, o.data.byteLength)) : [],
+        rawOutputContents: useRaw
+          ? chosen.map((o) => new Uint8Array(o.data.buffer, o.data.byteOffset, o.data.byteLength))
+          : [],
       };
     },
   };

@@ -49,16 +49,23 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
   const load = new LoadHealth();
   let modelsServing = false;
   const fullestQueueFill = () =>
-    Math.max(0, ...registry.list().map((lv) => (lv.batcher ? lv.batcher.stats().queuedRows / lv.batcher.maxQueueRows : 0)));
+    Math.max(
+      0,
+      ...registry.list().map((lv) => (lv.batcher ? lv.batcher.stats().queuedRows / lv.batcher.maxQueueRows : 0)),
+    );
   const onQueueFull = () => {
     if (load.refused(performance.now())) host.setServing(false, "batch queue saturated: refusing requests");
   };
   const loadTimer = setInterval(() => {
-    if (load.evaluate(performance.now(), fullestQueueFill()) && modelsServing) host.setServing(true, "batch queues drained");
+    if (load.evaluate(performance.now(), fullestQueueFill()) && modelsServing)
+      host.setServing(true, "batch queues drained");
   }, 100);
   loadTimer.unref();
   host.onClose(() => clearInterval(loadTimer));
-  host.add(GRPCInferenceService, inferenceRoutes(registry, () => host.isServing(), onQueueFull));
+  host.add(
+    GRPCInferenceService,
+    inferenceRoutes(registry, () => host.isServing(), onQueueFull),
+  );
   host.onClose(() => registry.close());
   await host.listen();
   await registry.sync();
@@ -109,6 +116,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
   reportParts();
   announcer.start();
   modelsServing = true;
-  if (!load.isSaturated()) host.setServing(true, `${registry.list().length} model versions loaded on ${registry.providersInUse().join(", ")}`);
+  if (!load.isSaturated())
+    host.setServing(true, `${registry.list().length} model versions loaded on ${registry.providersInUse().join(", ")}`);
   return host;
 }

@@ -25,10 +25,15 @@ export function readFloatMatrix(
   const rows = shape[0]!;
   const n = rows * cols;
   const bytes = ELEMENT_BYTES[tensor.datatype];
-  if (bytes === undefined) throw invalid(`input ${tensor.name}: datatype ${tensor.datatype} is not supported (use FP32, FP64, INT32 or INT64)`);
+  if (bytes === undefined)
+    throw invalid(
+      `input ${tensor.name}: datatype ${tensor.datatype} is not supported (use FP32, FP64, INT32 or INT64)`,
+    );
   if (raw !== undefined) {
     if (raw.byteLength !== n * bytes) {
-      throw invalid(`input ${tensor.name}: raw content has ${raw.byteLength} bytes, shape and ${tensor.datatype} need ${n * bytes}`);
+      throw invalid(
+        `input ${tensor.name}: raw content has ${raw.byteLength} bytes, shape and ${tensor.datatype} need ${n * bytes}`,
+      );
     }
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     if (tensor.datatype === "FP32") {
@@ -57,7 +62,9 @@ export function readFloatMatrix(
           ? c?.intContents
           : c?.int64Contents;
   if (!values || values.length !== n) {
-    throw invalid(`input ${tensor.name}: contents hold ${values?.length ?? 0} ${tensor.datatype} values, shape needs ${n}`);
+    throw invalid(
+      `input ${tensor.name}: contents hold ${values?.length ?? 0} ${tensor.datatype} values, shape needs ${n}`,
+    );
   }
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = Number(values[i]);

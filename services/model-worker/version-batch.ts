@@ -10,7 +10,10 @@ const OIP_DATATYPE: Record<string, string> = { float32: "FP32", float64: "FP64",
  * One model execution for the requests of a batch: their rows joined into one input matrix, and each request
  * gets its rows of every output. Times the queue, the run and the split in the version's statistics.
  */
-export async function runVersionBatch(lv: LoadedVersion, batch: QueuedRequest<Float32Array>[]): Promise<OutputTensor[][]> {
+export async function runVersionBatch(
+  lv: LoadedVersion,
+  batch: QueuedRequest<Float32Array>[],
+): Promise<OutputTensor[][]> {
   const t0 = performance.now();
   for (const r of batch) lv.stats.queue.add(t0 - r.enqueuedAt);
   let t1 = t0;
@@ -38,13 +41,19 @@ function modelOutputs(lv: LoadedVersion, out: ort.InferenceSession.ReturnType, r
     const t = out[name];
     if (!t) throw new ConnectError(`model output ${name} missing`, Code.Internal);
     const datatype = OIP_DATATYPE[t.type];
-    if (!datatype) throw new ConnectError(`model output ${name} has type ${t.type}, which the worker cannot return`, Code.Internal);
+    if (!datatype)
+      throw new ConnectError(`model output ${name} has type ${t.type}, which the worker cannot return`, Code.Internal);
     return { name, datatype, width: t.data.length / rows, data: t.data as OutputArray };
   });
 }
 
 /** One request run alone, without the batcher (batching off). */
-export async function runAlone(lv: LoadedVersion, data: Float32Array, rows: number, enqueuedAt: number): Promise<OutputTensor[]> {
+export async function runAlone(
+  lv: LoadedVersion,
+  data: Float32Array,
+  rows: number,
+  enqueuedAt: number,
+): Promise<OutputTensor[]> {
   const part: QueuedRequest<Float32Array> = { input: data, rows, enqueuedAt };
   return (await runVersionBatch(lv, [part]))[0]!;
 }

@@ -31,9 +31,11 @@ export async function loadVersion(
   const card = repo.card(model, version);
   const { session, provider } = await openSession(repo.onnxPath(model, version), o, fallbacks, log, where);
   const input = card.onnx.inputs[0];
-  if (!input || card.onnx.inputs.length !== 1) throw new Error(`${model}/${version}: the card must describe exactly one input`);
+  if (!input || card.onnx.inputs.length !== 1)
+    throw new Error(`${model}/${version}: the card must describe exactly one input`);
   const outputNames = card.onnx.outputs.map((x) => x.name).filter((n) => session.outputNames.includes(n));
-  if (!outputNames.includes(card.onnx.score_output)) throw new Error(`${model}/${version}: the model has no output ${card.onnx.score_output}`);
+  if (!outputNames.includes(card.onnx.score_output))
+    throw new Error(`${model}/${version}: the model has no output ${card.onnx.score_output}`);
   const batching = versionBatching(card, o.batching);
   const lv: LoadedVersion = {
     ...where,
@@ -55,7 +57,14 @@ export async function loadVersion(
   const sizes = await warmUp(lv);
   lv.ready = true;
   log.info(
-    { model, version, provider, batching: batching.enabled ? batching : false, warmUpSizes: sizes, loadMs: Math.round(performance.now() - started) },
+    {
+      model,
+      version,
+      provider,
+      batching: batching.enabled ? batching : false,
+      warmUpSizes: sizes,
+      loadMs: Math.round(performance.now() - started),
+    },
     "model version loaded and warmed up",
   );
   return lv;

@@ -24,7 +24,10 @@ export class VersionSkewGuard {
     const problem = specSkew(card, inUse);
     if (!problem) return false;
     this.refused.set(key, problem);
-    this.log.error({ model, version, cardFeatureSpecHash: card.feature_spec_hash, featureSpecHashInUse: inUse }, problem);
+    this.log.error(
+      { model, version, cardFeatureSpecHash: card.feature_spec_hash, featureSpecHashInUse: inUse },
+      problem,
+    );
     return true;
   }
 

@@ -10,7 +10,9 @@ import type { LoadedVersion } from "./loaded-version.js";
 export async function warmUp(lv: LoadedVersion): Promise<number[]> {
   const sizes = warmUpSizes(lv.batching);
   for (const rows of sizes) {
-    await lv.session.run({ [lv.inputName]: new ort.Tensor("float32", new Float32Array(rows * lv.cols), [rows, lv.cols]) });
+    await lv.session.run({
+      [lv.inputName]: new ort.Tensor("float32", new Float32Array(rows * lv.cols), [rows, lv.cols]),
+    });
   }
   return sizes;
 }

@@ -33,8 +33,12 @@ export function describeWorker(w: WorkerFacts, now: Date): WorkerRecord {
     pid: w.pid,
     providersRequested: [...w.providersRequested],
     providersActive: [...new Set(w.versions.map((v) => v.provider))].sort((a, b) => rank(a) - rank(b)),
-    fallbacks: [...w.fallbacks].map(([provider, reason]) => ({ provider, reason })).sort((a, b) => rank(a.provider) - rank(b.provider)),
-    models: w.versions.map((v) => ({ model: v.model, version: v.version, provider: v.provider, ready: v.ready })).sort(byVersion),
+    fallbacks: [...w.fallbacks]
+      .map(([provider, reason]) => ({ provider, reason }))
+      .sort((a, b) => rank(a.provider) - rank(b.provider)),
+    models: w.versions
+      .map((v) => ({ model: v.model, version: v.version, provider: v.provider, ready: v.ready }))
+      .sort(byVersion),
     refused: [...w.refused]
       .map(([key, reason]) => {
         const i = key.lastIndexOf("/");
@@ -119,7 +123,11 @@ export class WorkerAnnouncer {
       if (this.failing) log.info({ bucket: WORKER_BUCKET, key: this.opts.key }, "worker record published again");
       this.failing = false;
     } catch (err) {
-      if (!this.failing) log.warn({ err, bucket: WORKER_BUCKET, key: this.opts.key }, "could not publish the worker record; retrying on the next refresh");
+      if (!this.failing)
+        log.warn(
+          { err, bucket: WORKER_BUCKET, key: this.opts.key },
+          "could not publish the worker record; retrying on the next refresh",
+        );
       else log.debug({ err }, "worker record still not published");
       this.failing = true;
     }
@@ -138,10 +146,18 @@ export class WorkerAnnouncer {
       const store = this.store;
       if (!store) return;
       const removed = await Promise.race([store.remove(this.opts.key).then(() => "removed" as const), timeout]);
-      if (removed === "removed") this.opts.log.info({ bucket: WORKER_BUCKET, key: this.opts.key }, "worker record deleted");
-      else this.opts.log.warn({ bucket: WORKER_BUCKET, key: this.opts.key }, "worker record not deleted in time; it expires on its own");
+      if (removed === "removed")
+        this.opts.log.info({ bucket: WORKER_BUCKET, key: this.opts.key }, "worker record deleted");
+      else
+        this.opts.log.warn(
+          { bucket: WORKER_BUCKET, key: this.opts.key },
+          "worker record not deleted in time; it expires on its own",
+        );
     } catch (err) {
-      this.opts.log.warn({ err, bucket: WORKER_BUCKET, key: this.opts.key }, "could not delete the worker record; it expires on its own");
+      this.opts.log.warn(
+        { err, bucket: WORKER_BUCKET, key: this.opts.key },
+        "could not delete the worker record; it expires on its own",
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -14,7 +14,9 @@ interface PageSources {
 }
 
 /** The monitor's HTTP side: a status page (/), Prometheus metrics (/metrics) and JSON stats (/stats.json). */
-export function startHttpPage(opts: PageSources & { address: string; metrics: DecisionMetrics }): Promise<{ server: Server; port: number }> {
+export function startHttpPage(
+  opts: PageSources & { address: string; metrics: DecisionMetrics },
+): Promise<{ server: Server; port: number }> {
   const { metrics } = opts;
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -97,12 +99,18 @@ function page(sources: PageSources): string {
     .map((w) => {
       const providers =
         esc(w.providers_active.join(", ") || "none yet") +
-        (w.cpu_fallback ? `<div class="warn">CPU fallback: ${esc(w.fallback_reason)}</div>` : w.fallback_reason ? `<div class="warn">${esc(w.fallback_reason)}</div>` : "");
+        (w.cpu_fallback
+          ? `<div class="warn">CPU fallback: ${esc(w.fallback_reason)}</div>`
+          : w.fallback_reason
+            ? `<div class="warn">${esc(w.fallback_reason)}</div>`
+            : "");
       const notReady = w.models.filter((m) => !m.ready).map((m) => `${m.model}/${m.version}`);
       const models =
         esc(w.ready.join(", ") || "none") +
         (notReady.length ? `<div>loading: ${esc(notReady.join(", "))}</div>` : "") +
-        w.refused.map((r) => `<div class="warn">refused ${esc(`${r.model}/${r.version}`)}: ${esc(r.reason)}</div>`).join("");
+        w.refused
+          .map((r) => `<div class="warn">refused ${esc(`${r.model}/${r.version}`)}: ${esc(r.reason)}</div>`)
+          .join("");
       return (
         `<tr><td class="l">${esc(w.address)}<div class="dim">${esc(w.instance)}</div></td><td class="l">${esc(w.providers_requested.join(", "))}</td>` +
         `<td class="l">${providers}</td><td class="l">${models}</td><td>${esc(w.started_at)}</td><td>${w.age_s} s ago</td></tr>`

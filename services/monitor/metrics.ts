@@ -63,7 +63,8 @@ export function registerWorkerGauges(registry: Registry, table: WorkerTable): vo
     registers: [registry],
     collect() {
       this.reset();
-      for (const w of table.list(Date.now())) this.set({ worker: w.address, instance: w.instance }, w.cpuFallback ? 1 : 0);
+      for (const w of table.list(Date.now()))
+        this.set({ worker: w.address, instance: w.instance }, w.cpuFallback ? 1 : 0);
     },
   });
   new Gauge({

@@ -29,7 +29,8 @@ export class ReviewQueue {
 
   constructor(opts: ReviewQueueOptions = {}) {
     this.max = opts.max ?? 1000;
-    if (!Number.isInteger(this.max) || this.max < 1) throw new RangeError(`ReviewQueue max must be a positive integer, got ${this.max}`);
+    if (!Number.isInteger(this.max) || this.max < 1)
+      throw new RangeError(`ReviewQueue max must be a positive integer, got ${this.max}`);
     this.ring = new Array<DecisionRecord | undefined>(this.max);
   }
 

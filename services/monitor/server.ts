@@ -20,7 +20,12 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const metrics = new DecisionMetrics();
   const reviews = new ReviewQueue({ max: config.reviewQueueMax });
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
-  const host = new ServiceHost({ name: "monitor", address: config.address, log, drainTimeoutMs: config.drainTimeoutMs });
+  const host = new ServiceHost({
+    name: "monitor",
+    address: config.address,
+    log,
+    drainTimeoutMs: config.drainTimeoutMs,
+  });
   host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, audit }));
   if (audit) host.onClose(() => audit.close());
   await host.listen();
@@ -30,7 +35,10 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   host.onClose(() => workerWatch.close());
   const http = await startHttpPage({ address: config.httpAddress, stats, metrics, reviews, workers, workerWatch });
   host.onClose(() => new Promise<void>((r) => http.server.close(() => r())));
-  log.info({ address: config.httpAddress, port: http.port, auditLog: config.auditLogPath || undefined }, "monitor page and /metrics started");
+  log.info(
+    { address: config.httpAddress, port: http.port, auditLog: config.auditLogPath || undefined },
+    "monitor page and /metrics started",
+  );
   host.setServing(true, "ready to record");
   return host;
 }

@@ -32,7 +32,16 @@ export class DecisionStats {
     const key = `${r.model}/${r.modelVersion}`;
     let c = this.versions.get(key);
     if (!c) {
-      c = { model: r.model, modelVersion: r.modelVersion, decisions: 0, approve: 0, review: 0, decline: 0, degraded: 0, scoreSum: 0 };
+      c = {
+        model: r.model,
+        modelVersion: r.modelVersion,
+        decisions: 0,
+        approve: 0,
+        review: 0,
+        decline: 0,
+        degraded: 0,
+        scoreSum: 0,
+      };
       this.versions.set(key, c);
     }
     c.decisions++;

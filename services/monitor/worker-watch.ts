@@ -19,7 +19,12 @@ export interface WorkerWatch {
  * is there, so neither its start nor its health waits for this. Connects (retrying for ever), opens the bucket
  * and watches it; a failure to open or watch is logged and retried every `retryMs`.
  */
-export function watchWorkers(opts: { natsServers: string[]; table: WorkerTable; log: Logger; retryMs?: number }): WorkerWatch {
+export function watchWorkers(opts: {
+  natsServers: string[];
+  table: WorkerTable;
+  log: Logger;
+  retryMs?: number;
+}): WorkerWatch {
   const { table, log } = opts;
   let state: WorkerWatchState = "connecting";
   let closed = false;

@@ -17,7 +17,8 @@ export class CardCache {
   load(): void {
     this.generation++;
     for (const m of this.repo.models()) {
-      for (const v of this.repo.versions(m)) if (!this.cards.has(`${m}/${v}`)) this.cards.set(`${m}/${v}`, this.repo.card(m, v));
+      for (const v of this.repo.versions(m))
+        if (!this.cards.has(`${m}/${v}`)) this.cards.set(`${m}/${v}`, this.repo.card(m, v));
     }
   }
 

@@ -33,13 +33,18 @@ export type CascadeResult =
  *     (version, timeoutMs) => batcher.score(model, version, cardOf(version), matrix, rows, { timeoutMs }));
  *   if (r.route === Route.RULES) ...
  */
-export async function cascade(o: CascadeOptions, score: (version: string, timeoutMs: number) => Promise<Float32Array>): Promise<CascadeResult> {
+export async function cascade(
+  o: CascadeOptions,
+  score: (version: string, timeoutMs: number) => Promise<Float32Array>,
+): Promise<CascadeResult> {
   const clock = o.clock ?? systemClock;
   const start = clock.now();
   const budget = o.remainingMs - o.rulesReserveMs;
   const fallback = o.fallback !== undefined && o.fallback !== o.primary ? o.fallback : undefined;
   const errors: ConnectError[] = [];
-  const steps: { route: Route.PRIMARY | Route.FALLBACK_MODEL; version: string }[] = [{ route: Route.PRIMARY, version: o.primary }];
+  const steps: { route: Route.PRIMARY | Route.FALLBACK_MODEL; version: string }[] = [
+    { route: Route.PRIMARY, version: o.primary },
+  ];
   if (fallback !== undefined) steps.push({ route: Route.FALLBACK_MODEL, version: fallback });
   for (const [i, step] of steps.entries()) {
     const left = budget - (clock.now() - start);

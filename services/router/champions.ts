@@ -18,7 +18,9 @@ export class ChampionTable {
   }
 
   /** Adopts every pending champion for which `isReady` holds; returns what was adopted. */
-  async reconcile(isReady: (model: string, version: string) => Promise<boolean>): Promise<{ model: string; from?: string; to: string }[]> {
+  async reconcile(
+    isReady: (model: string, version: string) => Promise<boolean>,
+  ): Promise<{ model: string; from?: string; to: string }[]> {
     const adopted: { model: string; from?: string; to: string }[] = [];
     for (const [model, version] of [...this.pending]) {
       if (await isReady(model, version)) {

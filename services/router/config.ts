@@ -51,7 +51,8 @@ export interface RouterConfig extends HopBatchingConfig {
 function fraction(env: EnvReader, name: string, fallback: number): number {
   const raw = env.string(name, String(fallback));
   const v = Number(raw);
-  if (!Number.isFinite(v) || v < 0 || v > 1) throw new ConfigError(name, `must be a number in [0, 1], got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(v) || v < 0 || v > 1)
+    throw new ConfigError(name, `must be a number in [0, 1], got ${JSON.stringify(raw)}`);
   return v;
 }
 
@@ -59,9 +60,16 @@ function fallbackVersions(env: EnvReader): RouterConfig["fallbackVersions"] {
   const raw = env.string("ROUTER_FALLBACK_VERSIONS", "auto");
   if (raw === "auto" || raw === "none") return raw;
   const out = new Map<string, string>();
-  for (const part of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z0-9._-]+)=([A-Za-z0-9._-]+)$/.exec(part);
-    if (!m) throw new ConfigError("ROUTER_FALLBACK_VERSIONS", `must be auto, none or model=version[,...], got ${JSON.stringify(raw)}`);
+    if (!m)
+      throw new ConfigError(
+        "ROUTER_FALLBACK_VERSIONS",
+        `must be auto, none or model=version[,...], got ${JSON.stringify(raw)}`,
+      );
     out.set(m[1]!, m[2]!);
   }
   return out;
@@ -101,10 +109,16 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     reviewBand: fraction(env, "ROUTER_REVIEW_BAND", 0.02),
   };
   if (config.breaker.minimumCalls > config.breaker.windowSize) {
-    throw new ConfigError("ROUTER_BREAKER_MIN_CALLS", `must not exceed ROUTER_BREAKER_WINDOW (${config.breaker.windowSize}), got ${config.breaker.minimumCalls}`);
+    throw new ConfigError(
+      "ROUTER_BREAKER_MIN_CALLS",
+      `must not exceed ROUTER_BREAKER_WINDOW (${config.breaker.windowSize}), got ${config.breaker.minimumCalls}`,
+    );
   }
   if (config.retry.backoffBaseMs > config.retry.backoffMaxMs) {
-    throw new ConfigError("ROUTER_RETRY_BACKOFF_BASE_MS", `must not exceed ROUTER_RETRY_BACKOFF_MAX_MS (${config.retry.backoffMaxMs}), got ${config.retry.backoffBaseMs}`);
+    throw new ConfigError(
+      "ROUTER_RETRY_BACKOFF_BASE_MS",
+      `must not exceed ROUTER_RETRY_BACKOFF_MAX_MS (${config.retry.backoffMaxMs}), got ${config.retry.backoffBaseMs}`,
+    );
   }
   return config;
 }

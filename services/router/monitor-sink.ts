@@ -42,7 +42,10 @@ export class MonitorSink {
 
   private drop(n: number, why: string): void {
     this.dropped += n;
-    this.opts.log.warn({ dropped: n, droppedTotal: this.dropped, why }, "decision records not delivered to the monitor");
+    this.opts.log.warn(
+      { dropped: n, droppedTotal: this.dropped, why },
+      "decision records not delivered to the monitor",
+    );
   }
 
   /** Sends what is queued; resolves when the queue is empty or a send failed. */

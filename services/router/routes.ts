@@ -29,7 +29,12 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
       const scored = await scoreByCascade(req, ctx, champion, matrix, deps);
       degradedLog.note(req.model, scored.result.route, scored.result.errors);
 
-      const call = { latencyMs: performance.now() - started, traceId: activeTraceId(), decidedAt: timestampNow(), featureSpecHash: req.featureSpecHash };
+      const call = {
+        latencyMs: performance.now() - started,
+        traceId: activeTraceId(),
+        decidedAt: timestampNow(),
+        featureSpecHash: req.featureSpecHash,
+      };
       const outcome = outcomeOf(req.model, scored);
       const decided = decideRows(req.rows, scored, champion, outcome, deps);
       deps.monitor.enqueue(decisionRecords(decided, outcome, call));

@@ -27,7 +27,9 @@ export class RulesScorecard {
   /** The model whose target (a default) the points and thresholds were written for. */
   static readonly model = "credit-default";
   static readonly thresholds = { review: 0.25, decline: 0.5 };
-  private readonly readers: Partial<Record<"worst_delay" | "months_delinquent" | "utilization" | "payment_ratio", (v: ArrayLike<number>) => number>> = {};
+  private readonly readers: Partial<
+    Record<"worst_delay" | "months_delinquent" | "utilization" | "payment_ratio", (v: ArrayLike<number>) => number>
+  > = {};
 
   constructor(spec: FeatureSpec) {
     const cols = featureColumns(spec);
@@ -35,7 +37,8 @@ export class RulesScorecard {
       const col = cols.indexOf(name);
       const def = spec.features.find((f) => f.name === name);
       if (col < 0 || !def) continue;
-      const std = [...def.transforms].reverse().find((t) => t.kind === "standardize") as { mean: number; std: number } | undefined;
+      const std = [...def.transforms].reverse().find((t) => t.kind === "standardize") as
+        { mean: number; std: number } | undefined;
       this.readers[name] = (v) => (std ? v[col]! * std.std + std.mean : v[col]!);
     }
   }
@@ -62,7 +65,10 @@ export class RulesScorecard {
   score(v: ArrayLike<number>): { score: number; decision: Decision } {
     const score = 1 / (1 + Math.exp(-(-1.9 + 0.9 * this.points(v))));
     const t = RulesScorecard.thresholds;
-    return { score, decision: score >= t.decline ? Decision.DECLINE : score >= t.review ? Decision.REVIEW : Decision.APPROVE };
+    return {
+      score,
+      decision: score >= t.decline ? Decision.DECLINE : score >= t.review ? Decision.REVIEW : Decision.APPROVE,
+    };
   }
 }
 

@@ -38,12 +38,18 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   };
   const workers = new WorkerPool(config.workerAddrs, () => updateHealth(), config.workerHealthIntervalMs);
   host.onClose(() => workers.close());
-  const monitor = new MonitorSink(config.monitorAddr, `router-${process.pid}`, { flushMs: config.monitorFlushMs, queueMax: config.monitorQueueMax, log });
+  const monitor = new MonitorSink(config.monitorAddr, `router-${process.pid}`, {
+    flushMs: config.monitorFlushMs,
+    queueMax: config.monitorQueueMax,
+    log,
+  });
   host.onClose(() => monitor.close());
   const replica = `router-${hostname()}-${process.pid}`;
   const breakers = new BreakerBoard(replica, config.breaker, log);
   const retry = retryOptions(config, log);
-  const batcher = config.batching ? workerBatcher(config, (call) => callWorkers(workers, call, breakers, retry)) : undefined;
+  const batcher = config.batching
+    ? workerBatcher(config, (call) => callWorkers(workers, call, breakers, retry))
+    : undefined;
   if (batcher) host.onClose(() => batcher.close());
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   host.add(
@@ -84,7 +90,12 @@ interface MeshParts {
 }
 
 /** Joins the mesh over NATS: breaker state shared with the other replicas, serving policies seeded and followed. */
-async function joinMesh(host: ServiceHost, config: RouterConfig, { repo, cards, champions, workers, breakers, replica, onReconciled }: MeshParts, log: Logger): Promise<void> {
+async function joinMesh(
+  host: ServiceHost,
+  config: RouterConfig,
+  { repo, cards, champions, workers, breakers, replica, onReconciled }: MeshParts,
+  log: Logger,
+): Promise<void> {
   const nc = await connectNats(config.natsServers, replica, log);
   host.onClose(() => closeNats(nc));
   const sharing = await shareBreakers(nc, breakers, log);

@@ -6,7 +6,13 @@ import { context, endRpcSpan, extractContext, SpanKind, startRpcSpan, trace } fr
 
 /** A server span per call on the HTTP listener, continuing the caller's W3C trace (traceparent header). */
 const tracing: Interceptor = (next) => async (req) => {
-  const span = startRpcSpan(SpanKind.SERVER, req.service.typeName, req.method.name, extractContext(req.header), "connect_rpc");
+  const span = startRpcSpan(
+    SpanKind.SERVER,
+    req.service.typeName,
+    req.method.name,
+    extractContext(req.header),
+    "connect_rpc",
+  );
   return context.with(trace.setSpan(context.active(), span), async () => {
     try {
       const res = await next(req);

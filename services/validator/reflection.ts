@@ -15,7 +15,9 @@ export function addReflection(server: Server, services: DescService[]): void {
     f.dependencies.forEach(visit);
   };
   services.forEach((s) => visit(s.file));
-  const fileDescriptorProtos = [...files.values()].map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
+  const fileDescriptorProtos = [...files.values()].map((f) =>
+    Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)),
+  );
   // @grpc/reflection reads `fileDescriptorProtos` from each entry of a proto-loader package definition.
   const pkg = Object.fromEntries(services.map((s) => [s.typeName, { fileDescriptorProtos }]));
   new ReflectionService(pkg as never, { services: services.map((s) => s.typeName) }).addToServer(server);

@@ -63,7 +63,11 @@ async function scoreAll(
   requests.forEach((r, i) => {
     const spec = deps.specs.get(r.model);
     if (!r.model) {
-      violations.push({ field: path("model", i), reason: "REQUIRED", description: `is required (one of: ${[...deps.specs.keys()].join(", ")})` });
+      violations.push({
+        field: path("model", i),
+        reason: "REQUIRED",
+        description: `is required (one of: ${[...deps.specs.keys()].join(", ")})`,
+      });
     } else if (!spec) {
       violations.push({
         field: path("model", i),
@@ -71,16 +75,29 @@ async function scoreAll(
         description: `unknown model ${JSON.stringify(r.model.slice(0, 64))} (known: ${[...deps.specs.keys()].join(", ")})`,
       });
     } else if (r.model !== model) {
-      violations.push({ field: path("model", i), reason: "MIXED_MODELS", description: `every request of a batch must name the same model (${model})` });
+      violations.push({
+        field: path("model", i),
+        reason: "MIXED_MODELS",
+        description: `every request of a batch must name the same model (${model})`,
+      });
     }
-    for (const [field, value] of [["request_id", r.requestId], ["entity_id", r.entityId]] as const) {
+    for (const [field, value] of [
+      ["request_id", r.requestId],
+      ["entity_id", r.entityId],
+    ] as const) {
       const v = validateId(value, path(field, i));
       if (v) violations.push(v);
     }
     if (spec) {
       const checked = validateInputs(spec, r.inputs, path("inputs", i));
       violations.push(...checked.violations);
-      rows.push({ requestId: r.requestId || randomUUID(), entityId: r.entityId, inputs: checked.values, explain: r.explain, traceId });
+      rows.push({
+        requestId: r.requestId || randomUUID(),
+        entityId: r.entityId,
+        inputs: checked.values,
+        explain: r.explain,
+        traceId,
+      });
     }
   });
   if (violations.length > 0) throw invalidArgument(violations);

@@ -25,7 +25,8 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   const feature = createClient(FeatureService, transport);
   const batcher = config.batching
     ? new HopBatcher<ValidatedRowInit, RowDecision>(
-        ({ key, rows, timeoutMs, signal }) => feature.scoreRows({ model: key, rows }, { timeoutMs, signal }).then((r) => r.decisions),
+        ({ key, rows, timeoutMs, signal }) =>
+          feature.scoreRows({ model: key, rows }, { timeoutMs, signal }).then((r) => r.decisions),
         {
           name: "scoremesh.feature.v1.FeatureService/ScoreRows",
           windowMs: config.batchWindowUs / 1000,
@@ -51,7 +52,10 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   host.add(ScoringService, routes);
   addReflection(host.server, [ScoringService]);
   await host.listen();
-  const http = await startHttpListener(ScoringService, routes, { address: config.httpAddress, maxMessageBytes: config.maxMessageBytes });
+  const http = await startHttpListener(ScoringService, routes, {
+    address: config.httpAddress,
+    maxMessageBytes: config.maxMessageBytes,
+  });
   log.info({ address: config.httpAddress, port: http.port }, "HTTP listener (Connect, gRPC-Web) started");
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
   host.onClose(() => transport.close());

@@ -48,7 +48,11 @@ export function validateInputs(
     if (byName.has(name)) continue;
     violations.push(
       name.length > limits.maxIdLength
-        ? { field: path, reason: "UNKNOWN_FIELD", description: `has a field whose name is ${name.length} characters long (unknown)` }
+        ? {
+            field: path,
+            reason: "UNKNOWN_FIELD",
+            description: `has a field whose name is ${name.length} characters long (unknown)`,
+          }
         : { field: `${path}.${name}`, reason: "UNKNOWN_FIELD", description: `is not an input of model ${spec.model}` },
     );
   }
@@ -56,7 +60,8 @@ export function validateInputs(
     const field = `${path}.${input.name}`;
     const v: JsonValue | undefined = fields[input.name];
     if (v === undefined || v === null) {
-      if (input.required) violations.push({ field, reason: "REQUIRED", description: `is required (${input.description})` });
+      if (input.required)
+        violations.push({ field, reason: "REQUIRED", description: `is required (${input.description})` });
       continue;
     }
     if (typeof v !== "number") {
@@ -72,7 +77,11 @@ export function validateInputs(
       continue;
     }
     if (v < input.min || v > input.max) {
-      violations.push({ field, reason: "OUT_OF_RANGE", description: `must be in [${input.min}, ${input.max}], got ${v}` });
+      violations.push({
+        field,
+        reason: "OUT_OF_RANGE",
+        description: `must be in [${input.min}, ${input.max}], got ${v}`,
+      });
       continue;
     }
     values[input.name] = v;
@@ -81,17 +90,26 @@ export function validateInputs(
 }
 
 function describe(v: JsonValue): string {
-  if (typeof v === "string") return v.length > 32 ? `a string of ${v.length} characters` : `the string ${JSON.stringify(v)}`;
+  if (typeof v === "string")
+    return v.length > 32 ? `a string of ${v.length} characters` : `the string ${JSON.stringify(v)}`;
   if (typeof v === "boolean") return "a boolean";
   if (Array.isArray(v)) return "a list";
   return "an object";
 }
 
 /** Checks an optional caller-chosen id (request_id, entity_id). */
-export function validateId(value: string, field: string, limits: RequestLimits = DEFAULT_LIMITS): FieldViolation | undefined {
+export function validateId(
+  value: string,
+  field: string,
+  limits: RequestLimits = DEFAULT_LIMITS,
+): FieldViolation | undefined {
   if (value === "") return undefined;
   if (value.length > limits.maxIdLength) {
-    return { field, reason: "TOO_LONG", description: `must be at most ${limits.maxIdLength} characters, got ${value.length}` };
+    return {
+      field,
+      reason: "TOO_LONG",
+      description: `must be at most ${limits.maxIdLength} characters, got ${value.length}`,
+    };
   }
   if (!ID_PATTERN.test(value)) {
     return { field, reason: "BAD_FORMAT", description: "may only contain letters, digits and . _ : -" };

@@ -31,7 +31,11 @@ const session = await ort.InferenceSession.create(repo.onnxPath(MODEL, VERSION),
 const inputName = card.onnx.inputs[0]!.name;
 const cols = card.features.length;
 
-const host = new ServiceHost({ name: "baseline", address: process.env["BASELINE_ADDR"] ?? "127.0.0.1:0", log: pino({ level: "warn" }) });
+const host = new ServiceHost({
+  name: "baseline",
+  address: process.env["BASELINE_ADDR"] ?? "127.0.0.1:0",
+  log: pino({ level: "warn" }),
+});
 host.add(ScoringService, {
   async score(req) {
     const checked = validateInputs(spec, req.inputs, "inputs");

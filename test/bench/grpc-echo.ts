@@ -29,12 +29,17 @@ function cpuMs(): number {
 
 if (process.argv[2] === "server") {
   const server = new grpc.Server();
-  server.addService(echo, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request) });
-  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => process.send!(err ? { error: String(err) } : { port }));
+  server.addService(echo, {
+    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
+  });
+  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) =>
+    process.send!(err ? { error: String(err) } : { port }),
+  );
   process.on("message", () => process.send!({ cpu: cpuMs() }));
 } else {
   const child = fork(fileURLToPath(import.meta.url), ["server"]);
-  const next = () => new Promise<Record<string, number>>((r) => child.once("message", (m) => r(m as Record<string, number>)));
+  const next = () =>
+    new Promise<Record<string, number>>((r) => child.once("message", (m) => r(m as Record<string, number>)));
   const { port } = await next();
   const serverCpu = async () => {
     const m = next();
@@ -45,7 +50,8 @@ if (process.argv[2] === "server") {
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
     Echo(req: Buffer, cb: (err: grpc.ServiceError | null, res?: Buffer) => void): void;
   };
-  const call = () => new Promise<void>((resolve, reject) => client.Echo(Buffer.alloc(200), (err) => (err ? reject(err) : resolve())));
+  const call = () =>
+    new Promise<void>((resolve, reject) => client.Echo(Buffer.alloc(200), (err) => (err ? reject(err) : resolve())));
   for (let i = 0; i < 500; i++) await call();
   console.log("| calls | server CPU µs per call | client CPU µs per call | wall ms per call |\n|---|---:|---:|---:|");
   for (const gapMs of [0, 1, 5]) {
@@ -56,17 +62,23 @@ if (process.argv[2] === "server") {
       if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
     }
     const [s1, c1, t1] = [await serverCpu(), cpuMs(), performance.now()];
-    console.log(`| one at a time${gapMs ? `, ${gapMs} ms apart` : ", back to back"} | ${(((s1 - s0) * 1000) / n).toFixed(0)} | ${(((c1 - c0) * 1000) / n).toFixed(0)} | ${((t1 - t0) / n).toFixed(2)} |`);
+    console.log(
+      `| one at a time${gapMs ? `, ${gapMs} ms apart` : ", back to back"} | ${(((s1 - s0) * 1000) / n).toFixed(0)} | ${(((c1 - c0) * 1000) / n).toFixed(0)} | ${((t1 - t0) / n).toFixed(2)} |`,
+    );
   }
   const inFlight = 32;
   const n = 20_000;
   const [s0, c0, t0] = [await serverCpu(), cpuMs(), performance.now()];
   let sent = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (sent++ < n) await call();
-  }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (sent++ < n) await call();
+    }),
+  );
   const [s1, c1, t1] = [await serverCpu(), cpuMs(), performance.now()];
-  console.log(`| ${inFlight} in flight | ${(((s1 - s0) * 1000) / n).toFixed(0)} | ${(((c1 - c0) * 1000) / n).toFixed(0)} | ${((t1 - t0) / n).toFixed(3)} |`);
+  console.log(
+    `| ${inFlight} in flight | ${(((s1 - s0) * 1000) / n).toFixed(0)} | ${(((c1 - c0) * 1000) / n).toFixed(0)} | ${((t1 - t0) / n).toFixed(3)} |`,
+  );
   child.kill();
   process.exit(0);
 }

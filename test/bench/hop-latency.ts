@@ -46,18 +46,36 @@ async function measure(name: string, fn: (i: number) => Promise<unknown>): Promi
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.ceil(p * lat.length) - 1]!.toFixed(3);
   const c1 = cpuMs();
-  const cpu = Object.keys(c1).map((k) => `${k} ${(((c1[k]! - c0[k]!) * 1000) / lat.length).toFixed(0)}`).join(", ");
+  const cpu = Object.keys(c1)
+    .map((k) => `${k} ${(((c1[k]! - c0[k]!) * 1000) / lat.length).toFixed(0)}`)
+    .join(", ");
   console.log(`| ${name} | ${q(0.5)} | ${q(0.9)} | ${q(0.99)} | ${cpu} |`);
 }
 
-console.log("| hop (and everything behind it) | p50 ms | p90 ms | p99 ms | CPU µs per call, by process |\n|---|---:|---:|---:|---|");
+console.log(
+  "| hop (and everything behind it) | p50 ms | p90 ms | p99 ms | CPU µs per call, by process |\n|---|---:|---:|---:|---|",
+);
 const vec = (i: number) => Array.from(buildVector(spec, rows[i % rows.length]!).vector);
 await measure("worker ModelInfer (typed FP32)", (i) => {
   const v = vec(i);
-  return worker.modelInfer({ modelName: "credit-default", modelVersion: "1", inputs: [{ name: "features", datatype: "FP32", shape: [1n, BigInt(v.length)], contents: { fp32Contents: v } }] });
+  return worker.modelInfer({
+    modelName: "credit-default",
+    modelVersion: "1",
+    inputs: [{ name: "features", datatype: "FP32", shape: [1n, BigInt(v.length)], contents: { fp32Contents: v } }],
+  });
 });
-await measure("router Route", (i) => router.route({ model: "credit-default", featureSpecHash: specHash(spec), rows: [{ requestId: `r${i}`, features: vec(i) }] }));
-await measure("feature ScoreRows", (i) => feature.scoreRows({ model: "credit-default", rows: [{ requestId: `r${i}`, inputs: rows[i % rows.length]! }] }));
-await measure("validator Score (the public edge)", (i) => edge.score({ model: "credit-default", inputs: rows[i % rows.length]! }));
+await measure("router Route", (i) =>
+  router.route({
+    model: "credit-default",
+    featureSpecHash: specHash(spec),
+    rows: [{ requestId: `r${i}`, features: vec(i) }],
+  }),
+);
+await measure("feature ScoreRows", (i) =>
+  feature.scoreRows({ model: "credit-default", rows: [{ requestId: `r${i}`, inputs: rows[i % rows.length]! }] }),
+);
+await measure("validator Score (the public edge)", (i) =>
+  edge.score({ model: "credit-default", inputs: rows[i % rows.length]! }),
+);
 await fx.close();
 process.exit(0);

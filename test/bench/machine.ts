@@ -69,7 +69,11 @@ export async function sampleLoad(ms: number): Promise<number | null> {
  * Waits until the rest of the machine is quiet: under `threshold` cores busy over 300 ms besides `ownLoad`
  * (what our own idle processes use), for at most `maxMs`. Returns how long it waited and the last load.
  */
-export async function waitForQuiet(maxMs = 5000, threshold = 0.15, ownLoad = 0): Promise<{ waitedMs: number; load: number | null }> {
+export async function waitForQuiet(
+  maxMs = 5000,
+  threshold = 0.15,
+  ownLoad = 0,
+): Promise<{ waitedMs: number; load: number | null }> {
   const t0 = Date.now();
   for (;;) {
     const load = await sampleLoad(300);
@@ -90,7 +94,13 @@ export class CpuWindow {
   }
 
   /** CPU ms by named process, the ms their event loops waited for a core, and `otherCores`: cores the rest of the machine used on average. */
-  close(): { byProcess: Record<string, number>; runQueueWaitMs: Record<string, number>; oursMs: number; otherCores: number | null; seconds: number } {
+  close(): {
+    byProcess: Record<string, number>;
+    runQueueWaitMs: Record<string, number>;
+    oursMs: number;
+    otherCores: number | null;
+    seconds: number;
+  } {
     const seconds = (performance.now() - this.t0) / 1000;
     const byProcess: Record<string, number> = {};
     const runQueueWait: Record<string, number> = {};
@@ -99,9 +109,11 @@ export class CpuWindow {
       runQueueWait[name] = runQueueWaitMs(pid) - (this.wait0.get(pid) ?? 0);
     }
     let oursMs = 0;
-    for (const pid of new Set([...this.ours0.keys(), ...processTree()])) oursMs += processCpuMs(pid) - (this.ours0.get(pid) ?? 0);
+    for (const pid of new Set([...this.ours0.keys(), ...processTree()]))
+      oursMs += processCpuMs(pid) - (this.ours0.get(pid) ?? 0);
     const m1 = machineBusyMs();
-    const otherCores = this.machine0 === null || m1 === null ? null : Math.max(0, m1 - this.machine0 - oursMs) / (seconds * 1000);
+    const otherCores =
+      this.machine0 === null || m1 === null ? null : Math.max(0, m1 - this.machine0 - oursMs) / (seconds * 1000);
     return { byProcess, runQueueWaitMs: runQueueWait, oursMs, otherCores, seconds };
   }
 }

@@ -60,7 +60,8 @@ const cols = vectors[0]!.length;
 function quantile(sorted: number[], q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! : NaN;
 }
-const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "–");
+const f = (x: number, d = 0) =>
+  Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "–";
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 // ---------------------------------------------------------------------------------------------------------
@@ -165,17 +166,19 @@ async function workerAlone(nats: NatsServer, mode: BatchingMode): Promise<Closed
         )
         .then((res) => copyFloats(res.rawOutputContents[0]!, c.rows)),
     );
-    const call = mode === "worker + hop"
-      ? () => hop.score(MODEL, VERSION, card, vectors[next++ % vectors.length]!, 1, { timeoutMs: 5000 })
-      : () => worker.modelInfer(
-        {
-          modelName: MODEL,
-          modelVersion: VERSION,
-          inputs: [{ name: "features", datatype: "FP32", shape: [1n, BigInt(cols)] }],
-          rawInputContents: [raw[next++ % raw.length]!],
-        },
-        { timeoutMs: 5000 },
-      );
+    const call =
+      mode === "worker + hop"
+        ? () => hop.score(MODEL, VERSION, card, vectors[next++ % vectors.length]!, 1, { timeoutMs: 5000 })
+        : () =>
+            worker.modelInfer(
+              {
+                modelName: MODEL,
+                modelVersion: VERSION,
+                inputs: [{ name: "features", datatype: "FP32", shape: [1n, BigInt(cols)] }],
+                rawInputContents: [raw[next++ % raw.length]!],
+              },
+              { timeoutMs: 5000 },
+            );
     const stats = async () => {
       const s = (await worker.modelStatistics({ name: MODEL, version: VERSION })).modelStats[0];
       return { rows: Number(s?.inferenceCount ?? 0n), execs: Number(s?.executionCount ?? 0n) };
@@ -184,26 +187,33 @@ async function workerAlone(nats: NatsServer, mode: BatchingMode): Promise<Closed
       await closedLoop(call, callers, 0.5); // warm-up: opens connections, JIT
       let best: ClosedLoopResult | undefined;
       for (let attempt = 0; attempt < 3 && !(best && (best.otherCores ?? 0) <= MAX_OTHER_CORES); attempt++) {
-      await waitForQuiet();
-      const s0 = await stats();
-      const cpu = new CpuWindow(new Map([["worker", child.pid!], ["client", process.pid]]));
-      const r = await closedLoop(call, callers, SECONDS);
-      const c = cpu.close();
-      const s1 = await stats();
-      const res: ClosedLoopResult = {
-        batching: mode,
-        callers,
-        callsPerSec: r.calls / r.seconds,
-        p50Ms: quantile(r.lat, 0.5),
-        p99Ms: quantile(r.lat, 0.99),
-        errors: r.errors,
-        workerCpuUsPerCall: ((c.byProcess["worker"] ?? 0) * 1000) / r.calls,
-        clientCpuUsPerCall: ((c.byProcess["client"] ?? 0) * 1000) / r.calls,
-        meanBatchRows: (s1.rows - s0.rows) / Math.max(1, s1.execs - s0.execs),
-        otherCores: c.otherCores,
-      };
-      log(`  worker batching ${mode}, ${callers} callers: ${f(r.calls / r.seconds)} calls/s (other cores ${f(c.otherCores ?? NaN, 2)})`);
-      if (!best || (res.otherCores ?? 0) < (best.otherCores ?? 0)) best = res;
+        await waitForQuiet();
+        const s0 = await stats();
+        const cpu = new CpuWindow(
+          new Map([
+            ["worker", child.pid!],
+            ["client", process.pid],
+          ]),
+        );
+        const r = await closedLoop(call, callers, SECONDS);
+        const c = cpu.close();
+        const s1 = await stats();
+        const res: ClosedLoopResult = {
+          batching: mode,
+          callers,
+          callsPerSec: r.calls / r.seconds,
+          p50Ms: quantile(r.lat, 0.5),
+          p99Ms: quantile(r.lat, 0.99),
+          errors: r.errors,
+          workerCpuUsPerCall: ((c.byProcess["worker"] ?? 0) * 1000) / r.calls,
+          clientCpuUsPerCall: ((c.byProcess["client"] ?? 0) * 1000) / r.calls,
+          meanBatchRows: (s1.rows - s0.rows) / Math.max(1, s1.execs - s0.execs),
+          otherCores: c.otherCores,
+        };
+        log(
+          `  worker batching ${mode}, ${callers} callers: ${f(r.calls / r.seconds)} calls/s (other cores ${f(c.otherCores ?? NaN, 2)})`,
+        );
+        if (!best || (res.otherCores ?? 0) < (best.otherCores ?? 0)) best = res;
       }
       out.push(best!);
     }
@@ -214,7 +224,11 @@ async function workerAlone(nats: NatsServer, mode: BatchingMode): Promise<Closed
   return out;
 }
 
-async function closedLoop(call: () => Promise<unknown>, callers: number, seconds: number): Promise<{ calls: number; errors: number; seconds: number; lat: number[] }> {
+async function closedLoop(
+  call: () => Promise<unknown>,
+  callers: number,
+  seconds: number,
+): Promise<{ calls: number; errors: number; seconds: number; lat: number[] }> {
   const lat: number[] = [];
   let errors = 0;
   const t0 = performance.now();
@@ -260,7 +274,12 @@ interface OpenLoopResult {
 }
 
 /** Sends `rate` × `seconds` requests at scheduled times; latency counts from the scheduled time. */
-function openLoop(send: (i: number) => Promise<unknown>, rate: number, seconds: number, arrival: Arrival): Promise<{ lat: number[]; errors: number; dropped: number; elapsed: number }> {
+function openLoop(
+  send: (i: number) => Promise<unknown>,
+  rate: number,
+  seconds: number,
+  arrival: Arrival,
+): Promise<{ lat: number[]; errors: number; dropped: number; elapsed: number }> {
   const n = Math.round(rate * seconds);
   const at: number[] = [];
   let t = 0;
@@ -277,7 +296,8 @@ function openLoop(send: (i: number) => Promise<unknown>, rate: number, seconds: 
   const start = performance.now() + 10;
   return new Promise((resolve) => {
     const finish = () => {
-      if (k >= n && outstanding === 0) resolve({ lat: lat.sort((a, b) => a - b), errors, dropped, elapsed: (performance.now() - start) / 1000 });
+      if (k >= n && outstanding === 0)
+        resolve({ lat: lat.sort((a, b) => a - b), errors, dropped, elapsed: (performance.now() - start) / 1000 });
     };
     const tick = () => {
       const now = performance.now();
@@ -289,13 +309,15 @@ function openLoop(send: (i: number) => Promise<unknown>, rate: number, seconds: 
           continue;
         }
         outstanding++;
-        send(i).then(
-          () => lat.push(performance.now() - due),
-          () => errors++,
-        ).finally(() => {
-          outstanding--;
-          finish();
-        });
+        send(i)
+          .then(
+            () => lat.push(performance.now() - due),
+            () => errors++,
+          )
+          .finally(() => {
+            outstanding--;
+            finish();
+          });
       }
       if (k < n) setTimeout(tick, Math.max(0, Math.min(1, start + at[k]! - performance.now())));
       else finish();
@@ -311,34 +333,41 @@ async function openLoopSeries(
   arrival: Arrival,
 ): Promise<OpenLoopResult[]> {
   const out: OpenLoopResult[] = [];
-  const send = (i: number) => client.score({ model: MODEL, inputs: inputRows[i % inputRows.length]! }, { timeoutMs: 5000 });
+  const send = (i: number) =>
+    client.score({ model: MODEL, inputs: inputRows[i % inputRows.length]! }, { timeoutMs: 5000 });
   // Warm-up: JIT, connections, the routers' and workers' first batches (a fresh mesh is slower for a few seconds).
   await openLoop(send, 400, QUICK ? 1 : 3, "uniform");
   for (const rate of RATES) {
     let res: OpenLoopResult | undefined;
     for (let attempt = 0; attempt < 3 && !(res && (res.otherCores ?? 0) <= MAX_OTHER_CORES); attempt++) {
-    await waitForQuiet();
-    const cpu = new CpuWindow(pids);
-    const r = await openLoop(send, rate, SECONDS, arrival);
-    const c = cpu.close();
-    const done = r.lat.length;
-    const attemptRes: OpenLoopResult = {
-      system,
-      arrival,
-      offeredPerSec: rate,
-      achievedPerSec: done / r.elapsed,
-      p50Ms: quantile(r.lat, 0.5),
-      p95Ms: quantile(r.lat, 0.95),
-      p99Ms: quantile(r.lat, 0.99),
-      p999Ms: quantile(r.lat, 0.999),
-      errors: r.errors,
-      dropped: r.dropped,
-      cpuUsPerRequest: Object.fromEntries(Object.entries(c.byProcess).map(([k, ms]) => [k, (ms * 1000) / Math.max(1, done)])),
-      runQueueWaitUsPerRequest: Object.fromEntries(Object.entries(c.runQueueWaitMs).map(([k, ms]) => [k, (ms * 1000) / Math.max(1, done)])),
-      otherCores: c.otherCores,
-    };
-    log(`  ${system} ${arrival} ${rate}/s: ${f(attemptRes.achievedPerSec)}/s, p50 ${f(attemptRes.p50Ms, 1)} ms, p99 ${f(attemptRes.p99Ms, 1)} ms, errors ${r.errors} (other cores ${f(c.otherCores ?? NaN, 2)})`);
-    if (!res || (attemptRes.otherCores ?? 0) < (res.otherCores ?? 0)) res = attemptRes;
+      await waitForQuiet();
+      const cpu = new CpuWindow(pids);
+      const r = await openLoop(send, rate, SECONDS, arrival);
+      const c = cpu.close();
+      const done = r.lat.length;
+      const attemptRes: OpenLoopResult = {
+        system,
+        arrival,
+        offeredPerSec: rate,
+        achievedPerSec: done / r.elapsed,
+        p50Ms: quantile(r.lat, 0.5),
+        p95Ms: quantile(r.lat, 0.95),
+        p99Ms: quantile(r.lat, 0.99),
+        p999Ms: quantile(r.lat, 0.999),
+        errors: r.errors,
+        dropped: r.dropped,
+        cpuUsPerRequest: Object.fromEntries(
+          Object.entries(c.byProcess).map(([k, ms]) => [k, (ms * 1000) / Math.max(1, done)]),
+        ),
+        runQueueWaitUsPerRequest: Object.fromEntries(
+          Object.entries(c.runQueueWaitMs).map(([k, ms]) => [k, (ms * 1000) / Math.max(1, done)]),
+        ),
+        otherCores: c.otherCores,
+      };
+      log(
+        `  ${system} ${arrival} ${rate}/s: ${f(attemptRes.achievedPerSec)}/s, p50 ${f(attemptRes.p50Ms, 1)} ms, p99 ${f(attemptRes.p99Ms, 1)} ms, errors ${r.errors} (other cores ${f(c.otherCores ?? NaN, 2)})`,
+      );
+      if (!res || (attemptRes.otherCores ?? 0) < (res.otherCores ?? 0)) res = attemptRes;
     }
     out.push(res!);
     // Past saturation: the queue only grows; stop this series.
@@ -350,7 +379,13 @@ async function openLoopSeries(
 async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenLoopResult[]> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-bench-"));
   const env: Record<string, string> = { LOG_LEVEL: "warn" };
-  if (!batching) Object.assign(env, { VALIDATOR_BATCHING: "off", FEATURE_BATCHING: "off", ROUTER_BATCHING: "off", WORKER_BATCHING: "off" });
+  if (!batching)
+    Object.assign(env, {
+      VALIDATOR_BATCHING: "off",
+      FEATURE_BATCHING: "off",
+      ROUTER_BATCHING: "off",
+      WORKER_BATCHING: "off",
+    });
   let mesh: Mesh | undefined;
   let transport: ClosableTransport | undefined;
   try {
@@ -360,7 +395,8 @@ async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenL
     const pids = new Map<string, number>([...mesh.processes].map(([n, p]) => [n, p.pid!]));
     pids.set("client", process.pid);
     const out: OpenLoopResult[] = [];
-    for (const a of arrivals) out.push(...(await openLoopSeries(batching ? "mesh" : "mesh, no batching", client, pids, a)));
+    for (const a of arrivals)
+      out.push(...(await openLoopSeries(batching ? "mesh" : "mesh, no batching", client, pids, a)));
     return out;
   } finally {
     transport?.close();
@@ -386,7 +422,10 @@ async function baselineSeries(arrivals: Arrival[]): Promise<OpenLoopResult[]> {
   const transport = createGrpcTransport({ address: `127.0.0.1:${port}` });
   try {
     const client = createClient(ScoringService, transport);
-    const pids = new Map([["baseline", child.pid!], ["client", process.pid]]);
+    const pids = new Map([
+      ["baseline", child.pid!],
+      ["client", process.pid],
+    ]);
     const out: OpenLoopResult[] = [];
     for (const a of arrivals) out.push(...(await openLoopSeries("baseline", client, pids, a)));
     return out;
@@ -410,30 +449,46 @@ function bestWithin(rs: OpenLoopResult[], p99Ms = P99_TARGET_MS): number {
 }
 
 function svg(series: { name: string; color: string; dash?: string; points: [number, number][] }[]): string {
-  const W = 760, H = 440, L = 60, R = 190, T = 30, B = 50;
+  const W = 760,
+    H = 440,
+    L = 60,
+    R = 190,
+    T = 30,
+    B = 50;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const xMax = Math.max(100, ...xs);
-  const yMin = 0.1, yMax = 5000;
+  const yMin = 0.1,
+    yMax = 5000;
   const x = (v: number) => L + ((W - L - R) * v) / xMax;
-  const y = (v: number) => T + (H - T - B) * (1 - (Math.log10(Math.min(yMax, Math.max(yMin, v))) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)));
+  const y = (v: number) =>
+    T +
+    (H - T - B) *
+      (1 - (Math.log10(Math.min(yMax, Math.max(yMin, v))) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)));
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${L}" y="18" font-size="13">Latency percentiles against offered load (open loop, ${cpus().length} cores)</text>`,
   ];
   for (const v of [0.1, 1, 10, 50, 100, 1000]) {
-    parts.push(`<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="${v === 50 ? "#c00" : "#ddd"}" stroke-dasharray="${v === 50 ? "4 3" : ""}"/>`);
+    parts.push(
+      `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="${v === 50 ? "#c00" : "#ddd"}" stroke-dasharray="${v === 50 ? "4 3" : ""}"/>`,
+    );
     parts.push(`<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${v} ms</text>`);
   }
   for (let v = 0; v <= xMax; v += xMax > 2000 ? 500 : 200) {
-    parts.push(`<line x1="${x(v)}" x2="${x(v)}" y1="${T}" y2="${H - B}" stroke="#eee"/><text x="${x(v)}" y="${H - B + 16}" text-anchor="middle">${v}</text>`);
+    parts.push(
+      `<line x1="${x(v)}" x2="${x(v)}" y1="${T}" y2="${H - B}" stroke="#eee"/><text x="${x(v)}" y="${H - B + 16}" text-anchor="middle">${v}</text>`,
+    );
   }
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">offered requests/s</text>`);
   series.forEach((s, i) => {
     const d = s.points.map((p, j) => `${j ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" ");
     parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2" stroke-dasharray="${s.dash ?? ""}"/>`);
-    for (const p of s.points) parts.push(`<circle cx="${x(p[0]).toFixed(1)}" cy="${y(p[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
-    parts.push(`<line x1="${W - R + 12}" x2="${W - R + 36}" y1="${T + 10 + i * 18}" y2="${T + 10 + i * 18}" stroke="${s.color}" stroke-width="2" stroke-dasharray="${s.dash ?? ""}"/>`);
+    for (const p of s.points)
+      parts.push(`<circle cx="${x(p[0]).toFixed(1)}" cy="${y(p[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+    parts.push(
+      `<line x1="${W - R + 12}" x2="${W - R + 36}" y1="${T + 10 + i * 18}" y2="${T + 10 + i * 18}" stroke="${s.color}" stroke-width="2" stroke-dasharray="${s.dash ?? ""}"/>`,
+    );
     parts.push(`<text x="${W - R + 42}" y="${T + 14 + i * 18}">${s.name}</text>`);
   });
   parts.push("</svg>");
@@ -443,21 +498,27 @@ function svg(series: { name: string; color: string; dash?: string; points: [numb
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
-  log(`scoremesh bench: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, ${SECONDS} s per phase${QUICK ? " (quick)" : ""}`);
+  log(
+    `scoremesh bench: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, ${SECONDS} s per phase${QUICK ? " (quick)" : ""}`,
+  );
   log("1/4 ONNX Runtime in process");
   const inproc = runs("inproc") ? await inProcess() : [];
 
   log("2/4 the worker alone over gRPC");
   let worker: ClosedLoopResult[] = [];
   if (runs("worker")) {
-  const natsDir = mkdtempSync(join(tmpdir(), "scoremesh-bench-nats-"));
-  const nats = await startNatsServer({ port: await freePort(), dir: natsDir });
-  try {
-    worker = [...(await workerAlone(nats, "off")), ...(await workerAlone(nats, "worker")), ...(await workerAlone(nats, "worker + hop"))];
-  } finally {
-    await nats.stop();
-    rmSync(natsDir, { recursive: true, force: true });
-  }
+    const natsDir = mkdtempSync(join(tmpdir(), "scoremesh-bench-nats-"));
+    const nats = await startNatsServer({ port: await freePort(), dir: natsDir });
+    try {
+      worker = [
+        ...(await workerAlone(nats, "off")),
+        ...(await workerAlone(nats, "worker")),
+        ...(await workerAlone(nats, "worker + hop")),
+      ];
+    } finally {
+      await nats.stop();
+      rmSync(natsDir, { recursive: true, force: true });
+    }
   }
 
   log("3/4 the mesh, open loop");
@@ -471,7 +532,9 @@ async function main(): Promise<void> {
   const p = (s = "") => lines.push(s);
   p(`## scoremesh bench — ${startedAt}`);
   p();
-  p(`${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, onnxruntime-node ${ort.env.versions.common ?? "?"}; model ${MODEL} version ${VERSION}, ${repo.card(MODEL, VERSION).algorithm} (${cols} inputs), the mesh's seeded champion; ${SECONDS} s per phase; load generator in the bench process, on the same cores.`);
+  p(
+    `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, onnxruntime-node ${ort.env.versions.common ?? "?"}; model ${MODEL} version ${VERSION}, ${repo.card(MODEL, VERSION).algorithm} (${cols} inputs), the mesh's seeded champion; ${SECONDS} s per phase; load generator in the bench process, on the same cores.`,
+  );
   p();
   p("### 1. ONNX Runtime in process");
   p();
@@ -481,23 +544,39 @@ async function main(): Promise<void> {
   p();
   p("### 2. The worker alone, single-row ModelInfer, closed loop");
   p();
-  p("| batching | callers | calls/s | p50 ms | p99 ms | mean batch rows | worker CPU µs/call | client CPU µs/call | errors | other cores |");
+  p(
+    "| batching | callers | calls/s | p50 ms | p99 ms | mean batch rows | worker CPU µs/call | client CPU µs/call | errors | other cores |",
+  );
   p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of worker) {
-    p(`| ${r.batching} | ${r.callers} | ${f(r.callsPerSec)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.meanBatchRows, 1)} | ${f(r.workerCpuUsPerCall)} | ${f(r.clientCpuUsPerCall)} | ${r.errors} | ${r.otherCores === null ? "?" : f(r.otherCores, 2)} |`);
+    p(
+      `| ${r.batching} | ${r.callers} | ${f(r.callsPerSec)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.meanBatchRows, 1)} | ${f(r.workerCpuUsPerCall)} | ${f(r.clientCpuUsPerCall)} | ${r.errors} | ${r.otherCores === null ? "?" : f(r.otherCores, 2)} |`,
+    );
   }
   p();
   p("### 3–4. Open loop from the public gRPC API: the mesh and the one-process baseline");
   p();
-  p("CPU: user + system CPU of each process per request answered. Waiting: how long each process's event loop was ready to run but had no core, per request (from /proc/<pid>/schedstat): the cost of running many processes on 2 cores.");
+  p(
+    "CPU: user + system CPU of each process per request answered. Waiting: how long each process's event loop was ready to run but had no core, per request (from /proc/<pid>/schedstat): the cost of running many processes on 2 cores.",
+  );
   p();
-  p("| system | arrivals | offered/s | achieved/s | p50 ms | p95 ms | p99 ms | p99.9 ms | errors | CPU µs per request (by process) | waiting for a core, µs per request | other cores |");
+  p(
+    "| system | arrivals | offered/s | achieved/s | p50 ms | p95 ms | p99 ms | p99.9 ms | errors | CPU µs per request (by process) | waiting for a core, µs per request | other cores |",
+  );
   p("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|");
   for (const r of [...mesh, ...meshOff, ...baseline]) {
-    const cpu = Object.entries(r.cpuUsPerRequest).map(([k, v]) => `${k} ${f(v)}`).join(", ");
-    const total = Object.entries(r.cpuUsPerRequest).filter(([k]) => k !== "client").reduce((s, [, v]) => s + v, 0);
-    const wait = Object.entries(r.runQueueWaitUsPerRequest).map(([k, v]) => `${k} ${f(v)}`).join(", ");
-    p(`| ${r.system} | ${r.arrival} | ${r.offeredPerSec} | ${f(r.achievedPerSec)} | ${f(r.p50Ms, 2)} | ${f(r.p95Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.p999Ms, 2)} | ${r.errors + r.dropped} | server total ${f(total)}: ${cpu} | ${wait} | ${r.otherCores === null ? "?" : f(r.otherCores, 2)} |`);
+    const cpu = Object.entries(r.cpuUsPerRequest)
+      .map(([k, v]) => `${k} ${f(v)}`)
+      .join(", ");
+    const total = Object.entries(r.cpuUsPerRequest)
+      .filter(([k]) => k !== "client")
+      .reduce((s, [, v]) => s + v, 0);
+    const wait = Object.entries(r.runQueueWaitUsPerRequest)
+      .map(([k, v]) => `${k} ${f(v)}`)
+      .join(", ");
+    p(
+      `| ${r.system} | ${r.arrival} | ${r.offeredPerSec} | ${f(r.achievedPerSec)} | ${f(r.p50Ms, 2)} | ${f(r.p95Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.p999Ms, 2)} | ${r.errors + r.dropped} | server total ${f(total)}: ${cpu} | ${wait} | ${r.otherCores === null ? "?" : f(r.otherCores, 2)} |`,
+    );
   }
   p();
   const by = (b: BatchingMode, c: number) => worker.find((r) => r.batching === b && r.callers === c);
@@ -522,13 +601,27 @@ async function main(): Promise<void> {
   p();
   p("| ratio | value | target |");
   p("|---|---:|---:|");
-  p(`| mesh ÷ baseline throughput at p99 ≤ ${P99_TARGET_MS} ms, Poisson (${f(ratios.meshPoissonWithinP99)} ÷ ${f(ratios.baselinePoissonWithinP99)} req/s) | ${f(meshOverBaseline, 2)} | ≥ 0.5 |`);
-  p(`| same, uniform arrivals (${f(ratios.meshUniformWithinP99)} ÷ ${f(ratios.baselineUniformWithinP99)} req/s) | ${f(ratios.meshUniformWithinP99 / ratios.baselineUniformWithinP99, 2)} | |`);
-  p(`| mesh with ÷ without batching at p99 ≤ ${P99_TARGET_MS} ms, Poisson (${f(ratios.meshPoissonWithinP99)} ÷ ${f(ratios.meshNoBatchingPoissonWithinP99)} req/s) | ${f(ratios.meshPoissonWithinP99 / ratios.meshNoBatchingPoissonWithinP99, 2)} | |`);
-  p(`| worker dynamic batching on ÷ off, single-row calls, 128 callers (${f(on128)} ÷ ${f(off128)} calls/s) | ${f(ratios.batchingOnOverOff128, 2)} | ≥ 3 |`);
-  p(`| rows gathered across the hop too ÷ no batching, 128 callers (${f(hop128)} ÷ ${f(off128)} rows/s) | ${f(ratios.hopBatchingOverOff128, 2)} | ≥ 3 |`);
-  p(`| best worker figure, 128 callers, ÷ ONNX Runtime in process at batch 1 | ${f(ratios.workerOverInProcessBatch1, 3)} | |`);
-  p(`| best worker figure, 128 callers, ÷ ONNX Runtime in process at batch 64 | ${f(ratios.workerOverInProcessBatch64, 4)} | |`);
+  p(
+    `| mesh ÷ baseline throughput at p99 ≤ ${P99_TARGET_MS} ms, Poisson (${f(ratios.meshPoissonWithinP99)} ÷ ${f(ratios.baselinePoissonWithinP99)} req/s) | ${f(meshOverBaseline, 2)} | ≥ 0.5 |`,
+  );
+  p(
+    `| same, uniform arrivals (${f(ratios.meshUniformWithinP99)} ÷ ${f(ratios.baselineUniformWithinP99)} req/s) | ${f(ratios.meshUniformWithinP99 / ratios.baselineUniformWithinP99, 2)} | |`,
+  );
+  p(
+    `| mesh with ÷ without batching at p99 ≤ ${P99_TARGET_MS} ms, Poisson (${f(ratios.meshPoissonWithinP99)} ÷ ${f(ratios.meshNoBatchingPoissonWithinP99)} req/s) | ${f(ratios.meshPoissonWithinP99 / ratios.meshNoBatchingPoissonWithinP99, 2)} | |`,
+  );
+  p(
+    `| worker dynamic batching on ÷ off, single-row calls, 128 callers (${f(on128)} ÷ ${f(off128)} calls/s) | ${f(ratios.batchingOnOverOff128, 2)} | ≥ 3 |`,
+  );
+  p(
+    `| rows gathered across the hop too ÷ no batching, 128 callers (${f(hop128)} ÷ ${f(off128)} rows/s) | ${f(ratios.hopBatchingOverOff128, 2)} | ≥ 3 |`,
+  );
+  p(
+    `| best worker figure, 128 callers, ÷ ONNX Runtime in process at batch 1 | ${f(ratios.workerOverInProcessBatch1, 3)} | |`,
+  );
+  p(
+    `| best worker figure, 128 callers, ÷ ONNX Runtime in process at batch 64 | ${f(ratios.workerOverInProcessBatch64, 4)} | |`,
+  );
   p();
   p(`Total bench time ${f((performance.now() - t0) / 1000)} s.`);
   const text = lines.join("\n");
@@ -538,9 +631,24 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, "bench.json"),
-    JSON.stringify({ startedAt, node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, secondsPerPhase: SECONDS, inProcess: inproc, worker, openLoop: [...mesh, ...meshOff, ...baseline], ratios: { ...ratios, meshOverBaseline } }, null, 2),
+    JSON.stringify(
+      {
+        startedAt,
+        node: process.version,
+        cores: cpus().length,
+        cpu: cpus()[0]?.model,
+        secondsPerPhase: SECONDS,
+        inProcess: inproc,
+        worker,
+        openLoop: [...mesh, ...meshOff, ...baseline],
+        ratios: { ...ratios, meshOverBaseline },
+      },
+      null,
+      2,
+    ),
   );
-  const pts = (rs: OpenLoopResult[], arrival: Arrival, q: "p50Ms" | "p99Ms") => rs.filter((r) => r.arrival === arrival).map((r) => [r.offeredPerSec, r[q]] as [number, number]);
+  const pts = (rs: OpenLoopResult[], arrival: Arrival, q: "p50Ms" | "p99Ms") =>
+    rs.filter((r) => r.arrival === arrival).map((r) => [r.offeredPerSec, r[q]] as [number, number]);
   writeFileSync(
     join(dir, "latency.svg"),
     svg([

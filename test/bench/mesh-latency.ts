@@ -42,22 +42,44 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: concurrency }, caller));
       const elapsed = (performance.now() - t0) / 1000;
       lat.sort((a, b) => a - b);
-      return { concurrency, calls: lat.length, errors, rps: lat.length / elapsed, p50: quantile(lat, 0.5), p95: quantile(lat, 0.95), p99: quantile(lat, 0.99) };
+      return {
+        concurrency,
+        calls: lat.length,
+        errors,
+        rps: lat.length / elapsed,
+        p50: quantile(lat, 0.5),
+        p95: quantile(lat, 0.95),
+        p99: quantile(lat, 0.99),
+      };
     };
     await run(4, 2); // warm-up
     for (const c of [1, 4, 16, 64]) results.push(await run(c, 5));
   } finally {
     await fx.close();
   }
-  console.log(`\nmesh from the public gRPC edge, closed loop, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}\n`);
+  console.log(
+    `\nmesh from the public gRPC edge, closed loop, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}\n`,
+  );
   console.log("| callers | calls/s | p50 ms | p95 ms | p99 ms | errors |");
   console.log("|---:|---:|---:|---:|---:|---:|");
-  for (const r of results as { concurrency: number; rps: number; p50: number; p95: number; p99: number; errors: number }[]) {
-    console.log(`| ${r.concurrency} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`);
+  for (const r of results as {
+    concurrency: number;
+    rps: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    errors: number;
+  }[]) {
+    console.log(
+      `| ${r.concurrency} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`,
+    );
   }
   const dir = join(PROJECT_ROOT, "test", "bench", "results");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "mesh-latency.json"), JSON.stringify({ node: process.version, cores: cpus().length, results }, null, 2));
+  writeFileSync(
+    join(dir, "mesh-latency.json"),
+    JSON.stringify({ node: process.version, cores: cpus().length, results }, null, 2),
+  );
 }
 
 await main();

@@ -40,7 +40,12 @@ import {
   type ScoreRequest,
   type ScoreResponse,
 } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { addService, grpcServiceDefinition, methodSerializers, createGrpcTransport } from "../../services/lib/rpc/index.js";
+import {
+  addService,
+  grpcServiceDefinition,
+  methodSerializers,
+  createGrpcTransport,
+} from "../../services/lib/rpc/index.js";
 import { startHttpListener } from "../../services/validator/http-listener.js";
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -50,7 +55,8 @@ const SELF = fileURLToPath(import.meta.url);
 // Variants
 
 type ServerKind = "grpc-raw" | "grpc-adapter" | "connect-h2" | "connect-h1" | "edge-http";
-type ClientKind = "grpc-raw" | "grpc-adapter" | "connect-grpc-h2" | "connect-bin-h1" | "connect-bin-h2" | "connect-json-h1";
+type ClientKind =
+  "grpc-raw" | "grpc-adapter" | "connect-grpc-h2" | "connect-bin-h1" | "connect-bin-h2" | "connect-json-h1";
 
 interface Variant {
   id: string;
@@ -181,7 +187,8 @@ function listenForCommands(): void {
 class Peer {
   readonly child: ChildProcess;
   private readonly queue: Msg[] = [];
-  private waiter: { ev: string; resolve: (m: Msg) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  private waiter:
+    { ev: string; resolve: (m: Msg) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private dead: Error | undefined;
 
   constructor(
@@ -301,7 +308,11 @@ async function serve(v: Variant): Promise<void> {
         if (m2["cmd"] !== "stop") return;
         process.off("message", onStop);
         const cpu = process.cpuUsage(cpu0);
-        void send({ ev: "stopped", cpu, newConnections: connectionsAtStart < 0 ? -1 : connections - connectionsAtStart });
+        void send({
+          ev: "stopped",
+          cpu,
+          newConnections: connectionsAtStart < 0 ? -1 : connections - connectionsAtStart,
+        });
       };
       process.on("message", onStop);
       void send({ ev: "started" });
@@ -354,7 +365,13 @@ function makeCall(v: Variant, port: number, req: ScoreRequest): Call {
 }
 
 /** Runs up to `maxCalls` calls, `concurrency` at a time, for at most `maxMs`; returns the calls completed. */
-async function load(call: Call, concurrency: number, maxCalls: number, maxMs: number, lat?: Float64Array): Promise<number> {
+async function load(
+  call: Call,
+  concurrency: number,
+  maxCalls: number,
+  maxMs: number,
+  lat?: Float64Array,
+): Promise<number> {
   let issued = 0;
   let done = 0;
   const deadline = performance.now() + maxMs;
@@ -407,7 +424,11 @@ async function runClient(v: Variant, port: number, opts: Options): Promise<void>
       const sorted = lat.subarray(0, calls).sort();
       let sum = 0;
       for (const x of sorted) sum += x;
-      latency = { meanUs: (sum / calls) * 1000, p50Us: quantile(sorted, 0.5) * 1000, p99Us: quantile(sorted, 0.99) * 1000 };
+      latency = {
+        meanUs: (sum / calls) * 1000,
+        p50Us: quantile(sorted, 0.5) * 1000,
+        p99Us: quantile(sorted, 0.99) * 1000,
+      };
     }
     await send({ ev: "result", concurrency, calls, elapsedNs, cpu, latency });
   }
@@ -540,7 +561,10 @@ function killAll(): void {
   for (const p of live) p.kill();
 }
 
-async function measure(v: Variant, o: Options): Promise<{ result: VariantResult; sizes: { requestBytes: number; responseBytes: number } }> {
+async function measure(
+  v: Variant,
+  o: Options,
+): Promise<{ result: VariantResult; sizes: { requestBytes: number; responseBytes: number } }> {
   const server = new Peer(`${v.id} server`, ["--serve", v.id]);
   live.add(server);
   let client: Peer | undefined;
@@ -563,7 +587,9 @@ async function measure(v: Variant, o: Options): Promise<{ result: VariantResult;
         const noisy = (best.otherCores ?? 0) > 0.1;
         if (!noisy || attempt >= 4 || noiseBudgetMs < phase.seconds * 1000 + 500) break;
         noiseBudgetMs -= phase.seconds * 1000;
-        process.stderr.write(`  (${v.id} c${concurrency}: ${f2(phase.otherCores ?? NaN)} cores of other work during the phase; again)\n`);
+        process.stderr.write(
+          `  (${v.id} c${concurrency}: ${f2(phase.otherCores ?? NaN)} cores of other work during the phase; again)\n`,
+        );
       }
       phases.push(best);
     }
@@ -613,7 +639,9 @@ async function waitForQuiet(o: Options): Promise<number> {
     if (load === null || load < 0.15 || waited >= limit) {
       noiseBudgetMs = Math.max(0, noiseBudgetMs - waited);
       if (load !== null && load >= 0.15 && o.noiseBudget > 0) {
-        process.stderr.write(`  (machine still busy after ${(waited / 1000).toFixed(1)} s: ${load.toFixed(2)} cores; measuring anyway)\n`);
+        process.stderr.write(
+          `  (machine still busy after ${(waited / 1000).toFixed(1)} s: ${load.toFixed(2)} cores; measuring anyway)\n`,
+        );
       }
       return waited;
     }
@@ -666,14 +694,17 @@ async function runPhase(server: Peer, client: Peer, concurrency: number, o: Opti
 
 function pkgVersion(name: string): string {
   try {
-    const p = JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string };
+    const p = JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules", name, "package.json"), "utf8")) as {
+      version: string;
+    };
     return p.version;
   } catch {
     return "?";
   }
 }
 
-const f0 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "–" : Math.round(x).toLocaleString("en-US"));
+const f0 = (x: number | undefined) =>
+  x === undefined || !Number.isFinite(x) ? "–" : Math.round(x).toLocaleString("en-US");
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "–");
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "–");
 
@@ -713,7 +744,10 @@ function ratioTable(results: VariantResult[]): string {
 
 function spreadTable(results: VariantResult[]): string {
   const range = (r: VariantResult, k: number, f: (p: Phase) => number) => {
-    const xs = (r.rounds ?? []).map((ph) => ph[k]).filter((p): p is Phase => p !== undefined).map(f);
+    const xs = (r.rounds ?? [])
+      .map((ph) => ph[k])
+      .filter((p): p is Phase => p !== undefined)
+      .map(f);
     return `${f0(Math.min(...xs))}–${f0(Math.max(...xs))}`;
   };
   const rows = [
@@ -736,7 +770,9 @@ async function orchestrate(o: Options): Promise<void> {
   noiseBudgetMs = o.noiseBudget * 1000;
   const idle = await sampleLoad(500);
   if (idle !== null && idle > 0.2) {
-    process.stderr.write(`warning: the machine is already busy (${idle.toFixed(2)} cores in use before the run); figures will be noisy\n`);
+    process.stderr.write(
+      `warning: the machine is already busy (${idle.toFixed(2)} cores in use before the run); figures will be noisy\n`,
+    );
   }
   const rounds = new Map<string, Phase[][]>(variants.map((v) => [v.id, []]));
   let sizes = { requestBytes: 0, responseBytes: 0 };
@@ -769,7 +805,10 @@ async function orchestrate(o: Options): Promise<void> {
     node: process.version,
   };
   const libs = Object.fromEntries(
-    ["@grpc/grpc-js", "@connectrpc/connect", "@connectrpc/connect-node", "@bufbuild/protobuf"].map((n) => [n, pkgVersion(n)]),
+    ["@grpc/grpc-js", "@connectrpc/connect", "@connectrpc/connect-node", "@bufbuild/protobuf"].map((n) => [
+      n,
+      pkgVersion(n),
+    ]),
   );
   const out = {
     generatedAt: new Date().toISOString(),

@@ -18,7 +18,12 @@ const spec = repo.spec("credit-default");
 const fx = await startMeshFixture({ LOG_LEVEL: "warn" });
 const router = createClient(RouterService, createGrpcTransport({ address: fx.mesh.env["ROUTER_ADDR"]! }));
 const vec = (i: number) => Array.from(buildVector(spec, rows[i % rows.length]!).vector);
-const call = (i: number) => router.route({ model: "credit-default", featureSpecHash: specHash(spec), rows: [{ requestId: `r${i}`, features: vec(i) }] });
+const call = (i: number) =>
+  router.route({
+    model: "credit-default",
+    featureSpecHash: specHash(spec),
+    rows: [{ requestId: `r${i}`, features: vec(i) }],
+  });
 
 function threads(pid: number): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
@@ -42,7 +47,10 @@ for (const [name, p] of pids) {
   const after = threads(p.pid!);
   for (const [t, [u, s]] of after) {
     const [u0, s0] = before.get(name)!.get(t) ?? [0, 0];
-    if (u - u0 + s - s0 > 0) console.log(`${name} ${t}: user ${(((u - u0) * 1000) / n).toFixed(0)} µs/call, system ${(((s - s0) * 1000) / n).toFixed(0)} µs/call`);
+    if (u - u0 + s - s0 > 0)
+      console.log(
+        `${name} ${t}: user ${(((u - u0) * 1000) / n).toFixed(0)} µs/call, system ${(((s - s0) * 1000) / n).toFixed(0)} µs/call`,
+      );
   }
 }
 await fx.close();

@@ -26,7 +26,11 @@ interface Job {
   rows: number;
 }
 
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { executionProviders: ["cpu"], intraOpNumThreads: 1, graphOptimizationLevel: "all" };
+const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  executionProviders: ["cpu"],
+  intraOpNumThreads: 1,
+  graphOptimizationLevel: "all",
+};
 
 if (!isMainThread) {
   const { path, inputName, cols } = workerData as { path: string; inputName: string; cols: number };
@@ -54,8 +58,18 @@ function mlpOnnx(cols: number, hidden: number[]): Uint8Array {
   let x = "features";
   for (let i = 0; i + 1 < dims.length; i++) {
     const [a, b] = [dims[i]!, dims[i + 1]!];
-    initializer.push({ name: `W${i}`, dims: [BigInt(a), BigInt(b)], dataType: TensorProto_DataType.FLOAT, floatData: Array.from({ length: a * b }, rand) });
-    initializer.push({ name: `B${i}`, dims: [BigInt(b)], dataType: TensorProto_DataType.FLOAT, floatData: Array.from({ length: b }, rand) });
+    initializer.push({
+      name: `W${i}`,
+      dims: [BigInt(a), BigInt(b)],
+      dataType: TensorProto_DataType.FLOAT,
+      floatData: Array.from({ length: a * b }, rand),
+    });
+    initializer.push({
+      name: `B${i}`,
+      dims: [BigInt(b)],
+      dataType: TensorProto_DataType.FLOAT,
+      floatData: Array.from({ length: b }, rand),
+    });
     node.push({ opType: "MatMul", input: [x, `W${i}`], output: [`m${i}`] });
     node.push({ opType: "Add", input: [`m${i}`, `B${i}`], output: [`a${i}`] });
     const last = i + 2 === dims.length;
@@ -69,7 +83,14 @@ function mlpOnnx(cols: number, hidden: number[]): Uint8Array {
         case: "tensorType" as const,
         value: {
           elemType: TensorProto_DataType.FLOAT,
-          shape: { dim: d.map((v) => ({ value: typeof v === "string" ? { case: "dimParam" as const, value: v } : { case: "dimValue" as const, value: BigInt(v) } })) },
+          shape: {
+            dim: d.map((v) => ({
+              value:
+                typeof v === "string"
+                  ? { case: "dimParam" as const, value: v }
+                  : { case: "dimValue" as const, value: BigInt(v) },
+            })),
+          },
         },
       },
     },
@@ -80,7 +101,13 @@ function mlpOnnx(cols: number, hidden: number[]): Uint8Array {
       irVersion: 8n,
       producerName: "scoremesh-bench",
       opsetImport: [{ domain: "", version: 17n }],
-      graph: { name: "mlp", node, initializer, input: [tensor("features", ["N", cols])], output: [tensor("probability", ["N", 1])] },
+      graph: {
+        name: "mlp",
+        node,
+        initializer,
+        input: [tensor("features", ["N", cols])],
+        output: [tensor("probability", ["N", 1])],
+      },
     }),
   );
 }
@@ -167,21 +194,31 @@ async function main(): Promise<void> {
   ];
   const seconds = Number(process.argv[2] ?? 2);
   const results: Record<string, unknown>[] = [];
-  console.log(`ONNX Runtime on the main thread vs a worker-thread pool; ${cpus().length} cores, Node ${process.version}, 16 requests in flight, ${seconds} s per cell\n`);
+  console.log(
+    `ONNX Runtime on the main thread vs a worker-thread pool; ${cpus().length} cores, Node ${process.version}, 16 requests in flight, ${seconds} s per cell\n`,
+  );
   console.log("| model | batch | mode | rows/s | p50 ms | p99 ms | main thread busy |");
   console.log("|---|---:|---|---:|---:|---:|---:|");
   for (const m of models) {
     for (const rows of [1, 64]) {
       for (const mode of ["main", "pool-1", "pool-2"] as const) {
-        const runner = mode === "main" ? await mainRunner(m.path, "features", cols) : await poolRunner(m.path, "features", cols, mode === "pool-1" ? 1 : 2);
+        const runner =
+          mode === "main"
+            ? await mainRunner(m.path, "features", cols)
+            : await poolRunner(m.path, "features", cols, mode === "pool-1" ? 1 : 2);
         const r = await measure(runner, cols, rows, 16, seconds);
         await runner.close();
         results.push({ model: m.name, rows, mode, ...r });
-        console.log(`| ${m.name} | ${rows} | ${mode} | ${Math.round(r.rowsPerS).toLocaleString("en-US")} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${(100 * r.mainBusy).toFixed(0)} % |`);
+        console.log(
+          `| ${m.name} | ${rows} | ${mode} | ${Math.round(r.rowsPerS).toLocaleString("en-US")} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${(100 * r.mainBusy).toFixed(0)} % |`,
+        );
       }
     }
   }
   const out = join(PROJECT_ROOT, "test", "bench", "results");
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "worker-threads.json"), JSON.stringify({ node: process.version, cores: cpus().length, results }, null, 2));
+  writeFileSync(
+    join(out, "worker-threads.json"),
+    JSON.stringify({ node: process.version, cores: cpus().length, results }, null, 2),
+  );
 }

@@ -56,7 +56,11 @@ interface RunResult {
 }
 
 /** Runs a command to completion (killed after `timeoutMs`), feeding `input` on stdin. */
-function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: PROJECT_ROOT,
@@ -77,7 +81,8 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
 }
 
 function describeRun(what: string, r: RunResult): string {
-  const how = r.signal === "SIGKILL" ? `was killed after ${SUBPROCESS_TIMEOUT_MS} ms` : `exited with ${r.code ?? r.signal}`;
+  const how =
+    r.signal === "SIGKILL" ? `was killed after ${SUBPROCESS_TIMEOUT_MS} ms` : `exited with ${r.code ?? r.signal}`;
   return `${what} ${how}\nstderr:\n${r.stderr.trim()}\nstdout:\n${r.stdout.trim().slice(0, 2000)}`;
 }
 
@@ -206,7 +211,13 @@ interface OipResult {
     string,
     {
       ready: boolean;
-      metadata: { name: string; versions: string[]; platform?: string; inputs: TensorMetadata[]; outputs: TensorMetadata[] };
+      metadata: {
+        name: string;
+        versions: string[];
+        platform?: string;
+        inputs: TensorMetadata[];
+        outputs: TensorMetadata[];
+      };
       typed: InferResult;
       raw: InferResult;
       fp64_typed: TypedInfer;
@@ -234,7 +245,9 @@ async function ortScores(version: string, rows: number[][]): Promise<Float32Arra
   const session = await ort.InferenceSession.create(join(PROJECT_ROOT, "models", MODEL, version, "model.onnx"));
   try {
     const cols = rows[0]!.length;
-    const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(rows.flat()), [rows.length, cols]) });
+    const out = await session.run({
+      [session.inputNames[0]!]: new ort.Tensor("float32", Float32Array.from(rows.flat()), [rows.length, cols]),
+    });
     return out["probability"]!.data as Float32Array;
   } finally {
     await session.release();
@@ -245,13 +258,20 @@ async function ortScores(version: string, rows: number[][]): Promise<Float32Arra
 function checkPrerequisites(): void {
   const missing: string[] = [];
   if (!existsSync(PROTOC)) missing.push(`protoc not found at ${PROTOC} (package protobuf-compiler)`);
-  if (!existsSync(GRPC_PYTHON_PLUGIN)) missing.push(`grpc_python_plugin not found at ${GRPC_PYTHON_PLUGIN} (package protobuf-compiler-grpc)`);
+  if (!existsSync(GRPC_PYTHON_PLUGIN))
+    missing.push(`grpc_python_plugin not found at ${GRPC_PYTHON_PLUGIN} (package protobuf-compiler-grpc)`);
   if (!existsSync(PYTHON)) {
     missing.push(`${PYTHON} not found (package python3)`);
   } else {
-    const r = spawnSync(PYTHON, ["-c", "import grpc, google.protobuf.json_format"], { env: pythonEnv(), encoding: "utf8", timeout: 15_000 });
+    const r = spawnSync(PYTHON, ["-c", "import grpc, google.protobuf.json_format"], {
+      env: pythonEnv(),
+      encoding: "utf8",
+      timeout: 15_000,
+    });
     if (r.status !== 0) {
-      missing.push(`${PYTHON} cannot import grpc and google.protobuf (packages python3-grpcio, python3-protobuf): ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`);
+      missing.push(
+        `${PYTHON} cannot import grpc and google.protobuf (packages python3-grpcio, python3-protobuf): ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`,
+      );
     }
   }
   if (missing.length) throw new Error(`${missing.join("; ")}.\n${INSTALL_HINT}`);
@@ -264,8 +284,10 @@ async function generatePython(): Promise<string> {
     .filter((f) => f.endsWith(".proto"))
     .map((f) => join("proto", "google", "rpc", f));
   const r = await run(PROTOC, [
-    "-I", "proto",
-    "-I", "/usr/include",
+    "-I",
+    "proto",
+    "-I",
+    "/usr/include",
     `--plugin=protoc-gen-grpc_python=${GRPC_PYTHON_PLUGIN}`,
     `--python_out=${dir}`,
     `--grpc_python_out=${dir}`,
@@ -305,7 +327,9 @@ test("Python ScoringService client and meshctl score 20 CSV rows alike", { timeo
   const rows = csvRows();
   const requests = rows.map((inputs, i) => ({ requestId: `row-${i}`, model: MODEL, inputs }));
   const [py, ts] = await Promise.all([
-    python("score", ["--addr", mesh!.env["VALIDATOR_GRPC_ADDR"]!], requests) as Promise<(ScoreResponseJson & { error?: PythonError })[]>,
+    python("score", ["--addr", mesh!.env["VALIDATOR_GRPC_ADDR"]!], requests) as Promise<
+      (ScoreResponseJson & { error?: PythonError })[]
+    >,
     mapLimit(requests, 5, (r) => meshctlScore(r)),
   ]);
   assert.equal(py.length, ROWS);
@@ -313,7 +337,10 @@ test("Python ScoringService client and meshctl score 20 CSV rows alike", { timeo
     const p = py[i]!;
     const t = ts[i]!;
     assert.equal(p.error, undefined, `row ${i}: the Python client got an error: ${JSON.stringify(p.error)}`);
-    for (const [who, r] of [["python", p], ["meshctl", t]] as const) {
+    for (const [who, r] of [
+      ["python", p],
+      ["meshctl", t],
+    ] as const) {
       assert.equal(r.requestId, `row-${i}`, `${who} row ${i}: request id`);
       assert.equal(r.model, MODEL, `${who} row ${i}: model`);
       assert.match(r.traceId ?? "", TRACE_ID, `${who} row ${i}: trace id must be 32 hex characters`);
@@ -330,8 +357,16 @@ test("Python ScoringService client and meshctl score 20 CSV rows alike", { timeo
 test("Python Open Inference Protocol v2 client against the model worker", { timeout: 30_000 }, async () => {
   const rows = csvRows();
   const [oip, scored] = await Promise.all([
-    python("oip", ["--addr", mesh!.env["WORKER_ADDR"]!, "--spec", SPEC, "--model", MODEL, "--versions", VERSIONS.join(",")], rows) as Promise<OipResult>,
-    python("score", ["--addr", mesh!.env["VALIDATOR_GRPC_ADDR"]!], rows.map((inputs) => ({ model: MODEL, inputs }))) as Promise<ScoreResponseJson[]>,
+    python(
+      "oip",
+      ["--addr", mesh!.env["WORKER_ADDR"]!, "--spec", SPEC, "--model", MODEL, "--versions", VERSIONS.join(",")],
+      rows,
+    ) as Promise<OipResult>,
+    python(
+      "score",
+      ["--addr", mesh!.env["VALIDATOR_GRPC_ADDR"]!],
+      rows.map((inputs) => ({ model: MODEL, inputs })),
+    ) as Promise<ScoreResponseJson[]>,
   ]);
   assert.equal(oip.server_live, true, "ServerLive");
   assert.equal(oip.server_ready, true, "ServerReady");
@@ -344,12 +379,27 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
     assert.equal(v.metadata.name, MODEL);
     // The OIP does not order `versions`; the worker lists them in the order they finished loading.
     assert.deepEqual([...v.metadata.versions].sort(), [...VERSIONS].sort(), `ModelMetadata versions`);
-    assert.deepEqual(v.metadata.inputs, [{ name: "features", datatype: "FP32", shape: ["-1", String(COLUMNS)] }], "ModelMetadata inputs");
-    assert.deepEqual(v.metadata.outputs, [{ name: "probability", datatype: "FP32", shape: ["-1", "1"] }], "ModelMetadata outputs");
-    for (const [form, r] of [["typed", v.typed], ["raw", v.raw]] as const) {
+    assert.deepEqual(
+      v.metadata.inputs,
+      [{ name: "features", datatype: "FP32", shape: ["-1", String(COLUMNS)] }],
+      "ModelMetadata inputs",
+    );
+    assert.deepEqual(
+      v.metadata.outputs,
+      [{ name: "probability", datatype: "FP32", shape: ["-1", "1"] }],
+      "ModelMetadata outputs",
+    );
+    for (const [form, r] of [
+      ["typed", v.typed],
+      ["raw", v.raw],
+    ] as const) {
       assert.equal(r.model_version, version, `${form} ModelInfer: the version that answered`);
       assert.equal(r.id, `py-${form}-${version}`, `${form} ModelInfer: id echoed`);
-      assert.deepEqual(r.output, { name: "probability", datatype: "FP32", shape: [ROWS, 1] }, `${form} ModelInfer output tensor`);
+      assert.deepEqual(
+        r.output,
+        { name: "probability", datatype: "FP32", shape: [ROWS, 1] },
+        `${form} ModelInfer output tensor`,
+      );
       assert.equal(r.probabilities.length, ROWS);
       assert.ok(
         r.probabilities.every((p) => typeof p === "number" && p >= 0 && p <= 1),
@@ -358,11 +408,21 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
     }
     assert.deepEqual(v.raw.probabilities, v.typed.probabilities, `version ${version}: raw and typed ModelInfer differ`);
   }
-  assert.notDeepEqual(oip.versions["1"]!.typed.probabilities, oip.versions["2"]!.typed.probabilities, "versions 1 and 2 answered alike");
+  assert.notDeepEqual(
+    oip.versions["1"]!.typed.probabilities,
+    oip.versions["2"]!.typed.probabilities,
+    "versions 1 and 2 answered alike",
+  );
 
   // Every answer equals ONNX Runtime run here, in process, on the vectors the Python client built.
-  assert.ok(oip.server_metadata.extensions?.includes("statistics"), `ServerMetadata extensions: ${oip.server_metadata.extensions?.join(",")}`);
-  assert.ok(oip.server_metadata.extensions?.includes("execution_provider:cpu"), `ServerMetadata extensions: ${oip.server_metadata.extensions?.join(",")}`);
+  assert.ok(
+    oip.server_metadata.extensions?.includes("statistics"),
+    `ServerMetadata extensions: ${oip.server_metadata.extensions?.join(",")}`,
+  );
+  assert.ok(
+    oip.server_metadata.extensions?.includes("execution_provider:cpu"),
+    `ServerMetadata extensions: ${oip.server_metadata.extensions?.join(",")}`,
+  );
   // Every version: the logistic regressions and the gradient-boosted trees (ai.onnx.ml TreeEnsemble).
   for (const version of VERSIONS) {
     const v = oip.versions[version]!;
@@ -370,7 +430,12 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
     const expectedRounded = await ortScores(version, oip.rounded_features);
     const close = (what: string, got: (number | string)[], want: Float32Array) => {
       assert.equal(got.length, want.length, `version ${version} ${what}: row count`);
-      got.forEach((g, i) => assert.ok(Math.abs(Number(g) - want[i]!) <= 1e-6, `version ${version} ${what} row ${i}: ${g} vs in-process ${want[i]}`));
+      got.forEach((g, i) =>
+        assert.ok(
+          Math.abs(Number(g) - want[i]!) <= 1e-6,
+          `version ${version} ${what} row ${i}: ${g} vs in-process ${want[i]}`,
+        ),
+      );
     };
     close("typed FP32", v.typed.probabilities, expected);
     close("raw FP32", v.raw.probabilities, expected);
@@ -382,7 +447,11 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
     ] as const) {
       close(form, r.probabilities, want);
       assert.deepEqual(r.outputs, ["probability"], `${form}: the requested output only`);
-      assert.equal(r.output_form, form.endsWith("raw") ? "raw" : "typed", `${form}: raw inputs get raw outputs, typed get typed`);
+      assert.equal(
+        r.output_form,
+        form.endsWith("raw") ? "raw" : "typed",
+        `${form}: raw inputs get raw outputs, typed get typed`,
+      );
     }
     assert.equal(v.unknown_output_error, "INVALID_ARGUMENT", "asking for an output the model lacks");
 
@@ -392,11 +461,20 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
     assert.deepEqual([s.name, s.version], [MODEL, version]);
     // Six successful ModelInfer calls of ROWS rows each came from Python (the mesh may have added some).
     assert.ok(Number(s.inferenceCount) >= 6 * ROWS, `inference_count ${s.inferenceCount}`);
-    assert.ok(Number(s.executionCount) >= 1 && Number(s.executionCount) <= Number(s.inferenceCount), `execution_count ${s.executionCount}`);
-    assert.ok(Number(s.inferenceStats.success?.count) >= 6, `success count ${JSON.stringify(s.inferenceStats.success)}`);
+    assert.ok(
+      Number(s.executionCount) >= 1 && Number(s.executionCount) <= Number(s.inferenceCount),
+      `execution_count ${s.executionCount}`,
+    );
+    assert.ok(
+      Number(s.inferenceStats.success?.count) >= 6,
+      `success count ${JSON.stringify(s.inferenceStats.success)}`,
+    );
     assert.ok(Number(s.inferenceStats.computeInfer?.ns) > 0, "compute_infer time");
     assert.ok(Number(s.lastInference) > Date.now() - 600_000, `last_inference ${s.lastInference}`);
-    assert.ok((s.batchStats ?? []).some((b) => Number(b.batchSize) === ROWS), "batch_stats has the size of the calls");
+    assert.ok(
+      (s.batchStats ?? []).some((b) => Number(b.batchSize) === ROWS),
+      "batch_stats has the size of the calls",
+    );
   }
 
   assert.equal(scored.length, ROWS);
@@ -404,7 +482,10 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
     const s = scored[i]!;
     const version = s.modelVersion ?? "";
     const v = oip.versions[version];
-    assert.ok(v, `row ${i}: the mesh scored with version ${JSON.stringify(version)}, which the OIP client did not call`);
+    assert.ok(
+      v,
+      `row ${i}: the mesh scored with version ${JSON.stringify(version)}, which the OIP client did not call`,
+    );
     const direct = Number(v.typed.probabilities[i]);
     assert.ok(
       Math.abs(direct - (s.score ?? NaN)) <= 1e-6,
@@ -419,7 +500,10 @@ test("Python client decodes INVALID_ARGUMENT and its google.rpc.BadRequest", { t
   assert.equal(err.code_number, 3);
   assert.ok(err.status, "no grpc-status-details-bin trailer");
   assert.equal(err.status.code, 3, "google.rpc.Status code");
-  assert.ok(err.status.detail_types.includes("type.googleapis.com/google.rpc.BadRequest"), `details: ${err.status.detail_types.join(", ")}`);
+  assert.ok(
+    err.status.detail_types.includes("type.googleapis.com/google.rpc.BadRequest"),
+    `details: ${err.status.detail_types.join(", ")}`,
+  );
   assert.deepEqual(
     err.violations.map((v) => ({ field: v.field, reason: v.reason })).sort((a, b) => a.field.localeCompare(b.field)),
     [
@@ -427,5 +511,8 @@ test("Python client decodes INVALID_ARGUMENT and its google.rpc.BadRequest", { t
       { field: "inputs.FAVOURITE_COLOUR", reason: "UNKNOWN_FIELD" },
     ],
   );
-  assert.ok(err.violations.every((v) => v.description.length > 0), "every violation has a description");
+  assert.ok(
+    err.violations.every((v) => v.description.length > 0),
+    "every violation has a description",
+  );
 });

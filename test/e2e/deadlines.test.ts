@@ -51,7 +51,10 @@ describe("deadlines: no service keeps working on a request whose caller has gone
     const decidedBefore = await decisions();
     const ac = new AbortController();
     const started = performance.now();
-    const call = fx.scoring.score({ model: MODEL, requestId: "gone-1", inputs: rows[1]! }, { timeoutMs: 5000, signal: ac.signal });
+    const call = fx.scoring.score(
+      { model: MODEL, requestId: "gone-1", inputs: rows[1]! },
+      { timeoutMs: 5000, signal: ac.signal },
+    );
     setTimeout(() => ac.abort(), 100);
     await assert.rejects(call, (e: unknown) => ConnectError.from(e).code === Code.Canceled);
     assert.ok(performance.now() - started < QUEUE_DELAY_MS, "the client got its answer when it cancelled");
@@ -69,12 +72,22 @@ describe("deadlines: no service keeps working on a request whose caller has gone
     assert.equal(res.degraded, true);
     assert.ok(tookMs < 150, `answered within the deadline (${tookMs.toFixed(0)} ms)`);
     await sleep(QUEUE_DELAY_MS + 300);
-    assert.deepEqual(await rowsRun(), runBefore, "the rows the router gave up on were dropped from the worker's queue, not run");
+    assert.deepEqual(
+      await rowsRun(),
+      runBefore,
+      "the rows the router gave up on were dropped from the worker's queue, not run",
+    );
     // The check above can fail: a call that waits gets its row run, and counted.
     const ok = await fx.scoring.score({ model: MODEL, inputs: rows[3]! }, { timeoutMs: 5000 });
     const runAfter = await rowsRun();
-    assert.equal(runAfter.get(ok.modelVersion), (runBefore.get(ok.modelVersion) ?? 0) + 1, "a call that waits is run and counted");
-    console.log(`# deadline 150 ms: answered by the rules in ${tookMs.toFixed(0)} ms; the worker ran none of the abandoned rows`);
+    assert.equal(
+      runAfter.get(ok.modelVersion),
+      (runBefore.get(ok.modelVersion) ?? 0) + 1,
+      "a call that waits is run and counted",
+    );
+    console.log(
+      `# deadline 150 ms: answered by the rules in ${tookMs.toFixed(0)} ms; the worker ran none of the abandoned rows`,
+    );
   });
 
   test("calls with different deadlines in flight together: each is answered within its own, the short one by the rules and the others by the champion", async () => {
@@ -86,6 +99,7 @@ describe("deadlines: no service keeps working on a request whose caller has gone
     const tookMs = performance.now() - started;
     assert.equal(short.route, Route.RULES, "the short call did not wait for the champion's 400 ms");
     assert.ok(tookMs < 150, `answered within its deadline (${tookMs.toFixed(0)} ms)`);
-    for (const res of await Promise.all(longs)) assert.equal(res.route, Route.PRIMARY, `${res.requestId}: the champion answered the patient callers`);
+    for (const res of await Promise.all(longs))
+      assert.equal(res.route, Route.PRIMARY, `${res.requestId}: the champion answered the patient callers`);
   });
 });

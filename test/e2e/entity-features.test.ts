@@ -1,11 +1,29 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
-import { parseSnapshot, serializeSnapshot, snapshotFileName, type EntityValues, buildVector, seedChampion, ModelRepository } from "../../services/lib/model/index.js";
+import {
+  parseSnapshot,
+  serializeSnapshot,
+  snapshotFileName,
+  type EntityValues,
+  buildVector,
+  seedChampion,
+  ModelRepository,
+} from "../../services/lib/model/index.js";
 import { creditDefaultEntityId } from "../../tools/trainer/credit-default-entities.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
@@ -16,14 +34,20 @@ const spec = repo.spec(MODEL);
 const SEED = seedChampion(repo.versions(MODEL).map((v) => repo.card(MODEL, v)))!;
 const ENTITY_FEATURES = spec.features.filter((f) => f.source.kind === "entity").map((f) => f.name);
 const shippedDir = join(PROJECT_ROOT, "models", MODEL, "entities");
-const shippedFile = readdirSync(shippedDir).filter((f) => f.startsWith("snapshot-")).sort().pop()!;
+const shippedFile = readdirSync(shippedDir)
+  .filter((f) => f.startsWith("snapshot-"))
+  .sort()
+  .pop()!;
 const shipped = parseSnapshot(readFileSync(join(shippedDir, shippedFile), "utf8"), { source: shippedFile, spec });
 /** Data rows 0 … 29 as request inputs; row i is entity C0000i. */
 const rows = creditRows(30);
 
 let session: ort.InferenceSession;
 /** The champion's score for a vector built here, in process: what the mesh must answer. */
-async function expectedScore(inputs: Record<string, number>, entity: EntityValues | undefined): Promise<{ score: number; imputed: string[] }> {
+async function expectedScore(
+  inputs: Record<string, number>,
+  entity: EntityValues | undefined,
+): Promise<{ score: number; imputed: string[] }> {
   session ??= await ort.InferenceSession.create(repo.onnxPath(MODEL, SEED));
   const { vector, imputed } = buildVector(spec, inputs, entity);
   const out = await session.run({ features: new ort.Tensor("float32", vector, [1, vector.length]) });
@@ -41,7 +65,10 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 function auditRecords(fx: MeshFixture): Record<string, unknown>[] {
   const path = fx.mesh.env["MONITOR_AUDIT_LOG"]!;
   if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 function featureLog(fx: MeshFixture): Record<string, unknown>[] {
@@ -79,7 +106,10 @@ describe("entity features end to end: lookup by entity_id, imputation, a new sna
     assert.ok(Number(loaded["age_s"]) > 0);
     assert.match(String(loaded["loaded_at"]), /^\d{4}-\d\d-\d\dT/);
     const health = featureLog(fx).find((l) => l["health"] === "SERVING");
-    assert.match(String(health?.["why"]), new RegExp(`entity snapshots: ${MODEL} ${shippedFile} \\(${shipped.entities.size} entities`));
+    assert.match(
+      String(health?.["why"]),
+      new RegExp(`entity snapshots: ${MODEL} ${shippedFile} \\(${shipped.entities.size} entities`),
+    );
   });
 
   test("a known entity: no imputation, the score of the vector built with its snapshot features", async () => {
@@ -88,17 +118,22 @@ describe("entity features end to end: lookup by entity_id, imputation, a new sna
       const entity = shipped.entities.get(id);
       assert.ok(entity, `${id} is in the shipped snapshot`);
       const want = await expectedScore(rows[i]!, entity);
-      const res = await fx.scoring.score({ model: MODEL, requestId: `known-${i}`, entityId: id, inputs: rows[i]! }, { timeoutMs: 5000 });
+      const res = await fx.scoring.score(
+        { model: MODEL, requestId: `known-${i}`, entityId: id, inputs: rows[i]! },
+        { timeoutMs: 5000 },
+      );
       assert.deepEqual(res.imputedFeatures, [], `${id}: nothing imputed`);
       assert.deepEqual(want.imputed, []);
       assert.ok(Math.abs(res.score - want.score) < 1e-6, `${id}: served ${res.score}, in-process ${want.score}`);
     }
     // The entity features matter: the same inputs without the entity score differently for some row.
-    const differs = await Promise.all(rows.slice(0, 10).map(async (r, i) => {
-      const a = await expectedScore(r, shipped.entities.get(creditDefaultEntityId(i)));
-      const b = await expectedScore(r, undefined);
-      return a.score !== b.score;
-    }));
+    const differs = await Promise.all(
+      rows.slice(0, 10).map(async (r, i) => {
+        const a = await expectedScore(r, shipped.entities.get(creditDefaultEntityId(i)));
+        const b = await expectedScore(r, undefined);
+        return a.score !== b.score;
+      }),
+    );
     assert.ok(differs.some(Boolean));
   });
 
@@ -112,7 +147,10 @@ describe("entity features end to end: lookup by entity_id, imputation, a new sna
       const res = await fx.scoring.score({ model: MODEL, ...c, inputs: rows[3]! }, { timeoutMs: 5000 });
       assert.deepEqual(res.imputedFeatures, ENTITY_FEATURES, `${c.requestId}: imputed`);
       assert.deepEqual(want.imputed, ENTITY_FEATURES);
-      assert.ok(Math.abs(res.score - want.score) < 1e-6, `${c.requestId}: served ${res.score}, in-process ${want.score}`);
+      assert.ok(
+        Math.abs(res.score - want.score) < 1e-6,
+        `${c.requestId}: served ${res.score}, in-process ${want.score}`,
+      );
     }
     await until("the monitor wrote the records", () => {
       const ids = new Set(auditRecords(fx).map((r) => r["requestId"]));
@@ -148,10 +186,15 @@ describe("entity features end to end: lookup by entity_id, imputation, a new sna
       const res = await fx.scoring.score({ model: MODEL, entityId: id, inputs: rows[5]! }, { timeoutMs: 5000 });
       return Math.abs(res.score - want.score) < 1e-6;
     });
-    const fresh = await fx.scoring.score({ model: MODEL, entityId: "NEW-CLIENT", inputs: rows[5]! }, { timeoutMs: 5000 });
+    const fresh = await fx.scoring.score(
+      { model: MODEL, entityId: "NEW-CLIENT", inputs: rows[5]! },
+      { timeoutMs: 5000 },
+    );
     assert.deepEqual(fresh.imputedFeatures, [], "an entity only the new snapshot has is known");
     assert.ok(Math.abs(fresh.score - before.score) < 1e-6);
-    const loaded = featureLog(fx).filter((l) => l["msg"] === "entity snapshot loaded").pop()!;
+    const loaded = featureLog(fx)
+      .filter((l) => l["msg"] === "entity snapshot loaded")
+      .pop()!;
     assert.equal(loaded["file"], name);
     assert.equal(loaded["previous"], shippedFile);
     assert.equal(loaded["entities"], shipped.entities.size + 1);
@@ -162,7 +205,9 @@ describe("entity features end to end: lookup by entity_id, imputation, a new sna
     const text = serializeSnapshot({ model: MODEL, created_at: createdAt, columns: shipped.header.columns }, entities);
     writeFileSync(join(dir, broken), text.slice(0, text.length / 2));
     await until("the broken file is refused", () =>
-      featureLog(fx).some((l) => l["msg"] === "entity snapshot refused; keeping the one in use" && l["file"] === broken),
+      featureLog(fx).some(
+        (l) => l["msg"] === "entity snapshot refused; keeping the one in use" && l["file"] === broken,
+      ),
     );
     const refused = featureLog(fx).find((l) => l["file"] === broken)!;
     assert.equal(refused["keeping"], name);

@@ -6,7 +6,14 @@ import { join } from "node:path";
 import { connect } from "nats";
 import { freePort } from "../../deploy/local/ports.js";
 import { startNatsServer } from "../../deploy/local/nats-server.js";
-import { KvValueError, POLICY_BUCKET, PolicyStore, WORKER_BUCKET, WorkerStore, type WorkerChange } from "../../services/lib/nats/index.js";
+import {
+  KvValueError,
+  POLICY_BUCKET,
+  PolicyStore,
+  WORKER_BUCKET,
+  WorkerStore,
+  type WorkerChange,
+} from "../../services/lib/nats/index.js";
 import { BREAKER_BUCKET, BreakerStore } from "../../services/router/breakers/breaker-store.js";
 import { sleep } from "../support/mesh-fixture.js";
 
@@ -18,44 +25,68 @@ after(async () => {
 });
 
 // The values as the builds before schema versions wrote them (a mesh's saved state in .scoremesh/).
-const LEGACY_POLICY = '{"model":"credit-default","championVersion":"2","updatedAt":"2023-11-14T22:13:20Z","updatedBy":"router-4711"}';
-const LEGACY_BREAKER = '{"origin":"router-4711","target":"127.0.0.1:50081/credit-default/2","state":"OPEN","epoch":3,"at":1700000000123}';
+const LEGACY_POLICY =
+  '{"model":"credit-default","championVersion":"2","updatedAt":"2023-11-14T22:13:20Z","updatedBy":"router-4711"}';
+const LEGACY_BREAKER =
+  '{"origin":"router-4711","target":"127.0.0.1:50081/credit-default/2","state":"OPEN","epoch":3,"at":1700000000123}';
 const LEGACY_WORKER =
   '{"address":"127.0.0.1:50081","instance":"node-3/4711","pid":4711,"providersRequested":["cpu"],"providersActive":["cpu"],' +
   '"fallbacks":[],"models":[{"model":"credit-default","version":"2","provider":"cpu","ready":true}],"refused":[],' +
   '"startedAt":"2023-11-14T22:13:20.000Z","updatedAt":"2023-11-14T22:13:25.000Z"}';
 
-test("values written before schema versions are read from the buckets; a malformed one goes to onError and the watch goes on", { timeout: 60_000 }, async () => {
-  const port = await freePort();
-  const server = await startNatsServer({ port, dir });
-  closers.push(() => server.stop());
-  const nc = await connect({ servers: `nats://127.0.0.1:${port}` });
-  closers.push(() => nc.close());
-  const policies = await PolicyStore.open(nc);
-  const breakers = await BreakerStore.open(nc);
-  closers.push(async () => breakers.close());
-  const workers = await WorkerStore.open(nc);
-  const js = nc.jetstream();
-  await (await js.views.kv(POLICY_BUCKET)).put("credit-default", LEGACY_POLICY);
-  await (await js.views.kv(BREAKER_BUCKET)).put("127_0_0_1_50081.credit-default.2", LEGACY_BREAKER);
-  const workerKv = await js.views.kv(WORKER_BUCKET);
-  await workerKv.put("node-3_127_0_0_1_50081", LEGACY_WORKER);
+test(
+  "values written before schema versions are read from the buckets; a malformed one goes to onError and the watch goes on",
+  { timeout: 60_000 },
+  async () => {
+    const port = await freePort();
+    const server = await startNatsServer({ port, dir });
+    closers.push(() => server.stop());
+    const nc = await connect({ servers: `nats://127.0.0.1:${port}` });
+    closers.push(() => nc.close());
+    const policies = await PolicyStore.open(nc);
+    const breakers = await BreakerStore.open(nc);
+    closers.push(async () => breakers.close());
+    const workers = await WorkerStore.open(nc);
+    const js = nc.jetstream();
+    await (await js.views.kv(POLICY_BUCKET)).put("credit-default", LEGACY_POLICY);
+    await (await js.views.kv(BREAKER_BUCKET)).put("127_0_0_1_50081.credit-default.2", LEGACY_BREAKER);
+    const workerKv = await js.views.kv(WORKER_BUCKET);
+    await workerKv.put("node-3_127_0_0_1_50081", LEGACY_WORKER);
 
-  const policy = await policies.get("credit-default");
-  assert.equal(policy?.championVersion, "2");
-  assert.equal(policy?.schemaVersion, 1, "upgraded to the current schema version");
-  assert.deepEqual(await breakers.all(), [{ origin: "router-4711", target: "127.0.0.1:50081/credit-default/2", state: "OPEN", epoch: 3, at: 1_700_000_000_123 }]);
+    const policy = await policies.get("credit-default");
+    assert.equal(policy?.championVersion, "2");
+    assert.equal(policy?.schemaVersion, 1, "upgraded to the current schema version");
+    assert.deepEqual(await breakers.all(), [
+      {
+        origin: "router-4711",
+        target: "127.0.0.1:50081/credit-default/2",
+        state: "OPEN",
+        epoch: 3,
+        at: 1_700_000_000_123,
+      },
+    ]);
 
-  const changes: WorkerChange[] = [];
-  const errors: unknown[] = [];
-  const watch = await workers.watch((c) => changes.push(c), (err) => errors.push(err));
-  closers.push(async () => watch.close());
-  assert.equal(changes[0]?.record?.models[0]?.ready, true, "the saved worker record is read");
-  await workerKv.put("broken", '{"address":');
-  const record = { ...changes[0].record, address: "127.0.0.1:50082" };
-  await workers.put("node-4_127_0_0_1_50082", record);
-  const end = Date.now() + 10_000;
-  while (changes.length < 2 && Date.now() < end) await sleep(50);
-  assert.ok(errors[0] instanceof KvValueError && /worker record: not JSON/.test(errors[0].message), `the malformed value is reported: ${String(errors[0])}`);
-  assert.deepEqual(changes[1], { key: "node-4_127_0_0_1_50082", record }, "the watch goes on after a malformed value");
-});
+    const changes: WorkerChange[] = [];
+    const errors: unknown[] = [];
+    const watch = await workers.watch(
+      (c) => changes.push(c),
+      (err) => errors.push(err),
+    );
+    closers.push(async () => watch.close());
+    assert.equal(changes[0]?.record?.models[0]?.ready, true, "the saved worker record is read");
+    await workerKv.put("broken", '{"address":');
+    const record = { ...changes[0].record, address: "127.0.0.1:50082" };
+    await workers.put("node-4_127_0_0_1_50082", record);
+    const end = Date.now() + 10_000;
+    while (changes.length < 2 && Date.now() < end) await sleep(50);
+    assert.ok(
+      errors[0] instanceof KvValueError && /worker record: not JSON/.test(errors[0].message),
+      `the malformed value is reported: ${String(errors[0])}`,
+    );
+    assert.deepEqual(
+      changes[1],
+      { key: "node-4_127_0_0_1_50082", record },
+      "the watch goes on after a malformed value",
+    );
+  },
+);

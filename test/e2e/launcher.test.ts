@@ -31,7 +31,12 @@ describe("npm start's mesh and meshctl", () => {
 
   before(async () => {
     stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-launcher-"));
-    mesh = await startMesh({ ports: await randomPorts(), stateDir, env: { LOG_LEVEL: "info" }, supervise: { report: (l) => reports.push(l) } });
+    mesh = await startMesh({
+      ports: await randomPorts(),
+      stateDir,
+      env: { LOG_LEVEL: "info" },
+      supervise: { report: (l) => reports.push(l) },
+    });
     transport = createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! });
   });
   after(async () => {
@@ -43,7 +48,10 @@ describe("npm start's mesh and meshctl", () => {
   test("meshctl score takes its request under -d/--data (file, text, stdin), prints text by default and JSON with --json", async () => {
     const text = await meshctl("score", "--data", `@${REQUEST_FILE}`);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, new RegExp(`^(APPROVE|REVIEW|DECLINE)  score 0\\.\\d{4}  ${MODEL} v\\d+  route primary\\n`));
+    assert.match(
+      text.stdout,
+      new RegExp(`^(APPROVE|REVIEW|DECLINE)  score 0\\.\\d{4}  ${MODEL} v\\d+  route primary\\n`),
+    );
     assert.match(text.stdout, /\nrequest \S+ {2}trace [0-9a-f]{32}\n$/);
     const request = readFileSync(REQUEST_FILE, "utf8");
     const json = await meshctl("score", "-d", request, "--json");
@@ -59,7 +67,11 @@ describe("npm start's mesh and meshctl", () => {
   });
 
   test("meshctl exits 1 on a refused call and 2 on bad usage, with a clear message", async () => {
-    const refused = await meshctl("score", "--data", JSON.stringify({ model: MODEL, inputs: { ...rows[0], AGE: 300 } }));
+    const refused = await meshctl(
+      "score",
+      "--data",
+      JSON.stringify({ model: MODEL, inputs: { ...rows[0], AGE: 300 } }),
+    );
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /inputs\.AGE: must be in \[18, 120\], got 300/);
     const usage: [string[], RegExp][] = [
@@ -79,9 +91,18 @@ describe("npm start's mesh and meshctl", () => {
   test("every meshctl command that prints takes --json", async () => {
     const status = await meshctl("status", "--json");
     assert.equal(status.code, 0, status.stderr + status.stdout);
-    const s = JSON.parse(status.stdout) as { services: { name: string; health: string }[]; policies: { model: string }[] };
-    assert.deepEqual(s.services.map((x) => x.health), ["SERVING", "SERVING", "SERVING", "SERVING", "SERVING"]);
-    assert.deepEqual(s.policies.map((p) => p.model), [MODEL]);
+    const s = JSON.parse(status.stdout) as {
+      services: { name: string; health: string }[];
+      policies: { model: string }[];
+    };
+    assert.deepEqual(
+      s.services.map((x) => x.health),
+      ["SERVING", "SERVING", "SERVING", "SERVING", "SERVING"],
+    );
+    assert.deepEqual(
+      s.policies.map((p) => p.model),
+      [MODEL],
+    );
     const policy = await meshctl("policy", MODEL, "--json");
     const champion = (JSON.parse(policy.stdout) as { championVersion: string }).championVersion;
     const set = await meshctl("set-champion", MODEL, champion, "--json");
@@ -89,7 +110,11 @@ describe("npm start's mesh and meshctl", () => {
     assert.equal((JSON.parse(set.stdout) as { championVersion: string }).championVersion, champion);
     const reviews = await meshctl("reviews", "--limit", "2", "--json");
     assert.equal(reviews.code, 0, reviews.stderr);
-    assert.deepEqual(Object.keys(JSON.parse(reviews.stdout) as object).sort(), ["cases", "queued", "total"], "every field, defaults included");
+    assert.deepEqual(
+      Object.keys(JSON.parse(reviews.stdout) as object).sort(),
+      ["cases", "queued", "total"],
+      "every field, defaults included",
+    );
     const human = await meshctl("policy", MODEL);
     assert.match(human.stdout, new RegExp(`^${MODEL}: champion ${champion}, set \\S+ by meshctl@`));
   });
@@ -99,7 +124,10 @@ describe("npm start's mesh and meshctl", () => {
     try {
       const none = await runMeshctl({}, ["status", "--state-dir", dir]);
       assert.equal(none.code, 2);
-      assert.match(none.stderr, /VALIDATOR_GRPC_ADDR: is required but not set \(no mesh started by npm start runs from /);
+      assert.match(
+        none.stderr,
+        /VALIDATOR_GRPC_ADDR: is required but not set \(no mesh started by npm start runs from /,
+      );
       writeMeshState(dir, { pid: process.pid, startedAt: new Date().toISOString(), env: mesh.env });
       const found = await runMeshctl({}, ["status", "--json", "--state-dir", dir]);
       assert.equal(found.code, 0, found.stderr);
@@ -115,8 +143,16 @@ describe("npm start's mesh and meshctl", () => {
       await assert.rejects(startMesh({ ports: mesh.ports, stateDir: second }), (err: unknown) => {
         assert.ok(err instanceof PortsInUseError, String(err));
         assert.equal(err.inUse.length, 8, err.message);
-        assert.match(err.message, new RegExp(`port ${mesh.ports.nats} \\(nats\\) is in use by pid \\d+ \\(\\S*nats-server`));
-        assert.match(err.message, new RegExp(`port ${mesh.ports.feature} \\(feature\\) is in use by pid ${mesh.processes.get("feature")!.pid} `));
+        assert.match(
+          err.message,
+          new RegExp(`port ${mesh.ports.nats} \\(nats\\) is in use by pid \\d+ \\(\\S*nats-server`),
+        );
+        assert.match(
+          err.message,
+          new RegExp(
+            `port ${mesh.ports.feature} \\(feature\\) is in use by pid ${mesh.processes.get("feature")!.pid} `,
+          ),
+        );
         return true;
       });
     } finally {
@@ -127,29 +163,46 @@ describe("npm start's mesh and meshctl", () => {
   test("a feature service killed with SIGKILL is restarted, the restart is reported and logged, and calls succeed again", async () => {
     const killed = mesh.processes.get("feature")!;
     killed.kill("SIGKILL");
-    await waitFor("the launcher to report the feature service back", () => reports.find((l) => l.startsWith("feature restarted: SERVING after")), 30_000);
+    await waitFor(
+      "the launcher to report the feature service back",
+      () => reports.find((l) => l.startsWith("feature restarted: SERVING after")),
+      30_000,
+    );
     assert.match(reports[0]!, /^feature exited \(SIGKILL\) after [\d.]+ s; restarting it in 0\.5 s$/);
     assert.notEqual(mesh.processes.get("feature")!.pid, killed.pid, "a new process");
     assert.match(readFileSync(join(mesh.logDir, "feature.log"), "utf8"), /\[launcher\] \S+ feature exited \(SIGKILL\)/);
     // The validator's channel to the feature service reconnects with its own backoff: wait for the first answer.
-    const first = await waitForAnswer(() => scoring().score({ model: MODEL, inputs: rows[0]! }, { timeoutMs: 2000 }), 15_000);
+    const first = await waitForAnswer(
+      () => scoring().score({ model: MODEL, inputs: rows[0]! }, { timeoutMs: 2000 }),
+      15_000,
+    );
     assert.equal(first.model, MODEL);
-    for (const inputs of rows) assert.equal((await scoring().score({ model: MODEL, inputs }, { timeoutMs: 5000 })).model, MODEL);
+    for (const inputs of rows)
+      assert.equal((await scoring().score({ model: MODEL, inputs }, { timeoutMs: 5000 })).model, MODEL);
   });
 });
 
 test("a service that cannot start is reported with its exit code, its own error and its log, and every other not serving", async () => {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-broken-"));
   try {
-    await assert.rejects(startMesh({ ports: await randomPorts(), stateDir, env: { ROUTER_MONITOR_ADDR: " " }, readyTimeoutMs: 30_000 }), (err: unknown) => {
-      assert.ok(err instanceof NotServingError, String(err));
-      assert.equal(err.instance, "router");
-      assert.match(err.message, /^router exited before it was serving\.\n {2}process: exited with code 2 \(configuration error\)\n/);
-      assert.match(err.message, /\n {2}error: +configuration error: ROUTER_MONITOR_ADDR: is required but not set\n/);
-      assert.match(err.message, /\n {2}last lines of \S+router\.log \(this start\):\n {4}\S+ fatal configuration error: ROUTER_MONITOR_ADDR/);
-      assert.match(err.message, /\nnot serving either:\n( {2}.+\n)* {2}feature: running \(pid \d+\), /);
-      return true;
-    });
+    await assert.rejects(
+      startMesh({ ports: await randomPorts(), stateDir, env: { ROUTER_MONITOR_ADDR: " " }, readyTimeoutMs: 30_000 }),
+      (err: unknown) => {
+        assert.ok(err instanceof NotServingError, String(err));
+        assert.equal(err.instance, "router");
+        assert.match(
+          err.message,
+          /^router exited before it was serving\.\n {2}process: exited with code 2 \(configuration error\)\n/,
+        );
+        assert.match(err.message, /\n {2}error: +configuration error: ROUTER_MONITOR_ADDR: is required but not set\n/);
+        assert.match(
+          err.message,
+          /\n {2}last lines of \S+router\.log \(this start\):\n {4}\S+ fatal configuration error: ROUTER_MONITOR_ADDR/,
+        );
+        assert.match(err.message, /\nnot serving either:\n( {2}.+\n)* {2}feature: running \(pid \d+\), /);
+        return true;
+      },
+    );
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
   }

@@ -60,7 +60,10 @@ describe("tracing, shutdown and configuration", () => {
     }
     assert.deepEqual([...seen].sort(), [...services].sort());
     const all = Buffer.concat(otlp.bodies);
-    assert.ok(all.includes(Buffer.from("scoremesh.scoring.v1.ScoringService/Score")), "span names follow /package.Service/Method");
+    assert.ok(
+      all.includes(Buffer.from("scoremesh.scoring.v1.ScoringService/Score")),
+      "span names follow /package.Service/Method",
+    );
     assert.ok(all.includes(Buffer.from("inference.GRPCInferenceService/ModelInfer")));
   });
 
@@ -90,7 +93,11 @@ describe("tracing, shutdown and configuration", () => {
     await Promise.all(callers);
     assert.ok(ok > 0);
     assert.ok(codes.length > 0, "calls after the shutdown are refused");
-    assert.deepEqual([...new Set(codes)], [Code.Unavailable], "no call was cut off mid-way (only UNAVAILABLE: nobody listening)");
+    assert.deepEqual(
+      [...new Set(codes)],
+      [Code.Unavailable],
+      "no call was cut off mid-way (only UNAVAILABLE: nobody listening)",
+    );
 
     await fx.mesh.startService("validator");
     const res = await fx.scoring.score({ model: MODEL, inputs: rows[1]! }, { timeoutMs: 5000 });
@@ -98,7 +105,11 @@ describe("tracing, shutdown and configuration", () => {
   });
 
   test("a malformed setting stops a service at start-up, naming the variable", async () => {
-    const out = await runUntilExit("router", { ...process.env, ...fx.mesh.env, ROUTER_WORKER_ADDRS: "127.0.0.1:1,not-an-address" });
+    const out = await runUntilExit("router", {
+      ...process.env,
+      ...fx.mesh.env,
+      ROUTER_WORKER_ADDRS: "127.0.0.1:1,not-an-address",
+    });
     assert.equal(out.code, 2);
     const line = lastLogLine(out.text);
     assert.equal(line["level"], "fatal");
@@ -133,9 +144,15 @@ describe("tracing, shutdown and configuration", () => {
 });
 
 /** Starts one service with exactly `env` and resolves with its exit code and output once it exits (killed after 15 s). */
-function runUntilExit(service: ServiceName, env: Record<string, string | undefined>): Promise<{ code: number | null; text: string }> {
+function runUntilExit(
+  service: ServiceName,
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; text: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/services", service, "main.js")], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/services", service, "main.js")], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let text = "";
     p.stdout.on("data", (b: Buffer) => (text += b.toString()));
     p.stderr.on("data", (b: Buffer) => (text += b.toString()));

@@ -5,7 +5,14 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ConnectError, Code } from "@connectrpc/connect";
 import { Decision, Route, type ScoreResponse } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { ModelRepository, parseSnapshot, type EntityValues, buildVector, decide, seedChampion } from "../../services/lib/model/index.js";
+import {
+  ModelRepository,
+  parseSnapshot,
+  type EntityValues,
+  buildVector,
+  decide,
+  seedChampion,
+} from "../../services/lib/model/index.js";
 import { fieldViolations } from "../../services/lib/rpc/index.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 import { creditDefaultEntityId } from "../../tools/trainer/credit-default-entities.js";
@@ -21,9 +28,15 @@ const SEED = seedChampion(repo.versions(MODEL).map((v) => repo.card(MODEL, v)))!
 const OTHER = SEED === "1" ? "2" : "1";
 const sessions = new Map<string, ort.InferenceSession>();
 const entityDir = join(PROJECT_ROOT, "models", MODEL, "entities");
-const entityFile = readdirSync(entityDir).filter((f) => f.startsWith("snapshot-")).sort().pop()!;
+const entityFile = readdirSync(entityDir)
+  .filter((f) => f.startsWith("snapshot-"))
+  .sort()
+  .pop()!;
 /** The shipped entity snapshot: data row i is entity C + i zero-padded (credit-default-entities.ts). */
-const entities = parseSnapshot(readFileSync(join(entityDir, entityFile), "utf8"), { source: entityFile, spec }).entities;
+const entities = parseSnapshot(readFileSync(join(entityDir, entityFile), "utf8"), {
+  source: entityFile,
+  spec,
+}).entities;
 const ENTITY_FEATURES = spec.features.filter((f) => f.source.kind === "entity").map((f) => f.name);
 
 /** The score an in-process ONNX Runtime session gives for the same inputs (and entity): the reference for the mesh. */
@@ -39,13 +52,26 @@ async function expectedScore(version: string, inputs: Record<string, number>, en
 }
 
 /** Checks an answer; `entity` is the request's entity in the snapshot (none: its entity features are imputed). */
-async function checkAnswer(res: ScoreResponse, inputs: Record<string, number>, version: string, requestId?: string, entity?: EntityValues) {
+async function checkAnswer(
+  res: ScoreResponse,
+  inputs: Record<string, number>,
+  version: string,
+  requestId?: string,
+  entity?: EntityValues,
+) {
   assert.equal(res.model, MODEL);
   assert.equal(res.modelVersion, version);
   assert.ok(res.score >= 0 && res.score <= 1, `score ${res.score} in [0, 1]`);
-  assert.ok(Math.abs(res.score - (await expectedScore(version, inputs, entity))) < 1e-6, "score equals an in-process ONNX Runtime run");
+  assert.ok(
+    Math.abs(res.score - (await expectedScore(version, inputs, entity))) < 1e-6,
+    "score equals an in-process ONNX Runtime run",
+  );
   assert.deepEqual(res.imputedFeatures, entity ? [] : ENTITY_FEATURES, "imputed features");
-  assert.equal(res.decision, decide(res.score, repo.card(MODEL, version).thresholds), "decision follows the card's thresholds");
+  assert.equal(
+    res.decision,
+    decide(res.score, repo.card(MODEL, version).thresholds),
+    "decision follows the card's thresholds",
+  );
   assert.equal(res.route, Route.PRIMARY);
   assert.equal(res.degraded, false);
   assert.match(res.traceId, /^[0-9a-f]{32}$/);
@@ -85,7 +111,11 @@ describe("the mesh end to end", () => {
       decisions.add(res.decision);
       scored++;
     }
-    assert.deepEqual([...decisions].sort(), [Decision.APPROVE, Decision.REVIEW, Decision.DECLINE], "real data reaches all three decisions");
+    assert.deepEqual(
+      [...decisions].sort(),
+      [Decision.APPROVE, Decision.REVIEW, Decision.DECLINE],
+      "real data reaches all three decisions",
+    );
   });
 
   test("20 rows through HTTP with Connect JSON (what curl sends)", async () => {
@@ -98,7 +128,11 @@ describe("the mesh end to end", () => {
       });
       assert.equal(res.status, 200);
       const body = (await res.json()) as Record<string, unknown>;
-      assert.match(String(body["decision"]), /^DECISION_(APPROVE|REVIEW|DECLINE)$/, "enums travel as their proto names");
+      assert.match(
+        String(body["decision"]),
+        /^DECISION_(APPROVE|REVIEW|DECLINE)$/,
+        "enums travel as their proto names",
+      );
       await checkAnswer(
         {
           model: body["model"],
@@ -142,7 +176,9 @@ describe("the mesh end to end", () => {
     assert.equal(v1?.decisions, BigInt(scored));
     assert.equal(v1.approve + v1.review + v1.decline, BigInt(scored));
     const metrics = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/metrics`)).text();
-    const counted = [...metrics.matchAll(new RegExp(`^scoremesh_decisions_total\\{[^}]*version="${SEED}"[^}]*\\} (\\d+)$`, "gm"))].reduce((s, m) => s + Number(m[1]), 0);
+    const counted = [
+      ...metrics.matchAll(new RegExp(`^scoremesh_decisions_total\\{[^}]*version="${SEED}"[^}]*\\} (\\d+)$`, "gm")),
+    ].reduce((s, m) => s + Number(m[1]), 0);
     assert.equal(counted, scored);
     const page = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/`)).text();
     assert.match(page, new RegExp(`Decisions: <b>${scored}</b>`));
@@ -166,7 +202,9 @@ describe("the mesh end to end", () => {
 
   test("64 concurrent calls, batched across the hops, each keep their own trace id in the audit log", async () => {
     const answers = await Promise.all(
-      Array.from({ length: 64 }, (_, i) => fx.scoring.score({ model: MODEL, requestId: `concurrent-${i}`, inputs: rows[i]! }, { timeoutMs: 5000 })),
+      Array.from({ length: 64 }, (_, i) =>
+        fx.scoring.score({ model: MODEL, requestId: `concurrent-${i}`, inputs: rows[i]! }, { timeoutMs: 5000 }),
+      ),
     );
     scored += answers.length;
     assert.equal(new Set(answers.map((a) => a.traceId)).size, 64, "one trace per public call");
@@ -183,7 +221,8 @@ describe("the mesh end to end", () => {
           .map((r) => [String(r["requestId"]), r["traceId"]]),
       );
     }
-    for (const a of answers) assert.equal(logged.get(a.requestId), a.traceId, `${a.requestId}: the audit log has the call's own trace id`);
+    for (const a of answers)
+      assert.equal(logged.get(a.requestId), a.traceId, `${a.requestId}: the audit log has the call's own trace id`);
   });
 
   test("the monitor keeps every REVIEW decision in its review queue; meshctl reviews lists them", async () => {
@@ -204,7 +243,12 @@ describe("the mesh end to end", () => {
     const r = await fx.meshctl("reviews", "--limit", "1000");
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
-    assert.match(lines[0]!, new RegExp(`^review cases: ${reviewed} shown, ${reviewed} held by the monitor, ${reviewed} review decisions since it started$`));
+    assert.match(
+      lines[0]!,
+      new RegExp(
+        `^review cases: ${reviewed} shown, ${reviewed} held by the monitor, ${reviewed} review decisions since it started$`,
+      ),
+    );
     assert.deepEqual(
       lines.slice(1).map((l) => l.trim().split(/\s+/)[1]),
       q.cases.map((c) => c.requestId),
@@ -219,11 +263,19 @@ describe("the mesh end to end", () => {
 
   test("bad inputs get INVALID_ARGUMENT listing every offending field", async () => {
     const good = rows[0]!;
-    const bad: Record<string, unknown> = { ...good, AGE: 300, PAY_0: 1.5, EXTRA: 1, LIMIT_BAL: "lots", BILL_AMT1: Number.NaN };
+    const bad: Record<string, unknown> = {
+      ...good,
+      AGE: 300,
+      PAY_0: 1.5,
+      EXTRA: 1,
+      LIMIT_BAL: "lots",
+      BILL_AMT1: Number.NaN,
+    };
     delete bad["PAY_AMT6"];
-    const err = await fx.scoring
-      .score({ model: MODEL, inputs: bad as never }, { timeoutMs: 5000 })
-      .then(() => assert.fail("accepted bad inputs"), (e: unknown) => ConnectError.from(e));
+    const err = await fx.scoring.score({ model: MODEL, inputs: bad as never }, { timeoutMs: 5000 }).then(
+      () => assert.fail("accepted bad inputs"),
+      (e: unknown) => ConnectError.from(e),
+    );
     assert.equal(err.code, Code.InvalidArgument);
     const v = Object.fromEntries(fieldViolations(err).map((x) => [x.field, x.reason]));
     assert.deepEqual(v, {
@@ -239,30 +291,52 @@ describe("the mesh end to end", () => {
       .score({ model: MODEL, inputs: { ...good, PAY_AMT1: Number.POSITIVE_INFINITY } })
       .catch((e: unknown) => ConnectError.from(e));
     assert.ok(infinite instanceof ConnectError);
-    assert.deepEqual(fieldViolations(infinite).map((x) => [x.field, x.reason]), [["inputs.PAY_AMT1", "NOT_FINITE"]]);
+    assert.deepEqual(
+      fieldViolations(infinite).map((x) => [x.field, x.reason]),
+      [["inputs.PAY_AMT1", "NOT_FINITE"]],
+    );
 
-    const unknownModel = await fx.scoring.score({ model: "nope", inputs: good }).catch((e: unknown) => ConnectError.from(e));
+    const unknownModel = await fx.scoring
+      .score({ model: "nope", inputs: good })
+      .catch((e: unknown) => ConnectError.from(e));
     assert.ok(unknownModel instanceof ConnectError);
-    assert.deepEqual(fieldViolations(unknownModel).map((x) => [x.field, x.reason]), [["model", "UNKNOWN_MODEL"]]);
+    assert.deepEqual(
+      fieldViolations(unknownModel).map((x) => [x.field, x.reason]),
+      [["model", "UNKNOWN_MODEL"]],
+    );
 
     const oversized = await fx.scoring
       .score({ model: MODEL, inputs: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`f${i}`, i])) })
       .catch((e: unknown) => ConnectError.from(e));
     assert.ok(oversized instanceof ConnectError);
     assert.equal(oversized.code, Code.InvalidArgument);
-    assert.deepEqual(fieldViolations(oversized).map((x) => [x.field, x.reason]), [["inputs", "TOO_MANY_FIELDS"]]);
+    assert.deepEqual(
+      fieldViolations(oversized).map((x) => [x.field, x.reason]),
+      [["inputs", "TOO_MANY_FIELDS"]],
+    );
 
     const batch = await fx.scoring
-      .scoreBatch({ requests: [{ model: MODEL, inputs: good }, { model: MODEL, inputs: { ...good, SEX: 7 } }] })
+      .scoreBatch({
+        requests: [
+          { model: MODEL, inputs: good },
+          { model: MODEL, inputs: { ...good, SEX: 7 } },
+        ],
+      })
       .catch((e: unknown) => ConnectError.from(e));
     assert.ok(batch instanceof ConnectError);
-    assert.deepEqual(fieldViolations(batch).map((x) => [x.field, x.reason]), [["requests[1].inputs.SEX", "OUT_OF_RANGE"]]);
+    assert.deepEqual(
+      fieldViolations(batch).map((x) => [x.field, x.reason]),
+      [["requests[1].inputs.SEX", "OUT_OF_RANGE"]],
+    );
 
     const tooMany = await fx.scoring
       .scoreBatch({ requests: Array.from({ length: 257 }, () => ({ model: MODEL, inputs: good })) })
       .catch((e: unknown) => ConnectError.from(e));
     assert.ok(tooMany instanceof ConnectError);
-    assert.deepEqual(fieldViolations(tooMany).map((x) => [x.field, x.reason]), [["requests", "TOO_MANY_ROWS"]]);
+    assert.deepEqual(
+      fieldViolations(tooMany).map((x) => [x.field, x.reason]),
+      [["requests", "TOO_MANY_ROWS"]],
+    );
 
     // Over HTTP the same violations come back as Connect JSON error details.
     const res = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/Score`, {
@@ -271,10 +345,16 @@ describe("the mesh end to end", () => {
       body: JSON.stringify({ model: MODEL, inputs: { ...good, EDUCATION: "2" } }),
     });
     assert.equal(res.status, 400);
-    const body = (await res.json()) as { code: string; details: { type: string; debug: { fieldViolations: { field: string; reason: string }[] } }[] };
+    const body = (await res.json()) as {
+      code: string;
+      details: { type: string; debug: { fieldViolations: { field: string; reason: string }[] } }[];
+    };
     assert.equal(body.code, "invalid_argument");
     assert.equal(body.details[0]?.type, "google.rpc.BadRequest");
-    assert.deepEqual(body.details[0]?.debug.fieldViolations.map((x) => [x.field, x.reason]), [["inputs.EDUCATION", "WRONG_TYPE"]]);
+    assert.deepEqual(
+      body.details[0]?.debug.fieldViolations.map((x) => [x.field, x.reason]),
+      [["inputs.EDUCATION", "WRONG_TYPE"]],
+    );
 
     const garbage = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/Score`, {
       method: "POST",

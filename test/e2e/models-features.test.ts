@@ -28,10 +28,16 @@ describe("models and features end to end: the tree champion, reason codes, the s
   before(async () => {
     // A copy of the repository (without the training data) plus a version whose card names another spec.
     repoDir = mkdtempSync(join(tmpdir(), "scoremesh-models-"));
-    cpSync(join(PROJECT_ROOT, "models", MODEL), join(repoDir, MODEL), { recursive: true, filter: (src) => !src.includes("/data") });
+    cpSync(join(PROJECT_ROOT, "models", MODEL), join(repoDir, MODEL), {
+      recursive: true,
+      filter: (src) => !src.includes("/data"),
+    });
     cpSync(join(repoDir, MODEL, "1"), join(repoDir, MODEL, SKEWED), { recursive: true });
     const card = JSON.parse(readFileSync(join(repoDir, MODEL, "1", "card.json"), "utf8")) as Record<string, unknown>;
-    writeFileSync(join(repoDir, MODEL, SKEWED, "card.json"), JSON.stringify({ ...card, version: SKEWED, feature_spec_hash: "sha256:0123456789abcdef" }));
+    writeFileSync(
+      join(repoDir, MODEL, SKEWED, "card.json"),
+      JSON.stringify({ ...card, version: SKEWED, feature_spec_hash: "sha256:0123456789abcdef" }),
+    );
     repo = new ModelRepository(repoDir);
     seed = seedChampion(repo.versions(MODEL).map((v) => repo.card(MODEL, v)))!;
     fx = await startMeshFixture({ MODEL_REPOSITORY: repoDir });
@@ -50,7 +56,9 @@ describe("models and features end to end: the tree champion, reason codes, the s
     const matrix = new Float32Array(rows.length * cols);
     rows.forEach((inputs, i) => buildVector(spec, inputs, undefined, matrix, i * cols));
     const session = await ort.InferenceSession.create(repo.onnxPath(MODEL, seed));
-    const expected = (await session.run({ features: new ort.Tensor("float32", matrix, [rows.length, cols]) }))["probability"]!.data as Float32Array;
+    const expected = (await session.run({ features: new ort.Tensor("float32", matrix, [rows.length, cols]) }))[
+      "probability"
+    ]!.data as Float32Array;
     await session.release();
     const explainer = explainerFor(card, () => readFileSync(repo.onnxPath(MODEL, seed)))!;
 
@@ -58,7 +66,14 @@ describe("models and features end to end: the tree champion, reason codes, the s
     for (let start = 0; start < rows.length; start += 250) {
       const chunk = rows.slice(start, start + 250);
       const res = await fx.scoring.scoreBatch(
-        { requests: chunk.map((inputs, k) => ({ model: MODEL, requestId: `r-${start + k}`, inputs, explain: (start + k) % 2 === 0 })) },
+        {
+          requests: chunk.map((inputs, k) => ({
+            model: MODEL,
+            requestId: `r-${start + k}`,
+            inputs,
+            explain: (start + k) % 2 === 0,
+          })),
+        },
         { timeoutMs: 10_000 },
       );
       res.responses.forEach((r, k) => {
@@ -67,7 +82,9 @@ describe("models and features end to end: the tree champion, reason codes, the s
         assert.ok(Math.abs(r.score - expected[i]!) < 1e-6, `row ${i}: served ${r.score}, in-process ${expected[i]}`);
         assert.equal(r.decision, decide(r.score, card.thresholds));
         const due = r.decision !== Decision.APPROVE || i % 2 === 0;
-        const want = due ? topReasons(card.features, explainer.explain(matrix.subarray(i * cols, (i + 1) * cols)).contributions) : [];
+        const want = due
+          ? topReasons(card.features, explainer.explain(matrix.subarray(i * cols, (i + 1) * cols)).contributions)
+          : [];
         assert.deepEqual(
           r.reasons.map((x) => [x.code, x.feature, x.contribution]),
           want.map((x) => [x.code, x.feature, x.contribution]),
@@ -75,7 +92,8 @@ describe("models and features end to end: the tree champion, reason codes, the s
         );
         if (r.decision === Decision.APPROVE) counts.approve++;
         if (r.reasons.length > 0) counts.withReasons++;
-        if (r.decision !== Decision.APPROVE) assert.ok(r.reasons.length > 0, `row ${i}: a ${Decision[r.decision]} without reasons`);
+        if (r.decision !== Decision.APPROVE)
+          assert.ok(r.reasons.length > 0, `row ${i}: a ${Decision[r.decision]} without reasons`);
       });
     }
     assert.ok(counts.approve > 500 && counts.approve < 900, `${counts.approve} approvals`);
@@ -89,8 +107,16 @@ describe("models and features end to end: the tree champion, reason codes, the s
       const [inputs] = creditRows(1);
       const { vector } = buildVector(repo.spec(MODEL), inputs!);
       await assert.rejects(
-        router.route({ model: MODEL, featureSpecHash: "sha256:ffffffffffffffff", rows: [{ requestId: "x", features: Array.from(vector) }] }, { timeoutMs: 5000 }),
-        (err: unknown) => ConnectError.from(err).code === Code.FailedPrecondition && /sha256:ffffffffffffffff/.test(String(err)),
+        router.route(
+          {
+            model: MODEL,
+            featureSpecHash: "sha256:ffffffffffffffff",
+            rows: [{ requestId: "x", features: Array.from(vector) }],
+          },
+          { timeoutMs: 5000 },
+        ),
+        (err: unknown) =>
+          ConnectError.from(err).code === Code.FailedPrecondition && /sha256:ffffffffffffffff/.test(String(err)),
       );
     } finally {
       transport.close();
@@ -105,7 +131,12 @@ describe("models and features end to end: the tree champion, reason codes, the s
     }
     const routerLog = readFileSync(join(fx.mesh.logDir, "router.log"), "utf8");
     const specInUse = specHash(repo.spec(MODEL));
-    assert.match(routerLog, new RegExp(`version ${SKEWED} was trained with feature spec sha256:0123456789abcdef, but the spec in use is ${specInUse}`));
+    assert.match(
+      routerLog,
+      new RegExp(
+        `version ${SKEWED} was trained with feature spec sha256:0123456789abcdef, but the spec in use is ${specInUse}`,
+      ),
+    );
     const featureLog = readFileSync(join(fx.mesh.logDir, "feature.log"), "utf8");
     assert.match(featureLog, /sha256:0123456789abcdef/, "the feature service names the skewed version at start");
 
@@ -121,7 +152,14 @@ describe("models and features end to end: the tree champion, reason codes, the s
         worker.modelInfer({
           modelName: MODEL,
           modelVersion: SKEWED,
-          inputs: [{ name: "features", datatype: "FP32", shape: [1n, BigInt(cols)], contents: { fp32Contents: new Array<number>(cols).fill(0) } }],
+          inputs: [
+            {
+              name: "features",
+              datatype: "FP32",
+              shape: [1n, BigInt(cols)],
+              contents: { fp32Contents: new Array<number>(cols).fill(0) },
+            },
+          ],
         }),
         (err: unknown) =>
           ConnectError.from(err).code === Code.FailedPrecondition &&
@@ -132,11 +170,18 @@ describe("models and features end to end: the tree champion, reason codes, the s
       assert.equal(await probe.check(`model:${MODEL}/${seed}`), "SERVING");
       assert.equal(await probe.check(""), "SERVING", "the worker keeps serving the other versions");
       const featureProbe = new HealthProbe(fx.mesh.env["FEATURE_ADDR"]!);
-      assert.equal(await featureProbe.check(`model:${MODEL}/${SKEWED}`), "NOT_SERVING", "the feature service's health names it too");
+      assert.equal(
+        await featureProbe.check(`model:${MODEL}/${SKEWED}`),
+        "NOT_SERVING",
+        "the feature service's health names it too",
+      );
       assert.equal(await featureProbe.check(`model:${MODEL}/${seed}`), "SERVING");
       featureProbe.close();
       const workerLog = readFileSync(join(fx.mesh.logDir, "model-worker.log"), "utf8");
-      assert.match(workerLog, new RegExp(`"cardFeatureSpecHash":"sha256:0123456789abcdef","featureSpecHashInUse":"${specInUse}"`));
+      assert.match(
+        workerLog,
+        new RegExp(`"cardFeatureSpecHash":"sha256:0123456789abcdef","featureSpecHashInUse":"${specInUse}"`),
+      );
     } finally {
       probe.close();
       wt.close();

@@ -51,7 +51,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 describe("the monitor shows the model workers, their execution providers and a CPU fallback", () => {
   let fx: MeshFixture;
   let monitorHttp: string;
-  const workers = async () => ((await (await fetch(`${monitorHttp}/stats.json`)).json()) as { workers: WorkerJson[] }).workers;
+  const workers = async () =>
+    ((await (await fetch(`${monitorHttp}/stats.json`)).json()) as { workers: WorkerJson[] }).workers;
   const workerAt = (address: string) => async () => (await workers()).find((w) => w.address === address);
   /** The model versions a worker has loaded ("model/version", model by model), as it answers ModelMetadata. */
   const loadedVersions = async (address: string) => {
@@ -83,7 +84,11 @@ describe("the monitor shows the model workers, their execution providers and a C
     const versions = await loadedVersions(address);
     assert.ok(versions.length > 0);
     assert.equal(w.pid, fx.mesh.processes.get("model-worker")!.pid);
-    assert.deepEqual(w.providers_requested, ["cpu"], "WORKER_EXECUTION_PROVIDERS=auto without the CUDA provider is cpu");
+    assert.deepEqual(
+      w.providers_requested,
+      ["cpu"],
+      "WORKER_EXECUTION_PROVIDERS=auto without the CUDA provider is cpu",
+    );
     assert.deepEqual(w.providers_active, ["cpu"]);
     assert.equal(w.cpu_fallback, false);
     assert.equal(w.fallback_reason, null);
@@ -96,7 +101,10 @@ describe("the monitor shows the model workers, their execution providers and a C
     assert.doesNotMatch(page, /CPU fallback/);
     const metrics = await (await fetch(`${monitorHttp}/metrics`)).text();
     assert.match(metrics, new RegExp(`^scoremesh_worker_cpu_fallback\\{worker="${address}",[^}]*\\} 0$`, "m"));
-    assert.match(metrics, new RegExp(`^scoremesh_worker_model_versions_ready\\{worker="${address}",[^}]*\\} ${versions.length}$`, "m"));
+    assert.match(
+      metrics,
+      new RegExp(`^scoremesh_worker_model_versions_ready\\{worker="${address}",[^}]*\\} ${versions.length}$`, "m"),
+    );
   });
 
   test(
@@ -139,7 +147,10 @@ describe("the monitor shows the model workers, their execution providers and a C
 
         const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
         const page = await (await fetch(`${monitorHttp}/`)).text();
-        assert.ok(page.includes(`CPU fallback: ${esc(w.fallback_reason!)}`), "the page shows the fallback and its reason");
+        assert.ok(
+          page.includes(`CPU fallback: ${esc(w.fallback_reason!)}`),
+          "the page shows the fallback and its reason",
+        );
         const metrics = await (await fetch(`${monitorHttp}/metrics`)).text();
         assert.match(metrics, new RegExp(`^scoremesh_worker_cpu_fallback\\{worker="${address}",[^}]*\\} 1$`, "m"));
         const logged = readFileSync(logFile, "utf8")
@@ -153,8 +164,14 @@ describe("the monitor shows the model workers, their execution providers and a C
         const stoppedAt = Date.now();
         await stopProcess(child, 15_000);
         assert.equal(child.exitCode, 0, "a graceful stop");
-        await until("the stopped worker to leave the monitor's table", async () => ((await workerAt(address)()) ? undefined : true), 10_000);
-        console.log(`# the stopped worker left the monitor's table ${Date.now() - stoppedAt} ms after SIGTERM (its record's TTL is 30 s)`);
+        await until(
+          "the stopped worker to leave the monitor's table",
+          async () => ((await workerAt(address)()) ? undefined : true),
+          10_000,
+        );
+        console.log(
+          `# the stopped worker left the monitor's table ${Date.now() - stoppedAt} ms after SIGTERM (its record's TTL is 30 s)`,
+        );
         assert.ok(await workerAt(fx.mesh.addressOf("model-worker"))(), "the mesh's own worker is still listed");
       } finally {
         if (child && child.exitCode === null && child.signalCode === null) await stopProcess(child, 15_000);

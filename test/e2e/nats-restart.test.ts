@@ -8,7 +8,17 @@ import { buildVector, specHash, ModelRepository } from "../../services/lib/model
 import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { breakerTarget } from "../../services/router/breakers/breakers.js";
 import { creditRows } from "../support/credit-data.js";
-import { breakerAdoption, CHAOS_ENV, load, loadSummary, sleep, startMeshFixture, waitFor, type LoadAnswer, type MeshFixture } from "../support/mesh-fixture.js";
+import {
+  breakerAdoption,
+  CHAOS_ENV,
+  load,
+  loadSummary,
+  sleep,
+  startMeshFixture,
+  waitFor,
+  type LoadAnswer,
+  type MeshFixture,
+} from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
 /** Set before the restart (not the seed champion, not the light fallback): must still be in force after it. */
@@ -35,7 +45,11 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
     let n = 0;
     viaRouter2 = async (inputs, timeoutMs) => {
       const res = await router2.route(
-        { model: MODEL, featureSpecHash, rows: [{ requestId: `router-2-${n++}`, features: Array.from(buildVector(spec, inputs).vector) }] },
+        {
+          model: MODEL,
+          featureSpecHash,
+          rows: [{ requestId: `router-2-${n++}`, features: Array.from(buildVector(spec, inputs).vector) }],
+        },
         { timeoutMs },
       );
       return res.decisions[0]!;
@@ -49,7 +63,10 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
   /** The model version each router answers with now: the first router through the public API, router-2 directly. */
   const versionsNow = async () => {
     const [inputs] = creditRows(1);
-    const [a, b] = await Promise.all([fx.scoring.score({ model: MODEL, inputs: inputs! }, { timeoutMs: 2000 }), viaRouter2(inputs!, 2000)]);
+    const [a, b] = await Promise.all([
+      fx.scoring.score({ model: MODEL, inputs: inputs! }, { timeoutMs: 2000 }),
+      viaRouter2(inputs!, 2000),
+    ]);
     return [a.modelVersion, b.modelVersion];
   };
   /**
@@ -63,14 +80,17 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
     for (;;) {
       const v = await versionsNow();
       if (v.every((x) => x === version)) return performance.now() - t0;
-      if (performance.now() - t0 > timeoutMs) assert.fail(`routers answer with versions ${v.join(", ")} ${timeoutMs} ms after set-champion ${version}`);
+      if (performance.now() - t0 > timeoutMs)
+        assert.fail(`routers answer with versions ${v.join(", ")} ${timeoutMs} ms after set-champion ${version}`);
       await sleep(50);
     }
   };
 
   test("a champion set before the restart is in force on both routers", async () => {
     const ms = await setChampion(BEFORE, 10_000);
-    console.log(`# before the restart: champion ${BEFORE} adopted by both routers ${ms.toFixed(0)} ms after set-champion`);
+    console.log(
+      `# before the restart: champion ${BEFORE} adopted by both routers ${ms.toFixed(0)} ms after set-champion`,
+    );
   });
 
   test("NATS SIGKILLed and restarted under load: no call fails, every NATS client reconnects, the champion set before survives, one set right after is adopted by both routers", async () => {
@@ -79,7 +99,11 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
     try {
       await sleep(1500);
       const clients = fx.mesh.instances.filter((i) => fx.logLines(i).some((x) => x["msg"] === "connected to NATS"));
-      assert.deepEqual(NATS_CLIENTS.filter((i) => !clients.includes(i)), [], `connected to NATS: ${clients.join(", ")}`);
+      assert.deepEqual(
+        NATS_CLIENTS.filter((i) => !clients.includes(i)),
+        [],
+        `connected to NATS: ${clients.join(", ")}`,
+      );
       const killedAt = Date.now();
       await fx.mesh.stopNats("SIGKILL");
       await sleep(DOWN_MS);
@@ -91,14 +115,27 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
       const reconnected = await waitFor(
         `every NATS client (${clients.join(", ")}) to log its reconnect`,
         () => {
-          const at = clients.map((i) => fx.logLines(i).find((x) => x["msg"] === "NATS connection status" && x["nats"] === "reconnect" && Date.parse(x["time"] as string) >= killedAt));
+          const at = clients.map((i) =>
+            fx
+              .logLines(i)
+              .find(
+                (x) =>
+                  x["msg"] === "NATS connection status" &&
+                  x["nats"] === "reconnect" &&
+                  Date.parse(x["time"] as string) >= killedAt,
+              ),
+          );
           return at.every(Boolean) ? at.map((x) => Date.parse(x!["time"] as string) - readyAt) : undefined;
         },
         15_000,
       );
       const { code, stdout, stderr } = await policy;
       assert.equal(code, 0, stderr);
-      assert.equal((JSON.parse(stdout) as { championVersion: string }).championVersion, BEFORE, "the policy survived in the JetStream store");
+      assert.equal(
+        (JSON.parse(stdout) as { championVersion: string }).championVersion,
+        BEFORE,
+        "the policy survived in the JetStream store",
+      );
       // Right away: nats.js alone would bring the KV watches back only after two missed idle heartbeats (5-15 s
       // after the kill); a policy written before that would not reach the routers until then (see kv-watch.ts).
       const setAt = performance.now();
@@ -106,14 +143,26 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
       await sleep(1000);
       const [s, d] = [await pub.stop(), await direct.stop()];
       const before = (x: typeof s) => [...new Set(x.calls.filter((c) => c.at < setAt).map((c) => c.modelVersion))];
-      console.log(`# NATS SIGKILLed, down ${readyAt - killedAt} ms; reconnected ${clients.map((i, k) => `${i} ${reconnected[k]} ms`).join(", ")} after it was ready`);
-      console.log(`# champion ${AFTER} set (meshctl started) ${(setAt - readyMark).toFixed(0)} ms after NATS was ready: adopted by both routers ${adoptedMs.toFixed(0)} ms after set-champion`);
+      console.log(
+        `# NATS SIGKILLed, down ${readyAt - killedAt} ms; reconnected ${clients.map((i, k) => `${i} ${reconnected[k]} ms`).join(", ")} after it was ready`,
+      );
+      console.log(
+        `# champion ${AFTER} set (meshctl started) ${(setAt - readyMark).toFixed(0)} ms after NATS was ready: adopted by both routers ${adoptedMs.toFixed(0)} ms after set-champion`,
+      );
       console.log(`# public API during and after: ${loadSummary(s)}`);
       console.log(`# router-2 directly during and after: ${loadSummary(d)}`);
       assert.deepEqual(s.failed, [], "no public call fails");
       assert.deepEqual(d.failed, [], "no call to router-2 fails");
-      assert.deepEqual(before(s), [BEFORE], "until the new champion was set, every public call was answered by the one set before the restart");
-      assert.deepEqual(before(d), [BEFORE], "until the new champion was set, every call to router-2 was answered by the one set before the restart");
+      assert.deepEqual(
+        before(s),
+        [BEFORE],
+        "until the new champion was set, every public call was answered by the one set before the restart",
+      );
+      assert.deepEqual(
+        before(d),
+        [BEFORE],
+        "until the new champion was set, every call to router-2 was answered by the one set before the restart",
+      );
     } finally {
       await pub.stop();
       await direct.stop();
@@ -127,7 +176,8 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
       const target = breakerTarget(victim, MODEL, AFTER);
       const transport = createGrpcTransport({ address: victim });
       const stats = createClient(GRPCInferenceService, transport);
-      const rowsOn2 = async () => Number((await stats.modelStatistics({ name: MODEL, version: AFTER })).modelStats[0]?.inferenceCount ?? 0n);
+      const rowsOn2 = async () =>
+        Number((await stats.modelStatistics({ name: MODEL, version: AFTER })).modelStats[0]?.inferenceCount ?? 0n);
       const base = await rowsOn2();
       const end = Date.now() + 12_000;
       while ((await rowsOn2()) < base + 50 && Date.now() < end) await sleep(100);
@@ -138,7 +188,9 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
       await sleep(1000);
       const s = await l.stop();
       console.log(`# after the restart, SIGKILL of one of two workers: ${loadSummary(s)}`);
-      console.log(`# breaker propagation router → router-2: ${propagationMs} ms (router-2's own measure: ${String(adopted["propagationMs"])} ms)`);
+      console.log(
+        `# breaker propagation router → router-2: ${propagationMs} ms (router-2's own measure: ${String(adopted["propagationMs"])} ms)`,
+      );
       assert.deepEqual(s.failed, [], "no client call fails");
       assert.equal(adopted["msg"], "circuit breaker opened by another replica: adopted");
       assert.ok(propagationMs < 250, `adopted ${propagationMs} ms after it opened`);

@@ -8,7 +8,17 @@ import { createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { breakerTarget } from "../../services/router/breakers/breakers.js";
 import { creditRows } from "../support/credit-data.js";
-import { breakerAdoption, CHAOS_ENV, latencyQuantile, load, loadSummary, sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
+import {
+  breakerAdoption,
+  CHAOS_ENV,
+  latencyQuantile,
+  load,
+  loadSummary,
+  sleep,
+  startMeshFixture,
+  waitFor,
+  type MeshFixture,
+} from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
 const DEADLINE_MS = 2000;
@@ -41,7 +51,8 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       // Both workers must be taking the load first (the router may have polled worker 2 before it was serving).
       const transport = createGrpcTransport({ address: victim });
       const stats = createClient(GRPCInferenceService, transport);
-      const rowsOn2 = async () => Number((await stats.modelStatistics({ name: MODEL, version: "3" })).modelStats[0]?.inferenceCount ?? 0n);
+      const rowsOn2 = async () =>
+        Number((await stats.modelStatistics({ name: MODEL, version: "3" })).modelStats[0]?.inferenceCount ?? 0n);
       const base = await rowsOn2();
       const end = Date.now() + 12_000;
       while ((await rowsOn2()) < base + 50 && Date.now() < end) await sleep(100);
@@ -60,11 +71,16 @@ describe("resilience: breakers shared across routers, the fallback cascade under
         `${after.ms.toFixed(1)} ms over the ${P99_AFTER_MS / 1000} s from the kill (${after.calls} calls); ` +
         `bound 3 × max(before, ${P99_FLOOR_MS} ms) = ${(3 * Math.max(before.ms, P99_FLOOR_MS)).toFixed(1)} ms`;
       console.log(`# SIGKILL of one of two workers: ${loadSummary(s)}`);
-      console.log(`# breaker propagation router → router-2: ${propagationMs} ms (router-2's own measure: ${String(adopted["propagationMs"])} ms)`);
+      console.log(
+        `# breaker propagation router → router-2: ${propagationMs} ms (router-2's own measure: ${String(adopted["propagationMs"])} ms)`,
+      );
       console.log(`# ${p99Line}`);
       assert.deepEqual(s.failed, [], "no client call fails");
       assert.ok(propagationMs < 250, `adopted ${propagationMs} ms after it opened`);
-      assert.ok(before.calls >= 100 && after.calls >= 100, `enough calls in both windows (${before.calls}, ${after.calls})`);
+      assert.ok(
+        before.calls >= 100 && after.calls >= 100,
+        `enough calls in both windows (${before.calls}, ${after.calls})`,
+      );
       assert.ok(after.ms <= 3 * Math.max(before.ms, P99_FLOOR_MS), p99Line);
     } finally {
       await l.stop();
@@ -87,7 +103,11 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       assert.ok(s.maxMs < DEADLINE_MS, `slowest call ${s.maxMs.toFixed(0)} ms, deadline ${DEADLINE_MS} ms`);
       await sleep(300); // the router sends records every 100 ms
       const metrics = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/metrics`)).text();
-      assert.match(metrics, /route="rules"[^\n]*degraded="true"|degraded="true"[^\n]*route="rules"/, "the monitor counts rules decisions");
+      assert.match(
+        metrics,
+        /route="rules"[^\n]*degraded="true"|degraded="true"[^\n]*route="rules"/,
+        "the monitor counts rules decisions",
+      );
     } finally {
       await l.stop();
     }
@@ -103,11 +123,16 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       await waitFor("a decision from the champion again", () => (l.stats.firstPrimaryAt ? true : undefined), 15_000);
       const closed = await waitFor(
         "the router's breaker to close after its half-open trials",
-        () => fx.logLines("router").find((x) => x["target"] === target && x["from"] === "HALF_OPEN" && x["to"] === "CLOSED"),
+        () =>
+          fx
+            .logLines("router")
+            .find((x) => x["target"] === target && x["from"] === "HALF_OPEN" && x["to"] === "CLOSED"),
         5_000,
       );
       const s = await l.stop();
-      console.log(`# worker restarted: ${loadSummary(s)}; champion answers again ${(s.firstPrimaryAt - t0).toFixed(0)} ms after the restart began (breaker closed at epoch ${String(closed["epoch"])})`);
+      console.log(
+        `# worker restarted: ${loadSummary(s)}; champion answers again ${(s.firstPrimaryAt - t0).toFixed(0)} ms after the restart began (breaker closed at epoch ${String(closed["epoch"])})`,
+      );
       assert.deepEqual(s.failed, []);
     } finally {
       await l.stop();
@@ -118,7 +143,12 @@ describe("resilience: breakers shared across routers, the fallback cascade under
     const auditFile = fx.mesh.env["MONITOR_AUDIT_LOG"]!;
     /** Request ids in the audit log between two byte offsets, one per line, in order. */
     const auditIds = (from = 0, to?: number) =>
-      readFileSync(auditFile).subarray(from, to).toString("utf8").split("\n").filter(Boolean).map((l) => String((JSON.parse(l) as { requestId?: string }).requestId));
+      readFileSync(auditFile)
+        .subarray(from, to)
+        .toString("utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => String((JSON.parse(l) as { requestId?: string }).requestId));
     const rows = creditRows(64);
     const answered: { id: string; startedAt: number }[] = [];
     const failed: string[] = [];
@@ -130,7 +160,10 @@ describe("resilience: breakers shared across routers, the fallback cascade under
         const id = `monitor-chaos-${n++}`;
         const t0 = performance.now();
         try {
-          await fx.scoring.score({ model: MODEL, requestId: id, inputs: rows[n % rows.length]! }, { timeoutMs: DEADLINE_MS });
+          await fx.scoring.score(
+            { model: MODEL, requestId: id, inputs: rows[n % rows.length]! },
+            { timeoutMs: DEADLINE_MS },
+          );
           answered.push({ id, startedAt: t0 });
         } catch (err) {
           failed.push(`${Code[ConnectError.from(err).code]}: ${ConnectError.from(err).rawMessage}`);
@@ -172,7 +205,9 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       const t = createGrpcTransport({ address: fx.mesh.addressOf("monitor") });
       const stats = await createClient(MonitorService, t).getStats({}, { timeoutMs: 2000 });
       t.close();
-      const dropWarnings = ["router", "router-2"].flatMap((r) => fx.logLines(r).filter((x) => x["msg"] === "decision records not delivered to the monitor"));
+      const dropWarnings = ["router", "router-2"].flatMap((r) =>
+        fx.logLines(r).filter((x) => x["msg"] === "decision records not delivered to the monitor"),
+      );
       const oldIds = new Set(auditIds(0, offset));
       const duplicates = freshIds.filter((id) => oldIds.has(id)).length;
       console.log(
@@ -184,12 +219,24 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       assert.deepEqual(failed, [], "scoring is unaffected");
       assert.ok(maxMs < DEADLINE_MS, `slowest call ${maxMs.toFixed(0)} ms`);
       assert.deepEqual(dropWarnings, [], "the router's queue did not overflow: nothing was dropped");
-      assert.deepEqual(answered.filter((a) => !all.has(a.id)).map((a) => a.id), [], "every answered call is in the audit log");
-      assert.equal(stats.decisionsTotal, BigInt(freshIds.length), "the restarted monitor counted exactly what it logged");
+      assert.deepEqual(
+        answered.filter((a) => !all.has(a.id)).map((a) => a.id),
+        [],
+        "every answered call is in the audit log",
+      );
+      assert.equal(
+        stats.decisionsTotal,
+        BigInt(freshIds.length),
+        "the restarted monitor counted exactly what it logged",
+      );
       assert.ok(freshIds.length >= mustBeNew.length, "it got every decision made since the kill");
       assert.equal(new Set(freshIds).size, freshIds.length, "the restarted monitor got no record twice");
       const ours = new Set(answered.map((a) => a.id));
-      assert.deepEqual(freshIds.filter((id) => !ours.has(id)), [], "it got only records of these calls");
+      assert.deepEqual(
+        freshIds.filter((id) => !ours.has(id)),
+        [],
+        "it got only records of these calls",
+      );
       // So: restarted monitor's count = calls the killed monitor never logged + records both logged (at-least-once).
       assert.equal(freshIds.length, answered.filter((a) => !oldIds.has(a.id)).length + duplicates);
     } finally {

@@ -14,7 +14,10 @@ const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
 const MODELS = ["credit-default", "late-payment"] as const;
 type Model = (typeof MODELS)[number];
 const seedOf = (model: Model) => seedChampion(repo.versions(model).map((v) => repo.card(model, v)))!;
-const rowsOf = Object.fromEntries(MODELS.map((m) => [m, creditRowsFor(repo.spec(m), 40, 500)])) as Record<Model, Record<string, number>[]>;
+const rowsOf = Object.fromEntries(MODELS.map((m) => [m, creditRowsFor(repo.spec(m), 40, 500)])) as Record<
+  Model,
+  Record<string, number>[]
+>;
 const sessions = new Map<string, ort.InferenceSession>();
 
 /** The score an in-process ONNX Runtime session gives (entity features imputed, as for a call without entity_id). */
@@ -29,12 +32,24 @@ async function expectedScore(model: Model, version: string, inputs: Record<strin
   return (out["probability"]!.data as Float32Array)[0]!;
 }
 
-async function checkAnswer(res: ScoreResponse, model: Model, version: string, inputs: Record<string, number>): Promise<void> {
+async function checkAnswer(
+  res: ScoreResponse,
+  model: Model,
+  version: string,
+  inputs: Record<string, number>,
+): Promise<void> {
   assert.equal(res.model, model);
   assert.equal(res.modelVersion, version, `${model} answered by version ${version}`);
   assert.equal(res.route, Route.PRIMARY);
-  assert.ok(Math.abs(res.score - (await expectedScore(model, version, inputs))) < 1e-6, `${model}: the score of its own model`);
-  assert.equal(res.decision, decide(res.score, repo.card(model, version).thresholds), `${model}: its own card's thresholds`);
+  assert.ok(
+    Math.abs(res.score - (await expectedScore(model, version, inputs))) < 1e-6,
+    `${model}: the score of its own model`,
+  );
+  assert.equal(
+    res.decision,
+    decide(res.score, repo.card(model, version).thresholds),
+    `${model}: its own card's thresholds`,
+  );
 }
 
 describe("two model families served side by side", () => {
@@ -53,16 +68,26 @@ describe("two model families served side by side", () => {
     for (const model of MODELS) {
       const r = await fx.meshctl("policy", model, "--json");
       assert.equal(r.code, 0, r.stderr);
-      assert.equal((JSON.parse(r.stdout) as { championVersion: string }).championVersion, seedOf(model), `${model}'s seeded champion`);
+      assert.equal(
+        (JSON.parse(r.stdout) as { championVersion: string }).championVersion,
+        seedOf(model),
+        `${model}'s seeded champion`,
+      );
     }
     const status = await fx.meshctl("status");
     for (const model of MODELS) {
-      assert.match(status.stdout, new RegExp(`${model}\\s+loaded versions: ${repo.versions(model).join(", ")}`), `${model}'s versions loaded`);
+      assert.match(
+        status.stdout,
+        new RegExp(`${model}\\s+loaded versions: ${repo.versions(model).join(", ")}`),
+        `${model}'s versions loaded`,
+      );
     }
   });
 
   test("concurrent calls of both models through the public edge: each answered by its own model and version", async () => {
-    const calls = MODELS.flatMap((model) => rowsOf[model].map((inputs, i) => ({ model, inputs, requestId: `${model}-${i}` })));
+    const calls = MODELS.flatMap((model) =>
+      rowsOf[model].map((inputs, i) => ({ model, inputs, requestId: `${model}-${i}` })),
+    );
     // Interleaved and all at once, so the hop batchers see both models in the same windows.
     const answers = await Promise.all(calls.map((c) => fx.scoring.score(c, { timeoutMs: 5000 })));
     const decisions = new Set<Decision>();
@@ -84,7 +109,10 @@ describe("two model families served side by side", () => {
   });
 
   test("set-champion on late-payment moves its traffic and leaves credit-default's policy untouched", async () => {
-    const before = JSON.parse((await fx.meshctl("policy", "credit-default", "--json")).stdout) as Record<string, unknown>;
+    const before = JSON.parse((await fx.meshctl("policy", "credit-default", "--json")).stdout) as Record<
+      string,
+      unknown
+    >;
     const other = repo.versions("late-payment").find((v) => v !== seedOf("late-payment"))!;
     const r = await fx.meshctl("set-champion", "late-payment", other);
     assert.equal(r.code, 0, r.stderr);
@@ -97,34 +125,57 @@ describe("two model families served side by side", () => {
     }
     await checkAnswer(answer!, "late-payment", other, inputs);
 
-    const after = JSON.parse((await fx.meshctl("policy", "credit-default", "--json")).stdout) as Record<string, unknown>;
+    const after = JSON.parse((await fx.meshctl("policy", "credit-default", "--json")).stdout) as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual(after, before, "credit-default's policy is as it was");
     const credit = rowsOf["credit-default"][1]!;
-    await checkAnswer(await fx.scoring.score({ model: "credit-default", inputs: credit }, { timeoutMs: 5000 }), "credit-default", seedOf("credit-default"), credit);
+    await checkAnswer(
+      await fx.scoring.score({ model: "credit-default", inputs: credit }, { timeoutMs: 5000 }),
+      "credit-default",
+      seedOf("credit-default"),
+      credit,
+    );
   });
 
   test("each model is validated by its own spec: a credit-default-only field is refused for late-payment", async () => {
     const inputs = { ...rowsOf["late-payment"][2]!, PAY_0: 1 };
-    const err = await fx.scoring
-      .score({ model: "late-payment", inputs }, { timeoutMs: 5000 })
-      .then(() => assert.fail("late-payment accepted PAY_0"), (e: unknown) => ConnectError.from(e));
+    const err = await fx.scoring.score({ model: "late-payment", inputs }, { timeoutMs: 5000 }).then(
+      () => assert.fail("late-payment accepted PAY_0"),
+      (e: unknown) => ConnectError.from(e),
+    );
     assert.equal(err.code, Code.InvalidArgument);
-    assert.deepEqual(fieldViolations(err).map((v) => [v.field, v.reason]), [["inputs.PAY_0", "UNKNOWN_FIELD"]]);
+    assert.deepEqual(
+      fieldViolations(err).map((v) => [v.field, v.reason]),
+      [["inputs.PAY_0", "UNKNOWN_FIELD"]],
+    );
     // The same field is an input of credit-default, whose requests without it are refused.
     const credit = { ...rowsOf["credit-default"][2]! };
     delete credit["PAY_0"];
-    const missing = await fx.scoring.score({ model: "credit-default", inputs: credit }).catch((e: unknown) => ConnectError.from(e));
+    const missing = await fx.scoring
+      .score({ model: "credit-default", inputs: credit })
+      .catch((e: unknown) => ConnectError.from(e));
     assert.ok(missing instanceof ConnectError);
-    assert.deepEqual(fieldViolations(missing).map((v) => [v.field, v.reason]), [["inputs.PAY_0", "REQUIRED"]]);
+    assert.deepEqual(
+      fieldViolations(missing).map((v) => [v.field, v.reason]),
+      [["inputs.PAY_0", "REQUIRED"]],
+    );
   });
 
   test("no worker left: credit-default falls back to its rules baseline, late-payment (none) fails with a clear UNAVAILABLE", async () => {
     fx.mesh.processes.get("model-worker")!.kill("SIGKILL");
-    const credit = await fx.scoring.score({ model: "credit-default", inputs: rowsOf["credit-default"][3]! }, { timeoutMs: 5000 });
+    const credit = await fx.scoring.score(
+      { model: "credit-default", inputs: rowsOf["credit-default"][3]! },
+      { timeoutMs: 5000 },
+    );
     assert.deepEqual([credit.route, credit.degraded, credit.modelVersion], [Route.RULES, true, "rules"]);
     const err = await fx.scoring
       .score({ model: "late-payment", inputs: rowsOf["late-payment"][3]! }, { timeoutMs: 5000 })
-      .then(() => assert.fail("late-payment answered without a worker"), (e: unknown) => ConnectError.from(e));
+      .then(
+        () => assert.fail("late-payment answered without a worker"),
+        (e: unknown) => ConnectError.from(e),
+      );
     assert.equal(err.code, Code.Unavailable);
     assert.match(err.rawMessage, /no model of late-payment could answer and it has no rules baseline/);
   });

@@ -87,39 +87,50 @@ const infer = (rows: number, timeoutMs = 5000) =>
 
 async function rowsRun(): Promise<{ rows: number; executions: number; failed: number }> {
   const s = (await client.modelStatistics({ name: MODEL, version: VERSION })).modelStats[0]!;
-  return { rows: Number(s.inferenceCount), executions: Number(s.executionCount), failed: Number(s.inferenceStats?.fail?.count ?? 0n) };
+  return {
+    rows: Number(s.inferenceCount),
+    executions: Number(s.executionCount),
+    failed: Number(s.inferenceStats?.fail?.count ?? 0n),
+  };
 }
 
-test("a full queue answers RESOURCE_EXHAUSTED with a RetryInfo; what was queued still runs", { timeout: 20_000 }, async () => {
-  const before = await rowsRun();
-  // 3 + 2 rows do not fit in the 4-row queue: whichever arrives second is refused, the other waits and runs.
-  const results = await Promise.allSettled([infer(3), infer(2)]);
-  const ok = results.flatMap((r, i) => (r.status === "fulfilled" ? [{ rows: [3, 2][i]!, res: r.value }] : []));
-  const refused = results.flatMap((r) => (r.status === "rejected" ? [ConnectError.from(r.reason)] : []));
-  assert.equal(ok.length, 1, `one request runs: ${refused.map((e) => e.message).join("; ")}`);
-  assert.equal(refused.length, 1, "one request is refused");
-  const err = refused[0]!;
-  assert.equal(err.code, Code.ResourceExhausted, err.message);
-  const retry = err.details.find((d) => "type" in d && d.type === RETRY_INFO_TYPE);
-  assert.ok(retry && "value" in retry, `no ${RETRY_INFO_TYPE} detail: ${JSON.stringify(err.details)}`);
-  assert.ok(retry.value instanceof Uint8Array && readRetryDelayMs(retry.value) >= 1, "the retry hint is at least 1 ms");
-  // A worker that had to refuse reports NOT_SERVING (routers stop sending to it), and SERVING once drained.
-  const probe = new HealthProbe(address);
-  try {
-    assert.equal(await probe.check(""), "NOT_SERVING", "saturated: health says so at once");
-    let status = "";
-    for (let i = 0; i < 50 && status !== "SERVING"; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = await probe.check("");
+test(
+  "a full queue answers RESOURCE_EXHAUSTED with a RetryInfo; what was queued still runs",
+  { timeout: 20_000 },
+  async () => {
+    const before = await rowsRun();
+    // 3 + 2 rows do not fit in the 4-row queue: whichever arrives second is refused, the other waits and runs.
+    const results = await Promise.allSettled([infer(3), infer(2)]);
+    const ok = results.flatMap((r, i) => (r.status === "fulfilled" ? [{ rows: [3, 2][i]!, res: r.value }] : []));
+    const refused = results.flatMap((r) => (r.status === "rejected" ? [ConnectError.from(r.reason)] : []));
+    assert.equal(ok.length, 1, `one request runs: ${refused.map((e) => e.message).join("; ")}`);
+    assert.equal(refused.length, 1, "one request is refused");
+    const err = refused[0]!;
+    assert.equal(err.code, Code.ResourceExhausted, err.message);
+    const retry = err.details.find((d) => "type" in d && d.type === RETRY_INFO_TYPE);
+    assert.ok(retry && "value" in retry, `no ${RETRY_INFO_TYPE} detail: ${JSON.stringify(err.details)}`);
+    assert.ok(
+      retry.value instanceof Uint8Array && readRetryDelayMs(retry.value) >= 1,
+      "the retry hint is at least 1 ms",
+    );
+    // A worker that had to refuse reports NOT_SERVING (routers stop sending to it), and SERVING once drained.
+    const probe = new HealthProbe(address);
+    try {
+      assert.equal(await probe.check(""), "NOT_SERVING", "saturated: health says so at once");
+      let status = "";
+      for (let i = 0; i < 50 && status !== "SERVING"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = await probe.check("");
+      }
+      assert.equal(status, "SERVING", "back to SERVING once the queue drained");
+    } finally {
+      probe.close();
     }
-    assert.equal(status, "SERVING", "back to SERVING once the queue drained");
-  } finally {
-    probe.close();
-  }
-  assert.deepEqual(ok[0]!.res.outputs[0]?.shape, [BigInt(ok[0]!.rows), 1n]);
-  const now = await rowsRun();
-  assert.equal(now.rows - before.rows, ok[0]!.rows, "only the accepted request's rows ran");
-});
+    assert.deepEqual(ok[0]!.res.outputs[0]?.shape, [BigInt(ok[0]!.rows), 1n]);
+    const now = await rowsRun();
+    assert.equal(now.rows - before.rows, ok[0]!.rows, "only the accepted request's rows ran");
+  },
+);
 
 test("a request whose deadline passes in the queue is dropped, not run", { timeout: 20_000 }, async () => {
   const before = await rowsRun();
@@ -135,13 +146,17 @@ test("a request whose deadline passes in the queue is dropped, not run", { timeo
   assert.equal(now.failed - before.failed, 1, "counted as failed");
 });
 
-test("asked for CUDA where its provider is not installed, the worker serves on CPU and says so", { timeout: 10_000 }, async () => {
-  const { extensions } = await client.serverMetadata({});
-  if (cudaProviderInstalled()) {
-    assert.ok(extensions.includes("execution_provider:cuda"), `extensions: ${extensions.join(", ")}`);
-  } else {
-    assert.ok(extensions.includes("execution_provider:cpu"), `extensions: ${extensions.join(", ")}`);
-    assert.ok(extensions.includes("execution_provider_fallback:cuda"), `extensions: ${extensions.join(", ")}`);
-  }
-  assert.ok(extensions.includes("statistics"));
-});
+test(
+  "asked for CUDA where its provider is not installed, the worker serves on CPU and says so",
+  { timeout: 10_000 },
+  async () => {
+    const { extensions } = await client.serverMetadata({});
+    if (cudaProviderInstalled()) {
+      assert.ok(extensions.includes("execution_provider:cuda"), `extensions: ${extensions.join(", ")}`);
+    } else {
+      assert.ok(extensions.includes("execution_provider:cpu"), `extensions: ${extensions.join(", ")}`);
+      assert.ok(extensions.includes("execution_provider_fallback:cuda"), `extensions: ${extensions.join(", ")}`);
+    }
+    assert.ok(extensions.includes("statistics"));
+  },
+);

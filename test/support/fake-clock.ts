@@ -33,4 +33,3 @@ export class FakeClock implements Clock {
 export const flush = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 };
-

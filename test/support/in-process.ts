@@ -1,5 +1,12 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { ConnectError, createClient, createRouterTransport, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  ConnectError,
+  createClient,
+  createRouterTransport,
+  type Client,
+  type HandlerContext,
+  type ServiceImpl,
+} from "@connectrpc/connect";
 
 /**
  * A client of `impl` over connect's in-memory transport: requests, responses and errors (with their details)
@@ -11,7 +18,10 @@ import { ConnectError, createClient, createRouterTransport, type Client, type Ha
  *   const scoring = inProcessClient(ScoringService, scoringRoutes({ feature, ... }));
  */
 export function inProcessClient<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): Client<S> {
-  return createClient(service, createRouterTransport((router) => router.service(service, impl)));
+  return createClient(
+    service,
+    createRouterTransport((router) => router.service(service, impl)),
+  );
 }
 
 /** What a fake neighbour saw of one call: the request and the deadline left when it arrived. */

@@ -34,9 +34,17 @@ export interface MeshFixture {
  * Starts a real mesh (nats-server + five processes) on random ports in a temporary folder; `replicas` adds
  * model workers and routers (e.g. `{ workers: 2, routers: 2 }`).
  */
-export async function startMeshFixture(env: Record<string, string> = {}, replicas: { workers?: number; routers?: number } = {}): Promise<MeshFixture> {
+export async function startMeshFixture(
+  env: Record<string, string> = {},
+  replicas: { workers?: number; routers?: number } = {},
+): Promise<MeshFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-"));
-  const mesh = await startMesh({ ports: await randomPorts(), stateDir, env: { LOG_LEVEL: "info", ...env }, ...replicas });
+  const mesh = await startMesh({
+    ports: await randomPorts(),
+    stateDir,
+    env: { LOG_LEVEL: "info", ...env },
+    ...replicas,
+  });
   const transports: ClosableTransport[] = [
     createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! }),
     createGrpcTransport({ address: mesh.env["MONITOR_ADDR"]! }),
@@ -107,7 +115,10 @@ export async function breakerAdoption(fx: MeshFixture, target: string) {
   );
   const adopted = await waitFor(
     "router-2 to adopt it",
-    () => fx.logLines("router-2").find((x) => x["target"] === target && x["state"] === "OPEN" && x["epoch"] === opened["epoch"]),
+    () =>
+      fx
+        .logLines("router-2")
+        .find((x) => x["target"] === target && x["state"] === "OPEN" && x["epoch"] === opened["epoch"]),
     5000,
   );
   return { opened, adopted, propagationMs: Date.parse(adopted["time"] as string) - (opened["at"] as number) };
@@ -162,12 +173,27 @@ export interface LoadStats {
  */
 export function load(
   fx: MeshFixture,
-  opts: { callers?: number; model?: string; timeoutMs?: number; call?: (inputs: Record<string, number>, timeoutMs: number) => Promise<LoadAnswer> } = {},
+  opts: {
+    callers?: number;
+    model?: string;
+    timeoutMs?: number;
+    call?: (inputs: Record<string, number>, timeoutMs: number) => Promise<LoadAnswer>;
+  } = {},
 ) {
   const { callers = 4, model = "credit-default", timeoutMs = 2000 } = opts;
   const call = opts.call ?? ((inputs, deadlineMs) => fx.scoring.score({ model, inputs }, { timeoutMs: deadlineMs }));
   const rows = creditRows(64);
-  const s: LoadStats = { ok: 0, failed: [], routes: new Map(), versions: new Map(), degraded: 0, maxMs: 0, firstPrimaryAt: 0, nonPrimaryAfter: 0, calls: [] };
+  const s: LoadStats = {
+    ok: 0,
+    failed: [],
+    routes: new Map(),
+    versions: new Map(),
+    degraded: 0,
+    maxMs: 0,
+    firstPrimaryAt: 0,
+    nonPrimaryAfter: 0,
+    calls: [],
+  };
   let stop = false;
   let checkFrom = Infinity;
   const run = async (k: number) => {
@@ -214,7 +240,10 @@ export function loadSummary(s: LoadStats): string {
 
 /** The latency quantile `q` (0..1, nearest rank) of the calls that started in [from, to) (performance.now() times). */
 export function latencyQuantile(s: LoadStats, q: number, from: number, to: number): { ms: number; calls: number } {
-  const ms = s.calls.filter((c) => c.at >= from && c.at < to).map((c) => c.ms).sort((a, b) => a - b);
+  const ms = s.calls
+    .filter((c) => c.at >= from && c.at < to)
+    .map((c) => c.ms)
+    .sort((a, b) => a - b);
   if (ms.length === 0) return { ms: NaN, calls: 0 };
   return { ms: ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)]!, calls: ms.length };
 }

@@ -47,7 +47,8 @@ function parse() {
 
 /** The command's positional arguments, exactly `names` of them, or a usage error. */
 function args(cmd: string, given: string[], names: string[], hint = ""): string[] {
-  if (given.length !== names.length) throw new CliError(`usage: meshctl ${[cmd, ...names.map((n) => `<${n}>`)].join(" ")}${hint}`, 2);
+  if (given.length !== names.length)
+    throw new CliError(`usage: meshctl ${[cmd, ...names.map((n) => `<${n}>`)].join(" ")}${hint}`, 2);
   return given;
 }
 
@@ -67,11 +68,17 @@ async function main(): Promise<void> {
     }
     case "score":
       // `score --json '{...}'` took its input under --json before --json meant "print JSON".
-      args("score", rest, [], " takes its request under -d/--data: --data @file.json, --data '{...}' or --data @- (--json prints JSON)");
+      args(
+        "score",
+        rest,
+        [],
+        " takes its request under -d/--data: --data @file.json, --data '{...}' or --data @- (--json prints JSON)",
+      );
       return score(target(), scoreInput(values.data, values.file), out);
     case "reviews": {
       const limit = Number(values.limit ?? "20");
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) throw new CliError(`--limit must be an integer in [1, 1000000], got ${values.limit}`, 2);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000)
+        throw new CliError(`--limit must be an integer in [1, 1000000], got ${values.limit}`, 2);
       return reviews(target(), limit, values.model, out);
     }
     case undefined:

@@ -34,13 +34,23 @@ export async function policy(target: MeshTarget, model: string, out: Output): Pr
 /** `meshctl set-champion <model> <version>` */
 export async function setChampion(target: MeshTarget, model: string, version: string, out: Output): Promise<void> {
   const repo = new ModelRepository(target.repository());
-  if (!repo.models().includes(model)) throw new CliError(`unknown model ${model} (repository ${target.repository()} has: ${repo.models().join(", ")})`);
+  if (!repo.models().includes(model))
+    throw new CliError(`unknown model ${model} (repository ${target.repository()} has: ${repo.models().join(", ")})`);
   const versions = repo.versions(model);
-  if (!versions.includes(version)) throw new CliError(`${model} has no version ${version} (versions: ${versions.join(", ")})`);
+  if (!versions.includes(version))
+    throw new CliError(`${model} has no version ${version} (versions: ${versions.join(", ")})`);
   const p = await withPolicies(target.nats(), async (store) => {
     const current = await store.get(model);
-    return store.put({ ...(current ?? { model }), model, championVersion: version, updatedBy: `meshctl@${process.env["USER"] ?? "unknown"}` });
+    return store.put({
+      ...(current ?? { model }),
+      model,
+      championVersion: version,
+      updatedBy: `meshctl@${process.env["USER"] ?? "unknown"}`,
+    });
   });
   if (out.json) printJson(messageJson(ServingPolicySchema, p));
-  else console.log(`champion of ${model} is now version ${version}; routers switch as soon as the workers report it ready.`);
+  else
+    console.log(
+      `champion of ${model} is now version ${version}; routers switch as soon as the workers report it ready.`,
+    );
 }

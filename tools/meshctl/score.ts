@@ -1,7 +1,14 @@
 import { readFileSync } from "node:fs";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
-import { Decision, Route, ScoreRequestSchema, ScoreResponseSchema, ScoringService, type ScoreResponse } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import {
+  Decision,
+  Route,
+  ScoreRequestSchema,
+  ScoreResponseSchema,
+  ScoringService,
+  type ScoreResponse,
+} from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { createGrpcTransport, fieldViolations } from "../../services/lib/rpc/index.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
@@ -15,7 +22,8 @@ export function scoreInput(data: string | undefined, file: string | undefined): 
     console.error(`meshctl: --file is deprecated; use --data @${file}`);
     if (data === undefined) data = `@${file}`;
   }
-  if (data === undefined) throw new CliError("score needs its ScoreRequest: --data @file.json, --data '{...}' or --data @- (stdin)", 2);
+  if (data === undefined)
+    throw new CliError("score needs its ScoreRequest: --data @file.json, --data '{...}' or --data @- (stdin)", 2);
   if (!data.startsWith("@")) return data;
   const path = data.slice(1);
   try {
@@ -50,8 +58,13 @@ export async function score(target: MeshTarget, text: string, out: Output): Prom
 
 function printScore(r: ScoreResponse): void {
   const route = (Route[r.route] ?? String(r.route)).toLowerCase();
-  console.log(`${Decision[r.decision] ?? r.decision}  score ${r.score.toFixed(4)}  ${r.model} v${r.modelVersion}  route ${route}${r.degraded ? " (degraded)" : ""}`);
-  if (r.reasons.length) console.log(`reasons: ${r.reasons.map((x) => `${x.code}${x.feature ? ` (${x.feature} ${x.contribution >= 0 ? "+" : ""}${x.contribution.toFixed(3)})` : ""}`).join(", ")}`);
+  console.log(
+    `${Decision[r.decision] ?? r.decision}  score ${r.score.toFixed(4)}  ${r.model} v${r.modelVersion}  route ${route}${r.degraded ? " (degraded)" : ""}`,
+  );
+  if (r.reasons.length)
+    console.log(
+      `reasons: ${r.reasons.map((x) => `${x.code}${x.feature ? ` (${x.feature} ${x.contribution >= 0 ? "+" : ""}${x.contribution.toFixed(3)})` : ""}`).join(", ")}`,
+    );
   if (r.imputedFeatures.length) console.log(`imputed: ${r.imputedFeatures.join(", ")}`);
   console.log(`request ${r.requestId}  trace ${r.traceId}`);
 }

@@ -1,6 +1,10 @@
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
-import { GetStatsResponseSchema, MonitorService, type GetStatsResponse } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import {
+  GetStatsResponseSchema,
+  MonitorService,
+  type GetStatsResponse,
+} from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
 import { HealthProbe, createGrpcTransport } from "../../services/lib/rpc/index.js";
@@ -28,19 +32,41 @@ export async function status(target: MeshTarget, out: Output): Promise<void> {
   const down = s.services.filter((x) => x.health !== "SERVING").map((x) => x.name);
   const unread = (["policies", "worker", "monitor"] as const).filter((k) => failed(s[k]));
   if (down.length || unread.length) {
-    throw new CliError([down.length ? `not SERVING: ${down.join(", ")}` : "", unread.length ? `could not read: ${unread.join(", ")}` : ""].filter(Boolean).join("; "));
+    throw new CliError(
+      [
+        down.length ? `not SERVING: ${down.join(", ")}` : "",
+        unread.length ? `could not read: ${unread.join(", ")}` : "",
+      ]
+        .filter(Boolean)
+        .join("; "),
+    );
   }
 }
 
 async function readStatus(target: MeshTarget): Promise<MeshStatus> {
   const services: MeshStatus["services"] = [];
-  for (const [name, address] of [["validator", target.validator()], ["feature", target.feature()], ["router", target.router()], ["model-worker", target.worker()], ["monitor", target.monitor()]]) {
+  for (const [name, address] of [
+    ["validator", target.validator()],
+    ["feature", target.feature()],
+    ["router", target.router()],
+    ["model-worker", target.worker()],
+    ["monitor", target.monitor()],
+  ]) {
     const probe = new HealthProbe(address!);
     services.push({ name: name!, address: address!, health: await probe.check() });
     probe.close();
   }
-  const policies = await attempt(() => withPolicies(target.nats(), async (store) => (await Promise.all((await store.models()).map((m) => store.get(m)))).filter((p) => p !== undefined)));
-  return { services, policies, worker: await attempt(() => workerStatus(target)), monitor: await attempt(() => monitorStats(target)) };
+  const policies = await attempt(() =>
+    withPolicies(target.nats(), async (store) =>
+      (await Promise.all((await store.models()).map((m) => store.get(m)))).filter((p) => p !== undefined),
+    ),
+  );
+  return {
+    services,
+    policies,
+    worker: await attempt(() => workerStatus(target)),
+    monitor: await attempt(() => monitorStats(target)),
+  };
 }
 
 async function attempt<T>(fn: () => Promise<T>): Promise<Part<T>> {
@@ -96,12 +122,17 @@ function printStatus(s: MeshStatus): void {
   if (failed(s.worker)) console.log(`  unreachable: ${s.worker.error}`);
   else {
     console.log(`  ${s.worker.name} ${s.worker.version}`);
-    for (const m of s.worker.models) console.log(`  ${m.model.padEnd(16)} loaded versions: ${m.loadedVersions.join(", ") || "(none)"}`);
+    for (const m of s.worker.models)
+      console.log(`  ${m.model.padEnd(16)} loaded versions: ${m.loadedVersions.join(", ") || "(none)"}`);
   }
   if (failed(s.monitor)) return console.log(`\nmonitor unreachable: ${s.monitor.error}`);
   const m = s.monitor;
-  console.log(`\ndecisions recorded by the monitor: ${m.decisionsTotal} (router latency p50 ${m.latencyP50Ms.toFixed(2)} ms, p99 ${m.latencyP99Ms.toFixed(2)} ms)`);
+  console.log(
+    `\ndecisions recorded by the monitor: ${m.decisionsTotal} (router latency p50 ${m.latencyP50Ms.toFixed(2)} ms, p99 ${m.latencyP99Ms.toFixed(2)} ms)`,
+  );
   for (const v of m.versions) {
-    console.log(`  ${v.model} v${v.modelVersion}: ${v.decisions} decisions (approve ${v.approve}, review ${v.review}, decline ${v.decline}, degraded ${v.degraded}), mean score ${v.meanScore.toFixed(4)}`);
+    console.log(
+      `  ${v.model} v${v.modelVersion}: ${v.decisions} decisions (approve ${v.approve}, review ${v.review}, decline ${v.decline}, degraded ${v.degraded}), mean score ${v.meanScore.toFixed(4)}`,
+    );
   }
 }

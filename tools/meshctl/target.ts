@@ -32,7 +32,9 @@ export class MeshTarget {
       return fn();
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const how = this.noLauncher ? ` (${this.noLauncher}: start one, pass --state-dir DIR, or set ${err.variable})` : "";
+      const how = this.noLauncher
+        ? ` (${this.noLauncher}: start one, pass --state-dir DIR, or set ${err.variable})`
+        : "";
       throw new CliError(`${err.message}${how}`, 2);
     }
   }

@@ -1,4 +1,11 @@
-import { featureColumns, type FeatureSpec, type ModelCard, type ReferenceProfile, type TreeEnsemble, treeDepth } from "../../services/lib/model/index.js";
+import {
+  featureColumns,
+  type FeatureSpec,
+  type ModelCard,
+  type ReferenceProfile,
+  type TreeEnsemble,
+  treeDepth,
+} from "../../services/lib/model/index.js";
 import type { HoldoutMetrics } from "./metrics.js";
 import type { VersionRecipe } from "./model-family.js";
 import type { CalibrationBin } from "./profile.js";
@@ -53,7 +60,11 @@ export function modelCard(input: CardInput): ModelCard {
     },
     thresholds: { review: r4(input.thresholds.review), decline: r4(input.thresholds.decline) },
     metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]: [string, number]) => [k, r4(v)])),
-    calibration: input.calibration.map((b) => ({ mean_score: r4(b.mean_score), observed_rate: r4(b.observed_rate), rows: b.rows })),
+    calibration: input.calibration.map((b) => ({
+      mean_score: r4(b.mean_score),
+      observed_rate: r4(b.observed_rate),
+      rows: b.rows,
+    })),
     training: {
       data_file: training.dataFile,
       data_sha256: training.dataSha256,

@@ -52,36 +52,30 @@ export const CREDIT_INPUTS: InputSpec[] = [
     description: "Age in years; sensitive: a monitoring segment, never a model input",
     sensitive: true,
   },
-  ...["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"].map(
-    (name, m): InputSpec => ({
-      name,
-      type: "integer",
-      min: -2,
-      max: 9,
-      required: true,
-      description: `Repayment status in ${MONTHS[m]}: ${PAY_STATUS}`,
-    }),
-  ),
-  ...MONTHS.map(
-    (month, m): InputSpec => ({
-      name: `BILL_AMT${m + 1}`,
-      type: "number",
-      min: -10_000_000,
-      max: 10_000_000,
-      required: true,
-      description: `Bill statement amount in ${month}, NT dollars (negative when overpaid)`,
-    }),
-  ),
-  ...MONTHS.map(
-    (month, m): InputSpec => ({
-      name: `PAY_AMT${m + 1}`,
-      type: "number",
-      min: 0,
-      max: 10_000_000,
-      required: true,
-      description: `Amount paid in ${month}, NT dollars`,
-    }),
-  ),
+  ...["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"].map((name, m): InputSpec => ({
+    name,
+    type: "integer",
+    min: -2,
+    max: 9,
+    required: true,
+    description: `Repayment status in ${MONTHS[m]}: ${PAY_STATUS}`,
+  })),
+  ...MONTHS.map((month, m): InputSpec => ({
+    name: `BILL_AMT${m + 1}`,
+    type: "number",
+    min: -10_000_000,
+    max: 10_000_000,
+    required: true,
+    description: `Bill statement amount in ${month}, NT dollars (negative when overpaid)`,
+  })),
+  ...MONTHS.map((month, m): InputSpec => ({
+    name: `PAY_AMT${m + 1}`,
+    type: "number",
+    min: 0,
+    max: 10_000_000,
+    required: true,
+    description: `Amount paid in ${month}, NT dollars`,
+  })),
 ];
 
 export const PAY_STATUS_INPUTS = ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"];

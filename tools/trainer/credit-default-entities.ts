@@ -13,7 +13,8 @@ const FEATURES: EntityFeatureSpec[] = [
   },
   {
     name: "utilization_change_6m",
-    description: "September utilization minus April utilization (bill / credit limit, each clipped to [-1, 3]): how fast the balance grew",
+    description:
+      "September utilization minus April utilization (bill / credit limit, each clipped to [-1, 3]): how fast the balance grew",
   },
   {
     name: "avg_payment_ratio_5m",

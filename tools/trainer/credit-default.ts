@@ -16,7 +16,10 @@ import { entity, standardized } from "./spec-builders.js";
  * deviation (so linear models read them on one scale; trees do not mind). A missing source (an unknown entity
  * for the entity features) takes the training median. The sensitive inputs only feed the monitoring segments.
  */
-export function creditDefaultSpec(train: readonly DataRow[], entities: readonly (EntityValues | undefined)[]): FeatureSpec {
+export function creditDefaultSpec(
+  train: readonly DataRow[],
+  entities: readonly (EntityValues | undefined)[],
+): FeatureSpec {
   const features: FeatureDef[] = [
     ...creditHistoryFeatures(train, 0),
     ...creditDefaultEntities.features.map((e) =>
@@ -77,7 +80,12 @@ export const creditDefault: ModelFamily = {
   entities: creditDefaultEntities,
   thresholdQuantiles: { review: 0.75, decline: 0.9 },
   goldenVariants: (first) =>
-    creditEdgeCases(first, { statuses: PAY_STATUS_INPUTS, bill: "BILL_AMT1", previousBill: "BILL_AMT2", payment: "PAY_AMT1" }),
+    creditEdgeCases(first, {
+      statuses: PAY_STATUS_INPUTS,
+      bill: "BILL_AMT1",
+      previousBill: "BILL_AMT2",
+      payment: "PAY_AMT1",
+    }),
   versions: [
     {
       version: "1",

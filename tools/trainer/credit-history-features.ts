@@ -23,7 +23,8 @@ export function creditHistoryFeatures(train: readonly DataRow[], from: number): 
     standardized(train, "LIMIT_BAL", input("LIMIT_BAL"), "credit limit, signed log", [log]),
     {
       name: "EDUCATION",
-      description: "education code one-hot (1 graduate school, 2 university, 3 high school, 4 others; 0, 5, 6 none set)",
+      description:
+        "education code one-hot (1 graduate school, 2 university, 3 high school, 4 others; 0, 5, 6 none set)",
       source: input("EDUCATION"),
       transforms: [{ kind: "one_hot", categories: [1, 2, 3, 4] }],
       default: 2,
@@ -44,7 +45,12 @@ export function creditHistoryFeatures(train: readonly DataRow[], from: number): 
       { kind: "derived", op: "count_at_least", of: statuses, threshold: 1 },
       `months of the ${count}${span} with a payment delay`,
     ),
-    standardized(train, "worst_delay", { kind: "derived", op: "max", of: statuses }, `largest repayment status of the ${count} months${span}`),
+    standardized(
+      train,
+      "worst_delay",
+      { kind: "derived", op: "max", of: statuses },
+      `largest repayment status of the ${count} months${span}`,
+    ),
     standardized(
       train,
       "payment_ratio",

@@ -83,7 +83,13 @@ export function fitGradientBoosting(
     } else {
       sample = Int32Array.from({ length: n }, (_, i) => i);
     }
-    const tree = growTree(sample, bins, d, cuts, grad, hess, { maxDepth, l2, minChildWeight, minSplitGain, learningRate });
+    const tree = growTree(sample, bins, d, cuts, grad, hess, {
+      maxDepth,
+      l2,
+      minChildWeight,
+      minSplitGain,
+      learningRate,
+    });
     trees.push(tree);
     // Update every row's raw output (rows left out of the sample too), walking the tree on bins.
     for (let i = 0; i < n; i++) {

@@ -6,7 +6,11 @@ export { fitStandardize } from "./column-stats.js";
 export { CREDIT_INPUTS, CREDIT_SEGMENTS, creditEdgeCases } from "./credit-columns.js";
 export { creditDefault, creditDefaultSpec } from "./credit-default.js";
 export { creditHistoryFeatures } from "./credit-history-features.js";
-export { creditDefaultEntities, creditDefaultEntityFeatures, creditDefaultEntityId } from "./credit-default-entities.js";
+export {
+  creditDefaultEntities,
+  creditDefaultEntityFeatures,
+  creditDefaultEntityId,
+} from "./credit-default-entities.js";
 export { loadCsv, parseCsv, type CsvTable } from "./csv.js";
 export type { DataRow } from "./data-row.js";
 export { TrainingDataError } from "./errors.js";
@@ -22,8 +26,20 @@ export {
 export type { Matrix } from "./matrix.js";
 export { brierScore, holdoutMetrics, ksStatistic, logLoss, quantile, rocAuc, type HoldoutMetrics } from "./metrics.js";
 export { isLatePayment, latePayment, latePaymentSpec } from "./late-payment.js";
-export { defaultDataPath, type EntityRecipe, type GradientBoostingRecipe, type LogisticRegressionRecipe, type ModelFamily, type VersionRecipe } from "./model-family.js";
-export { logisticRegressionOnnx, treeEnsembleOnnx, type LogisticRegressionOnnxOptions, type TreeEnsembleOnnxOptions } from "./onnx-export.js";
+export {
+  defaultDataPath,
+  type EntityRecipe,
+  type GradientBoostingRecipe,
+  type LogisticRegressionRecipe,
+  type ModelFamily,
+  type VersionRecipe,
+} from "./model-family.js";
+export {
+  logisticRegressionOnnx,
+  treeEnsembleOnnx,
+  type LogisticRegressionOnnxOptions,
+  type TreeEnsembleOnnxOptions,
+} from "./onnx-export.js";
 export { describeTrees, fitGradientBoosting, type GradientBoostingOptions } from "./gradient-boosting.js";
 export { goldenVectors, type GoldenFile, type GoldenRow } from "./golden.js";
 export { calibration, histogram, type CalibrationBin } from "./profile.js";

@@ -66,7 +66,12 @@ export const latePayment: ModelFamily = {
   spec: latePaymentSpec,
   thresholdQuantiles: { review: 0.75, decline: 0.9 },
   goldenVariants: (first) =>
-    creditEdgeCases(first, { statuses: PAY_STATUS_INPUTS.slice(1), bill: "BILL_AMT2", previousBill: "BILL_AMT3", payment: "PAY_AMT2" }),
+    creditEdgeCases(first, {
+      statuses: PAY_STATUS_INPUTS.slice(1),
+      bill: "BILL_AMT2",
+      previousBill: "BILL_AMT3",
+      payment: "PAY_AMT2",
+    }),
   versions: [
     {
       version: "1",

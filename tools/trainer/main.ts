@@ -51,8 +51,15 @@ function printTable(trained: TrainedFamily): void {
     card.thresholds.decline.toFixed(4),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => "  " + cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  console.log(`  spec ${trained.versions[0]?.card.feature_spec_hash ?? ""}, ${trained.versions[0]?.card.features.length ?? 0} columns`);
+  const line = (cells: string[]) =>
+    "  " +
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  console.log(
+    `  spec ${trained.versions[0]?.card.feature_spec_hash ?? ""}, ${trained.versions[0]?.card.features.length ?? 0} columns`,
+  );
   console.log(line(header));
   for (const r of rows) console.log(line(r));
 }

@@ -8,7 +8,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   const order = sortedIndices(scores);
   let positives = 0;
   let positiveRankSum = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end + 1 < order.length && scores[order[end + 1]!] === scores[order[start]!]) end++;
     const midrank = (start + end) / 2 + 1; // ranks are 1-based
@@ -33,7 +33,7 @@ export function ksStatistic(scores: ArrayLike<number>, labels: ArrayLike<number>
   let tp = 0;
   let fp = 0;
   let best = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end + 1 < order.length && scores[order[end + 1]!] === scores[order[start]!]) end++;
     for (let k = start; k <= end; k++) {

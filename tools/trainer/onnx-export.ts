@@ -161,13 +161,20 @@ export function treeEnsembleOnnx(options: TreeEnsembleOnnxOptions): Uint8Array {
       }
     }
   });
-  const ints = (name: string, v: bigint[]) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: v });
+  const ints = (name: string, v: bigint[]) =>
+    create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: v });
   const floats = (name: string, v: number[]) =>
     create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOATS, floats: v.map(Math.fround) });
   const strings = (name: string, v: string[]) =>
-    create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRINGS, strings: v.map((s) => new TextEncoder().encode(s)) });
-  const string = (name: string, v: string) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(v) });
-  const int = (name: string, v: bigint) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: v });
+    create(AttributeProtoSchema, {
+      name,
+      type: AttributeProto_AttributeType.STRINGS,
+      strings: v.map((s) => new TextEncoder().encode(s)),
+    });
+  const string = (name: string, v: string) =>
+    create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(v) });
+  const int = (name: string, v: bigint) =>
+    create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: v });
 
   const model = create(ModelProtoSchema, {
     irVersion: ONNX_IR_VERSION,

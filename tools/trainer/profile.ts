@@ -37,7 +37,11 @@ export interface CalibrationBin {
  * equal size, each group's mean score against its observed positive rate, and the expected calibration error
  * Σ (rows / N) · |mean score − observed rate|.
  */
-export function calibration(scores: ArrayLike<number>, labels: ArrayLike<number>, bins = 10): { table: CalibrationBin[]; error: number } {
+export function calibration(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bins = 10,
+): { table: CalibrationBin[]; error: number } {
   const n = scores.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]! || a - b);
   const table: CalibrationBin[] = [];

@@ -1,4 +1,11 @@
-import { applyTransform, sourceValue, type EntityValues, type FeatureDef, type Source, type Transform } from "../../services/lib/model/index.js";
+import {
+  applyTransform,
+  sourceValue,
+  type EntityValues,
+  type FeatureDef,
+  type Source,
+  type Transform,
+} from "../../services/lib/model/index.js";
 import { fitStandardize } from "./column-stats.js";
 import type { DataRow } from "./data-row.js";
 import { roundSignificant } from "./rounding.js";
@@ -14,9 +21,17 @@ export function standardized(
 ): FeatureDef {
   // Fitted on the training rows that have the value (an entity the snapshot does not know has none).
   const raw = train.map((row, i) => sourceValue(source, row, entities[i])).filter((x): x is number => x !== undefined);
-  const pre = raw.map((x) => before.reduce((v, t) => applyTransform(t as Exclude<Transform, { kind: "one_hot" }>, v), x));
+  const pre = raw.map((x) =>
+    before.reduce((v, t) => applyTransform(t as Exclude<Transform, { kind: "one_hot" }>, v), x),
+  );
   const { mean, std } = fitStandardize(pre);
-  return { name, description, source, transforms: [...before, { kind: "standardize", mean, std }], default: median(raw) };
+  return {
+    name,
+    description,
+    source,
+    transforms: [...before, { kind: "standardize", mean, std }],
+    default: median(raw),
+  };
 }
 
 function median(values: number[]): number {

@@ -1,7 +1,18 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { parseSnapshot, serializeSnapshot, snapshotFileName, type EntityValues, featureColumns, specHash, type FeatureSpec, type ModelCard, type ReferenceProfile, type TreeEnsemble } from "../../services/lib/model/index.js";
+import {
+  parseSnapshot,
+  serializeSnapshot,
+  snapshotFileName,
+  type EntityValues,
+  featureColumns,
+  specHash,
+  type FeatureSpec,
+  type ModelCard,
+  type ReferenceProfile,
+  type TreeEnsemble,
+} from "../../services/lib/model/index.js";
 import { modelCard } from "./card.js";
 import { checkRows, requireColumns } from "./check-rows.js";
 import { classWeights } from "./class-weight.js";
@@ -128,12 +139,7 @@ export async function trainFamily(family: ModelFamily, dataPath: string): Promis
     });
     versions.push({ card, onnx, converged: fitted.converged });
   }
-  const golden = goldenVectors(
-    spec,
-    hash,
-    goldenRows(table.rows, family),
-    (id) => lookup.get(id),
-  );
+  const golden = goldenVectors(spec, hash, goldenRows(table.rows, family), (id) => lookup.get(id));
   return { spec, golden, versions, ...(entitySnapshot ? { entitySnapshot } : {}) };
 }
 
@@ -157,7 +163,13 @@ function buildEntitySnapshot(
 }
 
 type Fitted =
-  | { kind: "linear"; intercept: number; coefficients: Float32Array; converged: boolean; extra: Record<string, unknown> }
+  | {
+      kind: "linear";
+      intercept: number;
+      coefficients: Float32Array;
+      converged: boolean;
+      extra: Record<string, unknown>;
+    }
   | { kind: "trees"; ensemble: TreeEnsemble; converged: boolean; extra: Record<string, unknown> };
 
 function fitVersion(recipe: VersionRecipe, x: Matrix & { data: Float32Array }, y: Float64Array): Fitted {
@@ -210,5 +222,8 @@ function withLabel(family: ModelFamily, table: CsvTable, source: string): CsvTab
   if (table.columns.includes(family.label)) {
     throw new TrainingDataError(`${source}: already has a column ${family.label}, the label ${family.model} derives`);
   }
-  return { columns: [...table.columns, family.label], rows: table.rows.map((row) => ({ ...row, [family.label]: labelOf(row) })) };
+  return {
+    columns: [...table.columns, family.label],
+    rows: table.rows.map((row) => ({ ...row, [family.label]: labelOf(row) })),
+  };
 }

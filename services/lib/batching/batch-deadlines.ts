@@ -33,7 +33,12 @@ export function deadlineGroup(policy: DeadlinePolicy, timeoutMs: number): string
 }
 
 /** The timeout of a batch's downstream call at `now`: from its callers' deadlines, at least 1 ms, at most `maxMs`. */
-export function batchTimeoutMs(policy: DeadlinePolicy, deadlines: readonly number[], now: number, maxMs = Infinity): number {
+export function batchTimeoutMs(
+  policy: DeadlinePolicy,
+  deadlines: readonly number[],
+  now: number,
+  maxMs = Infinity,
+): number {
   const deadline = policy.batchDeadline === "earliest" ? Math.min(...deadlines) : Math.max(...deadlines);
   return Math.max(1, Math.min(maxMs, Math.floor(deadline - now)));
 }
@@ -45,7 +50,10 @@ export function batchTimeoutMs(policy: DeadlinePolicy, deadlines: readonly numbe
 export function withinDeadline<T>(answer: Promise<T>, timeoutMs: number, clock: Clock, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const cancel = clock.schedule(
-      () => reject(new ConnectError(`${what}: no answer within the caller's deadline (${timeoutMs} ms)`, Code.DeadlineExceeded)),
+      () =>
+        reject(
+          new ConnectError(`${what}: no answer within the caller's deadline (${timeoutMs} ms)`, Code.DeadlineExceeded),
+        ),
       Math.max(0, timeoutMs),
     );
     answer.then(

@@ -149,7 +149,12 @@ export class Batcher<I, O> {
   }
 
   stats(): BatcherStats {
-    return { queuedRows: this.queuedRows, queuedRequests: this.queue.length, inFlight: this.inFlight, ...this.counters };
+    return {
+      queuedRows: this.queuedRows,
+      queuedRequests: this.queue.length,
+      inFlight: this.inFlight,
+      ...this.counters,
+    };
   }
 
   /** An estimate of how long the queue takes to drain (ms, at least 1): the retry hint of a shed request. */
@@ -166,11 +171,14 @@ export class Batcher<I, O> {
     if (due >= this.timerAt) return;
     this.cancelTimer?.();
     this.timerAt = due;
-    this.cancelTimer = this.clock.schedule(() => {
-      this.cancelTimer = undefined;
-      this.timerAt = Infinity;
-      this.dispatch();
-    }, Math.max(0, due - now));
+    this.cancelTimer = this.clock.schedule(
+      () => {
+        this.cancelTimer = undefined;
+        this.timerAt = Infinity;
+        this.dispatch();
+      },
+      Math.max(0, due - now),
+    );
   }
 
   /** True when a batch may go now: full, a preferred size, or the oldest request has waited long enough. */
@@ -230,7 +238,8 @@ export class Batcher<I, O> {
     const started = this.clock.now();
     try {
       const outputs = await this.run(batch);
-      if (outputs.length !== batch.length) throw new Error(`batch run returned ${outputs.length} outputs for ${batch.length} requests`);
+      if (outputs.length !== batch.length)
+        throw new Error(`batch run returned ${outputs.length} outputs for ${batch.length} requests`);
       batch.forEach((e, i) => this.settle(e, outputs[i]));
       this.counters.batches++;
       this.counters.rowsRun += rows;

@@ -38,7 +38,11 @@ const maxRows = (env: EnvReader, name: string) => env.int(name, 256, 1, 65_536);
  * @example
  *   return { ...readHopBatching(env, "VALIDATOR", { maxInFlight: 4 }), ... };
  */
-export function readHopBatching(env: EnvReader, prefix: string, { maxInFlight }: { maxInFlight: number }): HopBatchingConfig {
+export function readHopBatching(
+  env: EnvReader,
+  prefix: string,
+  { maxInFlight }: { maxInFlight: number },
+): HopBatchingConfig {
   return {
     batching: batchingSwitch(env, `${prefix}_BATCHING`),
     batchWindowUs: windowUs(env, `${prefix}_BATCH_WINDOW_US`),

@@ -62,8 +62,25 @@ export class HopBatcher<R, D> {
     private readonly send: (call: HopCall<R>) => Promise<D[]>,
     private readonly options: HopBatcherOptions,
   ) {
-    const { name, windowMs = 0, maxRows = 256, maxInFlight = 4, maxQueueRows = 8192, deadlines = HOP_DEADLINES, clock } = options;
-    this.batchers = new KeyedBatchers({ callName: name, queueName: `${name} queue`, windowMs, maxRows, maxInFlight, maxQueueRows, deadlines, clock });
+    const {
+      name,
+      windowMs = 0,
+      maxRows = 256,
+      maxInFlight = 4,
+      maxQueueRows = 8192,
+      deadlines = HOP_DEADLINES,
+      clock,
+    } = options;
+    this.batchers = new KeyedBatchers({
+      callName: name,
+      queueName: `${name} queue`,
+      windowMs,
+      maxRows,
+      maxInFlight,
+      maxQueueRows,
+      deadlines,
+      clock,
+    });
   }
 
   /**
@@ -74,7 +91,10 @@ export class HopBatcher<R, D> {
    * caller gets its answer, or DEADLINE_EXCEEDED, by its own deadline whatever the batch does.
    */
   call(key: string, rows: R[], { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal }): Promise<D[]> {
-    return this.batchers.submit(key, (batch) => this.run(key, batch), { rows, ctx: context.active() }, rows.length, { timeoutMs, signal });
+    return this.batchers.submit(key, (batch) => this.run(key, batch), { rows, ctx: context.active() }, rows.length, {
+      timeoutMs,
+      signal,
+    });
   }
 
   private run(key: string, { parts, timeoutMs, signal }: KeyedBatch<Part<R>>): Promise<D[][]> {
@@ -84,9 +104,18 @@ export class HopBatcher<R, D> {
         const answers =
           parts.length === 1
             ? await context.with(parts[0]!.input.ctx, () => this.send({ key, rows, timeoutMs, signal }))
-            : await this.sendBatch(key, parts.map((p) => p.input), rows, timeoutMs, signal);
+            : await this.sendBatch(
+                key,
+                parts.map((p) => p.input),
+                rows,
+                timeoutMs,
+                signal,
+              );
         if (answers.length !== rows.length) {
-          throw new ConnectError(`${this.options.name} answered ${answers.length} rows for ${rows.length}`, Code.Internal);
+          throw new ConnectError(
+            `${this.options.name} answered ${answers.length} rows for ${rows.length}`,
+            Code.Internal,
+          );
         }
         return answers;
       },
@@ -95,7 +124,13 @@ export class HopBatcher<R, D> {
   }
 
   /** A batch of several calls: one span in the first caller's trace, linked to every caller's span. */
-  private async sendBatch(key: string, parts: Part<R>[], rows: R[], timeoutMs: number, signal: AbortSignal): Promise<D[]> {
+  private async sendBatch(
+    key: string,
+    parts: Part<R>[],
+    rows: R[],
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<D[]> {
     const links: Link[] = [];
     for (const p of parts) {
       const sc = trace.getSpanContext(p.ctx);
@@ -103,7 +138,15 @@ export class HopBatcher<R, D> {
     }
     const span = tracer.startSpan(
       `batch ${this.options.name}`,
-      { kind: SpanKind.INTERNAL, links, attributes: { "scoremesh.batch.calls": parts.length, "scoremesh.batch.rows": rows.length, "scoremesh.batch.key": key } },
+      {
+        kind: SpanKind.INTERNAL,
+        links,
+        attributes: {
+          "scoremesh.batch.calls": parts.length,
+          "scoremesh.batch.rows": rows.length,
+          "scoremesh.batch.key": key,
+        },
+      },
       parts[0]!.ctx,
     );
     try {
@@ -134,7 +177,15 @@ export class HopBatcher<R, D> {
       if (batches === last) return;
       last = batches;
       const calls = all.reduce((n, s) => n + s.requestsRun, 0);
-      log.info({ hop: this.options.name, batches, callsPerBatch: batches ? Number((calls / batches).toFixed(2)) : 0, byKey: stats }, "hop batching");
+      log.info(
+        {
+          hop: this.options.name,
+          batches,
+          callsPerBatch: batches ? Number((calls / batches).toFixed(2)) : 0,
+          byKey: stats,
+        },
+        "hop batching",
+      );
     }, everyMs).unref();
     return () => clearInterval(timer);
   }

@@ -59,21 +59,28 @@ const ENTITY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  *
  * @example parseSnapshot(readFileSync(path, "utf8"), { source: path, spec }).entities.get("C00042")
  */
-export function parseSnapshot(text: string, opts: { source: string; spec?: FeatureSpec; model?: string }): EntitySnapshot {
+export function parseSnapshot(
+  text: string,
+  opts: { source: string; spec?: FeatureSpec; model?: string },
+): EntitySnapshot {
   const where = (line: number) => `${opts.source}:${line}`;
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   const header = parseHeader(lines[0], where(1));
   const model = opts.model ?? opts.spec?.model;
   if (model !== undefined && header.model !== model) {
-    throw new SnapshotError(`${where(1)}: a snapshot of ${JSON.stringify(header.model)}, not of ${JSON.stringify(model)}`);
+    throw new SnapshotError(
+      `${where(1)}: a snapshot of ${JSON.stringify(header.model)}, not of ${JSON.stringify(model)}`,
+    );
   }
   const names = header.columns.map((c) => c.name);
   for (const need of requiredColumns(opts.spec)) {
     if (!names.includes(need)) throw new SnapshotError(`${where(1)}: no column ${need}, which the feature spec reads`);
   }
   if (lines.length - 1 !== header.rows) {
-    throw new SnapshotError(`${opts.source}: ${lines.length - 1} entity lines, the header says ${header.rows} (truncated?)`);
+    throw new SnapshotError(
+      `${opts.source}: ${lines.length - 1} entity lines, the header says ${header.rows} (truncated?)`,
+    );
   }
   const entities = new Map<string, EntityValues>();
   for (let i = 1; i < lines.length; i++) {
@@ -110,18 +117,25 @@ function parseHeader(line: string | undefined, where: string): SnapshotHeader {
   } catch (cause) {
     throw new SnapshotError(`${where}: the header is not JSON`, { cause });
   }
-  if (h === null || typeof h !== "object" || Array.isArray(h)) throw new SnapshotError(`${where}: the header is not an object`);
+  if (h === null || typeof h !== "object" || Array.isArray(h))
+    throw new SnapshotError(`${where}: the header is not an object`);
   const r = h as Record<string, unknown>;
   if (r["format"] !== SNAPSHOT_FORMAT) {
-    throw new SnapshotError(`${where}: format ${JSON.stringify(r["format"])}, expected ${JSON.stringify(SNAPSHOT_FORMAT)}`);
+    throw new SnapshotError(
+      `${where}: format ${JSON.stringify(r["format"])}, expected ${JSON.stringify(SNAPSHOT_FORMAT)}`,
+    );
   }
   if (typeof r["model"] !== "string" || r["model"] === "") throw new SnapshotError(`${where}: no model`);
   if (typeof r["created_at"] !== "string" || Number.isNaN(Date.parse(r["created_at"]))) {
     throw new SnapshotError(`${where}: created_at ${JSON.stringify(r["created_at"])} is not an ISO 8601 time`);
   }
-  if (!Number.isSafeInteger(r["rows"]) || (r["rows"] as number) < 0) throw new SnapshotError(`${where}: rows must be a count`);
+  if (!Number.isSafeInteger(r["rows"]) || (r["rows"] as number) < 0)
+    throw new SnapshotError(`${where}: rows must be a count`);
   const columns = r["columns"];
-  if (!Array.isArray(columns) || columns.some((c: { name?: unknown } | null) => typeof c?.name !== "string" || c.name === "")) {
+  if (
+    !Array.isArray(columns) ||
+    columns.some((c: { name?: unknown } | null) => typeof c?.name !== "string" || c.name === "")
+  ) {
     throw new SnapshotError(`${where}: columns must be a list of {name, description}`);
   }
   const names = columns.map((c: EntityFeatureSpec) => c.name);
@@ -165,7 +179,10 @@ export function serializeSnapshot(
 export function snapshotFileName(createdAt: string): string {
   const t = new Date(createdAt);
   if (Number.isNaN(t.getTime())) throw new RangeError(`created_at ${JSON.stringify(createdAt)} is not a time`);
-  return `snapshot-${t.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z")}.jsonl`;
+  return `snapshot-${t
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z")}.jsonl`;
 }
 
 /** Whether a file name is a snapshot's (snapshot-*.jsonl); other files in the folder, such as *.tmp, are ignored. */

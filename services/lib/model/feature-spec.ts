@@ -199,14 +199,17 @@ export function checkSpec(spec: FeatureSpec): void {
     const refs = s.kind === "derived" ? s.of : [s.name];
     for (const r of refs) {
       const known = s.kind === "entity" ? entity.has(r) : inputs.has(r);
-      if (!known) throw new RangeError(`feature ${f.name}: unknown ${s.kind === "entity" ? "entity feature" : "input"} ${r}`);
+      if (!known)
+        throw new RangeError(`feature ${f.name}: unknown ${s.kind === "entity" ? "entity feature" : "input"} ${r}`);
       if (s.kind !== "entity" && spec.inputs.find((i) => i.name === r)?.sensitive) {
         throw new RangeError(`feature ${f.name}: ${r} is sensitive and never a model input`);
       }
     }
-    if (s.kind === "derived" && s.op === "ratio" && s.of.length !== 2) throw new RangeError(`feature ${f.name}: ratio takes 2 inputs`);
+    if (s.kind === "derived" && s.op === "ratio" && s.of.length !== 2)
+      throw new RangeError(`feature ${f.name}: ratio takes 2 inputs`);
     f.transforms.forEach((t, k) => {
-      if (t.kind === "one_hot" && k !== f.transforms.length - 1) throw new RangeError(`feature ${f.name}: one_hot must be last`);
+      if (t.kind === "one_hot" && k !== f.transforms.length - 1)
+        throw new RangeError(`feature ${f.name}: one_hot must be last`);
     });
     if (!Number.isFinite(f.default)) throw new RangeError(`feature ${f.name}: default must be a finite number`);
   }

@@ -10,7 +10,10 @@ import type { ModelCard } from "./model-card.js";
  * const problem = specSkew(card, specHash(repo.spec(card.model)));
  * if (problem) throw specSkewError(problem);
  */
-export function specSkew(card: Pick<ModelCard, "model" | "version" | "feature_spec_hash">, specInUse: string): string | undefined {
+export function specSkew(
+  card: Pick<ModelCard, "model" | "version" | "feature_spec_hash">,
+  specInUse: string,
+): string | undefined {
   if (card.feature_spec_hash === specInUse) return undefined;
   return (
     `${card.model} version ${card.version} was trained with feature spec ${card.feature_spec_hash}, ` +

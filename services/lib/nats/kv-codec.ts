@@ -52,7 +52,9 @@ export function kvCodec<M extends VersionedMessage>(opts: KvCodecOptions<M>): Kv
   const readAs = (json: JsonObject, v: number): M => {
     if (v === 0) return opts.upgrade(json);
     if (v === version) return fromJson(schema, json, { ignoreUnknownFields: true });
-    throw new Error(`schema version ${v} is not one this build reads (0 or ${version}): was it written by a newer scoremesh?`);
+    throw new Error(
+      `schema version ${v} is not one this build reads (0 or ${version}): was it written by a newer scoremesh?`,
+    );
   };
   return {
     encode(value) {
@@ -82,7 +84,8 @@ function parseObject(what: string, text: string): JsonObject {
   } catch (err) {
     throw new KvValueError(`${what}: not JSON (${String(err)})`, { cause: err });
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new KvValueError(`${what}: not a JSON object`);
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new KvValueError(`${what}: not a JSON object`);
   return json as JsonObject;
 }
 
@@ -90,6 +93,7 @@ function parseObject(what: string, text: string): JsonObject {
 function schemaVersionOf(json: JsonObject): number {
   const raw = json["schemaVersion"] ?? json["schema_version"] ?? 0;
   const v = typeof raw === "number" || typeof raw === "string" ? Number(raw) : NaN;
-  if (!Number.isInteger(v) || v < 0) throw new Error(`schemaVersion must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(v) || v < 0)
+    throw new Error(`schemaVersion must be a non-negative integer, got ${JSON.stringify(raw)}`);
   return v;
 }

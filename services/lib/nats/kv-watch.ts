@@ -93,7 +93,12 @@ export async function watchKv<T>(opts: {
         return;
       } catch (err) {
         if (!live(gen)) return;
-        onError(new KvWatchError(`could not re-create the watch of KV bucket ${bucket} (attempt ${attempt + 1}): ${String(err)}`, { cause: err }));
+        onError(
+          new KvWatchError(
+            `could not re-create the watch of KV bucket ${bucket} (attempt ${attempt + 1}): ${String(err)}`,
+            { cause: err },
+          ),
+        );
         await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2000)));
       }
     }

@@ -32,15 +32,27 @@ export class PolicyStore {
   }
 
   /** Writes a policy (last writer wins). */
-  async put(policy: Omit<ServingPolicy, "$typeName" | "updatedAt" | "schemaVersion"> & { updatedBy: string }): Promise<ServingPolicy> {
-    const p = create(ServingPolicySchema, { ...policy, updatedAt: timestampNow(), schemaVersion: POLICY_SCHEMA_VERSION });
+  async put(
+    policy: Omit<ServingPolicy, "$typeName" | "updatedAt" | "schemaVersion"> & { updatedBy: string },
+  ): Promise<ServingPolicy> {
+    const p = create(ServingPolicySchema, {
+      ...policy,
+      updatedAt: timestampNow(),
+      schemaVersion: POLICY_SCHEMA_VERSION,
+    });
     await this.kv.put(p.model, encodePolicy(p));
     return p;
   }
 
   /** Writes a policy only if the model has none yet (atomic: replicas racing at start-up write it once). */
   async seed(model: string, championVersion: string, updatedBy: string): Promise<boolean> {
-    const p = create(ServingPolicySchema, { model, championVersion, updatedBy, updatedAt: timestampNow(), schemaVersion: POLICY_SCHEMA_VERSION });
+    const p = create(ServingPolicySchema, {
+      model,
+      championVersion,
+      updatedBy,
+      updatedAt: timestampNow(),
+      schemaVersion: POLICY_SCHEMA_VERSION,
+    });
     try {
       await this.kv.create(model, encodePolicy(p));
       return true;
@@ -55,7 +67,14 @@ export class PolicyStore {
    * values have been delivered.
    */
   async watch(onPolicy: (p: ServingPolicy) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
-    return watchKv({ nc: this.nc, kv: this.kv, bucket: POLICY_BUCKET, decode: decodePolicy, onValue: onPolicy, onError });
+    return watchKv({
+      nc: this.nc,
+      kv: this.kv,
+      bucket: POLICY_BUCKET,
+      decode: decodePolicy,
+      onValue: onPolicy,
+      onError,
+    });
   }
 
   async models(): Promise<string[]> {

@@ -1,6 +1,9 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { WorkerRecordSchema, type WorkerRecord as WorkerRecordMessage } from "../../../gen/scoremesh/worker/v1/worker_pb.js";
+import {
+  WorkerRecordSchema,
+  type WorkerRecord as WorkerRecordMessage,
+} from "../../../gen/scoremesh/worker/v1/worker_pb.js";
 import { kvCodec } from "./kv-codec.js";
 
 /**
@@ -108,11 +111,13 @@ function parseLegacyWorkerRecord(v: JsonObject): WorkerRecord {
   };
   const strings = (k: string) => {
     const a = v[k];
-    if (!Array.isArray(a) || !a.every((x) => typeof x === "string")) throw new TypeError(`${k} must be an array of strings`);
+    if (!Array.isArray(a) || !a.every((x) => typeof x === "string"))
+      throw new TypeError(`${k} must be an array of strings`);
     return a;
   };
   const pid = v["pid"];
-  if (typeof pid !== "number" || !Number.isInteger(pid) || pid < 0 || pid > 0xffffffff) throw new TypeError("pid must be a non-negative integer");
+  if (typeof pid !== "number" || !Number.isInteger(pid) || pid < 0 || pid > 0xffffffff)
+    throw new TypeError("pid must be a non-negative integer");
   return {
     address: str(v, "address"),
     instance: str(v, "instance"),

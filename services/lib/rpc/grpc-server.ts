@@ -25,7 +25,8 @@ function toBuffer(u8: Uint8Array): Buffer {
 export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
-    if (method.methodKind !== "unary") throw new Error(`${method.parent.typeName}/${method.name}: only unary methods are supported`);
+    if (method.methodKind !== "unary")
+      throw new Error(`${method.parent.typeName}/${method.name}: only unary methods are supported`);
     const s = methodSerializers(method);
     def[method.name] = {
       path: s.path,
@@ -62,12 +63,8 @@ export function addService<S extends DescService>(
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of service.methods) {
     const fn = (impl as Record<string, unknown>)[method.localName] as
-      | ((req: unknown, ctx: GrpcHandlerContext) => unknown)
-      | undefined;
-    handlers[method.name] = (
-      call: grpc.ServerUnaryCall<unknown, unknown>,
-      callback: grpc.sendUnaryData<unknown>,
-    ) => {
+      ((req: unknown, ctx: GrpcHandlerContext) => unknown) | undefined;
+    handlers[method.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       if (opts.inFlight) opts.inFlight.count++;
       const ctx = new GrpcHandlerContext(service, method, call);
       const span = startRpcSpan(SpanKind.SERVER, service.typeName, method.name, extractMetadataContext(call.metadata));

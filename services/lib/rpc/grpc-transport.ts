@@ -97,13 +97,19 @@ export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTranspo
       });
     },
     stream() {
-      return Promise.reject(new ConnectError("streaming calls are not supported by this transport", Code.Unimplemented));
+      return Promise.reject(
+        new ConnectError("streaming calls are not supported by this transport", Code.Unimplemented),
+      );
     },
   };
 }
 
 function fromServiceError(err: grpc.ServiceError): ConnectError {
-  const ce = new ConnectError(err.details || grpc.status[err.code] || "error", err.code as number, metadataToHeaders(err.metadata));
+  const ce = new ConnectError(
+    err.details || grpc.status[err.code] || "error",
+    err.code as number,
+    metadataToHeaders(err.metadata),
+  );
   const bin = err.metadata?.get(STATUS_DETAILS_KEY)[0];
   if (bin instanceof Buffer) ce.details = decodeStatusDetails(bin);
   return ce;

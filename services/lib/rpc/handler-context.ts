@@ -32,7 +32,8 @@ export class GrpcHandlerContext implements HandlerContext {
     this.deadlineMs = d instanceof Date ? d.getTime() : d;
     // grpc-js emits "cancelled" after every call, answered or not; only a call still running is aborted.
     call.once("cancelled", () => {
-      if (!this.finished) this.abort.abort(new ConnectError("the call was cancelled or its deadline passed", Code.Canceled));
+      if (!this.finished)
+        this.abort.abort(new ConnectError("the call was cancelled or its deadline passed", Code.Canceled));
     });
   }
 

@@ -15,7 +15,8 @@ export function natsServers(env: EnvReader): string[] {
   const list = env.list(NATS_URL);
   for (const url of list) {
     const m = /^nats:\/\/([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(url);
-    if (!m || Number(m[2]) > 65535) throw new ConfigError(NATS_URL, `must be nats://host:port[,...], got ${JSON.stringify(url)}`);
+    if (!m || Number(m[2]) > 65535)
+      throw new ConfigError(NATS_URL, `must be nats://host:port[,...], got ${JSON.stringify(url)}`);
   }
   return list;
 }

@@ -8,12 +8,21 @@ import type { BreakerBoard } from "./breakers.js";
  * (through BreakerSync's merge rules). Resolves once the current transitions of every target have been applied;
  * `close()` stops both directions.
  */
-export async function shareBreakers(nc: NatsConnection, breakers: BreakerBoard, log: Logger): Promise<{ close(): void }> {
+export async function shareBreakers(
+  nc: NatsConnection,
+  breakers: BreakerBoard,
+  log: Logger,
+): Promise<{ close(): void }> {
   const store = await BreakerStore.open(nc);
   breakers.publish = (t) =>
     void store
       .publish(t)
-      .catch((err: unknown) => log.warn({ err, target: t.target, state: t.state }, "could not publish a breaker transition yet: it is put again once NATS answers"));
+      .catch((err: unknown) =>
+        log.warn(
+          { err, target: t.target, state: t.state },
+          "could not publish a breaker transition yet: it is put again once NATS answers",
+        ),
+      );
   try {
     const watch = await store.watch(
       (t) => breakers.apply(t),

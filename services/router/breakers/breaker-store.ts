@@ -41,7 +41,10 @@ export class BreakerStore {
 
   /** `timeoutMs`: how long a put waits for JetStream's answer (nats.js default 5000). */
   static async open(nc: NatsConnection, { timeoutMs }: { timeoutMs?: number } = {}): Promise<BreakerStore> {
-    return new BreakerStore(nc, await nc.jetstream().views.kv(BREAKER_BUCKET, { history: 1, ...(timeoutMs ? { timeout: timeoutMs } : {}) }));
+    return new BreakerStore(
+      nc,
+      await nc.jetstream().views.kv(BREAKER_BUCKET, { history: 1, ...(timeoutMs ? { timeout: timeoutMs } : {}) }),
+    );
   }
 
   /**
@@ -86,8 +89,18 @@ export class BreakerStore {
    * after NATS was away, with the latest of every target again (see `watchKv`). Resolves once the current values
    * have been delivered.
    */
-  async watch(onTransition: (t: BreakerTransition) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
-    return watchKv({ nc: this.nc, kv: this.kv, bucket: BREAKER_BUCKET, decode: parseTransition, onValue: onTransition, onError });
+  async watch(
+    onTransition: (t: BreakerTransition) => void,
+    onError: (err: unknown) => void,
+  ): Promise<{ close(): void }> {
+    return watchKv({
+      nc: this.nc,
+      kv: this.kv,
+      bucket: BREAKER_BUCKET,
+      decode: parseTransition,
+      onValue: onTransition,
+      onError,
+    });
   }
 
   async all(): Promise<BreakerTransition[]> {

@@ -59,7 +59,13 @@ export class BreakerSync {
   /** The transition to publish for a local state change (epoch one past the latest seen for the target). */
   local(target: string, state: BreakerState, now: number): BreakerTransition {
     const prev = this.latest.get(target);
-    const t: BreakerTransition = { origin: this.origin, target, state, epoch: (prev?.epoch ?? 0) + 1, at: Math.max(now, prev?.at ?? 0) };
+    const t: BreakerTransition = {
+      origin: this.origin,
+      target,
+      state,
+      epoch: (prev?.epoch ?? 0) + 1,
+      at: Math.max(now, prev?.at ?? 0),
+    };
     this.latest.set(target, t);
     return t;
   }

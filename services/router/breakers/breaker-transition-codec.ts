@@ -12,7 +12,11 @@ import type { BreakerState } from "./circuit-breaker.js";
 /** The schema version of the transitions this build writes (scoremesh.breaker.v1.BreakerTransition.schema_version). */
 export const BREAKER_TRANSITION_SCHEMA_VERSION = 1;
 
-const WIRE_STATE: Record<BreakerState, WireState> = { CLOSED: WireState.CLOSED, OPEN: WireState.OPEN, HALF_OPEN: WireState.HALF_OPEN };
+const WIRE_STATE: Record<BreakerState, WireState> = {
+  CLOSED: WireState.CLOSED,
+  OPEN: WireState.OPEN,
+  HALF_OPEN: WireState.HALF_OPEN,
+};
 const STATE = new Map(Object.entries(WIRE_STATE).map(([state, wire]) => [wire, state as BreakerState]));
 
 const transitionCodec = kvCodec({
@@ -31,7 +35,13 @@ export function encodeTransition(t: BreakerTransition): string {
 /** Parses a shared transition (any schema version this build reads), or throws `KvValueError` naming what is wrong. */
 export function parseTransition(json: string): BreakerTransition {
   const m = transitionCodec.decode(json);
-  return { origin: m.origin, target: m.target, state: STATE.get(m.state)!, epoch: m.epoch, at: timestampMs(m.changedAt!) };
+  return {
+    origin: m.origin,
+    target: m.target,
+    state: STATE.get(m.state)!,
+    epoch: m.epoch,
+    at: timestampMs(m.changedAt!),
+  };
 }
 
 function toMessage(t: BreakerTransition): BreakerTransitionMessage {
@@ -56,8 +66,15 @@ function transitionProblem(m: BreakerTransitionMessage): string | undefined {
 function parseLegacyTransition(v: JsonObject): BreakerTransition {
   const { origin, target, state, epoch, at } = v;
   if (typeof origin !== "string" || typeof target !== "string") throw new Error("origin and target must be strings");
-  if (state !== "CLOSED" && state !== "OPEN" && state !== "HALF_OPEN") throw new Error(`unknown state ${JSON.stringify(state)}`);
-  if (typeof epoch !== "number" || !Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff || typeof at !== "number") {
+  if (state !== "CLOSED" && state !== "OPEN" && state !== "HALF_OPEN")
+    throw new Error(`unknown state ${JSON.stringify(state)}`);
+  if (
+    typeof epoch !== "number" ||
+    !Number.isInteger(epoch) ||
+    epoch < 0 ||
+    epoch > 0xffffffff ||
+    typeof at !== "number"
+  ) {
     throw new Error("epoch must be a non-negative integer and at a number");
   }
   return { origin, target, state, epoch, at };

@@ -1,6 +1,11 @@
 import type { Logger } from "pino";
 import { BreakerSync, type BreakerTransition } from "./breaker-sync.js";
-import { CircuitBreaker, type BreakerPermit, type BreakerState, type CircuitBreakerOptions } from "./circuit-breaker.js";
+import {
+  CircuitBreaker,
+  type BreakerPermit,
+  type BreakerState,
+  type CircuitBreakerOptions,
+} from "./circuit-breaker.js";
 import { wallClock as systemWallClock, type Clock } from "../../lib/service/index.js";
 
 /** The target a breaker guards: one worker endpoint and one model version. */
@@ -67,8 +72,18 @@ export class BreakerBoard {
     if (action.kind === "open") b.forceOpen(action.waitMs);
     else b.tryRecovery();
     this.log?.info(
-      { target: t.target, origin: t.origin, state: t.state, epoch: t.epoch, from: before, to: b.state, propagationMs: now - t.at },
-      action.kind === "open" ? "circuit breaker opened by another replica: adopted" : "another replica recovered the target: trying our own half-open calls",
+      {
+        target: t.target,
+        origin: t.origin,
+        state: t.state,
+        epoch: t.epoch,
+        from: before,
+        to: b.state,
+        propagationMs: now - t.at,
+      },
+      action.kind === "open"
+        ? "circuit breaker opened by another replica: adopted"
+        : "another replica recovered the target: trying our own half-open calls",
     );
   }
 

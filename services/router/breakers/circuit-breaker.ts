@@ -46,7 +46,8 @@ export interface BreakerPermit {
  *   catch (err) { permit.record(true, performance.now() - t0); throw err; }
  */
 export class CircuitBreaker {
-  private readonly o: Required<Omit<CircuitBreakerOptions, "onTransition">> & Pick<CircuitBreakerOptions, "onTransition">;
+  private readonly o: Required<Omit<CircuitBreakerOptions, "onTransition">> &
+    Pick<CircuitBreakerOptions, "onTransition">;
   private current: BreakerState = "CLOSED";
   /** Ring of outcomes: bit 1 failed, bit 2 slow. */
   private readonly window: Uint8Array;
@@ -70,9 +71,20 @@ export class CircuitBreaker {
     clock = systemClock,
     onTransition,
   }: CircuitBreakerOptions = {}) {
-    if (minimumCalls > windowSize) throw new RangeError(`minimumCalls (${minimumCalls}) must not exceed windowSize (${windowSize})`);
+    if (minimumCalls > windowSize)
+      throw new RangeError(`minimumCalls (${minimumCalls}) must not exceed windowSize (${windowSize})`);
     if (halfOpenTrialCalls < 1) throw new RangeError("halfOpenTrialCalls must be at least 1");
-    this.o = { windowSize, minimumCalls, failureRateThreshold, slowCallDurationMs, slowCallRateThreshold, waitInOpenMs, halfOpenTrialCalls, clock, onTransition };
+    this.o = {
+      windowSize,
+      minimumCalls,
+      failureRateThreshold,
+      slowCallDurationMs,
+      slowCallRateThreshold,
+      waitInOpenMs,
+      halfOpenTrialCalls,
+      clock,
+      onTransition,
+    };
     this.window = new Uint8Array(windowSize);
   }
 
@@ -136,7 +148,11 @@ export class CircuitBreaker {
       if (b & 2) slow++;
     }
     const judged = this.filled >= this.o.minimumCalls;
-    return { calls: this.filled, failureRate: judged ? failed / this.filled : NaN, slowCallRate: judged ? slow / this.filled : NaN };
+    return {
+      calls: this.filled,
+      failureRate: judged ? failed / this.filled : NaN,
+      slowCallRate: judged ? slow / this.filled : NaN,
+    };
   }
 
   private onOutcome(trial: boolean, failed: boolean, slow: boolean): void {
@@ -159,7 +175,8 @@ export class CircuitBreaker {
     this.next = (this.next + 1) % this.o.windowSize;
     this.filled = Math.min(this.filled + 1, this.o.windowSize);
     const r = this.rates();
-    if (r.failureRate >= this.o.failureRateThreshold || r.slowCallRate >= this.o.slowCallRateThreshold) this.open(this.o.waitInOpenMs, false);
+    if (r.failureRate >= this.o.failureRateThreshold || r.slowCallRate >= this.o.slowCallRateThreshold)
+      this.open(this.o.waitInOpenMs, false);
   }
 
   private open(waitMs: number, adopted: boolean): void {

@@ -29,7 +29,8 @@ export function readTreeEnsemble(onnx: Uint8Array): TreeEnsemble {
   if (hitrates.length !== treeIds.length) throw new Error("TreeEnsembleRegressor lacks nodes_hitrates (node covers)");
 
   const trees: Tree[] = [];
-  const treeOf = (t: number): Tree => (trees[t] ??= { feature: [], threshold: [], left: [], right: [], value: [], cover: [] });
+  const treeOf = (t: number): Tree =>
+    (trees[t] ??= { feature: [], threshold: [], left: [], right: [], value: [], cover: [] });
   for (let k = 0; k < treeIds.length; k++) {
     const tree = treeOf(treeIds[k]!);
     const id = nodeIds[k]!;

@@ -18,7 +18,14 @@ export class Reasoner {
   ) {}
 
   /** The reasons of one decision: [] when none are due or the version cannot be explained. */
-  forRow(model: string, version: string, card: ModelCard, features: ArrayLike<number>, decision: Decision, explain: boolean): ReasonCode[] {
+  forRow(
+    model: string,
+    version: string,
+    card: ModelCard,
+    features: ArrayLike<number>,
+    decision: Decision,
+    explain: boolean,
+  ): ReasonCode[] {
     if (!wantsReasons(decision, explain)) return [];
     const explainer = this.explainer(model, version, card);
     return explainer ? topReasons(card.features, explainer.explain(features).contributions) : [];
@@ -30,7 +37,11 @@ export class Reasoner {
     if (e === undefined) {
       try {
         e = explainerFor(card, () => readFileSync(this.repo.onnxPath(model, version))) ?? null;
-        if (!e) this.log.warn({ model, version, algorithm: card.algorithm }, "no explainer for this algorithm: decisions carry no reasons");
+        if (!e)
+          this.log.warn(
+            { model, version, algorithm: card.algorithm },
+            "no explainer for this algorithm: decisions carry no reasons",
+          );
       } catch (err) {
         this.log.error({ err, model, version }, "cannot build the explainer: decisions carry no reasons");
         e = null;

@@ -66,9 +66,15 @@ export function wantsReasons(decision: Decision, explain: boolean): boolean {
  * The features that pushed the score toward the positive class, largest contribution first (ties by column
  * order), at most `max`. Codes are "R-" + the column name: stable as long as the feature keeps its name.
  */
-export function topReasons(columns: readonly string[], contributions: ArrayLike<number>, max = MAX_REASONS): ReasonCode[] {
+export function topReasons(
+  columns: readonly string[],
+  contributions: ArrayLike<number>,
+  max = MAX_REASONS,
+): ReasonCode[] {
   const order: number[] = [];
   for (let j = 0; j < contributions.length; j++) if (contributions[j]! > 0) order.push(j);
   order.sort((a, b) => contributions[b]! - contributions[a]! || a - b);
-  return order.slice(0, max).map((j) => ({ code: `R-${columns[j]}`, feature: columns[j]!, contribution: contributions[j]! }));
+  return order
+    .slice(0, max)
+    .map((j) => ({ code: `R-${columns[j]}`, feature: columns[j]!, contribution: contributions[j]! }));
 }

@@ -44,7 +44,15 @@ export class TreeShap {
     return this.phi;
   }
 
-  private recurse(tree: Tree, node: number, parentStart: number, depth: number, zero: number, one: number, feature: number): void {
+  private recurse(
+    tree: Tree,
+    node: number,
+    parentStart: number,
+    depth: number,
+    zero: number,
+    one: number,
+    feature: number,
+  ): void {
     const { pFeature, pZero, pOne, pWeight } = this;
     // This level's path starts after the parent's (which holds at most depth + 1 elements), as in shap's C++.
     const start = depth === 0 ? 0 : parentStart + depth + 1;
@@ -141,7 +149,8 @@ export class TreeShap {
 export function expectedValue(ensemble: TreeEnsemble): number {
   let sum = ensemble.baseScore;
   for (const tree of ensemble.trees) {
-    for (let k = 0; k < tree.left.length; k++) if (tree.left[k]! < 0) sum += (tree.value[k]! * tree.cover[k]!) / tree.cover[0]!;
+    for (let k = 0; k < tree.left.length; k++)
+      if (tree.left[k]! < 0) sum += (tree.value[k]! * tree.cover[k]!) / tree.cover[0]!;
   }
   return sum;
 }
@@ -297,8 +306,16 @@ function collectLeaves(tree: Tree, maxUnique: number, out: LeafTable[]): boolean
       return true;
     }
     const cover = tree.cover[node]!;
-    for (const [child, left] of [[tree.left[node]!, true], [tree.right[node]!, false]] as const) {
-      path.push({ feature: tree.feature[node]!, threshold: tree.threshold[node]!, left, ratio: tree.cover[child]! / cover });
+    for (const [child, left] of [
+      [tree.left[node]!, true],
+      [tree.right[node]!, false],
+    ] as const) {
+      path.push({
+        feature: tree.feature[node]!,
+        threshold: tree.threshold[node]!,
+        left,
+        ratio: tree.cover[child]! / cover,
+      });
       const ok = walk(child);
       path.pop();
       if (!ok) return false;

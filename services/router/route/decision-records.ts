@@ -13,7 +13,11 @@ export interface RouteCall {
 }
 
 /** The monitor's record of each decision of one Route call (the audit trail and the drift statistics read them). */
-export function decisionRecords(decided: readonly DecidedRow[], o: RouteOutcome, call: RouteCall): MessageInitShape<typeof DecisionRecordSchema>[] {
+export function decisionRecords(
+  decided: readonly DecidedRow[],
+  o: RouteOutcome,
+  call: RouteCall,
+): MessageInitShape<typeof DecisionRecordSchema>[] {
   return decided.map(({ row, score, decision, reasons }) => ({
     requestId: row.requestId,
     // Rows of concurrent public calls share a Route call: each keeps the trace of its own call.

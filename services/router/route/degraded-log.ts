@@ -19,7 +19,12 @@ export class DegradedLog {
     if (performance.now() - this.lastLine < 1000) return;
     this.lastLine = performance.now();
     this.log?.warn(
-      { model, route: Route[route], degradedCalls: this.degradedCalls, errors: errors.map((e) => `${Code[e.code]}: ${e.rawMessage}`) },
+      {
+        model,
+        route: Route[route],
+        degradedCalls: this.degradedCalls,
+        errors: errors.map((e) => `${Code[e.code]}: ${e.rawMessage}`),
+      },
       "degraded decisions: the champion could not answer",
     );
   }

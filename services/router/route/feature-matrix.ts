@@ -12,7 +12,10 @@ export function featureMatrix(req: RouteRequest, { version, card }: Champion): F
   for (let i = 0; i < req.rows.length; i++) {
     const f = req.rows[i]!.features;
     if (f.length !== cols) {
-      throw new ConnectError(`row ${i}: ${f.length} features, ${req.model} version ${version} takes ${cols}`, Code.InvalidArgument);
+      throw new ConnectError(
+        `row ${i}: ${f.length} features, ${req.model} version ${version} takes ${cols}`,
+        Code.InvalidArgument,
+      );
     }
     matrix.set(f, i * cols);
   }

@@ -21,7 +21,8 @@ export interface Scored {
 function usableFallback(req: RouteRequest, champion: Champion, deps: Pick<RouterDeps, "fallbackVersion" | "cards">) {
   const version = deps.fallbackVersion?.(req.model);
   const card = version === undefined ? undefined : deps.cards(req.model, version);
-  if (!card || card.feature_spec_hash !== req.featureSpecHash || card.features.length !== champion.card.features.length) return undefined;
+  if (!card || card.feature_spec_hash !== req.featureSpecHash || card.features.length !== champion.card.features.length)
+    return undefined;
   return { version: version!, card };
 }
 
@@ -29,11 +30,18 @@ function usableFallback(req: RouteRequest, champion: Champion, deps: Pick<Router
  * Scores the rows by the cascade: champion → fallback model → rules, within the caller's deadline (or the
  * default one). Without a rules baseline for the model, the cascade's last error reaches the caller.
  */
-export async function scoreByCascade(req: RouteRequest, ctx: HandlerContext, champion: Champion, matrix: Float32Array, deps: RouterDeps): Promise<Scored> {
+export async function scoreByCascade(
+  req: RouteRequest,
+  ctx: HandlerContext,
+  champion: Champion,
+  matrix: Float32Array,
+  deps: RouterDeps,
+): Promise<Scored> {
   const fallback = usableFallback(req, champion, deps);
   const rules = deps.rules?.(req.model);
   const remaining = ctx.timeoutMs() ?? deps.defaultTimeoutMs ?? deps.workerTimeoutMs;
-  if (remaining <= 0) throw new ConnectError("the deadline passed before a model worker was called", Code.DeadlineExceeded);
+  if (remaining <= 0)
+    throw new ConnectError("the deadline passed before a model worker was called", Code.DeadlineExceeded);
   const result = await cascade(
     {
       primary: champion.version,
@@ -44,7 +52,15 @@ export async function scoreByCascade(req: RouteRequest, ctx: HandlerContext, cha
       signal: ctx.signal,
     },
     (version, timeoutMs) =>
-      workerScores(deps, { model: req.model, version, card: deps.cards(req.model, version)!, matrix, rows: req.rows.length, timeoutMs, signal: ctx.signal }),
+      workerScores(deps, {
+        model: req.model,
+        version,
+        card: deps.cards(req.model, version)!,
+        matrix,
+        rows: req.rows.length,
+        timeoutMs,
+        signal: ctx.signal,
+      }),
   );
   if (result.route === Route.RULES && !rules) {
     throw unanswered(req.model, result.errors);

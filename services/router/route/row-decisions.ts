@@ -58,13 +58,17 @@ export function decideRows(
   return rows.map((row, i) => {
     const score = result.scores[i]!;
     const decision = outcome.degraded ? decideDegraded(score, card.thresholds, band) : decide(score, card.thresholds);
-    const reasons = deps.reasons?.forRow(outcome.model, outcome.version, card, row.features, decision, row.explain) ?? [];
+    const reasons =
+      deps.reasons?.forRow(outcome.model, outcome.version, card, row.features, decision, row.explain) ?? [];
     return { row, score, decision, reasons };
   });
 }
 
 /** The response's decision for one row. */
-export function rowDecision({ row, score, decision, reasons }: DecidedRow, o: RouteOutcome): MessageInitShape<typeof RowDecisionSchema> {
+export function rowDecision(
+  { row, score, decision, reasons }: DecidedRow,
+  o: RouteOutcome,
+): MessageInitShape<typeof RowDecisionSchema> {
   return {
     requestId: row.requestId,
     entityId: row.entityId,

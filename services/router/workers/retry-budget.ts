@@ -1,6 +1,5 @@
 import { systemClock, type Clock } from "../../lib/service/index.js";
 
-
 export interface RetryBudgetOptions {
   /** How long a first attempt or a retry counts against the budget, ms. Default 10 000. */
   ttlMs?: number;
@@ -55,9 +54,16 @@ export class RetryBudget {
   private refusedSinceReport = 0;
   private lastReport = -Infinity;
 
-  constructor({ ttlMs = 10_000, ratio = 0.2, minRetriesPerSecond = 10, bucketMs = 1000, clock = systemClock }: RetryBudgetOptions = {}) {
+  constructor({
+    ttlMs = 10_000,
+    ratio = 0.2,
+    minRetriesPerSecond = 10,
+    bucketMs = 1000,
+    clock = systemClock,
+  }: RetryBudgetOptions = {}) {
     if (!(ttlMs > 0) || !(bucketMs > 0)) throw new RangeError("ttlMs and bucketMs must be positive");
-    if (!(ratio >= 0) || !(minRetriesPerSecond >= 0)) throw new RangeError("ratio and minRetriesPerSecond must not be negative");
+    if (!(ratio >= 0) || !(minRetriesPerSecond >= 0))
+      throw new RangeError("ratio and minRetriesPerSecond must not be negative");
     const n = Math.max(1, Math.ceil(ttlMs / bucketMs));
     this.bucketMs = bucketMs;
     this.ratio = ratio;

@@ -41,7 +41,9 @@ export function modelInferRequest(c: WorkerCall): MessageInitShape<typeof ModelI
   return {
     modelName: c.model,
     modelVersion: c.version,
-    inputs: [{ name: c.card.onnx.inputs[0]!.name, datatype: "FP32", shape: [BigInt(c.rows), BigInt(c.card.features.length)] }],
+    inputs: [
+      { name: c.card.onnx.inputs[0]!.name, datatype: "FP32", shape: [BigInt(c.rows), BigInt(c.card.features.length)] },
+    ],
     outputs: [{ name: c.card.onnx.score_output }],
     rawInputContents: [new Uint8Array(c.matrix.buffer, c.matrix.byteOffset, c.matrix.byteLength)],
   };
@@ -51,7 +53,10 @@ export function modelInferRequest(c: WorkerCall): MessageInitShape<typeof ModelI
 function scoresOf(res: ModelInferResponse, address: string, rows: number): Float32Array {
   const raw = res.rawOutputContents[0];
   if (!raw || raw.byteLength !== rows * 4) {
-    throw new ConnectError(`worker ${address} returned ${raw?.byteLength ?? 0} bytes for ${rows} scores`, Code.Internal);
+    throw new ConnectError(
+      `worker ${address} returned ${raw?.byteLength ?? 0} bytes for ${rows} scores`,
+      Code.Internal,
+    );
   }
   return copyFloats(raw, rows);
 }
@@ -60,7 +65,12 @@ function scoresOf(res: ModelInferResponse, address: string, rows: number): Float
  * One attempt of a call on one worker, given `timeoutMs`: its scores, or the ConnectError it failed with. Its
  * outcome and duration are recorded in the worker's breaker.
  */
-export async function attemptOn({ ep, permit }: WorkerChoice, c: WorkerCall, timeoutMs: number, clock: { now(): number }): Promise<Float32Array> {
+export async function attemptOn(
+  { ep, permit }: WorkerChoice,
+  c: WorkerCall,
+  timeoutMs: number,
+  clock: { now(): number },
+): Promise<Float32Array> {
   const started = clock.now();
   try {
     const res = await ep.client.modelInfer(modelInferRequest(c), { timeoutMs, signal: c.signal });
@@ -75,7 +85,13 @@ export async function attemptOn({ ep, permit }: WorkerChoice, c: WorkerCall, tim
 }
 
 /** Records a failed attempt in the worker's breaker: a caller that has gone says nothing about the worker. */
-function recordFailure(permit: BreakerPermit | undefined, err: ConnectError, c: WorkerCall, timeoutMs: number, tookMs: number): void {
+function recordFailure(
+  permit: BreakerPermit | undefined,
+  err: ConnectError,
+  c: WorkerCall,
+  timeoutMs: number,
+  tookMs: number,
+): void {
   if (c.signal?.aborted) permit?.release();
   else if (err.code === Code.DeadlineExceeded && c.workerTimeoutMs !== undefined && timeoutMs < c.workerTimeoutMs) {
     // Cut short by the caller's deadline, not by ours: it says the worker took at least `tookMs`, not that it

@@ -49,7 +49,15 @@ export class WorkerBatcher {
 
   constructor(
     private readonly call: (c: WorkerCall) => Promise<Float32Array>,
-    { windowMs = 0, maxRows = 256, maxInFlight = 2, maxQueueRows = 8192, workerTimeoutMs = 1000, deadlines = WORKER_DEADLINES, clock }: WorkerBatcherOptions = {},
+    {
+      windowMs = 0,
+      maxRows = 256,
+      maxInFlight = 2,
+      maxQueueRows = 8192,
+      workerTimeoutMs = 1000,
+      deadlines = WORKER_DEADLINES,
+      clock,
+    }: WorkerBatcherOptions = {},
   ) {
     this.workerTimeoutMs = workerTimeoutMs;
     this.batchers = new KeyedBatchers({
@@ -78,7 +86,13 @@ export class WorkerBatcher {
     rows: number,
     { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal },
   ): Promise<Float32Array> {
-    return this.batchers.submit(`${model}/${version}`, (batch) => this.run(model, version, batch), { card, matrix }, rows, { timeoutMs, signal });
+    return this.batchers.submit(
+      `${model}/${version}`,
+      (batch) => this.run(model, version, batch),
+      { card, matrix },
+      rows,
+      { timeoutMs, signal },
+    );
   }
 
   private run(model: string, version: string, { parts, timeoutMs, signal }: KeyedBatch<Part>): Promise<Float32Array[]> {

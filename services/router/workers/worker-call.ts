@@ -145,13 +145,23 @@ function withDefaults({
  * may have reached a model, the last attempt made, too little of the deadline (`leftMs`) left after the
  * backoff, or the model version's retry budget spent (refusals logged at most once a second per target).
  */
-function retryDelay(err: ConnectError, attempts: number, leftMs: number, target: string, o: ResolvedRetry): number | undefined {
+function retryDelay(
+  err: ConnectError,
+  attempts: number,
+  leftMs: number,
+  target: string,
+  o: ResolvedRetry,
+): number | undefined {
   if (!FAILOVER_CODES.has(err.code) || attempts >= o.maxAttempts) return undefined;
   const delay = backoffDelay(attempts, o.backoffBaseMs, o.backoffMaxMs, o.random);
   if (leftMs - delay < o.minAttemptMs) return undefined;
   const budget = o.budgets.for(target);
   if (budget.tryWithdraw()) return delay;
   const refusedNow = budget.refusalReport(1000);
-  if (refusedNow !== undefined) o.log?.warn({ target, refusedSinceLastLine: refusedNow, ...budget.stats() }, "retry budget exhausted: failed worker calls are not retried");
+  if (refusedNow !== undefined)
+    o.log?.warn(
+      { target, refusedSinceLastLine: refusedNow, ...budget.stats() },
+      "retry budget exhausted: failed worker calls are not retried",
+    );
   return undefined;
 }

@@ -21,7 +21,10 @@ export class WorkerPool {
     this.transports = addresses.map((address) =>
       createGrpcTransport({ address, channelOptions: { "grpc.max_receive_message_length": 64 << 20 } }),
     );
-    this.endpoints = this.transports.map((t) => ({ address: t.address, client: createClient(GRPCInferenceService, t) }));
+    this.endpoints = this.transports.map((t) => ({
+      address: t.address,
+      client: createClient(GRPCInferenceService, t),
+    }));
     this.watch = new DependencyWatch(addresses, (any) => onHealth(any), healthIntervalMs).start();
   }
 

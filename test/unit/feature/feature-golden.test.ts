@@ -14,7 +14,8 @@ import type { GoldenFile } from "../../../tools/trainer/golden.js";
 const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
 
 for (const model of repo.models()) {
-  test(`${model}: the feature service reproduces every golden vector written by training, bit for bit`, () => checkGolden(model));
+  test(`${model}: the feature service reproduces every golden vector written by training, bit for bit`, () =>
+    checkGolden(model));
 }
 
 async function checkGolden(model: string): Promise<void> {
@@ -50,9 +51,15 @@ async function checkGolden(model: string): Promise<void> {
     assert.deepEqual(row.features, c.vector, `case ${i}: vector`);
     assert.deepEqual(row.imputed, c.imputed, `case ${i}: imputed features`);
   });
-  assert.ok(golden.cases.some((c) => c.imputed.length > 0), "the golden cases cover imputation");
+  assert.ok(
+    golden.cases.some((c) => c.imputed.length > 0),
+    "the golden cases cover imputation",
+  );
   if (entityFeatures.length === 0) return;
-  assert.ok(golden.cases.some((c) => c.entity_id && c.imputed.length === 0), "the golden cases cover known entities");
+  assert.ok(
+    golden.cases.some((c) => c.entity_id && c.imputed.length === 0),
+    "the golden cases cover known entities",
+  );
   assert.ok(
     golden.cases.some((c) => !c.entity_id && entityFeatures.every((f) => c.imputed.includes(f))),
     "the golden cases cover a request without an entity id",
@@ -62,6 +69,9 @@ async function checkGolden(model: string): Promise<void> {
 /** The shipped entity snapshot of a model, as the feature service loads it. */
 function shippedEntities(model: string, spec: FeatureSpec) {
   const dir = join(PROJECT_ROOT, "models", model, "entities");
-  const file = readdirSync(dir).filter((f) => f.startsWith("snapshot-")).sort().pop()!;
+  const file = readdirSync(dir)
+    .filter((f) => f.startsWith("snapshot-"))
+    .sort()
+    .pop()!;
   return parseSnapshot(readFileSync(join(dir, file), "utf8"), { source: file, spec }).entities;
 }

@@ -6,7 +6,13 @@ import { FeatureService } from "../../../gen/scoremesh/feature/v1/feature_pb.js"
 import { RouterService, type RouteRequest } from "../../../gen/scoremesh/router/v1/router_pb.js";
 import { Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
-import { featureColumns, ModelRepository, specHash, vectorLength, type EntityValues } from "../../../services/lib/model/index.js";
+import {
+  featureColumns,
+  ModelRepository,
+  specHash,
+  vectorLength,
+  type EntityValues,
+} from "../../../services/lib/model/index.js";
 import { featureRoutes } from "../../../services/feature/routes.js";
 import { CREDIT_INPUTS } from "../../support/credit-data.js";
 import { CallLog, inProcessClient, rejectionOf } from "../../support/in-process.js";
@@ -22,7 +28,15 @@ const column = (name: string) => featureColumns(spec).indexOf(name);
  * to 0; C-PARTIAL lacks one feature.
  */
 const ENTITIES = new Map<string, EntityValues>([
-  ["C-MEAN", { avg_utilization_6m: 0.372713, utilization_change_6m: 0.104391, avg_payment_ratio_5m: 0.414979, missed_payments_5m: 0.3669 }],
+  [
+    "C-MEAN",
+    {
+      avg_utilization_6m: 0.372713,
+      utilization_change_6m: 0.104391,
+      avg_payment_ratio_5m: 0.414979,
+      missed_payments_5m: 0.3669,
+    },
+  ],
   ["C-PARTIAL", { avg_utilization_6m: 0.372713, utilization_change_6m: 0.104391, avg_payment_ratio_5m: 0.414979 }],
 ]);
 
@@ -32,7 +46,14 @@ function featureService() {
   const routerClient = inProcessClient(RouterService, {
     route(req, ctx) {
       router.record(req, ctx);
-      return { decisions: req.rows.map((r) => ({ requestId: r.requestId, modelVersion: "2", decision: Decision.APPROVE, route: Route.PRIMARY })) };
+      return {
+        decisions: req.rows.map((r) => ({
+          requestId: r.requestId,
+          modelVersion: "2",
+          decision: Decision.APPROVE,
+          route: Route.PRIMARY,
+        })),
+      };
     },
   });
   const routes = featureRoutes({
@@ -47,18 +68,32 @@ test("a known entity's features fill its vector: nothing imputed; the spec hash 
   const { feature, router } = featureService();
   const res = await feature.scoreRows({
     model: MODEL,
-    rows: [{ requestId: "r-1", entityId: "C-MEAN", inputs: CREDIT_INPUTS, explain: true, traceId: "0af7651916cd43dd8448eb211c80319c" }],
+    rows: [
+      {
+        requestId: "r-1",
+        entityId: "C-MEAN",
+        inputs: CREDIT_INPUTS,
+        explain: true,
+        traceId: "0af7651916cd43dd8448eb211c80319c",
+      },
+    ],
   });
   const { req } = router.only();
   assert.equal(req.model, MODEL);
   assert.equal(req.featureSpecHash, HASH);
   const row = req.rows[0]!;
-  assert.deepEqual([row.requestId, row.entityId, row.explain, row.traceId], ["r-1", "C-MEAN", true, "0af7651916cd43dd8448eb211c80319c"]);
+  assert.deepEqual(
+    [row.requestId, row.entityId, row.explain, row.traceId],
+    ["r-1", "C-MEAN", true, "0af7651916cd43dd8448eb211c80319c"],
+  );
   assert.equal(row.features.length, vectorLength(spec));
   assert.deepEqual(row.imputed, []);
   for (const f of ENTITY_FEATURES) assert.ok(Math.abs(row.features[column(f)]!) < 1e-6, `${f} standardizes to 0`);
   assert.deepEqual(row.segment, { age_band: "25-34", sex: "male", marriage: "married" });
-  assert.deepEqual(res.decisions.map((d) => [d.requestId, d.modelVersion, d.decision]), [["r-1", "2", Decision.APPROVE]]);
+  assert.deepEqual(
+    res.decisions.map((d) => [d.requestId, d.modelVersion, d.decision]),
+    [["r-1", "2", Decision.APPROVE]],
+  );
 });
 
 test("an unknown or missing entity takes the spec's defaults and lists every entity feature as imputed", async () => {
@@ -86,7 +121,9 @@ test("an entity lacking one feature has only that one imputed", async () => {
 
 test("an unknown model is NOT_FOUND and nothing goes to the router", async () => {
   const { feature, router } = featureService();
-  const err = await rejectionOf(feature.scoreRows({ model: "nope", rows: [{ requestId: "x", inputs: CREDIT_INPUTS }] }));
+  const err = await rejectionOf(
+    feature.scoreRows({ model: "nope", rows: [{ requestId: "x", inputs: CREDIT_INPUTS }] }),
+  );
   assert.equal(err.code, Code.NotFound);
   assert.equal(err.rawMessage, 'unknown model "nope"');
   assert.equal(router.calls.length, 0);
@@ -98,5 +135,8 @@ test("the caller's deadline is passed on to the router; without one, the default
   await feature.scoreRows({ model: MODEL, rows: [{ requestId: "b", inputs: CREDIT_INPUTS }] });
   const [withDeadline, withoutDeadline] = router.calls.map((c) => c.timeoutMs ?? -1);
   assert.ok(withDeadline! > 100 && withDeadline! <= 300, `caller's deadline: ${withDeadline} ms left at the router`);
-  assert.ok(withoutDeadline! > 800 && withoutDeadline! <= 1000, `default deadline: ${withoutDeadline} ms left at the router`);
+  assert.ok(
+    withoutDeadline! > 800 && withoutDeadline! <= 1000,
+    `default deadline: ${withoutDeadline} ms left at the router`,
+  );
 });

@@ -18,10 +18,26 @@ test("a card without dynamic_batching gets the worker's defaults", () => {
 
 test("a card's dynamic_batching (Triton's names) overrides the defaults", () => {
   const b = versionBatching(
-    card({ dynamic_batching: { max_batch_size: 64, preferred_batch_size: [32, 8, 128], max_queue_delay_microseconds: 500, max_queue_size: 100 } }),
+    card({
+      dynamic_batching: {
+        max_batch_size: 64,
+        preferred_batch_size: [32, 8, 128],
+        max_queue_delay_microseconds: 500,
+        max_queue_size: 100,
+      },
+    }),
     defaults,
   );
-  assert.deepEqual(b, { enabled: true, maxBatchRows: 64, maxQueueDelayMs: 0.5, preferredBatchRows: [8, 32], maxQueueRows: 100 });
+  assert.deepEqual(b, {
+    enabled: true,
+    maxBatchRows: 64,
+    maxQueueDelayMs: 0.5,
+    preferredBatchRows: [8, 32],
+    maxQueueRows: 100,
+  });
   assert.deepEqual(warmUpSizes(b), [1, 8, 32, 64]);
-  assert.throws(() => versionBatching(card({ dynamic_batching: { max_batch_size: "big" } }), defaults), /max_batch_size/);
+  assert.throws(
+    () => versionBatching(card({ dynamic_batching: { max_batch_size: "big" } }), defaults),
+    /max_batch_size/,
+  );
 });

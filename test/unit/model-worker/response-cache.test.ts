@@ -51,7 +51,16 @@ test("with a cache, the worker runs only rows it has not seen and answers repeat
     const p = (out: typeof first) => Array.from(out.find((o) => o.name === lv.outputName)!.data as Float32Array);
     assert.deepEqual(p(again), [p(first)[1], p(first)[0]], "cached rows come back in the request's order");
     assert.equal(p(mixed)[1], p(first)[0]);
-    const uncached = new ModelRegistry(repo, ["credit-default"], { sessionOptions: {}, providers: ["cpu"], batching: { enabled: false, maxBatchRows: 64, maxQueueDelayUs: 0, maxQueueRows: 64 } }, pino({ level: "silent" }));
+    const uncached = new ModelRegistry(
+      repo,
+      ["credit-default"],
+      {
+        sessionOptions: {},
+        providers: ["cpu"],
+        batching: { enabled: false, maxBatchRows: 64, maxQueueDelayUs: 0, maxQueueRows: 64 },
+      },
+      pino({ level: "silent" }),
+    );
     await uncached.sync();
     const direct = await uncached.infer(uncached.resolve("credit-default", "1"), matrix(c), 1);
     assert.equal(p(mixed)[0], p(direct)[0], "a new row is scored by the model");

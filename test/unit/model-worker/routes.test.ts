@@ -5,7 +5,11 @@ import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type Client } from "@connectrpc/connect";
 import { pino } from "pino";
-import { GRPCInferenceService, type ModelInferRequest, type ModelInferRequestSchema } from "../../../gen/inference/grpc_predict_v2_pb.js";
+import {
+  GRPCInferenceService,
+  type ModelInferRequest,
+  type ModelInferRequestSchema,
+} from "../../../gen/inference/grpc_predict_v2_pb.js";
 import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
 import { DeadlineExpiredError, QueueFullError } from "../../../services/lib/batching/index.js";
 import { ModelRepository } from "../../../services/lib/model/index.js";
@@ -32,7 +36,14 @@ const inferRequest = (version: string, values: number[], extra: InferFields = {}
   modelName: MODEL,
   modelVersion: version,
   id: "req-1",
-  inputs: [{ name: "features", datatype: "FP32", shape: [BigInt(values.length / COLS), BigInt(COLS)], contents: { fp32Contents: values } }],
+  inputs: [
+    {
+      name: "features",
+      datatype: "FP32",
+      shape: [BigInt(values.length / COLS), BigInt(COLS)],
+      contents: { fp32Contents: values },
+    },
+  ],
   ...extra,
 });
 
@@ -59,7 +70,10 @@ let worker: Client<typeof GRPCInferenceService>;
 
 before(async () => {
   await registry.sync();
-  worker = inProcessClient(GRPCInferenceService, inferenceRoutes(registry, () => ready));
+  worker = inProcessClient(
+    GRPCInferenceService,
+    inferenceRoutes(registry, () => ready),
+  );
 });
 after(() => registry.close());
 
@@ -71,7 +85,9 @@ test("ModelInfer runs the shipped model: one probability per row, as the card's 
   assert.deepEqual([out.name, out.datatype, out.shape], ["probability", "FP32", [2n, 1n]]);
   const scores = out.contents?.fp32Contents ?? [];
   assert.equal(scores.length, 2);
-  scores.forEach((s, i) => assert.ok(Math.abs(s - linearScore(VECTORS[i]!)) < 1e-5, `row ${i}: ${s} vs ${linearScore(VECTORS[i]!)}`));
+  scores.forEach((s, i) =>
+    assert.ok(Math.abs(s - linearScore(VECTORS[i]!)) < 1e-5, `row ${i}: ${s} vs ${linearScore(VECTORS[i]!)}`),
+  );
   assert.notEqual(scores[0], scores[1]);
 });
 
@@ -87,7 +103,9 @@ test("raw FP32 input gets raw output; FP64 contents are read too; both score as 
   const rawBytes = raw.rawOutputContents[0]!;
   assert.deepEqual(Array.from(new Float32Array(rawBytes.slice().buffer)), typed);
   const fp64 = await worker.modelInfer(
-    inferRequest("3", FLAT, { inputs: [{ name: "features", datatype: "FP64", shape: [2n, BigInt(COLS)], contents: { fp64Contents: FLAT } }] }),
+    inferRequest("3", FLAT, {
+      inputs: [{ name: "features", datatype: "FP64", shape: [2n, BigInt(COLS)], contents: { fp64Contents: FLAT } }],
+    }),
   );
   assert.deepEqual(fp64.outputs[0]!.contents?.fp32Contents, typed);
 });
@@ -101,8 +119,14 @@ test("a request without a version runs the champion from the serving policy", as
 test("ModelMetadata describes the model's versions and tensors", async () => {
   const meta = await worker.modelMetadata({ name: MODEL, version: "2" });
   assert.deepEqual([meta.name, meta.versions, meta.platform], [MODEL, ["1", "2", "3", "4"], "onnxruntime_onnx"]);
-  assert.deepEqual(meta.inputs.map((t) => [t.name, t.datatype, t.shape]), [["features", "FP32", [-1n, 31n]]]);
-  assert.deepEqual(meta.outputs.map((t) => [t.name, t.datatype, t.shape]), [["probability", "FP32", [-1n, 1n]]]);
+  assert.deepEqual(
+    meta.inputs.map((t) => [t.name, t.datatype, t.shape]),
+    [["features", "FP32", [-1n, 31n]]],
+  );
+  assert.deepEqual(
+    meta.outputs.map((t) => [t.name, t.datatype, t.shape]),
+    [["probability", "FP32", [-1n, 1n]]],
+  );
 });
 
 test("ModelReady, ServerReady, ServerLive and ServerMetadata", async (t) => {
@@ -127,7 +151,10 @@ async function invalidArgumentOf(req: InferInit): Promise<string> {
 
 test("a wrong shape, datatype, element count, input or output is INVALID_ARGUMENT saying what is wrong", async () => {
   const input = (extra: object) => ({ inputs: [{ name: "features", datatype: "FP32", shape: [2n, 30n], ...extra }] });
-  assert.equal(await invalidArgumentOf(inferRequest("1", FLAT, input({}))), "input features: shape must be [N, 31] with N >= 1, got [2, 30]");
+  assert.equal(
+    await invalidArgumentOf(inferRequest("1", FLAT, input({}))),
+    "input features: shape must be [N, 31] with N >= 1, got [2, 30]",
+  );
   assert.equal(
     await invalidArgumentOf(inferRequest("1", FLAT, input({ shape: [2n, 31n], datatype: "BYTES" }))),
     "input features: datatype BYTES is not supported (use FP32, FP64, INT32 or INT64)",
@@ -137,11 +164,22 @@ test("a wrong shape, datatype, element count, input or output is INVALID_ARGUMEN
     "input features: contents hold 62 FP32 values, shape needs 93",
   );
   assert.equal(
-    await invalidArgumentOf(inferRequest("1", FLAT, { rawInputContents: [new Uint8Array(10)], inputs: [{ name: "features", datatype: "FP32", shape: [2n, 31n] }] })),
+    await invalidArgumentOf(
+      inferRequest("1", FLAT, {
+        rawInputContents: [new Uint8Array(10)],
+        inputs: [{ name: "features", datatype: "FP32", shape: [2n, 31n] }],
+      }),
+    ),
     "input features: raw content has 10 bytes, shape and FP32 need 248",
   );
-  assert.equal(await invalidArgumentOf(inferRequest("1", FLAT, input({ name: "x" }))), 'unknown input "x"; the model\'s input is features');
-  assert.equal(await invalidArgumentOf(inferRequest("1", FLAT, { inputs: [] })), "model credit-default takes 1 input (features), got 0");
+  assert.equal(
+    await invalidArgumentOf(inferRequest("1", FLAT, input({ name: "x" }))),
+    'unknown input "x"; the model\'s input is features',
+  );
+  assert.equal(
+    await invalidArgumentOf(inferRequest("1", FLAT, { inputs: [] })),
+    "model credit-default takes 1 input (features), got 0",
+  );
   assert.equal(
     await invalidArgumentOf(inferRequest("1", FLAT, { outputs: [{ name: "label" }] })),
     'unknown output "label"; the model\'s outputs are probability',
@@ -152,7 +190,10 @@ test("an unknown model or version is NOT_FOUND", async () => {
   const model = await rejectionOf(worker.modelInfer({ ...inferRequest("1", FLAT), modelName: "nope" }));
   assert.deepEqual([model.code, model.rawMessage], [Code.NotFound, 'model "nope" is not served here']);
   const version = await rejectionOf(worker.modelInfer(inferRequest("9", FLAT)));
-  assert.deepEqual([version.code, version.rawMessage], [Code.NotFound, 'model credit-default version "9" is not loaded (loaded: 1, 2, 3, 4)']);
+  assert.deepEqual(
+    [version.code, version.rawMessage],
+    [Code.NotFound, 'model credit-default version "9" is not loaded (loaded: 1, 2, 3, 4)'],
+  );
 });
 
 test("ModelStatistics counts the rows and executions of each version, filtered by name and version", async () => {
@@ -167,7 +208,10 @@ test("ModelStatistics counts the rows and executions of each version, filtered b
   assert.equal(stats!.executionCount - before!.executionCount, 1n);
   assert.equal((stats!.inferenceStats?.success?.count ?? 0n) - (before!.inferenceStats?.success?.count ?? 0n), 1n);
   const all = await worker.modelStatistics({});
-  assert.deepEqual(all.modelStats.map((s) => s.version), ["1", "2", "3", "4"]);
+  assert.deepEqual(
+    all.modelStats.map((s) => s.version),
+    ["1", "2", "3", "4"],
+  );
   const unknown = await rejectionOf(worker.modelStatistics({ name: "nope" }));
   assert.deepEqual([unknown.code, unknown.rawMessage], [Code.NotFound, 'model "nope" is not served here']);
 });
@@ -176,12 +220,17 @@ test("ModelStatistics counts the rows and executions of each version, filtered b
 function failingWorker(t: TestContext, err: Error, onQueueFull: () => void) {
   registry.infer = () => Promise.reject(err);
   t.after(() => Reflect.deleteProperty(registry, "infer"));
-  return inProcessClient(GRPCInferenceService, inferenceRoutes(registry, () => true, onQueueFull));
+  return inProcessClient(
+    GRPCInferenceService,
+    inferenceRoutes(registry, () => true, onQueueFull),
+  );
 }
 
 test("a full batch queue is RESOURCE_EXHAUSTED with a google.rpc.RetryInfo, and turns health off", async (t) => {
   let refusals = 0;
-  const err = await rejectionOf(failingWorker(t, new QueueFullError(300, 250), () => refusals++).modelInfer(inferRequest("1", FLAT)));
+  const err = await rejectionOf(
+    failingWorker(t, new QueueFullError(300, 250), () => refusals++).modelInfer(inferRequest("1", FLAT)),
+  );
   assert.equal(err.code, Code.ResourceExhausted);
   assert.match(err.rawMessage, /^model credit-default version 1 is overloaded: batch queue full \(300 rows waiting\)/);
   const retry = err.details.find((d) => "type" in d && d.type === RETRY_INFO_TYPE);
@@ -191,6 +240,13 @@ test("a full batch queue is RESOURCE_EXHAUSTED with a google.rpc.RetryInfo, and 
 });
 
 test("a deadline passed in the batch queue is DEADLINE_EXCEEDED", async (t) => {
-  const err = await rejectionOf(failingWorker(t, new DeadlineExpiredError(12), () => assert.fail("not a refusal")).modelInfer(inferRequest("1", FLAT)));
-  assert.deepEqual([err.code, err.rawMessage], [Code.DeadlineExceeded, "deadline passed after 12.0 ms in the batch queue; not run"]);
+  const err = await rejectionOf(
+    failingWorker(t, new DeadlineExpiredError(12), () => assert.fail("not a refusal")).modelInfer(
+      inferRequest("1", FLAT),
+    ),
+  );
+  assert.deepEqual(
+    [err.code, err.rawMessage],
+    [Code.DeadlineExceeded, "deadline passed after 12.0 ms in the batch queue; not run"],
+  );
 });

@@ -13,6 +13,9 @@ test("statistics count rows, executions, per-request compute and per-batch-size 
   assert.equal(p.executionCount, 2n);
   assert.equal(p.lastInference, 1_700_000_000_000n);
   assert.equal(p.inferenceStats?.computeInfer?.count, 3n, "one compute entry per request");
-  assert.deepEqual(p.batchStats?.map((b) => b.batchSize), [1n, 3n]);
+  assert.deepEqual(
+    p.batchStats?.map((b) => b.batchSize),
+    [1n, 3n],
+  );
   assert.equal(p.inferenceStats?.success?.ns, 500_000n);
 });

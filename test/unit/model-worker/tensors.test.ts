@@ -9,9 +9,18 @@ const tensor = (datatype: string, shape: number[], contents?: Record<string, unk
   create(ModelInferRequest_InferInputTensorSchema, { name: "features", datatype, shape: shape.map(BigInt), contents });
 
 test("typed FP32, FP64 and INT64 contents", () => {
-  assert.deepEqual([...readFloatMatrix(tensor("FP32", [2, 2], { fp32Contents: [1, 2, 3, 4] }), undefined, 2).data], [1, 2, 3, 4]);
-  assert.deepEqual([...readFloatMatrix(tensor("FP64", [1, 2], { fp64Contents: [0.5, -1] }), undefined, 2).data], [0.5, -1]);
-  assert.deepEqual([...readFloatMatrix(tensor("INT64", [1, 2], { int64Contents: [7n, -3n] }), undefined, 2).data], [7, -3]);
+  assert.deepEqual(
+    [...readFloatMatrix(tensor("FP32", [2, 2], { fp32Contents: [1, 2, 3, 4] }), undefined, 2).data],
+    [1, 2, 3, 4],
+  );
+  assert.deepEqual(
+    [...readFloatMatrix(tensor("FP64", [1, 2], { fp64Contents: [0.5, -1] }), undefined, 2).data],
+    [0.5, -1],
+  );
+  assert.deepEqual(
+    [...readFloatMatrix(tensor("INT64", [1, 2], { int64Contents: [7n, -3n] }), undefined, 2).data],
+    [7, -3],
+  );
 });
 
 test("raw little-endian contents, aligned or not", () => {
@@ -38,7 +47,8 @@ test("a wrong shape, size or datatype is INVALID_ARGUMENT naming the input", () 
   for (const [t, raw] of bad) {
     assert.throws(
       () => readFloatMatrix(t, raw, 2),
-      (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /input features/.test(e.rawMessage),
+      (e: unknown) =>
+        e instanceof ConnectError && e.code === Code.InvalidArgument && /input features/.test(e.rawMessage),
     );
   }
 });

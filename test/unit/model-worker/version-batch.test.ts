@@ -17,7 +17,13 @@ function fakeVersion(runs: number[][]): LoadedVersion {
       return { p: { type: "float32", data: p }, d: { type: "float32", data: d } };
     },
   };
-  return { cols: 2, inputName: "x", outputNames: ["p", "d"], stats: new VersionStatistics(), session } as unknown as LoadedVersion;
+  return {
+    cols: 2,
+    inputName: "x",
+    outputNames: ["p", "d"],
+    stats: new VersionStatistics(),
+    session,
+  } as unknown as LoadedVersion;
 }
 
 test("the requests of a batch run as one model execution and each gets its rows of every output", async () => {
@@ -32,9 +38,18 @@ test("the requests of a batch run as one model execution and each gets its rows 
   assert.deepEqual(
     out.map((tensors) => tensors.map((t) => [t.name, t.datatype, t.width, [...t.data]])),
     [
-      [["p", "FP32", 1, [3, 7]], ["d", "FP32", 2, [2, 4, 6, 8]]],
-      [["p", "FP32", 1, []], ["d", "FP32", 2, []]],
-      [["p", "FP32", 1, [11]], ["d", "FP32", 2, [10, 12]]],
+      [
+        ["p", "FP32", 1, [3, 7]],
+        ["d", "FP32", 2, [2, 4, 6, 8]],
+      ],
+      [
+        ["p", "FP32", 1, []],
+        ["d", "FP32", 2, []],
+      ],
+      [
+        ["p", "FP32", 1, [11]],
+        ["d", "FP32", 2, [10, 12]],
+      ],
     ],
   );
   const s = lv.stats.toProto("m", "1");

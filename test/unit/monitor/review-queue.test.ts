@@ -30,7 +30,10 @@ test("keeps only REVIEW decisions, newest first", () => {
   assert.equal(q.offer(rec("b", Decision.APPROVE)), false);
   assert.equal(q.offer(rec("c", Decision.DECLINE)), false);
   q.offer(rec("d"));
-  assert.deepEqual(q.list({ limit: 10 }).map((c) => c.requestId), ["d", "a"]);
+  assert.deepEqual(
+    q.list({ limit: 10 }).map((c) => c.requestId),
+    ["d", "a"],
+  );
   assert.equal(q.total, 2);
   assert.equal(q.queued(), 2);
 });
@@ -38,10 +41,16 @@ test("keeps only REVIEW decisions, newest first", () => {
 test("bounded: the newest N are kept, every review is counted in total", () => {
   const q = new ReviewQueue({ max: 3 });
   for (let i = 0; i < 7; i++) q.offer(rec(`r${i}`));
-  assert.deepEqual(q.list({ limit: 100 }).map((c) => c.requestId), ["r6", "r5", "r4"]);
+  assert.deepEqual(
+    q.list({ limit: 100 }).map((c) => c.requestId),
+    ["r6", "r5", "r4"],
+  );
   assert.equal(q.queued(), 3);
   assert.equal(q.total, 7);
-  assert.deepEqual(q.list({ limit: 2 }).map((c) => c.requestId), ["r6", "r5"]);
+  assert.deepEqual(
+    q.list({ limit: 2 }).map((c) => c.requestId),
+    ["r6", "r5"],
+  );
   assert.deepEqual(q.list({ limit: 0 }), []);
 });
 
@@ -65,7 +74,10 @@ test("filters and counts by model", () => {
   q.offer(rec("a1", Decision.REVIEW, "a"));
   q.offer(rec("b1", Decision.REVIEW, "b"));
   q.offer(rec("a2", Decision.REVIEW, "a"));
-  assert.deepEqual(q.list({ limit: 10, model: "a" }).map((c) => c.requestId), ["a2", "a1"]);
+  assert.deepEqual(
+    q.list({ limit: 10, model: "a" }).map((c) => c.requestId),
+    ["a2", "a1"],
+  );
   assert.equal(q.queued("a"), 2);
   assert.equal(q.totalOf("a"), 2);
   assert.equal(q.totalOf("b"), 1);

@@ -6,7 +6,11 @@ import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { MonitorService, type DecisionRecord, type DecisionRecordSchema } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import {
+  MonitorService,
+  type DecisionRecord,
+  type DecisionRecordSchema,
+} from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { AuditLog } from "../../../services/monitor/audit-log.js";
 import { DecisionMetrics } from "../../../services/monitor/metrics.js";
@@ -34,7 +38,10 @@ const record = (requestId: string, decision: Decision, extra: RecordFields = {})
 /** The monitor's real routes in process, with its own stats, metrics and review queue (and an audit log if given). */
 function monitor(audit?: AuditLog) {
   const parts = { stats: new DecisionStats(), metrics: new DecisionMetrics(), reviews: new ReviewQueue({ max: 3 }) };
-  return { client: inProcessClient(MonitorService, monitorRoutes({ ...parts, ...(audit ? { audit } : {}) })), ...parts };
+  return {
+    client: inProcessClient(MonitorService, monitorRoutes({ ...parts, ...(audit ? { audit } : {}) })),
+    ...parts,
+  };
 }
 
 test("decision records are accepted and counted per version, in GetStats and in the Prometheus metrics", async () => {
@@ -61,7 +68,10 @@ test("decision records are accepted and counted per version, in GetStats and in 
 
   const text = await metrics.registry.metrics();
   assert.match(text, /^scoremesh_monitor_records_received_total 3$/m);
-  assert.match(text, /^scoremesh_decisions_total\{model="credit-default",version="3",decision="review",route="fallback_model",degraded="true"\} 1$/m);
+  assert.match(
+    text,
+    /^scoremesh_decisions_total\{model="credit-default",version="3",decision="review",route="fallback_model",degraded="true"\} 1$/m,
+  );
 });
 
 test("GetStats before any record is all zeros", async () => {
@@ -81,11 +91,17 @@ test("the review queue holds the REVIEW decisions, newest first, bounded, filter
     ],
   });
   const all = await client.listReviews({});
-  assert.deepEqual(all.cases.map((c) => c.requestId), ["r3", "r2", "r1"]);
+  assert.deepEqual(
+    all.cases.map((c) => c.requestId),
+    ["r3", "r2", "r1"],
+  );
   assert.deepEqual([all.total, all.queued], [3n, 3n]);
   assert.equal(all.cases[0]!.reasons[0]?.code, "R-PAY_0");
 
-  assert.deepEqual((await client.listReviews({ pageSize: 1 })).cases.map((c) => c.requestId), ["r3"]);
+  assert.deepEqual(
+    (await client.listReviews({ pageSize: 1 })).cases.map((c) => c.requestId),
+    ["r3"],
+  );
   const mine = await client.listReviews({ model: "credit-default" });
   assert.deepEqual([mine.cases.map((c) => c.requestId), mine.total, mine.queued], [["r3", "r1"], 2n, 2n]);
 
@@ -102,8 +118,13 @@ test("with an audit log, every record is a JSON line on disk before Record answe
   t.after(() => audit.close());
   const { client } = monitor(audit);
   await client.record({ records: [record("a", Decision.APPROVE), record("b", Decision.DECLINE)] });
-  const lines = readFileSync(join(dir, "audit", "decisions.jsonl"), "utf8").trim().split("\n");
-  assert.deepEqual(lines.map((l) => (JSON.parse(l) as { requestId: string; decision: string }).decision), ["DECISION_APPROVE", "DECISION_DECLINE"]);
+  const lines = readFileSync(join(dir, "audit", "decisions.jsonl"), "utf8")
+    .trim()
+    .split("\n");
+  assert.deepEqual(
+    lines.map((l) => (JSON.parse(l) as { requestId: string; decision: string }).decision),
+    ["DECISION_APPROVE", "DECISION_DECLINE"],
+  );
   assert.equal((JSON.parse(lines[0]!) as { requestId: string }).requestId, "a");
 });
 

@@ -24,7 +24,10 @@ function repository() {
   writeFileSync(join(root, "m", "spec.json"), JSON.stringify(spec));
   const add = (version: string, featureSpecHash = specHash(spec)) => {
     mkdirSync(join(root, "m", version));
-    writeFileSync(join(root, "m", version, "card.json"), JSON.stringify({ model: "m", version, feature_spec_hash: featureSpecHash }));
+    writeFileSync(
+      join(root, "m", version, "card.json"),
+      JSON.stringify({ model: "m", version, feature_spec_hash: featureSpecHash }),
+    );
     writeFileSync(join(root, "m", version, "model.onnx"), "");
   };
   return { repo: new ModelRepository(root), add };
@@ -36,7 +39,11 @@ function reconciler(ready: Set<string>) {
   add("1");
   const champions = new ChampionTable();
   const errors: string[] = [];
-  const log = { info: () => {}, warn: () => {}, error: (_o: unknown, msg: string) => errors.push(msg) } as unknown as Logger;
+  const log = {
+    info: () => {},
+    warn: () => {},
+    error: (_o: unknown, msg: string) => errors.push(msg),
+  } as unknown as Logger;
   let reconciled = 0;
   const r = new ChampionReconciler({
     champions,

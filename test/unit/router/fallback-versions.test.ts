@@ -27,7 +27,11 @@ function repoWith(algorithms: Record<string, string>) {
 }
 
 test("auto: the lowest-numbered logistic-regression version", () => {
-  const { repo, cards } = repoWith({ "2": "gradient_boosted_trees", "10": "logistic_regression", "3": "logistic_regression" });
+  const { repo, cards } = repoWith({
+    "2": "gradient_boosted_trees",
+    "10": "logistic_regression",
+    "3": "logistic_regression",
+  });
   assert.equal(fallbackVersions("auto", repo, cards)("m"), "3");
   assert.equal(fallbackVersions("auto", repo, cards)("other"), undefined);
 });

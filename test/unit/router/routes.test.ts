@@ -9,7 +9,14 @@ import { RouterService, type FeatureRowSchema } from "../../../gen/scoremesh/rou
 import type { DecisionRecordSchema } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
-import { buildVector, decide, decideDegraded, floatBytes, ModelRepository, specHash } from "../../../services/lib/model/index.js";
+import {
+  buildVector,
+  decide,
+  decideDegraded,
+  floatBytes,
+  ModelRepository,
+  specHash,
+} from "../../../services/lib/model/index.js";
 import { CardCache } from "../../../services/router/card-cache.js";
 import { ChampionTable } from "../../../services/router/champions.js";
 import { Reasoner } from "../../../services/router/explain/reasoner.js";
@@ -51,7 +58,9 @@ before(async () => {
 const onnx =
   (version: string): Answer =>
   async (matrix, rows) => {
-    const out = await sessions.get(version)!.run({ features: new ort.Tensor("float32", matrix, [rows, matrix.length / rows]) });
+    const out = await sessions
+      .get(version)!
+      .run({ features: new ort.Tensor("float32", matrix, [rows, matrix.length / rows]) });
     return out["probability"]!.data as Float32Array;
   };
 const fail =
@@ -67,13 +76,19 @@ function fakeWorker(answers: Record<string, Answer>) {
   const ep = {
     address: "fake-worker",
     client: {
-      modelInfer: async (req: { modelVersion: string; inputs: { shape: bigint[] }[]; rawInputContents: Uint8Array[] }, o: { timeoutMs: number }) => {
+      modelInfer: async (
+        req: { modelVersion: string; inputs: { shape: bigint[] }[]; rawInputContents: Uint8Array[] },
+        o: { timeoutMs: number },
+      ) => {
         timeouts.push(o.timeoutMs);
         const rows = Number(req.inputs[0]!.shape[0]);
         const raw = req.rawInputContents[0]!;
         calls.push({ version: req.modelVersion, rows });
         const answer = answers[req.modelVersion] ?? fail(Code.NotFound);
-        const scores = await answer(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)), rows);
+        const scores = await answer(
+          new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)),
+          rows,
+        );
         return { rawOutputContents: [floatBytes(Float32Array.from(scores))] };
       },
     },
@@ -144,12 +159,18 @@ test("a score just below and just above each threshold", async () => {
     res.decisions.map((d) => d.decision),
     [Decision.APPROVE, Decision.REVIEW, Decision.REVIEW, Decision.DECLINE],
   );
-  assert.ok(res.decisions.every((d) => d.route === Route.PRIMARY && !d.degraded), "no review band for the champion");
+  assert.ok(
+    res.decisions.every((d) => d.route === Route.PRIMARY && !d.degraded),
+    "no review band for the champion",
+  );
 });
 
 test("vectors built with another feature spec are refused with FAILED_PRECONDITION, before any worker call", async () => {
   const { client, calls, records } = await router({ [CHAMPION]: onnx(CHAMPION) });
-  await assert.rejects(client.route({ model: MODEL, featureSpecHash: "sha256:0000000000000000", rows: featureRows(1) }), codeOf(Code.FailedPrecondition));
+  await assert.rejects(
+    client.route({ model: MODEL, featureSpecHash: "sha256:0000000000000000", rows: featureRows(1) }),
+    codeOf(Code.FailedPrecondition),
+  );
   assert.deepEqual(calls, []);
   assert.deepEqual(records, []);
 });
@@ -163,7 +184,10 @@ test("a row of the wrong length is INVALID_ARGUMENT; a model without a policy is
     assert.match((err as ConnectError).rawMessage, /^row 1: 30 features/);
     return true;
   });
-  await assert.rejects(client.route({ model: "no-such-model", featureSpecHash: SPEC_HASH, rows: [row!] }), codeOf(Code.Unavailable));
+  await assert.rejects(
+    client.route({ model: "no-such-model", featureSpecHash: SPEC_HASH, rows: [row!] }),
+    codeOf(Code.Unavailable),
+  );
   assert.deepEqual(calls, []);
 });
 
@@ -194,7 +218,10 @@ test("a degraded score within the review band of a threshold goes to review", as
 });
 
 test("every worker call fails: the rules decide, degraded, without reasons", async () => {
-  const { client, calls } = await router({ [CHAMPION]: fail(Code.Unavailable), [FALLBACK]: fail(Code.DeadlineExceeded) });
+  const { client, calls } = await router({
+    [CHAMPION]: fail(Code.Unavailable),
+    [FALLBACK]: fail(Code.DeadlineExceeded),
+  });
   const rows = featureRows(30);
   const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows });
   assert.equal(calls.length, 2);
@@ -219,8 +246,14 @@ test("the caller's deadline is shared out: the rules' reserve kept back, the cha
 });
 
 test("without a rules baseline, the last worker error reaches the caller", async () => {
-  const { client } = await router({ [CHAMPION]: fail(Code.Unavailable), [FALLBACK]: fail(Code.ResourceExhausted) }, { rules: () => undefined });
-  await assert.rejects(client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows: featureRows(1) }), codeOf(Code.ResourceExhausted));
+  const { client } = await router(
+    { [CHAMPION]: fail(Code.Unavailable), [FALLBACK]: fail(Code.ResourceExhausted) },
+    { rules: () => undefined },
+  );
+  await assert.rejects(
+    client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows: featureRows(1) }),
+    codeOf(Code.ResourceExhausted),
+  );
 });
 
 test("declines and reviews carry reason codes; approvals only when the row asks (explain)", async () => {
@@ -237,7 +270,8 @@ test("declines and reviews carry reason codes; approvals only when the row asks 
   assert.equal(approve!.decision, Decision.APPROVE);
   assert.deepEqual(approve!.reasons, [], "an approval without explain has none");
   assert.ok(explained!.reasons.length > 0, "an approval with explain has reasons");
-  for (const r of decline!.reasons) assert.ok(card(CHAMPION).features.includes(r.feature), `${r.feature} is a feature of the model`);
+  for (const r of decline!.reasons)
+    assert.ok(card(CHAMPION).features.includes(r.feature), `${r.feature} is a feature of the model`);
 });
 
 test("each decision gives the monitor a record, with the row's trace, segment and imputed features", async () => {

@@ -10,7 +10,19 @@ const spec = JSON.parse(readFileSync("models/credit-default/spec.json", "utf8"))
 
 test("the scorecard reads raw values back from the vector: a clean payer approves, a late one is declined", () => {
   const card = new RulesScorecard(spec);
-  const row = { ...creditRows(1)[0]!, PAY_0: -1, PAY_2: -1, PAY_3: -1, PAY_4: -1, PAY_5: -1, PAY_6: -1, BILL_AMT1: 1000, LIMIT_BAL: 100_000, PAY_AMT1: 1000, BILL_AMT2: 1000 };
+  const row = {
+    ...creditRows(1)[0]!,
+    PAY_0: -1,
+    PAY_2: -1,
+    PAY_3: -1,
+    PAY_4: -1,
+    PAY_5: -1,
+    PAY_6: -1,
+    BILL_AMT1: 1000,
+    LIMIT_BAL: 100_000,
+    PAY_AMT1: 1000,
+    BILL_AMT2: 1000,
+  };
   const clean = buildVector(spec, row).vector;
   assert.equal(card.points(clean), 0);
   assert.equal(card.score(clean).decision, Decision.APPROVE);

@@ -36,9 +36,12 @@ describe("parseCsv", () => {
   });
 
   it("names the line of a bad row", () => {
-    assert.throws(() => parseCsv("a,b\n1,2\n3\n", "t.csv"), (e: unknown) => {
-      return e instanceof TrainingDataError && e.message.startsWith("t.csv:3:");
-    });
+    assert.throws(
+      () => parseCsv("a,b\n1,2\n3\n", "t.csv"),
+      (e: unknown) => {
+        return e instanceof TrainingDataError && e.message.startsWith("t.csv:3:");
+      },
+    );
     assert.throws(() => parseCsv("a,b\n1,x\n", "t.csv"), /t\.csv:2: b is "x"/);
     assert.throws(() => parseCsv("a,b\n1,\n", "t.csv"), TrainingDataError);
     assert.throws(() => parseCsv("a,a\n1,2\n", "t.csv"), /duplicate column a/);
@@ -52,11 +55,31 @@ describe("checkRows", () => {
   ];
 
   it("accepts rows that the spec's inputs allow", () => {
-    checkRows(inputs, [{ AGE: 30, INCOME: 1.5, y: 0 }, { AGE: 18, y: 1 }], "y", "t.csv");
+    checkRows(
+      inputs,
+      [
+        { AGE: 30, INCOME: 1.5, y: 0 },
+        { AGE: 18, y: 1 },
+      ],
+      "y",
+      "t.csv",
+    );
   });
 
   it("refuses a value out of range, a fraction for an integer, a missing required input, a bad label", () => {
-    assert.throws(() => checkRows(inputs, [{ AGE: 30, y: 0 }, { AGE: 17, y: 0 }], "y", "t.csv"), /t\.csv:3: AGE = 17/);
+    assert.throws(
+      () =>
+        checkRows(
+          inputs,
+          [
+            { AGE: 30, y: 0 },
+            { AGE: 17, y: 0 },
+          ],
+          "y",
+          "t.csv",
+        ),
+      /t\.csv:3: AGE = 17/,
+    );
     assert.throws(() => checkRows(inputs, [{ AGE: 30.5, y: 0 }], "y", "t.csv"), /not an integer/);
     assert.throws(() => checkRows(inputs, [{ INCOME: 3, y: 0 }], "y", "t.csv"), /AGE is missing/);
     assert.throws(() => checkRows(inputs, [{ AGE: 30, y: 2 }], "y", "t.csv"), /label y = 2/);

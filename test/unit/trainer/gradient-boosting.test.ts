@@ -43,7 +43,8 @@ describe("fitGradientBoosting", () => {
     const onnx = treeEnsembleOnnx({ graphName: "synthetic", modelVersion: 1n, ensemble: model, features: 4 });
     const scores = await scoreWithOnnx(onnx, test.x);
     let worst = 0;
-    for (let i = 0; i < test.x.rows; i++) worst = Math.max(worst, Math.abs(scores[i]! - sigmoid(predictRaw(model, test.x.data, i * 4))));
+    for (let i = 0; i < test.x.rows; i++)
+      worst = Math.max(worst, Math.abs(scores[i]! - sigmoid(predictRaw(model, test.x.data, i * 4))));
     assert.ok(worst < 1e-5, `largest difference ${worst}`);
     assert.deepEqual(readTreeEnsemble(onnx), model);
   });

@@ -24,10 +24,16 @@ describe("the late-payment family", () => {
     const inputs = latePayment.inputs.map((i) => i.name);
     for (const column of SEPTEMBER) assert.ok(!inputs.includes(column), `${column} is an input`);
     const spec = new ModelRepository(join(root, "models")).spec(latePayment.model);
-    assert.deepEqual(spec.inputs.map((i) => i.name), inputs);
+    assert.deepEqual(
+      spec.inputs.map((i) => i.name),
+      inputs,
+    );
     for (const f of spec.features) {
       const refs = f.source.kind === "derived" ? f.source.of : [f.source.name];
-      assert.ok(refs.every((r) => !SEPTEMBER.includes(r)), `${f.name} reads ${refs.join(", ")}`);
+      assert.ok(
+        refs.every((r) => !SEPTEMBER.includes(r)),
+        `${f.name} reads ${refs.join(", ")}`,
+      );
     }
   });
 
@@ -36,7 +42,10 @@ describe("the late-payment family", () => {
     try {
       const csv = join(dir, "data.csv");
       writeFileSync(csv, `PAY_0,${latePayment.label}\n1,0\n`);
-      await assert.rejects(trainFamily(latePayment, csv), (e: unknown) => e instanceof TrainingDataError && e.message.includes("already has"));
+      await assert.rejects(
+        trainFamily(latePayment, csv),
+        (e: unknown) => e instanceof TrainingDataError && e.message.includes("already has"),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

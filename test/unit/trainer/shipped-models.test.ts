@@ -6,7 +6,15 @@ import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Decision } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { ModelProtoSchema } from "../../../gen/onnx/onnx_pb.js";
-import { parseSnapshot, featureColumns, specHash, decide, seedChampion, predictRaw, ModelRepository } from "../../../services/lib/model/index.js";
+import {
+  parseSnapshot,
+  featureColumns,
+  specHash,
+  decide,
+  seedChampion,
+  predictRaw,
+  ModelRepository,
+} from "../../../services/lib/model/index.js";
 import { readTreeEnsemble } from "../../../services/router/explain/onnx-trees.js";
 import { explainerFor } from "../../../services/router/explain/reasons.js";
 import { FAMILIES } from "../../../tools/trainer/families.js";
@@ -44,7 +52,10 @@ function describeShippedFamily(family: ModelFamily): void {
     const versions = repository.versions(model);
 
     it("holds every version of the family, trained on the spec beside them", () => {
-      assert.deepEqual(versions, family.versions.map((v) => v.version));
+      assert.deepEqual(
+        versions,
+        family.versions.map((v) => v.version),
+      );
       for (const version of versions) {
         const card = repository.card(model, version);
         assert.equal(card.feature_spec_hash, specHash(spec));
@@ -52,7 +63,10 @@ function describeShippedFamily(family: ModelFamily): void {
         const sensitive = new Set(spec.inputs.filter((i) => i.sensitive).map((i) => i.name));
         for (const f of spec.features) {
           const refs = f.source.kind === "derived" ? f.source.of : f.source.kind === "input" ? [f.source.name] : [];
-          assert.ok(refs.every((r) => !sensitive.has(r)), `${f.name} reads a sensitive input`);
+          assert.ok(
+            refs.every((r) => !sensitive.has(r)),
+            `${f.name} reads a sensitive input`,
+          );
         }
       }
     });
@@ -65,14 +79,30 @@ function describeShippedFamily(family: ModelFamily): void {
       const challengers = cards.filter((c) => c.algorithm === "gradient_boosted_trees" && c !== champion);
       assert.equal(challengers.length, expected.treeChallengers, "tree challengers");
       assert.ok(challengers.every((c) => c.metrics["roc_auc"]! >= expected.minRocAuc));
-      assert.ok(cards.some((c) => c.algorithm === "logistic_regression"), "a light model for the cascade's fallback step");
+      assert.ok(
+        cards.some((c) => c.algorithm === "logistic_regression"),
+        "a light model for the cascade's fallback step",
+      );
       for (const card of cards) {
-        assert.ok(card.metrics["ks"]! > 0 && card.metrics["calibration_error"]! >= 0, `version ${card.version} metrics`);
-        assert.equal(card.calibration?.reduce((s, b) => s + b.rows, 0), card.metrics["holdout_rows"]);
-        assert.deepEqual(Object.keys(card.profile!.inputs), spec.inputs.map((i) => i.name), "a profile of every input");
+        assert.ok(
+          card.metrics["ks"]! > 0 && card.metrics["calibration_error"]! >= 0,
+          `version ${card.version} metrics`,
+        );
+        assert.equal(
+          card.calibration?.reduce((s, b) => s + b.rows, 0),
+          card.metrics["holdout_rows"],
+        );
+        assert.deepEqual(
+          Object.keys(card.profile!.inputs),
+          spec.inputs.map((i) => i.name),
+          "a profile of every input",
+        );
         for (const h of [card.profile!.score, ...Object.values(card.profile!.inputs)]) {
           assert.equal(h.counts.length, h.edges.length + 1);
-          assert.equal(h.counts.reduce((a, b) => a + b, 0), card.profile!.rows);
+          assert.equal(
+            h.counts.reduce((a, b) => a + b, 0),
+            card.profile!.rows,
+          );
         }
         assert.match(String(card.training["data_sha256"]), /^[0-9a-f]{64}$/);
       }
@@ -85,7 +115,10 @@ function describeShippedFamily(family: ModelFamily): void {
         assert.equal(snapshot!.header.source?.sha256, repository.card(model, versions[0]!).training["data_sha256"]);
         const entityFeatures = spec.features.filter((f) => f.source.kind === "entity").map((f) => f.name);
         assert.ok(entityFeatures.length >= 3, `${entityFeatures.length} entity features`);
-        assert.deepEqual(snapshot!.header.columns.map((c) => c.name), entityFeatures);
+        assert.deepEqual(
+          snapshot!.header.columns.map((c) => c.name),
+          entityFeatures,
+        );
         assert.equal(entityOf(0)?.["missed_payments_5m"], recipe.compute(table.rows[0]!)["missed_payments_5m"]);
         assert.equal(entityOf(table.rows.length), undefined);
       });
@@ -95,7 +128,11 @@ function describeShippedFamily(family: ModelFamily): void {
       it(`version ${version}: model.onnx scores 1,000 rows as its card's model computes, and reasons add up`, async () => {
         const card = repository.card(model, version);
         const onnx = readFileSync(repository.onnxPath(model, version));
-        const x = featureMatrix(spec, table.rows.slice(0, 1_000), Array.from({ length: 1_000 }, (_, i) => entityOf(i)));
+        const x = featureMatrix(
+          spec,
+          table.rows.slice(0, 1_000),
+          Array.from({ length: 1_000 }, (_, i) => entityOf(i)),
+        );
         const scores = await scoreWithOnnx(onnx, x);
         assert.equal(scores.length, 1_000);
         const trees = card.algorithm === "gradient_boosted_trees" ? readTreeEnsemble(onnx) : undefined;
@@ -126,7 +163,12 @@ function describeShippedFamily(family: ModelFamily): void {
         assert.equal(onnx.irVersion, 8n);
         assert.deepEqual(
           onnx.opsetImport.map((o) => [o.domain, o.version]),
-          card.algorithm === "gradient_boosted_trees" ? [["", 17n], ["ai.onnx.ml", 3n]] : [["", 17n]],
+          card.algorithm === "gradient_boosted_trees"
+            ? [
+                ["", 17n],
+                ["ai.onnx.ml", 3n],
+              ]
+            : [["", 17n]],
         );
         assert.equal(onnx.producerName, "scoremesh-trainer");
         assert.deepEqual(Object.fromEntries(onnx.metadataProps.map((p) => [p.key, p.value])), {
@@ -165,7 +207,10 @@ function describeShippedFamily(family: ModelFamily): void {
 /** The newest entity snapshot a family ships. */
 function shippedSnapshot(model: string) {
   const dir = join(modelsDir, model, "entities");
-  const file = readdirSync(dir).filter((f) => f.startsWith("snapshot-")).sort().pop()!;
+  const file = readdirSync(dir)
+    .filter((f) => f.startsWith("snapshot-"))
+    .sort()
+    .pop()!;
   return parseSnapshot(readFileSync(join(dir, file), "utf8"), { source: file, model });
 }
 

@@ -3,7 +3,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { FeatureService, type ScoreRowsRequest, type ScoreRowsResponseSchema } from "../../../gen/scoremesh/feature/v1/feature_pb.js";
+import {
+  FeatureService,
+  type ScoreRowsRequest,
+  type ScoreRowsResponseSchema,
+} from "../../../gen/scoremesh/feature/v1/feature_pb.js";
 import { Decision, Route, ScoringService } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
 import { ModelRepository } from "../../../services/lib/model/index.js";
@@ -59,7 +63,13 @@ const violationsOf = (err: ConnectError) => fieldViolations(err).map((v) => `${v
 
 test("a valid request passes its validated row to the feature service and returns the decision", async () => {
   const { scoring, feature } = validator();
-  const res = await scoring.score({ requestId: "r-1", model: MODEL, entityId: "C00000", inputs: { ...CREDIT_INPUTS }, explain: true });
+  const res = await scoring.score({
+    requestId: "r-1",
+    model: MODEL,
+    entityId: "C00000",
+    inputs: { ...CREDIT_INPUTS },
+    explain: true,
+  });
 
   const { req } = feature.only();
   assert.equal(req.model, MODEL);
@@ -72,7 +82,10 @@ test("a valid request passes its validated row to the feature service and return
     [res.requestId, res.model, res.modelVersion, res.score, res.decision, res.route, res.degraded],
     ["r-1", MODEL, "3", 0.1, Decision.REVIEW, Route.CANARY, true],
   );
-  assert.deepEqual(res.reasons.map((r) => [r.code, r.feature, r.contribution]), [["R-PAY_0", "PAY_0", 0.3]]);
+  assert.deepEqual(
+    res.reasons.map((r) => [r.code, r.feature, r.contribution]),
+    [["R-PAY_0", "PAY_0", 0.3]],
+  );
   assert.deepEqual(res.imputedFeatures, ["avg_utilization_6m"]);
 });
 
@@ -91,7 +104,10 @@ test("the caller's deadline is passed downstream; without one, the default", asy
   await scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } });
   const [withDeadline, withoutDeadline] = feature.calls.map((c) => c.timeoutMs ?? -1);
   assert.ok(withDeadline! > 500 && withDeadline! <= 800, `caller's deadline: ${withDeadline} ms left downstream`);
-  assert.ok(withoutDeadline! > 1200 && withoutDeadline! <= DEFAULT_TIMEOUT_MS, `default deadline: ${withoutDeadline} ms left downstream`);
+  assert.ok(
+    withoutDeadline! > 1200 && withoutDeadline! <= DEFAULT_TIMEOUT_MS,
+    `default deadline: ${withoutDeadline} ms left downstream`,
+  );
 });
 
 test("bad input is INVALID_ARGUMENT with a BadRequest naming every bad field, and nothing goes downstream", async () => {
@@ -129,14 +145,26 @@ test("ScoreBatch sends one ScoreRows for the batch and answers in order", async 
   const { scoring, feature } = validator();
   const requests = ["a", "b", "c"].map((id) => ({ requestId: id, model: MODEL, inputs: { ...CREDIT_INPUTS } }));
   const res = await scoring.scoreBatch({ requests });
-  assert.deepEqual(feature.only().req.rows.map((r) => r.requestId), ["a", "b", "c"]);
-  assert.deepEqual(res.responses.map((r) => [r.requestId, r.score]), [["a", 0.1], ["b", 0.2], ["c", 0.3]]);
+  assert.deepEqual(
+    feature.only().req.rows.map((r) => r.requestId),
+    ["a", "b", "c"],
+  );
+  assert.deepEqual(
+    res.responses.map((r) => [r.requestId, r.score]),
+    [
+      ["a", 0.1],
+      ["b", 0.2],
+      ["c", 0.3],
+    ],
+  );
 });
 
 test("ScoreBatch names each bad field by its request's index; an empty, oversized or mixed batch is refused", async () => {
   const { scoring, feature } = validator();
   const good = { model: MODEL, inputs: { ...CREDIT_INPUTS } };
-  const bad = await rejectionOf(scoring.scoreBatch({ requests: [good, { model: MODEL, inputs: { ...CREDIT_INPUTS, AGE: 12 } }] }));
+  const bad = await rejectionOf(
+    scoring.scoreBatch({ requests: [good, { model: MODEL, inputs: { ...CREDIT_INPUTS, AGE: 12 } }] }),
+  );
   assert.deepEqual(violationsOf(bad), ["requests[1].inputs.AGE OUT_OF_RANGE"]);
   assert.deepEqual(violationsOf(await rejectionOf(scoring.scoreBatch({ requests: [] }))), ["requests REQUIRED"]);
   const five = await rejectionOf(scoring.scoreBatch({ requests: [good, good, good, good, good] }));

@@ -57,12 +57,19 @@ test("unknown fields are named; too many fields is one violation, not thousands"
   assert.equal(v[0]!.reason, "TOO_MANY_FIELDS");
   const longName = { ...good, ["k".repeat(500)]: 1 };
   const lv = validateInputs(spec, longName, "inputs").violations;
-  assert.deepEqual(lv.map((x) => [x.field, x.reason]), [["inputs", "UNKNOWN_FIELD"]], "a 500-character name is not echoed as a path");
+  assert.deepEqual(
+    lv.map((x) => [x.field, x.reason]),
+    [["inputs", "UNKNOWN_FIELD"]],
+    "a 500-character name is not echoed as a path",
+  );
 });
 
 test("the path prefix names the row of a batch", () => {
   const v = validateInputs(spec, { ...good, SEX: 3 }, "requests[7].inputs").violations;
-  assert.deepEqual(v.map((x) => x.field), ["requests[7].inputs.SEX"]);
+  assert.deepEqual(
+    v.map((x) => x.field),
+    ["requests[7].inputs.SEX"],
+  );
 });
 
 test("ids: optional, bounded, plain characters", () => {

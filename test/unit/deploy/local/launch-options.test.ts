@@ -13,7 +13,9 @@ test("npm start's defaults: the documented ports, .scoremesh in the project, 60 
 });
 
 test("--port-offset moves every port; a SCOREMESH_<NAME>_PORT variable wins for its port", () => {
-  const o = readLaunchOptions(["--port-offset", "100", "--state-dir", ".scoremesh/2", "--ready-timeout", "90"], { SCOREMESH_NATS_PORT: "5000" });
+  const o = readLaunchOptions(["--port-offset", "100", "--state-dir", ".scoremesh/2", "--ready-timeout", "90"], {
+    SCOREMESH_NATS_PORT: "5000",
+  });
   assert.equal(o.ports.nats, 5000);
   assert.equal(o.ports.validatorGrpc, DEFAULT_PORTS.validatorGrpc + 100);
   assert.equal(o.ports.monitorHttp, DEFAULT_PORTS.monitorHttp + 100);
@@ -29,9 +31,17 @@ test("bad flags and ports are usage errors that say what is wrong", () => {
     [["--ready-timeout", "soon"], {}, /--ready-timeout must be seconds/],
     [["--bogus"], {}, /Unknown option '--bogus'/],
     [[], { SCOREMESH_ROUTER_PORT: "70000" }, /SCOREMESH_ROUTER_PORT: must be a port number, got "70000"/],
-    [[], { SCOREMESH_ROUTER_PORT: String(DEFAULT_PORTS.feature) }, /feature and router would both use port 50061|router and feature would both use port 50061/],
+    [
+      [],
+      { SCOREMESH_ROUTER_PORT: String(DEFAULT_PORTS.feature) },
+      /feature and router would both use port 50061|router and feature would both use port 50061/,
+    ],
   ];
   for (const [argv, env, message] of cases) {
-    assert.throws(() => readLaunchOptions(argv, env), (e: unknown) => e instanceof LaunchUsageError && message.test(e.message), argv.join(" ") + JSON.stringify(env));
+    assert.throws(
+      () => readLaunchOptions(argv, env),
+      (e: unknown) => e instanceof LaunchUsageError && message.test(e.message),
+      argv.join(" ") + JSON.stringify(env),
+    );
   }
 });

@@ -13,7 +13,10 @@ const code = (e: unknown) => (e instanceof ConnectError ? Code[e.code] : "not a 
 test("the batcher's refusals become RPC codes; the batch's own error passes as it is", () => {
   const full = batchErrorToRpc(new QueueFullError(100, 3), "router queue for m/1 is full");
   assert.equal(code(full), "ResourceExhausted");
-  assert.match((full as ConnectError).rawMessage, /^router queue for m\/1 is full: batch queue full \(100 rows waiting\)/);
+  assert.match(
+    (full as ConnectError).rawMessage,
+    /^router queue for m\/1 is full: batch queue full \(100 rows waiting\)/,
+  );
   assert.equal(code(batchErrorToRpc(new DeadlineExpiredError(5), "q")), "DeadlineExceeded");
   assert.equal(code(batchErrorToRpc(new RequestCancelledError(), "q")), "Canceled");
   const own = new ConnectError("no worker", Code.Unavailable);

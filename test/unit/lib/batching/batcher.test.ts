@@ -1,7 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Batcher, type BatcherOptions, type QueuedRequest } from "../../../../services/lib/batching/batcher.js";
-import { DeadlineExpiredError, QueueFullError, RequestCancelledError } from "../../../../services/lib/batching/batch-errors.js";
+import {
+  DeadlineExpiredError,
+  QueueFullError,
+  RequestCancelledError,
+} from "../../../../services/lib/batching/batch-errors.js";
 import { FakeClock } from "../../../support/fake-clock.js";
 
 /** A batcher over numbers whose run records each batch's rows and echoes its inputs times ten. */
@@ -48,7 +52,10 @@ test("a full batch goes at once; the rest waits for the queue delay", async () =
   await clock.advance(4.9);
   assert.equal(batches.length, 1, "two rows wait until the oldest has waited 5 ms");
   await clock.advance(0.1);
-  assert.deepEqual(batches, [[1, 2, 3, 4], [5, 6]]);
+  assert.deepEqual(batches, [
+    [1, 2, 3, 4],
+    [5, 6],
+  ]);
   assert.deepEqual(await Promise.all(outs), [10, 20, 30, 40, 50, 60]);
 });
 
@@ -102,7 +109,10 @@ test("maxInFlight > 1 runs batches side by side", async () => {
   t.hold(true);
   for (const x of [1, 2, 3, 4, 5]) void t.b.submit(x, 1).catch(() => undefined);
   await t.clock.advance(0);
-  assert.deepEqual(t.batches, [[1, 2], [3, 4]]);
+  assert.deepEqual(t.batches, [
+    [1, 2],
+    [3, 4],
+  ]);
   assert.equal(t.b.stats().inFlight, 2);
   t.b.close();
 });

@@ -12,10 +12,16 @@ test("batching is on by default in the router and the worker", () => {
   const r = routerConfig(new EnvReader(PEER_ENV));
   assert.deepEqual([r.batching, r.batchWindowUs, r.batchMaxRows, r.batchMaxInFlight], [true, 0, 256, 2]);
   const w = workerConfig(new EnvReader(PEER_ENV));
-  assert.deepEqual([w.batching, w.maxBatchRows, w.maxQueueDelayUs, w.maxQueueRows, w.executionProviders], [true, 256, 0, 8192, "auto"]);
+  assert.deepEqual(
+    [w.batching, w.maxBatchRows, w.maxQueueDelayUs, w.maxQueueRows, w.executionProviders],
+    [true, 256, 0, 8192, "auto"],
+  );
   assert.equal(routerConfig(new EnvReader({ ...PEER_ENV, ROUTER_BATCHING: "off" })).batching, false);
   assert.equal(workerConfig(new EnvReader({ ...PEER_ENV, WORKER_BATCHING: "off" })).batching, false);
-  assert.equal(workerConfig(new EnvReader({ ...PEER_ENV, WORKER_EXECUTION_PROVIDERS: "cuda, cpu" })).executionProviders, "cuda, cpu");
+  assert.equal(
+    workerConfig(new EnvReader({ ...PEER_ENV, WORKER_EXECUTION_PROVIDERS: "cuda, cpu" })).executionProviders,
+    "cuda, cpu",
+  );
 });
 
 test("a malformed batching or provider variable stops the service, naming it", () => {
@@ -41,18 +47,47 @@ test("a malformed batching or provider variable stops the service, naming it", (
 test("the validator's and the feature service's batching variables keep their names and defaults", () => {
   const v = validatorConfig(new EnvReader(PEER_ENV));
   const f = featureConfig(new EnvReader(PEER_ENV));
-  for (const c of [v, f]) assert.deepEqual([c.batching, c.batchWindowUs, c.batchMaxRows, c.batchMaxInFlight], [true, 0, 256, 4]);
+  for (const c of [v, f])
+    assert.deepEqual([c.batching, c.batchWindowUs, c.batchMaxRows, c.batchMaxInFlight], [true, 0, 256, 4]);
   const set = validatorConfig(
-    new EnvReader({ ...PEER_ENV, VALIDATOR_BATCHING: "off", VALIDATOR_BATCH_WINDOW_US: "200", VALIDATOR_BATCH_MAX_ROWS: "64", VALIDATOR_BATCH_MAX_IN_FLIGHT: "8" }),
+    new EnvReader({
+      ...PEER_ENV,
+      VALIDATOR_BATCHING: "off",
+      VALIDATOR_BATCH_WINDOW_US: "200",
+      VALIDATOR_BATCH_MAX_ROWS: "64",
+      VALIDATOR_BATCH_MAX_IN_FLIGHT: "8",
+    }),
   );
   assert.deepEqual([set.batching, set.batchWindowUs, set.batchMaxRows, set.batchMaxInFlight], [false, 200, 64, 8]);
   assert.equal(featureConfig(new EnvReader({ ...PEER_ENV, FEATURE_BATCH_MAX_IN_FLIGHT: "3" })).batchMaxInFlight, 3);
-  assert.throws(() => featureConfig(new EnvReader({ ...PEER_ENV, FEATURE_BATCH_WINDOW_US: "2000000" })), (e: unknown) => e instanceof ConfigError && e.variable === "FEATURE_BATCH_WINDOW_US");
+  assert.throws(
+    () => featureConfig(new EnvReader({ ...PEER_ENV, FEATURE_BATCH_WINDOW_US: "2000000" })),
+    (e: unknown) => e instanceof ConfigError && e.variable === "FEATURE_BATCH_WINDOW_US",
+  );
 });
 
 test("one reader for every service's batching variables, by prefix", () => {
-  const env = new EnvReader({ X_BATCHING: "off", X_BATCH_MAX_ROWS: "9", X_MAX_BATCH_ROWS: "7", X_MAX_QUEUE_DELAY_US: "300", X_MAX_QUEUE_ROWS: "50" });
-  assert.deepEqual(readHopBatching(env, "X", { maxInFlight: 5 }), { batching: false, batchWindowUs: 0, batchMaxRows: 9, batchMaxInFlight: 5 });
-  assert.deepEqual(readWorkerBatching(env, "X"), { batching: false, maxBatchRows: 7, maxQueueDelayUs: 300, maxQueueRows: 50 });
-  assert.throws(() => readHopBatching(new EnvReader({ Y_BATCHING: "maybe" }), "Y", { maxInFlight: 1 }), (e: unknown) => e instanceof ConfigError && e.variable === "Y_BATCHING");
+  const env = new EnvReader({
+    X_BATCHING: "off",
+    X_BATCH_MAX_ROWS: "9",
+    X_MAX_BATCH_ROWS: "7",
+    X_MAX_QUEUE_DELAY_US: "300",
+    X_MAX_QUEUE_ROWS: "50",
+  });
+  assert.deepEqual(readHopBatching(env, "X", { maxInFlight: 5 }), {
+    batching: false,
+    batchWindowUs: 0,
+    batchMaxRows: 9,
+    batchMaxInFlight: 5,
+  });
+  assert.deepEqual(readWorkerBatching(env, "X"), {
+    batching: false,
+    maxBatchRows: 7,
+    maxQueueDelayUs: 300,
+    maxQueueRows: 50,
+  });
+  assert.throws(
+    () => readHopBatching(new EnvReader({ Y_BATCHING: "maybe" }), "Y", { maxInFlight: 1 }),
+    (e: unknown) => e instanceof ConfigError && e.variable === "Y_BATCHING",
+  );
 });

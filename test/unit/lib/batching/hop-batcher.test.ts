@@ -32,7 +32,9 @@ function setup(opts: { windowMs?: number; maxRows?: number; maxInFlight?: number
 /** Runs `fn` inside a fresh root span, as a server handler runs inside its call's span. */
 function inSpan<T>(name: string, fn: (traceId: string) => Promise<T>): Promise<T> {
   const span = trace.getTracer("t").startSpan(name);
-  return context.with(trace.setSpan(context.active(), span), () => fn(span.spanContext().traceId)).finally(() => span.end());
+  return context
+    .with(trace.setSpan(context.active(), span), () => fn(span.spanContext().traceId))
+    .finally(() => span.end());
 }
 
 test("rows of concurrent calls for one key go downstream in one call; each caller gets its own answers, in order", async () => {
@@ -55,12 +57,20 @@ test("rows of concurrent calls for one key go downstream in one call; each calle
 
 test("calls with very different time left do not share a batch: each batch's deadline suits all its callers", async () => {
   const { clock, calls, hop } = setup();
-  const ps = [hop.call("m", [1], { timeoutMs: 100 }), hop.call("m", [2], { timeoutMs: 1000 }), hop.call("m", [3], { timeoutMs: 110 })];
+  const ps = [
+    hop.call("m", [1], { timeoutMs: 100 }),
+    hop.call("m", [2], { timeoutMs: 1000 }),
+    hop.call("m", [3], { timeoutMs: 110 }),
+  ];
   await clock.advance(0);
   assert.deepEqual(await Promise.all(ps), [[2], [4], [6]]);
   assert.deepEqual(
     calls.map((c) => [c.rows, c.timeoutMs]).sort((a, b) => Number(a[1]) - Number(b[1])),
-    [[[1], 100], [[3], 110], [[2], 1000]],
+    [
+      [[1], 100],
+      [[3], 110],
+      [[2], 1000],
+    ],
     "100 and 110 ms are a quarter-octave apart, 1000 ms far more: three batches",
   );
 });
@@ -89,9 +99,17 @@ test("an idle batcher adds no wait; the window holds the first call for more, up
   const { clock, calls, hop } = setup({ windowMs: 2, maxRows: 3 });
   const ps = [[1], [2, 3], [4]].map((rows) => hop.call("m", rows, { timeoutMs: 100 }));
   await clock.advance(0);
-  assert.deepEqual(calls.map((c) => c.rows), [[1, 2, 3]], "three rows fill a batch at once");
+  assert.deepEqual(
+    calls.map((c) => c.rows),
+    [[1, 2, 3]],
+    "three rows fill a batch at once",
+  );
   await clock.advance(2);
-  assert.deepEqual(calls.map((c) => c.rows), [[1, 2, 3], [4]], "the last goes when the window closes");
+  assert.deepEqual(
+    calls.map((c) => c.rows),
+    [[1, 2, 3], [4]],
+    "the last goes when the window closes",
+  );
   assert.deepEqual(await Promise.all(ps), [[2], [4, 6], [8]]);
 });
 
@@ -135,10 +153,19 @@ test("a call whose deadline passes in the queue is dropped with DEADLINE_EXCEEDE
   await assert.rejects(late, (e: unknown) => ConnectError.from(e).code === Code.DeadlineExceeded);
   assert.equal(calls.length, 0, "nothing was sent for it");
 
-  const small = new HopBatcher<number, number>(async (c) => c.rows, { name: "test/Hop", clock, windowMs: 50, maxRows: 2, maxQueueRows: 2 });
+  const small = new HopBatcher<number, number>(async (c) => c.rows, {
+    name: "test/Hop",
+    clock,
+    windowMs: 50,
+    maxRows: 2,
+    maxQueueRows: 2,
+  });
   const queued = small.call("m", [1], { timeoutMs: 1000 });
   const ok = small.call("m", [2], { timeoutMs: 1000 });
-  await assert.rejects(small.call("m", [3], { timeoutMs: 1000 }), (e: unknown) => ConnectError.from(e).code === Code.ResourceExhausted);
+  await assert.rejects(
+    small.call("m", [3], { timeoutMs: 1000 }),
+    (e: unknown) => ConnectError.from(e).code === Code.ResourceExhausted,
+  );
   await clock.advance(0);
   assert.deepEqual([await queued, await ok], [[1], [2]]);
 });
@@ -177,7 +204,11 @@ test("a batch of one call runs in that call's trace; a batch of several runs und
   });
   const aloneTrace = await alone;
   assert.equal(calls[0]!.traceId, aloneTrace, "the downstream call ran in the caller's own trace");
-  assert.equal(spans.getFinishedSpans().filter((s) => s.name.startsWith("batch ")).length, 0, "no extra span for a batch of one");
+  assert.equal(
+    spans.getFinishedSpans().filter((s) => s.name.startsWith("batch ")).length,
+    0,
+    "no extra span for a batch of one",
+  );
 
   const ids: string[] = [];
   const ps = [1, 2, 3].map((x) =>

@@ -47,10 +47,14 @@ test("matrices are joined row after row and each caller gets a view of its rows 
   const out = await joinSplit(parts, {
     join: joinMatrices,
     // Two columns in, two columns out: each row's sum and product.
-    call: async (m, rows) => (answer = Float32Array.from({ length: 2 * rows }, (_, i) => (i % 2 ? m[i - 1]! * m[i]! : m[i]! + m[i + 1]!))),
+    call: async (m, rows) =>
+      (answer = Float32Array.from({ length: 2 * rows }, (_, i) => (i % 2 ? m[i - 1]! * m[i]! : m[i]! + m[i + 1]!))),
     split: (a, slice) => sliceRows(a, slice, 2),
   });
-  assert.deepEqual(out.map((o) => [...o]), [[3, 2, 7, 12], [], [11, 30]]);
+  assert.deepEqual(
+    out.map((o) => [...o]),
+    [[3, 2, 7, 12], [], [11, 30]],
+  );
   assert.equal(out[0]!.buffer, answer!.buffer, "a view, not a copy");
   assert.equal(out[1]!.length, 0);
 });
@@ -79,7 +83,12 @@ test("the error of the joined call reaches every caller of the batch, the one wi
       }),
     { clock },
   );
-  const outcomes = [[1, 2], [], [3]].map((rows) => b.submit(rows, rows.length).then(() => "answered", (e: unknown) => e));
+  const outcomes = [[1, 2], [], [3]].map((rows) =>
+    b.submit(rows, rows.length).then(
+      () => "answered",
+      (e: unknown) => e,
+    ),
+  );
   await clock.advance(0);
   assert.deepEqual(await Promise.all(outcomes), [failure, failure, failure]);
   assert.equal(calls, 1);
@@ -88,7 +97,12 @@ test("the error of the joined call reaches every caller of the batch, the one wi
 test("through a batcher, each caller gets its own slice, however the batch was made up", async () => {
   const clock = new FakeClock();
   const b = new Batcher<number[], number[]>(
-    (batch) => joinSplit(batch, { join: (lists: number[][]) => joinLists(lists), call: async (rows) => rows.map((x) => x * 10), split: sliceList }),
+    (batch) =>
+      joinSplit(batch, {
+        join: (lists: number[][]) => joinLists(lists),
+        call: async (rows) => rows.map((x) => x * 10),
+        split: sliceList,
+      }),
     { clock, maxBatchRows: 3 },
   );
   const ps = [[1], [], [2, 3], [4]].map((rows) => b.submit(rows, rows.length));

@@ -38,7 +38,10 @@ function snapshotText(createdAt: string, entities: [string, EntityValues][], mod
 /** A logger whose lines a test can read. */
 function memoryLog(): { log: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const log = pino(
+    { level: "info" },
+    { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  );
   return { log, lines };
 }
 
@@ -58,10 +61,16 @@ describe("entity snapshot files", () => {
   });
 
   test("bad files are refused with the file and line", () => {
-    const good = snapshotText("2025-01-02T00:00:00Z", [["A", { u: 1, late: 0 }], ["B", { u: 2, late: 1 }]]);
+    const good = snapshotText("2025-01-02T00:00:00Z", [
+      ["A", { u: 1, late: 0 }],
+      ["B", { u: 2, late: 1 }],
+    ]);
     const [header, a, b] = good.trimEnd().split("\n") as [string, string, string];
     const refuse = (text: string, pattern: RegExp) =>
-      assert.throws(() => parseSnapshot(text, { source: "f.jsonl", spec }), (e: unknown) => e instanceof SnapshotError && pattern.test(e.message));
+      assert.throws(
+        () => parseSnapshot(text, { source: "f.jsonl", spec }),
+        (e: unknown) => e instanceof SnapshotError && pattern.test(e.message),
+      );
     refuse("", /f\.jsonl:1: the header is not JSON/);
     refuse(`${header}\n${a}\n`, /1 entity lines, the header says 2 \(truncated\?\)/);
     refuse(`${header}\n${a}\n${a}\n`, /f\.jsonl:3: duplicate entity id A/);
@@ -71,8 +80,14 @@ describe("entity snapshot files", () => {
     refuse(`${header}\n${a}\n{oops\n`, /f\.jsonl:3: not JSON/);
     refuse(header.replace("v1", "v0") + `\n${a}\n${b}\n`, /format "scoremesh.entity-snapshot.v0"/);
     refuse(snapshotText("2025-01-02T00:00:00Z", [], "other"), /a snapshot of "other", not of "m"/);
-    refuse(header.replace('"created_at":"2025-01-02T00:00:00Z"', '"created_at":"yesterday"') + `\n${a}\n${b}\n`, /created_at "yesterday"/);
-    const noLate = serializeSnapshot({ model: "m", created_at: "2025-01-02T00:00:00Z", columns: [{ name: "u", description: "" }] }, []);
+    refuse(
+      header.replace('"created_at":"2025-01-02T00:00:00Z"', '"created_at":"yesterday"') + `\n${a}\n${b}\n`,
+      /created_at "yesterday"/,
+    );
+    const noLate = serializeSnapshot(
+      { model: "m", created_at: "2025-01-02T00:00:00Z", columns: [{ name: "u", description: "" }] },
+      [],
+    );
     refuse(noLate, /no column late, which the feature spec reads/);
   });
 });
@@ -97,7 +112,10 @@ describe("EntityStore", () => {
   test("loads the newest snapshot at start and reports its freshness", async () => {
     const dir = freshDir();
     put(dir, "2025-01-01T00:00:00Z", [["A", { u: 1, late: 0 }]]);
-    const newest = put(dir, "2025-01-02T00:00:00Z", [["A", { u: 2, late: 0 }], ["B", { u: 3, late: 1 }]]);
+    const newest = put(dir, "2025-01-02T00:00:00Z", [
+      ["A", { u: 2, late: 0 }],
+      ["B", { u: 3, late: 1 }],
+    ]);
     writeFileSync(join(dir, "snapshot-20990101T000000Z.jsonl.tmp"), "half a fi");
     writeFileSync(join(dir, "README"), "not a snapshot");
     const clock = new FakeClock();
@@ -122,7 +140,10 @@ describe("EntityStore", () => {
   test("a broken newest file at start is logged and an older one used; no file at all imputes", async () => {
     const dir = freshDir();
     const older = put(dir, "2025-01-01T00:00:00Z", [["A", { u: 1, late: 0 }]]);
-    writeFileSync(join(dir, snapshotFileName("2025-01-03T00:00:00Z")), snapshotText("2025-01-03T00:00:00Z", [["A", { u: 9, late: 9 }]]).slice(0, -10));
+    writeFileSync(
+      join(dir, snapshotFileName("2025-01-03T00:00:00Z")),
+      snapshotText("2025-01-03T00:00:00Z", [["A", { u: 9, late: 9 }]]).slice(0, -10),
+    );
     const { log, lines } = memoryLog();
     const store = new EntityStore({ dir, spec, log });
     assert.equal(await store.load(), true);
@@ -158,17 +179,30 @@ describe("EntityStore", () => {
     assert.equal(refusals(), 1, "the same broken file is not read again");
 
     // The writer finishes the file in place: it changed, so it is read again.
-    writeFileSync(join(dir, brokenName), snapshotText("2025-01-03T00:00:00Z", [["A", { u: 3, late: 1 }], ["B", { u: 0, late: 0 }]]));
+    writeFileSync(
+      join(dir, brokenName),
+      snapshotText("2025-01-03T00:00:00Z", [
+        ["A", { u: 3, late: 1 }],
+        ["B", { u: 0, late: 0 }],
+      ]),
+    );
     assert.equal(await store.refresh(), true);
     assert.deepEqual(store.get("A"), { u: 3, late: 1 });
     assert.equal(store.freshness()?.entities, 2);
     assert.notEqual(store.snapshot(), held);
-    assert.deepEqual(held?.entities.get("A"), { u: 1, late: 0 }, "a lookup holding the old snapshot still sees it whole");
+    assert.deepEqual(
+      held?.entities.get("A"),
+      { u: 1, late: 0 },
+      "a lookup holding the old snapshot still sees it whole",
+    );
   });
 
   test("files over the size limit are refused without being read", async () => {
     const dir = freshDir();
-    put(dir, "2025-01-02T00:00:00Z", [["A", { u: 1, late: 0 }], ["B", { u: 1, late: 0 }]]);
+    put(dir, "2025-01-02T00:00:00Z", [
+      ["A", { u: 1, late: 0 }],
+      ["B", { u: 1, late: 0 }],
+    ]);
     const { log, lines } = memoryLog();
     const store = new EntityStore({ dir, spec, log, maxBytes: 50 });
     assert.equal(await store.load(), false);

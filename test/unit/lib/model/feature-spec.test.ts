@@ -12,7 +12,14 @@ import {
   type FeatureSpec,
 } from "../../../../services/lib/model/feature-spec.js";
 
-const num = (name: string) => ({ name, type: "number" as const, min: -1e9, max: 1e9, required: false, description: "" });
+const num = (name: string) => ({
+  name,
+  type: "number" as const,
+  min: -1e9,
+  max: 1e9,
+  required: false,
+  description: "",
+});
 
 const spec: FeatureSpec = {
   model: "toy",
@@ -20,13 +27,38 @@ const spec: FeatureSpec = {
   inputs: [num("A"), num("B"), num("C"), num("CODE"), { ...num("AGE"), sensitive: true }, num("SEX")],
   entity_features: [{ name: "late_count", description: "" }],
   features: [
-    { name: "a", source: { kind: "input", name: "A" }, transforms: [{ kind: "standardize", mean: 10, std: 2 }], default: 10 },
+    {
+      name: "a",
+      source: { kind: "input", name: "A" },
+      transforms: [{ kind: "standardize", mean: 10, std: 2 }],
+      default: 10,
+    },
     { name: "b", source: { kind: "input", name: "B" }, transforms: [], default: -1 },
-    { name: "code", source: { kind: "input", name: "CODE" }, transforms: [{ kind: "one_hot", categories: [1, 2, 3] }], default: 2 },
-    { name: "ratio", source: { kind: "derived", op: "ratio", of: ["A", "B"] }, transforms: [{ kind: "clip", min: 0, max: 3 }], default: 1 },
-    { name: "late", source: { kind: "derived", op: "count_at_least", of: ["A", "B", "C"], threshold: 1 }, transforms: [], default: 0 },
+    {
+      name: "code",
+      source: { kind: "input", name: "CODE" },
+      transforms: [{ kind: "one_hot", categories: [1, 2, 3] }],
+      default: 2,
+    },
+    {
+      name: "ratio",
+      source: { kind: "derived", op: "ratio", of: ["A", "B"] },
+      transforms: [{ kind: "clip", min: 0, max: 3 }],
+      default: 1,
+    },
+    {
+      name: "late",
+      source: { kind: "derived", op: "count_at_least", of: ["A", "B", "C"], threshold: 1 },
+      transforms: [],
+      default: 0,
+    },
     { name: "log_c", source: { kind: "input", name: "C" }, transforms: [{ kind: "log" }], default: 0 },
-    { name: "c_band", source: { kind: "input", name: "C" }, transforms: [{ kind: "bucketize", edges: [0, 10, 100] }], default: 0 },
+    {
+      name: "c_band",
+      source: { kind: "input", name: "C" },
+      transforms: [{ kind: "bucketize", edges: [0, 10, 100] }],
+      default: 0,
+    },
     { name: "late_count", source: { kind: "entity", name: "late_count" }, transforms: [], default: 0.5 },
   ],
   segments: [
@@ -36,7 +68,18 @@ const spec: FeatureSpec = {
 };
 
 test("vectors follow the spec's order, sources and transforms; one-hot features take a column per category", () => {
-  assert.deepEqual(featureColumns(spec), ["a", "b", "code=1", "code=2", "code=3", "ratio", "late", "log_c", "c_band", "late_count"]);
+  assert.deepEqual(featureColumns(spec), [
+    "a",
+    "b",
+    "code=1",
+    "code=2",
+    "code=3",
+    "ratio",
+    "late",
+    "log_c",
+    "c_band",
+    "late_count",
+  ]);
   assert.equal(vectorLength(spec), 10);
   const r = buildVector(spec, { A: 14, B: 2, C: 99, CODE: 3 }, { late_count: 4 });
   assert.deepEqual([...r.vector], [2, 2, 0, 0, 1, 3, 3, Math.fround(Math.log(100)), 2, 4]);
@@ -77,10 +120,21 @@ test("checkSpec refuses sensitive inputs, unknown sources and misplaced one-hot"
   checkSpec(spec);
   const bad = (f: FeatureSpec["features"][number]) => () => checkSpec({ ...spec, features: [f] });
   assert.throws(bad({ name: "x", source: { kind: "input", name: "AGE" }, transforms: [], default: 0 }), /sensitive/);
-  assert.throws(bad({ name: "x", source: { kind: "input", name: "NOPE" }, transforms: [], default: 0 }), /unknown input NOPE/);
-  assert.throws(bad({ name: "x", source: { kind: "entity", name: "nope" }, transforms: [], default: 0 }), /unknown entity feature/);
   assert.throws(
-    bad({ name: "x", source: { kind: "input", name: "A" }, transforms: [{ kind: "one_hot", categories: [1] }, { kind: "log" }], default: 0 }),
+    bad({ name: "x", source: { kind: "input", name: "NOPE" }, transforms: [], default: 0 }),
+    /unknown input NOPE/,
+  );
+  assert.throws(
+    bad({ name: "x", source: { kind: "entity", name: "nope" }, transforms: [], default: 0 }),
+    /unknown entity feature/,
+  );
+  assert.throws(
+    bad({
+      name: "x",
+      source: { kind: "input", name: "A" },
+      transforms: [{ kind: "one_hot", categories: [1] }, { kind: "log" }],
+      default: 0,
+    }),
     /one_hot must be last/,
   );
 });

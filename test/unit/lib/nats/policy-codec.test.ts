@@ -21,22 +21,33 @@ test("a serving policy round-trips as protobuf JSON with its schema version", ()
 
 test("a policy written before schema versions (the same message without the field) is read as the current version", () => {
   // What PolicyStore wrote before: toJsonString of the message, no schemaVersion.
-  const legacy = '{"model":"credit-default","championVersion":"3","updatedAt":"2023-11-14T22:13:20Z","updatedBy":"meshctl@alice"}';
+  const legacy =
+    '{"model":"credit-default","championVersion":"3","updatedAt":"2023-11-14T22:13:20Z","updatedBy":"meshctl@alice"}';
   assert.deepEqual(decodePolicy(legacy), policy);
   assert.deepEqual(decodePolicy(toJsonString(ServingPolicySchema, { ...policy, schemaVersion: 0 })), policy);
 });
 
 test("malformed policies are refused with a KvValueError that says what is wrong", () => {
   const refuses = (text: string, why: RegExp) =>
-    assert.throws(() => decodePolicy(text), (err: unknown) => err instanceof KvValueError && why.test(err.message), why.source);
+    assert.throws(
+      () => decodePolicy(text),
+      (err: unknown) => err instanceof KvValueError && why.test(err.message),
+      why.source,
+    );
   refuses("credit-default=3", /^serving policy: not JSON/);
   refuses('"credit-default"', /not a JSON object/);
   refuses('{"model":"credit-default","championVersion":3.5}', /champion_version from JSON: expected string/);
   refuses('{"model":"credit-default"}', /championVersion is empty/);
   refuses('{"championVersion":"3","schemaVersion":1}', /model is empty/);
   refuses('{"model":"credit-default","championVersion":"3","champion":"2"}', /champion/);
-  refuses('{"model":"credit-default","championVersion":"3","schemaVersion":2}', /schema version 2 is not one this build reads \(0 or 1\)/);
-  refuses('{"model":"credit-default","championVersion":"3","schemaVersion":-1}', /schemaVersion must be a non-negative integer/);
+  refuses(
+    '{"model":"credit-default","championVersion":"3","schemaVersion":2}',
+    /schema version 2 is not one this build reads \(0 or 1\)/,
+  );
+  refuses(
+    '{"model":"credit-default","championVersion":"3","schemaVersion":-1}',
+    /schemaVersion must be a non-negative integer/,
+  );
 });
 
 test("the schema version may be written as a string (protobuf JSON allows it), and new fields of version 1 are ignored", () => {

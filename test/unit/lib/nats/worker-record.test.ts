@@ -3,7 +3,11 @@ import assert from "node:assert/strict";
 import { fromJsonString } from "@bufbuild/protobuf";
 import { WorkerRecordSchema } from "../../../../gen/scoremesh/worker/v1/worker_pb.js";
 import { KvValueError } from "../../../../services/lib/nats/kv-codec.js";
-import { encodeWorkerRecord, parseWorkerRecord, type WorkerRecord } from "../../../../services/lib/nats/worker-record.js";
+import {
+  encodeWorkerRecord,
+  parseWorkerRecord,
+  type WorkerRecord,
+} from "../../../../services/lib/nats/worker-record.js";
 
 const record: WorkerRecord = {
   address: "127.0.0.1:50081",
@@ -11,7 +15,9 @@ const record: WorkerRecord = {
   pid: 4711,
   providersRequested: ["cuda", "cpu"],
   providersActive: ["cpu"],
-  fallbacks: [{ provider: "cuda", reason: "OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library" }],
+  fallbacks: [
+    { provider: "cuda", reason: "OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library" },
+  ],
   models: [
     { model: "credit-default", version: "2", provider: "cpu", ready: false },
     { model: "credit-default", version: "3", provider: "cpu", ready: true },
@@ -26,7 +32,11 @@ test("a worker record round-trips as protobuf JSON of scoremesh.worker.v1.Worker
   const m = fromJsonString(WorkerRecordSchema, text);
   assert.equal(m.schemaVersion, 1);
   assert.equal(m.models[1]?.ready, true);
-  assert.equal((JSON.parse(text) as { startedAt: string }).startedAt, "2023-11-14T22:13:20Z", "times are RFC 3339 strings");
+  assert.equal(
+    (JSON.parse(text) as { startedAt: string }).startedAt,
+    "2023-11-14T22:13:20Z",
+    "times are RFC 3339 strings",
+  );
   assert.deepEqual(parseWorkerRecord(text), record);
 });
 
@@ -36,15 +46,25 @@ test("a record written before schema versions (plain JSON, as workers wrote it) 
   // Its malformed values are refused naming the field, as before.
   assert.throws(() => parseWorkerRecord(JSON.stringify({ ...record, pid: "4711" })), /worker record: pid/);
   assert.throws(() => parseWorkerRecord(JSON.stringify({ ...record, providersActive: "cpu" })), /providersActive/);
-  assert.throws(() => parseWorkerRecord(JSON.stringify({ ...record, models: [{ model: "m", version: "1", provider: "cpu" }] })), /ready/);
+  assert.throws(
+    () => parseWorkerRecord(JSON.stringify({ ...record, models: [{ model: "m", version: "1", provider: "cpu" }] })),
+    /ready/,
+  );
   assert.throws(() => parseWorkerRecord(JSON.stringify({ ...record, fallbacks: [{ provider: "cuda" }] })), /reason/);
-  assert.throws(() => parseWorkerRecord(JSON.stringify({ ...record, startedAt: "yesterday" })), /startedAt must be an ISO 8601 time/);
+  assert.throws(
+    () => parseWorkerRecord(JSON.stringify({ ...record, startedAt: "yesterday" })),
+    /startedAt must be an ISO 8601 time/,
+  );
 });
 
 test("malformed worker records are refused with a KvValueError that says what is wrong", () => {
   const current = JSON.parse(encodeWorkerRecord(record)) as Record<string, unknown>;
   const refuses = (text: string, why: RegExp) =>
-    assert.throws(() => parseWorkerRecord(text), (err: unknown) => err instanceof KvValueError && why.test(err.message), why.source);
+    assert.throws(
+      () => parseWorkerRecord(text),
+      (err: unknown) => err instanceof KvValueError && why.test(err.message),
+      why.source,
+    );
   refuses("not json", /^worker record: not JSON/);
   refuses("[1]", /not a JSON object/);
   refuses(JSON.stringify({ ...current, pid: "many" }), /pid/);

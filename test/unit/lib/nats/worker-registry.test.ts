@@ -3,7 +3,11 @@ import assert from "node:assert/strict";
 import type { Logger } from "pino";
 import { workerKey } from "../../../../services/lib/nats/worker-registry.js";
 import type { WorkerRecord } from "../../../../services/lib/nats/worker-record.js";
-import { describeWorker, WorkerAnnouncer, type WorkerFacts } from "../../../../services/model-worker/worker-announcer.js";
+import {
+  describeWorker,
+  WorkerAnnouncer,
+  type WorkerFacts,
+} from "../../../../services/model-worker/worker-announcer.js";
 import { WorkerTable } from "../../../../services/monitor/worker-table.js";
 
 const CUDA_ERROR = "OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library";
@@ -41,7 +45,10 @@ test("describeWorker: providers in the requested order, versions sorted, refusal
   const r = describeWorker(
     facts({
       providersRequested: ["cuda", "tensorrt", "cpu"],
-      fallbacks: new Map([["tensorrt", "no TensorRT"], ["cuda", CUDA_ERROR]]),
+      fallbacks: new Map([
+        ["tensorrt", "no TensorRT"],
+        ["cuda", CUDA_ERROR],
+      ]),
       refused: new Map([["credit-default/5", "feature spec skew"]]),
     }),
     new Date(1_700_000_005_000),
@@ -78,7 +85,14 @@ test("WorkerTable: writes replace, deletes remove, and what is not rewritten wit
   const b = describeWorker(onCuda({ address: "127.0.0.1:50082" }), new Date(0));
   table.apply({ key: "a", record: a }, 1_000);
   table.apply({ key: "b", record: b }, 2_000);
-  assert.deepEqual(table.list(2_000).map((w) => [w.key, w.ageMs]), [["a", 1_000], ["b", 0]], "sorted by address");
+  assert.deepEqual(
+    table.list(2_000).map((w) => [w.key, w.ageMs]),
+    [
+      ["a", 1_000],
+      ["b", 0],
+    ],
+    "sorted by address",
+  );
 
   const [wa, wb] = table.list(2_000);
   assert.equal(wa?.cpuFallback, false, "cpu asked, cpu got: no fallback");
@@ -90,15 +104,28 @@ test("WorkerTable: writes replace, deletes remove, and what is not rewritten wit
 
   // A refresh of "a" keeps it; "b" is not refreshed and expires; a restarted "b" comes back under its key.
   table.apply({ key: "a", record: { ...a, updatedAt: new Date(25_000).toISOString() } }, 25_000);
-  assert.deepEqual(table.list(31_999).map((w) => w.key), ["a", "b"]);
-  assert.deepEqual(table.list(32_000).map((w) => w.key), ["a"], "b was last seen 30 s before");
+  assert.deepEqual(
+    table.list(31_999).map((w) => w.key),
+    ["a", "b"],
+  );
+  assert.deepEqual(
+    table.list(32_000).map((w) => w.key),
+    ["a"],
+    "b was last seen 30 s before",
+  );
   table.apply({ key: "b", record: { ...b, instance: "node-3/4712" } }, 33_000);
-  assert.deepEqual(table.list(33_000).map((w) => w.instance), ["node-3/4711", "node-3/4712"]);
+  assert.deepEqual(
+    table.list(33_000).map((w) => w.instance),
+    ["node-3/4711", "node-3/4712"],
+  );
 
   // A graceful shutdown deletes the key; a delete of an unknown key is harmless.
   table.apply({ key: "a" }, 34_000);
   table.apply({ key: "nobody" }, 34_000);
-  assert.deepEqual(table.list(34_000).map((w) => w.key), ["b"]);
+  assert.deepEqual(
+    table.list(34_000).map((w) => w.key),
+    ["b"],
+  );
 });
 
 test("WorkerTable: a fallback that still ended on an accelerator is not a CPU fallback", () => {
@@ -161,7 +188,10 @@ test("WorkerAnnouncer: best effort (a failure is logged once and retried), no ov
   assert.equal(maxInFlight, 1, "writes never overlap");
   assert.equal(puts.length, 2, "one write, then one more for the calls made during it");
   assert.equal(puts.at(-1)?.pid, n, "the last write has the latest record");
-  assert.ok(lines.some((l) => l.level === "info" && /published again/.test(l.msg)), "the recovery is logged");
+  assert.ok(
+    lines.some((l) => l.level === "info" && /published again/.test(l.msg)),
+    "the recovery is logged",
+  );
   assert.equal(opens, 2, "the store is opened once it can be");
 
   await a.close();

@@ -1,7 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { decodeStatusDetails, encodeStatusDetails, fieldViolations, invalidArgument } from "../../../../services/lib/rpc/status-details.js";
+import {
+  decodeStatusDetails,
+  encodeStatusDetails,
+  fieldViolations,
+  invalidArgument,
+} from "../../../../services/lib/rpc/status-details.js";
 
 test("a BadRequest survives the google.rpc.Status round trip a gRPC hop makes", () => {
   const err = invalidArgument([

@@ -13,7 +13,8 @@ import { PEER_ENV } from "../../../support/peer-env.js";
 function assertConfigError(read: () => unknown, name: string, pattern: RegExp, what = name): void {
   assert.throws(
     read,
-    (e: unknown) => e instanceof ConfigError && e.variable === name && e.message.startsWith(`${name}:`) && pattern.test(e.message),
+    (e: unknown) =>
+      e instanceof ConfigError && e.variable === name && e.message.startsWith(`${name}:`) && pattern.test(e.message),
     what,
   );
 }
@@ -42,7 +43,12 @@ test("every peer address is required: each service stops naming the one it lacks
   for (const [read, name] of cases) {
     for (const missing of [undefined, "", "  "]) {
       const env: Record<string, string | undefined> = { ...PEER_ENV, [name]: missing };
-      assertConfigError(() => read(new EnvReader(env)), name, /is required but not set/, `${name}=${JSON.stringify(missing)}`);
+      assertConfigError(
+        () => read(new EnvReader(env)),
+        name,
+        /is required but not set/,
+        `${name}=${JSON.stringify(missing)}`,
+      );
     }
   }
 });
@@ -56,7 +62,8 @@ test("a malformed variable fails fast, naming the variable", () => {
     [{ ROUTER_WORKER_TIMEOUT_MS: "soon" }, "ROUTER_WORKER_TIMEOUT_MS"],
     [{ ROUTER_WORKER_TIMEOUT_MS: "0" }, "ROUTER_WORKER_TIMEOUT_MS"],
   ];
-  for (const [env, name] of cases) assertConfigError(() => routerConfig(new EnvReader({ ...PEER_ENV, ...env })), name, /./, JSON.stringify(env));
+  for (const [env, name] of cases)
+    assertConfigError(() => routerConfig(new EnvReader({ ...PEER_ENV, ...env })), name, /./, JSON.stringify(env));
 });
 
 test("address lists: each entry host:port, none empty, none twice", () => {
@@ -80,8 +87,19 @@ test("optional: undefined when unset, empty or blank, else the trimmed value", (
 });
 
 test("NATS_URL: one reader for every service, a validated list of nats://host:port", () => {
-  assert.deepEqual(natsServers(new EnvReader({ NATS_URL: "nats://10.0.0.5:4222, nats://[::1]:4223" })), ["nats://10.0.0.5:4222", "nats://[::1]:4223"]);
-  const bad = ["127.0.0.1:4222", "http://h:4222", "nats://h", "nats://h:70000", "nats://h:4222/x", "nats://h:1,,nats://h:2", "nats://h:1,nats://h:1"];
+  assert.deepEqual(natsServers(new EnvReader({ NATS_URL: "nats://10.0.0.5:4222, nats://[::1]:4223" })), [
+    "nats://10.0.0.5:4222",
+    "nats://[::1]:4223",
+  ]);
+  const bad = [
+    "127.0.0.1:4222",
+    "http://h:4222",
+    "nats://h",
+    "nats://h:70000",
+    "nats://h:4222/x",
+    "nats://h:1,,nats://h:2",
+    "nats://h:1,nats://h:1",
+  ];
   for (const v of bad) assertConfigError(() => natsServers(new EnvReader({ NATS_URL: v })), "NATS_URL", /./, v);
   assertConfigError(() => natsServers(new EnvReader({})), "NATS_URL", /is required but not set/);
 });

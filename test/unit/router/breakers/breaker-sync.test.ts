@@ -5,13 +5,27 @@ import { BreakerBoard } from "../../../../services/router/breakers/breakers.js";
 import { FakeClock } from "../../../support/fake-clock.js";
 
 const T = "127.0.0.1:50081/credit-default/3";
-const tr = (origin: string, state: BreakerTransition["state"], epoch: number, at: number): BreakerTransition => ({ origin, target: T, state, epoch, at });
+const tr = (origin: string, state: BreakerTransition["state"], epoch: number, at: number): BreakerTransition => ({
+  origin,
+  target: T,
+  state,
+  epoch,
+  at,
+});
 
 test("order: epoch first, then time, then origin", () => {
   assert.equal(isNewer(undefined, tr("a", "OPEN", 1, 0)), true);
-  assert.equal(isNewer(tr("a", "OPEN", 2, 0), tr("b", "CLOSED", 1, 99)), false, "a lower epoch is older whatever its time");
+  assert.equal(
+    isNewer(tr("a", "OPEN", 2, 0), tr("b", "CLOSED", 1, 99)),
+    false,
+    "a lower epoch is older whatever its time",
+  );
   assert.equal(isNewer(tr("a", "OPEN", 2, 10), tr("b", "CLOSED", 2, 11)), true);
-  assert.equal(isNewer(tr("a", "OPEN", 2, 10), tr("b", "CLOSED", 2, 10)), true, "same epoch and time: origin breaks the tie");
+  assert.equal(
+    isNewer(tr("a", "OPEN", 2, 10), tr("b", "CLOSED", 2, 10)),
+    true,
+    "same epoch and time: origin breaks the tie",
+  );
   assert.equal(isNewer(tr("b", "OPEN", 2, 10), tr("a", "CLOSED", 2, 10)), false);
   assert.equal(isNewer(tr("a", "OPEN", 2, 10), tr("a", "OPEN", 2, 10)), false, "a replay is not newer");
 });
@@ -26,7 +40,11 @@ test("another replica's OPEN is adopted at once, for the rest of its wait; CLOSE
 test("stale and out-of-order transitions are ignored", () => {
   const s = new BreakerSync("r2", { waitInOpenMs: 2000 });
   assert.equal(s.receive(tr("r1", "CLOSED", 5, 500), 500).kind, "try-recovery");
-  assert.deepEqual(s.receive(tr("r3", "OPEN", 4, 600), 600), { kind: "ignore", why: "stale" }, "epoch 4 arrives after epoch 5");
+  assert.deepEqual(
+    s.receive(tr("r3", "OPEN", 4, 600), 600),
+    { kind: "ignore", why: "stale" },
+    "epoch 4 arrives after epoch 5",
+  );
   assert.deepEqual(s.receive(tr("r1", "CLOSED", 5, 500), 700), { kind: "ignore", why: "stale" }, "a replay");
   assert.equal(s.get(T)?.epoch, 5);
 });

@@ -39,7 +39,14 @@ test("stays closed below the minimum number of calls, however many of them faile
 test("opens when failures reach the rate over the window; refuses calls while open", () => {
   const clock = new FakeClock();
   const seen: string[] = [];
-  const b = new CircuitBreaker({ windowSize: 10, minimumCalls: 4, failureRateThreshold: 0.5, waitInOpenMs: 1000, clock, onTransition: (t) => seen.push(`${t.from}->${t.to}`) });
+  const b = new CircuitBreaker({
+    windowSize: 10,
+    minimumCalls: 4,
+    failureRateThreshold: 0.5,
+    waitInOpenMs: 1000,
+    clock,
+    onTransition: (t) => seen.push(`${t.from}->${t.to}`),
+  });
   call(b, false);
   call(b, false);
   call(b, false);
@@ -134,7 +141,13 @@ test("forceOpen adopts another replica's opening for the rest of its wait; tryRe
   call(b, false);
   call(b, false);
   assert.equal(b.state, "CLOSED");
-  assert.deepEqual(seen, ["CLOSED->OPEN (adopted)", "OPEN->HALF_OPEN", "HALF_OPEN->OPEN (adopted)", "OPEN->HALF_OPEN (adopted)", "HALF_OPEN->CLOSED"]);
+  assert.deepEqual(seen, [
+    "CLOSED->OPEN (adopted)",
+    "OPEN->HALF_OPEN",
+    "HALF_OPEN->OPEN (adopted)",
+    "OPEN->HALF_OPEN (adopted)",
+    "HALF_OPEN->CLOSED",
+  ]);
 });
 
 test("options are checked", () => {

@@ -78,11 +78,17 @@ test("TreeSHAP equals Shapley values by brute force, and they sum with the expec
       const x = Array.from({ length: d }, () => Math.fround(rng.normal() * 0.7));
       const phi = shap.values(x);
       const expected = bruteForceShapley(ensemble, x, d);
-      for (let j = 0; j < d; j++) assert.ok(Math.abs(phi[j]! - expected[j]!) < 1e-9, `trial ${trial} feature ${j}: ${phi[j]} vs ${expected[j]}`);
+      for (let j = 0; j < d; j++)
+        assert.ok(Math.abs(phi[j]! - expected[j]!) < 1e-9, `trial ${trial} feature ${j}: ${phi[j]} vs ${expected[j]}`);
       const total = shap.expectedValue + phi.reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(total - predictRaw(ensemble, x)) < 1e-9);
     }
-    assert.ok(Math.abs(expectedValue(ensemble) - conditional(ensemble, new Array<number>(d).fill(0), new Array<boolean>(d).fill(false))) < 1e-9);
+    assert.ok(
+      Math.abs(
+        expectedValue(ensemble) -
+          conditional(ensemble, new Array<number>(d).fill(0), new Array<boolean>(d).fill(false)),
+      ) < 1e-9,
+    );
   }
 });
 
@@ -105,11 +111,15 @@ test("the precomputed per-leaf TreeSHAP gives the same values as TreeSHAP's recu
       );
       const a = fast.values(x);
       const b = slow.values(x);
-      for (let j = 0; j < d; j++) assert.ok(Math.abs(a[j]! - b[j]!) < 1e-9, `trial ${trial} row ${row} feature ${j}: ${a[j]} vs ${b[j]}`);
+      for (let j = 0; j < d; j++)
+        assert.ok(Math.abs(a[j]! - b[j]!) < 1e-9, `trial ${trial} row ${row} feature ${j}: ${a[j]} vs ${b[j]}`);
     }
   }
   const deep: TreeEnsemble = { baseScore: 0, trees: [randomTree(createRng(3), 12, 10)] };
-  assert.ok(LeafTreeShap.create(deep, 12, 4) instanceof TreeShap, "paths with more unique features than the limit fall back to the recursion");
+  assert.ok(
+    LeafTreeShap.create(deep, 12, 4) instanceof TreeShap,
+    "paths with more unique features than the limit fall back to the recursion",
+  );
 });
 
 test("linear contributions are measured from the mean row and sum with the base value to the log-odds", () => {

@@ -62,7 +62,11 @@ test("counts leave the window after ttlMs, bucket by bucket", () => {
   assert.deepEqual({ ...b.stats(), refused: 0 }, { firstAttempts: 10, retries: 10, available: 0, refused: 0 });
   assert.equal(b.tryWithdraw(), false);
   clock.t = 15_000;
-  assert.deepEqual({ ...b.stats(), refused: 0 }, { firstAttempts: 0, retries: 0, available: 0, refused: 0 }, "all of it has left");
+  assert.deepEqual(
+    { ...b.stats(), refused: 0 },
+    { firstAttempts: 0, retries: 0, available: 0, refused: 0 },
+    "all of it has left",
+  );
   times(4, () => b.deposit());
   assert.equal(withdrawn(b, 5), 2, "a fresh window");
   clock.t = 1e9;

@@ -42,15 +42,29 @@ test("the window holds the first row for more, up to the row limit", async () =>
   const { clock, calls, b } = setup({ windowMs: 1, maxRows: 2 });
   const ps = [1, 2, 3].map((x) => b.score("m", "1", card, new Float32Array([x, 0]), 1, { timeoutMs: 100 }));
   await clock.advance(0);
-  assert.deepEqual(calls.map((c) => c.rows), [2], "two rows fill a batch at once");
+  assert.deepEqual(
+    calls.map((c) => c.rows),
+    [2],
+    "two rows fill a batch at once",
+  );
   await clock.advance(1);
-  assert.deepEqual(calls.map((c) => c.rows), [2, 1], "the third goes when the window closes");
-  assert.deepEqual((await Promise.all(ps)).map((s) => s[0]), [1, 2, 3]);
+  assert.deepEqual(
+    calls.map((c) => c.rows),
+    [2, 1],
+    "the third goes when the window closes",
+  );
+  assert.deepEqual(
+    (await Promise.all(ps)).map((s) => s[0]),
+    [1, 2, 3],
+  );
 });
 
 test("a worker error reaches every caller of the batch; an expired caller gets DEADLINE_EXCEEDED", async () => {
   const clock = new FakeClock();
-  const b = new WorkerBatcher(async () => Promise.reject(new ConnectError("no worker", Code.Unavailable)), { clock, windowMs: 5 });
+  const b = new WorkerBatcher(async () => Promise.reject(new ConnectError("no worker", Code.Unavailable)), {
+    clock,
+    windowMs: 5,
+  });
   const late = b.score("m", "1", card, new Float32Array([1, 2]), 1, { timeoutMs: 2 });
   const p = b.score("m", "1", card, new Float32Array([1, 2]), 1, { timeoutMs: 100 });
   await clock.advance(5);
@@ -91,6 +105,10 @@ test("a caller whose time runs out while its batch's worker call is in flight gi
   );
   await clock.advance(50);
   release(); // the worker answers only now
-  assert.equal(await shortOutcome, "DeadlineExceeded", "the short caller went on to its cascade's next step at its own deadline");
+  assert.equal(
+    await shortOutcome,
+    "DeadlineExceeded",
+    "the short caller went on to its cascade's next step at its own deadline",
+  );
   assert.deepEqual([...(await long)], [0.5]);
 });
