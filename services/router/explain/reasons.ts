@@ -1,7 +1,7 @@
 import { Decision } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { ModelCard } from "../../lib/model/index.js";
 import { readTreeEnsemble } from "./onnx-trees.js";
-import { LeafTreeShap } from "./tree-shap.js";
+import { LeafTreeShap } from "./leaf-tree-shap.js";
 
 /**
  * An exact additive explanation of one row's raw model output (log-odds):

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type Tree, type TreeEnsemble, predictRaw } from "../../../../services/lib/model/index.js";
-import { LeafTreeShap, TreeShap, expectedValue } from "../../../../services/router/explain/tree-shap.js";
+import { LeafTreeShap } from "../../../../services/router/explain/leaf-tree-shap.js";
+import { TreeShap, expectedValue } from "../../../../services/router/explain/tree-shap.js";
 import { linearExplainer, topReasons, wantsReasons } from "../../../../services/router/explain/reasons.js";
 import { Decision } from "../../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { createRng, type Rng } from "../../../../tools/trainer/rng.js";
