@@ -14,6 +14,7 @@ import { PortsInUseError, PROJECT_ROOT, randomPorts, startMesh, type Mesh } from
 import { writeMeshState } from "../../deploy/local/mesh-state.js";
 import { NotServingError } from "../../deploy/local/readiness.js";
 import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import { ModelRepository } from "../../services/lib/model/index.js";
 import { creditRows } from "../support/credit-data.js";
 import { runMeshctl, sleep, waitFor } from "../support/mesh-fixture.js";
 
@@ -100,8 +101,9 @@ describe("npm start's mesh and meshctl", () => {
       ["SERVING", "SERVING", "SERVING", "SERVING", "SERVING"],
     );
     assert.deepEqual(
-      s.policies.map((p) => p.model),
-      [MODEL],
+      s.policies.map((p) => p.model).sort(),
+      new ModelRepository(join(PROJECT_ROOT, "models")).models().sort(),
+      "a policy for every model in the repository",
     );
     const policy = await meshctl("policy", MODEL, "--json");
     const champion = (JSON.parse(policy.stdout) as { championVersion: string }).championVersion;
