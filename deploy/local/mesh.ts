@@ -2,6 +2,9 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ChannelCredentials } from "@grpc/grpc-js";
+import { EnvReader, readEdgeCredentials, readTlsConfig } from "../../services/lib/service/index.js";
+import { devTlsEnv } from "./dev-certs.js";
 import { startNatsServer, stopProcess } from "./nats-server.js";
 import { freePort, portInUse, portOwner } from "./ports.js";
 import { logSize, NotServingError, summary, waitServing, type StartingInstance } from "./readiness.js";
@@ -84,6 +87,11 @@ export interface MeshOptions {
    * the tests kill processes on purpose and expect them to stay down.
    */
   supervise?: SupervisorOptions;
+  /**
+   * `mtls` (the default): development certificates under `<stateDir>/tls/` (made once), every service on mutual
+   * TLS; `off`: plaintext (TLS_MODE=off).
+   */
+  tls?: "mtls" | "off";
 }
 
 export interface Mesh {
@@ -96,6 +104,10 @@ export interface Mesh {
   instances: InstanceName[];
   /** The gRPC address an instance listens on. */
   addressOf(instance: InstanceName): string;
+  /** The environment an instance gets: `env`, its own certificate (TLS_CERT_FILE, TLS_KEY_FILE) and address. */
+  envOf(instance: InstanceName): Record<string, string>;
+  /** How to dial an instance: the client certificate (TLS_* in `env`), or the validator's public edge. */
+  credentials(instance: InstanceName): ChannelCredentials;
   logDir: string;
   /** Starts one service process (again, e.g. after `kill`) and waits until it reports SERVING. */
   startService(name: InstanceName): Promise<void>;
@@ -200,6 +212,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   await checkPortsFree(opts.ports);
   const logDir = join(opts.stateDir, "logs");
   mkdirSync(logDir, { recursive: true });
+  const tls = devTlsEnv(opts.stateDir, opts.tls ?? "mtls", SERVICES);
+  const credentials = meshCredentials({ ...tls.env, ...opts.env });
   const natsOpts = natsOptions(opts, logDir);
   let nats = await startNatsServer(natsOpts).catch((err: unknown) => {
     closeSync(natsOpts.logFile);
@@ -207,10 +221,12 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   });
   const env = {
     ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir),
+    ...tls.env,
     ...opts.env,
   };
   const { instances, instanceEnv } = await replicas(opts);
   const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
+  const envOf = (name: InstanceName) => ({ ...env, ...tls.serviceEnv(serviceOf(name)), ...instanceEnv.get(name) });
   env["ROUTER_WORKER_ADDRS"] = instances
     .filter((i) => serviceOf(i) === "model-worker")
     .map(addressOf)
@@ -224,7 +240,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     : undefined;
 
   const startService = async (name: InstanceName) => {
-    const instance = spawnInstance(name, { ...env, ...instanceEnv.get(name) }, addressOf(name), logFileOf(name));
+    const instance = spawnInstance(name, envOf(name), addressOf(name), logFileOf(name), credentials(name));
     processes.set(name, instance.child);
     starting.set(name, instance);
     if (up) supervisor?.watch(name, instance.child);
@@ -266,6 +282,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     processes,
     instances,
     addressOf,
+    envOf,
+    credentials,
     logDir,
     startService,
     stopNats,
@@ -280,12 +298,20 @@ function spawnInstance(
   env: Record<string, string>,
   address: string,
   logFile: string,
+  credentials: ChannelCredentials,
 ): StartingInstance {
   const logOffset = logSize(logFile);
   const log = openSync(logFile, "a");
   const child = spawnService(serviceOf(name), env, ["ignore", log, log]);
   closeSync(log);
-  return { name, address, child, logFile, logOffset };
+  return { name, address, credentials, child, logFile, logOffset };
+}
+
+/** The credentials to dial each instance with: the client identity of `env`, the public edge's for the validator. */
+function meshCredentials(env: Record<string, string>): (instance: InstanceName) => ChannelCredentials {
+  const internal = readTlsConfig(new EnvReader(env)).channel();
+  const edge = readEdgeCredentials(new EnvReader(env)).channel();
+  return (instance) => (serviceOf(instance) === "validator" ? edge : internal);
 }
 
 /** nats-server's port, store folder and log (opened for appending), the same on every start of one mesh. */

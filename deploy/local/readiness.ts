@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import type { ChannelCredentials } from "@grpc/grpc-js";
 import { readFileSync, statSync } from "node:fs";
 import { HealthProbe, type ServingStatus } from "../../services/lib/rpc/index.js";
 
@@ -7,6 +8,8 @@ export interface StartingInstance {
   name: string;
   /** The gRPC address whose grpc.health.v1 says whether it is up. */
   address: string;
+  /** How to dial it (the launcher's client certificate). */
+  credentials: ChannelCredentials;
   child: ChildProcess;
   logFile: string;
   /** The log file's size when this process started: what it wrote is after it (the file keeps earlier runs). */
@@ -37,7 +40,7 @@ export function logSize(file: string): number {
 
 /** Resolves once `i` reports SERVING; fails after `timeoutMs`, or when it exits first, with `describe`'s report. */
 export async function waitServing(i: StartingInstance, timeoutMs: number): Promise<void> {
-  const probe = new HealthProbe(i.address);
+  const probe = new HealthProbe(i.address, i.credentials);
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
@@ -64,7 +67,7 @@ export async function waitServing(i: StartingInstance, timeoutMs: number): Promi
 
 /** One line for an instance that is not serving yet: "router: running, NOT_SERVING (no model worker is serving)". */
 export async function summary(i: StartingInstance): Promise<string> {
-  const health = exited(i.child) ? "UNREACHABLE" : await checkOnce(i.address);
+  const health = exited(i.child) ? "UNREACHABLE" : await checkOnce(i.address, i.credentials);
   const log = readRun(i);
   const why = lastError(log) ?? notServingReason(log);
   return `${i.name}: ${processState(i.child)}, ${health}${why ? ` (${why})` : ""}`;
@@ -110,8 +113,8 @@ function processState(child: ChildProcess): string {
   return `running (pid ${child.pid})`;
 }
 
-async function checkOnce(address: string): Promise<ServingStatus> {
-  const probe = new HealthProbe(address);
+async function checkOnce(address: string, credentials: ChannelCredentials): Promise<ServingStatus> {
+  const probe = new HealthProbe(address, credentials);
   try {
     return await probe.check("", 500);
   } finally {

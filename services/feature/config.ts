@@ -1,8 +1,8 @@
-import { EnvReader } from "../lib/service/index.js";
+import { EnvReader, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (FEATURE_BATCHING, FEATURE_BATCH_*): the rows of concurrent ScoreRows calls for one model go in one Route call to the router. */
-export interface FeatureConfig extends HopBatchingConfig {
+export interface FeatureConfig extends HopBatchingConfig, ServiceTlsConfig {
   address: string;
   modelRepository: string;
   routerAddr: string;
@@ -34,5 +34,6 @@ export function readConfig(env = new EnvReader()): FeatureConfig {
     entityMaxBytes: env.int("FEATURE_ENTITY_MAX_BYTES", 256 * 1024 * 1024, 1, 4 * 1024 * 1024 * 1024),
     entityFreshnessLogMs: env.int("FEATURE_ENTITY_FRESHNESS_LOG_MS", 60_000, 0, 86_400_000),
     ...readHopBatching(env, "FEATURE", { maxInFlight: 4 }),
+    ...readServiceTls(env, "FEATURE"),
   };
 }

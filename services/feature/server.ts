@@ -47,6 +47,8 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
   const host = new ServiceHost({
     name: "feature",
     address: config.address,
+    credentials: config.tls.server(),
+    healthAddress: config.healthAddress,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
@@ -60,7 +62,7 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
     }, config.entityFreshnessLogMs).unref();
     host.onClose(() => clearInterval(timer));
   }
-  const transport = createGrpcTransport({ address: config.routerAddr });
+  const transport = createGrpcTransport({ address: config.routerAddr, credentials: config.tls.channel() });
   host.onClose(() => transport.close());
   const router = createClient(RouterService, transport);
   const batcher = config.batching
@@ -86,7 +88,7 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
     featureRoutes({ specs, router, ...(batcher ? { batcher } : {}), defaultTimeoutMs: config.defaultTimeoutMs }),
   );
   await host.listen();
-  const deps = new DependencyWatch([config.routerAddr], (any) =>
+  const deps = new DependencyWatch([config.routerAddr], config.tls.channel(), (any) =>
     host.setServing(any, any ? "router is serving" + entityLine(stores) : "router is not serving"),
   ).start();
   host.onClose(() => deps.close());

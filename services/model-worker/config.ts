@@ -1,8 +1,8 @@
-import { EnvReader, natsServers } from "../lib/service/index.js";
+import { EnvReader, natsServers, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readWorkerBatching, type WorkerBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (WORKER_BATCHING, WORKER_MAX_BATCH_ROWS, WORKER_MAX_QUEUE_*): concurrent requests per model version run together. */
-export interface WorkerConfig extends WorkerBatchingConfig {
+export interface WorkerConfig extends WorkerBatchingConfig, ServiceTlsConfig {
   /** gRPC listen address (OIP v2 + health). */
   address: string;
   /** The model repository folder. */
@@ -41,5 +41,6 @@ export function readConfig(env = new EnvReader()): WorkerConfig {
     ...readWorkerBatching(env, "WORKER"),
     cacheRows: env.int("WORKER_CACHE_ROWS", 0, 0, 10_000_000),
     drainTimeoutMs: env.int("WORKER_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+    ...readServiceTls(env, "WORKER"),
   };
 }

@@ -40,6 +40,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
   const host = new ServiceHost({
     name: "model-worker",
     address: config.address,
+    credentials: config.tls.server(),
+    healthAddress: config.healthAddress,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
     serverOptions: { "grpc.max_receive_message_length": 64 << 20 },

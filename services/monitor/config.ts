@@ -1,6 +1,6 @@
-import { EnvReader, natsServers } from "../lib/service/index.js";
+import { EnvReader, natsServers, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 
-export interface MonitorConfig {
+export interface MonitorConfig extends ServiceTlsConfig {
   address: string;
   /** HTTP page (/), Prometheus metrics (/metrics) and JSON stats (/stats.json). */
   httpAddress: string;
@@ -21,5 +21,6 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     drainTimeoutMs: env.int("MONITOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
     reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
     natsServers: natsServers(env),
+    ...readServiceTls(env, "MONITOR"),
   };
 }

@@ -23,6 +23,8 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const host = new ServiceHost({
     name: "monitor",
     address: config.address,
+    credentials: config.tls.server(),
+    healthAddress: config.healthAddress,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });

@@ -1,8 +1,8 @@
-import { ConfigError, EnvReader, natsServers } from "../lib/service/index.js";
+import { ConfigError, EnvReader, natsServers, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (ROUTER_BATCHING, ROUTER_BATCH_*): the rows of concurrent Route calls for one model version go in one ModelInfer. */
-export interface RouterConfig extends HopBatchingConfig {
+export interface RouterConfig extends HopBatchingConfig, ServiceTlsConfig {
   address: string;
   modelRepository: string;
   workerAddrs: string[];
@@ -107,6 +107,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     fallbackVersions: fallbackVersions(env),
     rulesReserveMs: env.int("ROUTER_RULES_RESERVE_MS", 25, 0, 60_000),
     reviewBand: fraction(env, "ROUTER_REVIEW_BAND", 0.02),
+    ...readServiceTls(env, "ROUTER"),
   };
   if (config.breaker.minimumCalls > config.breaker.windowSize) {
     throw new ConfigError(

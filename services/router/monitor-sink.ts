@@ -1,3 +1,4 @@
+import type { ChannelCredentials } from "@grpc/grpc-js";
 import { createClient } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -23,9 +24,15 @@ export class MonitorSink {
   constructor(
     address: string,
     private readonly source: string,
-    private readonly opts: { flushMs: number; queueMax: number; batchMax?: number; log: Logger },
+    private readonly opts: {
+      credentials: ChannelCredentials;
+      flushMs: number;
+      queueMax: number;
+      batchMax?: number;
+      log: Logger;
+    },
   ) {
-    this.transport = createGrpcTransport({ address });
+    this.transport = createGrpcTransport({ address, credentials: opts.credentials });
     this.client = createClient(MonitorService, this.transport);
     this.timer = setInterval(() => void this.flush(), opts.flushMs);
     this.timer.unref();

@@ -30,15 +30,28 @@ import { WorkerPool } from "./workers/worker-pool.js";
 export async function startRouter(config: RouterConfig, log: Logger): Promise<ServiceHost> {
   const repo = new ModelRepository(config.modelRepository);
   const cards = new CardCache(repo);
-  const host = new ServiceHost({ name: "router", address: config.address, log, drainTimeoutMs: config.drainTimeoutMs });
+  const host = new ServiceHost({
+    name: "router",
+    address: config.address,
+    credentials: config.tls.server(),
+    healthAddress: config.healthAddress,
+    log,
+    drainTimeoutMs: config.drainTimeoutMs,
+  });
   const champions = new ChampionTable();
   const updateHealth = () => {
     const health = routerHealth(repo.models(), (m) => champions.champion(m), workers.anyServing());
     host.setServing(health.serving, health.why);
   };
-  const workers = new WorkerPool(config.workerAddrs, () => updateHealth(), config.workerHealthIntervalMs);
+  const workers = new WorkerPool(
+    config.workerAddrs,
+    config.tls.channel(),
+    () => updateHealth(),
+    config.workerHealthIntervalMs,
+  );
   host.onClose(() => workers.close());
   const monitor = new MonitorSink(config.monitorAddr, `router-${process.pid}`, {
+    credentials: config.tls.channel(),
     flushMs: config.monitorFlushMs,
     queueMax: config.monitorQueueMax,
     log,

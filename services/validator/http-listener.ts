@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { DescService } from "@bufbuild/protobuf";
 import { ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -28,13 +29,13 @@ const tracing: Interceptor = (next) => async (req) => {
 
 /**
  * The HTTP listener of the edge: connect-node serving the Connect protocol (JSON or binary, e.g. curl) and
- * gRPC-Web (browsers), with the same handlers as the gRPC listener.
+ * gRPC-Web (browsers), with the same handlers as the gRPC listener; HTTPS when `tls` is given.
  */
 export function startHttpListener<S extends DescService>(
   service: S,
   impl: Partial<ServiceImpl<S>>,
-  opts: { address: string; maxMessageBytes: number },
-): Promise<{ server: Server; port: number }> {
+  opts: { address: string; maxMessageBytes: number; tls?: { key: Buffer; cert: Buffer } | undefined },
+): Promise<{ server: Server | HttpsServer; port: number }> {
   const handler = connectNodeAdapter({
     routes: (router) => router.service(service, impl),
     interceptors: [tracing],
@@ -43,7 +44,9 @@ export function startHttpListener<S extends DescService>(
     grpcWeb: true,
     connect: true,
   });
-  const server = createServer(handler);
+  const server = opts.tls
+    ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
+    : createServer(handler);
   const i = opts.address.lastIndexOf(":");
   const host = opts.address.slice(0, i).replace(/^\[|\]$/g, "");
   const port = Number(opts.address.slice(i + 1));

@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import { createClient } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
@@ -6,7 +7,7 @@ import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { HopBatcher } from "../lib/batching/index.js";
 import { type FeatureSpec, ModelRepository } from "../lib/model/index.js";
-import { DependencyWatch, createGrpcTransport } from "../lib/rpc/index.js";
+import { DependencyWatch, MeshCredentials, createGrpcTransport } from "../lib/rpc/index.js";
 import { ServiceHost } from "../lib/service/index.js";
 import type { ValidatorConfig } from "./config.js";
 import { startHttpListener } from "./http-listener.js";
@@ -21,7 +22,7 @@ import { scoringRoutes, type ValidatedRowInit } from "./routes.js";
 export async function startValidator(config: ValidatorConfig, log: Logger): Promise<ServiceHost> {
   const repo = new ModelRepository(config.modelRepository);
   const specs = new Map<string, FeatureSpec>(repo.models().map((m) => [m, repo.spec(m)]));
-  const transport = createGrpcTransport({ address: config.featureAddr });
+  const transport = createGrpcTransport({ address: config.featureAddr, credentials: config.tls.channel() });
   const feature = createClient(FeatureService, transport);
   const batcher = config.batching
     ? new HopBatcher<ValidatedRowInit, RowDecision>(
@@ -42,9 +43,13 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     defaultTimeoutMs: config.defaultTimeoutMs,
     maxBatchRows: config.maxBatchRows,
   });
+  // The public listeners serve clients outside the mesh: TLS without client certificates, or plaintext.
+  const edge = config.publicTls ? config.tls : MeshCredentials.plaintext();
   const host = new ServiceHost({
     name: "validator",
     address: config.grpcAddress,
+    credentials: edge.edgeServer(),
+    healthAddress: config.healthAddress,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
     serverOptions: { "grpc.max_receive_message_length": config.maxMessageBytes },
@@ -55,8 +60,12 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   const http = await startHttpListener(ScoringService, routes, {
     address: config.httpAddress,
     maxMessageBytes: config.maxMessageBytes,
+    tls: edge.material,
   });
-  log.info({ address: config.httpAddress, port: http.port }, "HTTP listener (Connect, gRPC-Web) started");
+  log.info(
+    { address: config.httpAddress, port: http.port, tls: config.publicTls },
+    "HTTP listener (Connect, gRPC-Web) started",
+  );
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
   host.onClose(() => transport.close());
   if (batcher) {
@@ -65,13 +74,13 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   }
   host.onClose(() => deps.close());
   host.onClose(() => closeHttp(http.server));
-  const deps = new DependencyWatch([config.featureAddr], (any) =>
+  const deps = new DependencyWatch([config.featureAddr], config.tls.channel(), (any) =>
     host.setServing(any, any ? "feature service is serving" : "feature service is not serving"),
   ).start();
   return host;
 }
 
-function closeHttp(server: Server): Promise<void> {
+function closeHttp(server: Server | HttpsServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();

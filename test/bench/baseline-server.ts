@@ -13,7 +13,7 @@ import pino from "pino";
 import { Route, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 import { buildVector, decide, seedChampion, ModelRepository } from "../../services/lib/model/index.js";
-import { invalidArgument } from "../../services/lib/rpc/index.js";
+import { invalidArgument, MeshCredentials } from "../../services/lib/rpc/index.js";
 import { ServiceHost } from "../../services/lib/service/index.js";
 import { validateInputs } from "../../services/validator/validation.js";
 
@@ -34,6 +34,8 @@ const cols = card.features.length;
 const host = new ServiceHost({
   name: "baseline",
   address: process.env["BASELINE_ADDR"] ?? "127.0.0.1:0",
+  // One process, no internal hop: plaintext, as the validator's public edge by default (VALIDATOR_PUBLIC_TLS=off).
+  credentials: MeshCredentials.plaintext().server(),
   log: pino({ level: "warn" }),
 });
 host.add(ScoringService, {

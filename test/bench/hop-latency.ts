@@ -6,7 +6,7 @@ import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { buildVector, specHash, ModelRepository } from "../../services/lib/model/index.js";
 import { join } from "node:path";
-import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import { PROJECT_ROOT, type InstanceName } from "../../deploy/local/mesh.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture } from "../support/mesh-fixture.js";
 
@@ -18,11 +18,12 @@ const rows = creditRows(500);
 const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
 const spec = repo.spec("credit-default");
 const fx = await startMeshFixture({ LOG_LEVEL: "warn" });
-const t = (k: string) => createGrpcTransport({ address: fx.mesh.env[k]! });
-const worker = createClient(GRPCInferenceService, t("WORKER_ADDR"));
-const router = createClient(RouterService, t("ROUTER_ADDR"));
-const feature = createClient(FeatureService, t("FEATURE_ADDR"));
-const edge = createClient(ScoringService, t("VALIDATOR_GRPC_ADDR"));
+const t = (k: string, instance: InstanceName) =>
+  createGrpcTransport({ address: fx.mesh.env[k]!, credentials: fx.mesh.credentials(instance) });
+const worker = createClient(GRPCInferenceService, t("WORKER_ADDR", "model-worker"));
+const router = createClient(RouterService, t("ROUTER_ADDR", "router"));
+const feature = createClient(FeatureService, t("FEATURE_ADDR", "feature"));
+const edge = createClient(ScoringService, t("VALIDATOR_GRPC_ADDR", "validator"));
 
 import { readFileSync } from "node:fs";
 function cpuMs(): Record<string, number> {

@@ -31,9 +31,15 @@ import { PROJECT_ROOT, randomPorts, spawnService, startMesh, type Mesh } from ".
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { buildVector, ModelRepository, seedChampion, copyFloats } from "../../services/lib/model/index.js";
-import { HealthProbe, createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import {
+  HealthProbe,
+  MeshCredentials,
+  createGrpcTransport,
+  type ClosableTransport,
+} from "../../services/lib/rpc/index.js";
 import { WorkerBatcher } from "../../services/router/workers/worker-batcher.js";
 import { creditRows } from "../support/credit-data.js";
+import { testTls, type TestTls } from "../support/tls.js";
 import { CpuWindow, waitForQuiet } from "./machine.js";
 
 const MODEL = "credit-default";
@@ -120,8 +126,8 @@ interface ClosedLoopResult {
   otherCores: number | null;
 }
 
-async function waitServing(address: string, child: ChildProcess, what: string): Promise<void> {
-  const probe = new HealthProbe(address);
+async function waitServing(address: string, child: ChildProcess, what: string, tls: TestTls): Promise<void> {
+  const probe = new HealthProbe(address, tls.credentials);
   try {
     for (let i = 0; i < 300; i++) {
       if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
@@ -134,10 +140,12 @@ async function waitServing(address: string, child: ChildProcess, what: string): 
   }
 }
 
-async function workerAlone(nats: NatsServer, mode: BatchingMode): Promise<ClosedLoopResult[]> {
+async function workerAlone(nats: NatsServer, mode: BatchingMode, tls: TestTls): Promise<ClosedLoopResult[]> {
   const batching = mode !== "off";
   const address = `127.0.0.1:${await freePort()}`;
   const child = spawnService("model-worker", {
+    ...tls.env,
+    ...tls.serviceEnv("model-worker"),
     WORKER_ADDR: address,
     NATS_URL: nats.url,
     MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
@@ -145,11 +153,11 @@ async function workerAlone(nats: NatsServer, mode: BatchingMode): Promise<Closed
     WORKER_BATCHING: batching ? "on" : "off",
     LOG_LEVEL: "warn",
   });
-  const transport = createGrpcTransport({ address });
+  const transport = createGrpcTransport({ address, credentials: tls.credentials });
   const worker = createClient(GRPCInferenceService, transport);
   const out: ClosedLoopResult[] = [];
   try {
-    await waitServing(address, child, "model worker");
+    await waitServing(address, child, "model worker", tls);
     const raw = vectors.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
     let next = 0;
     const card = repo.card(MODEL, VERSION);
@@ -390,7 +398,10 @@ async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenL
   let transport: ClosableTransport | undefined;
   try {
     mesh = await startMesh({ ports: await randomPorts(), stateDir, env, readyTimeoutMs: 60_000 });
-    transport = createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! });
+    transport = createGrpcTransport({
+      address: mesh.env["VALIDATOR_GRPC_ADDR"]!,
+      credentials: mesh.credentials("validator"),
+    });
     const client = createClient(ScoringService, transport);
     const pids = new Map<string, number>([...mesh.processes].map(([n, p]) => [n, p.pid!]));
     pids.set("client", process.pid);
@@ -419,7 +430,11 @@ async function baselineSeries(arrivals: Arrival[]): Promise<OpenLoopResult[]> {
     });
     child.once("exit", (code) => reject(new Error(`baseline server exited with ${code}`)));
   });
-  const transport = createGrpcTransport({ address: `127.0.0.1:${port}` });
+  // The baseline is one process with no internal hop: plaintext, as the validator's public edge by default.
+  const transport = createGrpcTransport({
+    address: `127.0.0.1:${port}`,
+    credentials: MeshCredentials.plaintext().channel(),
+  });
   try {
     const client = createClient(ScoringService, transport);
     const pids = new Map([
@@ -509,11 +524,12 @@ async function main(): Promise<void> {
   if (runs("worker")) {
     const natsDir = mkdtempSync(join(tmpdir(), "scoremesh-bench-nats-"));
     const nats = await startNatsServer({ port: await freePort(), dir: natsDir });
+    const tls = testTls(natsDir, ["model-worker"]);
     try {
       worker = [
-        ...(await workerAlone(nats, "off")),
-        ...(await workerAlone(nats, "worker")),
-        ...(await workerAlone(nats, "worker + hop")),
+        ...(await workerAlone(nats, "off", tls)),
+        ...(await workerAlone(nats, "worker", tls)),
+        ...(await workerAlone(nats, "worker + hop", tls)),
       ];
     } finally {
       await nats.stop();

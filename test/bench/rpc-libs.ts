@@ -342,7 +342,10 @@ function makeCall(v: Variant, port: number, req: ScoreRequest): Call {
         );
     }
     case "grpc-adapter": {
-      const client = createClient(ScoringService, createGrpcTransport({ address: `127.0.0.1:${port}` }));
+      const client = createClient(
+        ScoringService,
+        createGrpcTransport({ address: `127.0.0.1:${port}`, credentials: grpc.credentials.createInsecure() }),
+      );
       return () => client.score(req);
     }
     case "connect-grpc-h2": {

@@ -16,7 +16,10 @@ const rows = creditRows(500);
 const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
 const spec = repo.spec("credit-default");
 const fx = await startMeshFixture({ LOG_LEVEL: "warn" });
-const router = createClient(RouterService, createGrpcTransport({ address: fx.mesh.env["ROUTER_ADDR"]! }));
+const router = createClient(
+  RouterService,
+  createGrpcTransport({ address: fx.mesh.env["ROUTER_ADDR"]!, credentials: fx.mesh.credentials("router") }),
+);
 const vec = (i: number) => Array.from(buildVector(spec, rows[i % rows.length]!).vector);
 const call = (i: number) =>
   router.route({

@@ -4,7 +4,8 @@
  * Starts the real mesh (nats-server and the five services, random ports), generates Python modules from
  * proto/ with protoc at test time, and drives the mesh with test/e2e/python/score_client.py:
  *   - ScoringService/Score on the validator, compared with `meshctl score` (the TypeScript client);
- *   - the model worker's KServe Open Inference Protocol v2, with feature vectors built in Python from spec.json:
+ *   - the model worker's KServe Open Inference Protocol v2 over mutual TLS (grpc.ssl_channel_credentials with the
+ *     client certificate under the test's state folder), with feature vectors built in Python from spec.json:
  *     FP32, FP64 and INT64 inputs, typed and raw, requested outputs, ModelStatistics; every answer compared
  *     with ONNX Runtime run in this process and with the mesh's scores;
  *   - an invalid request, whose google.rpc.BadRequest the Python client decodes from grpc-status-details-bin.
@@ -359,7 +360,18 @@ test("Python Open Inference Protocol v2 client against the model worker", { time
   const [oip, scored] = await Promise.all([
     python(
       "oip",
-      ["--addr", mesh!.env["WORKER_ADDR"]!, "--spec", SPEC, "--model", MODEL, "--versions", VERSIONS.join(",")],
+      [
+        ...["--addr", mesh!.env["WORKER_ADDR"]!, "--spec", SPEC, "--model", MODEL, "--versions", VERSIONS.join(",")],
+        // The worker is internal: mutual TLS with the client certificate the launcher made (.scoremesh/tls/).
+        ...[
+          "--ca",
+          mesh!.env["TLS_CA_FILE"]!,
+          "--cert",
+          mesh!.env["TLS_CERT_FILE"]!,
+          "--key",
+          mesh!.env["TLS_KEY_FILE"]!,
+        ],
+      ],
       rows,
     ) as Promise<OipResult>,
     python(

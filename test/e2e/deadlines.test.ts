@@ -35,7 +35,10 @@ describe("deadlines: no service keeps working on a request whose caller has gone
 
   before(async () => {
     fx = await startMeshFixture({ WORKER_MAX_QUEUE_DELAY_US: String(QUEUE_DELAY_MS * 1000) });
-    workerTransport = createGrpcTransport({ address: fx.mesh.env["WORKER_ADDR"]! });
+    workerTransport = createGrpcTransport({
+      address: fx.mesh.env["WORKER_ADDR"]!,
+      credentials: fx.mesh.credentials("model-worker"),
+    });
     worker = createClient(GRPCInferenceService, workerTransport);
     // One call that waits the worker's queue delay out: the path works, and is warm.
     const res = await fx.scoring.score({ model: MODEL, inputs: rows[0]! }, { timeoutMs: 5000 });

@@ -38,7 +38,10 @@ describe("npm start's mesh and meshctl", () => {
       env: { LOG_LEVEL: "info" },
       supervise: { report: (l) => reports.push(l) },
     });
-    transport = createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! });
+    transport = createGrpcTransport({
+      address: mesh.env["VALIDATOR_GRPC_ADDR"]!,
+      credentials: mesh.credentials("validator"),
+    });
   });
   after(async () => {
     transport?.close();

@@ -101,7 +101,10 @@ describe("models and features end to end: the tree champion, reason codes, the s
   });
 
   test("skew guard: the router refuses vectors of another spec, and never adopts a version trained on one", async () => {
-    const transport = createGrpcTransport({ address: fx.mesh.env["ROUTER_ADDR"]! });
+    const transport = createGrpcTransport({
+      address: fx.mesh.env["ROUTER_ADDR"]!,
+      credentials: fx.mesh.credentials("router"),
+    });
     try {
       const router = createClient(RouterService, transport);
       const [inputs] = creditRows(1);
@@ -141,8 +144,11 @@ describe("models and features end to end: the tree champion, reason codes, the s
     assert.match(featureLog, /sha256:0123456789abcdef/, "the feature service names the skewed version at start");
 
     // The worker refuses it too: never loaded, FAILED_PRECONDITION naming both hashes, its health part NOT_SERVING.
-    const wt = createGrpcTransport({ address: fx.mesh.env["WORKER_ADDR"]! });
-    const probe = new HealthProbe(fx.mesh.env["WORKER_ADDR"]!);
+    const wt = createGrpcTransport({
+      address: fx.mesh.env["WORKER_ADDR"]!,
+      credentials: fx.mesh.credentials("model-worker"),
+    });
+    const probe = new HealthProbe(fx.mesh.env["WORKER_ADDR"]!, fx.mesh.credentials("model-worker"));
     try {
       const worker = createClient(GRPCInferenceService, wt);
       assert.equal((await worker.modelReady({ name: MODEL, version: SKEWED })).ready, false);
@@ -169,7 +175,7 @@ describe("models and features end to end: the tree champion, reason codes, the s
       assert.equal(await probe.check(`model:${MODEL}/${SKEWED}`), "NOT_SERVING");
       assert.equal(await probe.check(`model:${MODEL}/${seed}`), "SERVING");
       assert.equal(await probe.check(""), "SERVING", "the worker keeps serving the other versions");
-      const featureProbe = new HealthProbe(fx.mesh.env["FEATURE_ADDR"]!);
+      const featureProbe = new HealthProbe(fx.mesh.env["FEATURE_ADDR"]!, fx.mesh.credentials("feature"));
       assert.equal(
         await featureProbe.check(`model:${MODEL}/${SKEWED}`),
         "NOT_SERVING",

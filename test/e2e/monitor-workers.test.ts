@@ -56,7 +56,7 @@ describe("the monitor shows the model workers, their execution providers and a C
   const workerAt = (address: string) => async () => (await workers()).find((w) => w.address === address);
   /** The model versions a worker has loaded ("model/version", model by model), as it answers ModelMetadata. */
   const loadedVersions = async (address: string) => {
-    const transport = createGrpcTransport({ address });
+    const transport = createGrpcTransport({ address, credentials: fx.mesh.credentials("model-worker") });
     try {
       const client = createClient(GRPCInferenceService, transport);
       const loaded: string[] = [];
@@ -118,10 +118,15 @@ describe("the monitor shows the model workers, their execution providers and a C
       try {
         child = spawnService(
           "model-worker",
-          { ...fx.mesh.env, WORKER_ADDR: address, WORKER_EXECUTION_PROVIDERS: "cuda,cpu", LOG_LEVEL: "info" },
+          {
+            ...fx.mesh.envOf("model-worker"),
+            WORKER_ADDR: address,
+            WORKER_EXECUTION_PROVIDERS: "cuda,cpu",
+            LOG_LEVEL: "info",
+          },
           ["ignore", out, out],
         );
-        const probe = new HealthProbe(address);
+        const probe = new HealthProbe(address, fx.mesh.credentials("model-worker"));
         try {
           await until(
             "the cuda,cpu worker to report SERVING",

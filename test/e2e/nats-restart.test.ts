@@ -40,7 +40,10 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
     fx = await startMeshFixture(CHAOS_ENV, { workers: 2, routers: 2 });
     const spec = new ModelRepository(fx.mesh.env["MODEL_REPOSITORY"]!).spec(MODEL);
     const featureSpecHash = specHash(spec);
-    routerTransport = createGrpcTransport({ address: fx.mesh.addressOf("router-2") });
+    routerTransport = createGrpcTransport({
+      address: fx.mesh.addressOf("router-2"),
+      credentials: fx.mesh.credentials("router-2"),
+    });
     const router2 = createClient(RouterService, routerTransport);
     let n = 0;
     viaRouter2 = async (inputs, timeoutMs) => {
@@ -174,7 +177,7 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
     try {
       const victim = fx.mesh.addressOf("model-worker-2");
       const target = breakerTarget(victim, MODEL, AFTER);
-      const transport = createGrpcTransport({ address: victim });
+      const transport = createGrpcTransport({ address: victim, credentials: fx.mesh.credentials("model-worker-2") });
       const stats = createClient(GRPCInferenceService, transport);
       const rowsOn2 = async () =>
         Number((await stats.modelStatistics({ name: MODEL, version: AFTER })).modelStats[0]?.inferenceCount ?? 0n);

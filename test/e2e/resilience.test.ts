@@ -49,7 +49,7 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       const victim = fx.mesh.addressOf("model-worker-2");
       const target = breakerTarget(victim, MODEL, "3");
       // Both workers must be taking the load first (the router may have polled worker 2 before it was serving).
-      const transport = createGrpcTransport({ address: victim });
+      const transport = createGrpcTransport({ address: victim, credentials: fx.mesh.credentials("model-worker-2") });
       const stats = createClient(GRPCInferenceService, transport);
       const rowsOn2 = async () =>
         Number((await stats.modelStatistics({ name: MODEL, version: "3" })).modelStats[0]?.inferenceCount ?? 0n);
@@ -202,7 +202,10 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       await sleep(300); // records still queued from the last calls
       const freshIds = auditIds(offset);
       const all = new Set(auditIds());
-      const t = createGrpcTransport({ address: fx.mesh.addressOf("monitor") });
+      const t = createGrpcTransport({
+        address: fx.mesh.addressOf("monitor"),
+        credentials: fx.mesh.credentials("monitor"),
+      });
       const stats = await createClient(MonitorService, t).getStats({}, { timeoutMs: 2000 });
       t.close();
       const dropWarnings = ["router", "router-2"].flatMap((r) =>

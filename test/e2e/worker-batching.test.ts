@@ -22,6 +22,7 @@ import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/loca
 import { freePort } from "../../deploy/local/ports.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
 import { HealthProbe, createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import { testTls, type TestTls } from "../support/tls.js";
 import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../services/model-worker/retry-info.js";
 import { cudaProviderInstalled } from "../../services/model-worker/execution-providers.js";
 
@@ -34,6 +35,7 @@ let nats: NatsServer;
 let worker: ChildProcess;
 let address: string;
 let transport: ClosableTransport;
+let tls: TestTls;
 let client: Client<typeof GRPCInferenceService>;
 
 before(
@@ -41,7 +43,10 @@ before(
     dir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-batching-"));
     nats = await startNatsServer({ port: await freePort(), dir: join(dir, "nats") });
     address = `127.0.0.1:${await freePort()}`;
+    tls = testTls(dir, ["model-worker"]);
     worker = spawnService("model-worker", {
+      ...tls.env,
+      ...tls.serviceEnv("model-worker"),
       WORKER_ADDR: address,
       NATS_URL: nats.url,
       MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
@@ -52,7 +57,7 @@ before(
       WORKER_EXECUTION_PROVIDERS: "cuda,cpu",
       LOG_LEVEL: "warn",
     });
-    const probe = new HealthProbe(address);
+    const probe = new HealthProbe(address, tls.credentials);
     try {
       for (let i = 0; (await probe.check("", 500)) !== "SERVING"; i++) {
         assert.ok(i < 300 && worker.exitCode === null, "the worker did not report SERVING");
@@ -61,7 +66,7 @@ before(
     } finally {
       probe.close();
     }
-    transport = createGrpcTransport({ address });
+    transport = createGrpcTransport({ address, credentials: tls.credentials });
     client = createClient(GRPCInferenceService, transport);
   },
   { timeout: 40_000 },
@@ -114,7 +119,7 @@ test(
       "the retry hint is at least 1 ms",
     );
     // A worker that had to refuse reports NOT_SERVING (routers stop sending to it), and SERVING once drained.
-    const probe = new HealthProbe(address);
+    const probe = new HealthProbe(address, tls.credentials);
     try {
       assert.equal(await probe.check(""), "NOT_SERVING", "saturated: health says so at once");
       let status = "";

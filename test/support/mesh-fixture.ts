@@ -46,8 +46,8 @@ export async function startMeshFixture(
     ...replicas,
   });
   const transports: ClosableTransport[] = [
-    createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! }),
-    createGrpcTransport({ address: mesh.env["MONITOR_ADDR"]! }),
+    createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]!, credentials: mesh.credentials("validator") }),
+    createGrpcTransport({ address: mesh.env["MONITOR_ADDR"]!, credentials: mesh.credentials("monitor") }),
   ];
   return {
     mesh,

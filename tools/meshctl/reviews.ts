@@ -12,7 +12,7 @@ export async function reviews(
   model: string | undefined,
   out: Output,
 ): Promise<void> {
-  const t = createGrpcTransport({ address: target.monitor() });
+  const t = createGrpcTransport({ address: target.monitor(), credentials: target.credentials() });
   try {
     const r = await createClient(MonitorService, t).listReviews({ pageSize: limit, model }, { timeoutMs: 5000 });
     if (out.json) return printJson(messageJson(ListReviewsResponseSchema, r));

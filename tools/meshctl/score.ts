@@ -42,7 +42,7 @@ export async function score(target: MeshTarget, text: string, out: Output): Prom
     throw new CliError(`the request is not JSON: ${(err as Error).message}`, 2);
   }
   const req = fromJson(ScoreRequestSchema, json);
-  const t = createGrpcTransport({ address: target.validator() });
+  const t = createGrpcTransport({ address: target.validator(), credentials: target.edgeCredentials() });
   try {
     const res = await createClient(ScoringService, t).score(req, { timeoutMs: 5000 });
     if (out.json) printJson(messageJson(ScoreResponseSchema, res));

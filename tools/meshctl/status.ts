@@ -52,7 +52,7 @@ async function readStatus(target: MeshTarget): Promise<MeshStatus> {
     ["model-worker", target.worker()],
     ["monitor", target.monitor()],
   ]) {
-    const probe = new HealthProbe(address!);
+    const probe = new HealthProbe(address!, name === "validator" ? target.edgeCredentials() : target.credentials());
     services.push({ name: name!, address: address!, health: await probe.check() });
     probe.close();
   }
@@ -78,7 +78,7 @@ async function attempt<T>(fn: () => Promise<T>): Promise<Part<T>> {
 }
 
 async function workerStatus(target: MeshTarget) {
-  const t = createGrpcTransport({ address: target.worker() });
+  const t = createGrpcTransport({ address: target.worker(), credentials: target.credentials() });
   try {
     const worker = createClient(GRPCInferenceService, t);
     const meta = await worker.serverMetadata({}, { timeoutMs: 2000 });
@@ -94,7 +94,7 @@ async function workerStatus(target: MeshTarget) {
 }
 
 async function monitorStats(target: MeshTarget): Promise<GetStatsResponse> {
-  const t = createGrpcTransport({ address: target.monitor() });
+  const t = createGrpcTransport({ address: target.monitor(), credentials: target.credentials() });
   try {
     return await createClient(MonitorService, t).getStats({}, { timeoutMs: 2000 });
   } finally {

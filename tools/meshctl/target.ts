@@ -1,11 +1,19 @@
 import { readMeshState, stateDirPath } from "../../deploy/local/mesh-state.js";
-import { ConfigError, EnvReader, natsServers } from "../../services/lib/service/index.js";
+import type { ChannelCredentials } from "@grpc/grpc-js";
+import {
+  ConfigError,
+  EnvReader,
+  natsServers,
+  readEdgeCredentials,
+  readTlsConfig,
+} from "../../services/lib/service/index.js";
 import { CliError } from "./output.js";
 
 /**
  * Where the mesh is: the variables the services read (VALIDATOR_GRPC_ADDR, NATS_URL, ...) where they are set,
  * else what the running `npm start` wrote to its state folder (.scoremesh/mesh.json, or --state-dir). No
- * localhost default: without either, a command says which variable it needs.
+ * localhost default: without either, a command says which variable it needs. The same goes for TLS: TLS_CA_FILE,
+ * TLS_CERT_FILE and TLS_KEY_FILE (the launcher gives meshctl the client identity under .scoremesh/tls/).
  */
 export class MeshTarget {
   private readonly env: EnvReader;
@@ -26,6 +34,11 @@ export class MeshTarget {
   monitor = () => this.read(() => this.env.address("MONITOR_ADDR"));
   nats = () => this.read(() => natsServers(this.env));
   repository = () => this.env.string("MODEL_REPOSITORY", "models");
+  /** Channel credentials for the internal services: mutual TLS with the client certificate (or TLS_MODE=off). */
+  credentials = (): ChannelCredentials => this.read(() => (this.tls ??= readTlsConfig(this.env).channel()));
+  /** Channel credentials for the validator's public listeners (TLS when VALIDATOR_PUBLIC_TLS=on). */
+  edgeCredentials = (): ChannelCredentials => this.read(() => readEdgeCredentials(this.env).channel());
+  private tls?: ChannelCredentials;
 
   private read<T>(fn: () => T): T {
     try {

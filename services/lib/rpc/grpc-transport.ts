@@ -13,6 +13,8 @@ const NO_HEADERS = new Headers();
 export interface GrpcTransportOptions {
   /** host:port of the server. */
   address: string;
+  /** How to dial it: `MeshCredentials.channel()` (mutual TLS, or plaintext with TLS_MODE=off). */
+  credentials: grpc.ChannelCredentials;
   /** grpc-js channel options, e.g. { "grpc.max_receive_message_length": 8 << 20 }. */
   channelOptions?: grpc.ChannelOptions;
 }
@@ -32,12 +34,12 @@ export interface ClosableTransport extends Transport {
  * with the server's google.rpc.Status details (`err.findDetails(BadRequestSchema)`).
  *
  * @example
- *   const transport = createGrpcTransport({ address: "127.0.0.1:50071" });
+ *   const transport = createGrpcTransport({ address: "127.0.0.1:50071", credentials: tls.channel() });
  *   const router = createClient(RouterService, transport);
  *   const res = await router.route(req, { timeoutMs: 500, signal: ctx.signal });
  */
 export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTransport {
-  const client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), opts.channelOptions);
+  const client = new grpc.Client(opts.address, opts.credentials, opts.channelOptions);
   const serializers = new Map<DescMethodUnary, ReturnType<typeof methodSerializers>>();
   return {
     address: opts.address,

@@ -9,14 +9,17 @@ export type ServingStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNK
  * A grpc.health.v1 client for one address.
  *
  * @example
- *   const h = new HealthProbe("127.0.0.1:50071");
+ *   const h = new HealthProbe("127.0.0.1:50071", tls.channel());
  *   if ((await h.check()) === "SERVING") { ... }
  */
 export class HealthProbe {
   private readonly client: grpc.Client & Record<string, unknown>;
 
-  constructor(readonly address: string) {
-    this.client = new HealthClient(address, grpc.credentials.createInsecure());
+  constructor(
+    readonly address: string,
+    credentials: grpc.ChannelCredentials,
+  ) {
+    this.client = new HealthClient(address, credentials);
   }
 
   /** The status of `service` ("" for the whole server); UNREACHABLE when the call fails. */
@@ -54,10 +57,11 @@ export class DependencyWatch {
 
   constructor(
     addresses: string[],
+    credentials: grpc.ChannelCredentials,
     private readonly onChange: (anyServing: boolean, states: Map<string, ServingStatus>) => void,
     private readonly intervalMs = 1000,
   ) {
-    this.probes = addresses.map((a) => new HealthProbe(a));
+    this.probes = addresses.map((a) => new HealthProbe(a, credentials));
   }
 
   start(): this {

@@ -6,3 +6,4 @@ export * from "./health-client.js";
 export * from "./metadata.js";
 export * from "./status-details.js";
 export * from "./tracing.js";
+export * from "./tls-credentials.js";

@@ -6,3 +6,4 @@ export * from "./nats-config.js";
 export * from "./run-service.js";
 export * from "./service-host.js";
 export * from "./telemetry.js";
+export * from "./tls-config.js";

@@ -10,6 +10,10 @@ export interface ServiceHostOptions {
   name: string;
   /** host:port to listen on; port 0 picks a free port. */
   address: string;
+  /** How the main port serves: `MeshCredentials.server()` (mutual TLS, or plaintext with TLS_MODE=off). */
+  credentials: grpc.ServerCredentials;
+  /** A plaintext listener serving only grpc.health.v1, with the main port's statuses (for Kubernetes' probes). */
+  healthAddress?: string;
   log: Logger;
   /** How long SIGTERM waits for calls in flight before cancelling them. */
   drainTimeoutMs?: number;
@@ -23,13 +27,15 @@ export interface ServiceHostOptions {
  * resources registered with `onClose` (last registered, first closed).
  *
  * @example
- *   const host = new ServiceHost({ name: "router", address: config.address, log });
+ *   const host = new ServiceHost({ name: "router", address: config.address, credentials: config.tls.server(), log });
  *   host.add(RouterService, routes);
  *   await host.listen();
  *   host.setServing(true);
  */
 export class ServiceHost {
   readonly server: grpc.Server;
+  /** The plaintext health-only server (when `healthAddress` is set). */
+  private readonly healthServer?: grpc.Server;
   readonly inFlight: InFlight = { count: 0 };
   private readonly health = new HealthImplementation({ "": "NOT_SERVING" });
   private readonly serviceNames: string[] = [];
@@ -44,6 +50,10 @@ export class ServiceHost {
   constructor(readonly opts: ServiceHostOptions) {
     this.server = new grpc.Server(opts.serverOptions);
     this.health.addToServer(this.server);
+    if (opts.healthAddress !== undefined) {
+      this.healthServer = new grpc.Server();
+      this.health.addToServer(this.healthServer);
+    }
   }
 
   /** Serves a connect-es ServiceImpl on this host's gRPC server. */
@@ -55,12 +65,13 @@ export class ServiceHost {
   }
 
   async listen(): Promise<number> {
-    this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(this.opts.address, grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
-    );
+    this.port = await bind(this.server, this.opts.address, this.opts.credentials);
     this.opts.log.info({ address: this.opts.address, port: this.port }, "listening");
+    if (this.healthServer && this.opts.healthAddress !== undefined) {
+      const address = this.opts.healthAddress;
+      const port = await bind(this.healthServer, address, grpc.ServerCredentials.createInsecure());
+      this.opts.log.info({ address, port }, "plaintext health port listening (grpc.health.v1 only)");
+    }
     return this.port;
   }
 
@@ -115,6 +126,8 @@ export class ServiceHost {
       log.warn({ inFlight: this.inFlight.count }, "drain timed out; cancelling the calls left");
       this.server.forceShutdown();
     }
+    // Health checks are short: the health-only port closes at once, its answers already NOT_SERVING.
+    this.healthServer?.forceShutdown();
     for (const fn of this.closers.reverse()) {
       try {
         await fn();
@@ -124,4 +137,10 @@ export class ServiceHost {
     }
     log.info("stopped");
   }
+}
+
+function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))),
+  );
 }

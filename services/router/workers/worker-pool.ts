@@ -1,3 +1,4 @@
+import type { ChannelCredentials } from "@grpc/grpc-js";
 import { createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../../gen/inference/grpc_predict_v2_pb.js";
 import { DependencyWatch, createGrpcTransport, type ClosableTransport } from "../../lib/rpc/index.js";
@@ -17,15 +18,20 @@ export class WorkerPool {
   private readonly watch: DependencyWatch;
   private next = 0;
 
-  constructor(addresses: string[], onHealth: (anyServing: boolean) => void, healthIntervalMs = 500) {
+  constructor(
+    addresses: string[],
+    credentials: ChannelCredentials,
+    onHealth: (anyServing: boolean) => void,
+    healthIntervalMs = 500,
+  ) {
     this.transports = addresses.map((address) =>
-      createGrpcTransport({ address, channelOptions: { "grpc.max_receive_message_length": 64 << 20 } }),
+      createGrpcTransport({ address, credentials, channelOptions: { "grpc.max_receive_message_length": 64 << 20 } }),
     );
     this.endpoints = this.transports.map((t) => ({
       address: t.address,
       client: createClient(GRPCInferenceService, t),
     }));
-    this.watch = new DependencyWatch(addresses, (any) => onHealth(any), healthIntervalMs).start();
+    this.watch = new DependencyWatch(addresses, credentials, (any) => onHealth(any), healthIntervalMs).start();
   }
 
   /** Endpoints to try for one call, in order: the serving ones starting round-robin, then the others. */

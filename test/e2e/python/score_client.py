@@ -15,7 +15,7 @@ Modes:
   score    Calls scoremesh.scoring.v1.ScoringService/Score on the validator once per ScoreRequest of a JSON list
            (stdin or --file) and prints a JSON list: the ScoreResponse as protobuf JSON (the field names meshctl
            prints), or {"error": {...}} with the gRPC status and the google.rpc.BadRequest field violations.
-  oip      Calls the model worker's inference.GRPCInferenceService (KServe Open Inference Protocol v2):
+  oip      Calls the model worker's inference.GRPCInferenceService over mutual TLS (--ca, --cert, --key) (KServe Open Inference Protocol v2):
            ServerLive, ServerReady, ServerMetadata, and for each version ModelReady, ModelMetadata and ModelInfer
            twice (typed fp32_contents, then raw little-endian float32 bytes), with feature vectors built here
            from the model's spec.json, for rows of raw inputs given as a JSON list (stdin or --file); then
@@ -30,6 +30,7 @@ Usage:
   score_client.py --gen DIR score   --addr HOST:PORT [--file REQUESTS.json]
   score_client.py --gen DIR oip     --addr HOST:PORT --spec models/credit-default/spec.json
                                     [--model credit-default] [--versions 1,2] [--file ROWS.json]
+                                    [--ca ca.pem --cert client.pem --key client-key.pem]
   score_client.py --gen DIR invalid --addr HOST:PORT [--file REQUEST.json]
 """
 
@@ -102,10 +103,20 @@ def to_dict(message):
     return json_format.MessageToDict(message, preserving_proto_field_name=False)
 
 
+# (ca.pem, client-key.pem, client.pem) paths from --ca/--key/--cert: mutual TLS; None: plaintext.
+CHANNEL_TLS = None
+
+
 def open_channel(addr):
+    """A channel to addr: mutual TLS with the client certificate when --ca/--cert/--key were given."""
     import grpc
 
-    channel = grpc.insecure_channel(addr)
+    if CHANNEL_TLS is None:
+        channel = grpc.insecure_channel(addr)
+    else:
+        ca, key, cert = (open(path, "rb").read() for path in CHANNEL_TLS)
+        creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+        channel = grpc.secure_channel(addr, creds)
     try:
         grpc.channel_ready_future(channel).result(timeout=DEFAULT_TIMEOUT_S)
     except grpc.FutureTimeoutError:
@@ -340,6 +351,7 @@ def invalid(addr, base, m):
 
 
 def main():
+    global CHANNEL_TLS
     p = argparse.ArgumentParser(description="A Python client of scoremesh, generated from proto/ by protoc.")
     p.add_argument("--gen", required=True, help="folder holding the modules protoc generated")
     p.add_argument("mode", choices=["score", "oip", "invalid"])
@@ -348,7 +360,15 @@ def main():
     p.add_argument("--spec", help="oip: the model's spec.json")
     p.add_argument("--model", default="credit-default", help="oip: the model name")
     p.add_argument("--versions", default="1,2", help="oip: comma-separated model versions")
+    p.add_argument("--ca", help="mutual TLS: the CA certificate (e.g. .scoremesh/tls/ca.pem)")
+    p.add_argument("--cert", help="mutual TLS: the client certificate (e.g. .scoremesh/tls/client.pem)")
+    p.add_argument("--key", help="mutual TLS: the client key (e.g. .scoremesh/tls/client-key.pem)")
     a = p.parse_args()
+    tls = (a.ca, a.key, a.cert)
+    if any(tls) and not all(tls):
+        fail("mutual TLS needs all of --ca, --cert and --key")
+    if all(tls):
+        CHANNEL_TLS = tls
     m = load_generated(a.gen)
     if a.mode == "score":
         out = score_requests(a.addr, read_json(a.file), m)
