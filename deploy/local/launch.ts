@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { relative } from "node:path";
+import { dirname, relative } from "node:path";
+import { EnvReader } from "../../services/lib/service/index.js";
 import {
   LAUNCH_USAGE,
   LaunchUsageError,
@@ -80,6 +81,23 @@ function startFailure(err: Error, opts: LaunchOptions): string {
   return `cannot start scoremesh: ports in use\n${lines.join("\n")}\nStop what listens there (is another npm start running?), or choose other ports.\n${alreadyRunningHint()}`;
 }
 
+/** TLS_MODE for the services: mtls (the default) unless TLS_MODE=off is set; anything else exits 2. */
+function tlsMode(): "mtls" | "off" {
+  try {
+    return new EnvReader(process.env).oneOf("TLS_MODE", ["mtls", "off"], "mtls");
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+}
+
+/** Where the certificates are and how a tool uses them (grpcurl flags), or that the mesh runs in plaintext. */
+function tlsLine(tls: "mtls" | "off", env: Record<string, string>): string {
+  if (tls === "off") return "TLS                       off (TLS_MODE=off): every hop is plaintext";
+  const rel = (p: string | undefined) => relative(process.cwd(), p ?? "") || p;
+  return `mutual TLS                ${rel(dirname(env["TLS_CA_FILE"] ?? ""))}/ (tools: -cacert ${rel(env["TLS_CA_FILE"])} -cert ${rel(env["TLS_CERT_FILE"])} -key ${rel(env["TLS_KEY_FILE"])})`;
+}
+
 /**
  * `npm start`: nats-server and the five services on their default ports (`npm start -- --help` for other ports
  * and state folders), state under .scoremesh/, crashed services restarted with backoff, until Ctrl-C.
@@ -92,11 +110,13 @@ async function main(): Promise<void> {
   console.log("starting nats-server and the five services ...");
   const started = performance.now();
   const supervise = { report: (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`) };
+  const tls = tlsMode();
   const mesh = await startMesh({
     ports,
     stateDir: opts.stateDir,
     readyTimeoutMs: opts.readyTimeoutMs,
     supervise,
+    tls,
   }).catch((err: Error) => {
     console.error(startFailure(err, opts));
     process.exit(1);
@@ -112,6 +132,7 @@ async function main(): Promise<void> {
   feature, router, monitor  127.0.0.1:${ports.feature}, 127.0.0.1:${ports.router}, 127.0.0.1:${ports.monitor}
   NATS                      ${mesh.natsUrl}
   logs                      ${mesh.logDir}/
+  ${tlsLine(tls, mesh.env)}
 Crashed services are restarted (0.5 s backoff, doubling to 10 s); each restart is reported here.
 Try:  npm run meshctl -- status${meshctlFlags}
       curl -s -H 'content-type: application/json' http://127.0.0.1:${ports.validatorHttp}/scoremesh.scoring.v1.ScoringService/Score -d @deploy/local/example-request.json
