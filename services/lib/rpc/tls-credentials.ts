@@ -32,17 +32,27 @@ function checkValidity(part: "ca" | "cert", c: X509Certificate, now: Date): void
   if (now > new Date(c.validTo)) throw new TlsMaterialError(part, `expired on ${c.validTo}`);
 }
 
+/** Every certificate of a PEM bundle (a CA file may hold several: the old and the new CA while rotating). */
+function parseBundle(pem: Buffer): X509Certificate[] {
+  const blocks = pem.toString("utf8").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new TlsMaterialError("ca", "holds no PEM certificate");
+  return blocks.map((b) => parse("ca", Buffer.from(b)));
+}
+
 /**
- * Checks once, at start, what a TLS handshake would otherwise find later and less clearly: both certificates
- * parse and are valid now, the CA is a CA, the certificate was signed by it, and the key is the certificate's.
+ * Checks once, at start, what a TLS handshake would otherwise find later and less clearly: the certificates
+ * parse and are valid now, the CA file holds CA certificates (one or more), the certificate was signed by one of
+ * them, and the key is the certificate's.
  */
 export function checkTlsMaterial(m: TlsMaterial, now = new Date()): void {
-  const ca = parse("ca", m.ca);
+  const cas = parseBundle(m.ca);
   const cert = parse("cert", m.cert);
-  if (!ca.ca) throw new TlsMaterialError("ca", `is not a CA certificate (${ca.subject.replace(/\n/g, ", ")})`);
-  checkValidity("ca", ca, now);
+  for (const ca of cas) {
+    if (!ca.ca) throw new TlsMaterialError("ca", `is not a CA certificate (${ca.subject.replace(/\n/g, ", ")})`);
+    checkValidity("ca", ca, now);
+  }
   checkValidity("cert", cert, now);
-  if (!cert.verify(ca.publicKey)) throw new TlsMaterialError("cert", "was not signed by the CA");
+  if (!cas.some((ca) => cert.verify(ca.publicKey))) throw new TlsMaterialError("cert", "was not signed by the CA");
   let key;
   try {
     key = createPrivateKey(m.key);

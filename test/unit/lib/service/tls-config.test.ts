@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -54,6 +54,18 @@ test("unusable files are refused naming their variable: not PEM, another key, an
   configError({ ...routerEnv, TLS_CA_FILE: routerEnv["TLS_CERT_FILE"]! }, "TLS_CA_FILE", /is not a CA certificate/);
   const other = devTlsEnv(join(dir, "other"), "mtls", []);
   configError({ ...routerEnv, TLS_CA_FILE: other.env["TLS_CA_FILE"]! }, "TLS_CERT_FILE", /was not signed by the CA/);
+});
+
+test("a CA file may hold several CAs (rotation): a certificate signed by any of them is accepted", () => {
+  const other = devTlsEnv(join(dir, "other-bundle"), "mtls", []);
+  const bundle = join(dir, "bundle.pem");
+  writeFileSync(
+    bundle,
+    readFileSync(other.env["TLS_CA_FILE"]!, "utf8") + readFileSync(tls.env["TLS_CA_FILE"]!, "utf8"),
+  );
+  assert.equal(readTlsConfig(new EnvReader({ ...routerEnv, TLS_CA_FILE: bundle })).mode, "mtls");
+  writeFileSync(bundle, "no certificate here\n");
+  configError({ ...routerEnv, TLS_CA_FILE: bundle }, "TLS_CA_FILE", /holds no PEM certificate/);
 });
 
 test("<PREFIX>_HEALTH_ADDR is optional and must be host:port", () => {
