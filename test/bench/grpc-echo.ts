@@ -1,7 +1,7 @@
-import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
+import { echoHandlers, echoService, forkEchoServer } from "./echo-service.js";
 
 /**
  * What one grpc-js call costs when calls come one at a time: a trivial echo server in a child process, a client
@@ -9,17 +9,6 @@ import * as grpc from "@grpc/grpc-js";
  * is the floor under every hop of the mesh at low load, whatever the services do.
  * Run: npm run build && node dist/test/bench/grpc-echo.js
  */
-const echo = {
-  Echo: {
-    path: "/bench.Echo/Echo",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-} satisfies grpc.ServiceDefinition;
 
 /** User + system CPU of this process so far, ms. */
 function cpuMs(): number {
@@ -29,24 +18,14 @@ function cpuMs(): number {
 
 if (process.argv[2] === "server") {
   const server = new grpc.Server();
-  server.addService(echo, {
-    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
-  });
+  server.addService(echoService, echoHandlers);
   server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) =>
     process.send!(err ? { error: String(err) } : { port }),
   );
   process.on("message", () => process.send!({ cpu: cpuMs() }));
 } else {
-  const child = fork(fileURLToPath(import.meta.url), ["server"]);
-  const next = () =>
-    new Promise<Record<string, number>>((r) => child.once("message", (m) => r(m as Record<string, number>)));
-  const { port } = await next();
-  const serverCpu = async () => {
-    const m = next();
-    child.send("cpu");
-    return (await m)["cpu"]!;
-  };
-  const Client = grpc.makeGenericClientConstructor(echo, "Echo");
+  const { child, port, serverCpu } = await forkEchoServer(fileURLToPath(import.meta.url), ["server"]);
+  const Client = grpc.makeGenericClientConstructor(echoService, "Echo");
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
     Echo(req: Buffer, cb: (err: grpc.ServiceError | null, res?: Buffer) => void): void;
   };

@@ -1,9 +1,9 @@
-import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
+import { echoHandlers, echoService, forkEchoServer } from "./echo-service.js";
 import { devTlsEnv } from "../../deploy/local/dev-certs.js";
 import { MeshCredentials } from "../../services/lib/rpc/index.js";
 import { EnvReader, readTlsConfig } from "../../services/lib/service/index.js";
@@ -16,17 +16,6 @@ import { EnvReader, readTlsConfig } from "../../services/lib/service/index.js";
  * Run: npm run build && node dist/test/bench/tls-cost.js [--rounds N] (default 3; plaintext and mTLS alternate, so
  * that a busy machine weighs on both alike: compare within a round, and take the median over rounds).
  */
-const echo = {
-  Echo: {
-    path: "/bench.Echo/Echo",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-} satisfies grpc.ServiceDefinition;
 
 type Mode = "plaintext" | "mtls";
 
@@ -43,21 +32,13 @@ function credentials(mode: Mode, dir: string, who: "server" | "client"): MeshCre
 }
 
 type EchoClient = grpc.Client & { Echo(req: Buffer, cb: (err: grpc.ServiceError | null) => void): void };
-const Client = grpc.makeGenericClientConstructor(echo, "Echo");
+const Client = grpc.makeGenericClientConstructor(echoService, "Echo");
 const call = (c: EchoClient, bytes: number) =>
   new Promise<void>((resolve, reject) => c.Echo(Buffer.alloc(bytes), (err) => (err ? reject(err) : resolve())));
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.ceil(q * xs.length) - 1]!;
 
 async function measure(mode: Mode, dir: string, bytes: number): Promise<string> {
-  const child = fork(fileURLToPath(import.meta.url), ["server", mode, dir]);
-  const next = () =>
-    new Promise<Record<string, number>>((r) => child.once("message", (m) => r(m as Record<string, number>)));
-  const { port } = await next();
-  const serverCpu = async () => {
-    const m = next();
-    child.send("cpu");
-    return (await m)["cpu"]!;
-  };
+  const { child, port, serverCpu } = await forkEchoServer(fileURLToPath(import.meta.url), ["server", mode, dir]);
   const creds = credentials(mode, dir, "client").channel();
   const client = new Client(`127.0.0.1:${port}`, creds) as unknown as EchoClient;
   for (let i = 0; i < 500; i++) await call(client, bytes);
@@ -96,9 +77,7 @@ async function measure(mode: Mode, dir: string, bytes: number): Promise<string> 
 if (process.argv[2] === "server") {
   const [mode, dir] = [process.argv[3] as Mode, process.argv[4]!];
   const server = new grpc.Server();
-  server.addService(echo, {
-    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
-  });
+  server.addService(echoService, echoHandlers);
   server.bindAsync("127.0.0.1:0", credentials(mode, dir, "server").server(), (err, port) =>
     process.send!(err ? { error: String(err) } : { port }),
   );
