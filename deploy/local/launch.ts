@@ -94,7 +94,7 @@ function tlsMode(): "mtls" | "off" {
 /** Where the certificates are and how a tool uses them (grpcurl flags), or that the mesh runs in plaintext. */
 function tlsLine(tls: "mtls" | "off", env: Record<string, string>): string {
   if (tls === "off") return "TLS                       off (TLS_MODE=off): every hop is plaintext";
-  const rel = (p: string | undefined) => relative(process.cwd(), p ?? "") || p;
+  const rel = (p = "") => (relative(process.cwd(), p).startsWith("..") ? p : relative(process.cwd(), p));
   return `mutual TLS                ${rel(dirname(env["TLS_CA_FILE"] ?? ""))}/ (tools: -cacert ${rel(env["TLS_CA_FILE"])} -cert ${rel(env["TLS_CERT_FILE"])} -key ${rel(env["TLS_KEY_FILE"])})`;
 }
 

@@ -6,6 +6,7 @@ import { decodeStatusDetails, STATUS_DETAILS_KEY } from "./status-details.js";
 import { context, endRpcSpan, metadataSetter, SpanKind, startRpcSpan, trace } from "./tracing.js";
 import { propagation } from "@opentelemetry/api";
 import { headersToMetadata, metadataToHeaders } from "./metadata.js";
+import { tlsChannelOptions } from "./tls-credentials.js";
 
 /** Response headers and trailers are not collected (no caller of ours reads them); one shared empty set. */
 const NO_HEADERS = new Headers();
@@ -39,7 +40,10 @@ export interface ClosableTransport extends Transport {
  *   const res = await router.route(req, { timeoutMs: 500, signal: ctx.signal });
  */
 export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTransport {
-  const client = new grpc.Client(opts.address, opts.credentials, opts.channelOptions);
+  const client = new grpc.Client(opts.address, opts.credentials, {
+    ...tlsChannelOptions(opts.address, opts.credentials),
+    ...opts.channelOptions,
+  });
   const serializers = new Map<DescMethodUnary, ReturnType<typeof methodSerializers>>();
   return {
     address: opts.address,

@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { service as healthService } from "grpc-health-check";
+import { tlsChannelOptions } from "./tls-credentials.js";
 
 const HealthClient = grpc.makeGenericClientConstructor(healthService, "Health");
 
@@ -19,7 +20,7 @@ export class HealthProbe {
     readonly address: string,
     credentials: grpc.ChannelCredentials,
   ) {
-    this.client = new HealthClient(address, credentials);
+    this.client = new HealthClient(address, credentials, tlsChannelOptions(address, credentials));
   }
 
   /** The status of `service` ("" for the whole server); UNREACHABLE when the call fails. */
