@@ -78,10 +78,13 @@ export function httpAdmit(req: IncomingMessage, res: ServerResponse, opts: Admis
   return false;
 }
 
+/** A refused request's body is read and dropped up to this many bytes (so the client sees the answer, not a reset). */
+const DRAIN_BYTES = 64 << 20;
+
 /**
- * Answers an error without reading the request: Connect JSON with `status` (and Retry-After), or, for a
- * gRPC-Web request, a trailers-only 200 with grpc-status. The request's body is not read; the connection closes
- * after the answer when a body is still coming.
+ * Answers an error: Connect JSON with `status` (and Retry-After), or, for a gRPC-Web request, a trailers-only
+ * 200 with grpc-status. A body still coming is read and dropped first (up to DRAIN_BYTES, then the connection
+ * is closed), so that a client still writing gets the answer rather than a reset.
  */
 export function refuseHttp(
   req: IncomingMessage,
@@ -90,8 +93,17 @@ export function refuseHttp(
   status: number,
   retryAfterS?: number,
 ): void {
+  if (req.complete) return answer(req, res, err, status, retryAfterS);
+  let read = 0;
+  req.on("data", (chunk: Buffer) => {
+    read += chunk.byteLength;
+    if (read > DRAIN_BYTES) req.destroy();
+  });
+  req.once("end", () => answer(req, res, err, status, retryAfterS));
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, err: ConnectError, status: number, retryAfterS?: number) {
   if (retryAfterS !== undefined) res.setHeader("retry-after", String(retryAfterS));
-  if (!req.complete && Number(req.headers["content-length"] ?? 1) > 0) res.shouldKeepAlive = false;
   if (/^application\/grpc-web/.test(req.headers["content-type"] ?? "")) {
     const details = encodeStatusDetails(err);
     res.writeHead(200, {

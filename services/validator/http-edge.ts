@@ -10,6 +10,9 @@ export interface HttpEdgeOptions {
   admission?: AdmissionOptions;
 }
 
+/** What connect-node serves here: Connect unary (JSON, binary), Connect streaming and gRPC-Web. */
+const CONTENT_TYPES = /^application\/(json|proto|connect\+(json|proto)|grpc-web(-text)?(\+(proto|json))?)\s*(;|$)/i;
+
 /** gRPC-Web and Connect put a 5-byte envelope around a message; a body may exceed the message by that much. */
 const ENVELOPE_BYTES = 5;
 
@@ -29,6 +32,15 @@ export function hardenHttp(next: RequestListener, opts: HttpEdgeOptions): Reques
         Code.ResourceExhausted,
       );
       refuseHttp(req, res, err, 413);
+      return;
+    }
+    const type = req.headers["content-type"] ?? "";
+    if (req.method === "POST" && !CONTENT_TYPES.test(type)) {
+      const err = new ConnectError(
+        `unsupported content-type ${JSON.stringify(type.slice(0, 64))}: use application/json or application/proto (Connect), application/grpc-web+proto (gRPC-Web)`,
+        Code.InvalidArgument,
+      );
+      refuseHttp(req, res, err, 415);
       return;
     }
     if (opts.admission && !httpAdmit(req, res, opts.admission)) return;

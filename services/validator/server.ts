@@ -94,7 +94,7 @@ function edgeAdmission(config: ValidatorConfig): AdmissionOptions | undefined {
     {
       minLimit: config.concurrencyMin,
       maxLimit: config.concurrencyMax,
-      initialLimit: Math.min(config.concurrencyMax, Math.max(config.concurrencyMin, 20)),
+      initialLimit: Math.min(config.concurrencyMax, Math.max(config.concurrencyMin, 64)),
     },
     systemClock,
   );
