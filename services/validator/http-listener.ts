@@ -53,7 +53,12 @@ export function startHttpListener<S extends DescService>(
     connect: true,
   });
   const server = createServer(
-    { headersTimeout: opts.headersTimeoutMs ?? 10_000, requestTimeout: opts.requestTimeoutMs ?? 30_000 },
+    {
+      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+      requestTimeout: opts.requestTimeoutMs ?? 30_000,
+      // How often node checks those timeouts (default 30 s, longer than the timeouts themselves).
+      connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs ?? 10_000),
+    },
     hardenHttp(handler, { corsOrigins: [], ...opts }),
   );
   server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 5000;

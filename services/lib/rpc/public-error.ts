@@ -30,6 +30,8 @@ const LEAKS = new RegExp(
     String.raw`\blocalhost:\d+`,
     String.raw`\bE[A-Z]{3,}\b`, // ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE ...
     "No connection established",
+    "Connection dropped",
+    "Call cancelled",
     "Last error",
     "RST_STREAM",
     "remote_addr",
