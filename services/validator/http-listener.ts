@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { DescService } from "@bufbuild/protobuf";
 import { ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { hardenHttp, type HttpEdgeOptions } from "./http-edge.js";
 import { context, endRpcSpan, extractContext, SpanKind, startRpcSpan, trace } from "../lib/rpc/index.js";
 
 /** A server span per call on the HTTP listener, continuing the caller's W3C trace (traceparent header). */
@@ -26,14 +27,22 @@ const tracing: Interceptor = (next) => async (req) => {
   });
 };
 
+/** Node's defences against slow clients (ms): headers, a whole request, an idle keep-alive connection. */
+export interface HttpTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
 /**
  * The HTTP listener of the edge: connect-node serving the Connect protocol (JSON or binary, e.g. curl) and
- * gRPC-Web (browsers), with the same handlers as the gRPC listener.
+ * gRPC-Web (browsers), with the same handlers as the gRPC listener, behind the edge's checks (hardenHttp:
+ * CORS, body size, admission) and timeouts against slow clients.
  */
 export function startHttpListener<S extends DescService>(
   service: S,
   impl: Partial<ServiceImpl<S>>,
-  opts: { address: string; maxMessageBytes: number },
+  opts: Partial<HttpEdgeOptions> & Partial<HttpTimeouts> & { address: string; maxMessageBytes: number },
 ): Promise<{ server: Server; port: number }> {
   const handler = connectNodeAdapter({
     routes: (router) => router.service(service, impl),
@@ -43,7 +52,16 @@ export function startHttpListener<S extends DescService>(
     grpcWeb: true,
     connect: true,
   });
-  const server = createServer(handler);
+  const server = createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+      requestTimeout: opts.requestTimeoutMs ?? 30_000,
+      // How often node checks those timeouts (default 30 s, longer than the timeouts themselves).
+      connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs ?? 10_000),
+    },
+    hardenHttp(handler, { corsOrigins: [], ...opts }),
+  );
+  server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 5000;
   const i = opts.address.lastIndexOf(":");
   const host = opts.address.slice(0, i).replace(/^\[|\]$/g, "");
   const port = Number(opts.address.slice(i + 1));

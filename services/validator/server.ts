@@ -7,7 +7,10 @@ import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { HopBatcher } from "../lib/batching/index.js";
 import { type FeatureSpec, ModelRepository } from "../lib/model/index.js";
 import { DependencyWatch, createGrpcTransport } from "../lib/rpc/index.js";
-import { ServiceHost } from "../lib/service/index.js";
+import { ServiceHost, systemClock } from "../lib/service/index.js";
+import { grpcAdmission, type AdmissionOptions } from "./admission.js";
+import { AdaptiveConcurrencyLimit } from "./concurrency-limit.js";
+import { withPublicErrors } from "./edge-errors.js";
 import type { ValidatorConfig } from "./config.js";
 import { startHttpListener } from "./http-listener.js";
 import { addReflection } from "./reflection.js";
@@ -35,19 +38,27 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
         },
       )
     : undefined;
-  const routes = scoringRoutes({
-    specs,
-    feature,
-    ...(batcher ? { batcher } : {}),
-    defaultTimeoutMs: config.defaultTimeoutMs,
-    maxBatchRows: config.maxBatchRows,
-  });
+  const routes = withPublicErrors(
+    scoringRoutes({
+      specs,
+      feature,
+      ...(batcher ? { batcher } : {}),
+      defaultTimeoutMs: config.defaultTimeoutMs,
+      maxBatchRows: config.maxBatchRows,
+    }),
+    log,
+  );
+  const admission = edgeAdmission(config);
   const host = new ServiceHost({
     name: "validator",
     address: config.grpcAddress,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
-    serverOptions: { "grpc.max_receive_message_length": config.maxMessageBytes },
+    serverOptions: {
+      "grpc.max_receive_message_length": config.maxMessageBytes,
+      "grpc.max_concurrent_streams": config.maxConcurrentStreams,
+      ...(admission ? { interceptors: [grpcAdmission(admission)] } : {}),
+    },
   });
   host.add(ScoringService, routes);
   addReflection(host.server, [ScoringService]);
@@ -55,6 +66,11 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   const http = await startHttpListener(ScoringService, routes, {
     address: config.httpAddress,
     maxMessageBytes: config.maxMessageBytes,
+    corsOrigins: config.corsOrigins,
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+    ...(admission ? { admission } : {}),
   });
   log.info({ address: config.httpAddress, port: http.port }, "HTTP listener (Connect, gRPC-Web) started");
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
@@ -69,6 +85,20 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     host.setServing(any, any ? "feature service is serving" : "feature service is not serving"),
   ).start();
   return host;
+}
+
+/** One adaptive concurrency limit for both listeners (VALIDATOR_CONCURRENCY_*); none when the max is 0. */
+function edgeAdmission(config: ValidatorConfig): AdmissionOptions | undefined {
+  if (config.concurrencyMax === 0) return undefined;
+  const limit = new AdaptiveConcurrencyLimit(
+    {
+      minLimit: config.concurrencyMin,
+      maxLimit: config.concurrencyMax,
+      initialLimit: Math.min(config.concurrencyMax, Math.max(config.concurrencyMin, 64)),
+    },
+    systemClock,
+  );
+  return { limit, pathPrefix: `/${ScoringService.typeName}/`, retryAfterMs: config.retryAfterMs };
 }
 
 function closeHttp(server: Server): Promise<void> {

@@ -22,7 +22,7 @@ import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/loca
 import { freePort } from "../../deploy/local/ports.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
 import { HealthProbe, createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
-import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../services/model-worker/retry-info.js";
+import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../services/lib/rpc/index.js";
 import { cudaProviderInstalled } from "../../services/model-worker/execution-providers.js";
 
 const MODEL = "credit-default";

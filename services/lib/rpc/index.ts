@@ -4,5 +4,7 @@ export * from "./grpc-transport.js";
 export * from "./handler-context.js";
 export * from "./health-client.js";
 export * from "./metadata.js";
+export * from "./public-error.js";
 export * from "./status-details.js";
+export * from "./retry-info.js";
 export * from "./tracing.js";
