@@ -70,7 +70,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
   await host.listen();
   await registry.sync();
 
-  const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, log);
+  const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, config.natsIdentity, log);
   host.onClose(() => closeNats(nc));
   const announcer = new WorkerAnnouncer({
     key: workerKey(hostname(), config.address),
@@ -98,7 +98,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
     void announcer.publish();
   };
-  const policies = await PolicyStore.open(nc);
+  const policies = await PolicyStore.open(nc, { trusted: config.trustedOperators });
   const watcher = await policies.watch(
     (p) => {
       registry.champions.set(p.model, p.championVersion);
@@ -110,7 +110,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
           .catch((err: unknown) => log.error({ err }, "loading models failed"));
       }
     },
-    (err) => log.warn({ err }, "ignoring an unreadable serving policy"),
+    (err, model) =>
+      log.warn({ err, model }, "refused a serving policy (unreadable or not signed by a trusted operator)"),
   );
   host.onClose(() => watcher.close());
   reportParts();

@@ -1,4 +1,12 @@
-import { ConfigError, EnvReader, natsServers } from "../lib/service/index.js";
+import {
+  ConfigError,
+  EnvReader,
+  natsIdentity,
+  natsServers,
+  trustedOperators,
+  type NatsIdentity,
+  type TrustedOperators,
+} from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (ROUTER_BATCHING, ROUTER_BATCH_*): the rows of concurrent Route calls for one model version go in one ModelInfer. */
@@ -10,6 +18,10 @@ export interface RouterConfig extends HopBatchingConfig {
   workerHealthIntervalMs: number;
   monitorAddr: string;
   natsServers: string[];
+  /** Its NATS identity (NATS_NKEY_SEED_FILE): the router role reads policy and writes breaker state. */
+  natsIdentity: NatsIdentity;
+  /** Whose signed serving policies it follows (SCOREMESH_TRUSTED_OPERATORS_FILE). */
+  trustedOperators: TrustedOperators;
   /** Deadline of one worker call (the caller's remaining time, if shorter, wins). */
   workerTimeoutMs: number;
   /** How often buffered decision records are sent to the monitor. */
@@ -83,6 +95,8 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     workerHealthIntervalMs: env.int("ROUTER_WORKER_HEALTH_INTERVAL_MS", 500, 10, 600_000),
     monitorAddr: env.address("ROUTER_MONITOR_ADDR"),
     natsServers: natsServers(env),
+    natsIdentity: natsIdentity(env),
+    trustedOperators: trustedOperators(env),
     workerTimeoutMs: env.int("ROUTER_WORKER_TIMEOUT_MS", 1000, 1, 60_000),
     monitorFlushMs: env.int("ROUTER_MONITOR_FLUSH_MS", 100, 1, 60_000),
     monitorQueueMax: env.int("ROUTER_MONITOR_QUEUE_MAX", 50_000, 1, 10_000_000),
