@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { nkeys } from "nats";
+import { nkeys, type KeyPair } from "../../services/lib/nats/nkeys.js";
 import { inboxPrefixOf } from "../../services/lib/nats/index.js";
 import { NATS_ROLES, rolePermissions, type NatsRole } from "./nats-permissions.js";
 
@@ -74,7 +74,7 @@ function localOperatorName(): string {
 }
 
 /** The public key of the seed in `file`, creating the file (0600) with a new key from `make` when missing. */
-function ensureSeed(file: string, make: () => { getSeed(): Uint8Array; getPublicKey(): string }): string {
+function ensureSeed(file: string, make: () => KeyPair): string {
   if (existsSync(file))
     return nkeys.fromSeed(new TextEncoder().encode(readFileSync(file, "utf8").trim())).getPublicKey();
   const kp = make();

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { nkeys } from "nats";
+import { nkeys } from "../../services/lib/nats/nkeys.js";
 
 /** A NATS identity and a trusted-operators file in a temporary folder, for config tests (read at start). */
 const keyDir = mkdtempSync(join(tmpdir(), "scoremesh-peer-env-"));

@@ -1,5 +1,5 @@
 import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
-import { nkeys } from "nats";
+import { nkeys } from "./nkeys.js";
 import { SignedSchema } from "../../../gen/scoremesh/signing/v1/signing_pb.js";
 import type { TrustedOperators } from "./trusted-operators.js";
 
@@ -72,14 +72,18 @@ export function verifyValue(text: string, place: ValuePlace, trusted: TrustedOpe
   const operator = trusted.get(envelope.signer);
   if (operator === undefined)
     throw new SignatureError(`signed by ${envelope.signer}, which is not a trusted operator's key`);
-  let ok = false;
-  try {
-    ok = nkeys.fromPublic(envelope.signer).verify(signedBytes(place, envelope.payload), envelope.signature);
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new SignatureError(`the signature of ${operator} (${envelope.signer}) does not match the value`);
+  if (!verifies(envelope.signer, signedBytes(place, envelope.payload), envelope.signature))
+    throw new SignatureError(`the signature of ${operator} (${envelope.signer}) does not match the value`);
   return { payload: envelope.payload, signer: envelope.signer, operator };
+}
+
+/** Whether `signature` is `publicKey`'s over `data` (false, not a throw, for a malformed signature). */
+function verifies(publicKey: string, data: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return nkeys.fromPublic(publicKey).verify(data, signature);
+  } catch {
+    return false;
+  }
 }
 
 /** True when `text` is a signed envelope at all (whoever signed it); false for a bare value or garbage. */

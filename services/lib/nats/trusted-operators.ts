@@ -1,4 +1,4 @@
-import { nkeys } from "nats";
+import { nkeys } from "./nkeys.js";
 
 /** The operators whose signatures readers accept: public key (an operator nkey, "O...") → operator name. */
 export type TrustedOperators = ReadonlyMap<string, string>;

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { nkeys } from "nats";
+import { nkeys } from "../nats/nkeys.js";
 import { parseTrustedOperators, TrustedOperatorsError, type TrustedOperators } from "../nats/trusted-operators.js";
 import { ConfigError, type EnvReader } from "./config.js";
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { nkeys } from "nats";
+import { nkeys } from "../../../../services/lib/nats/nkeys.js";
 import {
   isSignedValue,
   operatorSigner,

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { nkeys } from "nats";
+import { nkeys } from "../../../../services/lib/nats/nkeys.js";
 import { ConfigError, EnvReader } from "../../../../services/lib/service/config.js";
 import { natsServers } from "../../../../services/lib/service/nats-config.js";
 import { readConfig as featureConfig } from "../../../../services/feature/config.js";
