@@ -28,6 +28,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT, randomPorts, spawnService, startMesh, type Mesh } from "../../deploy/local/mesh.js";
+import { bootstrapControl } from "../../deploy/local/control-bootstrap.js";
 import { ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "../../deploy/local/nats-identities.js";
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
@@ -513,6 +514,7 @@ async function main(): Promise<void> {
     const natsDir = mkdtempSync(join(tmpdir(), "scoremesh-bench-nats-"));
     const keys = ensureMeshKeys(natsDir);
     const nats = await startNatsServer({ port: await freePort(), dir: natsDir, configFile: keys.natsConfigFile });
+    await bootstrapControl(nats.url, keys, join(PROJECT_ROOT, "models"));
     try {
       worker = [
         ...(await workerAlone(nats, keys, "off")),

@@ -20,6 +20,7 @@ import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js"
 import { PROJECT_ROOT, spawnService } from "../../deploy/local/mesh.js";
 import { stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { startKeyedNats } from "../support/nats-keys.js";
+import { bootstrapControl } from "../../deploy/local/control-bootstrap.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
 import { HealthProbe, createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
@@ -42,6 +43,8 @@ before(
     dir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-batching-"));
     const keyed = await startKeyedNats(dir);
     nats = keyed.server;
+    // What the launcher does before any service starts: the control identity creates and seeds the policy bucket.
+    await bootstrapControl(nats.url, keyed.keys, join(PROJECT_ROOT, "models"));
     address = `127.0.0.1:${await freePort()}`;
     worker = spawnService("model-worker", {
       WORKER_ADDR: address,
