@@ -32,6 +32,12 @@ const MODEL = "credit-default";
 const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
 const inputs = creditRows(1)[0]!;
 
+/** Another version of the model trained with the same feature spec as `version` (one the skew guard lets in). */
+function sameSpecVersion(version: string): string {
+  const spec = repo.card(MODEL, version).feature_spec_hash;
+  return repo.versions(MODEL).find((v) => v !== version && repo.card(MODEL, v).feature_spec_hash === spec)!;
+}
+
 describe("NATS identities, permissions and signed policies", () => {
   let fx: MeshFixture;
   const conns: NatsConnection[] = [];
@@ -107,11 +113,7 @@ describe("NATS identities, permissions and signed policies", () => {
 
   test("a policy written with the control identity but unsigned or signed by an untrusted key is ignored by the routers, and logged once", async () => {
     const current = await champion();
-    const other = repo
-      .versions(MODEL)
-      .find(
-        (v) => v !== current && repo.card(MODEL, v).feature_spec_hash === repo.card(MODEL, current).feature_spec_hash,
-      )!;
+    const other = sameSpecVersion(current);
     const kv = await bucket(await as("control"), POLICY_BUCKET);
     const mallory = operatorSigner(nkeys.createOperator().getSeed());
     const forged = create(ServingPolicySchema, {
@@ -151,11 +153,7 @@ describe("NATS identities, permissions and signed policies", () => {
 
   test("meshctl set-champion signs with the operator's key and updated_by is the verified signer", async () => {
     const current = await champion();
-    const other = repo
-      .versions(MODEL)
-      .find(
-        (v) => v !== current && repo.card(MODEL, v).feature_spec_hash === repo.card(MODEL, current).feature_spec_hash,
-      )!;
+    const other = sameSpecVersion(current);
     const r = await fx.meshctl("set-champion", MODEL, other, "--json");
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { updatedBy: string }).updatedBy, fx.mesh.keys.operatorName);

@@ -76,3 +76,17 @@ function readConfigFile(variable: string, file: string): string {
     throw new ConfigError(variable, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
 }
+
+/** What a service that follows serving policies needs of NATS: where it is, who it is, whose signatures it trusts. */
+export interface PolicyReaderNats {
+  natsServers: string[];
+  /** Its NATS identity (NATS_NKEY_SEED_FILE), the same for every replica of its role. */
+  natsIdentity: NatsIdentity;
+  /** Whose signed serving policies it follows (SCOREMESH_TRUSTED_OPERATORS_FILE). */
+  trustedOperators: TrustedOperators;
+}
+
+/** NATS_URL, NATS_NKEY_SEED_FILE and SCOREMESH_TRUSTED_OPERATORS_FILE, read once at start (routers, workers). */
+export function policyReaderNats(env: EnvReader): PolicyReaderNats {
+  return { natsServers: natsServers(env), natsIdentity: natsIdentity(env), trustedOperators: trustedOperators(env) };
+}
