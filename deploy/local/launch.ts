@@ -7,6 +7,7 @@ import {
   readLaunchOptions,
   type LaunchOptions,
 } from "./launch-options.js";
+import { bootstrapLines } from "./control-bootstrap.js";
 import { PortsInUseError, PROJECT_ROOT, startMesh } from "./mesh.js";
 import { readMeshState, removeMeshState, writeMeshState } from "./mesh-state.js";
 import { findNatsServer, NATS_INSTALL_HINT } from "./nats-server.js";
@@ -101,7 +102,10 @@ async function main(): Promise<void> {
     console.error(startFailure(err, opts));
     process.exit(1);
   });
-  writeMeshState(opts.stateDir, { pid: process.pid, startedAt: new Date().toISOString(), env: mesh.env });
+  // meshctl acts as the control identity and signs with the local operator's key (paths only: no secret in mesh.json).
+  const meshctlEnv = { ...mesh.env, ...mesh.controlEnv };
+  writeMeshState(opts.stateDir, { pid: process.pid, startedAt: new Date().toISOString(), env: meshctlEnv });
+  for (const line of bootstrapLines(mesh.policyBootstrap)) console.log(line);
   const stateDir = relative(PROJECT_ROOT, opts.stateDir) || opts.stateDir;
   const meshctlFlags = stateDir === ".scoremesh" ? "" : ` --state-dir ${stateDir}`;
   console.log(`scoremesh is up (${((performance.now() - started) / 1000).toFixed(1)} s). Endpoints:
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
   monitor page              http://127.0.0.1:${ports.monitorHttp}/   (/metrics for Prometheus)
   model worker (OIP v2)     127.0.0.1:${ports.worker}
   feature, router, monitor  127.0.0.1:${ports.feature}, 127.0.0.1:${ports.router}, 127.0.0.1:${ports.monitor}
-  NATS                      ${mesh.natsUrl}
+  NATS                      ${mesh.natsUrl}   (nkey identities per role: ${relative(PROJECT_ROOT, mesh.keys.natsConfigFile)})
   logs                      ${mesh.logDir}/
 Crashed services are restarted (0.5 s backoff, doubling to 10 s); each restart is reported here.
 Try:  npm run meshctl -- status${meshctlFlags}

@@ -2,6 +2,9 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { PolicyBootstrap } from "../../services/lib/nats/index.js";
+import { bootstrapControl } from "./control-bootstrap.js";
+import { controlEnv, ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "./nats-identities.js";
 import { startNatsServer, stopProcess } from "./nats-server.js";
 import { freePort, portInUse, portOwner } from "./ports.js";
 import { logSize, NotServingError, summary, waitServing, type StartingInstance } from "./readiness.js";
@@ -108,6 +111,12 @@ export interface Mesh {
   startNats(): Promise<void>;
   /** Stops every service (edge first) and then NATS. */
   stop(): Promise<void>;
+  /** The NATS identities, operator keys and trusted operators in the state folder (nats-identities.ts). */
+  keys: MeshKeys;
+  /** What meshctl needs on top of `env`: the control identity and the local operator's signing key. */
+  controlEnv: Record<string, string>;
+  /** What the control side did with each model's serving policy at start (seeded, re-signed, ...). */
+  policyBootstrap: PolicyBootstrap[];
 }
 
 /**
@@ -200,15 +209,22 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   await checkPortsFree(opts.ports);
   const logDir = join(opts.stateDir, "logs");
   mkdirSync(logDir, { recursive: true });
-  const natsOpts = natsOptions(opts, logDir);
+  const keys = ensureMeshKeys(opts.stateDir);
+  const natsOpts = { ...natsOptions(opts, logDir), configFile: keys.natsConfigFile };
   let nats = await startNatsServer(natsOpts).catch((err: unknown) => {
     closeSync(natsOpts.logFile);
     throw err;
   });
-  const env = {
+  const env: Record<string, string> = {
     ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir),
+    SCOREMESH_TRUSTED_OPERATORS_FILE: keys.trustedOperatorsFile,
     ...opts.env,
   };
+  const policyBootstrap = await bootstrapControl(nats.url, keys, env["MODEL_REPOSITORY"]!).catch(async (err) => {
+    await nats.stop();
+    closeSync(natsOpts.logFile);
+    throw err;
+  });
   const { instances, instanceEnv } = await replicas(opts);
   const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
   env["ROUTER_WORKER_ADDRS"] = instances
@@ -224,7 +240,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     : undefined;
 
   const startService = async (name: InstanceName) => {
-    const instance = spawnInstance(name, { ...env, ...instanceEnv.get(name) }, addressOf(name), logFileOf(name));
+    const instanceVars = { ...env, ...serviceNatsEnv(keys, serviceOf(name)), ...instanceEnv.get(name) };
+    const instance = spawnInstance(name, instanceVars, addressOf(name), logFileOf(name));
     processes.set(name, instance.child);
     starting.set(name, instance);
     if (up) supervisor?.watch(name, instance.child);
@@ -271,6 +288,9 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     stopNats,
     startNats,
     stop,
+    keys,
+    controlEnv: controlEnv(keys),
+    policyBootstrap,
   };
 }
 

@@ -38,7 +38,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
   await host.listen();
   await registry.sync();
 
-  const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, log);
+  const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, config.natsIdentity, log);
   host.onClose(() => closeNats(nc));
   const announcer = workerAnnouncer(config, { startedAt, providers, registry, nc, log });
   // Closed before NATS is (last registered, first closed), so that the delete can still go out.
@@ -48,7 +48,8 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
     void announcer.publish();
   };
-  const watcher = await followChampions(await PolicyStore.open(nc), registry, reportParts, log);
+  const policies = await PolicyStore.open(nc, { trusted: config.trustedOperators });
+  const watcher = await followChampions(policies, registry, reportParts, log);
   host.onClose(() => watcher.close());
   reportParts();
   announcer.start();
@@ -148,6 +149,7 @@ function followChampions(policies: PolicyStore, registry: ModelRegistry, loaded:
         .then(loaded)
         .catch((err: unknown) => log.error({ err }, "loading models failed"));
     },
-    (err) => log.warn({ err }, "ignoring an unreadable serving policy"),
+    (err, model) =>
+      log.warn({ err, model }, "refused a serving policy (unreadable or not signed by a trusted operator)"),
   );
 }

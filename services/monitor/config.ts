@@ -1,4 +1,4 @@
-import { EnvReader, natsServers } from "../lib/service/index.js";
+import { EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
 
 export interface MonitorConfig {
   address: string;
@@ -11,6 +11,8 @@ export interface MonitorConfig {
   reviewQueueMax: number;
   /** NATS, for the model workers' records (the page's "Model workers" table); required, but the monitor serves while NATS is away. */
   natsServers: string[];
+  /** Its NATS identity (NATS_NKEY_SEED_FILE): the monitor role reads worker records. */
+  natsIdentity: NatsIdentity;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -21,5 +23,6 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     drainTimeoutMs: env.int("MONITOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
     reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
     natsServers: natsServers(env),
+    natsIdentity: natsIdentity(env),
   };
 }

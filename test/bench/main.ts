@@ -28,6 +28,8 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT, randomPorts, spawnService, startMesh, type Mesh } from "../../deploy/local/mesh.js";
+import { bootstrapControl } from "../../deploy/local/control-bootstrap.js";
+import { ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "../../deploy/local/nats-identities.js";
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { buildVector, ModelRepository, seedChampion, copyFloats } from "../../services/lib/model/index.js";
@@ -134,12 +136,14 @@ async function waitServing(address: string, child: ChildProcess, what: string): 
   }
 }
 
-async function workerAlone(nats: NatsServer, mode: BatchingMode): Promise<ClosedLoopResult[]> {
+async function workerAlone(nats: NatsServer, keys: MeshKeys, mode: BatchingMode): Promise<ClosedLoopResult[]> {
   const batching = mode !== "off";
   const address = `127.0.0.1:${await freePort()}`;
   const child = spawnService("model-worker", {
     WORKER_ADDR: address,
     NATS_URL: nats.url,
+    ...serviceNatsEnv(keys, "model-worker"),
+    SCOREMESH_TRUSTED_OPERATORS_FILE: keys.trustedOperatorsFile,
     MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
     WORKER_MODELS: MODEL,
     WORKER_BATCHING: batching ? "on" : "off",
@@ -508,12 +512,14 @@ async function main(): Promise<void> {
   let worker: ClosedLoopResult[] = [];
   if (runs("worker")) {
     const natsDir = mkdtempSync(join(tmpdir(), "scoremesh-bench-nats-"));
-    const nats = await startNatsServer({ port: await freePort(), dir: natsDir });
+    const keys = ensureMeshKeys(natsDir);
+    const nats = await startNatsServer({ port: await freePort(), dir: natsDir, configFile: keys.natsConfigFile });
+    await bootstrapControl(nats.url, keys, join(PROJECT_ROOT, "models"));
     try {
       worker = [
-        ...(await workerAlone(nats, "off")),
-        ...(await workerAlone(nats, "worker")),
-        ...(await workerAlone(nats, "worker + hop")),
+        ...(await workerAlone(nats, keys, "off")),
+        ...(await workerAlone(nats, keys, "worker")),
+        ...(await workerAlone(nats, keys, "worker + hop")),
       ];
     } finally {
       await nats.stop();

@@ -27,7 +27,7 @@ describe("npm start's mesh and meshctl", () => {
   let stateDir: string;
   let transport: ClosableTransport;
   const reports: string[] = [];
-  const meshctl = (...args: string[]) => runMeshctl(mesh.env, args);
+  const meshctl = (...args: string[]) => runMeshctl({ ...mesh.env, ...mesh.controlEnv }, args);
   const scoring = () => createClient(ScoringService, transport);
 
   before(async () => {
@@ -118,7 +118,11 @@ describe("npm start's mesh and meshctl", () => {
       "every field, defaults included",
     );
     const human = await meshctl("policy", MODEL);
-    assert.match(human.stdout, new RegExp(`^${MODEL}: champion ${champion}, set \\S+ by meshctl@`));
+    assert.match(
+      human.stdout,
+      new RegExp(`^${MODEL}: champion ${champion}, set \\S+ by ${mesh.keys.operatorName}\n$`),
+      "by the verified signer: the local operator's key",
+    );
   });
 
   test("meshctl finds the mesh from the launcher's state folder; without one it names the variable it needs (exit 2)", async () => {
@@ -130,7 +134,8 @@ describe("npm start's mesh and meshctl", () => {
         none.stderr,
         /VALIDATOR_GRPC_ADDR: is required but not set \(no mesh started by npm start runs from /,
       );
-      writeMeshState(dir, { pid: process.pid, startedAt: new Date().toISOString(), env: mesh.env });
+      const env = { ...mesh.env, ...mesh.controlEnv }; // what npm start writes
+      writeMeshState(dir, { pid: process.pid, startedAt: new Date().toISOString(), env });
       const found = await runMeshctl({}, ["status", "--json", "--state-dir", dir]);
       assert.equal(found.code, 0, found.stderr);
       assert.equal((JSON.parse(found.stdout) as { services: unknown[] }).services.length, 5);

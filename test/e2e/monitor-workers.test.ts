@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { PROJECT_ROOT, spawnService } from "../../deploy/local/mesh.js";
+import { serviceNatsEnv } from "../../deploy/local/nats-identities.js";
 import { stopProcess } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
@@ -118,7 +119,13 @@ describe("the monitor shows the model workers, their execution providers and a C
       try {
         child = spawnService(
           "model-worker",
-          { ...fx.mesh.env, WORKER_ADDR: address, WORKER_EXECUTION_PROVIDERS: "cuda,cpu", LOG_LEVEL: "info" },
+          {
+            ...fx.mesh.env,
+            ...serviceNatsEnv(fx.mesh.keys, "model-worker"),
+            WORKER_ADDR: address,
+            WORKER_EXECUTION_PROVIDERS: "cuda,cpu",
+            LOG_LEVEL: "info",
+          },
           ["ignore", out, out],
         );
         const probe = new HealthProbe(address);

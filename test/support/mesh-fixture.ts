@@ -55,8 +55,8 @@ export async function startMeshFixture(
     scoring: createClient(ScoringService, transports[0]!),
     monitor: createClient(MonitorService, transports[1]!),
     httpBase: `http://${mesh.env["VALIDATOR_HTTP_ADDR"]}`,
-    meshctl: (...args) => runMeshctl(mesh.env, args),
-    meshctlWithInput: (input, ...args) => runMeshctl(mesh.env, args, input),
+    meshctl: (...args) => runMeshctl({ ...mesh.env, ...mesh.controlEnv }, args),
+    meshctlWithInput: (input, ...args) => runMeshctl({ ...mesh.env, ...mesh.controlEnv }, args, input),
     logLines: (instance) =>
       readFileSync(join(mesh.logDir, `${instance}.log`), "utf8")
         .split("\n")

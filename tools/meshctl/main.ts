@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { CliError } from "./output.js";
-import { policy, setChampion } from "./policy.js";
+import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviews } from "./reviews.js";
 import { score, scoreInput } from "./score.js";
 import { status } from "./status.js";
@@ -14,7 +14,10 @@ commands:
   status                          health of every service, serving policies, loaded versions, decision counts
                                   (exits 1 when a service is not SERVING or a part cannot be read)
   policy <model>                  the serving policy of a model
-  set-champion <model> <version>  make <version> the champion of <model> (routers switch once workers have it ready)
+  set-champion <model> <version>  make <version> the champion of <model> (routers switch once workers have it ready),
+                                  signed with your operator key
+  seed-policies                   give every model without a serving policy its seed version, and sign unsigned
+                                  policies of older builds (npm start does this at start)
   score -d, --data <request>      score one ScoreRequest through the public gRPC API; <request> is curl-style:
                                   @file.json (e.g. @deploy/local/example-request.json), '{...}', or @- for stdin
   reviews [--limit N] [--model M] the monitor's review queue (decisions REVIEW), newest first; N defaults to 20
@@ -25,6 +28,9 @@ options:
 
 Where the mesh is: the variables the services read, where set (VALIDATOR_GRPC_ADDR, FEATURE_ADDR, ROUTER_ADDR,
 WORKER_ADDR, MONITOR_ADDR, NATS_URL, MODEL_REPOSITORY), else the running npm start's DIR/mesh.json.
+Who you are: NATS_NKEY_SEED_FILE (the control identity), SCOREMESH_OPERATOR_KEY_FILE (your signing key) and
+SCOREMESH_TRUSTED_OPERATORS_FILE, else npm start's (DIR/nats/identities/control.nk, DIR/operators/<user>.nk,
+DIR/operators.json).
 Exit codes: 0 done, 1 failed (unreachable, refused, not serving), 2 bad usage or configuration.`;
 
 const OPTIONS = {
@@ -66,6 +72,9 @@ async function main(): Promise<void> {
       const [model, version] = args("set-champion", rest, ["model", "version"]);
       return setChampion(target(), model!, version!, out);
     }
+    case "seed-policies":
+      args("seed-policies", rest, []);
+      return seedPolicies(target(), out);
     case "score":
       // `score --json '{...}'` took its input under --json before --json meant "print JSON".
       args(

@@ -1,6 +1,17 @@
 import { readMeshState, stateDirPath } from "../../deploy/local/mesh-state.js";
-import { ConfigError, EnvReader, natsServers } from "../../services/lib/service/index.js";
+import { readFileSync } from "node:fs";
+import { operatorSigner, type Signer } from "../../services/lib/nats/index.js";
+import {
+  ConfigError,
+  EnvReader,
+  natsIdentity,
+  natsServers,
+  trustedOperators,
+} from "../../services/lib/service/index.js";
 import { CliError } from "./output.js";
+
+/** The variable that names the operator's signing key (an nkey operator seed, "SO..."). */
+export const OPERATOR_KEY_FILE = "SCOREMESH_OPERATOR_KEY_FILE";
 
 /**
  * Where the mesh is: the variables the services read (VALIDATOR_GRPC_ADDR, NATS_URL, ...) where they are set,
@@ -26,6 +37,22 @@ export class MeshTarget {
   monitor = () => this.read(() => this.env.address("MONITOR_ADDR"));
   nats = () => this.read(() => natsServers(this.env));
   repository = () => this.env.string("MODEL_REPOSITORY", "models");
+  /** The control identity (NATS_NKEY_SEED_FILE; npm start's .scoremesh/nats/identities/control.nk). */
+  natsIdentity = () => this.read(() => natsIdentity(this.env));
+  trustedOperators = () => this.read(() => trustedOperators(this.env));
+  /** The operator's own signing key (SCOREMESH_OPERATOR_KEY_FILE), for commands that change policy. */
+  operatorSigner = (): Signer =>
+    this.read(() => {
+      const file = this.env.string(OPERATOR_KEY_FILE);
+      try {
+        return operatorSigner(readFileSync(file, "utf8"));
+      } catch (err) {
+        throw new ConfigError(
+          OPERATOR_KEY_FILE,
+          `${file} does not hold an operator seed (SO...): ${(err as Error).message}`,
+        );
+      }
+    });
 
   private read<T>(fn: () => T): T {
     try {

@@ -40,7 +40,8 @@ export interface KvWatchOptions<T> {
   kv: KV;
   /** The bucket's name, for errors. */
   bucket: string;
-  decode: (text: string) => T;
+  /** Reads a value (the key is given for checks that depend on it, e.g. a signature over the key). */
+  decode: (text: string, key: string) => T;
   onValue: (value: T, key: string) => void;
   /** A key was deleted or purged. */
   onDelete?: (key: string) => void;
@@ -115,7 +116,7 @@ class KvWatch<T> {
     try {
       for await (const e of iter) {
         try {
-          if (e.operation === "PUT") onValue(decode(e.string()), e.key);
+          if (e.operation === "PUT") onValue(decode(e.string(), e.key), e.key);
           else onDelete?.(e.key);
         } catch (err) {
           onError(err);
