@@ -1,4 +1,4 @@
-import { ConfigError, EnvReader } from "../lib/service/index.js";
+import { ConfigError, EnvReader, natsServers } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (VALIDATOR_BATCHING, VALIDATOR_BATCH_*): the rows of concurrent public calls for one model go in one ScoreRows call to the feature service. */
@@ -28,6 +28,16 @@ export interface ValidatorConfig extends HopBatchingConfig {
   concurrencyMin: number;
   concurrencyMax: number;
   retryAfterMs: number;
+  /** API keys and tenant limits on every call (VALIDATOR_AUTH=on, the default); off only when asked for. */
+  auth: boolean;
+  /** NATS, where tenants are (NATS_URL; required while auth is on). */
+  natsServers: string[];
+}
+
+function authOn(env: EnvReader): boolean {
+  const v = env.string("VALIDATOR_AUTH", "on");
+  if (v !== "on" && v !== "off") throw new ConfigError("VALIDATOR_AUTH", `must be on or off, got ${JSON.stringify(v)}`);
+  return v === "on";
 }
 
 export function readConfig(env = new EnvReader()): ValidatorConfig {
@@ -60,5 +70,11 @@ function readValues(env: EnvReader): ValidatorConfig {
     concurrencyMax: env.int("VALIDATOR_CONCURRENCY_MAX", 1000, 0, 100_000),
     retryAfterMs: env.int("VALIDATOR_RETRY_AFTER_MS", 1000, 1, 60_000),
     ...readHopBatching(env, "VALIDATOR", { maxInFlight: 4 }),
+    ...auth(env),
   };
+}
+
+function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers"> {
+  const on = authOn(env);
+  return { auth: on, natsServers: on ? natsServers(env) : [] };
 }

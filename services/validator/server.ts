@@ -12,6 +12,7 @@ import { grpcAdmission, type AdmissionOptions } from "./admission.js";
 import { AdaptiveConcurrencyLimit } from "./concurrency-limit.js";
 import { withPublicErrors } from "./edge-errors.js";
 import type { ValidatorConfig } from "./config.js";
+import { startEdgeAuth } from "./auth/edge-auth.js";
 import { startHttpListener } from "./http-listener.js";
 import { addReflection } from "./reflection.js";
 import { scoringRoutes, type ValidatedRowInit } from "./routes.js";
@@ -38,6 +39,8 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
         },
       )
     : undefined;
+  const auth = config.auth ? await startEdgeAuth(config.natsServers, log) : undefined;
+  if (!auth) log.warn("VALIDATOR_AUTH=off: every call is scored without an API key");
   const routes = withPublicErrors(
     scoringRoutes({
       specs,
@@ -45,6 +48,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
       ...(batcher ? { batcher } : {}),
       defaultTimeoutMs: config.defaultTimeoutMs,
       maxBatchRows: config.maxBatchRows,
+      ...(auth ? { admit: auth.guard.admit.bind(auth.guard) } : {}),
     }),
     log,
   );
@@ -75,6 +79,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   log.info({ address: config.httpAddress, port: http.port }, "HTTP listener (Connect, gRPC-Web) started");
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
   host.onClose(() => transport.close());
+  if (auth) host.onClose(() => auth.close());
   if (batcher) {
     host.onClose(batcher.logStats(log));
     host.onClose(() => batcher.close());

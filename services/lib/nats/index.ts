@@ -9,3 +9,7 @@ export * from "./signed-value.js";
 export * from "./trusted-operators.js";
 export * from "./worker-record.js";
 export * from "./worker-registry.js";
+export * from "./api-key.js";
+export * from "./tenant-codec.js";
+export * from "./tenant-store.js";
+export * from "./usage-store.js";

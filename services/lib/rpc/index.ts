@@ -8,3 +8,4 @@ export * from "./public-error.js";
 export * from "./status-details.js";
 export * from "./retry-info.js";
 export * from "./tracing.js";
+export * from "./retry-info.js";
