@@ -8,6 +8,7 @@ import {
   type LaunchOptions,
 } from "./launch-options.js";
 import { bootstrapLines } from "./control-bootstrap.js";
+import { DEV_KEY_FILE, DEV_TENANT } from "./dev-tenant.js";
 import { PortsInUseError, PROJECT_ROOT, startMesh } from "./mesh.js";
 import { readMeshState, removeMeshState, writeMeshState } from "./mesh-state.js";
 import { findNatsServer, NATS_INSTALL_HINT } from "./nats-server.js";
@@ -81,6 +82,16 @@ function startFailure(err: Error, opts: LaunchOptions): string {
   return `cannot start scoremesh: ports in use\n${lines.join("\n")}\nStop what listens there (is another npm start running?), or choose other ports.\n${alreadyRunningHint()}`;
 }
 
+/** What the launcher says about the development tenant's API key. */
+function devKeyLines(apiKey: string | undefined, stateDir: string): string {
+  if (!apiKey)
+    return `API keys: the development tenant ${DEV_TENANT} is revoked; make a tenant with npm run meshctl -- tenant create NAME`;
+  return (
+    `API key of the development tenant ${DEV_TENANT} (every model): ${stateDir}/${DEV_KEY_FILE} (meshctl score reads it;\n` +
+    `  other clients send "authorization: Bearer <key>"; more tenants: npm run meshctl -- tenant create NAME)`
+  );
+}
+
 /**
  * `npm start`: nats-server and the five services on their default ports (`npm start -- --help` for other ports
  * and state folders), state under .scoremesh/, crashed services restarted with backoff, until Ctrl-C.
@@ -117,8 +128,10 @@ async function main(): Promise<void> {
   NATS                      ${mesh.natsUrl}   (nkey identities per role: ${relative(PROJECT_ROOT, mesh.keys.natsConfigFile)})
   logs                      ${mesh.logDir}/
 Crashed services are restarted (0.5 s backoff, doubling to 10 s); each restart is reported here.
+${devKeyLines(mesh.apiKey, stateDir)}
 Try:  npm run meshctl -- status${meshctlFlags}
-      curl -s -H 'content-type: application/json' http://127.0.0.1:${ports.validatorHttp}/scoremesh.scoring.v1.ScoringService/Score -d @deploy/local/example-request.json
+      npm run meshctl -- score --data @deploy/local/example-request.json${meshctlFlags}
+      curl -s -H 'content-type: application/json' -H "authorization: Bearer $(cat ${stateDir}/${DEV_KEY_FILE})" http://127.0.0.1:${ports.validatorHttp}/scoremesh.scoring.v1.ScoringService/Score -d @deploy/local/example-request.json
 Ctrl-C stops everything.`);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { PolicyBootstrap } from "../../services/lib/nats/index.js";
 import { bootstrapControl } from "./control-bootstrap.js";
 import { controlEnv, ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "./nats-identities.js";
+import { ensureDevTenant } from "./dev-tenant.js";
 import { startNatsServer, stopProcess } from "./nats-server.js";
 import { freePort, portInUse, portOwner } from "./ports.js";
 import { logSize, NotServingError, summary, waitServing, type StartingInstance } from "./readiness.js";
@@ -82,6 +83,8 @@ export interface MeshOptions {
   workers?: number;
   /** Router replicas (default 1). The feature service calls the first; the others share breaker state over NATS. */
   routers?: number;
+  /** Validator replicas (default 1). Extra ones listen on free gRPC and HTTP ports; all share tenant limits over NATS. */
+  validators?: number;
   /**
    * Restart a service process that crashes, with backoff, and report it (what `npm start` does). Off by default:
    * the tests kill processes on purpose and expect them to stay down.
@@ -94,6 +97,11 @@ export interface Mesh {
   natsUrl: string;
   /** The environment every service got (addresses, NATS, repository): also what meshctl needs. */
   env: Record<string, string>;
+  /**
+   * The development tenant's API key (also in `<stateDir>/dev-api-key`); undefined when the tenant was revoked
+   * or the validators run with VALIDATOR_AUTH=off.
+   */
+  apiKey: string | undefined;
   processes: Map<InstanceName, ChildProcess>;
   /** Every instance, in start order (e.g. model-worker, model-worker-2, monitor, router, router-2, ...). */
   instances: InstanceName[];
@@ -225,6 +233,14 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     closeSync(natsOpts.logFile);
     throw err;
   });
+  const apiKey =
+    env["VALIDATOR_AUTH"] === "off"
+      ? undefined
+      : await ensureDevTenant(nats.url, opts.stateDir, keys.seedFile.control).catch(async (err: unknown) => {
+          await nats.stop();
+          closeSync(natsOpts.logFile);
+          throw err;
+        });
   const { instances, instanceEnv } = await replicas(opts);
   const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
   env["ROUTER_WORKER_ADDRS"] = instances
@@ -280,6 +296,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ports: opts.ports,
     natsUrl: nats.url,
     env,
+    apiKey,
     processes,
     instances,
     addressOf,
@@ -335,15 +352,22 @@ async function replicas(
 ): Promise<{ instances: InstanceName[]; instanceEnv: Map<InstanceName, Record<string, string>> }> {
   const instances: InstanceName[] = [];
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
-  const addrKey = { "model-worker": "WORKER_ADDR", router: "ROUTER_ADDR" } as const;
+  const addrKeys = {
+    "model-worker": ["WORKER_ADDR"],
+    router: ["ROUTER_ADDR"],
+    validator: ["VALIDATOR_GRPC_ADDR", "VALIDATOR_HTTP_ADDR"],
+  } as const;
+  const counts = { "model-worker": opts.workers, router: opts.routers, validator: opts.validators };
   const taken = new Set(Object.values(opts.ports) as number[]);
   for (const s of SERVICES) {
-    const n = s === "model-worker" ? (opts.workers ?? 1) : s === "router" ? (opts.routers ?? 1) : 1;
+    const n = counts[s as keyof typeof counts] ?? 1;
     for (let i = 1; i <= n; i++) {
       const name: InstanceName = i === 1 ? s : `${s}-${i}`;
       instances.push(name);
-      if (i > 1)
-        instanceEnv.set(name, { [addrKey[s as keyof typeof addrKey]]: `127.0.0.1:${await distinctFreePort(taken)}` });
+      const env: Record<string, string> = {};
+      for (const key of i > 1 ? addrKeys[s as keyof typeof addrKeys] : [])
+        env[key] = `127.0.0.1:${await distinctFreePort(taken)}`;
+      if (i > 1) instanceEnv.set(name, env);
     }
   }
   return { instances, instanceEnv };

@@ -1,4 +1,4 @@
-import { ConfigError, EnvReader, natsServers } from "../lib/service/index.js";
+import { ConfigError, EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (VALIDATOR_BATCHING, VALIDATOR_BATCH_*): the rows of concurrent public calls for one model go in one ScoreRows call to the feature service. */
@@ -32,6 +32,8 @@ export interface ValidatorConfig extends HopBatchingConfig {
   auth: boolean;
   /** NATS, where tenants are (NATS_URL; required while auth is on). */
   natsServers: string[];
+  /** The validator role's NATS identity (NATS_NKEY_SEED_FILE; required while auth is on): reads tenants, writes usage. */
+  natsIdentity: NatsIdentity | undefined;
 }
 
 function authOn(env: EnvReader): boolean {
@@ -74,7 +76,7 @@ function readValues(env: EnvReader): ValidatorConfig {
   };
 }
 
-function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers"> {
+function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers" | "natsIdentity"> {
   const on = authOn(env);
-  return { auth: on, natsServers: on ? natsServers(env) : [] };
+  return { auth: on, natsServers: on ? natsServers(env) : [], natsIdentity: on ? natsIdentity(env) : undefined };
 }

@@ -33,7 +33,7 @@ import { ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "../../deploy/loca
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { buildVector, ModelRepository, seedChampion, copyFloats } from "../../services/lib/model/index.js";
-import { HealthProbe, createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import { HealthProbe, createGrpcTransport, withBearer, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { WorkerBatcher } from "../../services/router/workers/worker-batcher.js";
 import { creditRows } from "../support/credit-data.js";
 import { CpuWindow, waitForQuiet } from "./machine.js";
@@ -394,7 +394,8 @@ async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenL
   let transport: ClosableTransport | undefined;
   try {
     mesh = await startMesh({ ports: await randomPorts(), stateDir, env, readyTimeoutMs: 60_000 });
-    transport = createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! });
+    const edge = createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! });
+    transport = mesh.apiKey ? withBearer(edge, mesh.apiKey) : edge;
     const client = createClient(ScoringService, transport);
     const pids = new Map<string, number>([...mesh.processes].map(([n, p]) => [n, p.pid!]));
     pids.set("client", process.pid);

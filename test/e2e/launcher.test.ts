@@ -13,7 +13,7 @@ import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PortsInUseError, PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
 import { writeMeshState } from "../../deploy/local/mesh-state.js";
 import { NotServingError } from "../../deploy/local/readiness.js";
-import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import { createGrpcTransport, withBearer, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
 import { creditRows } from "../support/credit-data.js";
 import { runMeshctl, sleep, waitFor } from "../support/mesh-fixture.js";
@@ -27,7 +27,9 @@ describe("npm start's mesh and meshctl", () => {
   let stateDir: string;
   let transport: ClosableTransport;
   const reports: string[] = [];
-  const meshctl = (...args: string[]) => runMeshctl({ ...mesh.env, ...mesh.controlEnv }, args);
+  // meshctl as the control identity; it finds the development tenant's key in the state folder, as after npm start.
+  const meshctl = (...args: string[]) =>
+    runMeshctl({ ...mesh.env, ...mesh.controlEnv }, [...args, "--state-dir", stateDir]);
   const scoring = () => createClient(ScoringService, transport);
 
   before(async () => {
@@ -38,7 +40,7 @@ describe("npm start's mesh and meshctl", () => {
       env: { LOG_LEVEL: "info" },
       supervise: { report: (l) => reports.push(l) },
     });
-    transport = createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! });
+    transport = withBearer(createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]! }), mesh.apiKey!);
   });
   after(async () => {
     transport?.close();
@@ -58,7 +60,7 @@ describe("npm start's mesh and meshctl", () => {
     const json = await meshctl("score", "-d", request, "--json");
     assert.equal(json.code, 0, json.stderr);
     assert.equal((JSON.parse(json.stdout) as { model: string }).model, MODEL);
-    const stdin = await runMeshctl(mesh.env, ["score", "--data", "@-", "--json"], request);
+    const stdin = await runMeshctl(mesh.env, ["score", "--data", "@-", "--json", "--state-dir", stateDir], request);
     assert.equal(stdin.code, 0, stdin.stderr);
     assert.equal((JSON.parse(stdin.stdout) as { model: string }).model, MODEL);
     const old = await meshctl("score", "--file", REQUEST_FILE, "--json");

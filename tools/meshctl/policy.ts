@@ -1,7 +1,7 @@
-import { connect } from "nats";
 import { ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { ModelRepository, seedChampion } from "../../services/lib/model/index.js";
-import { bootstrapPolicies, identityOptions, PolicyStore } from "../../services/lib/nats/index.js";
+import { bootstrapPolicies, PolicyStore } from "../../services/lib/nats/index.js";
+import { withNats } from "./nats.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
 
@@ -9,24 +9,13 @@ import type { MeshTarget } from "./target.js";
  * Runs `fn` with the serving policies in NATS KV, connected as the control identity; `sign` adds the operator's
  * signing key (for commands that write). Fails with a clear message when NATS cannot be reached or refuses.
  */
-export async function withPolicies<T>(
+export function withPolicies<T>(
   target: MeshTarget,
   fn: (p: PolicyStore) => Promise<T>,
   opts: { sign?: boolean } = {},
 ): Promise<T> {
-  const servers = target.nats();
   const trust = { trusted: target.trustedOperators(), ...(opts.sign ? { signer: target.operatorSigner() } : {}) };
-  const identity = target.natsIdentity();
-  const nc = await connect({ servers, timeout: 3000, name: "meshctl", ...identityOptions(identity) }).catch(
-    (err: Error) => {
-      throw new CliError(`cannot reach NATS at ${servers.join(",")}: ${err.message}`);
-    },
-  );
-  try {
-    return await fn(await PolicyStore.open(nc, trust));
-  } finally {
-    await nc.close();
-  }
+  return withNats(target, async (nc) => fn(await PolicyStore.open(nc, trust)));
 }
 
 /** "champion 2, set 2026-01-01T00:00:00.000Z by ana" (by: the verified signer) */

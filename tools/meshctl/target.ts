@@ -1,3 +1,4 @@
+import { readDevKey } from "../../deploy/local/dev-tenant.js";
 import { readMeshState, stateDirPath } from "../../deploy/local/mesh-state.js";
 import { readFileSync } from "node:fs";
 import { operatorSigner, type Signer } from "../../services/lib/nats/index.js";
@@ -22,9 +23,11 @@ export class MeshTarget {
   private readonly env: EnvReader;
   /** Said with a missing variable when no launcher's state was found. */
   private readonly noLauncher?: string;
+  private readonly stateDir: string;
 
   constructor(stateDir?: string, processEnv: NodeJS.ProcessEnv = process.env) {
     const dir = stateDirPath(stateDir);
+    this.stateDir = dir;
     const state = readMeshState(dir);
     this.env = new EnvReader({ ...(state?.running ? state.env : {}), ...processEnv });
     if (!state?.running) this.noLauncher = `no mesh started by npm start runs from ${dir}`;
@@ -53,6 +56,16 @@ export class MeshTarget {
         );
       }
     });
+
+  /** The API key for the scoring API: SCOREMESH_API_KEY, else the development tenant's key in the state folder. */
+  apiKey = (): string => {
+    const key = this.env.string("SCOREMESH_API_KEY", "") || readDevKey(this.stateDir);
+    if (key) return key;
+    throw new CliError(
+      `no API key: set SCOREMESH_API_KEY, or start the mesh with npm start (it writes ${this.stateDir}/dev-api-key)`,
+      2,
+    );
+  };
 
   private read<T>(fn: () => T): T {
     try {

@@ -9,3 +9,4 @@ export * from "./status-details.js";
 export * from "./retry-info.js";
 export * from "./tracing.js";
 export * from "./retry-info.js";
+export * from "./bearer-transport.js";

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { closeNats, connectNats, TenantStore, UsageStore } from "../../lib/nats/index.js";
+import { closeNats, connectNats, TenantStore, UsageStore, type NatsClientIdentity } from "../../lib/nats/index.js";
 import { wallClock } from "../../lib/service/index.js";
 import { EdgeGuard } from "./edge-guard.js";
 import { QuotaLedger } from "./quota.js";
@@ -20,14 +20,15 @@ export function replicaId(): string {
  * and shares usage with the other replicas.
  *
  * @example
- *   const auth = await startEdgeAuth(config.natsServers, log);
+ *   const auth = await startEdgeAuth(config.natsServers, config.natsIdentity, log);
  *   const tenantId = auth.guard.admit(ctx.requestHeader.get("authorization"), model, rows);
  */
 export async function startEdgeAuth(
   natsServers: string[],
+  identity: NatsClientIdentity,
   log: Logger,
 ): Promise<{ guard: EdgeGuard; close(): Promise<void> }> {
-  const nc = await connectNats(natsServers, "validator", log);
+  const nc = await connectNats(natsServers, "validator", identity, log);
   const replica = replicaId();
   const directory = new TenantDirectory();
   const limiter = new RateLimiter();
