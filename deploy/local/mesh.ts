@@ -107,6 +107,8 @@ export interface Mesh {
   instances: InstanceName[];
   /** The gRPC address an instance listens on. */
   addressOf(instance: InstanceName): string;
+  /** The environment an instance got (a replica's own listen addresses over `env`). */
+  envOf(instance: InstanceName): Record<string, string>;
   logDir: string;
   /** Starts one service process (again, e.g. after `kill`) and waits until it reports SERVING. */
   startService(name: InstanceName): Promise<void>;
@@ -300,6 +302,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     processes,
     instances,
     addressOf,
+    envOf: (name: InstanceName) => ({ ...env, ...instanceEnv.get(name) }),
     logDir,
     startService,
     stopNats,
