@@ -19,8 +19,22 @@ export function withBearer<T extends Transport | ClosableTransport>(transport: T
   };
   return Object.assign(Object.create(transport) as T, {
     unary: ((method, signal, timeoutMs, header, input, contextValues) =>
-      transport.unary(method, signal, timeoutMs, withKey(header as HeaderInit), input, contextValues)) as Transport["unary"],
+      transport.unary(
+        method,
+        signal,
+        timeoutMs,
+        withKey(header as HeaderInit),
+        input,
+        contextValues,
+      )) as Transport["unary"],
     stream: ((method, signal, timeoutMs, header, input, contextValues) =>
-      transport.stream(method, signal, timeoutMs, withKey(header as HeaderInit), input, contextValues)) as Transport["stream"],
+      transport.stream(
+        method,
+        signal,
+        timeoutMs,
+        withKey(header as HeaderInit),
+        input,
+        contextValues,
+      )) as Transport["stream"],
   });
 }
