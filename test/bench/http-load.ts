@@ -22,6 +22,8 @@ export interface HttpLoadOptions {
   giveUpMs: number;
   /** Connections in the pool; calls beyond them wait in the client (and that wait counts in their latency). */
   sockets: number;
+  /** The API key sent on every call ("authorization: Bearer <key>"); none when undefined. */
+  apiKey?: string | undefined;
 }
 
 export class HttpLoad {
@@ -52,6 +54,7 @@ export class HttpLoad {
           "connect-protocol-version": "1",
           "connect-timeout-ms": String(this.opts.deadlineMs),
           "content-length": Buffer.byteLength(body),
+          ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
         },
       });
       const timer = setTimeout(() => {

@@ -70,7 +70,13 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[3] ?? 15);
   const bodies = creditRows(500).map((inputs) => JSON.stringify({ model: "credit-default", inputs }));
   const fx = await startMeshFixture({ LOG_LEVEL: "warn" });
-  const load = new HttpLoad({ base: fx.httpBase, deadlineMs: DEADLINE_MS, giveUpMs: 10_000, sockets: 256 });
+  const load = new HttpLoad({
+    base: fx.httpBase,
+    deadlineMs: DEADLINE_MS,
+    giveUpMs: 10_000,
+    sockets: 256,
+    apiKey: fx.apiKey,
+  });
   const pid = fx.mesh.processes.get("validator")?.pid;
   try {
     await closedLoop(load, bodies, 8, 2); // warm-up

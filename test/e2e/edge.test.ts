@@ -33,7 +33,7 @@ test("a message over VALIDATOR_MAX_MESSAGE_BYTES: RESOURCE_EXHAUSTED on gRPC, 41
   assert.match(err.rawMessage, /larger than max/i);
   const res = await fetch(fx.httpBase + SCORE, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: fx.httpHeaders,
     body: JSON.stringify(big()),
   });
   assert.equal(res.status, 413);

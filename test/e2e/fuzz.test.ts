@@ -46,7 +46,12 @@ function post(agent: Agent, path: string, body: string | Buffer, contentType?: s
     const req = request(`${fx.httpBase}${path}`, {
       method: "POST",
       agent,
-      headers: { ...(contentType ? { "content-type": contentType } : {}), "content-length": Buffer.byteLength(body) },
+      headers: {
+        ...(contentType ? { "content-type": contentType } : {}),
+        "content-length": Buffer.byteLength(body),
+        // With the key, the bad inputs reach validation instead of stopping at authentication.
+        ...(fx.apiKey ? { authorization: `Bearer ${fx.apiKey}` } : {}),
+      },
     });
     req.on("response", (res) => {
       let text = "";
@@ -101,6 +106,8 @@ test(`gRPC edge: ${COUNTS.grpc} mutated or random protobuf messages get a clean 
   const g = new Gen(prng(SEED + 1));
   const client = new grpc.Client(fx.mesh.env["VALIDATOR_GRPC_ADDR"]!, grpc.credentials.createInsecure());
   const id = (b: Buffer) => b;
+  const metadata = new grpc.Metadata();
+  if (fx.apiKey) metadata.set("authorization", `Bearer ${fx.apiKey}`);
   const codes = new Map<string, number>();
   await pool(COUNTS.grpc, async () => {
     const bytes = Buffer.from(badProtobuf(g));
@@ -109,7 +116,7 @@ test(`gRPC edge: ${COUNTS.grpc} mutated or random protobuf messages get a clean 
       "/scoremesh.scoring.v1.ScoringService/ScoreBatch",
     ]);
     const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-      client.makeUnaryRequest(path, id, id, bytes, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (e) =>
+      client.makeUnaryRequest(path, id, id, bytes, metadata.clone(), { deadline: Date.now() + 10_000 }, (e) =>
         resolve(e),
       ),
     );
