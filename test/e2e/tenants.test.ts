@@ -11,7 +11,8 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { connect } from "nats";
-import { TenantStore } from "../../services/lib/nats/index.js";
+import { identityOptions, TenantStore } from "../../services/lib/nats/index.js";
+import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
 import { createGrpcTransport, withBearer, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "../support/credit-data.js";
 import { sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
@@ -149,7 +150,8 @@ describe("tenants and API keys", () => {
     const clients = VALIDATORS.map((v) => client(v, key));
     for (const c of clients) await score(c);
     // Revoked in-process, so that the figure is the propagation, not a meshctl process start.
-    const nc = await connect({ servers: fx.mesh.natsUrl });
+    const control = natsIdentity(new EnvReader({ NATS_NKEY_SEED_FILE: fx.mesh.keys.seedFile.control }));
+    const nc = await connect({ servers: fx.mesh.natsUrl, ...identityOptions(control) });
     const t0 = performance.now();
     await (await TenantStore.open(nc)).revoke("revoked", "tenants.test");
     const written = performance.now() - t0;
