@@ -1,13 +1,18 @@
-import { POLICY_BUCKET, WORKER_BUCKET } from "../../services/lib/nats/index.js";
+import {
+  POLICY_BUCKET,
+  TENANT_BUCKET,
+  USAGE_BUCKET,
+  VALIDATOR_BUCKET,
+  WORKER_BUCKET,
+} from "../../services/lib/nats/index.js";
 import { BREAKER_BUCKET } from "../../services/router/breakers/breaker-store.js";
 
 /** The NATS identities of a mesh: one per role, shared by every replica of the role (not one per replica). */
 export const NATS_ROLES = ["control", "router", "model-worker", "monitor", "validator"] as const;
 export type NatsRole = (typeof NATS_ROLES)[number];
 
-/** Tenants (control writes, validators read) and the validators' usage counters and records. */
-export const TENANT_BUCKET = "scoremesh_tenants";
-export const USAGE_BUCKETS = ["scoremesh_usage", "scoremesh_validators"] as const;
+/** Tenants (control writes, validators read: TENANT_BUCKET) and the validators' usage counters and records. */
+const USAGE_BUCKETS = [USAGE_BUCKET, VALIDATOR_BUCKET] as const;
 
 /** What each role may do with each KV bucket: read (get, watch, list keys), write (put, delete; read too), create it. */
 export interface BucketGrant {
