@@ -99,7 +99,8 @@ function edgeAdmission(config: ValidatorConfig): AdmissionOptions | undefined {
     {
       minLimit: config.concurrencyMin,
       maxLimit: config.concurrencyMax,
-      initialLimit: Math.min(config.concurrencyMax, Math.max(config.concurrencyMin, 64)),
+      // Start roomy: a burst of a few hundred calls is cheap for the batched hops; the limit adapts down from here.
+      initialLimit: Math.min(config.concurrencyMax, Math.max(config.concurrencyMin, 256)),
     },
     systemClock,
   );

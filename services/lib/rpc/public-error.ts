@@ -16,8 +16,7 @@ export function publicError(err: unknown): { error: ConnectError; hidden?: strin
     return { error: new ConnectError(INTERNAL, Code.Internal), hidden: describe(err) };
   }
   if (!LEAKS.test(err.rawMessage)) return { error: err };
-  const clean = CLEAN[err.code] ?? INTERNAL;
-  const error = new ConnectError(clean, err.code);
+  const error = new ConnectError(ownPart(err.rawMessage) ?? CLEAN[err.code] ?? INTERNAL, err.code);
   error.details.push(...err.details);
   return { error, hidden: err.rawMessage };
 }
@@ -49,6 +48,17 @@ const CLEAN: Partial<Record<Code, string>> = {
   [Code.Canceled]: "the call was cancelled",
   [Code.ResourceExhausted]: "the scoring service is overloaded; retry later",
 };
+
+/**
+ * Our own services put a cause in parentheses after what they say ("no model of m could answer … (UNAVAILABLE:
+ * <the transport's words>)"): the part before the first parenthesis, when it shows nothing of the inside.
+ */
+function ownPart(message: string): string | undefined {
+  const cut = message.indexOf(" (");
+  if (cut < 10) return undefined;
+  const own = message.slice(0, cut);
+  return LEAKS.test(own) ? undefined : `${own} (detail in the service's log)`;
+}
 
 function describe(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`;

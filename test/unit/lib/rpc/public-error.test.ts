@@ -28,3 +28,21 @@ test("an error that is not a ConnectError becomes INTERNAL without its message o
   assert.equal(error.rawMessage, "internal error in the scoring service");
   assert.match(hidden!, /TypeError: cannot read/);
 });
+
+test("an error of ours whose cause names an address keeps what it says and loses the cause", () => {
+  const raw =
+    "no model of late-payment could answer and it has no rules baseline to fall back on (UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:50081)";
+  const { error, hidden } = publicError(new ConnectError(raw, Code.Unavailable));
+  assert.equal(error.code, Code.Unavailable);
+  assert.equal(
+    error.rawMessage,
+    "no model of late-payment could answer and it has no rules baseline to fall back on (detail in the service's log)",
+  );
+  assert.equal(hidden, raw);
+  const transport = publicError(new ConnectError("connect ECONNREFUSED 127.0.0.1:50061 (retrying)", Code.Unavailable));
+  assert.equal(
+    transport.error.rawMessage,
+    "the scoring service is unavailable; retry later",
+    "a leaking own part is not kept",
+  );
+});
