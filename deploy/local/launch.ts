@@ -8,6 +8,8 @@ import {
   readLaunchOptions,
   type LaunchOptions,
 } from "./launch-options.js";
+import { bootstrapLines } from "./control-bootstrap.js";
+import { DEV_KEY_FILE, DEV_TENANT } from "./dev-tenant.js";
 import { PortsInUseError, PROJECT_ROOT, startMesh } from "./mesh.js";
 import { readMeshState, removeMeshState, writeMeshState } from "./mesh-state.js";
 import { findNatsServer, NATS_INSTALL_HINT } from "./nats-server.js";
@@ -98,6 +100,16 @@ function tlsLine(tls: "mtls" | "off", env: Record<string, string>): string {
   return `mutual TLS                ${rel(dirname(env["TLS_CA_FILE"] ?? ""))}/ (tools: -cacert ${rel(env["TLS_CA_FILE"])} -cert ${rel(env["TLS_CERT_FILE"])} -key ${rel(env["TLS_KEY_FILE"])})`;
 }
 
+/** What the launcher says about the development tenant's API key. */
+function devKeyLines(apiKey: string | undefined, stateDir: string): string {
+  if (!apiKey)
+    return `API keys: the development tenant ${DEV_TENANT} is revoked; make a tenant with npm run meshctl -- tenant create NAME`;
+  return (
+    `API key of the development tenant ${DEV_TENANT} (every model): ${stateDir}/${DEV_KEY_FILE} (meshctl score reads it;\n` +
+    `  other clients send "authorization: Bearer <key>"; more tenants: npm run meshctl -- tenant create NAME)`
+  );
+}
+
 /**
  * `npm start`: nats-server and the five services on their default ports (`npm start -- --help` for other ports
  * and state folders), state under .scoremesh/, crashed services restarted with backoff, until Ctrl-C.
@@ -121,7 +133,10 @@ async function main(): Promise<void> {
     console.error(startFailure(err, opts));
     process.exit(1);
   });
-  writeMeshState(opts.stateDir, { pid: process.pid, startedAt: new Date().toISOString(), env: mesh.env });
+  // meshctl acts as the control identity and signs with the local operator's key (paths only: no secret in mesh.json).
+  const meshctlEnv = { ...mesh.env, ...mesh.controlEnv };
+  writeMeshState(opts.stateDir, { pid: process.pid, startedAt: new Date().toISOString(), env: meshctlEnv });
+  for (const line of bootstrapLines(mesh.policyBootstrap)) console.log(line);
   const stateDir = relative(PROJECT_ROOT, opts.stateDir) || opts.stateDir;
   const meshctlFlags = stateDir === ".scoremesh" ? "" : ` --state-dir ${stateDir}`;
   console.log(`scoremesh is up (${((performance.now() - started) / 1000).toFixed(1)} s). Endpoints:
@@ -130,12 +145,14 @@ async function main(): Promise<void> {
   monitor page              http://127.0.0.1:${ports.monitorHttp}/   (/metrics for Prometheus)
   model worker (OIP v2)     127.0.0.1:${ports.worker}
   feature, router, monitor  127.0.0.1:${ports.feature}, 127.0.0.1:${ports.router}, 127.0.0.1:${ports.monitor}
-  NATS                      ${mesh.natsUrl}
+  NATS                      ${mesh.natsUrl}   (nkey identities per role: ${relative(PROJECT_ROOT, mesh.keys.natsConfigFile)})
   logs                      ${mesh.logDir}/
   ${tlsLine(tls, mesh.env)}
 Crashed services are restarted (0.5 s backoff, doubling to 10 s); each restart is reported here.
+${devKeyLines(mesh.apiKey, stateDir)}
 Try:  npm run meshctl -- status${meshctlFlags}
-      curl -s -H 'content-type: application/json' http://127.0.0.1:${ports.validatorHttp}/scoremesh.scoring.v1.ScoringService/Score -d @deploy/local/example-request.json
+      npm run meshctl -- score --data @deploy/local/example-request.json${meshctlFlags}
+      curl -s -H 'content-type: application/json' -H "authorization: Bearer $(cat ${stateDir}/${DEV_KEY_FILE})" http://127.0.0.1:${ports.validatorHttp}/scoremesh.scoring.v1.ScoringService/Score -d @deploy/local/example-request.json
 Ctrl-C stops everything.`);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -5,6 +5,10 @@ import { fileURLToPath } from "node:url";
 import type { ChannelCredentials } from "@grpc/grpc-js";
 import { EnvReader, readEdgeCredentials, readTlsConfig } from "../../services/lib/service/index.js";
 import { devTlsEnv } from "./dev-certs.js";
+import type { PolicyBootstrap } from "../../services/lib/nats/index.js";
+import { bootstrapControl } from "./control-bootstrap.js";
+import { controlEnv, ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "./nats-identities.js";
+import { ensureDevTenant } from "./dev-tenant.js";
 import { startNatsServer, stopProcess } from "./nats-server.js";
 import { freePort, portInUse, portOwner } from "./ports.js";
 import { logSize, NotServingError, summary, waitServing, type StartingInstance } from "./readiness.js";
@@ -82,6 +86,8 @@ export interface MeshOptions {
   workers?: number;
   /** Router replicas (default 1). The feature service calls the first; the others share breaker state over NATS. */
   routers?: number;
+  /** Validator replicas (default 1). Extra ones listen on free gRPC and HTTP ports; all share tenant limits over NATS. */
+  validators?: number;
   /**
    * Restart a service process that crashes, with backoff, and report it (what `npm start` does). Off by default:
    * the tests kill processes on purpose and expect them to stay down.
@@ -99,12 +105,17 @@ export interface Mesh {
   natsUrl: string;
   /** The environment every service got (addresses, NATS, repository): also what meshctl needs. */
   env: Record<string, string>;
+  /**
+   * The development tenant's API key (also in `<stateDir>/dev-api-key`); undefined when the tenant was revoked
+   * or the validators run with VALIDATOR_AUTH=off.
+   */
+  apiKey: string | undefined;
   processes: Map<InstanceName, ChildProcess>;
   /** Every instance, in start order (e.g. model-worker, model-worker-2, monitor, router, router-2, ...). */
   instances: InstanceName[];
   /** The gRPC address an instance listens on. */
   addressOf(instance: InstanceName): string;
-  /** The environment an instance gets: `env`, its own certificate (TLS_CERT_FILE, TLS_KEY_FILE) and address. */
+  /** The environment an instance gets: `env`, its own certificate and NATS identity, a replica's own addresses. */
   envOf(instance: InstanceName): Record<string, string>;
   /** How to dial an instance: the client certificate (TLS_* in `env`), or the validator's public edge. */
   credentials(instance: InstanceName): ChannelCredentials;
@@ -120,6 +131,12 @@ export interface Mesh {
   startNats(): Promise<void>;
   /** Stops every service (edge first) and then NATS. */
   stop(): Promise<void>;
+  /** The NATS identities, operator keys and trusted operators in the state folder (nats-identities.ts). */
+  keys: MeshKeys;
+  /** What meshctl needs on top of `env`: the control identity and the local operator's signing key. */
+  controlEnv: Record<string, string>;
+  /** What the control side did with each model's serving policy at start (seeded, re-signed, ...). */
+  policyBootstrap: PolicyBootstrap[];
 }
 
 /**
@@ -214,19 +231,39 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   mkdirSync(logDir, { recursive: true });
   const tls = devTlsEnv(opts.stateDir, opts.tls ?? "mtls", SERVICES);
   const credentials = meshCredentials({ ...tls.env, ...opts.env });
-  const natsOpts = natsOptions(opts, logDir);
+  const keys = ensureMeshKeys(opts.stateDir);
+  const natsOpts = { ...natsOptions(opts, logDir), configFile: keys.natsConfigFile };
   let nats = await startNatsServer(natsOpts).catch((err: unknown) => {
     closeSync(natsOpts.logFile);
     throw err;
   });
-  const env = {
+  const env: Record<string, string> = {
     ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir),
     ...tls.env,
+    SCOREMESH_TRUSTED_OPERATORS_FILE: keys.trustedOperatorsFile,
     ...opts.env,
   };
+  const policyBootstrap = await bootstrapControl(nats.url, keys, env["MODEL_REPOSITORY"]!).catch(async (err) => {
+    await nats.stop();
+    closeSync(natsOpts.logFile);
+    throw err;
+  });
+  const apiKey =
+    env["VALIDATOR_AUTH"] === "off"
+      ? undefined
+      : await ensureDevTenant(nats.url, opts.stateDir, keys.seedFile.control).catch(async (err: unknown) => {
+          await nats.stop();
+          closeSync(natsOpts.logFile);
+          throw err;
+        });
   const { instances, instanceEnv } = await replicas(opts);
   const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
-  const envOf = (name: InstanceName) => ({ ...env, ...tls.serviceEnv(serviceOf(name)), ...instanceEnv.get(name) });
+  const envOf = (name: InstanceName) => ({
+    ...env,
+    ...tls.serviceEnv(serviceOf(name)),
+    ...serviceNatsEnv(keys, serviceOf(name)),
+    ...instanceEnv.get(name),
+  });
   env["ROUTER_WORKER_ADDRS"] = instances
     .filter((i) => serviceOf(i) === "model-worker")
     .map(addressOf)
@@ -279,6 +316,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ports: opts.ports,
     natsUrl: nats.url,
     env,
+    apiKey,
     processes,
     instances,
     addressOf,
@@ -289,6 +327,9 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     stopNats,
     startNats,
     stop,
+    keys,
+    controlEnv: controlEnv(keys),
+    policyBootstrap,
   };
 }
 
@@ -341,15 +382,22 @@ async function replicas(
 ): Promise<{ instances: InstanceName[]; instanceEnv: Map<InstanceName, Record<string, string>> }> {
   const instances: InstanceName[] = [];
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
-  const addrKey = { "model-worker": "WORKER_ADDR", router: "ROUTER_ADDR" } as const;
+  const addrKeys = {
+    "model-worker": ["WORKER_ADDR"],
+    router: ["ROUTER_ADDR"],
+    validator: ["VALIDATOR_GRPC_ADDR", "VALIDATOR_HTTP_ADDR"],
+  } as const;
+  const counts = { "model-worker": opts.workers, router: opts.routers, validator: opts.validators };
   const taken = new Set(Object.values(opts.ports) as number[]);
   for (const s of SERVICES) {
-    const n = s === "model-worker" ? (opts.workers ?? 1) : s === "router" ? (opts.routers ?? 1) : 1;
+    const n = counts[s as keyof typeof counts] ?? 1;
     for (let i = 1; i <= n; i++) {
       const name: InstanceName = i === 1 ? s : `${s}-${i}`;
       instances.push(name);
-      if (i > 1)
-        instanceEnv.set(name, { [addrKey[s as keyof typeof addrKey]]: `127.0.0.1:${await distinctFreePort(taken)}` });
+      const env: Record<string, string> = {};
+      for (const key of i > 1 ? addrKeys[s as keyof typeof addrKeys] : [])
+        env[key] = `127.0.0.1:${await distinctFreePort(taken)}`;
+      if (i > 1) instanceEnv.set(name, env);
     }
   }
   return { instances, instanceEnv };

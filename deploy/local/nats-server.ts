@@ -33,6 +33,8 @@ export async function startNatsServer(opts: {
   dir: string;
   logFile?: number;
   logPath?: string;
+  /** A configuration file (-c), e.g. the users and permissions nats-identities.ts writes. */
+  configFile?: string;
 }): Promise<NatsServer> {
   const bin = findNatsServer();
   if (!bin) throw new Error(NATS_INSTALL_HINT);
@@ -47,6 +49,7 @@ export async function startNatsServer(opts: {
     join(opts.dir, "jetstream"),
     "-P",
     join(opts.dir, "nats-server.pid"),
+    ...(opts.configFile ? ["-c", opts.configFile] : []),
   ];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

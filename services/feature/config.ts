@@ -1,4 +1,5 @@
-import { EnvReader, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { EnvReader } from "../lib/service/index.js";
+import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (FEATURE_BATCHING, FEATURE_BATCH_*): the rows of concurrent ScoreRows calls for one model go in one Route call to the router. */

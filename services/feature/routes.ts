@@ -43,6 +43,7 @@ export function featureRoutes(deps: {
           segment: segmentsOf(loaded.spec, r.inputs),
           explain: r.explain,
           traceId: r.traceId || callTraceId,
+          tenantId: r.tenantId,
         };
       });
       const call = { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal };

@@ -1,15 +1,16 @@
-import { EnvReader, natsServers, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { EnvReader, policyReaderNats, type PolicyReaderNats } from "../lib/service/index.js";
+import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readWorkerBatching, type WorkerBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (WORKER_BATCHING, WORKER_MAX_BATCH_ROWS, WORKER_MAX_QUEUE_*): concurrent requests per model version run together. */
-export interface WorkerConfig extends WorkerBatchingConfig, ServiceTlsConfig {
+/** NATS (PolicyReaderNats): the worker role reads policy and writes worker records. */
+export interface WorkerConfig extends WorkerBatchingConfig, PolicyReaderNats, ServiceTlsConfig {
   /** gRPC listen address (OIP v2 + health). */
   address: string;
   /** The model repository folder. */
   modelRepository: string;
   /** Model families to serve; empty: every family in the repository. */
   models: string[];
-  natsServers: string[];
   /** ONNX Runtime intra-op threads per session (the models are small: 1 is best on 2 cores). */
   intraOpThreads: number;
   /** "auto" (cuda,cpu where the CUDA provider is installed, else cpu) or a list such as "cuda,cpu". */
@@ -35,7 +36,7 @@ export function readConfig(env = new EnvReader()): WorkerConfig {
     address: env.address("WORKER_ADDR", "127.0.0.1:50081"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
     models: env.list("WORKER_MODELS"),
-    natsServers: natsServers(env),
+    ...policyReaderNats(env),
     intraOpThreads: env.int("WORKER_INTRA_OP_THREADS", 1, 1, 64),
     executionProviders: providers,
     ...readWorkerBatching(env, "WORKER"),

@@ -4,7 +4,7 @@ import { GRPCInferenceService, type InferTensorContentsSchema } from "../../gen/
 import type { ModelRegistry, OutputTensor } from "./model-registry.js";
 import { batchErrorToRpc, QueueFullError } from "../lib/batching/index.js";
 import { readFloatMatrix } from "./tensors.js";
-import { retryInfo } from "./retry-info.js";
+import { retryInfo } from "../lib/rpc/index.js";
 
 export const SERVER_NAME = "scoremesh-model-worker";
 export const SERVER_VERSION = "0.1.0";

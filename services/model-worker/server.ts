@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import type { NatsConnection } from "nats";
 import type { Logger } from "pino";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ModelRepository } from "../lib/model/index.js";
@@ -19,24 +20,8 @@ import { describeWorker, WorkerAnnouncer } from "./worker-announcer.js";
  */
 export async function startWorker(config: WorkerConfig, log: Logger): Promise<ServiceHost> {
   const startedAt = new Date();
-  const repo = new ModelRepository(config.modelRepository);
   const providers = providerList(config.executionProviders);
-  const registry = new ModelRegistry(
-    repo,
-    config.models,
-    {
-      sessionOptions: { intraOpNumThreads: config.intraOpThreads, graphOptimizationLevel: "all" },
-      providers,
-      batching: {
-        enabled: config.batching,
-        maxBatchRows: config.maxBatchRows,
-        maxQueueDelayUs: config.maxQueueDelayUs,
-        maxQueueRows: config.maxQueueRows,
-      },
-      cacheRows: config.cacheRows,
-    },
-    log,
-  );
+  const registry = modelRegistry(config, providers, log);
   const host = new ServiceHost({
     name: "model-worker",
     address: config.address,
@@ -46,8 +31,54 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     drainTimeoutMs: config.drainTimeoutMs,
     serverOptions: { "grpc.max_receive_message_length": 64 << 20 },
   });
-  // Saturation: a refused request (full batch queue) turns health NOT_SERVING at once, so routers stop sending
-  // here; it turns back once nothing was refused for a while and the queues have drained.
+  const load = watchLoad(host, registry);
+  host.add(
+    GRPCInferenceService,
+    inferenceRoutes(registry, () => host.isServing(), load.onQueueFull),
+  );
+  host.onClose(() => registry.close());
+  await host.listen();
+  await registry.sync();
+
+  const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, config.natsIdentity, log);
+  host.onClose(() => closeNats(nc));
+  const announcer = workerAnnouncer(config, { startedAt, providers, registry, nc, log });
+  // Closed before NATS is (last registered, first closed), so that the delete can still go out.
+  host.onClose(() => announcer.close());
+  const reportParts = () => {
+    for (const lv of registry.list()) host.setPartStatus(`model:${lv.model}/${lv.version}`, true);
+    for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
+    void announcer.publish();
+  };
+  const policies = await PolicyStore.open(nc, { trusted: config.trustedOperators });
+  const watcher = await followChampions(policies, registry, reportParts, log);
+  host.onClose(() => watcher.close());
+  reportParts();
+  announcer.start();
+  load.modelsServing();
+  return host;
+}
+
+function modelRegistry(config: WorkerConfig, providers: ReturnType<typeof providerList>, log: Logger): ModelRegistry {
+  const options = {
+    sessionOptions: { intraOpNumThreads: config.intraOpThreads, graphOptimizationLevel: "all" as const },
+    providers,
+    batching: {
+      enabled: config.batching,
+      maxBatchRows: config.maxBatchRows,
+      maxQueueDelayUs: config.maxQueueDelayUs,
+      maxQueueRows: config.maxQueueRows,
+    },
+    cacheRows: config.cacheRows,
+  };
+  return new ModelRegistry(new ModelRepository(config.modelRepository), config.models, options, log);
+}
+
+/**
+ * Saturation: a refused request (full batch queue) turns health NOT_SERVING at once, so routers stop sending
+ * here; it turns back once nothing was refused for a while and the queues have drained.
+ */
+function watchLoad(host: ServiceHost, registry: ModelRegistry) {
   const load = new LoadHealth();
   let modelsServing = false;
   const fullestQueueFill = () =>
@@ -55,26 +86,39 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
       0,
       ...registry.list().map((lv) => (lv.batcher ? lv.batcher.stats().queuedRows / lv.batcher.maxQueueRows : 0)),
     );
-  const onQueueFull = () => {
-    if (load.refused(performance.now())) host.setServing(false, "batch queue saturated: refusing requests");
-  };
-  const loadTimer = setInterval(() => {
+  const timer = setInterval(() => {
     if (load.evaluate(performance.now(), fullestQueueFill()) && modelsServing)
       host.setServing(true, "batch queues drained");
   }, 100);
-  loadTimer.unref();
-  host.onClose(() => clearInterval(loadTimer));
-  host.add(
-    GRPCInferenceService,
-    inferenceRoutes(registry, () => host.isServing(), onQueueFull),
-  );
-  host.onClose(() => registry.close());
-  await host.listen();
-  await registry.sync();
+  timer.unref();
+  host.onClose(() => clearInterval(timer));
+  return {
+    onQueueFull: () => {
+      if (load.refused(performance.now())) host.setServing(false, "batch queue saturated: refusing requests");
+    },
+    /** Every version is loaded: SERVING unless the queues are saturated. */
+    modelsServing: () => {
+      modelsServing = true;
+      if (!load.isSaturated())
+        host.setServing(
+          true,
+          `${registry.list().length} model versions loaded on ${registry.providersInUse().join(", ")}`,
+        );
+    },
+  };
+}
 
-  const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, log);
-  host.onClose(() => closeNats(nc));
-  const announcer = new WorkerAnnouncer({
+interface AnnouncerParts {
+  startedAt: Date;
+  providers: ReturnType<typeof providerList>;
+  registry: ModelRegistry;
+  nc: NatsConnection;
+  log: Logger;
+}
+
+/** The worker's record in the worker bucket (providers, fallbacks, versions), for the monitor. */
+function workerAnnouncer(config: WorkerConfig, { startedAt, providers, registry, nc, log }: AnnouncerParts) {
+  return new WorkerAnnouncer({
     key: workerKey(hostname(), config.address),
     describe: () =>
       describeWorker(
@@ -93,32 +137,21 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     open: () => WorkerStore.open(nc),
     log,
   });
-  // Closed before NATS is (last registered, first closed), so that the delete can still go out.
-  host.onClose(() => announcer.close());
-  const reportParts = () => {
-    for (const lv of registry.list()) host.setPartStatus(`model:${lv.model}/${lv.version}`, true);
-    for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
-    void announcer.publish();
-  };
-  const policies = await PolicyStore.open(nc);
-  const watcher = await policies.watch(
+}
+
+/** Loads a new champion the registry does not have yet, as soon as the serving policy names it. */
+function followChampions(policies: PolicyStore, registry: ModelRegistry, loaded: () => void, log: Logger) {
+  return policies.watch(
     (p) => {
       registry.champions.set(p.model, p.championVersion);
-      if (!registry.isReady(p.model, p.championVersion)) {
-        log.info({ model: p.model, version: p.championVersion }, "new champion not loaded here: loading it");
-        registry
-          .sync()
-          .then(reportParts)
-          .catch((err: unknown) => log.error({ err }, "loading models failed"));
-      }
+      if (registry.isReady(p.model, p.championVersion)) return;
+      log.info({ model: p.model, version: p.championVersion }, "new champion not loaded here: loading it");
+      registry
+        .sync()
+        .then(loaded)
+        .catch((err: unknown) => log.error({ err }, "loading models failed"));
     },
-    (err) => log.warn({ err }, "ignoring an unreadable serving policy"),
+    (err, model) =>
+      log.warn({ err, model }, "refused a serving policy (unreadable or not signed by a trusted operator)"),
   );
-  host.onClose(() => watcher.close());
-  reportParts();
-  announcer.start();
-  modelsServing = true;
-  if (!load.isSaturated())
-    host.setServing(true, `${registry.list().length} model versions loaded on ${registry.providersInUse().join(", ")}`);
-  return host;
 }

@@ -1,4 +1,5 @@
-import { EnvReader, natsServers, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
+import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 
 export interface MonitorConfig extends ServiceTlsConfig {
   address: string;
@@ -11,6 +12,8 @@ export interface MonitorConfig extends ServiceTlsConfig {
   reviewQueueMax: number;
   /** NATS, for the model workers' records (the page's "Model workers" table); required, but the monitor serves while NATS is away. */
   natsServers: string[];
+  /** Its NATS identity (NATS_NKEY_SEED_FILE): the monitor role reads worker records. */
+  natsIdentity: NatsIdentity;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -22,5 +25,6 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
     natsServers: natsServers(env),
     ...readServiceTls(env, "MONITOR"),
+    natsIdentity: natsIdentity(env),
   };
 }

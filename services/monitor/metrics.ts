@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecord } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import { TenantLabel } from "./tenant-label.js";
 import type { WorkerTable } from "./worker-table.js";
 
 /** Prometheus metrics of the mesh's decisions, served on /metrics. */
@@ -9,7 +10,7 @@ export class DecisionMetrics {
   private readonly decisions = new Counter({
     name: "scoremesh_decisions_total",
     help: "Decisions made by the mesh.",
-    labelNames: ["model", "version", "decision", "route", "degraded"] as const,
+    labelNames: ["model", "version", "decision", "route", "degraded", "tenant"] as const,
     registers: [this.registry],
   });
   private readonly latency = new Histogram({
@@ -32,6 +33,9 @@ export class DecisionMetrics {
     registers: [this.registry],
   });
 
+  /** At most 50 tenants by name on the decision counter; the rest are "other". */
+  private readonly tenant = new TenantLabel(50);
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "scoremesh_monitor_" });
   }
@@ -44,6 +48,7 @@ export class DecisionMetrics {
       decision: (Decision[r.decision] ?? "UNSPECIFIED").toLowerCase(),
       route: (Route[r.route] ?? "UNSPECIFIED").toLowerCase(),
       degraded: String(r.degraded),
+      tenant: this.tenant.of(r.tenantId),
     });
     this.latency.observe({ model: r.model, version }, r.latencyMs / 1000);
     this.score.observe({ model: r.model, version }, r.score);

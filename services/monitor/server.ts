@@ -33,7 +33,12 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   await host.listen();
   const workers = new WorkerTable();
   registerWorkerGauges(metrics.registry, workers);
-  const workerWatch = watchWorkers({ natsServers: config.natsServers, table: workers, log });
+  const workerWatch = watchWorkers({
+    natsServers: config.natsServers,
+    natsIdentity: config.natsIdentity,
+    table: workers,
+    log,
+  });
   host.onClose(() => workerWatch.close());
   const http = await startHttpPage({ address: config.httpAddress, stats, metrics, reviews, workers, workerWatch });
   host.onClose(() => new Promise<void>((r) => http.server.close(() => r())));

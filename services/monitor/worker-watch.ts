@@ -1,6 +1,6 @@
 import { Events, type NatsConnection } from "nats";
 import type { Logger } from "pino";
-import { closeNats, connectNats, WORKER_BUCKET, WorkerStore } from "../lib/nats/index.js";
+import { closeNats, connectNats, WORKER_BUCKET, WorkerStore, type NatsClientIdentity } from "../lib/nats/index.js";
 import type { WorkerTable } from "./worker-table.js";
 
 /**
@@ -21,6 +21,7 @@ export interface WorkerWatch {
  */
 export function watchWorkers(opts: {
   natsServers: string[];
+  natsIdentity: NatsClientIdentity;
   table: WorkerTable;
   log: Logger;
   retryMs?: number;
@@ -32,7 +33,7 @@ export function watchWorkers(opts: {
   let watch: { close(): void } | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   const follow = async () => {
-    const conn = (nc = await connectNats(opts.natsServers, `monitor-${process.pid}`, log));
+    const conn = (nc = await connectNats(opts.natsServers, `monitor-${process.pid}`, opts.natsIdentity, log));
     if (closed) return closeNats(conn);
     void (async () => {
       for await (const s of conn.status()) {

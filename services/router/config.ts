@@ -1,15 +1,16 @@
-import { ConfigError, EnvReader, natsServers, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { ConfigError, EnvReader, policyReaderNats, type PolicyReaderNats } from "../lib/service/index.js";
+import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (ROUTER_BATCHING, ROUTER_BATCH_*): the rows of concurrent Route calls for one model version go in one ModelInfer. */
-export interface RouterConfig extends HopBatchingConfig, ServiceTlsConfig {
+/** NATS (PolicyReaderNats): the router role reads policy and writes breaker state. */
+export interface RouterConfig extends HopBatchingConfig, PolicyReaderNats, ServiceTlsConfig {
   address: string;
   modelRepository: string;
   workerAddrs: string[];
   /** How often the workers' grpc.health.v1 is polled, ms. */
   workerHealthIntervalMs: number;
   monitorAddr: string;
-  natsServers: string[];
   /** Deadline of one worker call (the caller's remaining time, if shorter, wins). */
   workerTimeoutMs: number;
   /** How often buffered decision records are sent to the monitor. */
@@ -82,7 +83,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     workerAddrs: env.addresses("ROUTER_WORKER_ADDRS"),
     workerHealthIntervalMs: env.int("ROUTER_WORKER_HEALTH_INTERVAL_MS", 500, 10, 600_000),
     monitorAddr: env.address("ROUTER_MONITOR_ADDR"),
-    natsServers: natsServers(env),
+    ...policyReaderNats(env),
     workerTimeoutMs: env.int("ROUTER_WORKER_TIMEOUT_MS", 1000, 1, 60_000),
     monitorFlushMs: env.int("ROUTER_MONITOR_FLUSH_MS", 100, 1, 60_000),
     monitorQueueMax: env.int("ROUTER_MONITOR_QUEUE_MAX", 50_000, 1, 10_000_000),

@@ -1,26 +1,33 @@
+import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
+import { ServingPolicySchema } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { seedChampion, type ModelRepository } from "../lib/model/index.js";
-import type { PolicyStore } from "../lib/nats/index.js";
 import type { CardCache } from "./card-cache.js";
+import type { ChampionReconciler } from "./champion-reconciler.js";
+import type { ChampionTable } from "./champions.js";
+
+/** What a router-local default says wrote it: never a policy in NATS, only this replica's choice. */
+export const LOCAL_DEFAULT = "router default (no trusted serving policy)";
 
 /**
- * Gives every model without a serving policy one: its champion is the version whose card says seed_champion,
- * else the oldest. A model that has a policy keeps it (the first replica to seed wins).
+ * Serves the seed version (its card says seed_champion, else the oldest) of every model that has no trusted
+ * serving policy once the current policies have been read, so that a router never fails calls for want of one.
+ * Routers may not write policies (only the control identity may, and the launcher or `meshctl seed-policies`
+ * seeds them, signed): this default lives only in this replica, and the first trusted policy replaces it.
  */
-export async function seedPolicies(
-  policies: Pick<PolicyStore, "seed">,
-  repo: ModelRepository,
-  cards: CardCache,
-  by: string,
+export function followSeedDefaults(
+  parts: { repo: ModelRepository; cards: CardCache; champions: ChampionTable; reconciler: ChampionReconciler },
   log: Logger,
-): Promise<void> {
+): void {
+  const { repo, cards, champions, reconciler } = parts;
   for (const model of repo.models()) {
+    if (champions.champion(model) !== undefined || champions.pendingFor(model) !== undefined) continue;
     const seed = seedChampion(repo.versions(model).map((v) => cards.card(model, v)!));
-    if (seed && (await policies.seed(model, seed, by))) {
-      log.info(
-        { model, version: seed },
-        "no serving policy yet: champion set to the seed version (promote others with meshctl)",
-      );
-    }
+    if (!seed) continue;
+    log.warn(
+      { model, version: seed },
+      "no trusted serving policy for this model: serving its seed version until one is set (meshctl set-champion)",
+    );
+    reconciler.follow(create(ServingPolicySchema, { model, championVersion: seed, updatedBy: LOCAL_DEFAULT }));
   }
 }

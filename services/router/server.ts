@@ -14,7 +14,7 @@ import { Reasoner } from "./explain/reasoner.js";
 import { fallbackVersions } from "./fallback-versions.js";
 import { routerHealth } from "./health-rule.js";
 import { MonitorSink } from "./monitor-sink.js";
-import { seedPolicies } from "./policy-seed.js";
+import { followSeedDefaults } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
 import { rulesBaselineFor } from "./rules-scorecard.js";
 import { RetryBudgets } from "./workers/retry-budget.js";
@@ -102,26 +102,30 @@ interface MeshParts {
   onReconciled: () => void;
 }
 
-/** Joins the mesh over NATS: breaker state shared with the other replicas, serving policies seeded and followed. */
+/** Joins the mesh over NATS: breaker state shared with the other replicas, trusted serving policies followed. */
 async function joinMesh(
   host: ServiceHost,
   config: RouterConfig,
   { repo, cards, champions, workers, breakers, replica, onReconciled }: MeshParts,
   log: Logger,
 ): Promise<void> {
-  const nc = await connectNats(config.natsServers, replica, log);
+  const nc = await connectNats(config.natsServers, replica, config.natsIdentity, log);
   host.onClose(() => closeNats(nc));
   const sharing = await shareBreakers(nc, breakers, log);
   host.onClose(() => sharing.close());
-  const policies = await PolicyStore.open(nc);
-  await seedPolicies(policies, repo, cards, `router-${process.pid}`, log);
+  const policies = await PolicyStore.open(nc, { trusted: config.trustedOperators });
   const reconciler = new ChampionReconciler({ champions, repo, cards, workers, log, onReconciled }).start();
   host.onClose(() => reconciler.close());
   const watcher = await policies.watch(
     (p) => reconciler.follow(p),
-    (err) => log.warn({ err }, "ignoring an unreadable serving policy"),
+    (err, model) =>
+      log.warn(
+        { err, model },
+        "refused a serving policy (unreadable or not signed by a trusted operator): kept the last good one",
+      ),
   );
   host.onClose(() => watcher.close());
+  followSeedDefaults({ repo, cards, champions, reconciler }, log);
   await reconciler.reconcile();
 }
 

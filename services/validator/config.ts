@@ -1,4 +1,5 @@
-import { ConfigError, EnvReader, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { ConfigError, EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
+import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (VALIDATOR_BATCHING, VALIDATOR_BATCH_*): the rows of concurrent public calls for one model go in one ScoreRows call to the feature service. */
@@ -16,6 +17,24 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
   /** Largest request body either listener reads; larger ones get RESOURCE_EXHAUSTED before being parsed. */
   maxMessageBytes: number;
   drainTimeoutMs: number;
+  /** HTTP listener: time to receive a request's headers, a whole request, and idle keep-alive (slow clients). */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
+  /** gRPC listener: most calls at once on one HTTP/2 connection. */
+  maxConcurrentStreams: number;
+  /** Browser origins allowed by CORS on the HTTP listener ("*": any); none by default. */
+  corsOrigins: string[];
+  /** Adaptive concurrency limit of the edge: bounds (max 0 turns it off) and the retry hint of a refusal. */
+  concurrencyMin: number;
+  concurrencyMax: number;
+  retryAfterMs: number;
+  /** API keys and tenant limits on every call (VALIDATOR_AUTH=on, the default); off only when asked for. */
+  auth: boolean;
+  /** NATS, where tenants are (NATS_URL; required while auth is on). */
+  natsServers: string[];
+  /** The validator role's NATS identity (NATS_NKEY_SEED_FILE; required while auth is on): reads tenants, writes usage. */
+  natsIdentity: NatsIdentity | undefined;
   /**
    * VALIDATOR_PUBLIC_TLS=on: both public listeners serve TLS with the validator's certificate (TLS_CERT_FILE), no
    * client certificate asked for; off (the default, for local development): plaintext for clients.
@@ -23,8 +42,27 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
   publicTls: boolean;
 }
 
+function authOn(env: EnvReader): boolean {
+  const v = env.string("VALIDATOR_AUTH", "on");
+  if (v !== "on" && v !== "off") throw new ConfigError("VALIDATOR_AUTH", `must be on or off, got ${JSON.stringify(v)}`);
+  return v === "on";
+}
+
 export function readConfig(env = new EnvReader()): ValidatorConfig {
-  const config: ValidatorConfig = {
+  const config = readValues(env);
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) {
+    throw new ConfigError("VALIDATOR_HTTP_HEADERS_TIMEOUT_MS", "must not exceed VALIDATOR_HTTP_REQUEST_TIMEOUT_MS");
+  }
+  if (config.concurrencyMax > 0 && config.concurrencyMin > config.concurrencyMax) {
+    throw new ConfigError("VALIDATOR_CONCURRENCY_MIN", "must not exceed VALIDATOR_CONCURRENCY_MAX");
+  }
+  if (config.publicTls && config.tls.mode === "off")
+    throw new ConfigError("VALIDATOR_PUBLIC_TLS", "on needs the validator's certificate: TLS_MODE=mtls and TLS_*_FILE");
+  return config;
+}
+
+function readValues(env: EnvReader): ValidatorConfig {
+  return {
     grpcAddress: env.address("VALIDATOR_GRPC_ADDR", "127.0.0.1:50051"),
     httpAddress: env.address("VALIDATOR_HTTP_ADDR", "127.0.0.1:8080"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
@@ -33,11 +71,22 @@ export function readConfig(env = new EnvReader()): ValidatorConfig {
     maxBatchRows: env.int("VALIDATOR_MAX_BATCH_ROWS", 256, 1, 10_000),
     maxMessageBytes: env.int("VALIDATOR_MAX_MESSAGE_BYTES", 4 << 20, 1024, 64 << 20),
     drainTimeoutMs: env.int("VALIDATOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+    httpHeadersTimeoutMs: env.int("VALIDATOR_HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+    httpRequestTimeoutMs: env.int("VALIDATOR_HTTP_REQUEST_TIMEOUT_MS", 30_000, 100, 600_000),
+    httpKeepAliveTimeoutMs: env.int("VALIDATOR_HTTP_KEEPALIVE_TIMEOUT_MS", 5000, 100, 600_000),
+    maxConcurrentStreams: env.int("VALIDATOR_MAX_CONCURRENT_STREAMS", 1000, 1, 1_000_000),
+    corsOrigins: env.list("VALIDATOR_CORS_ORIGINS"),
+    concurrencyMin: env.int("VALIDATOR_CONCURRENCY_MIN", 8, 1, 100_000),
+    concurrencyMax: env.int("VALIDATOR_CONCURRENCY_MAX", 1000, 0, 100_000),
+    retryAfterMs: env.int("VALIDATOR_RETRY_AFTER_MS", 1000, 1, 60_000),
     ...readHopBatching(env, "VALIDATOR", { maxInFlight: 4 }),
     ...readServiceTls(env, "VALIDATOR"),
     publicTls: env.oneOf("VALIDATOR_PUBLIC_TLS", ["on", "off"], "off") === "on",
+    ...auth(env),
   };
-  if (config.publicTls && config.tls.mode === "off")
-    throw new ConfigError("VALIDATOR_PUBLIC_TLS", "on needs the validator's certificate: TLS_MODE=mtls and TLS_*_FILE");
-  return config;
+}
+
+function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers" | "natsIdentity"> {
+  const on = authOn(env);
+  return { auth: on, natsServers: on ? natsServers(env) : [], natsIdentity: on ? natsIdentity(env) : undefined };
 }

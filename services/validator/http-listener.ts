@@ -3,6 +3,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { DescService } from "@bufbuild/protobuf";
 import { ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { hardenHttp, type HttpEdgeOptions } from "./http-edge.js";
 import { context, endRpcSpan, extractContext, SpanKind, startRpcSpan, trace } from "../lib/rpc/index.js";
 
 /** A server span per call on the HTTP listener, continuing the caller's W3C trace (traceparent header). */
@@ -27,14 +28,27 @@ const tracing: Interceptor = (next) => async (req) => {
   });
 };
 
+/** Node's defences against slow clients (ms): headers, a whole request, an idle keep-alive connection. */
+export interface HttpTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
 /**
  * The HTTP listener of the edge: connect-node serving the Connect protocol (JSON or binary, e.g. curl) and
- * gRPC-Web (browsers), with the same handlers as the gRPC listener; HTTPS when `tls` is given.
+ * gRPC-Web (browsers), with the same handlers as the gRPC listener, behind the edge's checks (hardenHttp:
+ * CORS, body size, admission) and timeouts against slow clients; HTTPS when `tls` is given.
  */
 export function startHttpListener<S extends DescService>(
   service: S,
   impl: Partial<ServiceImpl<S>>,
-  opts: { address: string; maxMessageBytes: number; tls?: { key: Buffer; cert: Buffer } | undefined },
+  opts: Partial<HttpEdgeOptions> &
+    Partial<HttpTimeouts> & {
+      address: string;
+      maxMessageBytes: number;
+      tls?: { key: Buffer; cert: Buffer } | undefined;
+    },
 ): Promise<{ server: Server | HttpsServer; port: number }> {
   const handler = connectNodeAdapter({
     routes: (router) => router.service(service, impl),
@@ -44,9 +58,17 @@ export function startHttpListener<S extends DescService>(
     grpcWeb: true,
     connect: true,
   });
+  const httpOptions = {
+    headersTimeout: opts.headersTimeoutMs ?? 10_000,
+    requestTimeout: opts.requestTimeoutMs ?? 30_000,
+    // How often node checks those timeouts (default 30 s, longer than the timeouts themselves).
+    connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs ?? 10_000),
+  };
+  const edge = hardenHttp(handler, { corsOrigins: [], ...opts });
   const server = opts.tls
-    ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
-    : createServer(handler);
+    ? createHttpsServer({ ...httpOptions, key: opts.tls.key, cert: opts.tls.cert }, edge)
+    : createServer(httpOptions, edge);
+  server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 5000;
   const i = opts.address.lastIndexOf(":");
   const host = opts.address.slice(0, i).replace(/^\[|\]$/g, "");
   const port = Number(opts.address.slice(i + 1));

@@ -20,6 +20,11 @@ export interface EdgeDeps {
   batcher?: HopBatcher<ValidatedRowInit, RowDecision>;
   defaultTimeoutMs: number;
   maxBatchRows: number;
+  /**
+   * The edge's API key and tenant limits (auth/edge-guard.ts): the tenant's id of a call, or a refusal; absent:
+   * no authentication (VALIDATOR_AUTH=off), rows carry no tenant.
+   */
+  admit?: (authorization: string | null, model: string, rows: number) => string;
 }
 
 type ScoreResponseInit = MessageInitShape<typeof ScoreResponseSchema>;
@@ -32,10 +37,12 @@ export type ValidatedRowInit = MessageInitShape<typeof ValidatedRowSchema>;
 export function scoringRoutes(deps: EdgeDeps): Partial<ServiceImpl<typeof ScoringService>> {
   return {
     async score(req, ctx) {
-      const [res] = await scoreAll(deps, [req], (f) => f, ctx);
+      const tenantId = admit(deps, ctx, [req]);
+      const [res] = await scoreAll(deps, [req], (f) => f, ctx, tenantId);
       return res!;
     },
     async scoreBatch(req, ctx) {
+      const tenantId = admit(deps, ctx, req.requests);
       if (req.requests.length === 0 || req.requests.length > deps.maxBatchRows) {
         throw invalidArgument([
           {
@@ -45,9 +52,14 @@ export function scoringRoutes(deps: EdgeDeps): Partial<ServiceImpl<typeof Scorin
           },
         ]);
       }
-      return { responses: await scoreAll(deps, req.requests, (f, i) => `requests[${i}].${f}`, ctx) };
+      return { responses: await scoreAll(deps, req.requests, (f, i) => `requests[${i}].${f}`, ctx, tenantId) };
     },
   };
+}
+
+/** The tenant of a call ("" without authentication); throws the refusal of a call the tenant may not make. */
+function admit(deps: EdgeDeps, ctx: HandlerContext, requests: ScoreRequest[]): string {
+  return deps.admit?.(ctx.requestHeader.get("authorization"), requests[0]?.model ?? "", requests.length) ?? "";
 }
 
 async function scoreAll(
@@ -55,6 +67,7 @@ async function scoreAll(
   requests: ScoreRequest[],
   path: (field: string, index: number) => string,
   ctx: HandlerContext,
+  tenantId: string,
 ): Promise<ScoreResponseInit[]> {
   const violations: FieldViolation[] = [];
   const rows: ValidatedRowInit[] = [];
@@ -97,6 +110,7 @@ async function scoreAll(
         inputs: checked.values,
         explain: r.explain,
         traceId,
+        tenantId,
       });
     }
   });

@@ -8,8 +8,12 @@ import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { HopBatcher } from "../lib/batching/index.js";
 import { type FeatureSpec, ModelRepository } from "../lib/model/index.js";
 import { DependencyWatch, MeshCredentials, createGrpcTransport } from "../lib/rpc/index.js";
-import { ServiceHost } from "../lib/service/index.js";
+import { ServiceHost, systemClock } from "../lib/service/index.js";
+import { grpcAdmission, type AdmissionOptions } from "./admission.js";
+import { AdaptiveConcurrencyLimit } from "./concurrency-limit.js";
+import { withPublicErrors } from "./edge-errors.js";
 import type { ValidatorConfig } from "./config.js";
+import { startEdgeAuth } from "./auth/edge-auth.js";
 import { startHttpListener } from "./http-listener.js";
 import { addReflection } from "./reflection.js";
 import { scoringRoutes, type ValidatedRowInit } from "./routes.js";
@@ -36,13 +40,20 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
         },
       )
     : undefined;
-  const routes = scoringRoutes({
-    specs,
-    feature,
-    ...(batcher ? { batcher } : {}),
-    defaultTimeoutMs: config.defaultTimeoutMs,
-    maxBatchRows: config.maxBatchRows,
-  });
+  const auth = config.natsIdentity ? await startEdgeAuth(config.natsServers, config.natsIdentity, log) : undefined;
+  if (!auth) log.warn("VALIDATOR_AUTH=off: every call is scored without an API key");
+  const routes = withPublicErrors(
+    scoringRoutes({
+      specs,
+      feature,
+      ...(batcher ? { batcher } : {}),
+      defaultTimeoutMs: config.defaultTimeoutMs,
+      maxBatchRows: config.maxBatchRows,
+      ...(auth ? { admit: auth.guard.admit.bind(auth.guard) } : {}),
+    }),
+    log,
+  );
+  const admission = edgeAdmission(config);
   // The public listeners serve clients outside the mesh: TLS without client certificates, or plaintext.
   const edge = config.publicTls ? config.tls : MeshCredentials.plaintext();
   const host = new ServiceHost({
@@ -52,7 +63,11 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     healthAddress: config.healthAddress,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
-    serverOptions: { "grpc.max_receive_message_length": config.maxMessageBytes },
+    serverOptions: {
+      "grpc.max_receive_message_length": config.maxMessageBytes,
+      "grpc.max_concurrent_streams": config.maxConcurrentStreams,
+      ...(admission ? { interceptors: [grpcAdmission(admission)] } : {}),
+    },
   });
   host.add(ScoringService, routes);
   addReflection(host.server, [ScoringService]);
@@ -61,6 +76,11 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     address: config.httpAddress,
     maxMessageBytes: config.maxMessageBytes,
     tls: edge.material,
+    corsOrigins: config.corsOrigins,
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+    ...(admission ? { admission } : {}),
   });
   log.info(
     { address: config.httpAddress, port: http.port, tls: config.publicTls },
@@ -68,6 +88,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   );
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
   host.onClose(() => transport.close());
+  if (auth) host.onClose(() => auth.close());
   if (batcher) {
     host.onClose(batcher.logStats(log));
     host.onClose(() => batcher.close());
@@ -78,6 +99,21 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     host.setServing(any, any ? "feature service is serving" : "feature service is not serving"),
   ).start();
   return host;
+}
+
+/** One adaptive concurrency limit for both listeners (VALIDATOR_CONCURRENCY_*); none when the max is 0. */
+function edgeAdmission(config: ValidatorConfig): AdmissionOptions | undefined {
+  if (config.concurrencyMax === 0) return undefined;
+  const limit = new AdaptiveConcurrencyLimit(
+    {
+      minLimit: config.concurrencyMin,
+      maxLimit: config.concurrencyMax,
+      // Start roomy: a burst of a few hundred calls is cheap for the batched hops; the limit adapts down from here.
+      initialLimit: Math.min(config.concurrencyMax, Math.max(config.concurrencyMin, 256)),
+    },
+    systemClock,
+  );
+  return { limit, pathPrefix: `/${ScoringService.typeName}/`, retryAfterMs: config.retryAfterMs };
 }
 
 function closeHttp(server: Server | HttpsServer): Promise<void> {

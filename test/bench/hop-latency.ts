@@ -2,7 +2,6 @@ import { createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
-import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { buildVector, specHash, ModelRepository } from "../../services/lib/model/index.js";
 import { join } from "node:path";
@@ -23,7 +22,7 @@ const t = (k: string, instance: InstanceName) =>
 const worker = createClient(GRPCInferenceService, t("WORKER_ADDR", "model-worker"));
 const router = createClient(RouterService, t("ROUTER_ADDR", "router"));
 const feature = createClient(FeatureService, t("FEATURE_ADDR", "feature"));
-const edge = createClient(ScoringService, t("VALIDATOR_GRPC_ADDR", "validator"));
+const edge = fx.scoring;
 
 import { readFileSync } from "node:fs";
 function cpuMs(): Record<string, number> {

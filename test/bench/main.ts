@@ -28,6 +28,8 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT, randomPorts, spawnService, startMesh, type Mesh } from "../../deploy/local/mesh.js";
+import { bootstrapControl } from "../../deploy/local/control-bootstrap.js";
+import { ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "../../deploy/local/nats-identities.js";
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { buildVector, ModelRepository, seedChampion, copyFloats } from "../../services/lib/model/index.js";
@@ -35,6 +37,7 @@ import {
   HealthProbe,
   MeshCredentials,
   createGrpcTransport,
+  withBearer,
   type ClosableTransport,
 } from "../../services/lib/rpc/index.js";
 import { WorkerBatcher } from "../../services/router/workers/worker-batcher.js";
@@ -140,7 +143,12 @@ async function waitServing(address: string, child: ChildProcess, what: string, t
   }
 }
 
-async function workerAlone(nats: NatsServer, mode: BatchingMode, tls: TestTls): Promise<ClosedLoopResult[]> {
+async function workerAlone(
+  nats: NatsServer,
+  keys: MeshKeys,
+  mode: BatchingMode,
+  tls: TestTls,
+): Promise<ClosedLoopResult[]> {
   const batching = mode !== "off";
   const address = `127.0.0.1:${await freePort()}`;
   const child = spawnService("model-worker", {
@@ -148,6 +156,8 @@ async function workerAlone(nats: NatsServer, mode: BatchingMode, tls: TestTls): 
     ...tls.serviceEnv("model-worker"),
     WORKER_ADDR: address,
     NATS_URL: nats.url,
+    ...serviceNatsEnv(keys, "model-worker"),
+    SCOREMESH_TRUSTED_OPERATORS_FILE: keys.trustedOperatorsFile,
     MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
     WORKER_MODELS: MODEL,
     WORKER_BATCHING: batching ? "on" : "off",
@@ -398,10 +408,11 @@ async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenL
   let transport: ClosableTransport | undefined;
   try {
     mesh = await startMesh({ ports: await randomPorts(), stateDir, env, readyTimeoutMs: 60_000 });
-    transport = createGrpcTransport({
+    const edge = createGrpcTransport({
       address: mesh.env["VALIDATOR_GRPC_ADDR"]!,
       credentials: mesh.credentials("validator"),
     });
+    transport = mesh.apiKey ? withBearer(edge, mesh.apiKey) : edge;
     const client = createClient(ScoringService, transport);
     const pids = new Map<string, number>([...mesh.processes].map(([n, p]) => [n, p.pid!]));
     pids.set("client", process.pid);
@@ -523,13 +534,15 @@ async function main(): Promise<void> {
   let worker: ClosedLoopResult[] = [];
   if (runs("worker")) {
     const natsDir = mkdtempSync(join(tmpdir(), "scoremesh-bench-nats-"));
-    const nats = await startNatsServer({ port: await freePort(), dir: natsDir });
+    const keys = ensureMeshKeys(natsDir);
+    const nats = await startNatsServer({ port: await freePort(), dir: natsDir, configFile: keys.natsConfigFile });
+    await bootstrapControl(nats.url, keys, join(PROJECT_ROOT, "models"));
     const tls = testTls(natsDir, ["model-worker"]);
     try {
       worker = [
-        ...(await workerAlone(nats, "off", tls)),
-        ...(await workerAlone(nats, "worker", tls)),
-        ...(await workerAlone(nats, "worker + hop", tls)),
+        ...(await workerAlone(nats, keys, "off", tls)),
+        ...(await workerAlone(nats, keys, "worker", tls)),
+        ...(await workerAlone(nats, keys, "worker + hop", tls)),
       ];
     } finally {
       await nats.stop();

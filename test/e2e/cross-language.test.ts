@@ -23,6 +23,7 @@ import { after, before, test } from "node:test";
 import * as ort from "onnxruntime-node";
 import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
+import { meshctlEnv } from "../support/mesh-fixture.js";
 
 const INSTALL_HINT =
   "the cross-language e2e test needs Python gRPC and protoc; on Debian or Ubuntu: " +
@@ -89,7 +90,13 @@ function describeRun(what: string, r: RunResult): string {
 
 /** The environment of the Python client: the system Python's own packages only. */
 function pythonEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONNOUSERSITE: "1" };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONDONTWRITEBYTECODE: "1",
+    PYTHONNOUSERSITE: "1",
+    // The development tenant's key, which the client sends as "authorization: Bearer <key>" metadata.
+    SCOREMESH_API_KEY: mesh?.apiKey ?? "",
+  };
   delete env["PYTHONPATH"];
   delete env["PYTHONHOME"];
   return env;
@@ -118,7 +125,7 @@ function parseJson(what: string, r: RunResult): unknown {
 /** `meshctl score --data '{...}' --json` against the mesh; returns the ScoreResponse JSON it prints. */
 async function meshctlScore(request: unknown): Promise<ScoreResponseJson> {
   const r = await run(process.execPath, [MESHCTL, "score", "--data", JSON.stringify(request), "--json"], {
-    env: { ...process.env, ...mesh!.env },
+    env: { ...process.env, ...meshctlEnv(mesh!) },
   });
   assert.equal(r.code, 0, describeRun("meshctl score", r));
   return parseJson("meshctl score", r) as ScoreResponseJson;

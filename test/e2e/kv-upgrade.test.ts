@@ -3,11 +3,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "nats";
-import { freePort } from "../../deploy/local/ports.js";
-import { startNatsServer } from "../../deploy/local/nats-server.js";
 import {
+  bootstrapPolicies,
   KvValueError,
+  SignatureError,
   POLICY_BUCKET,
   PolicyStore,
   WORKER_BUCKET,
@@ -16,6 +15,7 @@ import {
 } from "../../services/lib/nats/index.js";
 import { BREAKER_BUCKET, BreakerStore } from "../../services/router/breakers/breaker-store.js";
 import { sleep } from "../support/mesh-fixture.js";
+import { startKeyedNats } from "../support/nats-keys.js";
 
 const dir = mkdtempSync(join(tmpdir(), "scoremesh-kv-upgrade-"));
 const closers: (() => Promise<unknown>)[] = [];
@@ -35,27 +35,34 @@ const LEGACY_WORKER =
   '"startedAt":"2023-11-14T22:13:20.000Z","updatedAt":"2023-11-14T22:13:25.000Z"}';
 
 test(
-  "values written before schema versions are read from the buckets; a malformed one goes to onError and the watch goes on",
+  "values written before schema versions are read from the buckets (an unsigned policy once the control side signed it); a malformed one goes to onError and the watch goes on",
   { timeout: 60_000 },
   async () => {
-    const port = await freePort();
-    const server = await startNatsServer({ port, dir });
-    closers.push(() => server.stop());
-    const nc = await connect({ servers: `nats://127.0.0.1:${port}` });
-    closers.push(() => nc.close());
-    const policies = await PolicyStore.open(nc);
-    const breakers = await BreakerStore.open(nc);
+    const nats = await startKeyedNats(dir);
+    closers.push(() => nats.server.stop());
+    // Each store as the role that uses it; the old values written as an older build's processes did.
+    const [control, router, worker] = await Promise.all(
+      (["control", "router", "model-worker"] as const).map((r) => nats.connectAs(r)),
+    );
+    for (const nc of [control, router, worker]) closers.push(() => nc!.close());
+    const policies = await PolicyStore.open(control!, { trusted: nats.trusted, signer: nats.launcher });
+    const breakers = await BreakerStore.open(router!);
     closers.push(async () => breakers.close());
-    const workers = await WorkerStore.open(nc);
-    const js = nc.jetstream();
-    await (await js.views.kv(POLICY_BUCKET)).put("credit-default", LEGACY_POLICY);
-    await (await js.views.kv(BREAKER_BUCKET)).put("127_0_0_1_50081.credit-default.2", LEGACY_BREAKER);
-    const workerKv = await js.views.kv(WORKER_BUCKET);
+    const workers = await WorkerStore.open(worker!);
+    await (await control!.jetstream().views.kv(POLICY_BUCKET)).put("credit-default", LEGACY_POLICY);
+    await (await router!.jetstream().views.kv(BREAKER_BUCKET)).put("127_0_0_1_50081.credit-default.2", LEGACY_BREAKER);
+    const workerKv = await worker!.jetstream().views.kv(WORKER_BUCKET);
     await workerKv.put("node-3_127_0_0_1_50081", LEGACY_WORKER);
 
+    await assert.rejects(policies.get("credit-default"), SignatureError, "readers refuse an unsigned policy");
+    const done = await bootstrapPolicies(policies, ["credit-default"], () => "1", nats.trusted);
+    assert.deepEqual(done, [
+      { model: "credit-default", action: "re-signed", championVersion: "2", detail: "router-4711" },
+    ]);
     const policy = await policies.get("credit-default");
-    assert.equal(policy?.championVersion, "2");
+    assert.equal(policy?.championVersion, "2", "the champion it had, not the seed");
     assert.equal(policy?.schemaVersion, 1, "upgraded to the current schema version");
+    assert.equal(policy?.updatedBy, "launcher", "signed by the launcher's key");
     assert.deepEqual(await breakers.all(), [
       {
         origin: "router-4711",

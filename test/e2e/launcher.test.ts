@@ -13,7 +13,7 @@ import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PortsInUseError, PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
 import { writeMeshState } from "../../deploy/local/mesh-state.js";
 import { NotServingError } from "../../deploy/local/readiness.js";
-import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import { createGrpcTransport, withBearer, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
 import { creditRows } from "../support/credit-data.js";
 import { runMeshctl, sleep, waitFor } from "../support/mesh-fixture.js";
@@ -27,7 +27,9 @@ describe("npm start's mesh and meshctl", () => {
   let stateDir: string;
   let transport: ClosableTransport;
   const reports: string[] = [];
-  const meshctl = (...args: string[]) => runMeshctl(mesh.env, args);
+  // meshctl as the control identity; it finds the development tenant's key in the state folder, as after npm start.
+  const meshctl = (...args: string[]) =>
+    runMeshctl({ ...mesh.env, ...mesh.controlEnv }, [...args, "--state-dir", stateDir]);
   const scoring = () => createClient(ScoringService, transport);
 
   before(async () => {
@@ -38,10 +40,10 @@ describe("npm start's mesh and meshctl", () => {
       env: { LOG_LEVEL: "info" },
       supervise: { report: (l) => reports.push(l) },
     });
-    transport = createGrpcTransport({
-      address: mesh.env["VALIDATOR_GRPC_ADDR"]!,
-      credentials: mesh.credentials("validator"),
-    });
+    transport = withBearer(
+      createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]!, credentials: mesh.credentials("validator") }),
+      mesh.apiKey!,
+    );
   });
   after(async () => {
     transport?.close();
@@ -61,7 +63,7 @@ describe("npm start's mesh and meshctl", () => {
     const json = await meshctl("score", "-d", request, "--json");
     assert.equal(json.code, 0, json.stderr);
     assert.equal((JSON.parse(json.stdout) as { model: string }).model, MODEL);
-    const stdin = await runMeshctl(mesh.env, ["score", "--data", "@-", "--json"], request);
+    const stdin = await runMeshctl(mesh.env, ["score", "--data", "@-", "--json", "--state-dir", stateDir], request);
     assert.equal(stdin.code, 0, stdin.stderr);
     assert.equal((JSON.parse(stdin.stdout) as { model: string }).model, MODEL);
     const old = await meshctl("score", "--file", REQUEST_FILE, "--json");
@@ -121,7 +123,11 @@ describe("npm start's mesh and meshctl", () => {
       "every field, defaults included",
     );
     const human = await meshctl("policy", MODEL);
-    assert.match(human.stdout, new RegExp(`^${MODEL}: champion ${champion}, set \\S+ by meshctl@`));
+    assert.match(
+      human.stdout,
+      new RegExp(`^${MODEL}: champion ${champion}, set \\S+ by ${mesh.keys.operatorName}\n$`),
+      "by the verified signer: the local operator's key",
+    );
   });
 
   test("meshctl finds the mesh from the launcher's state folder; without one it names the variable it needs (exit 2)", async () => {
@@ -133,7 +139,8 @@ describe("npm start's mesh and meshctl", () => {
         none.stderr,
         /VALIDATOR_GRPC_ADDR: is required but not set \(no mesh started by npm start runs from /,
       );
-      writeMeshState(dir, { pid: process.pid, startedAt: new Date().toISOString(), env: mesh.env });
+      const env = { ...mesh.env, ...mesh.controlEnv }; // what npm start writes
+      writeMeshState(dir, { pid: process.pid, startedAt: new Date().toISOString(), env });
       const found = await runMeshctl({}, ["status", "--json", "--state-dir", dir]);
       assert.equal(found.code, 0, found.stderr);
       assert.equal((JSON.parse(found.stdout) as { services: unknown[] }).services.length, 5);

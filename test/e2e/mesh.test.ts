@@ -123,7 +123,7 @@ describe("the mesh end to end", () => {
       const inputs = rows[i]!;
       const res = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/Score`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: fx.httpHeaders,
         body: JSON.stringify({ model: MODEL, request_id: `http-${i}`, inputs }),
       });
       assert.equal(res.status, 200);
@@ -341,7 +341,7 @@ describe("the mesh end to end", () => {
     // Over HTTP the same violations come back as Connect JSON error details.
     const res = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/Score`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: fx.httpHeaders,
       body: JSON.stringify({ model: MODEL, inputs: { ...good, EDUCATION: "2" } }),
     });
     assert.equal(res.status, 400);
@@ -358,7 +358,7 @@ describe("the mesh end to end", () => {
 
     const garbage = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/Score`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: fx.httpHeaders,
       body: "{not json",
     });
     assert.equal(garbage.status, 400, "unparseable JSON is a client error, not a 500");

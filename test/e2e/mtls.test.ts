@@ -122,7 +122,12 @@ describe("mutual TLS on every internal hop", () => {
 });
 
 /** Starts one service with `env` on top of this process's; its output kept for the assertions and failures. */
-function start(service: ServiceName, env: Record<string, string>): { child: ChildProcess; output: () => string } {
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+}
+
+function start(service: ServiceName, env: Record<string, string>): Started {
   let out = "";
   const child = spawnService(service, { LOG_LEVEL: "info", ...env }, ["ignore", "pipe", "pipe"]);
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
@@ -131,9 +136,9 @@ function start(service: ServiceName, env: Record<string, string>): { child: Chil
 }
 
 /** Polls the health of `address` until it answers (anything but UNREACHABLE); fails after 15 s. */
-async function answering(address: string, credentials: grpc.ChannelCredentials, child: ChildProcess) {
+async function answering(address: string, credentials: grpc.ChannelCredentials, p: Started) {
   for (let i = 0; i < 150; i++) {
-    assert.equal(child.exitCode, null, "the service exited");
+    assert.equal(p.child.exitCode, null, `the service exited:\n${p.output()}`);
     const s = await health(address, credentials);
     if (s !== "UNREACHABLE") return s;
     await new Promise((r) => setTimeout(r, 100));
@@ -148,14 +153,20 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   });
 }
 
-/** The environment of a monitor on free ports (NATS need not run: the monitor serves while NATS is away). */
+/** The mesh's environment for `service` without any TLS variable (blank: unset), so that a test sets its own. */
+function withoutTls(service: ServiceName): Record<string, string> {
+  return { ...fx.mesh.envOf(service), TLS_MODE: "", TLS_CA_FILE: "", TLS_CERT_FILE: "", TLS_KEY_FILE: "" };
+}
+
+/** A second monitor on free ports, with the mesh's NATS identity (it serves while NATS is away or refuses it). */
 async function monitorEnv(): Promise<Record<string, string>> {
   const a = async () => `127.0.0.1:${await freePort()}`;
   return {
-    NATS_URL: `nats://127.0.0.1:${await freePort()}`,
+    ...withoutTls("monitor"),
     MONITOR_ADDR: await a(),
     MONITOR_HTTP_ADDR: await a(),
     MONITOR_HEALTH_ADDR: await a(),
+    MONITOR_AUDIT_LOG: "",
   };
 }
 
@@ -167,10 +178,10 @@ describe("a service's TLS settings", () => {
 
   test("the plaintext health port answers grpc.health.v1 and serves nothing else", { timeout: 30_000 }, async () => {
     const env = await monitorEnv();
-    const m = start("monitor", { ...tls.env, ...tls.serviceEnv("monitor"), ...env });
+    const m = start("monitor", { ...env, ...tls.env, ...tls.serviceEnv("monitor") });
     try {
       const plaintext = grpc.credentials.createInsecure();
-      assert.equal(await answering(env["MONITOR_ADDR"]!, tls.credentials, m.child), "SERVING", m.output());
+      assert.equal(await answering(env["MONITOR_ADDR"]!, tls.credentials, m), "SERVING", m.output());
       assert.equal(await health(env["MONITOR_HEALTH_ADDR"]!, plaintext), "SERVING", "health port, plaintext");
       assert.equal(await health(env["MONITOR_ADDR"]!, plaintext), "UNREACHABLE", "main port, plaintext");
       const t = createGrpcTransport({ address: env["MONITOR_HEALTH_ADDR"]!, credentials: plaintext });
@@ -206,7 +217,7 @@ describe("a service's TLS settings", () => {
       [{ TLS_MODE: "plaintext" }, "TLS_MODE", /must be one of mtls, off/],
     ];
     const runs = cases.map(([tlsEnv]) => {
-      const p = start("monitor", { ...env, ...tlsEnv, TLS_MODE: tlsEnv["TLS_MODE"] ?? "" });
+      const p = start("monitor", { ...env, ...tlsEnv });
       return exitOf(p.child).then((code) => ({ code, text: p.output() }));
     });
     const outs = await Promise.all(runs);
@@ -227,7 +238,7 @@ describe("a service's TLS settings", () => {
     const env = await monitorEnv();
     const m = start("monitor", { ...env, TLS_MODE: "off" });
     try {
-      assert.equal(await answering(env["MONITOR_ADDR"]!, grpc.credentials.createInsecure(), m.child), "SERVING");
+      assert.equal(await answering(env["MONITOR_ADDR"]!, grpc.credentials.createInsecure(), m), "SERVING");
       assert.equal(
         await health(env["MONITOR_ADDR"]!, tls.credentials),
         "UNREACHABLE",
@@ -245,16 +256,17 @@ describe("a service's TLS settings", () => {
     async () => {
       const a = async () => `127.0.0.1:${await freePort()}`;
       const env = {
+        ...withoutTls("validator"),
         VALIDATOR_GRPC_ADDR: await a(),
         VALIDATOR_HTTP_ADDR: await a(),
         VALIDATOR_FEATURE_ADDR: await a(), // nothing there: the validator listens, NOT_SERVING
         VALIDATOR_PUBLIC_TLS: "on",
       };
-      const v = start("validator", { ...tls.env, ...tls.serviceEnv("validator"), ...env });
+      const v = start("validator", { ...env, ...tls.env, ...tls.serviceEnv("validator") });
       try {
         const ca = readFileSync(tls.env["TLS_CA_FILE"]!);
         const caOnly = grpc.credentials.createSsl(ca);
-        assert.equal(await answering(env.VALIDATOR_GRPC_ADDR, caOnly, v.child), "NOT_SERVING", v.output());
+        assert.equal(await answering(env.VALIDATOR_GRPC_ADDR, caOnly, v), "NOT_SERVING", v.output());
         assert.equal(await health(env.VALIDATOR_GRPC_ADDR, grpc.credentials.createInsecure()), "UNREACHABLE");
         const status = await httpsStatus(
           `https://${env.VALIDATOR_HTTP_ADDR}/scoremesh.scoring.v1.ScoringService/Score`,

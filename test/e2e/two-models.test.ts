@@ -100,7 +100,7 @@ describe("two model families served side by side", () => {
 
     const res = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/Score`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: fx.httpHeaders,
       body: JSON.stringify({ model: "late-payment", inputs: rowsOf["late-payment"][0] }),
     });
     assert.equal(res.status, 200);

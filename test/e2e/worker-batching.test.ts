@@ -18,12 +18,14 @@ import { after, before, test } from "node:test";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { PROJECT_ROOT, spawnService } from "../../deploy/local/mesh.js";
-import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
+import { stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
+import { startKeyedNats } from "../support/nats-keys.js";
+import { bootstrapControl } from "../../deploy/local/control-bootstrap.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
 import { HealthProbe, createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { testTls, type TestTls } from "../support/tls.js";
-import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../services/model-worker/retry-info.js";
+import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../services/lib/rpc/index.js";
 import { cudaProviderInstalled } from "../../services/model-worker/execution-providers.js";
 
 const MODEL = "credit-default";
@@ -41,7 +43,10 @@ let client: Client<typeof GRPCInferenceService>;
 before(
   async () => {
     dir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-batching-"));
-    nats = await startNatsServer({ port: await freePort(), dir: join(dir, "nats") });
+    const keyed = await startKeyedNats(dir);
+    nats = keyed.server;
+    // What the launcher does before any service starts: the control identity creates and seeds the policy bucket.
+    await bootstrapControl(nats.url, keyed.keys, join(PROJECT_ROOT, "models"));
     address = `127.0.0.1:${await freePort()}`;
     tls = testTls(dir, ["model-worker"]);
     worker = spawnService("model-worker", {
@@ -49,6 +54,8 @@ before(
       ...tls.serviceEnv("model-worker"),
       WORKER_ADDR: address,
       NATS_URL: nats.url,
+      NATS_NKEY_SEED_FILE: keyed.keys.seedFile["model-worker"],
+      SCOREMESH_TRUSTED_OPERATORS_FILE: keyed.keys.trustedOperatorsFile,
       MODEL_REPOSITORY: join(PROJECT_ROOT, "models"),
       WORKER_MODELS: MODEL,
       WORKER_MAX_BATCH_ROWS: "4",

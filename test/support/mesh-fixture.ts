@@ -6,7 +6,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { Route, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
-import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
+import { createGrpcTransport, withBearer, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "./credit-data.js";
 
 export interface MeshctlRun {
@@ -21,6 +21,10 @@ export interface MeshFixture {
   scoring: Client<typeof ScoringService>;
   monitor: Client<typeof MonitorService>;
   httpBase: string;
+  /** The development tenant's API key, which `scoring` and `meshctl` send; undefined with VALIDATOR_AUTH=off. */
+  apiKey: string | undefined;
+  /** Headers for a fetch to `httpBase`: content-type JSON and the API key. */
+  httpHeaders: Record<string, string>;
   /** Runs meshctl against this mesh; resolves with its exit code and output. */
   meshctl(...args: string[]): Promise<MeshctlRun>;
   /** Runs meshctl with `input` on its stdin (e.g. `score --data @-`). */
@@ -32,11 +36,12 @@ export interface MeshFixture {
 
 /**
  * Starts a real mesh (nats-server + five processes) on random ports in a temporary folder; `replicas` adds
- * model workers and routers (e.g. `{ workers: 2, routers: 2 }`).
+ * model workers, routers and validators (e.g. `{ workers: 2, routers: 2 }`). The mesh has the development tenant
+ * (deploy/local/dev-tenant.ts), whose key the fixture's clients and meshctl send.
  */
 export async function startMeshFixture(
   env: Record<string, string> = {},
-  replicas: { workers?: number; routers?: number } = {},
+  replicas: { workers?: number; routers?: number; validators?: number } = {},
 ): Promise<MeshFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-"));
   const mesh = await startMesh({
@@ -45,8 +50,12 @@ export async function startMeshFixture(
     env: { LOG_LEVEL: "info", ...env },
     ...replicas,
   });
+  const edge = createGrpcTransport({
+    address: mesh.env["VALIDATOR_GRPC_ADDR"]!,
+    credentials: mesh.credentials("validator"),
+  });
   const transports: ClosableTransport[] = [
-    createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]!, credentials: mesh.credentials("validator") }),
+    mesh.apiKey ? withBearer(edge, mesh.apiKey) : edge,
     createGrpcTransport({ address: mesh.env["MONITOR_ADDR"]!, credentials: mesh.credentials("monitor") }),
   ];
   return {
@@ -55,8 +64,13 @@ export async function startMeshFixture(
     scoring: createClient(ScoringService, transports[0]!),
     monitor: createClient(MonitorService, transports[1]!),
     httpBase: `http://${mesh.env["VALIDATOR_HTTP_ADDR"]}`,
-    meshctl: (...args) => runMeshctl(mesh.env, args),
-    meshctlWithInput: (input, ...args) => runMeshctl(mesh.env, args, input),
+    apiKey: mesh.apiKey,
+    httpHeaders: {
+      "content-type": "application/json",
+      ...(mesh.apiKey ? { authorization: `Bearer ${mesh.apiKey}` } : {}),
+    },
+    meshctl: (...args) => runMeshctl(meshctlEnv(mesh), args),
+    meshctlWithInput: (input, ...args) => runMeshctl(meshctlEnv(mesh), args, input),
     logLines: (instance) =>
       readFileSync(join(mesh.logDir, `${instance}.log`), "utf8")
         .split("\n")
@@ -68,6 +82,14 @@ export async function startMeshFixture(
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The environment meshctl needs for `mesh`: the services' variables, the control identity and the development
+ * tenant's key.
+ */
+export function meshctlEnv(mesh: Mesh): Record<string, string> {
+  return { ...mesh.env, ...mesh.controlEnv, ...(mesh.apiKey ? { SCOREMESH_API_KEY: mesh.apiKey } : {}) };
 }
 
 /** Runs meshctl with the mesh's environment (and `input` on stdin, if given); killed after 30 s. */

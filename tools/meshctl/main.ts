@@ -1,10 +1,11 @@
 import { parseArgs } from "node:util";
 import { CliError } from "./output.js";
-import { policy, setChampion } from "./policy.js";
+import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviews } from "./reviews.js";
 import { score, scoreInput } from "./score.js";
 import { status } from "./status.js";
 import { MeshTarget } from "./target.js";
+import { tenantCommand } from "./tenant-command.js";
 
 const USAGE = `meshctl: operate a scoremesh mesh
 
@@ -14,10 +15,20 @@ commands:
   status                          health of every service, serving policies, loaded versions, decision counts
                                   (exits 1 when a service is not SERVING or a part cannot be read)
   policy <model>                  the serving policy of a model
-  set-champion <model> <version>  make <version> the champion of <model> (routers switch once workers have it ready)
+  set-champion <model> <version>  make <version> the champion of <model> (routers switch once workers have it ready),
+                                  signed with your operator key
+  seed-policies                   give every model without a serving policy its seed version, and sign unsigned
+                                  policies of older builds (npm start does this at start)
   score -d, --data <request>      score one ScoreRequest through the public gRPC API; <request> is curl-style:
                                   @file.json (e.g. @deploy/local/example-request.json), '{...}', or @- for stdin
   reviews [--limit N] [--model M] the monitor's review queue (decisions REVIEW), newest first; N defaults to 20
+  tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]
+                                  a tenant and its API key, printed once (defaults: every model "*", 50 rows/s,
+                                  burst 2 × rate, no daily quota, the validator's batch limit)
+  tenant list | show NAME         tenants, their limits and key ids
+  tenant revoke NAME              refuse every key of the tenant (every validator, within about a second)
+  tenant rotate NAME [--grace S]  a new key, printed once; the old ones revoked now, or valid S seconds more
+  tenant usage NAME               today's (UTC) calls, rows, refusals by reason and quota left
 
 options:
   --json            print JSON (every command) instead of text for people
@@ -25,10 +36,20 @@ options:
 
 Where the mesh is: the variables the services read, where set (VALIDATOR_GRPC_ADDR, FEATURE_ADDR, ROUTER_ADDR,
 WORKER_ADDR, MONITOR_ADDR, NATS_URL, MODEL_REPOSITORY), else the running npm start's DIR/mesh.json.
+Who you are: NATS_NKEY_SEED_FILE (the control identity), SCOREMESH_OPERATOR_KEY_FILE (your signing key) and
+SCOREMESH_TRUSTED_OPERATORS_FILE, else npm start's (DIR/nats/identities/control.nk, DIR/operators/<user>.nk,
+DIR/operators.json).
+The API key of score: SCOREMESH_API_KEY, else DIR/dev-api-key (the development tenant npm start makes).
 Exit codes: 0 done, 1 failed (unreachable, refused, not serving), 2 bad usage or configuration.`;
 
 const OPTIONS = {
+  burst: { type: "string" },
   data: { type: "string", short: "d" },
+  "daily-quota": { type: "string" },
+  grace: { type: "string" },
+  "max-batch": { type: "string" },
+  models: { type: "string" },
+  rate: { type: "string" },
   file: { type: "string" },
   json: { type: "boolean" },
   limit: { type: "string" },
@@ -66,6 +87,9 @@ async function main(): Promise<void> {
       const [model, version] = args("set-champion", rest, ["model", "version"]);
       return setChampion(target(), model!, version!, out);
     }
+    case "seed-policies":
+      args("seed-policies", rest, []);
+      return seedPolicies(target(), out);
     case "score":
       // `score --json '{...}'` took its input under --json before --json meant "print JSON".
       args(
@@ -81,6 +105,8 @@ async function main(): Promise<void> {
         throw new CliError(`--limit must be an integer in [1, 1000000], got ${values.limit}`, 2);
       return reviews(target(), limit, values.model, out);
     }
+    case "tenant":
+      return tenantCommand(target(), rest, values, out);
     case undefined:
     case "help":
       console.log(USAGE);

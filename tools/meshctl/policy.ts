@@ -1,23 +1,24 @@
-import { connect } from "nats";
 import { ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
-import { ModelRepository } from "../../services/lib/model/index.js";
-import { PolicyStore } from "../../services/lib/nats/index.js";
+import { ModelRepository, seedChampion } from "../../services/lib/model/index.js";
+import { bootstrapPolicies, PolicyStore } from "../../services/lib/nats/index.js";
+import { withNats } from "./nats.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
 
-/** Runs `fn` with the serving policies in NATS KV; fails with a clear message when NATS cannot be reached. */
-export async function withPolicies<T>(servers: string[], fn: (p: PolicyStore) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers, timeout: 3000, name: "meshctl" }).catch((err: Error) => {
-    throw new CliError(`cannot reach NATS at ${servers.join(",")}: ${err.message}`);
-  });
-  try {
-    return await fn(await PolicyStore.open(nc));
-  } finally {
-    await nc.close();
-  }
+/**
+ * Runs `fn` with the serving policies in NATS KV, connected as the control identity; `sign` adds the operator's
+ * signing key (for commands that write). Fails with a clear message when NATS cannot be reached or refuses.
+ */
+export function withPolicies<T>(
+  target: MeshTarget,
+  fn: (p: PolicyStore) => Promise<T>,
+  opts: { sign?: boolean } = {},
+): Promise<T> {
+  const trust = { trusted: target.trustedOperators(), ...(opts.sign ? { signer: target.operatorSigner() } : {}) };
+  return withNats(target, async (nc) => fn(await PolicyStore.open(nc, trust)));
 }
 
-/** "champion 2, set 2026-01-01T00:00:00.000Z by meshctl@ana" */
+/** "champion 2, set 2026-01-01T00:00:00.000Z by ana" (by: the verified signer) */
 export function policyLine(p: ServingPolicy): string {
   const at = p.updatedAt ? new Date(Number(p.updatedAt.seconds) * 1000).toISOString() : "?";
   return `champion ${p.championVersion}, set ${at} by ${p.updatedBy || "?"}`;
@@ -25,13 +26,13 @@ export function policyLine(p: ServingPolicy): string {
 
 /** `meshctl policy <model>` */
 export async function policy(target: MeshTarget, model: string, out: Output): Promise<void> {
-  const p = await withPolicies(target.nats(), (s) => s.get(model));
-  if (!p) throw new CliError(`no serving policy for ${model} (a router writes one when it first starts)`);
+  const p = await withPolicies(target, (s) => s.get(model));
+  if (!p) throw new CliError(`no serving policy for ${model} (npm start or meshctl seed-policies writes one)`);
   if (out.json) printJson(messageJson(ServingPolicySchema, p));
   else console.log(`${model}: ${policyLine(p)}`);
 }
 
-/** `meshctl set-champion <model> <version>` */
+/** `meshctl set-champion <model> <version>`: a policy signed with the operator's key. */
 export async function setChampion(target: MeshTarget, model: string, version: string, out: Output): Promise<void> {
   const repo = new ModelRepository(target.repository());
   if (!repo.models().includes(model))
@@ -39,18 +40,33 @@ export async function setChampion(target: MeshTarget, model: string, version: st
   const versions = repo.versions(model);
   if (!versions.includes(version))
     throw new CliError(`${model} has no version ${version} (versions: ${versions.join(", ")})`);
-  const p = await withPolicies(target.nats(), async (store) => {
-    const current = await store.get(model);
-    return store.put({
-      ...(current ?? { model }),
-      model,
-      championVersion: version,
-      updatedBy: `meshctl@${process.env["USER"] ?? "unknown"}`,
-    });
-  });
+  const p = await withPolicies(target, (store) => store.put({ model, championVersion: version }), { sign: true });
   if (out.json) printJson(messageJson(ServingPolicySchema, p));
   else
     console.log(
-      `champion of ${model} is now version ${version}; routers switch as soon as the workers report it ready.`,
+      `champion of ${model} is now version ${version} (signed by ${p.updatedBy}); routers switch as soon as the workers report it ready.`,
     );
+}
+
+/** `meshctl seed-policies`: what npm start does at start, for a mesh started otherwise (see bootstrapPolicies). */
+export async function seedPolicies(target: MeshTarget, out: Output): Promise<void> {
+  const repo = new ModelRepository(target.repository());
+  const trusted = target.trustedOperators();
+  const done = await withPolicies(
+    target,
+    (store) =>
+      bootstrapPolicies(
+        store,
+        repo.models(),
+        (m) => seedChampion(repo.versions(m).map((v) => repo.card(m, v))),
+        trusted,
+      ),
+    { sign: true },
+  );
+  if (out.json) printJson(done);
+  else
+    for (const d of done)
+      console.log(
+        `${d.model}: ${d.action}${d.championVersion ? ` (champion ${d.championVersion})` : ""}${d.detail ? `: ${d.detail}` : ""}`,
+      );
 }

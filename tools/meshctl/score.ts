@@ -9,7 +9,7 @@ import {
   ScoringService,
   type ScoreResponse,
 } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { createGrpcTransport, fieldViolations } from "../../services/lib/rpc/index.js";
+import { createGrpcTransport, fieldViolations, withBearer } from "../../services/lib/rpc/index.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
 
@@ -42,7 +42,10 @@ export async function score(target: MeshTarget, text: string, out: Output): Prom
     throw new CliError(`the request is not JSON: ${(err as Error).message}`, 2);
   }
   const req = fromJson(ScoreRequestSchema, json);
-  const t = createGrpcTransport({ address: target.validator(), credentials: target.edgeCredentials() });
+  const t = withBearer(
+    createGrpcTransport({ address: target.validator(), credentials: target.edgeCredentials() }),
+    target.apiKey(),
+  );
   try {
     const res = await createClient(ScoringService, t).score(req, { timeoutMs: 5000 });
     if (out.json) printJson(messageJson(ScoreResponseSchema, res));

@@ -57,7 +57,7 @@ async function readStatus(target: MeshTarget): Promise<MeshStatus> {
     probe.close();
   }
   const policies = await attempt(() =>
-    withPolicies(target.nats(), async (store) =>
+    withPolicies(target, async (store) =>
       (await Promise.all((await store.models()).map((m) => store.get(m)))).filter((p) => p !== undefined),
     ),
   );

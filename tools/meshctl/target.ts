@@ -1,13 +1,21 @@
+import { readDevKey } from "../../deploy/local/dev-tenant.js";
 import { readMeshState, stateDirPath } from "../../deploy/local/mesh-state.js";
+import { readFileSync } from "node:fs";
 import type { ChannelCredentials } from "@grpc/grpc-js";
+import { operatorSigner, type Signer } from "../../services/lib/nats/index.js";
 import {
   ConfigError,
   EnvReader,
+  natsIdentity,
   natsServers,
   readEdgeCredentials,
   readTlsConfig,
+  trustedOperators,
 } from "../../services/lib/service/index.js";
 import { CliError } from "./output.js";
+
+/** The variable that names the operator's signing key (an nkey operator seed, "SO..."). */
+export const OPERATOR_KEY_FILE = "SCOREMESH_OPERATOR_KEY_FILE";
 
 /**
  * Where the mesh is: the variables the services read (VALIDATOR_GRPC_ADDR, NATS_URL, ...) where they are set,
@@ -19,9 +27,11 @@ export class MeshTarget {
   private readonly env: EnvReader;
   /** Said with a missing variable when no launcher's state was found. */
   private readonly noLauncher?: string;
+  private readonly stateDir: string;
 
   constructor(stateDir?: string, processEnv: NodeJS.ProcessEnv = process.env) {
     const dir = stateDirPath(stateDir);
+    this.stateDir = dir;
     const state = readMeshState(dir);
     this.env = new EnvReader({ ...(state?.running ? state.env : {}), ...processEnv });
     if (!state?.running) this.noLauncher = `no mesh started by npm start runs from ${dir}`;
@@ -39,6 +49,32 @@ export class MeshTarget {
   /** Channel credentials for the validator's public listeners (TLS when VALIDATOR_PUBLIC_TLS=on). */
   edgeCredentials = (): ChannelCredentials => this.read(() => readEdgeCredentials(this.env).channel());
   private tls?: ChannelCredentials;
+  /** The control identity (NATS_NKEY_SEED_FILE; npm start's .scoremesh/nats/identities/control.nk). */
+  natsIdentity = () => this.read(() => natsIdentity(this.env));
+  trustedOperators = () => this.read(() => trustedOperators(this.env));
+  /** The operator's own signing key (SCOREMESH_OPERATOR_KEY_FILE), for commands that change policy. */
+  operatorSigner = (): Signer =>
+    this.read(() => {
+      const file = this.env.string(OPERATOR_KEY_FILE);
+      try {
+        return operatorSigner(readFileSync(file, "utf8"));
+      } catch (err) {
+        throw new ConfigError(
+          OPERATOR_KEY_FILE,
+          `${file} does not hold an operator seed (SO...): ${(err as Error).message}`,
+        );
+      }
+    });
+
+  /** The API key for the scoring API: SCOREMESH_API_KEY, else the development tenant's key in the state folder. */
+  apiKey = (): string => {
+    const key = this.env.string("SCOREMESH_API_KEY", "") || readDevKey(this.stateDir);
+    if (key) return key;
+    throw new CliError(
+      `no API key: set SCOREMESH_API_KEY, or start the mesh with npm start (it writes ${this.stateDir}/dev-api-key)`,
+      2,
+    );
+  };
 
   private read<T>(fn: () => T): T {
     try {

@@ -1,15 +1,43 @@
-import { connect, Events, type NatsConnection } from "nats";
+import { connect, Events, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+
+/** A NATS identity as a client presents it: an nkey user seed (see natsIdentity in lib/service). */
+export interface NatsClientIdentity {
+  seed: Uint8Array;
+  publicKey: string;
+}
+
+/**
+ * The connection options that present `identity`: nats-server sends a nonce, the client signs it with the seed.
+ * Replies come to an inbox of the identity's own (`_INBOX_<public key>`), the only one its permissions let it
+ * subscribe to, so no identity can read the replies meant for another.
+ */
+export function identityOptions(
+  identity: NatsClientIdentity,
+): Pick<ConnectionOptions, "authenticator" | "inboxPrefix"> {
+  return { authenticator: nkeyAuthenticator(identity.seed), inboxPrefix: inboxPrefixOf(identity.publicKey) };
+}
+
+/** The inbox prefix of an identity, as the server's permissions grant it. */
+export function inboxPrefixOf(publicKey: string): string {
+  return `_INBOX_${publicKey}`;
+}
 
 /**
  * Connects to NATS and keeps reconnecting for ever: a service that loses NATS keeps serving with the last
  * state it saw, and catches up when NATS is back. The first connection is also retried, so services may start
  * before NATS does.
  */
-export async function connectNats(servers: string[], name: string, log: Logger): Promise<NatsConnection> {
+export async function connectNats(
+  servers: string[],
+  name: string,
+  identity: NatsClientIdentity,
+  log: Logger,
+): Promise<NatsConnection> {
   const nc = await connect({
     servers,
     name,
+    ...identityOptions(identity),
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

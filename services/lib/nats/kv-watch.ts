@@ -28,101 +28,123 @@ export class KvWatchError extends Error {
  *   // ... later
  *   w.close();
  */
-export async function watchKv<T>(opts: {
+export async function watchKv<T>(opts: KvWatchOptions<T>): Promise<{ close(): void }> {
+  const watch = new KvWatch(opts);
+  await watch.open();
+  return { close: () => watch.close() };
+}
+
+export interface KvWatchOptions<T> {
   /** The connection whose reconnects restart the watch. */
   nc: NatsConnection;
   kv: KV;
   /** The bucket's name, for errors. */
   bucket: string;
-  decode: (text: string) => T;
+  /** Reads a value (the key is given for checks that depend on it, e.g. a signature over the key). */
+  decode: (text: string, key: string) => T;
   onValue: (value: T, key: string) => void;
   /** A key was deleted or purged. */
   onDelete?: (key: string) => void;
   onError: (err: unknown) => void;
-}): Promise<{ close(): void }> {
-  const { nc, kv, bucket, decode, onValue, onDelete, onError } = opts;
-  let closed = false;
-  /** Bumped by every (re)start: a watch of an older generation stops itself and never restarts anything. */
-  let generation = 0;
-  let current: QueuedIterator<KvEntry> | undefined;
-  const live = (gen: number) => !closed && gen === generation && !nc.isClosed();
+}
 
+/** The state behind `watchKv`: the current watch, its generation, and the connection's status listener. */
+class KvWatch<T> {
+  private closed = false;
+  /** Bumped by every (re)start: a watch of an older generation stops itself and never restarts anything. */
+  private generation = 0;
+  private current: QueuedIterator<KvEntry> | undefined;
   /** Resolved by the first watch (of any generation) that has delivered the current values. */
-  let initialized!: () => void;
-  const ready = new Promise<void>((r) => (initialized = r));
+  private initialized!: () => void;
+  private readonly ready = new Promise<void>((r) => (this.initialized = r));
+  // Typed as a plain AsyncIterable, but nats.js returns its QueuedIterator: stop() ends it and drops the listener.
+  private readonly status: AsyncIterable<Status> & { stop?(): void };
+
+  constructor(private readonly opts: KvWatchOptions<T>) {
+    this.status = opts.nc.status() as AsyncIterable<Status> & { stop?(): void };
+  }
+
+  /** Starts the watch and the reconnect listener; resolves once the current values have been delivered. */
+  async open(): Promise<void> {
+    void this.restartOnReconnect();
+    try {
+      await this.start(++this.generation);
+      await this.ready;
+    } catch (err) {
+      this.status.stop?.();
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.status.stop?.();
+    this.current?.stop();
+  }
+
+  private live(gen: number): boolean {
+    return !this.closed && gen === this.generation && !this.opts.nc.isClosed();
+  }
+
+  private async restartOnReconnect(): Promise<void> {
+    for await (const s of this.status) {
+      if (s.type === Events.Reconnect && !this.closed) void this.restart();
+    }
+  }
+
   /** Restarts after `delayMs` unless the watch was closed or restarted meanwhile. */
-  const restartLater = (gen: number, delayMs: number) =>
+  private restartLater(gen: number, delayMs: number): void {
     setTimeout(() => {
-      if (live(gen)) void restart();
+      if (this.live(gen)) void this.restart();
     }, delayMs).unref();
+  }
 
   /** Starts the watch of generation `gen`; resolves once it is subscribed. */
-  const start = async (gen: number): Promise<void> => {
-    const iter = await kv.watch({ initializedFn: () => initialized() });
-    if (!live(gen)) {
+  private async start(gen: number): Promise<void> {
+    const iter = await this.opts.kv.watch({ initializedFn: () => this.initialized() });
+    if (!this.live(gen)) {
       iter.stop();
       return;
     }
-    current = iter;
-    void (async () => {
-      try {
-        for await (const e of iter) {
-          try {
-            if (e.operation === "PUT") onValue(decode(e.string()), e.key);
-            else onDelete?.(e.key);
-          } catch (err) {
-            onError(err);
-          }
-        }
-        restartLater(gen, 250);
-      } catch (err) {
-        if (!live(gen)) return;
-        onError(new KvWatchError(`the watch of KV bucket ${bucket} ended: ${String(err)}`, { cause: err }));
-        restartLater(gen, 250);
-      }
-    })();
-  };
+    this.current = iter;
+    void this.consume(iter, gen);
+  }
 
-  const restart = async (): Promise<void> => {
-    const gen = ++generation;
-    current?.stop();
-    current = undefined;
-    for (let attempt = 0; live(gen); attempt++) {
+  /** Hands every entry to the callbacks until the watch ends, then restarts it (unless it was meant to end). */
+  private async consume(iter: QueuedIterator<KvEntry>, gen: number): Promise<void> {
+    const { decode, onValue, onDelete, onError, bucket } = this.opts;
+    try {
+      for await (const e of iter) {
+        try {
+          if (e.operation === "PUT") onValue(decode(e.string(), e.key), e.key);
+          else onDelete?.(e.key);
+        } catch (err) {
+          onError(err);
+        }
+      }
+      this.restartLater(gen, 250);
+    } catch (err) {
+      if (!this.live(gen)) return;
+      onError(new KvWatchError(`the watch of KV bucket ${bucket} ended: ${String(err)}`, { cause: err }));
+      this.restartLater(gen, 250);
+    }
+  }
+
+  /** A new generation of the watch, retried with backoff (250 ms doubling to 2 s) until it is back or closed. */
+  private async restart(): Promise<void> {
+    const gen = ++this.generation;
+    this.current?.stop();
+    this.current = undefined;
+    for (let attempt = 0; this.live(gen); attempt++) {
       try {
-        await start(gen);
+        await this.start(gen);
         return;
       } catch (err) {
-        if (!live(gen)) return;
-        onError(
-          new KvWatchError(
-            `could not re-create the watch of KV bucket ${bucket} (attempt ${attempt + 1}): ${String(err)}`,
-            { cause: err },
-          ),
-        );
+        if (!this.live(gen)) return;
+        const message = `could not re-create the watch of KV bucket ${this.opts.bucket} (attempt ${attempt + 1})`;
+        this.opts.onError(new KvWatchError(`${message}: ${String(err)}`, { cause: err }));
         await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2000)));
       }
     }
-  };
-
-  // Typed as a plain AsyncIterable, but nats.js returns its QueuedIterator: stop() ends it and drops the listener.
-  const status = nc.status() as AsyncIterable<Status> & { stop?(): void };
-  void (async () => {
-    for await (const s of status) {
-      if (s.type === Events.Reconnect && !closed) void restart();
-    }
-  })();
-  try {
-    await start(++generation);
-    await ready;
-  } catch (err) {
-    status.stop?.();
-    throw err;
   }
-  return {
-    close: () => {
-      closed = true;
-      status.stop?.();
-      current?.stop();
-    },
-  };
 }

@@ -2,59 +2,102 @@ import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { KV, NatsConnection } from "nats";
 import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
+import { KvValueError } from "./kv-codec.js";
 import { watchKv } from "./kv-watch.js";
 import { decodePolicy, encodePolicy, POLICY_SCHEMA_VERSION } from "./policy-codec.js";
+import { signValue, verifyValue, type Signer } from "./signed-value.js";
+import type { TrustedOperators } from "./trusted-operators.js";
 
 /** The JetStream KV bucket that holds one ServingPolicy per model family, keyed by the model's name. */
 export const POLICY_BUCKET = "scoremesh_policy";
 
+/** The bucket's options: whoever creates it (the control identity, at launch) creates it with these. */
+export const POLICY_BUCKET_OPTIONS = { history: 16 } as const;
+
+/** Whose signatures a reader accepts, and (for a writer) the operator key it signs with. */
+export interface PolicyTrust {
+  trusted: TrustedOperators;
+  signer?: Signer;
+}
+
+/** What a writer gives; updated_at, updated_by (the signer's name) and schema_version are filled in. */
+export type PolicyFields = Omit<ServingPolicy, "$typeName" | "updatedAt" | "updatedBy" | "schemaVersion">;
+
+/**
+ * A policy value as readers take it: verified against the trusted operators (see signed-value.ts), decoded, its
+ * model matching its key, and `updatedBy` set to the verified signer's operator name (whatever the payload says).
+ * Throws `KvValueError` (a `SignatureError` for signature problems).
+ */
+export function readSignedPolicy(text: string, key: string, trusted: TrustedOperators): ServingPolicy {
+  const v = verifyValue(text, { bucket: POLICY_BUCKET, key }, trusted);
+  const p = decodePolicy(v.payload);
+  if (p.model !== key) throw new KvValueError(`serving policy: under key ${key} but for model ${p.model}`);
+  p.updatedBy = v.operator;
+  return p;
+}
+
+/** A policy signed by `signer`, as the bucket keeps it; returns the text and the policy as readers will see it. */
+export function writeSignedPolicy(
+  fields: PolicyFields,
+  signer: Signer,
+  trusted: TrustedOperators,
+): { text: string; policy: ServingPolicy } {
+  const updatedBy = trusted.get(signer.publicKey) ?? signer.publicKey;
+  const policy = create(ServingPolicySchema, {
+    ...fields,
+    updatedBy,
+    updatedAt: timestampNow(),
+    schemaVersion: POLICY_SCHEMA_VERSION,
+  });
+  const text = signValue(encodePolicy(policy), { bucket: POLICY_BUCKET, key: policy.model }, signer);
+  return { text, policy };
+}
+
 /**
  * The serving policies of every model family, kept in a JetStream KV bucket so that every replica sees a
- * change at once and a replica that starts late reads the current value. Values are protobuf JSON of
- * scoremesh.policy.v1.ServingPolicy with a schema version (see policy-codec.ts), so `nats kv get scoremesh_policy
- * credit-default` is readable.
+ * change at once and a replica that starts late reads the current value. Each value is a ServingPolicy (protobuf
+ * JSON with a schema version, policy-codec.ts) inside a scoremesh.signing.v1.Signed envelope: readers accept only
+ * values signed by a trusted operator, and `updated_by` is that operator (docs/security-nats.md).
  */
 export class PolicyStore {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
+    private readonly trust: PolicyTrust,
   ) {}
 
-  static async open(nc: NatsConnection): Promise<PolicyStore> {
-    const kv = await nc.jetstream().views.kv(POLICY_BUCKET, { history: 16 });
-    return new PolicyStore(nc, kv);
+  /** Opens the bucket (creating it needs $JS.API.STREAM.CREATE.KV_scoremesh_policy: only control may). */
+  static async open(nc: NatsConnection, trust: PolicyTrust): Promise<PolicyStore> {
+    const kv = await nc.jetstream().views.kv(POLICY_BUCKET, POLICY_BUCKET_OPTIONS);
+    return new PolicyStore(nc, kv, trust);
   }
 
+  /** The model's verified policy, undefined when it has none; throws `KvValueError` when its value is refused. */
   async get(model: string): Promise<ServingPolicy | undefined> {
     const e = await this.kv.get(model);
     if (!e || e.operation !== "PUT") return undefined;
-    return decodePolicy(e.string());
+    return readSignedPolicy(e.string(), model, this.trust.trusted);
   }
 
-  /** Writes a policy (last writer wins). */
-  async put(
-    policy: Omit<ServingPolicy, "$typeName" | "updatedAt" | "schemaVersion"> & { updatedBy: string },
-  ): Promise<ServingPolicy> {
-    const p = create(ServingPolicySchema, {
-      ...policy,
-      updatedAt: timestampNow(),
-      schemaVersion: POLICY_SCHEMA_VERSION,
-    });
-    await this.kv.put(p.model, encodePolicy(p));
-    return p;
+  /** The model's value as stored (signed or not) and its revision, for checks and repairs; undefined when none. */
+  async raw(model: string): Promise<{ text: string; revision: number } | undefined> {
+    const e = await this.kv.get(model);
+    if (!e || e.operation !== "PUT") return undefined;
+    return { text: e.string(), revision: e.revision };
   }
 
-  /** Writes a policy only if the model has none yet (atomic: replicas racing at start-up write it once). */
-  async seed(model: string, championVersion: string, updatedBy: string): Promise<boolean> {
-    const p = create(ServingPolicySchema, {
-      model,
-      championVersion,
-      updatedBy,
-      updatedAt: timestampNow(),
-      schemaVersion: POLICY_SCHEMA_VERSION,
-    });
+  /** Writes a policy signed with this store's signer (last writer wins); returns it as readers will see it. */
+  async put(fields: PolicyFields): Promise<ServingPolicy> {
+    const { text, policy } = writeSignedPolicy(fields, this.signer(), this.trust.trusted);
+    await this.kv.put(policy.model, text);
+    return policy;
+  }
+
+  /** Writes a policy only if the key is still at `revision` (0: has none yet); false when someone wrote first. */
+  async putIfAt(fields: PolicyFields, revision: number): Promise<boolean> {
+    const { text, policy } = writeSignedPolicy(fields, this.signer(), this.trust.trusted);
     try {
-      await this.kv.create(model, encodePolicy(p));
+      await (revision === 0 ? this.kv.create(policy.model, text) : this.kv.update(policy.model, text, revision));
       return true;
     } catch {
       return false;
@@ -62,18 +105,33 @@ export class PolicyStore {
   }
 
   /**
-   * Calls `onPolicy` with the current policy of every model, then with every change, until `close()`; after
-   * NATS was away, with the current policy of every model again (see `watchKv`). Resolves once the current
-   * values have been delivered.
+   * Calls `onPolicy` with the current verified policy of every model, then with every change, until `close()`;
+   * after NATS was away, with the current policy of every model again (see `watchKv`). A refused value (unsigned,
+   * untrusted signer, altered, unreadable) goes to `onRefused` (with its key) once per value, and the last good one stays.
+   * Resolves once the current values have been delivered.
    */
-  async watch(onPolicy: (p: ServingPolicy) => void, onError: (err: unknown) => void): Promise<{ close(): void }> {
+  async watch(
+    onPolicy: (p: ServingPolicy) => void,
+    onRefused: (err: unknown, model?: string) => void,
+  ): Promise<{ close(): void }> {
+    const refused = new Map<string, string>();
     return watchKv({
       nc: this.nc,
       kv: this.kv,
       bucket: POLICY_BUCKET,
-      decode: decodePolicy,
-      onValue: onPolicy,
-      onError,
+      decode: (text, key) => {
+        try {
+          const p = readSignedPolicy(text, key, this.trust.trusted);
+          refused.delete(key);
+          return p;
+        } catch (err) {
+          if (refused.get(key) !== text) onRefused(err, key);
+          refused.set(key, text);
+          return undefined;
+        }
+      },
+      onValue: (p) => p && onPolicy(p),
+      onError: (err) => onRefused(err),
     });
   }
 
@@ -81,5 +139,10 @@ export class PolicyStore {
     const out: string[] = [];
     for await (const k of await this.kv.keys()) out.push(k);
     return out.sort();
+  }
+
+  private signer(): Signer {
+    if (!this.trust.signer) throw new Error("this policy store has no signing key: it can only read");
+    return this.trust.signer;
   }
 }

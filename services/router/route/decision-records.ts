@@ -34,5 +34,6 @@ export function decisionRecords(
     segment: row.segment,
     featureSpecHash: call.featureSpecHash,
     reasons,
+    tenantId: row.tenantId,
   }));
 }

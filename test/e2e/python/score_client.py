@@ -26,6 +26,9 @@ Modes:
            given with --file, or of a built-in valid one) and prints the gRPC status code and the
            BadRequest field violations decoded from the grpc-status-details-bin trailer.
 
+The validator asks every call for an API key: score and invalid send "authorization: Bearer <key>" metadata with
+the key in the environment variable SCOREMESH_API_KEY (npm start writes one to .scoremesh/dev-api-key).
+
 Usage:
   score_client.py --gen DIR score   --addr HOST:PORT [--file REQUESTS.json]
   score_client.py --gen DIR oip     --addr HOST:PORT --spec models/credit-default/spec.json
@@ -37,6 +40,7 @@ Usage:
 import argparse
 import json
 import math
+import os
 import struct
 import sys
 
@@ -150,6 +154,12 @@ def rpc_error(err, m):
     return out
 
 
+def auth_metadata():
+    """The API key's metadata for the validator, from SCOREMESH_API_KEY (none when unset)."""
+    key = os.environ.get("SCOREMESH_API_KEY", "")
+    return (("authorization", f"Bearer {key}"),) if key else ()
+
+
 def score_requests(addr, requests, m):
     import grpc
     from google.protobuf import json_format
@@ -163,7 +173,7 @@ def score_requests(addr, requests, m):
         for r in requests:
             req = json_format.ParseDict(r, m["scoring_pb2"].ScoreRequest())
             try:
-                results.append(to_dict(stub.Score(req, timeout=DEFAULT_TIMEOUT_S)))
+                results.append(to_dict(stub.Score(req, timeout=DEFAULT_TIMEOUT_S, metadata=auth_metadata())))
             except grpc.RpcError as e:
                 results.append({"error": rpc_error(e, m)})
         return results

@@ -14,7 +14,7 @@ import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
 import { DeadlineExpiredError, QueueFullError } from "../../../services/lib/batching/index.js";
 import { ModelRepository } from "../../../services/lib/model/index.js";
 import { ModelRegistry } from "../../../services/model-worker/model-registry.js";
-import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../../services/model-worker/retry-info.js";
+import { readRetryDelayMs, RETRY_INFO_TYPE } from "../../../services/lib/rpc/index.js";
 import { inferenceRoutes } from "../../../services/model-worker/routes.js";
 import type { GoldenFile } from "../../../tools/trainer/golden.js";
 import { inProcessClient, rejectionOf } from "../../support/in-process.js";

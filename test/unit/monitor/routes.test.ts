@@ -70,7 +70,7 @@ test("decision records are accepted and counted per version, in GetStats and in 
   assert.match(text, /^scoremesh_monitor_records_received_total 3$/m);
   assert.match(
     text,
-    /^scoremesh_decisions_total\{model="credit-default",version="3",decision="review",route="fallback_model",degraded="true"\} 1$/m,
+    /^scoremesh_decisions_total\{model="credit-default",version="3",decision="review",route="fallback_model",degraded="true",tenant="none"\} 1$/m,
   );
 });
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/feature/v1/feature.proto.
  */
 export const file_scoremesh_feature_v1_feature: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSLHAQoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRIPCgdleHBsYWluGAQgASgIEhAKCHRyYWNlX2lkGAUgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiUwoQU2NvcmVSb3dzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIwCgRyb3dzGAIgAygLMiIuc2NvcmVtZXNoLmZlYXR1cmUudjEuVmFsaWRhdGVkUm93IkoKEVNjb3JlUm93c1Jlc3BvbnNlEjUKCWRlY2lzaW9ucxgBIAMoCzIiLnNjb3JlbWVzaC5kZWNpc2lvbi52MS5Sb3dEZWNpc2lvbjJwCg5GZWF0dXJlU2VydmljZRJeCglTY29yZVJvd3MSJi5zY29yZW1lc2guZmVhdHVyZS52MS5TY29yZVJvd3NSZXF1ZXN0Gicuc2NvcmVtZXNoLmZlYXR1cmUudjEuU2NvcmVSb3dzUmVzcG9uc2UiAGIGcHJvdG8z", [file_scoremesh_decision_v1_decision]);
+  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSLaAQoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRIPCgdleHBsYWluGAQgASgIEhAKCHRyYWNlX2lkGAUgASgJEhEKCXRlbmFudF9pZBgGIAEoCRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIlMKEFNjb3JlUm93c1JlcXVlc3QSDQoFbW9kZWwYASABKAkSMAoEcm93cxgCIAMoCzIiLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdyJKChFTY29yZVJvd3NSZXNwb25zZRI1CglkZWNpc2lvbnMYASADKAsyIi5zY29yZW1lc2guZGVjaXNpb24udjEuUm93RGVjaXNpb24ycAoORmVhdHVyZVNlcnZpY2USXgoJU2NvcmVSb3dzEiYuc2NvcmVtZXNoLmZlYXR1cmUudjEuU2NvcmVSb3dzUmVxdWVzdBonLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlNjb3JlUm93c1Jlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_decision_v1_decision]);
 
 /**
  * A row that passed the validator: every input is a finite number within the model's input schema.
@@ -53,6 +53,14 @@ export type ValidatedRow = Message<"scoremesh.feature.v1.ValidatedRow"> & {
    * @generated from field: string trace_id = 5;
    */
   traceId: string;
+
+  /**
+   * The tenant whose API key the public call carried (scoremesh.tenant.v1.Tenant.id); empty when the edge runs
+   * without authentication.
+   *
+   * @generated from field: string tenant_id = 6;
+   */
+  tenantId: string;
 };
 
 /**

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/router/v1/router.proto.
  */
 export const file_scoremesh_router_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLoAQoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiZwoMUm91dGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEhkKEWZlYXR1cmVfc3BlY19oYXNoGAIgASgJEi0KBHJvd3MYAyADKAsyHy5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3ciRgoNUm91dGVSZXNwb25zZRI1CglkZWNpc2lvbnMYASADKAsyIi5zY29yZW1lc2guZGVjaXNpb24udjEuUm93RGVjaXNpb24yYQoNUm91dGVyU2VydmljZRJQCgVSb3V0ZRIhLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm91dGVSZXF1ZXN0GiIuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_decision_v1_decision]);
+  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSL7AQoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkSEQoJdGVuYW50X2lkGAggASgJGi4KDFNlZ21lbnRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImcKDFJvdXRlUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIZChFmZWF0dXJlX3NwZWNfaGFzaBgCIAEoCRItCgRyb3dzGAMgAygLMh8uc2NvcmVtZXNoLnJvdXRlci52MS5GZWF0dXJlUm93IkYKDVJvdXRlUmVzcG9uc2USNQoJZGVjaXNpb25zGAEgAygLMiIuc2NvcmVtZXNoLmRlY2lzaW9uLnYxLlJvd0RlY2lzaW9uMmEKDVJvdXRlclNlcnZpY2USUAoFUm91dGUSIS5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVxdWVzdBoiLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm91dGVSZXNwb25zZSIAYgZwcm90bzM", [file_scoremesh_decision_v1_decision]);
 
 /**
  * A row's feature vector, built by the feature service.
@@ -66,6 +66,13 @@ export type FeatureRow = Message<"scoremesh.router.v1.FeatureRow"> & {
    * @generated from field: string trace_id = 7;
    */
   traceId: string;
+
+  /**
+   * The tenant the row came from (see ValidatedRow.tenant_id); empty when the edge runs without authentication.
+   *
+   * @generated from field: string tenant_id = 8;
+   */
+  tenantId: string;
 };
 
 /**

@@ -1,5 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { nkeys } from "../../../../services/lib/nats/nkeys.js";
 import { ConfigError, EnvReader } from "../../../../services/lib/service/config.js";
 import { natsServers } from "../../../../services/lib/service/nats-config.js";
 import { readConfig as featureConfig } from "../../../../services/feature/config.js";
@@ -106,4 +110,34 @@ test("NATS_URL: one reader for every service, a validated list of nats://host:po
 
 test("a required variable without a default is reported missing by name", () => {
   assert.throws(() => new EnvReader({}).string("SOMETHING_REQUIRED"), /SOMETHING_REQUIRED: is required/);
+});
+
+test("NATS_NKEY_SEED_FILE and SCOREMESH_TRUSTED_OPERATORS_FILE: required, read at start, a bad file named", () => {
+  const dir = mkdtempSync(join(tmpdir(), "scoremesh-config-"));
+  try {
+    const notSeed = join(dir, "not-a-seed");
+    writeFileSync(notSeed, "hello");
+    const operatorSeed = join(dir, "operator.nk");
+    writeFileSync(operatorSeed, new TextDecoder().decode(nkeys.createOperator().getSeed()));
+    const cases: [Record<string, string | undefined>, string, RegExp][] = [
+      [{ NATS_NKEY_SEED_FILE: undefined }, "NATS_NKEY_SEED_FILE", /is required but not set/],
+      [{ NATS_NKEY_SEED_FILE: join(dir, "missing") }, "NATS_NKEY_SEED_FILE", /cannot read .*missing: ENOENT/],
+      [{ NATS_NKEY_SEED_FILE: notSeed }, "NATS_NKEY_SEED_FILE", /does not hold an nkey user seed/],
+      [{ NATS_NKEY_SEED_FILE: operatorSeed }, "NATS_NKEY_SEED_FILE", /does not hold an nkey user seed/],
+      [{ SCOREMESH_TRUSTED_OPERATORS_FILE: undefined }, "SCOREMESH_TRUSTED_OPERATORS_FILE", /is required/],
+      [{ SCOREMESH_TRUSTED_OPERATORS_FILE: notSeed }, "SCOREMESH_TRUSTED_OPERATORS_FILE", /not JSON/],
+    ];
+    for (const [vars, name, re] of cases) {
+      for (const read of [routerConfig, workerConfig])
+        assertConfigError(() => read(new EnvReader({ ...PEER_ENV, ...vars })), name, re, JSON.stringify(vars));
+    }
+    assertConfigError(
+      () => monitorConfig(new EnvReader({ ...PEER_ENV, NATS_NKEY_SEED_FILE: undefined })),
+      "NATS_NKEY_SEED_FILE",
+      /is required/,
+    );
+    assert.match(routerConfig(new EnvReader(PEER_ENV)).natsIdentity.publicKey, /^U/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
-import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { RetryInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 
 /** The type name of google.rpc.RetryInfo, the standard error detail that tells a client when to retry. */
 export const RETRY_INFO_TYPE = RetryInfoSchema.typeName;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readRetryDelayMs, retryInfo, RETRY_INFO_TYPE } from "../../../services/model-worker/retry-info.js";
+import { readRetryDelayMs, retryInfo, RETRY_INFO_TYPE } from "../../../../services/lib/rpc/index.js";
 
 test("RetryInfo detail round-trips its delay", () => {
   const d = retryInfo(1234.5);

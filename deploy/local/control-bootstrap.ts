@@ -1,0 +1,51 @@
+import { readFileSync } from "node:fs";
+import { connect } from "nats";
+import { ModelRepository, seedChampion } from "../../services/lib/model/index.js";
+import {
+  bootstrapPolicies,
+  identityOptions,
+  operatorSigner,
+  parseTrustedOperators,
+  PolicyStore,
+  type PolicyBootstrap,
+} from "../../services/lib/nats/index.js";
+import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
+import type { MeshKeys } from "./nats-identities.js";
+
+/**
+ * What the control side does before any service starts: creates the policy bucket (readers may not) and gives
+ * every model of the repository a signed serving policy with the launcher's operator key (see
+ * bootstrapPolicies: seeds the missing, re-signs unsigned ones from older builds, never overwrites a value signed
+ * by an untrusted key). Returns what it did, per model.
+ */
+export async function bootstrapControl(natsUrl: string, keys: MeshKeys, modelRepository: string) {
+  const trusted = parseTrustedOperators(readFileSync(keys.trustedOperatorsFile, "utf8"));
+  const signer = operatorSigner(readFileSync(keys.launcherOperatorKeyFile, "utf8"));
+  const identity = natsIdentity(new EnvReader({ NATS_NKEY_SEED_FILE: keys.seedFile.control }));
+  const nc = await connect({ servers: natsUrl, name: "launcher", timeout: 5000, ...identityOptions(identity) });
+  try {
+    const store = await PolicyStore.open(nc, { trusted, signer });
+    const repo = new ModelRepository(modelRepository);
+    return await bootstrapPolicies(
+      store,
+      repo.models(),
+      (m) => seedChampion(repo.versions(m).map((v) => repo.card(m, v))),
+      trusted,
+    );
+  } finally {
+    await nc.close();
+  }
+}
+
+/** One line per model that was not simply kept, for the launcher's output (and the log). */
+export function bootstrapLines(done: PolicyBootstrap[]): string[] {
+  return done
+    .filter((d) => d.action !== "kept")
+    .map((d) =>
+      d.action === "refused"
+        ? `serving policy of ${d.model} refused and left as it is (${d.detail}); routers serve its seed version until meshctl set-champion`
+        : d.action === "re-signed"
+          ? `serving policy of ${d.model} was unsigned (written by ${d.detail || "?"} with an older scoremesh): signed as it was by the launcher (champion ${d.championVersion})`
+          : `serving policy of ${d.model} ${d.action}: champion ${d.championVersion}`,
+    );
+}

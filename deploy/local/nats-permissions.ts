@@ -1,0 +1,85 @@
+import {
+  POLICY_BUCKET,
+  TENANT_BUCKET,
+  USAGE_BUCKET,
+  VALIDATOR_BUCKET,
+  WORKER_BUCKET,
+} from "../../services/lib/nats/index.js";
+import { BREAKER_BUCKET } from "../../services/router/breakers/breaker-store.js";
+
+/** The NATS identities of a mesh: one per role, shared by every replica of the role (not one per replica). */
+export const NATS_ROLES = ["control", "router", "model-worker", "monitor", "validator"] as const;
+export type NatsRole = (typeof NATS_ROLES)[number];
+
+/** Tenants (control writes, validators read: TENANT_BUCKET) and the validators' usage counters and records. */
+const USAGE_BUCKETS = [USAGE_BUCKET, VALIDATOR_BUCKET] as const;
+
+/** What each role may do with each KV bucket: read (get, watch, list keys), write (put, delete; read too), create it. */
+export interface BucketGrant {
+  bucket: string;
+  write: boolean;
+  create: boolean;
+}
+
+/**
+ * Least privilege per role. A bucket is created by the role that writes it (with the options in its own code),
+ * except that the launcher creates the control buckets before any service starts, so readers find them.
+ * The feature service does not use NATS and has no identity.
+ */
+export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
+  control: [
+    { bucket: POLICY_BUCKET, write: true, create: true },
+    { bucket: TENANT_BUCKET, write: true, create: true },
+    { bucket: WORKER_BUCKET, write: false, create: false },
+    { bucket: BREAKER_BUCKET, write: false, create: false },
+    ...USAGE_BUCKETS.map((bucket) => ({ bucket, write: false, create: false })),
+  ],
+  router: [
+    { bucket: POLICY_BUCKET, write: false, create: false },
+    { bucket: BREAKER_BUCKET, write: true, create: true },
+  ],
+  "model-worker": [
+    { bucket: POLICY_BUCKET, write: false, create: false },
+    { bucket: WORKER_BUCKET, write: true, create: true },
+  ],
+  monitor: [{ bucket: WORKER_BUCKET, write: false, create: false }],
+  validator: [
+    { bucket: TENANT_BUCKET, write: false, create: false },
+    ...USAGE_BUCKETS.map((bucket) => ({ bucket, write: true, create: true })),
+  ],
+};
+
+/** nats-server permissions: the subjects a client may publish to and subscribe to (everything else is denied). */
+export interface NatsPermissions {
+  publish: { allow: string[] };
+  subscribe: { allow: string[] };
+}
+
+/**
+ * The subjects behind a grant, as nats.js v2 uses them (../shared/docs/REFERENCES.md §1): reads are the stream
+ * info, direct and message gets, ordered consumers for watches and key lists, and flow control; writes publish to
+ * `$KV.<bucket>.>` (a put, delete or purge); creating is `$JS.API.STREAM.CREATE.KV_<bucket>`.
+ */
+export function grantSubjects(g: BucketGrant): string[] {
+  const s = `KV_${g.bucket}`;
+  const read = [
+    `$JS.API.STREAM.INFO.${s}`,
+    `$JS.API.STREAM.MSG.GET.${s}`,
+    `$JS.API.DIRECT.GET.${s}`,
+    `$JS.API.DIRECT.GET.${s}.>`,
+    `$JS.API.CONSUMER.CREATE.${s}`,
+    `$JS.API.CONSUMER.CREATE.${s}.>`,
+    `$JS.API.CONSUMER.INFO.${s}.>`,
+    `$JS.API.CONSUMER.DELETE.${s}.>`,
+    `$JS.FC.${s}.>`,
+  ];
+  return [...read, ...(g.write ? [`$KV.${g.bucket}.>`] : []), ...(g.create ? [`$JS.API.STREAM.CREATE.${s}`] : [])];
+}
+
+/** A role's permissions; `inboxPrefix` is its identity's own inbox (the only thing it may subscribe to). */
+export function rolePermissions(role: NatsRole, inboxPrefix: string): NatsPermissions {
+  return {
+    publish: { allow: ["$JS.API.INFO", ...ROLE_GRANTS[role].flatMap(grantSubjects)] },
+    subscribe: { allow: [`${inboxPrefix}.>`] },
+  };
+}

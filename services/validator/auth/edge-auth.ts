@@ -1,0 +1,61 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { closeNats, connectNats, TenantStore, UsageStore, type NatsClientIdentity } from "../../lib/nats/index.js";
+import { wallClock } from "../../lib/service/index.js";
+import { EdgeGuard } from "./edge-guard.js";
+import { QuotaLedger } from "./quota.js";
+import { RateLimiter } from "./rate-limiter.js";
+import { TenantDirectory } from "./tenant-directory.js";
+import { startUsageSync } from "./usage-sync.js";
+
+/** A replica's id in the usage and validator buckets: the host and 4 random bytes (a restart is a new replica). */
+export function replicaId(): string {
+  return `${hostname().replace(/[^-A-Za-z0-9_]/g, "_")}-${randomBytes(4).toString("hex")}`;
+}
+
+/**
+ * Tenants and limits at the edge: connects to NATS, loads every tenant before it resolves (so a replica never
+ * refuses a valid key because it started late), keeps the key directory current from the tenant bucket's watch
+ * and shares usage with the other replicas.
+ *
+ * @example
+ *   const auth = await startEdgeAuth(config.natsServers, config.natsIdentity, log);
+ *   const tenantId = auth.guard.admit(ctx.requestHeader.get("authorization"), model, rows);
+ */
+export async function startEdgeAuth(
+  natsServers: string[],
+  identity: NatsClientIdentity,
+  log: Logger,
+): Promise<{ guard: EdgeGuard; close(): Promise<void> }> {
+  const nc = await connectNats(natsServers, "validator", identity, log);
+  const replica = replicaId();
+  const directory = new TenantDirectory();
+  const limiter = new RateLimiter();
+  const ledger = new QuotaLedger(replica);
+  const tenants = await TenantStore.open(nc);
+  const watch = await tenants.watch(
+    (t) => {
+      directory.apply(t);
+      if (t.revoked) limiter.forget(t.id);
+      log.info({ tenant: t.id, revoked: t.revoked, keys: t.keys.length }, "tenant loaded");
+    },
+    (id) => {
+      directory.remove(id);
+      limiter.forget(id);
+      log.info({ tenant: id }, "tenant removed");
+    },
+    (err) => log.warn({ err: String(err) }, "a tenant value cannot be read; its keys are refused"),
+  );
+  const sync = await startUsageSync({ store: await UsageStore.open(nc), ledger, replica, log });
+  log.info({ replica, tenants: directory.size }, "API keys required on every call");
+  const guard = new EdgeGuard({ directory, limiter, ledger, replicas: () => sync.replicas(), clock: wallClock });
+  return {
+    guard,
+    close: async () => {
+      watch.close();
+      await sync.close();
+      await closeNats(nc);
+    },
+  };
+}

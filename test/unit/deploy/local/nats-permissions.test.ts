@@ -1,0 +1,55 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureMeshKeys } from "../../../../deploy/local/nats-identities.js";
+import { NATS_ROLES, rolePermissions } from "../../../../deploy/local/nats-permissions.js";
+
+const allows = (role: (typeof NATS_ROLES)[number], subject: string) =>
+  rolePermissions(role, "_INBOX_X").publish.allow.includes(subject);
+
+test("only control may change serving policy and tenants, or create their buckets", () => {
+  for (const role of NATS_ROLES) {
+    const control = role === "control";
+    assert.equal(allows(role, "$KV.scoremesh_policy.>"), control, role);
+    assert.equal(allows(role, "$KV.scoremesh_tenants.>"), control, role);
+    assert.equal(allows(role, "$JS.API.STREAM.CREATE.KV_scoremesh_policy"), control, role);
+  }
+});
+
+test("each role writes only its own buckets and reads what it needs", () => {
+  assert.ok(allows("router", "$KV.scoremesh_breakers.>"));
+  assert.ok(allows("router", "$JS.API.DIRECT.GET.KV_scoremesh_policy.>"));
+  assert.ok(!allows("router", "$KV.scoremesh_workers.>"));
+  assert.ok(allows("model-worker", "$KV.scoremesh_workers.>"));
+  assert.ok(!allows("model-worker", "$KV.scoremesh_breakers.>"));
+  assert.ok(allows("monitor", "$JS.API.CONSUMER.CREATE.KV_scoremesh_workers"));
+  assert.ok(!allows("monitor", "$KV.scoremesh_workers.>"));
+  assert.ok(allows("validator", "$KV.scoremesh_usage.>") && allows("validator", "$KV.scoremesh_validators.>"));
+  assert.ok(allows("validator", "$JS.API.STREAM.INFO.KV_scoremesh_tenants"));
+  assert.ok(!allows("validator", "$JS.API.STREAM.INFO.KV_scoremesh_policy"));
+  for (const role of NATS_ROLES)
+    assert.deepEqual(rolePermissions(role, "_INBOX_X").subscribe.allow, ["_INBOX_X.>"], "its own inbox only");
+});
+
+test("ensureMeshKeys: seeds 0600, kept across starts; the server config holds public keys only", () => {
+  const dir = mkdtempSync(join(tmpdir(), "scoremesh-keys-"));
+  try {
+    const a = ensureMeshKeys(dir);
+    const b = ensureMeshKeys(dir);
+    assert.deepEqual(a.publicKey, b.publicKey, "the same identities on a second start");
+    for (const role of NATS_ROLES) {
+      assert.equal(statSync(a.seedFile[role]).mode & 0o777, 0o600, role);
+      assert.match(readFileSync(a.seedFile[role], "utf8"), /^SU[A-Z2-7]+\n$/);
+    }
+    assert.equal(statSync(a.operatorKeyFile).mode & 0o777, 0o600);
+    const conf = readFileSync(a.natsConfigFile, "utf8");
+    assert.ok(!/"S[UO][A-Z2-7]{20,}/.test(conf), "no seed in the server's configuration");
+    for (const role of NATS_ROLES) assert.ok(conf.includes(a.publicKey[role]), role);
+    const ops = JSON.parse(readFileSync(a.trustedOperatorsFile, "utf8")) as { operators: { name: string }[] };
+    assert.deepEqual(ops.operators.map((o) => o.name).sort(), ["launcher", a.operatorName].sort());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
