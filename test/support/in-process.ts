@@ -39,7 +39,7 @@ export class CallLog<Req> {
   }
 
   /** The only call made; fails the test when there were none or several. */
-  only(): SeenCall<Req> {
+  single(): SeenCall<Req> {
     if (this.calls.length !== 1) throw new Error(`expected exactly one call, got ${this.calls.length}`);
     return this.calls[0]!;
   }

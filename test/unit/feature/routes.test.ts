@@ -78,7 +78,7 @@ test("a known entity's features fill its vector: nothing imputed; the spec hash 
       },
     ],
   });
-  const { req } = router.only();
+  const { req } = router.single();
   assert.equal(req.model, MODEL);
   assert.equal(req.featureSpecHash, HASH);
   const row = req.rows[0]!;
@@ -105,7 +105,7 @@ test("an unknown or missing entity takes the spec's defaults and lists every ent
       { requestId: "none", inputs: CREDIT_INPUTS },
     ],
   });
-  const [unknown, none] = router.only().req.rows;
+  const [unknown, none] = router.single().req.rows;
   assert.deepEqual(unknown!.imputed, ENTITY_FEATURES);
   assert.deepEqual(none!.imputed, ENTITY_FEATURES);
   assert.deepEqual(unknown!.features, none!.features);
@@ -116,7 +116,7 @@ test("an unknown or missing entity takes the spec's defaults and lists every ent
 test("an entity lacking one feature has only that one imputed", async () => {
   const { feature, router } = featureService();
   await feature.scoreRows({ model: MODEL, rows: [{ requestId: "p", entityId: "C-PARTIAL", inputs: CREDIT_INPUTS }] });
-  assert.deepEqual(router.only().req.rows[0]!.imputed, ["missed_payments_5m"]);
+  assert.deepEqual(router.single().req.rows[0]!.imputed, ["missed_payments_5m"]);
 });
 
 test("an unknown model is NOT_FOUND and nothing goes to the router", async () => {

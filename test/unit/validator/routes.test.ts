@@ -71,7 +71,7 @@ test("a valid request passes its validated row to the feature service and return
     explain: true,
   });
 
-  const { req } = feature.only();
+  const { req } = feature.single();
   assert.equal(req.model, MODEL);
   assert.equal(req.rows.length, 1);
   const row = req.rows[0]!;
@@ -92,7 +92,7 @@ test("a valid request passes its validated row to the feature service and return
 test("a request without a request_id gets a generated one, and the row has no entity", async () => {
   const { scoring, feature } = validator();
   const res = await scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } });
-  const row = feature.only().req.rows[0]!;
+  const row = feature.single().req.rows[0]!;
   assert.match(row.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   assert.equal(row.entityId, "");
   assert.equal(res.requestId, row.requestId);
@@ -146,7 +146,7 @@ test("ScoreBatch sends one ScoreRows for the batch and answers in order", async 
   const requests = ["a", "b", "c"].map((id) => ({ requestId: id, model: MODEL, inputs: { ...CREDIT_INPUTS } }));
   const res = await scoring.scoreBatch({ requests });
   assert.deepEqual(
-    feature.only().req.rows.map((r) => r.requestId),
+    feature.single().req.rows.map((r) => r.requestId),
     ["a", "b", "c"],
   );
   assert.deepEqual(
