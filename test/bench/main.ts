@@ -16,7 +16,9 @@
  * Each phase first waits for a quiet machine and records the CPU the rest of the machine used ("other").
  * Prints markdown tables and ratios; writes test/bench/results/bench.json and test/bench/results/latency.svg.
  *
- * Options: --quick (short phases, fewer rates: a smoke run), --seconds N (per phase, default 3).
+ * Options: --quick (short phases, fewer rates: a smoke run), --seconds N (per phase, default 3), --only SECTIONS
+ * (inproc,worker,mesh,baseline), --plain (the mesh with plaintext hops and no API keys, labelled "mesh, plain":
+ * what mutual TLS and API keys cost is the difference from a default run).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -50,6 +52,8 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
 const SECONDS = Number(argv[argv.indexOf("--seconds") + 1]) || (QUICK ? 1 : 3);
 /** Sections to run (default all): --only inproc,worker,mesh,baseline */
+/** The mesh without mutual TLS and API keys (TLS_MODE=off, VALIDATOR_AUTH=off), to price them. */
+const PLAIN = argv.includes("--plain");
 const ONLY = argv.includes("--only") ? new Set((argv[argv.indexOf("--only") + 1] ?? "").split(",")) : undefined;
 const runs = (section: string) => !ONLY || ONLY.has(section);
 /** A phase during which the rest of the machine used more than this many cores is run again (twice at most). */
@@ -396,7 +400,7 @@ async function openLoopSeries(
 
 async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenLoopResult[]> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-bench-"));
-  const env: Record<string, string> = { LOG_LEVEL: "warn" };
+  const env: Record<string, string> = { LOG_LEVEL: "warn", ...(PLAIN ? { VALIDATOR_AUTH: "off" } : {}) };
   if (!batching)
     Object.assign(env, {
       VALIDATOR_BATCHING: "off",
@@ -407,7 +411,13 @@ async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenL
   let mesh: Mesh | undefined;
   let transport: ClosableTransport | undefined;
   try {
-    mesh = await startMesh({ ports: await randomPorts(), stateDir, env, readyTimeoutMs: 60_000 });
+    mesh = await startMesh({
+      ports: await randomPorts(),
+      stateDir,
+      env,
+      readyTimeoutMs: 60_000,
+      tls: PLAIN ? "off" : "mtls",
+    });
     const edge = createGrpcTransport({
       address: mesh.env["VALIDATOR_GRPC_ADDR"]!,
       credentials: mesh.credentials("validator"),
@@ -418,13 +428,18 @@ async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenL
     pids.set("client", process.pid);
     const out: OpenLoopResult[] = [];
     for (const a of arrivals)
-      out.push(...(await openLoopSeries(batching ? "mesh" : "mesh, no batching", client, pids, a)));
+      out.push(...(await openLoopSeries(meshLabel(batching), client, pids, a)));
     return out;
   } finally {
     transport?.close();
     await mesh?.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/** "mesh", "mesh, no batching", "mesh, plain", "mesh, plain, no batching". */
+function meshLabel(batching: boolean): string {
+  return ["mesh", ...(PLAIN ? ["plain"] : []), ...(batching ? [] : ["no batching"])].join(", ");
 }
 
 async function baselineSeries(arrivals: Arrival[]): Promise<OpenLoopResult[]> {
