@@ -427,8 +427,7 @@ async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenL
     const pids = new Map<string, number>([...mesh.processes].map(([n, p]) => [n, p.pid!]));
     pids.set("client", process.pid);
     const out: OpenLoopResult[] = [];
-    for (const a of arrivals)
-      out.push(...(await openLoopSeries(meshLabel(batching), client, pids, a)));
+    for (const a of arrivals) out.push(...(await openLoopSeries(meshLabel(batching), client, pids, a)));
     return out;
   } finally {
     transport?.close();
