@@ -25,6 +25,12 @@ export interface ConcurrencyLimitOptions {
   longWindows?: number;
   /** A dropped call (deadline passed, downstream overloaded) cuts the limit by this factor (default 0.9). */
   backoff?: number;
+  /**
+   * Asked once per window: true when the process itself is saturated (its event loop busy nearly all the time),
+   * which cuts the limit like a drop. Latency alone reacts late to a flood; a busy loop also delays the refusals
+   * and the accepts of new connections, so the limit must leave it room (default: never).
+   */
+  saturated?: () => boolean;
 }
 
 /**
@@ -33,7 +39,8 @@ export interface ConcurrencyLimitOptions {
  * with a slow average of past windows (`longRtt`, the baseline). While `shortRtt` stays within `tolerance` ×
  * baseline the limit grows by √limit per window (only when at least half of it is used); beyond, it shrinks in
  * proportion (at most by half per window). When the baseline is more than twice the current latency it decays
- * towards it (the overload that raised it is over). Pure: the time comes from the injected Clock.
+ * towards it (the overload that raised it is over). A window with dropped calls, or in which the process was
+ * saturated (`saturated`), cuts the limit by `backoff`. Pure: the time comes from the injected Clock.
  *
  * @example
  *   const limit = new AdaptiveConcurrencyLimit({ maxLimit: 500 }, systemClock);
@@ -66,6 +73,7 @@ export class AdaptiveConcurrencyLimit {
       minWindowSamples: 10,
       longWindows: 100,
       backoff: 0.9,
+      saturated: () => false,
       ...opts,
     };
     this.estimate = clamp(this.o.initialLimit, this.o.minLimit, this.o.maxLimit);
@@ -131,7 +139,7 @@ export class AdaptiveConcurrencyLimit {
       next = appLimited ? Math.min(this.estimate, target) : target;
       next = this.estimate * (1 - smoothing) + next * smoothing;
     }
-    if (this.dropped) next = Math.min(next, this.estimate * backoff);
+    if (this.dropped || this.o.saturated()) next = Math.min(next, this.estimate * backoff);
     this.estimate = clamp(next, minLimit, maxLimit);
   }
 }

@@ -28,6 +28,8 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
   /** Adaptive concurrency limit of the edge: bounds (max 0 turns it off) and the retry hint of a refusal. */
   concurrencyMin: number;
   concurrencyMax: number;
+  /** Event-loop busy share (percent) over a window beyond which the limit is cut as on a drop; 100: never. */
+  concurrencyBusyPercent: number;
   retryAfterMs: number;
   /** API keys and tenant limits on every call (VALIDATOR_AUTH=on, the default); off only when asked for. */
   auth: boolean;
@@ -78,6 +80,7 @@ function readValues(env: EnvReader): ValidatorConfig {
     corsOrigins: env.list("VALIDATOR_CORS_ORIGINS"),
     concurrencyMin: env.int("VALIDATOR_CONCURRENCY_MIN", 8, 1, 100_000),
     concurrencyMax: env.int("VALIDATOR_CONCURRENCY_MAX", 1000, 0, 100_000),
+    concurrencyBusyPercent: env.int("VALIDATOR_CONCURRENCY_BUSY_PERCENT", 90, 1, 100),
     retryAfterMs: env.int("VALIDATOR_RETRY_AFTER_MS", 1000, 1, 60_000),
     ...readHopBatching(env, "VALIDATOR", { maxInFlight: 4 }),
     ...readServiceTls(env, "VALIDATOR"),

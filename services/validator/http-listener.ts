@@ -6,6 +6,12 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { hardenHttp, type HttpEdgeOptions } from "./http-edge.js";
 import { context, endRpcSpan, extractContext, SpanKind, startRpcSpan, trace } from "../lib/rpc/index.js";
 
+/**
+ * Connections the kernel may queue before the listener accepts them (capped by net.core.somaxconn). Node's default,
+ * 511, overflowed under a connection flood: the kernel then drops SYNs and clients retry after 1, 3 and 7 s, which
+ * showed as refusals taking seconds and calls that never got an answer.
+ */
+const LISTEN_BACKLOG = 4096;
 /** A server span per call on the HTTP listener, continuing the caller's W3C trace (traceparent header). */
 const tracing: Interceptor = (next) => async (req) => {
   const span = startRpcSpan(
@@ -74,7 +80,7 @@ export function startHttpListener<S extends DescService>(
   const port = Number(opts.address.slice(i + 1));
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       const addr = server.address();
       resolve({ server, port: typeof addr === "object" && addr ? addr.port : port });
     });

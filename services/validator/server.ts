@@ -11,6 +11,7 @@ import { DependencyWatch, MeshCredentials, createGrpcTransport } from "../lib/rp
 import { ServiceHost, systemClock } from "../lib/service/index.js";
 import { grpcAdmission, type AdmissionOptions } from "./admission.js";
 import { AdaptiveConcurrencyLimit } from "./concurrency-limit.js";
+import { EventLoopLoad } from "./event-loop-load.js";
 import { withPublicErrors } from "./edge-errors.js";
 import type { ValidatorConfig } from "./config.js";
 import { startEdgeAuth } from "./auth/edge-auth.js";
@@ -104,12 +105,16 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
 /** One adaptive concurrency limit for both listeners (VALIDATOR_CONCURRENCY_*); none when the max is 0. */
 function edgeAdmission(config: ValidatorConfig): AdmissionOptions | undefined {
   if (config.concurrencyMax === 0) return undefined;
+  const loop = new EventLoopLoad();
+  const busy = config.concurrencyBusyPercent / 100;
   const limit = new AdaptiveConcurrencyLimit(
     {
       minLimit: config.concurrencyMin,
       maxLimit: config.concurrencyMax,
       // Start roomy: a burst of a few hundred calls is cheap for the batched hops; the limit adapts down from here.
       initialLimit: Math.min(config.concurrencyMax, Math.max(config.concurrencyMin, 256)),
+      // A loop busy all the time cannot accept connections or refuse calls promptly: leave it room.
+      saturated: busy < 1 ? () => loop.sinceLast() > busy : () => false,
     },
     systemClock,
   );

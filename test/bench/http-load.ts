@@ -7,7 +7,10 @@ import { Agent, request } from "node:http";
 export interface CallOutcome {
   /** HTTP status; 0 when there was no answer (connection failed or reset, or the client gave up). */
   status: number;
+  /** From the call's start (its scheduled send) to its answer. */
   ms: number;
+  /** From when the request went out on a connection to its answer (`ms` less the wait for a pooled connection). */
+  wireMs: number;
   /** "hung" (no answer within the client's give-up time), "reset", "refused", or another socket error code. */
   failure?: string;
   retryAfter?: string;
@@ -38,13 +41,15 @@ export class HttpLoad {
   /** One call; never rejects. */
   call(body: string): Promise<CallOutcome> {
     const t0 = performance.now();
+    let sentAt = t0;
     return new Promise((resolve) => {
       let done = false;
-      const finish = (o: Omit<CallOutcome, "ms">) => {
+      const finish = (o: Omit<CallOutcome, "ms" | "wireMs">) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        resolve({ ...o, ms: performance.now() - t0 });
+        const now = performance.now();
+        resolve({ ...o, ms: now - t0, wireMs: now - sentAt });
       };
       const req = request(this.url, {
         method: "POST",
@@ -57,6 +62,7 @@ export class HttpLoad {
           ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
         },
       });
+      req.once("socket", () => (sentAt = performance.now()));
       const timer = setTimeout(() => {
         finish({ status: 0, failure: "hung" });
         req.destroy();

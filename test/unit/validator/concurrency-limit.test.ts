@@ -71,3 +71,18 @@ test("the limit stays within [minLimit, maxLimit]", () => {
   drive(limit, clock, 200_000, 1000, 5000);
   assert.equal(limit.limit, 8);
 });
+
+test("a saturated process cuts the limit each window, as drops do, though latency holds; then it grows again", () => {
+  const clock = new FakeClock();
+  let saturated = false;
+  const limit = new AdaptiveConcurrencyLimit({ initialLimit: 200, minLimit: 4, saturated: () => saturated }, clock);
+  drive(limit, clock, 2000, 1000, 10);
+  const before = limit.limit;
+  saturated = true;
+  drive(limit, clock, 1000, 1000, 10); // ten windows at the same latency
+  assert.ok(limit.limit <= Math.ceil(before * 0.9 ** 9), `limit ${before} -> ${limit.limit}`);
+  const low = limit.limit;
+  saturated = false;
+  drive(limit, clock, 3000, 1000, 10);
+  assert.ok(limit.limit > low, `limit ${low} -> ${limit.limit}`);
+});
