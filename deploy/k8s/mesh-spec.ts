@@ -1,0 +1,184 @@
+/**
+ * What Kubernetes must know of each scoremesh service, in one place: its command, ports, environment, the
+ * secrets it mounts and how it scales. The manifests (workloads.ts, policies.ts) are built from this, and the
+ * manifest test checks it against what the services really read (each service's readConfig) and serve.
+ */
+
+/** Where the image keeps the project (WORKDIR in deploy/image/Dockerfile). */
+export const APP_DIR = "/app";
+/** Mount points of the secrets and config maps every service gets. */
+export const MOUNTS = {
+  tls: "/etc/scoremesh/tls",
+  nats: "/etc/scoremesh/nats",
+  operators: "/etc/scoremesh/operators",
+} as const;
+
+export type ServiceName = "validator" | "feature" | "router" | "model-worker" | "monitor";
+
+export interface ServicePort {
+  name: string;
+  port: number;
+}
+
+export interface ServiceSpec {
+  name: ServiceName;
+  /** Prefix of its variables (VALIDATOR_, WORKER_, ...). */
+  prefix: string;
+  /** Its gRPC port (mutual TLS) and any other listener; `health` is the plaintext grpc.health.v1 port the kubelet dials. */
+  ports: ServicePort[];
+  health: number;
+  env: Record<string, string>;
+  /** It has a NATS identity (a role of deploy/local/nats-permissions.ts) and the trusted operators file. */
+  nats: boolean;
+  operators: boolean;
+  /** Clients balance over its replicas themselves (a headless Service besides the ClusterIP one). */
+  headless: boolean;
+  replicas: { min: number; max: number };
+  resources: { cpu: string; memory: string; cpuLimit?: string; memoryLimit: string };
+}
+
+/** In-cluster address of a service's port (the namespace's DNS search path resolves the short name). */
+export const addressOf = (svc: ServiceName, port: number) => `${svc}:${port}`;
+
+const PORTS = {
+  validatorGrpc: 50051,
+  validatorHttp: 8080,
+  feature: 50061,
+  router: 50071,
+  worker: 50081,
+  monitor: 50091,
+  monitorHttp: 9464,
+} as const;
+/** Each service's plaintext health port: its gRPC port + 1. */
+const healthOf = (port: number) => port + 1;
+
+/** Variables every service gets: logs, mutual TLS from the mounted certificate, the baked-in model repository. */
+function commonEnv(prefix: string, grpcPort: number): Record<string, string> {
+  return {
+    LOG_LEVEL: "info",
+    TLS_MODE: "mtls",
+    TLS_CA_FILE: `${MOUNTS.tls}/ca.crt`,
+    TLS_CERT_FILE: `${MOUNTS.tls}/tls.crt`,
+    TLS_KEY_FILE: `${MOUNTS.tls}/tls.key`,
+    [`${prefix}_HEALTH_ADDR`]: `0.0.0.0:${healthOf(grpcPort)}`,
+  };
+}
+
+const natsEnv = { NATS_URL: "nats://nats:4222", NATS_NKEY_SEED_FILE: `${MOUNTS.nats}/seed.nk` };
+const operatorsEnv = { SCOREMESH_TRUSTED_OPERATORS_FILE: `${MOUNTS.operators}/operators.json` };
+const modelsEnv = { MODEL_REPOSITORY: `${APP_DIR}/models` };
+
+export const MESH: readonly ServiceSpec[] = [
+  {
+    name: "validator",
+    prefix: "VALIDATOR",
+    ports: [
+      { name: "grpc", port: PORTS.validatorGrpc },
+      { name: "http", port: PORTS.validatorHttp },
+    ],
+    health: healthOf(PORTS.validatorGrpc),
+    env: {
+      ...commonEnv("VALIDATOR", PORTS.validatorGrpc),
+      ...modelsEnv,
+      ...natsEnv,
+      VALIDATOR_GRPC_ADDR: `0.0.0.0:${PORTS.validatorGrpc}`,
+      VALIDATOR_HTTP_ADDR: `0.0.0.0:${PORTS.validatorHttp}`,
+      VALIDATOR_FEATURE_ADDR: addressOf("feature", PORTS.feature),
+      // Clients outside the cluster reach the edge over TLS with the validator's certificate.
+      VALIDATOR_PUBLIC_TLS: "on",
+    },
+    nats: true,
+    operators: false,
+    headless: false,
+    replicas: { min: 2, max: 10 },
+    resources: { cpu: "500m", memory: "256Mi", memoryLimit: "512Mi" },
+  },
+  {
+    name: "feature",
+    prefix: "FEATURE",
+    ports: [{ name: "grpc", port: PORTS.feature }],
+    health: healthOf(PORTS.feature),
+    env: {
+      ...commonEnv("FEATURE", PORTS.feature),
+      ...modelsEnv,
+      FEATURE_ADDR: `0.0.0.0:${PORTS.feature}`,
+      FEATURE_ROUTER_ADDR: addressOf("router", PORTS.router),
+    },
+    nats: false,
+    operators: false,
+    headless: true,
+    replicas: { min: 2, max: 10 },
+    resources: { cpu: "250m", memory: "192Mi", memoryLimit: "384Mi" },
+  },
+  {
+    name: "router",
+    prefix: "ROUTER",
+    ports: [{ name: "grpc", port: PORTS.router }],
+    health: healthOf(PORTS.router),
+    env: {
+      ...commonEnv("ROUTER", PORTS.router),
+      ...modelsEnv,
+      ...natsEnv,
+      ...operatorsEnv,
+      ROUTER_ADDR: `0.0.0.0:${PORTS.router}`,
+      ROUTER_WORKER_ADDRS: addressOf("model-worker", PORTS.worker),
+      ROUTER_MONITOR_ADDR: addressOf("monitor", PORTS.monitor),
+    },
+    nats: true,
+    operators: true,
+    headless: true,
+    replicas: { min: 2, max: 10 },
+    resources: { cpu: "500m", memory: "256Mi", memoryLimit: "512Mi" },
+  },
+  {
+    name: "model-worker",
+    prefix: "WORKER",
+    ports: [{ name: "grpc", port: PORTS.worker }],
+    health: healthOf(PORTS.worker),
+    env: {
+      ...commonEnv("WORKER", PORTS.worker),
+      ...modelsEnv,
+      ...natsEnv,
+      ...operatorsEnv,
+      WORKER_ADDR: `0.0.0.0:${PORTS.worker}`,
+      WORKER_EXECUTION_PROVIDERS: "cpu",
+      // One ONNX Runtime thread per core the container asks for (resources.cpu below).
+      WORKER_INTRA_OP_THREADS: "1",
+    },
+    nats: true,
+    operators: true,
+    headless: true,
+    replicas: { min: 2, max: 20 },
+    resources: { cpu: "1", memory: "512Mi", memoryLimit: "1Gi" },
+  },
+  {
+    name: "monitor",
+    prefix: "MONITOR",
+    ports: [
+      { name: "grpc", port: PORTS.monitor },
+      { name: "http", port: PORTS.monitorHttp },
+    ],
+    health: healthOf(PORTS.monitor),
+    env: {
+      ...commonEnv("MONITOR", PORTS.monitor),
+      ...natsEnv,
+      MONITOR_ADDR: `0.0.0.0:${PORTS.monitor}`,
+      MONITOR_HTTP_ADDR: `0.0.0.0:${PORTS.monitorHttp}`,
+    },
+    nats: true,
+    operators: false,
+    headless: false,
+    replicas: { min: 1, max: 1 },
+    resources: { cpu: "250m", memory: "256Mi", memoryLimit: "512Mi" },
+  },
+];
+
+/** Who calls whom inside the mesh, on which port: the NetworkPolicy allows exactly these (and the edge's clients). */
+export const MESH_PATHS: readonly { from: ServiceName; to: ServiceName; port: number }[] = [
+  { from: "validator", to: "feature", port: PORTS.feature },
+  { from: "feature", to: "router", port: PORTS.router },
+  { from: "router", to: "model-worker", port: PORTS.worker },
+  { from: "router", to: "monitor", port: PORTS.monitor },
+];
+
+export const serviceSpec = (name: ServiceName): ServiceSpec => MESH.find((s) => s.name === name)!;
