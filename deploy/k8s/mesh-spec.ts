@@ -39,6 +39,8 @@ export interface ServiceSpec {
 
 /** In-cluster address of a service's port (the namespace's DNS search path resolves the short name). */
 export const addressOf = (svc: ServiceName, port: number) => `${svc}:${port}`;
+/** A balanced target: every ready replica of the service, through its headless Service (grpc-js round_robin). */
+export const replicasOf = (svc: ServiceName, port: number) => `dns:///${svc}-headless:${port}`;
 
 const PORTS = {
   validatorGrpc: 50051,
@@ -83,7 +85,7 @@ export const MESH: readonly ServiceSpec[] = [
       ...natsEnv,
       VALIDATOR_GRPC_ADDR: `0.0.0.0:${PORTS.validatorGrpc}`,
       VALIDATOR_HTTP_ADDR: `0.0.0.0:${PORTS.validatorHttp}`,
-      VALIDATOR_FEATURE_ADDR: addressOf("feature", PORTS.feature),
+      VALIDATOR_FEATURE_ADDR: replicasOf("feature", PORTS.feature),
       // Clients outside the cluster reach the edge over TLS with the validator's certificate.
       VALIDATOR_PUBLIC_TLS: "on",
     },
@@ -102,7 +104,7 @@ export const MESH: readonly ServiceSpec[] = [
       ...commonEnv("FEATURE", PORTS.feature),
       ...modelsEnv,
       FEATURE_ADDR: `0.0.0.0:${PORTS.feature}`,
-      FEATURE_ROUTER_ADDR: addressOf("router", PORTS.router),
+      FEATURE_ROUTER_ADDR: replicasOf("router", PORTS.router),
     },
     nats: false,
     operators: false,

@@ -27,7 +27,7 @@ export function readConfig(env = new EnvReader()): FeatureConfig {
   return {
     address: env.address("FEATURE_ADDR", "127.0.0.1:50061"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
-    routerAddr: env.address("FEATURE_ROUTER_ADDR"),
+    routerAddr: env.target("FEATURE_ROUTER_ADDR"),
     defaultTimeoutMs: env.int("FEATURE_DEFAULT_TIMEOUT_MS", 2000, 1, 60_000),
     drainTimeoutMs: env.int("FEATURE_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
     entitySnapshotDir: env.optional("FEATURE_ENTITY_SNAPSHOT_DIR") ?? "",

@@ -82,7 +82,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
     workerAddrs: env.addresses("ROUTER_WORKER_ADDRS"),
     workerHealthIntervalMs: env.int("ROUTER_WORKER_HEALTH_INTERVAL_MS", 500, 10, 600_000),
-    monitorAddr: env.address("ROUTER_MONITOR_ADDR"),
+    monitorAddr: env.target("ROUTER_MONITOR_ADDR"),
     ...policyReaderNats(env),
     workerTimeoutMs: env.int("ROUTER_WORKER_TIMEOUT_MS", 1000, 1, 60_000),
     monitorFlushMs: env.int("ROUTER_MONITOR_FLUSH_MS", 100, 1, 60_000),

@@ -68,7 +68,7 @@ function readValues(env: EnvReader): ValidatorConfig {
     grpcAddress: env.address("VALIDATOR_GRPC_ADDR", "127.0.0.1:50051"),
     httpAddress: env.address("VALIDATOR_HTTP_ADDR", "127.0.0.1:8080"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
-    featureAddr: env.address("VALIDATOR_FEATURE_ADDR"),
+    featureAddr: env.target("VALIDATOR_FEATURE_ADDR"),
     defaultTimeoutMs: env.int("VALIDATOR_DEFAULT_TIMEOUT_MS", 2000, 1, 60_000),
     maxBatchRows: env.int("VALIDATOR_MAX_BATCH_ROWS", 256, 1, 10_000),
     maxMessageBytes: env.int("VALIDATOR_MAX_MESSAGE_BYTES", 4 << 20, 1024, 64 << 20),

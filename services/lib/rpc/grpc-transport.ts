@@ -12,7 +12,7 @@ import { tlsChannelOptions } from "./tls-credentials.js";
 const NO_HEADERS = new Headers();
 
 export interface GrpcTransportOptions {
-  /** host:port of the server. */
+  /** host:port of the server, or a balanced target: dns:///host:port, ipv4:ip:port,ip:port (EnvReader.target). */
   address: string;
   /** How to dial it: `MeshCredentials.channel()` (mutual TLS, or plaintext with TLS_MODE=off). */
   credentials: grpc.ChannelCredentials;
@@ -39,9 +39,19 @@ export interface ClosableTransport extends Transport {
  *   const router = createClient(RouterService, transport);
  *   const res = await router.route(req, { timeoutMs: 500, signal: ctx.signal });
  */
+/**
+ * A dns:/// or ipv4: target spreads calls over every address it names or resolves to (grpc-js's `round_robin`, a
+ * subchannel per replica; one that fails is skipped, a name re-resolved); a plain host:port keeps one connection.
+ */
+function balancing(address: string): grpc.ChannelOptions {
+  if (!/^(dns|ipv4):/.test(address)) return {};
+  return { "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) };
+}
+
 export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTransport {
   const client = new grpc.Client(opts.address, opts.credentials, {
     ...tlsChannelOptions(opts.address, opts.credentials),
+    ...balancing(opts.address),
     ...opts.channelOptions,
   });
   const serializers = new Map<DescMethodUnary, ReturnType<typeof methodSerializers>>();

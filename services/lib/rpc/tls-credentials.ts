@@ -120,7 +120,9 @@ export class MeshCredentials {
  * which RFC 6066 forbids and Node warns about (DEP0123). Any other address is checked as dialled.
  */
 export function tlsChannelOptions(address: string, credentials: grpc.ChannelCredentials): grpc.ChannelOptions {
-  const host = address.slice(0, address.lastIndexOf(":"));
+  // A balanced target checks every replica by the first address's host (they share one certificate name).
+  const hostPort = address.replace(/^dns:\/\/\/|^ipv4:/, "").split(",")[0]!;
+  const host = hostPort.slice(0, hostPort.lastIndexOf(":"));
   const loopback = /^127\.\d+\.\d+\.\d+$/.test(host) || host === "[::1]";
   return loopback && credentials._isSecure() ? { "grpc.ssl_target_name_override": "localhost" } : {};
 }

@@ -51,6 +51,22 @@ export class EnvReader {
   }
 
   /**
+   * A peer to dial: "host:port"; "dns:///host:port" to balance calls round-robin over every address the name
+   * resolves to (a Kubernetes headless Service: one address per ready replica, re-resolved as they come and go);
+   * or "ipv4:ip:port,ip:port,…", a fixed set of replicas, balanced the same way (the local launcher's replicas).
+   */
+  target(name: string, fallback?: string): string {
+    const v = this.string(name, fallback);
+    const scheme = /^(dns:\/\/\/|ipv4:)(.+)$/.exec(v);
+    if (!scheme) return this.address(name, fallback);
+    const addresses = scheme[1] === "ipv4:" ? scheme[2]!.split(",") : [scheme[2]!];
+    for (const a of addresses) new EnvReader({ [name]: a }).address(name);
+    if (scheme[1] === "ipv4:" && !addresses.every((a) => /^\d+\.\d+\.\d+\.\d+:/.test(a)))
+      throw new ConfigError(name, `ipv4: lists IPv4 addresses only, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  /**
    * A comma-separated list of "host:port" addresses, at least one, each once. Required unless `fallback` is given:
    * peer addresses take none, so a deployment that forgets one stops rather than dialling localhost.
    */

@@ -21,6 +21,15 @@ export interface ServiceHostOptions {
 }
 
 /**
+ * Clients reconnect every few minutes (after a grace period for calls in flight), so that a client balancing over a
+ * dns:/// name re-resolves it and new replicas get traffic without anyone restarting.
+ */
+const RECONNECT_EVERY: grpc.ServerOptions = {
+  "grpc.max_connection_age_ms": 300_000,
+  "grpc.max_connection_age_grace_ms": 30_000,
+};
+
+/**
  * The skeleton every scoremesh service shares: one grpc-js server with `grpc.health.v1` (from the
  * grpc-health-check package) that reports NOT_SERVING until the service says it can do its job, and a
  * `close()` that flips health to NOT_SERVING, stops accepting calls, drains those in flight, then closes the
@@ -48,7 +57,7 @@ export class ServiceHost {
   port = 0;
 
   constructor(readonly opts: ServiceHostOptions) {
-    this.server = new grpc.Server(opts.serverOptions);
+    this.server = new grpc.Server({ ...RECONNECT_EVERY, ...opts.serverOptions });
     this.health.addToServer(this.server);
     if (opts.healthAddress !== undefined) {
       this.healthServer = new grpc.Server();

@@ -131,7 +131,7 @@ test("peer addresses point at a Service that exposes that port", () => {
   for (const spec of MESH) {
     const env = containerOf("base", spec.name).env.filter((e) => /_ADDRS?$/.test(e.name) && !e.value.startsWith("0."));
     for (const e of env) {
-      const [host, port] = e.value.split(":");
+      const [host, port] = e.value.replace(/^dns:\/\/\//, "").split(":");
       const svc = services.find((s) => s.metadata.name === host);
       assert.ok(svc, `${spec.name} ${e.name}=${e.value}: no Service ${host}`);
       const ports = (svc.spec["ports"] as { port: number }[]).map((p) => p.port);

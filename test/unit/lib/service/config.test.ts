@@ -81,6 +81,18 @@ test("address lists: each entry host:port, none empty, none twice", () => {
   assert.equal(new EnvReader({ A: "[::1]:80" }).address("A"), "[::1]:80");
 });
 
+test("peer targets: host:port, or dns:///host:port to balance over a name's addresses; nothing else", () => {
+  assert.equal(new EnvReader({ T: "feature:50061" }).target("T"), "feature:50061");
+  assert.equal(new EnvReader({ T: "dns:///feature-headless:50061" }).target("T"), "dns:///feature-headless:50061");
+  assertConfigError(() => new EnvReader({ T: "dns:///feature-headless" }).target("T"), "T", /must be host:port/);
+  assertConfigError(() => new EnvReader({ T: "dns://8.8.8.8/feature:1" }).target("T"), "T", /must be host:port/);
+  assertConfigError(() => new EnvReader({}).target("T"), "T", /is required but not set/);
+  const two = "ipv4:127.0.0.1:50061,127.0.0.1:50161";
+  assert.equal(new EnvReader({ T: two }).target("T"), two);
+  assertConfigError(() => new EnvReader({ T: "ipv4:feature:1" }).target("T"), "T", /IPv4 addresses only/);
+  assertConfigError(() => new EnvReader({ T: "ipv4:127.0.0.1" }).target("T"), "T", /must be host:port/);
+});
+
 test("optional: undefined when unset, empty or blank, else the trimmed value", () => {
   const env = new EnvReader({ SET: " /var/audit.jsonl ", EMPTY: "", BLANK: "   " });
   assert.equal(env.optional("SET"), "/var/audit.jsonl");
