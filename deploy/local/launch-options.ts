@@ -13,6 +13,8 @@ export interface LaunchOptions {
   stateDir: string;
   /** How long to wait for every service to report SERVING, ms. */
   readyTimeoutMs: number;
+  /** Instances of each of feature, router and model worker (1: one of each). */
+  replicas: number;
   help: boolean;
 }
 
@@ -21,13 +23,15 @@ export function portVariable(key: keyof MeshPorts): string {
   return `SCOREMESH_${key.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()}_PORT`;
 }
 
-export const LAUNCH_USAGE = `usage: npm start [-- --port-offset N] [--state-dir DIR] [--ready-timeout S]
+export const LAUNCH_USAGE = `usage: npm start [-- --port-offset N] [--state-dir DIR] [--ready-timeout S] [--replicas N]
 
   --port-offset N   add N to every default port (e.g. 100: NATS on 4322, the gRPC API on 50151, HTTP on 8180),
                     to run a second mesh beside the first (give it its own --state-dir too)
   --state-dir DIR   NATS data, logs, audit log and mesh.json (default .scoremesh, relative to the project);
                     meshctl --state-dir DIR finds the mesh there
   --ready-timeout S how long every service has to report SERVING (default 60 s)
+  --replicas N      N each of feature, router and model worker (default 1; the extra ones on free ports): each
+                    hop balances over them and carries on when one goes
 One port at a time (wins over the offset): ${(Object.keys(DEFAULT_PORTS) as (keyof MeshPorts)[])
   .map((k) => `${portVariable(k)} (${DEFAULT_PORTS[k]})`)
   .join(", ")}.`;
@@ -42,6 +46,7 @@ export function readLaunchOptions(argv: string[], env: NodeJS.ProcessEnv): Launc
         "port-offset": { type: "string" },
         "state-dir": { type: "string" },
         "ready-timeout": { type: "string" },
+        replicas: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -60,10 +65,15 @@ export function readLaunchOptions(argv: string[], env: NodeJS.ProcessEnv): Launc
       `--ready-timeout must be seconds in (0, 3600], got ${JSON.stringify(values["ready-timeout"])}`,
     );
   }
+  const replicas = Number(values.replicas ?? "1");
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) {
+    throw new LaunchUsageError(`--replicas must be an integer in [1, 8], got ${JSON.stringify(values.replicas)}`);
+  }
   return {
     ports: ports(offset, env),
     stateDir: stateDirPath(values["state-dir"]),
     readyTimeoutMs: readyS * 1000,
+    replicas,
     help: values.help === true,
   };
 }

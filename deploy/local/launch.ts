@@ -127,6 +127,9 @@ async function main(): Promise<void> {
     ports,
     stateDir: opts.stateDir,
     readyTimeoutMs: opts.readyTimeoutMs,
+    features: opts.replicas,
+    routers: opts.replicas,
+    workers: opts.replicas,
     supervise,
     tls,
   }).catch((err: Error) => {

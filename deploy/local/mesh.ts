@@ -84,8 +84,13 @@ export interface MeshOptions {
   readyTimeoutMs?: number;
   /** Model worker replicas (default 1); every router is given all of them. Extra ones listen on free ports. */
   workers?: number;
-  /** Router replicas (default 1). The feature service calls the first; the others share breaker state over NATS. */
+  /**
+   * Router replicas (default 1): feature services balance over all of them (an `ipv4:` target, round-robin);
+   * they share breaker state over NATS.
+   */
   routers?: number;
+  /** Feature service replicas (default 1): validators balance over all of them. */
+  features?: number;
   /** Validator replicas (default 1). Extra ones listen on free gRPC and HTTP ports; all share tenant limits over NATS. */
   validators?: number;
   /**
@@ -264,10 +269,11 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ...serviceNatsEnv(keys, serviceOf(name)),
     ...instanceEnv.get(name),
   });
-  env["ROUTER_WORKER_ADDRS"] = instances
-    .filter((i) => serviceOf(i) === "model-worker")
-    .map(addressOf)
-    .join(",");
+  const addressesOf = (service: ServiceName) => instances.filter((i) => serviceOf(i) === service).map(addressOf);
+  env["ROUTER_WORKER_ADDRS"] = addressesOf("model-worker").join(",");
+  // A hop with several replicas downstream balances over them (grpc-js round_robin over an ipv4: target).
+  env["VALIDATOR_FEATURE_ADDR"] = balancedTarget(addressesOf("feature"));
+  env["FEATURE_ROUTER_ADDR"] = balancedTarget(addressesOf("router"));
   const processes = new Map<InstanceName, ChildProcess>();
   const starting = new Map<InstanceName, StartingInstance>();
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
@@ -376,6 +382,11 @@ async function withOthersNotServing(err: unknown, notServing: StartingInstance[]
   );
 }
 
+/** One address as it is; several as an `ipv4:` target that a client balances over (EnvReader.target). */
+function balancedTarget(addresses: string[]): string {
+  return addresses.length === 1 ? addresses[0]! : `ipv4:${addresses.join(",")}`;
+}
+
 /** Every instance, in start order, and the listen address of each replica past the first (on a free port). */
 async function replicas(
   opts: MeshOptions,
@@ -384,10 +395,16 @@ async function replicas(
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
   const addrKeys = {
     "model-worker": ["WORKER_ADDR"],
+    feature: ["FEATURE_ADDR"],
     router: ["ROUTER_ADDR"],
     validator: ["VALIDATOR_GRPC_ADDR", "VALIDATOR_HTTP_ADDR"],
   } as const;
-  const counts = { "model-worker": opts.workers, router: opts.routers, validator: opts.validators };
+  const counts = {
+    "model-worker": opts.workers,
+    router: opts.routers,
+    feature: opts.features,
+    validator: opts.validators,
+  };
   const taken = new Set(Object.values(opts.ports) as number[]);
   for (const s of SERVICES) {
     const n = counts[s as keyof typeof counts] ?? 1;

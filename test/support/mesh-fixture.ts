@@ -36,12 +36,12 @@ export interface MeshFixture {
 
 /**
  * Starts a real mesh (nats-server + five processes) on random ports in a temporary folder; `replicas` adds
- * model workers, routers and validators (e.g. `{ workers: 2, routers: 2 }`). The mesh has the development tenant
+ * model workers, routers, feature services and validators (e.g. `{ workers: 2, routers: 2 }`). The mesh has the development tenant
  * (deploy/local/dev-tenant.ts), whose key the fixture's clients and meshctl send.
  */
 export async function startMeshFixture(
   env: Record<string, string> = {},
-  replicas: { workers?: number; routers?: number; validators?: number } = {},
+  replicas: { workers?: number; routers?: number; features?: number; validators?: number } = {},
 ): Promise<MeshFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-"));
   const mesh = await startMesh({

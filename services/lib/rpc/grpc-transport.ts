@@ -42,10 +42,25 @@ export interface ClosableTransport extends Transport {
 /**
  * A dns:/// or ipv4: target spreads calls over every address it names or resolves to (grpc-js's `round_robin`, a
  * subchannel per replica; one that fails is skipped, a name re-resolved); a plain host:port keeps one connection.
+ * A call that fails UNAVAILABLE (its replica went: connection refused or reset) is tried again, on another replica
+ * where round_robin has one, within the call's deadline: scoring is safe to repeat, and a replica dying must not
+ * fail the calls it held.
  */
 function balancing(address: string): grpc.ChannelOptions {
   if (!/^(dns|ipv4):/.test(address)) return {};
-  return { "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) };
+  const retryPolicy = {
+    maxAttempts: 3,
+    initialBackoff: "0.005s",
+    maxBackoff: "0.05s",
+    backoffMultiplier: 2,
+    retryableStatusCodes: ["UNAVAILABLE"],
+  };
+  return {
+    "grpc.service_config": JSON.stringify({
+      loadBalancingConfig: [{ round_robin: {} }],
+      methodConfig: [{ name: [{}], retryPolicy }],
+    }),
+  };
 }
 
 export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTransport {

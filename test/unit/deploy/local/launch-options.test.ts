@@ -9,6 +9,8 @@ test("npm start's defaults: the documented ports, .scoremesh in the project, 60 
   assert.deepEqual(o.ports, DEFAULT_PORTS);
   assert.equal(o.stateDir, join(PROJECT_ROOT, ".scoremesh"));
   assert.equal(o.readyTimeoutMs, 60_000);
+  assert.equal(o.replicas, 1);
+  assert.equal(readLaunchOptions(["--replicas", "2"], {}).replicas, 2);
   assert.equal(portVariable("validatorHttp"), "SCOREMESH_VALIDATOR_HTTP_PORT");
 });
 
@@ -29,6 +31,8 @@ test("bad flags and ports are usage errors that say what is wrong", () => {
     [["--port-offset=-1"], {}, /--port-offset must be an integer/],
     [["--port-offset", "20000"], {}, /--port-offset must be an integer/],
     [["--ready-timeout", "soon"], {}, /--ready-timeout must be seconds/],
+    [["--replicas", "0"], {}, /--replicas must be an integer in \[1, 8\]/],
+    [["--replicas", "two"], {}, /--replicas must be an integer/],
     [["--bogus"], {}, /Unknown option '--bogus'/],
     [[], { SCOREMESH_ROUTER_PORT: "70000" }, /SCOREMESH_ROUTER_PORT: must be a port number, got "70000"/],
     [
