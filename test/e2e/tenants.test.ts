@@ -322,6 +322,25 @@ describe("tenants and API keys", () => {
       assert.ok(!ids.includes(id), id);
       assert.match(list.stderr, new RegExp(`tenant ${id}: refused by validators`));
     }
+    // An operator writes a signed tenant over a refused value (never over a valid one); its new key works.
+    const valid = await fx.meshctl("tenant", "create", "dev", "--replace-refused");
+    assert.equal(valid.code, 1);
+    assert.match(valid.stderr, /tenant dev exists and is valid/);
+    const replaced = await create("mallory", "--replace-refused");
+    for (const v of VALIDATORS) {
+      const c = client(v, replaced);
+      const deadline = performance.now() + 5000;
+      while (
+        !(await score(c).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        assert.ok(performance.now() < deadline, `${v} does not accept the replaced tenant's key after 5 s`);
+        await sleep(20);
+      }
+      assert.equal((await refusal(score(client(v, forged.key)))).code, Code.Unauthenticated);
+    }
   });
 
   test("limits across two validator replicas: the error of rate and quota (measured)", async () => {

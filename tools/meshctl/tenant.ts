@@ -68,9 +68,19 @@ function tenantLine(t: Tenant): string {
   );
 }
 
-/** `meshctl tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]` */
-export async function tenantCreate(target: MeshTarget, settings: TenantSettings, out: Output): Promise<void> {
-  const made = await withTenants(target, (s) => s.create(settings), { sign: true });
+/**
+ * `meshctl tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]
+ * [--replace-refused]`; with --replace-refused, also over a value validators refuse (never over a valid tenant).
+ */
+export async function tenantCreate(
+  target: MeshTarget,
+  settings: TenantSettings,
+  out: Output,
+  overRefused = false,
+): Promise<void> {
+  const made = await withTenants(target, (s) => (overRefused ? s.createOverRefused(settings) : s.create(settings)), {
+    sign: true,
+  });
   printKey(made.tenant, made.key, out, "created");
 }
 

@@ -109,6 +109,21 @@ export class TenantStore {
     return this.issue(settings, revision);
   }
 
+  /**
+   * Creates the tenant, or writes it over a value readers refuse (`meshctl tenant create --replace-refused`: a
+   * tenant of an older build, a forged one); a tenant readers accept is left alone (TenantStoreError).
+   */
+  async createOverRefused(settings: TenantSettings): Promise<TenantWithKey> {
+    const raw = await this.raw(settings.id);
+    if (!raw) return this.create(settings);
+    try {
+      readSignedTenant(raw.text, settings.id, this.trust.trusted);
+    } catch {
+      return this.replace(settings, raw.revision);
+    }
+    throw new TenantStoreError(`tenant ${settings.id} exists and is valid: rotate or revoke it instead`);
+  }
+
   private async issue(settings: TenantSettings, revision: number): Promise<TenantWithKey> {
     const k = newApiKey();
     const now = timestampNow();
