@@ -155,12 +155,22 @@ describe("tenants and API keys", () => {
       if (!refusedNow) await sleep(100);
     }
     assert.ok(refusedNow, "validator-2 kept admitting calls past the daily quota");
-    const usage = await fx.meshctl("tenant", "usage", "quota", "--json");
-    assert.equal(usage.code, 0, usage.stderr);
-    const u = JSON.parse(usage.stdout) as { rows: number; quotaLeft: number; refused: Record<string, number> };
-    assert.ok(u.rows >= 5, usage.stdout);
+    // Each replica writes its counters every second: validator-2 may refuse (its share of the quota spent) before
+    // validator has written the 5 rows it admitted, so read until both replicas' counters are in (within 5 s).
+    type Usage = { rows: number; quotaLeft: number; refused: Record<string, number>; replicas: number };
+    const readUsage = async (): Promise<{ u: Usage; stdout: string }> => {
+      const r = await fx.meshctl("tenant", "usage", "quota", "--json");
+      assert.equal(r.code, 0, r.stderr);
+      return { u: JSON.parse(r.stdout) as Usage, stdout: r.stdout };
+    };
+    let { u, stdout: usageOut } = await readUsage();
+    for (const end = performance.now() + 5000; u.replicas < 2 && performance.now() < end;) {
+      await sleep(250);
+      ({ u, stdout: usageOut } = await readUsage());
+    }
+    assert.ok(u.rows >= 5, usageOut);
     assert.equal(u.quotaLeft, 0);
-    assert.ok((u.refused["quota_exhausted"] ?? 0) >= 1, usage.stdout);
+    assert.ok((u.refused["quota_exhausted"] ?? 0) >= 1, usageOut);
   });
 
   test("a revoked tenant's key is refused by every validator replica within a loose bound (measured)", async () => {
