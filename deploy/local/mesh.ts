@@ -256,7 +256,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const apiKey =
     env["VALIDATOR_AUTH"] === "off"
       ? undefined
-      : await ensureDevTenant(nats.url, opts.stateDir, keys.seedFile.control).catch(async (err: unknown) => {
+      : await ensureDevTenant(nats.url, opts.stateDir, keys).catch(async (err: unknown) => {
           await nats.stop();
           closeSync(natsOpts.logFile);
           throw err;

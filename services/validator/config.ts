@@ -1,4 +1,12 @@
-import { ConfigError, EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
+import {
+  ConfigError,
+  EnvReader,
+  natsIdentity,
+  natsServers,
+  trustedOperators,
+  type NatsIdentity,
+  type TrustedOperators,
+} from "../lib/service/index.js";
 import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
@@ -37,6 +45,8 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
   natsServers: string[];
   /** The validator role's NATS identity (NATS_NKEY_SEED_FILE; required while auth is on): reads tenants, writes usage. */
   natsIdentity: NatsIdentity | undefined;
+  /** Whose signed tenant values it accepts (SCOREMESH_TRUSTED_OPERATORS_FILE; required while auth is on). */
+  trustedOperators: TrustedOperators;
   /**
    * VALIDATOR_PUBLIC_TLS=on: both public listeners serve TLS with the validator's certificate (TLS_CERT_FILE), no
    * client certificate asked for; off (the default, for local development): plaintext for clients.
@@ -89,7 +99,12 @@ function readValues(env: EnvReader): ValidatorConfig {
   };
 }
 
-function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers" | "natsIdentity"> {
+function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers" | "natsIdentity" | "trustedOperators"> {
   const on = authOn(env);
-  return { auth: on, natsServers: on ? natsServers(env) : [], natsIdentity: on ? natsIdentity(env) : undefined };
+  return {
+    auth: on,
+    natsServers: on ? natsServers(env) : [],
+    natsIdentity: on ? natsIdentity(env) : undefined,
+    trustedOperators: on ? trustedOperators(env) : new Map(),
+  };
 }

@@ -41,7 +41,9 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
         },
       )
     : undefined;
-  const auth = config.natsIdentity ? await startEdgeAuth(config.natsServers, config.natsIdentity, log) : undefined;
+  const auth = config.natsIdentity
+    ? await startEdgeAuth(config.natsServers, config.natsIdentity, config.trustedOperators, log)
+    : undefined;
   if (!auth) log.warn("VALIDATOR_AUTH=off: every call is scored without an API key");
   const routes = withPublicErrors(
     scoringRoutes({

@@ -1,19 +1,23 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   bootstrapPolicies,
+  isSignedValue,
   KvValueError,
   SignatureError,
   POLICY_BUCKET,
   PolicyStore,
+  TENANT_BUCKET,
+  TenantStore,
   WORKER_BUCKET,
   WorkerStore,
   type WorkerChange,
 } from "../../services/lib/nats/index.js";
 import { BREAKER_BUCKET, BreakerStore } from "../../services/router/breakers/breaker-store.js";
+import { DEV_KEY_FILE, DEV_TENANT, ensureDevTenant } from "../../deploy/local/dev-tenant.js";
 import { sleep } from "../support/mesh-fixture.js";
 import { startKeyedNats } from "../support/nats-keys.js";
 
@@ -94,6 +98,56 @@ test(
       changes[1],
       { key: "node-4_127_0_0_1_50082", record },
       "the watch goes on after a malformed value",
+    );
+  },
+);
+
+test(
+  "the development tenant left unsigned by an older build, or forged, is replaced by npm start with a new signed one; a revoked one stays revoked",
+  { timeout: 60_000 },
+  async () => {
+    const stateDir = join(dir, "tenants");
+    const nats = await startKeyedNats(stateDir);
+    closers.push(() => nats.server.stop());
+    const control = await nats.connectAs("control");
+    closers.push(() => control.close());
+    const store = await TenantStore.open(control, { trusted: nats.trusted });
+    const kv = await control.jetstream().views.kv(TENANT_BUCKET, { history: 16 });
+    const legacy = (revoked: boolean) =>
+      JSON.stringify({
+        id: DEV_TENANT,
+        allowedModels: ["*"],
+        ratePerSecond: 1000,
+        burst: 1000,
+        keys: [{ keyId: "0123456789abcdef", secretSha256: Buffer.alloc(32).toString("base64") }],
+        revoked,
+        schemaVersion: 1,
+      });
+    const devKey = () => readFileSync(join(stateDir, DEV_KEY_FILE), "utf8").trim();
+
+    await kv.put(DEV_TENANT, legacy(false));
+    await assert.rejects(store.get(DEV_TENANT), SignatureError, "validators refuse the unsigned value");
+    const key = await ensureDevTenant(nats.server.url, stateDir, nats.keys);
+    assert.ok(key && key === devKey(), "a new key, kept in the state folder");
+    const t = await store.get(DEV_TENANT);
+    assert.equal(t?.updatedBy, "launcher", "signed by the launcher's key");
+    assert.equal(t?.keys.length, 1);
+    assert.ok(key.includes(t.keys[0]!.keyId), "only the new key: the unsigned value's keys are gone");
+    assert.equal(await ensureDevTenant(nats.server.url, stateDir, nats.keys), key, "kept while valid");
+
+    // A dev tenant forged with a key of its own: replaced too (the forged value stays in the bucket's history).
+    const envelope = JSON.parse((await kv.get(DEV_TENANT))!.string()) as { payload: string };
+    await kv.put(DEV_TENANT, JSON.stringify({ ...envelope, payload: legacy(false) }));
+    const again = await ensureDevTenant(nats.server.url, stateDir, nats.keys);
+    assert.ok(again && again !== key, "a new key");
+    assert.ok(isSignedValue((await kv.get(DEV_TENANT))!.string()));
+    assert.equal((await store.get(DEV_TENANT))?.keys.length, 1);
+
+    await kv.put(DEV_TENANT, legacy(true));
+    assert.equal(
+      await ensureDevTenant(nats.server.url, stateDir, nats.keys),
+      undefined,
+      "npm start does not undo a revocation",
     );
   },
 );

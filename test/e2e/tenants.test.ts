@@ -2,7 +2,8 @@
  * Tenants and API keys with real processes: a mesh with two validator replicas, tenants made with meshctl, and
  * every refusal of the edge on gRPC and HTTP (no key, bad key, revoked key, wrong model, batch, rate, quota),
  * how fast a revocation reaches every replica, how well rate and quota hold across the two replicas, and the
- * tenant id in the monitor's records and metrics.
+ * tenant id in the monitor's records and metrics, and that a tenant value not signed by a trusted operator grants
+ * nothing.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +12,19 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { connect } from "nats";
-import { identityOptions, TenantStore } from "../../services/lib/nats/index.js";
+import { create as createMessage } from "@bufbuild/protobuf";
+import { TenantSchema } from "../../gen/scoremesh/tenant/v1/tenant_pb.js";
+import { nkeys } from "../../services/lib/nats/nkeys.js";
+import {
+  encodeTenant,
+  identityOptions,
+  newApiKey,
+  operatorSigner,
+  parseTrustedOperators,
+  TENANT_BUCKET,
+  TenantStore,
+  writeSignedTenant,
+} from "../../services/lib/nats/index.js";
 import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
 import { createGrpcTransport, withBearer, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "../support/credit-data.js";
@@ -47,6 +60,11 @@ describe("tenants and API keys", () => {
     }
     assert.fail("the call was answered, not refused");
   };
+  /** The trusted operators of the mesh and the local operator's signing key (what meshctl signs with). */
+  const operatorTrust = () => ({
+    trusted: parseTrustedOperators(readFileSync(fx.mesh.keys.trustedOperatorsFile, "utf8")),
+    signer: operatorSigner(readFileSync(fx.mesh.keys.operatorKeyFile, "utf8")),
+  });
   const create = async (name: string, ...opts: string[]): Promise<string> => {
     const r = await fx.meshctl("tenant", "create", name, ...opts, "--json");
     assert.equal(r.code, 0, r.stderr);
@@ -137,12 +155,22 @@ describe("tenants and API keys", () => {
       if (!refusedNow) await sleep(100);
     }
     assert.ok(refusedNow, "validator-2 kept admitting calls past the daily quota");
-    const usage = await fx.meshctl("tenant", "usage", "quota", "--json");
-    assert.equal(usage.code, 0, usage.stderr);
-    const u = JSON.parse(usage.stdout) as { rows: number; quotaLeft: number; refused: Record<string, number> };
-    assert.ok(u.rows >= 5, usage.stdout);
+    // Each replica writes its counters every second: validator-2 may refuse (its share of the quota spent) before
+    // validator has written the 5 rows it admitted, so read until both replicas' counters are in (within 5 s).
+    type Usage = { rows: number; quotaLeft: number; refused: Record<string, number>; replicas: number };
+    const readUsage = async (): Promise<{ u: Usage; stdout: string }> => {
+      const r = await fx.meshctl("tenant", "usage", "quota", "--json");
+      assert.equal(r.code, 0, r.stderr);
+      return { u: JSON.parse(r.stdout) as Usage, stdout: r.stdout };
+    };
+    let { u, stdout: usageOut } = await readUsage();
+    for (const end = performance.now() + 5000; u.replicas < 2 && performance.now() < end;) {
+      await sleep(250);
+      ({ u, stdout: usageOut } = await readUsage());
+    }
+    assert.ok(u.rows >= 5, usageOut);
     assert.equal(u.quotaLeft, 0);
-    assert.ok((u.refused["quota_exhausted"] ?? 0) >= 1, usage.stdout);
+    assert.ok((u.refused["quota_exhausted"] ?? 0) >= 1, usageOut);
   });
 
   test("a revoked tenant's key is refused by every validator replica within a loose bound (measured)", async () => {
@@ -153,7 +181,7 @@ describe("tenants and API keys", () => {
     const control = natsIdentity(new EnvReader({ NATS_NKEY_SEED_FILE: fx.mesh.keys.seedFile.control }));
     const nc = await connect({ servers: fx.mesh.natsUrl, ...identityOptions(control) });
     const t0 = performance.now();
-    await (await TenantStore.open(nc)).revoke("revoked", "tenants.test");
+    await (await TenantStore.open(nc, operatorTrust())).revoke("revoked");
     const written = performance.now() - t0;
     await nc.close();
     const refusedAt = await Promise.all(
@@ -225,6 +253,104 @@ describe("tenants and API keys", () => {
     const metrics = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/metrics`)).text();
     assert.match(metrics, /^scoremesh_decisions_total\{[^}]*tenant="recorded"[^}]*\} 1$/m);
     assert.match(metrics, /^scoremesh_decisions_total\{[^}]*tenant="dev"[^}]*\} \d+$/m);
+  });
+
+  test("a tenant value not signed by a trusted operator is refused: its keys are UNAUTHENTICATED, logged once; other tenants keep working", async () => {
+    const asRole = async (role: "validator" | "control") => {
+      const id = natsIdentity(new EnvReader({ NATS_NKEY_SEED_FILE: fx.mesh.keys.seedFile[role] }));
+      const nc = await connect({ servers: fx.mesh.natsUrl, name: `tenants-test-${role}`, ...identityOptions(id) });
+      return { nc, kv: await nc.jetstream({ timeout: 2000 }).views.kv(TENANT_BUCKET, { bindOnly: true }) };
+    };
+    const mallory = operatorSigner(nkeys.createOperator().getSeed());
+    const forgedTenant = (id: string) => {
+      const k = newApiKey();
+      const t = createMessage(TenantSchema, {
+        id,
+        allowedModels: ["*"],
+        ratePerSecond: 1000,
+        burst: 1000,
+        keys: [{ keyId: k.keyId, secretSha256: k.secretSha256 }],
+        updatedBy: "ana",
+        schemaVersion: 1,
+      });
+      return { t, key: k.key, hash: Buffer.from(k.secretSha256).toString("base64") };
+    };
+    // Only the control identity may write the tenant bucket: the validators' may read it, and its writes are refused.
+    const validator = await asRole("validator");
+    const forged = forgedTenant("mallory");
+    await assert.rejects(
+      validator.kv.put("mallory", writeSignedTenant(forged.t, mallory, new Map()).text),
+      (err: unknown) => (err as { code?: string }).code === "PERMISSIONS_VIOLATION",
+    );
+    await validator.nc.close();
+    // So forge with the control identity but without a trusted operator's key: an untrusted signer, no signature,
+    // and a trusted tenant's signed value with a key slipped into it.
+    const victimKey = await create("victim");
+    for (const v of VALIDATORS) assert.ok((await score(client(v, victimKey))).modelVersion);
+    const unsigned = forgedTenant("unsigned");
+    const slipped = forgedTenant("victim");
+    const control = await asRole("control");
+    await control.kv.put("mallory", writeSignedTenant(forged.t, mallory, new Map()).text);
+    await control.kv.put("unsigned", encodeTenant(unsigned.t));
+    const envelope = JSON.parse((await control.kv.get("victim"))!.string()) as { payload: string };
+    const payload = JSON.parse(envelope.payload) as { keys: unknown[] };
+    payload.keys.push({ keyId: slipped.t.keys[0]!.keyId, secretSha256: slipped.hash });
+    await control.kv.put("victim", JSON.stringify({ ...envelope, payload: JSON.stringify(payload) }));
+    await control.nc.close();
+
+    const refusals = (v: string, tenant: string) =>
+      fx.logLines(v).filter((l) => l["msg"]?.toString().startsWith("tenant value refused") && l["tenant"] === tenant);
+    const reasons: Record<string, RegExp> = {
+      mallory: new RegExp(`${mallory.publicKey}, which is not a trusted operator`),
+      unsigned: /unsigned value/,
+      victim: /does not match the value/,
+    };
+    for (const v of VALIDATORS)
+      for (const [tenant, reason] of Object.entries(reasons)) {
+        const line = await waitFor(`${v} to refuse tenant ${tenant}`, () => refusals(v, tenant)[0], 10_000);
+        assert.match(String(line["reason"]), reason);
+      }
+    for (const v of VALIDATORS) {
+      for (const key of [forged.key, unsigned.key, slipped.key, victimKey]) {
+        const err = await refusal(score(client(v, key)));
+        assert.equal(err.code, Code.Unauthenticated, err.message);
+      }
+      assert.ok((await score(client(v, fx.apiKey))).modelVersion, "the development tenant keeps working");
+    }
+    await sleep(500);
+    for (const v of VALIDATORS) {
+      for (const tenant of Object.keys(reasons)) assert.equal(refusals(v, tenant).length, 1, `${v}: once per value`);
+      const log = JSON.stringify(fx.logLines(v));
+      for (const hash of [forged.hash, unsigned.hash, slipped.hash])
+        assert.ok(!log.includes(hash), "no key hash logged");
+    }
+    // meshctl names the refused values and lists only the tenants validators accept.
+    const list = await fx.meshctl("tenant", "list", "--json");
+    assert.equal(list.code, 0, list.stderr);
+    const ids = (JSON.parse(list.stdout) as { id: string }[]).map((t) => t.id);
+    for (const id of Object.keys(reasons)) {
+      assert.ok(!ids.includes(id), id);
+      assert.match(list.stderr, new RegExp(`tenant ${id}: refused by validators`));
+    }
+    // An operator writes a signed tenant over a refused value (never over a valid one); its new key works.
+    const valid = await fx.meshctl("tenant", "create", "dev", "--replace-refused");
+    assert.equal(valid.code, 1);
+    assert.match(valid.stderr, /tenant dev exists and is valid/);
+    const replaced = await create("mallory", "--replace-refused");
+    for (const v of VALIDATORS) {
+      const c = client(v, replaced);
+      const deadline = performance.now() + 5000;
+      while (
+        !(await score(c).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        assert.ok(performance.now() < deadline, `${v} does not accept the replaced tenant's key after 5 s`);
+        await sleep(20);
+      }
+      assert.equal((await refusal(score(client(v, forged.key)))).code, Code.Unauthenticated);
+    }
   });
 
   test("limits across two validator replicas: the error of rate and quota (measured)", async () => {

@@ -24,7 +24,8 @@ commands:
   reviews [--limit N] [--model M] the monitor's review queue (decisions REVIEW), newest first; N defaults to 20
   tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]
                                   a tenant and its API key, printed once (defaults: every model "*", 50 rows/s,
-                                  burst 2 × rate, no daily quota, the validator's batch limit)
+                                  burst 2 × rate, no daily quota, the validator's batch limit); with
+                                  --replace-refused, also over a value validators refuse (unsigned, forged)
   tenant list | show NAME         tenants, their limits and key ids
   tenant revoke NAME              refuse every key of the tenant (every validator, within about a second)
   tenant rotate NAME [--grace S]  a new key, printed once; the old ones revoked now, or valid S seconds more
@@ -50,6 +51,7 @@ const OPTIONS = {
   "max-batch": { type: "string" },
   models: { type: "string" },
   rate: { type: "string" },
+  "replace-refused": { type: "boolean" },
   file: { type: "string" },
   json: { type: "boolean" },
   limit: { type: "string" },

@@ -4,7 +4,7 @@ import type { MeshTarget } from "./target.js";
 import { tenantCreate, tenantList, tenantRevoke, tenantRotate, tenantShow } from "./tenant.js";
 import { tenantUsage } from "./tenant-usage.js";
 
-export const TENANT_USAGE = `usage: meshctl tenant create NAME [--models a,b|*] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]
+export const TENANT_USAGE = `usage: meshctl tenant create NAME [--models a,b|*] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N] [--replace-refused]
        meshctl tenant list | show NAME | revoke NAME | rotate NAME [--grace SECONDS] | usage NAME`;
 
 /** The options `tenant` reads (meshctl's parseArgs options). */
@@ -15,6 +15,7 @@ export interface TenantOptions {
   "daily-quota"?: string | undefined;
   "max-batch"?: string | undefined;
   grace?: string | undefined;
+  "replace-refused"?: boolean | undefined;
 }
 
 /** A number option in [min, max] (integer unless `real`), or `fallback` when absent; exit 2 naming the option otherwise. */
@@ -54,7 +55,7 @@ export function tenantCommand(target: MeshTarget, rest: string[], o: TenantOptio
   };
   switch (sub) {
     case "create":
-      return tenantCreate(target, tenantSettings(one(), o), out);
+      return tenantCreate(target, tenantSettings(one(), o), out, o["replace-refused"] === true);
     case "list":
       if (names.length) throw new CliError(TENANT_USAGE, 2);
       return tenantList(target, out);

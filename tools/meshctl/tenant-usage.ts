@@ -2,7 +2,7 @@ import { UsageStore, utcDay } from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
 import { CliError, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
-import { TenantStore } from "../../services/lib/nats/index.js";
+import { KvValueError, refusalReason, SignatureError, TenantStore } from "../../services/lib/nats/index.js";
 
 /** A tenant's usage today (UTC), summed over every validator replica's counters. */
 export interface UsageView {
@@ -22,7 +22,14 @@ export interface UsageView {
 export async function tenantUsage(target: MeshTarget, id: string, out: Output): Promise<void> {
   const now = Date.now();
   const view = await withNats(target, async (nc) => {
-    const t = await (await TenantStore.open(nc)).get(id);
+    const t = await (
+      await TenantStore.open(nc, { trusted: target.trustedOperators() })
+    )
+      .get(id)
+      .catch((err: unknown) => {
+        if (!(err instanceof SignatureError || err instanceof KvValueError)) throw err;
+        throw new CliError(`the tenant's value is refused by validators: ${refusalReason(err)}`);
+      });
     if (!t) throw new CliError(`no tenant ${id}`);
     const parts = await (await UsageStore.open(nc)).today(id, now);
     const v: UsageView = {

@@ -1,19 +1,36 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Tenant } from "../../gen/scoremesh/tenant/v1/tenant_pb.js";
-import { TenantStore, TenantStoreError, type TenantSettings } from "../../services/lib/nats/index.js";
+import {
+  KvValueError,
+  refusalReason,
+  SignatureError,
+  TenantStore,
+  TenantStoreError,
+  type TenantSettings,
+} from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
 import { CliError, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
 
-const by = () => `meshctl@${process.env["USER"] ?? "unknown"}`;
-
-/** Runs `fn` with the tenant store; a missing or existing tenant is a clear error (exit 1). */
-export function withTenants<T>(target: MeshTarget, fn: (s: TenantStore) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with the tenant store, connected as the control identity and checking signatures against the trusted
+ * operators; `sign` adds the operator's signing key (SCOREMESH_OPERATOR_KEY_FILE), for commands that write. A
+ * missing or existing tenant, or a value validators refuse, is a clear error (exit 1).
+ */
+export function withTenants<T>(
+  target: MeshTarget,
+  fn: (s: TenantStore) => Promise<T>,
+  opts: { sign?: boolean } = {},
+): Promise<T> {
+  const trust = { trusted: target.trustedOperators(), ...(opts.sign ? { signer: target.operatorSigner() } : {}) };
   return withNats(target, async (nc) => {
     try {
-      return await fn(await TenantStore.open(nc));
+      return await fn(await TenantStore.open(nc, trust));
     } catch (err) {
-      throw err instanceof TenantStoreError ? new CliError(err.message) : err;
+      if (err instanceof TenantStoreError) throw new CliError(err.message);
+      if (err instanceof SignatureError || err instanceof KvValueError)
+        throw new CliError(`the tenant's value is refused by validators: ${refusalReason(err)}`);
+      throw err;
     }
   });
 }
@@ -51,15 +68,25 @@ function tenantLine(t: Tenant): string {
   );
 }
 
-/** `meshctl tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]` */
-export async function tenantCreate(target: MeshTarget, settings: TenantSettings, out: Output): Promise<void> {
-  const made = await withTenants(target, (s) => s.create(settings, by()));
+/**
+ * `meshctl tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]
+ * [--replace-refused]`; with --replace-refused, also over a value validators refuse (never over a valid tenant).
+ */
+export async function tenantCreate(
+  target: MeshTarget,
+  settings: TenantSettings,
+  out: Output,
+  overRefused = false,
+): Promise<void> {
+  const made = await withTenants(target, (s) => (overRefused ? s.createOverRefused(settings) : s.create(settings)), {
+    sign: true,
+  });
   printKey(made.tenant, made.key, out, "created");
 }
 
 /** `meshctl tenant rotate NAME [--grace SECONDS]`: a new key; the old ones revoked now, or expiring after the grace. */
 export async function tenantRotate(target: MeshTarget, id: string, graceS: number, out: Output): Promise<void> {
-  const made = await withTenants(target, (s) => s.rotate(id, by(), graceS * 1000));
+  const made = await withTenants(target, (s) => s.rotate(id, graceS * 1000), { sign: true });
   printKey(
     made.tenant,
     made.key,
@@ -77,12 +104,13 @@ function printKey(t: Tenant, key: string, out: Output, what: string): void {
   );
 }
 
-/** `meshctl tenant list` */
+/** `meshctl tenant list`: the tenants validators accept; values they refuse are named on stderr. */
 export async function tenantList(target: MeshTarget, out: Output): Promise<void> {
-  const all = await withTenants(target, (s) => s.list());
-  if (out.json) printJson(all.map(tenantView));
-  else if (all.length === 0) console.log("no tenants (meshctl tenant create NAME)");
-  else for (const t of all) console.log(tenantLine(t));
+  const { tenants, refused } = await withTenants(target, (s) => s.list());
+  for (const r of refused) console.error(`tenant ${r.id}: refused by validators (${r.reason})`);
+  if (out.json) printJson(tenants.map(tenantView));
+  else if (tenants.length === 0) console.log("no tenants (meshctl tenant create NAME)");
+  else for (const t of tenants) console.log(tenantLine(t));
 }
 
 /** `meshctl tenant show NAME` */
@@ -99,7 +127,7 @@ export async function tenantShow(target: MeshTarget, id: string, out: Output): P
 
 /** `meshctl tenant revoke NAME`: every key of the tenant is refused from now on (every validator, within ~1 s). */
 export async function tenantRevoke(target: MeshTarget, id: string, out: Output): Promise<void> {
-  const t = await withTenants(target, (s) => s.revoke(id, by()));
+  const t = await withTenants(target, (s) => s.revoke(id), { sign: true });
   if (out.json) printJson(tenantView(t));
   else console.log(`tenant ${id} revoked: every validator refuses its keys within about a second.`);
 }

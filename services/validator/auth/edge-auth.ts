@@ -1,7 +1,14 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { closeNats, connectNats, TenantStore, UsageStore, type NatsClientIdentity } from "../../lib/nats/index.js";
+import {
+  closeNats,
+  connectNats,
+  TenantStore,
+  UsageStore,
+  type NatsClientIdentity,
+  type TrustedOperators,
+} from "../../lib/nats/index.js";
 import { wallClock } from "../../lib/service/index.js";
 import { EdgeGuard } from "./edge-guard.js";
 import { QuotaLedger } from "./quota.js";
@@ -17,15 +24,17 @@ export function replicaId(): string {
 /**
  * Tenants and limits at the edge: connects to NATS, loads every tenant before it resolves (so a replica never
  * refuses a valid key because it started late), keeps the key directory current from the tenant bucket's watch
- * and shares usage with the other replicas.
+ * and shares usage with the other replicas. Only tenants signed by a trusted operator are accepted: a refused
+ * value (unsigned, forged, malformed) drops that tenant's keys and is logged once, with the tenant id and why.
  *
  * @example
- *   const auth = await startEdgeAuth(config.natsServers, config.natsIdentity, log);
+ *   const auth = await startEdgeAuth(config.natsServers, config.natsIdentity, config.trustedOperators, log);
  *   const tenantId = auth.guard.admit(ctx.requestHeader.get("authorization"), model, rows);
  */
 export async function startEdgeAuth(
   natsServers: string[],
   identity: NatsClientIdentity,
+  trusted: TrustedOperators,
   log: Logger,
 ): Promise<{ guard: EdgeGuard; close(): Promise<void> }> {
   const nc = await connectNats(natsServers, "validator", identity, log);
@@ -33,7 +42,7 @@ export async function startEdgeAuth(
   const directory = new TenantDirectory();
   const limiter = new RateLimiter();
   const ledger = new QuotaLedger(replica);
-  const tenants = await TenantStore.open(nc);
+  const tenants = await TenantStore.open(nc, { trusted });
   const watch = await tenants.watch(
     (t) => {
       directory.apply(t);
@@ -45,7 +54,15 @@ export async function startEdgeAuth(
       limiter.forget(id);
       log.info({ tenant: id }, "tenant removed");
     },
-    (err) => log.warn({ err: String(err) }, "a tenant value cannot be read; its keys are refused"),
+    ({ id, reason }) => {
+      if (id === undefined) return log.warn({ err: reason }, "the watch of the tenant bucket failed; retrying");
+      directory.remove(id);
+      limiter.forget(id);
+      log.warn(
+        { tenant: id, reason },
+        "tenant value refused (not signed by a trusted operator, or invalid); its keys are refused",
+      );
+    },
   );
   const sync = await startUsageSync({ store: await UsageStore.open(nc), ledger, replica, log });
   log.info({ replica, tenants: directory.size }, "API keys required on every call");

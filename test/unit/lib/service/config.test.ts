@@ -124,7 +124,7 @@ test("a required variable without a default is reported missing by name", () => 
   assert.throws(() => new EnvReader({}).string("SOMETHING_REQUIRED"), /SOMETHING_REQUIRED: is required/);
 });
 
-test("NATS_NKEY_SEED_FILE and SCOREMESH_TRUSTED_OPERATORS_FILE: required, read at start, a bad file named", () => {
+test("NATS_NKEY_SEED_FILE and SCOREMESH_TRUSTED_OPERATORS_FILE: required (routers, workers, validators), read at start, a bad file named", () => {
   const dir = mkdtempSync(join(tmpdir(), "scoremesh-config-"));
   try {
     const notSeed = join(dir, "not-a-seed");
@@ -140,9 +140,13 @@ test("NATS_NKEY_SEED_FILE and SCOREMESH_TRUSTED_OPERATORS_FILE: required, read a
       [{ SCOREMESH_TRUSTED_OPERATORS_FILE: notSeed }, "SCOREMESH_TRUSTED_OPERATORS_FILE", /not JSON/],
     ];
     for (const [vars, name, re] of cases) {
-      for (const read of [routerConfig, workerConfig])
+      for (const read of [routerConfig, workerConfig, validatorConfig])
         assertConfigError(() => read(new EnvReader({ ...PEER_ENV, ...vars })), name, re, JSON.stringify(vars));
     }
+    // The validator checks tenants' signatures only while API keys are on.
+    const noTrust = { ...PEER_ENV, SCOREMESH_TRUSTED_OPERATORS_FILE: undefined, VALIDATOR_AUTH: "off" };
+    assert.equal(validatorConfig(new EnvReader(noTrust)).trustedOperators.size, 0);
+    assert.equal(validatorConfig(new EnvReader(PEER_ENV)).trustedOperators.size, 1);
     assertConfigError(
       () => monitorConfig(new EnvReader({ ...PEER_ENV, NATS_NKEY_SEED_FILE: undefined })),
       "NATS_NKEY_SEED_FILE",
