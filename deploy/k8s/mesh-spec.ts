@@ -66,7 +66,8 @@ function commonEnv(prefix: string, grpcPort: number): Record<string, string> {
   };
 }
 
-const natsEnv = { NATS_URL: "nats://nats:4222", NATS_NKEY_SEED_FILE: `${MOUNTS.nats}/seed.nk` };
+/** NATS from the official chart's client Service; every bucket a service creates kept on the cluster's 3 nodes. */
+const natsEnv = { NATS_URL: "nats://nats:4222", NATS_NKEY_SEED_FILE: `${MOUNTS.nats}/seed.nk`, NATS_REPLICAS: "3" };
 const operatorsEnv = { SCOREMESH_TRUSTED_OPERATORS_FILE: `${MOUNTS.operators}/operators.json` };
 const modelsEnv = { MODEL_REPOSITORY: `${APP_DIR}/models` };
 

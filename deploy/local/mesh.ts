@@ -9,7 +9,9 @@ import type { PolicyBootstrap } from "../../services/lib/nats/index.js";
 import { bootstrapControl } from "./control-bootstrap.js";
 import { controlEnv, ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "./nats-identities.js";
 import { ensureDevTenant } from "./dev-tenant.js";
-import { startNatsServer, stopProcess } from "./nats-server.js";
+import { startNatsServer, stopProcess, type NatsServer } from "./nats-server.js";
+import { clusterAsServer, startNatsCluster } from "./nats-cluster.js";
+import { setBucketReplicas } from "../../services/lib/nats/index.js";
 import { freePort, portInUse, portOwner } from "./ports.js";
 import { logSize, NotServingError, summary, waitServing, type StartingInstance } from "./readiness.js";
 import { Supervisor, type SupervisorOptions } from "./supervisor.js";
@@ -91,6 +93,11 @@ export interface MeshOptions {
   routers?: number;
   /** Feature service replicas (default 1): validators balance over all of them. */
   features?: number;
+  /**
+   * nats-server nodes (default 1). With 3, a JetStream cluster on loopback (the first node on the NATS port, the
+   * others on free ports) and every KV bucket kept on 3 nodes (NATS_REPLICAS=3).
+   */
+  natsNodes?: number;
   /** Validator replicas (default 1). Extra ones listen on free gRPC and HTTP ports; all share tenant limits over NATS. */
   validators?: number;
   /**
@@ -108,6 +115,8 @@ export interface MeshOptions {
 export interface Mesh {
   ports: MeshPorts;
   natsUrl: string;
+  /** Every nats-server node (one unless `natsNodes` asked for a cluster), e.g. to kill one in a test. */
+  natsNodes: NatsServer[];
   /** The environment every service got (addresses, NATS, repository): also what meshctl needs. */
   env: Record<string, string>;
   /**
@@ -238,12 +247,15 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const credentials = meshCredentials({ ...tls.env, ...opts.env });
   const keys = ensureMeshKeys(opts.stateDir);
   const natsOpts = { ...natsOptions(opts, logDir), configFile: keys.natsConfigFile };
-  let nats = await startNatsServer(natsOpts).catch((err: unknown) => {
+  const natsNodes = opts.natsNodes ?? 1;
+  const started = await startMeshNats(natsOpts, natsNodes).catch((err: unknown) => {
     closeSync(natsOpts.logFile);
     throw err;
   });
+  let nats = started.nats;
   const env: Record<string, string> = {
     ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir),
+    ...(natsNodes > 1 ? { NATS_REPLICAS: String(Math.min(3, natsNodes)) } : {}),
     ...tls.env,
     SCOREMESH_TRUSTED_OPERATORS_FILE: keys.trustedOperatorsFile,
     ...opts.env,
@@ -314,6 +326,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   for (const [name, child] of processes) supervisor?.watch(name, child);
   const stopNats = (signal: NodeJS.Signals = "SIGTERM") => nats.kill(signal);
   const startNats = async () => {
+    if (natsNodes > 1) throw new Error("startNats restarts a single nats-server, not a cluster");
     if (nats.process.exitCode === null && nats.process.signalCode === null)
       throw new Error("nats-server is still running: stopNats first");
     nats = await startNatsServer(natsOpts);
@@ -321,6 +334,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   return {
     ports: opts.ports,
     natsUrl: nats.url,
+    natsNodes: started.nodes,
     env,
     apiKey,
     processes,
@@ -362,6 +376,21 @@ function meshCredentials(env: Record<string, string>): (instance: InstanceName) 
 }
 
 /** nats-server's port, store folder and log (opened for appending), the same on every start of one mesh. */
+/** One nats-server, or a JetStream cluster of `nodes` whose KV buckets (the launcher's too) keep 3 copies. */
+async function startMeshNats(
+  natsOpts: ReturnType<typeof natsOptions> & { configFile: string },
+  nodes: number,
+): Promise<{ nats: NatsServer; nodes: NatsServer[] }> {
+  if (nodes === 1) {
+    const nats = await startNatsServer(natsOpts);
+    return { nats, nodes: [nats] };
+  }
+  const extra = await Promise.all(Array.from({ length: nodes - 1 }, () => freePort()));
+  const cluster = await startNatsCluster({ ...natsOpts, ports: [natsOpts.port, ...extra] });
+  setBucketReplicas(Math.min(3, nodes));
+  return { nats: clusterAsServer(cluster), nodes: cluster.nodes };
+}
+
 function natsOptions(opts: MeshOptions, logDir: string) {
   const logPath = join(logDir, "nats-server.log");
   return { port: opts.ports.nats, dir: join(opts.stateDir, "nats"), logFile: openSync(logPath, "a"), logPath };

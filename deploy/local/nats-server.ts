@@ -35,6 +35,10 @@ export async function startNatsServer(opts: {
   logPath?: string;
   /** A configuration file (-c), e.g. the users and permissions nats-identities.ts writes. */
   configFile?: string;
+  /** More flags, e.g. a cluster node's name, cluster listener and routes (nats-cluster.ts). */
+  extraArgs?: string[];
+  /** The log line that says it is ready (default "Server is ready"; a cluster node waits for a JetStream leader). */
+  readyWhen?: RegExp;
 }): Promise<NatsServer> {
   const bin = findNatsServer();
   if (!bin) throw new Error(NATS_INSTALL_HINT);
@@ -50,6 +54,7 @@ export async function startNatsServer(opts: {
     "-P",
     join(opts.dir, "nats-server.pid"),
     ...(opts.configFile ? ["-c", opts.configFile] : []),
+    ...(opts.extraArgs ?? []),
   ];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -58,7 +63,7 @@ export async function startNatsServer(opts: {
     const onData = (b: Buffer) => {
       output += b.toString();
       if (opts.logFile !== undefined) writeLog(opts.logFile, b);
-      if (output.includes("Server is ready")) {
+      if ((opts.readyWhen ?? /Server is ready/).test(output)) {
         clearTimeout(timer);
         resolve();
       }

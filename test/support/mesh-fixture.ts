@@ -41,7 +41,7 @@ export interface MeshFixture {
  */
 export async function startMeshFixture(
   env: Record<string, string> = {},
-  replicas: { workers?: number; routers?: number; features?: number; validators?: number } = {},
+  replicas: { workers?: number; routers?: number; features?: number; validators?: number; natsNodes?: number } = {},
 ): Promise<MeshFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-"));
   const mesh = await startMesh({

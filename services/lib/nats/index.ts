@@ -1,4 +1,5 @@
 // The public surface of services/lib/nats: import from here, not from the files.
+export * from "./bucket-replicas.js";
 export * from "./connect.js";
 export * from "./kv-codec.js";
 export * from "./kv-watch.js";

@@ -4,6 +4,7 @@ import type { KV, NatsConnection } from "nats";
 import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { KvValueError } from "./kv-codec.js";
 import { watchKv } from "./kv-watch.js";
+import { withReplicas } from "./bucket-replicas.js";
 import { decodePolicy, encodePolicy, POLICY_SCHEMA_VERSION } from "./policy-codec.js";
 import { signValue, verifyValue, type Signer } from "./signed-value.js";
 import type { TrustedOperators } from "./trusted-operators.js";
@@ -68,7 +69,7 @@ export class PolicyStore {
 
   /** Opens the bucket (creating it needs $JS.API.STREAM.CREATE.KV_scoremesh_policy: only control may). */
   static async open(nc: NatsConnection, trust: PolicyTrust): Promise<PolicyStore> {
-    const kv = await nc.jetstream().views.kv(POLICY_BUCKET, POLICY_BUCKET_OPTIONS);
+    const kv = await nc.jetstream().views.kv(POLICY_BUCKET, withReplicas(POLICY_BUCKET_OPTIONS));
     return new PolicyStore(nc, kv, trust);
   }
 

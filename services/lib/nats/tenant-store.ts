@@ -4,6 +4,7 @@ import type { KV, NatsConnection } from "nats";
 import { ApiKeySchema, TenantSchema, type Tenant } from "../../../gen/scoremesh/tenant/v1/tenant_pb.js";
 import { newApiKey } from "./api-key.js";
 import { watchKv } from "./kv-watch.js";
+import { withReplicas } from "./bucket-replicas.js";
 import { SignatureError, type Signer } from "./signed-value.js";
 import {
   readSignedTenant,
@@ -64,7 +65,7 @@ export class TenantStore {
   ) {}
 
   static async open(nc: NatsConnection, trust: TenantTrust): Promise<TenantStore> {
-    return new TenantStore(nc, await nc.jetstream().views.kv(TENANT_BUCKET, { history: 16 }), trust);
+    return new TenantStore(nc, await nc.jetstream().views.kv(TENANT_BUCKET, withReplicas({ history: 16 })), trust);
   }
 
   /** The tenant as validators see it, undefined when none; throws when its value is refused (see readSignedTenant). */

@@ -1,6 +1,7 @@
 import type { KV, NatsConnection } from "nats";
 import type { TenantUsage, ValidatorReplica } from "../../../gen/scoremesh/tenant/v1/tenant_pb.js";
 import { watchKv } from "./kv-watch.js";
+import { withReplicas } from "./bucket-replicas.js";
 import {
   decodeTenantUsage,
   decodeValidatorReplica,
@@ -46,8 +47,8 @@ export class UsageStore {
   static async open(nc: NatsConnection): Promise<UsageStore> {
     const js = nc.jetstream().views;
     const [usage, replicas] = await Promise.all([
-      js.kv(USAGE_BUCKET, { history: 1, ttl: USAGE_TTL_MS }),
-      js.kv(VALIDATOR_BUCKET, { history: 1, ttl: VALIDATOR_TTL_MS }),
+      js.kv(USAGE_BUCKET, withReplicas({ history: 1, ttl: USAGE_TTL_MS })),
+      js.kv(VALIDATOR_BUCKET, withReplicas({ history: 1, ttl: VALIDATOR_TTL_MS })),
     ]);
     return new UsageStore(nc, usage, replicas);
   }

@@ -1,5 +1,6 @@
 import type { KV, NatsConnection } from "nats";
 import { watchKv } from "./kv-watch.js";
+import { withReplicas } from "./bucket-replicas.js";
 import { encodeWorkerRecord, parseWorkerRecord, type WorkerRecord } from "./worker-record.js";
 
 /** The JetStream KV bucket where every model worker describes itself (one key per worker). */
@@ -52,7 +53,7 @@ export class WorkerStore {
   ) {}
 
   static async open(nc: NatsConnection): Promise<WorkerStore> {
-    const kv = await nc.jetstream().views.kv(WORKER_BUCKET, { history: 1, ttl: WORKER_RECORD_TTL_MS });
+    const kv = await nc.jetstream().views.kv(WORKER_BUCKET, withReplicas({ history: 1, ttl: WORKER_RECORD_TTL_MS }));
     const ttl = (await kv.status()).ttl;
     return new WorkerStore(nc, kv, ttl > 0 ? ttl : WORKER_RECORD_TTL_MS);
   }

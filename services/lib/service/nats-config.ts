@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { nkeys } from "../nats/nkeys.js";
+import { setBucketReplicas } from "../nats/bucket-replicas.js";
 import { parseTrustedOperators, TrustedOperatorsError, type TrustedOperators } from "../nats/trusted-operators.js";
 import { ConfigError, type EnvReader } from "./config.js";
 
@@ -8,12 +9,15 @@ export const NATS_URL = "NATS_URL";
 
 /**
  * The NATS servers from NATS_URL: a comma-separated list of nats://host:port, required (no localhost default, so
- * a deployment that forgets it stops at start naming the variable).
+ * a deployment that forgets it stops at start naming the variable); and NATS_REPLICAS (1..5, default 1), the
+ * replicas of the KV buckets this process creates (see bucket-replicas.ts).
  *
  * @example
  *   natsServers(new EnvReader({ NATS_URL: "nats://10.0.0.5:4222,nats://10.0.0.6:4222" }));
  */
 export function natsServers(env: EnvReader): string[] {
+  // Read with the servers: every process that uses NATS has its bucket replicas checked at start-up too.
+  setBucketReplicas(env.int("NATS_REPLICAS", 1, 1, 5));
   env.string(NATS_URL); // unset: "is required but not set"
   const list = env.list(NATS_URL);
   for (const url of list) {

@@ -1,7 +1,7 @@
 import { Events, type KV, type NatsConnection, type Status } from "nats";
 import type { BreakerTransition } from "./breaker-sync.js";
 import { encodeTransition, parseTransition } from "./breaker-transition-codec.js";
-import { watchKv } from "../../lib/nats/index.js";
+import { watchKv, withReplicas } from "../../lib/nats/index.js";
 
 /** The JetStream KV bucket that holds the latest breaker transition per target. */
 export const BREAKER_BUCKET = "scoremesh_breakers";
@@ -43,7 +43,7 @@ export class BreakerStore {
   static async open(nc: NatsConnection, { timeoutMs }: { timeoutMs?: number } = {}): Promise<BreakerStore> {
     return new BreakerStore(
       nc,
-      await nc.jetstream().views.kv(BREAKER_BUCKET, { history: 1, ...(timeoutMs ? { timeout: timeoutMs } : {}) }),
+      await nc.jetstream().views.kv(BREAKER_BUCKET, withReplicas({ history: 1, ...(timeoutMs ? { timeout: timeoutMs } : {}) })),
     );
   }
 

@@ -102,6 +102,16 @@ test("optional: undefined when unset, empty or blank, else the trimmed value", (
   assertConfigError(() => workerConfig(new EnvReader({ ...PEER_ENV, WORKER_MODELS: "a,a" })), "WORKER_MODELS", /twice/);
 });
 
+test("NATS_REPLICAS: read with the servers, 1 to 5", () => {
+  assert.deepEqual(natsServers(new EnvReader({ NATS_URL: "nats://n:4222", NATS_REPLICAS: "3" })), ["nats://n:4222"]);
+  assertConfigError(
+    () => natsServers(new EnvReader({ NATS_URL: "nats://n:4222", NATS_REPLICAS: "7" })),
+    "NATS_REPLICAS",
+    /./,
+  );
+  natsServers(new EnvReader({ NATS_URL: "nats://n:4222" })); // back to the default for the other tests
+});
+
 test("NATS_URL: one reader for every service, a validated list of nats://host:port", () => {
   assert.deepEqual(natsServers(new EnvReader({ NATS_URL: "nats://10.0.0.5:4222, nats://[::1]:4223" })), [
     "nats://10.0.0.5:4222",
