@@ -1,25 +1,18 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import { createClient, type Client } from "@connectrpc/connect";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 import { buildVector, ModelRepository, specHash } from "../../services/lib/model/index.js";
-import {
-  identityOptions,
-  operatorSigner,
-  parseTrustedOperators,
-  POLICY_BUCKET,
-  PolicyConflictError,
-  PolicyStore,
-} from "../../services/lib/nats/index.js";
-import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
+import { POLICY_BUCKET, PolicyConflictError, type PolicyStore } from "../../services/lib/nats/index.js";
 import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "../support/credit-data.js";
+import { controlPolicies } from "../support/policy-writer.js";
 import { load, loadSummary, sleep, startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
@@ -66,13 +59,7 @@ describe("safe rollouts: canary, rollback, and bad policies that never block dec
       transports.push(t);
       routers.push(createClient(RouterService, t));
     }
-    const keys = fx.mesh.keys;
-    const identity = natsIdentity(new EnvReader({ NATS_NKEY_SEED_FILE: keys.seedFile.control }));
-    nc = await connect({ servers: fx.mesh.natsUrl, ...identityOptions(identity) });
-    store = await PolicyStore.open(nc, {
-      trusted: parseTrustedOperators(readFileSync(keys.trustedOperatorsFile, "utf8")),
-      signer: operatorSigner(readFileSync(keys.launcherOperatorKeyFile, "utf8")),
-    });
+    ({ store, nc } = await controlPolicies(fx.mesh));
   });
   after(async () => {
     await nc?.close();
@@ -146,11 +133,16 @@ describe("safe rollouts: canary, rollback, and bad policies that never block dec
       canary.some((c) => c.at < started),
       "the canary served before the rollback",
     );
+    // When the KV write happened: the entry's server time, on this machine's clock, as performance.now().
+    const entry = await (await nc.jetstream().views.kv(POLICY_BUCKET)).get(MODEL);
+    const writeAt = entry!.created.getTime() - performance.timeOrigin;
+    assert.ok(writeAt >= started - 50 && writeAt <= written + 50, "the entry is the rollback's write");
     const lastAnswer = Math.max(...canary.map((c) => c.at + c.ms));
+    const lastStart = Math.max(...canary.map((c) => c.at));
     console.log(
-      `# rollback: meshctl took ${(written - started).toFixed(0)} ms; last canary answer ${(lastAnswer - written).toFixed(0)} ms after meshctl exited (${(lastAnswer - started).toFixed(0)} ms after it started)`,
+      `# rollback: last canary answer ${(lastAnswer - writeAt).toFixed(0)} ms after the KV write (last call answered by the canary started ${(lastStart - writeAt).toFixed(0)} ms after it); meshctl ran ${(written - started).toFixed(0)} ms`,
     );
-    const late = canary.filter((c) => c.at > written + 1000);
+    const late = canary.filter((c) => c.at > writeAt + 1000);
     assert.deepEqual(late, [], "no canary answer to a call started over 1 s after the rollback was written");
     const after2 = await Promise.all([viaRouter(0, ENTITIES.slice(0, 200)), viaRouter(1, ENTITIES.slice(0, 200))]);
     assert.ok(
