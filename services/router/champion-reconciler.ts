@@ -51,10 +51,9 @@ export class ChampionReconciler {
     const champion = this.o.champions.want(p.model, p.championVersion);
     const canaryChanged = this.o.champions.wantCanary(p.model, canary);
     if (!champion && !canaryChanged) return;
-    this.o.log.info(
-      { model: p.model, version: p.championVersion, canary, by: p.updatedBy },
-      "serving policy changed: adopting its versions once ready",
-    );
+    const by = p.updatedBy;
+    if (champion) this.o.log.info({ model: p.model, version: p.championVersion, by }, "policy names a new champion");
+    if (canaryChanged) this.o.log.info({ model: p.model, canary: canary ?? null, by }, "policy changes the canary");
     void this.reconcile();
   }
 

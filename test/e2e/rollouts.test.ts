@@ -151,6 +151,30 @@ describe("safe rollouts: canary, rollback, and bad policies that never block dec
     );
   });
 
+  test("promote: the canary becomes the champion on both routers; rollback without a canary is refused", async () => {
+    const set = await fx.meshctl("canary", MODEL, CANARY, "--percent", "10", "--json");
+    assert.equal(set.code, 0, set.stderr);
+    const r = await fx.meshctl("promote", MODEL, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const p = JSON.parse(r.stdout) as { championVersion: string; canary?: unknown };
+    assert.deepEqual([p.championVersion, p.canary], [CANARY, undefined]);
+    for (const k of [0, 1])
+      await waitForAsync(`router ${k + 1} to serve only version ${CANARY}`, async () =>
+        (await viaRouter(k, ENTITIES.slice(0, 200))).every(
+          (d) => d.modelVersion === CANARY && d.route === Route.PRIMARY,
+        ),
+      );
+    const none = await fx.meshctl("rollback", MODEL);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /credit-default has no canary/);
+    const back = await fx.meshctl("set-champion", MODEL, CHAMPION);
+    assert.equal(back.code, 0, back.stderr);
+    for (const k of [0, 1])
+      await waitForAsync(`router ${k + 1} to serve version ${CHAMPION} again`, async () =>
+        (await viaRouter(k, ENTITIES.slice(0, 50))).every((d) => d.modelVersion === CHAMPION),
+      );
+  });
+
   test("meshctl refuses a champion or canary that no worker has ready, with the reason", async () => {
     cpSync(join(repoDir, MODEL, CANARY), join(repoDir, MODEL, "9"), { recursive: true });
     for (const args of [
