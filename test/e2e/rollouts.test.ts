@@ -206,6 +206,11 @@ describe("safe rollouts: canary, rollback, and bad policies that never block dec
         .logLines("router")
         .filter((x) => x["msg"] === "the policy names a version that is not in the model repository");
     assert.equal(lines().length, 1, "logged once, not on every check");
+    const shown = await fx.meshctl("policy", MODEL, "--json");
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.deepEqual((JSON.parse(shown.stdout) as { problems: string[] }).problems, [
+      "credit-default has no version 77 (versions: 1, 2, 3, 4, 9)",
+    ]);
 
     const s0 = await direct.stop();
     // The issue's story: a router restarted while the policy names a missing version.

@@ -3,7 +3,7 @@ import { ModelRepository, seedChampion } from "../../services/lib/model/index.js
 import { bootstrapPolicies, PolicyStore } from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
 import { changePolicy } from "./rollout.js";
-import { checkServable } from "./version-check.js";
+import { checkServable, servingProblem } from "./version-check.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
 
@@ -27,12 +27,21 @@ export function policyLine(p: ServingPolicy): string {
   return `champion ${p.championVersion}${canary}, set ${at} by ${p.updatedBy || "?"}`;
 }
 
-/** `meshctl policy <model>` */
+/**
+ * `meshctl policy <model>`: the policy, and what is wrong with it (a champion or canary no model worker has ready:
+ * routers then keep the version they served, or a degraded stand-in). `--json`: the policy's protobuf JSON with
+ * `problems` (a list, empty when none).
+ */
 export async function policy(target: MeshTarget, model: string, out: Output): Promise<void> {
-  const p = await withPolicies(target, (s) => s.get(model));
-  if (!p) throw new CliError(`no serving policy for ${model} (npm start or meshctl seed-policies writes one)`);
-  if (out.json) printJson(messageJson(ServingPolicySchema, p));
-  else console.log(`${model}: ${policyLine(p)}`);
+  const { p, problems } = await withNats(target, async (nc) => {
+    const p = await (await PolicyStore.open(nc, { trusted: target.trustedOperators() })).get(model);
+    if (!p) throw new CliError(`no serving policy for ${model} (npm start or meshctl seed-policies writes one)`);
+    const versions = [p.championVersion, ...(p.canary ? [p.canary.version] : [])];
+    const found = await Promise.all(versions.map((v) => servingProblem(target, nc, model, v)));
+    return { p, problems: found.filter((x) => x !== undefined).map((x) => x.replace(/^refused: /, "")) };
+  });
+  if (out.json) printJson({ ...(messageJson(ServingPolicySchema, p) as object), problems });
+  else console.log([`${model}: ${policyLine(p)}`, ...problems.map((x) => `  problem: ${x}`)].join("\n"));
 }
 
 /**
