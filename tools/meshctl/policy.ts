@@ -37,7 +37,10 @@ export async function policy(target: MeshTarget, model: string, out: Output): Pr
     const p = await (await PolicyStore.open(nc, { trusted: target.trustedOperators() })).get(model);
     if (!p) throw new CliError(`no serving policy for ${model} (npm start or meshctl seed-policies writes one)`);
     const versions = [p.championVersion, ...(p.canary ? [p.canary.version] : [])];
-    const found = await Promise.all(versions.map((v) => servingProblem(target, nc, model, v)));
+    // Best effort: the policy is what was asked for; a worker bucket that cannot be read is a problem to show.
+    const found = await Promise.all(
+      versions.map((v) => servingProblem(target, nc, model, v).catch((err: Error) => err.message)),
+    );
     return { p, problems: found.filter((x) => x !== undefined).map((x) => x.replace(/^refused: /, "")) };
   });
   if (out.json) printJson({ ...(messageJson(ServingPolicySchema, p) as object), problems });
