@@ -26,26 +26,40 @@ export async function bootstrapControl(natsUrl: string, keys: MeshKeys, modelRep
   try {
     const store = await PolicyStore.open(nc, { trusted, signer });
     const repo = new ModelRepository(modelRepository);
-    return await bootstrapPolicies(
-      store,
-      repo.models(),
-      (m) => seedChampion(repo.versions(m).map((v) => repo.card(m, v))),
-      trusted,
-    );
+    const seed = (m: string) => seedChampion(repo.versions(m).map((v) => repo.card(m, v)));
+    const done = await bootstrapPolicies(store, repo.models(), seed, trusted);
+    return done.map((d) => withProblem(d, repo, seed(d.model)));
   } finally {
     await nc.close();
   }
 }
 
-/** One line per model that was not simply kept, for the launcher's output (and the log). */
+/**
+ * The bootstrap result with what is wrong with a policy whose champion is not in the model repository (removed
+ * since it was set): the mesh still starts, its routers serve the seed version (degraded) until it is fixed.
+ */
+function withProblem(d: PolicyBootstrap, repo: ModelRepository, seed: string | undefined): PolicyBootstrap {
+  const versions = repo.versions(d.model);
+  if (d.championVersion === undefined || versions.includes(d.championVersion)) return d;
+  return {
+    ...d,
+    problem:
+      `its champion, version ${d.championVersion}, is not in the model repository (versions: ${versions.join(", ")}): ` +
+      `routers serve version ${seed ?? "?"} instead (degraded) until meshctl set-champion ${d.model} <version>`,
+  };
+}
+
+/** One line per model that was not simply kept, or whose policy has a problem, for the launcher's output (and the log). */
 export function bootstrapLines(done: PolicyBootstrap[]): string[] {
   return done
-    .filter((d) => d.action !== "kept")
+    .filter((d) => d.action !== "kept" || d.problem)
     .map((d) =>
-      d.action === "refused"
-        ? `serving policy of ${d.model} refused and left as it is (${d.detail}); routers serve its seed version until meshctl set-champion`
-        : d.action === "re-signed"
-          ? `serving policy of ${d.model} was unsigned (written by ${d.detail || "?"} with an older scoremesh): signed as it was by the launcher (champion ${d.championVersion})`
-          : `serving policy of ${d.model} ${d.action}: champion ${d.championVersion}`,
+      d.problem
+        ? `serving policy of ${d.model}: ${d.problem}`
+        : d.action === "refused"
+          ? `serving policy of ${d.model} refused and left as it is (${d.detail}); routers serve its seed version until meshctl set-champion`
+          : d.action === "re-signed"
+            ? `serving policy of ${d.model} was unsigned (written by ${d.detail || "?"} with an older scoremesh): signed as it was by the launcher (champion ${d.championVersion})`
+            : `serving policy of ${d.model} ${d.action}: champion ${d.championVersion}`,
     );
 }

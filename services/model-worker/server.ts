@@ -139,13 +139,14 @@ function workerAnnouncer(config: WorkerConfig, { startedAt, providers, registry,
   });
 }
 
-/** Loads a new champion the registry does not have yet, as soon as the serving policy names it. */
+/** Loads a new champion or canary the registry does not have yet, as soon as the serving policy names it. */
 function followChampions(policies: PolicyStore, registry: ModelRegistry, loaded: () => void, log: Logger) {
   return policies.watch(
     (p) => {
       registry.champions.set(p.model, p.championVersion);
-      if (registry.isReady(p.model, p.championVersion)) return;
-      log.info({ model: p.model, version: p.championVersion }, "new champion not loaded here: loading it");
+      const wanted = [p.championVersion, ...(p.canary ? [p.canary.version] : [])];
+      if (wanted.every((v) => registry.isReady(p.model, v))) return;
+      log.info({ model: p.model, versions: wanted }, "a version of the policy is not loaded here: loading it");
       registry
         .sync()
         .then(loaded)

@@ -16,6 +16,7 @@ export function routerHealth(
   models: readonly string[],
   champion: (model: string) => string | undefined,
   anyWorkerServing: boolean,
+  standInFor: (model: string) => string | undefined = () => undefined,
 ): RouterHealth {
   const missing = models.filter((m) => champion(m) === undefined);
   if (missing.length) {
@@ -24,10 +25,12 @@ export function routerHealth(
       why: anyWorkerServing ? `no ready champion yet for ${missing.join(", ")}` : "no model worker is serving",
     };
   }
+  const standIns = models.filter((m) => standInFor(m) !== undefined).map((m) => `${m}: ${standInFor(m)}`);
+  const why = anyWorkerServing
+    ? "champions ready on the workers"
+    : "no model worker is serving: decisions are degraded (fallback cascade)";
   return {
     serving: true,
-    why: anyWorkerServing
-      ? "champions ready on the workers"
-      : "no model worker is serving: decisions are degraded (fallback cascade)",
+    why: standIns.length ? `${why}; degraded, serving a stand-in version (${standIns.join("; ")})` : why,
   };
 }

@@ -22,7 +22,7 @@ export function followSeedDefaults(
   const { repo, cards, champions, reconciler } = parts;
   for (const model of repo.models()) {
     if (champions.champion(model) !== undefined || champions.pendingFor(model) !== undefined) continue;
-    const seed = seedChampion(repo.versions(model).map((v) => cards.card(model, v)!));
+    const seed = seedVersion(model, repo, cards);
     if (!seed) continue;
     log.warn(
       { model, version: seed },
@@ -30,4 +30,14 @@ export function followSeedDefaults(
     );
     reconciler.follow(create(ServingPolicySchema, { model, championVersion: seed, updatedBy: LOCAL_DEFAULT }));
   }
+}
+
+/** The seed version of a model (its card says seed_champion, else the oldest): what a router serves without a policy. */
+export function seedVersion(model: string, repo: ModelRepository, cards: CardCache): string | undefined {
+  return seedChampion(
+    repo
+      .versions(model)
+      .map((v) => cards.card(model, v))
+      .filter((c) => c !== undefined),
+  );
 }

@@ -1,8 +1,9 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import type { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
+import type { RouteRequest, RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { activeTraceId } from "../lib/rpc/index.js";
-import { championFor } from "./route/champion-card.js";
+import { inRowOrder, splitByArm, type ArmRows } from "./route/arms.js";
+import { championFor, versionFor } from "./route/champion-card.js";
 import { decisionRecords } from "./route/decision-records.js";
 import { DegradedLog } from "./route/degraded-log.js";
 import { featureMatrix } from "./route/feature-matrix.js";
@@ -14,31 +15,38 @@ export type { RouterDeps } from "./route/router-deps.js";
 export { RULES_VERSION } from "./route/row-decisions.js";
 
 /**
- * The router's Route handler: the champion's card (refusing vectors of another feature spec), the rows packed
- * into one matrix, the cascade (champion → fallback model → rules) within the deadline, a decision with reasons
- * per row, and a record of each decision for the monitor, sent off the hot path. Each step is in route/.
+ * The router's Route handler: the champion's card (refusing vectors of another feature spec), the rows split
+ * between the champion and the canary by sticky assignment, and per arm: the rows packed into one matrix, the
+ * cascade (version → fallback model → rules) within the deadline, a decision with reasons per row, and a record
+ * of each decision for the monitor, sent off the hot path. Each step is in route/.
  */
 export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof RouterService>> {
   const degradedLog = new DegradedLog(deps.log);
+  const routeArm = async (req: RouteRequest, g: ArmRows, ctx: HandlerContext, started: number) => {
+    const sub: RouteRequest = { ...req, rows: g.rows };
+    const served = versionFor(sub, g.version, deps);
+    const matrix = featureMatrix(sub, served);
+    const scored = await scoreByCascade(sub, ctx, served, matrix, deps);
+    degradedLog.note(req.model, scored.result.route, scored.result.errors);
+    const call = {
+      latencyMs: performance.now() - started,
+      traceId: activeTraceId(),
+      decidedAt: timestampNow(),
+      featureSpecHash: req.featureSpecHash,
+    };
+    const outcome = outcomeOf(req.model, scored, g.arm, deps.champions.standInFor?.(req.model) !== undefined);
+    const decided = decideRows(g.rows, scored, served, outcome, deps);
+    deps.monitor.enqueue(decisionRecords(decided, outcome, call));
+    return decided.map((d) => rowDecision(d, outcome));
+  };
   return {
     async route(req, ctx) {
       const started = performance.now();
       const champion = championFor(req, deps);
       if (req.rows.length === 0) return { decisions: [] };
-      const matrix = featureMatrix(req, champion);
-      const scored = await scoreByCascade(req, ctx, champion, matrix, deps);
-      degradedLog.note(req.model, scored.result.route, scored.result.errors);
-
-      const call = {
-        latencyMs: performance.now() - started,
-        traceId: activeTraceId(),
-        decidedAt: timestampNow(),
-        featureSpecHash: req.featureSpecHash,
-      };
-      const outcome = outcomeOf(req.model, scored);
-      const decided = decideRows(req.rows, scored, champion, outcome, deps);
-      deps.monitor.enqueue(decisionRecords(decided, outcome, call));
-      return { decisions: decided.map((d) => rowDecision(d, outcome)) };
+      const groups = splitByArm(req, champion.version, deps);
+      const answers = await Promise.all(groups.map((g) => routeArm(req, g, ctx, started)));
+      return { decisions: inRowOrder(groups, answers) };
     },
   };
 }

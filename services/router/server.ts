@@ -14,7 +14,7 @@ import { Reasoner } from "./explain/reasoner.js";
 import { fallbackVersions } from "./fallback-versions.js";
 import { routerHealth } from "./health-rule.js";
 import { MonitorSink } from "./monitor-sink.js";
-import { followSeedDefaults } from "./policy-seed.js";
+import { followSeedDefaults, seedVersion } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
 import { rulesBaselineFor } from "./rules-scorecard.js";
 import { RetryBudgets } from "./workers/retry-budget.js";
@@ -40,7 +40,12 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   });
   const champions = new ChampionTable();
   const updateHealth = () => {
-    const health = routerHealth(repo.models(), (m) => champions.champion(m), workers.anyServing());
+    const health = routerHealth(
+      repo.models(),
+      (m) => champions.champion(m),
+      workers.anyServing(),
+      (m) => champions.standInFor(m),
+    );
     host.setServing(health.serving, health.why);
   };
   const workers = new WorkerPool(
@@ -114,7 +119,11 @@ async function joinMesh(
   const sharing = await shareBreakers(nc, breakers, log);
   host.onClose(() => sharing.close());
   const policies = await PolicyStore.open(nc, { trusted: config.trustedOperators });
-  const reconciler = new ChampionReconciler({ champions, repo, cards, workers, log, onReconciled }).start();
+  const standInVersion = (m: string) => seedVersion(m, repo, cards);
+  const reconciler = new ChampionReconciler({
+    ...{ champions, repo, cards, workers, log, onReconciled },
+    standInVersion,
+  }).start();
   host.onClose(() => reconciler.close());
   const watcher = await policies.watch(
     (p) => reconciler.follow(p),

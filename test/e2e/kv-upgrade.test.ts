@@ -9,6 +9,7 @@ import {
   KvValueError,
   SignatureError,
   POLICY_BUCKET,
+  POLICY_SCHEMA_VERSION,
   PolicyStore,
   TENANT_BUCKET,
   TenantStore,
@@ -65,7 +66,7 @@ test(
     ]);
     const policy = await policies.get("credit-default");
     assert.equal(policy?.championVersion, "2", "the champion it had, not the seed");
-    assert.equal(policy?.schemaVersion, 1, "upgraded to the current schema version");
+    assert.equal(policy?.schemaVersion, POLICY_SCHEMA_VERSION, "upgraded to the current schema version");
     assert.equal(policy?.updatedBy, "launcher", "signed by the launcher's key");
     assert.deepEqual(await breakers.all(), [
       {

@@ -12,6 +12,7 @@ import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 import { buildVector, specHash, decide, seedChampion, ModelRepository } from "../../services/lib/model/index.js";
 import { explainerFor, topReasons } from "../../services/router/explain/reasons.js";
 import { createGrpcTransport, HealthProbe } from "../../services/lib/rpc/index.js";
+import { controlPolicies } from "../support/policy-writer.js";
 import { creditRows } from "../support/credit-data.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 
@@ -125,8 +126,14 @@ describe("models and features end to end: the tree champion, reason codes, the s
       transport.close();
     }
 
+    // meshctl refuses it (no worker has it ready: the workers' skew guard refuses it) ...
     const set = await fx.meshctl("set-champion", MODEL, SKEWED);
-    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.code, 1, set.stdout);
+    assert.match(set.stderr, new RegExp(`no model worker has ${MODEL} version ${SKEWED} ready.*refused by`));
+    // ... and a policy that names it anyway (written to the bucket by other means) never takes traffic either.
+    const { store, nc } = await controlPolicies(fx.mesh);
+    await store.put({ model: MODEL, championVersion: SKEWED });
+    await nc.close();
     await new Promise((r) => setTimeout(r, 1500));
     for (const inputs of creditRows(20)) {
       const res = await fx.scoring.score({ model: MODEL, inputs }, { timeoutMs: 5000 });

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { CliError } from "./output.js";
 import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviews } from "./reviews.js";
+import { canary, promote, rollback } from "./rollout.js";
 import { score, scoreInput } from "./score.js";
 import { status } from "./status.js";
 import { MeshTarget } from "./target.js";
@@ -14,9 +15,14 @@ usage: npm run meshctl -- <command> [options] [--json] [--state-dir DIR]
 commands:
   status                          health of every service, serving policies, loaded versions, decision counts
                                   (exits 1 when a service is not SERVING or a part cannot be read)
-  policy <model>                  the serving policy of a model
+  policy <model>                  the serving policy of a model (champion, canary)
   set-champion <model> <version>  make <version> the champion of <model> (routers switch once workers have it ready),
-                                  signed with your operator key
+                                  signed with your operator key; refused unless a model worker has it ready
+  canary <model> <version> --percent P
+                                  send P % of <model>'s traffic (sticky by entity id) to <version> next to the champion
+  promote <model>                 the canary becomes the champion and serves all traffic
+  rollback <model>                remove the canary: every router sends all traffic to the champion at once
+                                  (policy writes are compare-and-set: a concurrent change makes them fail, exit 1)
   seed-policies                   give every model without a serving policy its seed version, and sign unsigned
                                   policies of older builds (npm start does this at start)
   score -d, --data <request>      score one ScoreRequest through the public gRPC API; <request> is curl-style:
@@ -55,6 +61,7 @@ const OPTIONS = {
   file: { type: "string" },
   json: { type: "boolean" },
   limit: { type: "string" },
+  percent: { type: "string" },
   model: { type: "string" },
   "state-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -89,6 +96,15 @@ async function main(): Promise<void> {
       const [model, version] = args("set-champion", rest, ["model", "version"]);
       return setChampion(target(), model!, version!, out);
     }
+    case "canary": {
+      const [model, version] = args("canary", rest, ["model", "version"], " --percent P");
+      if (values.percent === undefined) throw new CliError("usage: meshctl canary <model> <version> --percent P", 2);
+      return canary(target(), model!, version!, values.percent, out);
+    }
+    case "promote":
+      return promote(target(), args("promote", rest, ["model"])[0]!, out);
+    case "rollback":
+      return rollback(target(), args("rollback", rest, ["model"])[0]!, out);
     case "seed-policies":
       args("seed-policies", rest, []);
       return seedPolicies(target(), out);

@@ -2,6 +2,8 @@ import { ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/pol
 import { ModelRepository, seedChampion } from "../../services/lib/model/index.js";
 import { bootstrapPolicies, PolicyStore } from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
+import { changePolicy } from "./rollout.js";
+import { checkServable, servingProblem } from "./version-check.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
 
@@ -18,29 +20,48 @@ export function withPolicies<T>(
   return withNats(target, async (nc) => fn(await PolicyStore.open(nc, trust)));
 }
 
-/** "champion 2, set 2026-01-01T00:00:00.000Z by ana" (by: the verified signer) */
+/** "champion 2, canary 4 at 20 %, set 2026-01-01T00:00:00.000Z by ana" (by: the verified signer) */
 export function policyLine(p: ServingPolicy): string {
   const at = p.updatedAt ? new Date(Number(p.updatedAt.seconds) * 1000).toISOString() : "?";
-  return `champion ${p.championVersion}, set ${at} by ${p.updatedBy || "?"}`;
+  const canary = p.canary ? `, canary ${p.canary.version} at ${p.canary.percent} %` : "";
+  return `champion ${p.championVersion}${canary}, set ${at} by ${p.updatedBy || "?"}`;
 }
 
-/** `meshctl policy <model>` */
+/**
+ * `meshctl policy <model>`: the policy, and what is wrong with it (a champion or canary no model worker has ready:
+ * routers then keep the version they served, or a degraded stand-in). `--json`: the policy's protobuf JSON with
+ * `problems` (a list, empty when none).
+ */
 export async function policy(target: MeshTarget, model: string, out: Output): Promise<void> {
-  const p = await withPolicies(target, (s) => s.get(model));
-  if (!p) throw new CliError(`no serving policy for ${model} (npm start or meshctl seed-policies writes one)`);
-  if (out.json) printJson(messageJson(ServingPolicySchema, p));
-  else console.log(`${model}: ${policyLine(p)}`);
+  const { p, problems } = await withNats(target, async (nc) => {
+    const p = await (await PolicyStore.open(nc, { trusted: target.trustedOperators() })).get(model);
+    if (!p) throw new CliError(`no serving policy for ${model} (npm start or meshctl seed-policies writes one)`);
+    const versions = [p.championVersion, ...(p.canary ? [p.canary.version] : [])];
+    // Best effort: the policy is what was asked for; a worker bucket that cannot be read is a problem to show.
+    const found = await Promise.all(
+      versions.map((v) => servingProblem(target, nc, model, v).catch((err: Error) => err.message)),
+    );
+    return { p, problems: found.filter((x) => x !== undefined).map((x) => x.replace(/^refused: /, "")) };
+  });
+  if (out.json) printJson({ ...(messageJson(ServingPolicySchema, p) as object), problems });
+  else console.log([`${model}: ${policyLine(p)}`, ...problems.map((x) => `  problem: ${x}`)].join("\n"));
 }
 
-/** `meshctl set-champion <model> <version>`: a policy signed with the operator's key. */
+/**
+ * `meshctl set-champion <model> <version>`: a policy signed with the operator's key, written compare-and-set.
+ * Refused when no worker has the version ready. A canary stays, unless it is the new champion.
+ */
 export async function setChampion(target: MeshTarget, model: string, version: string, out: Output): Promise<void> {
-  const repo = new ModelRepository(target.repository());
-  if (!repo.models().includes(model))
-    throw new CliError(`unknown model ${model} (repository ${target.repository()} has: ${repo.models().join(", ")})`);
-  const versions = repo.versions(model);
-  if (!versions.includes(version))
-    throw new CliError(`${model} has no version ${version} (versions: ${versions.join(", ")})`);
-  const p = await withPolicies(target, (store) => store.put({ model, championVersion: version }), { sign: true });
+  const p = await changePolicy(
+    target,
+    model,
+    (at) => ({
+      model,
+      championVersion: version,
+      ...(at.policy?.canary && at.policy.canary.version !== version ? { canary: at.policy.canary } : {}),
+    }),
+    (nc) => checkServable(target, nc, model, version),
+  );
   if (out.json) printJson(messageJson(ServingPolicySchema, p));
   else
     console.log(

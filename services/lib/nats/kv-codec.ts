@@ -20,6 +20,8 @@ export interface KvCodecOptions<M extends VersionedMessage> {
   version: number;
   /** Reads a value written before `schema_version` existed (absent or 0); throws saying what is wrong. */
   upgrade(legacy: JsonObject): M;
+  /** Readers of older schema versions (other than 0) this build still reads, by version; throw saying what is wrong. */
+  older?: Record<number, (json: JsonObject) => M>;
   /** What is wrong with a value that parsed (a required field left empty), or undefined. */
   problem?(value: M): string | undefined;
 }
@@ -52,8 +54,11 @@ export function kvCodec<M extends VersionedMessage>(opts: KvCodecOptions<M>): Kv
   const readAs = (json: JsonObject, v: number): M => {
     if (v === 0) return opts.upgrade(json);
     if (v === version) return fromJson(schema, json, { ignoreUnknownFields: true });
+    const older = opts.older?.[v];
+    if (older) return older(json);
+    const readable = [0, ...Object.keys(opts.older ?? {}), version].join(", ");
     throw new Error(
-      `schema version ${v} is not one this build reads (0 or ${version}): was it written by a newer scoremesh?`,
+      `schema version ${v} is not one this build reads (${readable}): was it written by a newer scoremesh?`,
     );
   };
   return {

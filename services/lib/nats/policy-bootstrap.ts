@@ -15,6 +15,8 @@ export interface PolicyBootstrap {
   championVersion?: string;
   /** For re-signed: who the old value said wrote it; for refused: why. */
   detail?: string;
+  /** What is wrong with the policy kept (e.g. its champion is not in the model repository); routers work around it. */
+  problem?: string;
 }
 
 /**

@@ -3,7 +3,10 @@ import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/
 import { kvCodec } from "./kv-codec.js";
 
 /** The schema version of the serving policies this build writes (scoremesh.policy.v1.ServingPolicy.schema_version). */
-export const POLICY_SCHEMA_VERSION = 1;
+export const POLICY_SCHEMA_VERSION = 2;
+
+/** The most a canary may take, in percent; and the granularity of its share (basis points of the 0..9999 buckets). */
+export const CANARY_MAX_PERCENT = 100;
 
 const policyCodec = kvCodec({
   what: "serving policy",
@@ -11,8 +14,23 @@ const policyCodec = kvCodec({
   version: POLICY_SCHEMA_VERSION,
   // Policies written before schema versions are the same message without the field.
   upgrade: (legacy) => fromJson(ServingPolicySchema, legacy),
-  problem: (p) => (!p.model ? "model is empty" : !p.championVersion ? "championVersion is empty" : undefined),
+  // Version 1 had the fields of 2 but the canary.
+  older: { 1: (v1) => fromJson(ServingPolicySchema, v1, { ignoreUnknownFields: true }) },
+  problem: policyProblem,
 });
+
+/** What is wrong with a policy that parsed, naming the field; undefined when nothing is. */
+export function policyProblem(p: ServingPolicy): string | undefined {
+  if (!p.model) return "model is empty";
+  if (!p.championVersion) return "championVersion is empty";
+  if (!p.canary) return undefined;
+  if (!p.canary.version) return "canary.version is empty";
+  if (p.canary.version === p.championVersion) return `canary.version is the champion's (${p.championVersion})`;
+  const pct = p.canary.percent;
+  if (!Number.isFinite(pct) || pct <= 0 || pct > CANARY_MAX_PERCENT)
+    return `canary.percent must be in (0, ${CANARY_MAX_PERCENT}], got ${pct}`;
+  return undefined;
+}
 
 /** Protobuf JSON of a serving policy, as the policy bucket keeps it. */
 export function encodePolicy(policy: ServingPolicy): string {

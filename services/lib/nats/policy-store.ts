@@ -15,6 +15,21 @@ export const POLICY_BUCKET = "scoremesh_policy";
 /** The bucket's options: whoever creates it (the control identity, at launch) creates it with these. */
 export const POLICY_BUCKET_OPTIONS = { history: 16 } as const;
 
+/** A compare-and-set write that lost: someone else wrote the model's policy after it was read. */
+export class PolicyConflictError extends Error {
+  override readonly name = "PolicyConflictError";
+}
+
+/** A model's policy as the bucket holds it now, for a read-modify-write. */
+export interface PolicyAt {
+  /** The verified policy; undefined when the key has none or its value was refused (see `refused`). */
+  policy?: ServingPolicy;
+  /** Why the value was refused (unreadable, unsigned, untrusted signer); undefined when it was not. */
+  refused?: string;
+  /** The key's revision, to write at (0: the key has no value). */
+  revision: number;
+}
+
 /** Whose signatures a reader accepts, and (for a writer) the operator key it signs with. */
 export interface PolicyTrust {
   trusted: TrustedOperators;
@@ -87,6 +102,35 @@ export class PolicyStore {
     return { text: e.string(), revision: e.revision };
   }
 
+  /** The model's policy and revision now (a refused value is reported, not thrown), for `putAt`. */
+  async read(model: string): Promise<PolicyAt> {
+    const e = await this.kv.get(model);
+    if (!e || e.operation !== "PUT") return { revision: e?.revision ?? 0 };
+    try {
+      return { policy: readSignedPolicy(e.string(), model, this.trust.trusted), revision: e.revision };
+    } catch (err) {
+      return { refused: (err as Error).message, revision: e.revision };
+    }
+  }
+
+  /**
+   * Writes a signed policy only if the key is still at `revision` (from `read`); throws `PolicyConflictError`
+   * when someone wrote it in between, so that two operators never overwrite each other's change unseen.
+   */
+  async putAt(fields: PolicyFields, revision: number): Promise<ServingPolicy> {
+    const { text, policy } = writeSignedPolicy(fields, this.signer(), this.trust.trusted);
+    try {
+      await this.kv.put(policy.model, text, { previousSeq: revision });
+    } catch (err) {
+      if (!isWrongRevision(err)) throw err;
+      throw new PolicyConflictError(
+        `the serving policy of ${policy.model} changed since it was read (at revision ${revision}): someone else wrote it; read it again (meshctl policy ${policy.model}) and retry`,
+        { cause: err },
+      );
+    }
+    return policy;
+  }
+
   /** Writes a policy signed with this store's signer (last writer wins); returns it as readers will see it. */
   async put(fields: PolicyFields): Promise<ServingPolicy> {
     const { text, policy } = writeSignedPolicy(fields, this.signer(), this.trust.trusted);
@@ -136,6 +180,7 @@ export class PolicyStore {
     });
   }
 
+  /** The model families that have a key in the bucket. */
   async models(): Promise<string[]> {
     const out: string[] = [];
     for await (const k of await this.kv.keys()) out.push(k);
@@ -146,4 +191,10 @@ export class PolicyStore {
     if (!this.trust.signer) throw new Error("this policy store has no signing key: it can only read");
     return this.trust.signer;
   }
+}
+
+/** True for JetStream's "wrong last sequence" (err_code 10071): a compare-and-set on a revision that moved. */
+function isWrongRevision(err: unknown): boolean {
+  const e = err as { api_error?: { err_code?: number }; message?: string };
+  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? "");
 }

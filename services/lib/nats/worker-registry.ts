@@ -62,6 +62,21 @@ export class WorkerStore {
     await this.kv.put(key, encodeWorkerRecord(record));
   }
 
+  /** The current record of every worker (a value that cannot be parsed is left out). */
+  async list(): Promise<WorkerRecord[]> {
+    const out: WorkerRecord[] = [];
+    for await (const key of await this.kv.keys()) {
+      const e = await this.kv.get(key);
+      if (e?.operation !== "PUT") continue;
+      try {
+        out.push(parseWorkerRecord(e.string()));
+      } catch {
+        // Not a record this build reads: as watchers do, leave it out.
+      }
+    }
+    return out;
+  }
+
   async remove(key: string): Promise<void> {
     await this.kv.delete(key);
   }

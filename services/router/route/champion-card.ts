@@ -18,6 +18,11 @@ export function championFor(req: RouteRequest, deps: Pick<RouterDeps, "champions
   if (version === undefined) {
     throw new ConnectError(`no serving policy for model ${JSON.stringify(req.model)} yet`, Code.Unavailable);
   }
+  return versionFor(req, version, deps);
+}
+
+/** `version` of the request's model and its card, refusing vectors of another feature spec (see championFor). */
+export function versionFor(req: RouteRequest, version: string, deps: Pick<RouterDeps, "cards">): Champion {
   const card = deps.cards(req.model, version);
   if (!card) throw new ConnectError(`model ${req.model} version ${version} has no card here`, Code.Internal);
   if (req.featureSpecHash !== card.feature_spec_hash) {

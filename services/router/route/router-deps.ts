@@ -13,7 +13,8 @@ import type { WorkerPool } from "../workers/worker-pool.js";
 export interface RouterDeps {
   /** Reason codes of decisions; absent: decisions carry none. */
   reasons?: Pick<Reasoner, "forRow">;
-  champions: Pick<ChampionTable, "champion">;
+  /** The versions served: the champion, and (where set) the canary and why a stand-in serves. */
+  champions: Pick<ChampionTable, "champion"> & Partial<Pick<ChampionTable, "canary" | "standInFor">>;
   cards: (model: string, version: string) => ModelCard | undefined;
   workers: Pick<WorkerPool, "candidates">;
   monitor: Pick<MonitorSink, "enqueue">;

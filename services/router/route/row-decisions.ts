@@ -4,6 +4,7 @@ import type { FeatureRow } from "../../../gen/scoremesh/router/v1/router_pb.js";
 import { type Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { decide, decideDegraded, type ModelCard } from "../../lib/model/index.js";
 import type { ReasonCode } from "../explain/reasons.js";
+import type { Arm } from "./arms.js";
 import type { Champion } from "./champion-card.js";
 import type { Scored } from "./route-cascade.js";
 import type { RouterDeps } from "./router-deps.js";
@@ -29,9 +30,19 @@ export interface DecidedRow {
   reasons: ReasonCode[];
 }
 
-export function outcomeOf(model: string, { result }: Scored): RouteOutcome {
+/**
+ * The outcome of a Route call's rows on one arm: a canary's own answer reports route CANARY; a stand-in's answer
+ * (the policy's champion cannot serve: `standIn`) is degraded.
+ */
+export function outcomeOf(model: string, { result }: Scored, arm: Arm = "champion", standIn = false): RouteOutcome {
   const version = result.route === Route.RULES ? RULES_VERSION : result.version;
-  return { model, version, route: result.route, degraded: result.route !== Route.PRIMARY };
+  const primary = result.route === Route.PRIMARY;
+  return {
+    model,
+    version,
+    route: primary && arm === "canary" ? Route.CANARY : result.route,
+    degraded: !primary || (standIn && arm === "champion"),
+  };
 }
 
 /**

@@ -94,3 +94,62 @@ test("a version missing from the repository is not adopted; it is once it appear
   await r.reconcile();
   assert.equal(champions.champion("m"), "3", "the card cache read the new version");
 });
+
+test("a champion that cannot serve while the router has none: a stand-in serves, logged once; the fixed policy replaces it", async () => {
+  const ready = new Set(["1"]);
+  const { repo, add } = repository();
+  add("1");
+  const champions = new ChampionTable();
+  const errors: string[] = [];
+  const log = {
+    info: () => {},
+    warn: () => {},
+    error: (_o: unknown, m: string) => errors.push(m),
+  } as unknown as Logger;
+  const r = new ChampionReconciler({
+    ...{ champions, repo, cards: new CardCache(repo), log, onReconciled: () => {} },
+    workers: { ready: async (_m, v) => ready.has(v) },
+    standInVersion: () => "1",
+  });
+  r.follow({ model: "m", championVersion: "9", updatedBy: "test" } as ServingPolicy);
+  await settle();
+  for (let i = 0; i < 3; i++) await r.reconcile();
+  assert.equal(champions.champion("m"), "1");
+  assert.match(champions.standInFor("m")!, /names version 9, which cannot serve: it is not in the model repository/);
+  assert.equal(
+    errors.filter((e) => /not in the model repository/.test(e)).length,
+    2,
+    "the problem, and the stand-in: once each",
+  );
+  add("9");
+  ready.add("9");
+  await r.reconcile();
+  assert.equal(champions.champion("m"), "9");
+  assert.equal(champions.standInFor("m"), undefined);
+});
+
+test("a champion not ready on any worker: a stand-in only after the grace period", async () => {
+  const { repo, add } = repository();
+  add("1");
+  add("2");
+  const champions = new ChampionTable();
+  let now = 0;
+  const r = new ChampionReconciler({
+    ...{ champions, repo, cards: new CardCache(repo), onReconciled: () => {} },
+    log: { info: () => {}, warn: () => {}, error: () => {} } as unknown as Logger,
+    workers: { ready: async (_m, v) => v === "1" },
+    standInVersion: () => "1",
+    standInAfterMs: 10_000,
+    now: () => now,
+  });
+  r.follow({ model: "m", championVersion: "2", updatedBy: "test" } as ServingPolicy);
+  await settle();
+  await r.reconcile();
+  now = 9_000;
+  await r.reconcile();
+  assert.equal(champions.champion("m"), undefined, "still within the grace period: workers may be loading it");
+  now = 10_000;
+  await r.reconcile();
+  assert.equal(champions.champion("m"), "1");
+  assert.match(champions.standInFor("m")!, /it is not ready on any model worker/);
+});

@@ -18,6 +18,7 @@ import {
   specHash,
 } from "../../../services/lib/model/index.js";
 import { CardCache } from "../../../services/router/card-cache.js";
+import { inCanary } from "../../../services/router/canary/assignment.js";
 import { ChampionTable } from "../../../services/router/champions.js";
 import { Reasoner } from "../../../services/router/explain/reasoner.js";
 import { fallbackVersions } from "../../../services/router/fallback-versions.js";
@@ -307,4 +308,43 @@ test("a call without rows gets no decisions and calls no worker", async () => {
   assert.deepEqual(res.decisions, []);
   assert.deepEqual(calls, []);
   assert.deepEqual(records, []);
+});
+
+test("a canary: rows split by sticky assignment, scored per arm, answered in row order with route CANARY", async () => {
+  const champions = new ChampionTable();
+  champions.want(MODEL, CHAMPION);
+  champions.wantCanary(MODEL, { version: "4", percent: 30 });
+  await champions.reconcile(async () => true);
+  const constant = (x: number) => (_m: Float32Array, rows: number) => new Float32Array(rows).fill(x);
+  const { client, calls, records } = await router({ [CHAMPION]: constant(0.1), "4": constant(0.2) }, { champions });
+  const rows = featureRows(40).map((r, i) => ({ ...r, entityId: i % 2 ? `E-${i}` : "" }));
+  const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows });
+  const toCanary = rows.map((r) => inCanary(MODEL, { entityId: r.entityId, requestId: r.requestId! }, 30));
+  assert.ok(toCanary.some((x) => x) && toCanary.some((x) => !x), "both arms have rows");
+  res.decisions.forEach((d, i) => {
+    assert.equal(d.requestId, `r-${i}`, "row order kept");
+    assert.deepEqual(
+      [d.modelVersion, d.route, d.score, d.degraded],
+      toCanary[i] ? ["4", Route.CANARY, Math.fround(0.2), false] : [CHAMPION, Route.PRIMARY, Math.fround(0.1), false],
+    );
+  });
+  assert.deepEqual(
+    calls.map((c) => [c.version, c.rows]).sort(),
+    [
+      [CHAMPION, toCanary.filter((x) => !x).length],
+      ["4", toCanary.filter((x) => x).length],
+    ].sort(),
+    "one ModelInfer per arm",
+  );
+  assert.equal(records.filter((r) => r.route === Route.CANARY).length, toCanary.filter((x) => x).length);
+});
+
+test("a stand-in (the policy's champion cannot serve) answers, degraded", async () => {
+  const champions = new ChampionTable();
+  champions.want(MODEL, "9");
+  champions.standIn(MODEL, CHAMPION, "version 9 is not in the model repository");
+  const { client } = await router({ [CHAMPION]: onnx(CHAMPION) }, { champions });
+  const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows: featureRows(4) });
+  for (const d of res.decisions)
+    assert.deepEqual([d.modelVersion, d.route, d.degraded], [CHAMPION, Route.PRIMARY, true]);
 });

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/policy/v1/policy.proto.
  */
 export const file_scoremesh_policy_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSKUAQoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA1iBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSLBAQoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkiKgoGQ2FuYXJ5Eg8KB3ZlcnNpb24YASABKAkSDwoHcGVyY2VudBgCIAEoAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * The value of a model family's key in the policy bucket.
@@ -31,7 +31,7 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
   model: string;
 
   /**
-   * The version that serves all traffic.
+   * The version that serves all traffic not assigned to the canary.
    *
    * @generated from field: string champion_version = 2;
    */
@@ -52,13 +52,21 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
   updatedBy: string;
 
   /**
-   * The layout of this value: 1. Absent (0) in values written before it existed, which have the same fields and
-   * are read as 1. It changes only when a reader that ignores unknown fields would misread a value; added fields
-   * keep it.
+   * The layout of this value: 2 (this build writes 2, which added `canary`: a build that reads only 1 refuses
+   * a 2 and keeps its last good policy, rather than ignore the canary and send its entities to the champion).
+   * Absent (0) in values written before it existed and 1 have the same fields otherwise, and are read as 2. It
+   * changes only when a reader that ignores unknown fields would misread a value.
    *
    * @generated from field: uint32 schema_version = 5;
    */
   schemaVersion: number;
+
+  /**
+   * A challenger serving a sticky share of the traffic next to the champion; absent: the champion serves all.
+   *
+   * @generated from field: scoremesh.policy.v1.Canary canary = 6;
+   */
+  canary?: Canary | undefined;
 };
 
 /**
@@ -67,4 +75,35 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
  */
 export const ServingPolicySchema: GenMessage<ServingPolicy> = /*@__PURE__*/
   messageDesc(file_scoremesh_policy_v1_policy, 0);
+
+/**
+ * A canary: the version that serves `percent` of the model's traffic. Assignment is sticky: a row's entity_id
+ * (its request_id when it has none) hashed with the model's name gives a bucket in 0..9999, and buckets below
+ * percent × 100 go to the canary, so an entity gets the same version on every router replica, and raising the
+ * percent keeps the entities the canary already had.
+ *
+ * @generated from message scoremesh.policy.v1.Canary
+ */
+export type Canary = Message<"scoremesh.policy.v1.Canary"> & {
+  /**
+   * The version, e.g. "4"; never the champion's.
+   *
+   * @generated from field: string version = 1;
+   */
+  version: string;
+
+  /**
+   * The share of traffic, in percent, in (0, 100]; two decimals count (basis points).
+   *
+   * @generated from field: double percent = 2;
+   */
+  percent: number;
+};
+
+/**
+ * Describes the message scoremesh.policy.v1.Canary.
+ * Use `create(CanarySchema)` to create a new message.
+ */
+export const CanarySchema: GenMessage<Canary> = /*@__PURE__*/
+  messageDesc(file_scoremesh_policy_v1_policy, 1);
 

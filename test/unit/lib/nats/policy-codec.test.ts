@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
+import { clone, create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ServingPolicySchema } from "../../../../gen/scoremesh/policy/v1/policy_pb.js";
+import { CanarySchema, ServingPolicySchema } from "../../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { decodePolicy, encodePolicy, KvValueError } from "../../../../services/lib/nats/index.js";
 
 const policy = create(ServingPolicySchema, {
@@ -10,12 +10,12 @@ const policy = create(ServingPolicySchema, {
   championVersion: "3",
   updatedBy: "meshctl@alice",
   updatedAt: timestampFromMs(1_700_000_000_000),
-  schemaVersion: 1,
+  schemaVersion: 2,
 });
 
 test("a serving policy round-trips as protobuf JSON with its schema version", () => {
   const text = encodePolicy(create(ServingPolicySchema, { ...policy, schemaVersion: 0 }));
-  assert.equal(fromJsonString(ServingPolicySchema, text).schemaVersion, 1, "written with the current version");
+  assert.equal(fromJsonString(ServingPolicySchema, text).schemaVersion, 2, "written with the current version");
   assert.deepEqual(decodePolicy(text), policy);
 });
 
@@ -25,6 +25,26 @@ test("a policy written before schema versions (the same message without the fiel
     '{"model":"credit-default","championVersion":"3","updatedAt":"2023-11-14T22:13:20Z","updatedBy":"meshctl@alice"}';
   assert.deepEqual(decodePolicy(legacy), policy);
   assert.deepEqual(decodePolicy(toJsonString(ServingPolicySchema, { ...policy, schemaVersion: 0 })), policy);
+});
+
+test("a policy of schema version 1 (before canaries) is read as the current version", () => {
+  assert.deepEqual(decodePolicy(toJsonString(ServingPolicySchema, { ...policy, schemaVersion: 1 })), policy);
+});
+
+test("a canary round-trips; one that cannot serve is refused naming the field", () => {
+  const withCanary = (canary: { version: string; percent: number }) => {
+    const p = clone(ServingPolicySchema, policy);
+    p.canary = create(CanarySchema, canary);
+    return p;
+  };
+  const p = withCanary({ version: "4", percent: 12.5 });
+  assert.deepEqual(decodePolicy(encodePolicy(p)), p);
+  const refuses = (canary: { version: string; percent: number }, why: RegExp) =>
+    assert.throws(() => decodePolicy(encodePolicy(withCanary(canary))), why);
+  refuses({ version: "", percent: 10 }, /canary\.version is empty/);
+  refuses({ version: "3", percent: 10 }, /canary\.version is the champion's \(3\)/);
+  refuses({ version: "4", percent: 0 }, /canary\.percent must be in \(0, 100\], got 0/);
+  refuses({ version: "4", percent: 101 }, /canary\.percent must be in \(0, 100\], got 101/);
 });
 
 test("malformed policies are refused with a KvValueError that says what is wrong", () => {
@@ -41,8 +61,8 @@ test("malformed policies are refused with a KvValueError that says what is wrong
   refuses('{"championVersion":"3","schemaVersion":1}', /model is empty/);
   refuses('{"model":"credit-default","championVersion":"3","champion":"2"}', /champion/);
   refuses(
-    '{"model":"credit-default","championVersion":"3","schemaVersion":2}',
-    /schema version 2 is not one this build reads \(0 or 1\)/,
+    '{"model":"credit-default","championVersion":"3","schemaVersion":3}',
+    /schema version 3 is not one this build reads \(0, 1, 2\)/,
   );
   refuses(
     '{"model":"credit-default","championVersion":"3","schemaVersion":-1}',
@@ -50,7 +70,7 @@ test("malformed policies are refused with a KvValueError that says what is wrong
   );
 });
 
-test("the schema version may be written as a string (protobuf JSON allows it), and new fields of version 1 are ignored", () => {
-  const text = JSON.stringify({ ...JSON.parse(encodePolicy(policy)), schemaVersion: "1", canaryVersion: "4" });
+test("the schema version may be written as a string (protobuf JSON allows it), and new fields of the current version are ignored", () => {
+  const text = JSON.stringify({ ...JSON.parse(encodePolicy(policy)), schemaVersion: "2", shadowVersion: "4" });
   assert.deepEqual(decodePolicy(text), policy);
 });
