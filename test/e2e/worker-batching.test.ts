@@ -120,7 +120,7 @@ test(
       const firstRefusal = Promise.any(
         calls.map((c) =>
           c.then(
-            () => Promise.reject(),
+            () => Promise.reject(new Error("answered, not refused")),
             (e: unknown) => e,
           ),
         ),
