@@ -43,7 +43,9 @@ export class BreakerStore {
   static async open(nc: NatsConnection, { timeoutMs }: { timeoutMs?: number } = {}): Promise<BreakerStore> {
     return new BreakerStore(
       nc,
-      await nc.jetstream().views.kv(BREAKER_BUCKET, withReplicas({ history: 1, ...(timeoutMs ? { timeout: timeoutMs } : {}) })),
+      await nc
+        .jetstream()
+        .views.kv(BREAKER_BUCKET, withReplicas({ history: 1, ...(timeoutMs ? { timeout: timeoutMs } : {}) })),
     );
   }
 
