@@ -1,0 +1,7 @@
+// The public surface of services/lib/stats: pure comparison statistics for drift, segments and canary analysis.
+export * from "./bins.js";
+export * from "./drift-state.js";
+export * from "./ks.js";
+export * from "./psi.js";
+export * from "./rates.js";
+export * from "./sliding-counts.js";
