@@ -165,6 +165,7 @@ export const MESH: readonly ServiceSpec[] = [
     health: healthOf(PORTS.monitor),
     env: {
       ...commonEnv("MONITOR", PORTS.monitor),
+      ...modelsEnv,
       ...natsEnv,
       MONITOR_ADDR: `0.0.0.0:${PORTS.monitor}`,
       MONITOR_HTTP_ADDR: `0.0.0.0:${PORTS.monitorHttp}`,

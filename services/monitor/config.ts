@@ -14,6 +14,10 @@ export interface MonitorConfig extends ServiceTlsConfig {
   natsServers: string[];
   /** Its NATS identity (NATS_NKEY_SEED_FILE): the monitor role reads worker records. */
   natsIdentity: NatsIdentity;
+  /** The model repository (MODEL_REPOSITORY): the versions' reference profiles that drift is measured against. */
+  modelRepository: string;
+  /** Decisions per version in the score drift window (MONITOR_DRIFT_WINDOW). */
+  driftWindow: number;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -23,6 +27,8 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     auditLogPath: env.optional("MONITOR_AUDIT_LOG") ?? "",
     drainTimeoutMs: env.int("MONITOR_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
     reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
+    modelRepository: env.string("MODEL_REPOSITORY", "models"),
+    driftWindow: env.int("MONITOR_DRIFT_WINDOW", 1000, 100, 1_000_000),
     natsServers: natsServers(env),
     ...readServiceTls(env, "MONITOR"),
     natsIdentity: natsIdentity(env),

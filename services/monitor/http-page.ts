@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { DecisionMetrics } from "./metrics.js";
+import type { ScoreDriftWatch } from "./score-drift.js";
 import type { ReviewQueue } from "./review-queue.js";
 import type { DecisionStats } from "./stats.js";
 import type { WorkerTable, WorkerView } from "./worker-table.js";
@@ -8,6 +9,7 @@ import type { WorkerWatch } from "./worker-watch.js";
 /** What the page shows. */
 interface PageSources {
   stats: DecisionStats;
+  drift?: ScoreDriftWatch;
   reviews: ReviewQueue;
   workers: WorkerTable;
   workerWatch: Pick<WorkerWatch, "state">;
@@ -45,7 +47,7 @@ export function startHttpPage(
   });
 }
 
-function snapshot({ stats: s, reviews, workers, workerWatch }: PageSources) {
+function snapshot({ stats: s, reviews, workers, workerWatch, drift }: PageSources) {
   return {
     decisions_total: s.total,
     review_cases: { queued: reviews.queued(), total: reviews.total, max: reviews.max },
@@ -62,6 +64,15 @@ function snapshot({ stats: s, reviews, workers, workerWatch }: PageSources) {
     })),
     worker_registry: workerWatch.state(),
     workers: workers.list(Date.now()).map(workerJson),
+    score_drift: (drift?.readings() ?? []).map((d) => ({
+      model: d.model,
+      version: d.version,
+      level: d.level,
+      psi: d.psi,
+      ks: d.ks,
+      ks_significant: d.ksSignificant,
+      sample: d.sample,
+    })),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecord } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import type { ScoreDriftWatch } from "./score-drift.js";
 import { TenantLabel } from "./tenant-label.js";
 import type { WorkerTable } from "./worker-table.js";
 
@@ -60,6 +61,21 @@ export class DecisionMetrics {
  * `scoremesh_worker_cpu_fallback` (1 when the worker asked for CUDA or TensorRT and runs on CPU) and
  * `scoremesh_worker_model_versions_ready`.
  */
+/** PSI of each watched version's recent scores against its reference profile (the drift readings, on scrape). */
+export function registerDriftGauges(registry: Registry, drift: ScoreDriftWatch): void {
+  new Gauge({
+    name: "scoremesh_score_psi",
+    help: "Population stability index of a model version's last decisions' scores against its reference profile (0.1 warn, 0.25 alert; absent below the minimum sample).",
+    labelNames: ["model", "version"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of drift.readings())
+        if (d.level !== "insufficient") this.set({ model: d.model, version: d.version }, d.psi);
+    },
+  });
+}
+
 export function registerWorkerGauges(registry: Registry, table: WorkerTable): void {
   new Gauge({
     name: "scoremesh_worker_cpu_fallback",

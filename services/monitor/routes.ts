@@ -3,12 +3,14 @@ import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import type { AuditLog } from "./audit-log.js";
 import type { DecisionMetrics } from "./metrics.js";
 import type { ReviewQueue } from "./review-queue.js";
+import type { ScoreDriftWatch } from "./score-drift.js";
 import type { DecisionStats } from "./stats.js";
 
 export function monitorRoutes(deps: {
   stats: DecisionStats;
   metrics: DecisionMetrics;
   reviews: ReviewQueue;
+  drift?: ScoreDriftWatch;
   audit?: AuditLog;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
@@ -18,6 +20,7 @@ export function monitorRoutes(deps: {
         deps.stats.add(r);
         deps.metrics.add(r);
         deps.reviews.offer(r);
+        deps.drift?.add(r);
       }
       deps.metrics.received.inc(req.records.length);
       return { accepted: req.records.length };

@@ -4,7 +4,9 @@ import { ServiceHost } from "../lib/service/index.js";
 import { AuditLog } from "./audit-log.js";
 import type { MonitorConfig } from "./config.js";
 import { startHttpPage } from "./http-page.js";
-import { DecisionMetrics, registerWorkerGauges } from "./metrics.js";
+import { DecisionMetrics, registerDriftGauges, registerWorkerGauges } from "./metrics.js";
+import { ScoreDriftWatch } from "./score-drift.js";
+import { ModelRepository } from "../lib/model/index.js";
 import { ReviewQueue } from "./review-queue.js";
 import { monitorRoutes } from "./routes.js";
 import { DecisionStats } from "./stats.js";
@@ -19,6 +21,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const stats = new DecisionStats();
   const metrics = new DecisionMetrics();
   const reviews = new ReviewQueue({ max: config.reviewQueueMax });
+  const drift = new ScoreDriftWatch(new ModelRepository(config.modelRepository), config.driftWindow);
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
   const host = new ServiceHost({
     name: "monitor",
@@ -28,11 +31,12 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
-  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, audit }));
+  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit }));
   if (audit) host.onClose(() => audit.close());
   await host.listen();
   const workers = new WorkerTable();
   registerWorkerGauges(metrics.registry, workers);
+  registerDriftGauges(metrics.registry, drift);
   const workerWatch = watchWorkers({
     natsServers: config.natsServers,
     natsIdentity: config.natsIdentity,
@@ -40,7 +44,15 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
   });
   host.onClose(() => workerWatch.close());
-  const http = await startHttpPage({ address: config.httpAddress, stats, metrics, reviews, workers, workerWatch });
+  const http = await startHttpPage({
+    address: config.httpAddress,
+    stats,
+    metrics,
+    reviews,
+    workers,
+    workerWatch,
+    drift,
+  });
   host.onClose(() => new Promise<void>((r) => http.server.close(() => r())));
   log.info(
     { address: config.httpAddress, port: http.port, auditLog: config.auditLogPath || undefined },
