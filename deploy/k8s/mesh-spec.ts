@@ -1,3 +1,5 @@
+import { DEFAULT_PORTS } from "../local/mesh.js";
+
 /**
  * What Kubernetes must know of each scoremesh service, in one place: its command, ports, environment, the
  * secrets it mounts and how it scales. The manifests (workloads.ts, policies.ts) are built from this, and the
@@ -42,15 +44,8 @@ export const addressOf = (svc: ServiceName, port: number) => `${svc}:${port}`;
 /** A balanced target: every ready replica of the service, through its headless Service (grpc-js round_robin). */
 export const replicasOf = (svc: ServiceName, port: number) => `dns:///${svc}-headless:${port}`;
 
-const PORTS = {
-  validatorGrpc: 50051,
-  validatorHttp: 8080,
-  feature: 50061,
-  router: 50071,
-  worker: 50081,
-  monitor: 50091,
-  monitorHttp: 9464,
-} as const;
+/** The same ports as `npm start`, so that a client or a runbook knows one set. */
+const PORTS = DEFAULT_PORTS;
 /** Each service's plaintext health port: its gRPC port + 1. */
 const healthOf = (port: number) => port + 1;
 
