@@ -9,6 +9,7 @@ import type { PolicyBootstrap } from "../../services/lib/nats/index.js";
 import { bootstrapControl } from "./control-bootstrap.js";
 import { controlEnv, ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "./nats-identities.js";
 import { ensureDevTenant } from "./dev-tenant.js";
+import { auditInstanceEnv, ensureDevAuditKey } from "./dev-audit-key.js";
 import { startNatsServer, stopProcess } from "./nats-server.js";
 import { freePort, portInUse, portOwner } from "./ports.js";
 import { logSize, NotServingError, summary, waitServing, type StartingInstance } from "./readiness.js";
@@ -232,6 +233,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const tls = devTlsEnv(opts.stateDir, opts.tls ?? "mtls", SERVICES);
   const credentials = meshCredentials({ ...tls.env, ...opts.env });
   const keys = ensureMeshKeys(opts.stateDir);
+  const auditKey = ensureDevAuditKey(opts.stateDir);
   const natsOpts = { ...natsOptions(opts, logDir), configFile: keys.natsConfigFile };
   let nats = await startNatsServer(natsOpts).catch((err: unknown) => {
     closeSync(natsOpts.logFile);
@@ -241,6 +243,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ...meshEnv(opts.ports, nats.url, opts.modelRepository ?? join(PROJECT_ROOT, "models"), opts.stateDir),
     ...tls.env,
     SCOREMESH_TRUSTED_OPERATORS_FILE: keys.trustedOperatorsFile,
+    SCOREMESH_AUDIT_PUBLIC_KEY_FILE: auditKey.publicKeyFile,
     ...opts.env,
   };
   const policyBootstrap = await bootstrapControl(nats.url, keys, env["MODEL_REPOSITORY"]!).catch(async (err) => {
@@ -262,6 +265,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ...env,
     ...tls.serviceEnv(serviceOf(name)),
     ...serviceNatsEnv(keys, serviceOf(name)),
+    ...auditInstanceEnv(opts.stateDir, auditKey, name, serviceOf(name) === "router", opts.env ?? {}),
     ...instanceEnv.get(name),
   });
   env["ROUTER_WORKER_ADDRS"] = instances

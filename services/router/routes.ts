@@ -2,6 +2,9 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { activeTraceId } from "../lib/rpc/index.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { AuditUnavailableError, type AuditRecordInit } from "./audit/audit-trail.js";
+import { auditRecords, openBreakers } from "./route/audit-records.js";
 import { championFor } from "./route/champion-card.js";
 import { decisionRecords } from "./route/decision-records.js";
 import { DegradedLog } from "./route/degraded-log.js";
@@ -16,7 +19,8 @@ export { RULES_VERSION } from "./route/row-decisions.js";
 /**
  * The router's Route handler: the champion's card (refusing vectors of another feature spec), the rows packed
  * into one matrix, the cascade (champion → fallback model → rules) within the deadline, a decision with reasons
- * per row, and a record of each decision for the monitor, sent off the hot path. Each step is in route/.
+ * per row, the audit record of each decision in the local spool before the answer (audit/), and a record of each
+ * decision for the monitor, sent off the hot path. Each step is in route/.
  */
 export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof RouterService>> {
   const degradedLog = new DegradedLog(deps.log);
@@ -37,8 +41,22 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
       };
       const outcome = outcomeOf(req.model, scored);
       const decided = decideRows(req.rows, scored, champion, outcome, deps);
+      if (deps.audit) {
+        const open = openBreakers(deps.breakers);
+        recordOrRefuse(deps.audit, req.model, auditRecords(decided, outcome, call, scored, champion, open));
+      }
       deps.monitor.enqueue(decisionRecords(decided, outcome, call));
       return { decisions: decided.map((d) => rowDecision(d, outcome)) };
     },
   };
+}
+
+/** Appends the call's audit records; a decision that cannot be recorded is not returned (UNAVAILABLE). */
+function recordOrRefuse(audit: NonNullable<RouterDeps["audit"]>, model: string, records: AuditRecordInit[]): void {
+  try {
+    audit.record(model, records);
+  } catch (err) {
+    if (err instanceof AuditUnavailableError) throw new ConnectError(err.message, Code.Unavailable);
+    throw err;
+  }
 }
