@@ -1,7 +1,7 @@
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { toBinary } from "@bufbuild/protobuf";
 import type { KeyObject } from "node:crypto";
 import type { Logger } from "pino";
-import { AuditRecordSchema, ChainLinkSchema, CheckpointSchema } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
+import { CheckpointSchema } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
 import {
   Chains,
   checkpointMsgId,
@@ -13,9 +13,11 @@ import {
   sha256,
   signCheckpoint,
 } from "../../lib/audit/index.js";
+import { encodeAuditRecord, type AuditFields } from "./record-encoder.js";
 import { SpoolFullError, type Spool } from "./spool.js";
 
-export type AuditRecordInit = MessageInitShape<typeof AuditRecordSchema>;
+/** One decision's record as the Route handler hands it over (see record-encoder.ts). */
+export type AuditRecordInit = AuditFields;
 
 export interface AuditTrailOptions {
   /** This process's chains: "router-<host>-<pid>-<start>". */
@@ -64,11 +66,7 @@ export class AuditTrail {
     const frames: Buffer[] = [];
     let last = prevHash;
     for (const r of records) {
-      const rec = create(AuditRecordSchema, r);
-      rec.schemaVersion = 1;
-      rec.model = model;
-      rec.link = create(ChainLinkSchema, { writer, seq, prevHash });
-      const bytes = toBinary(AuditRecordSchema, rec);
+      const bytes = encodeAuditRecord(model, r, { writer, seq, prevHash });
       frames.push(
         encodeFrame(FrameKind.Record, bytes, `${recordSubject(model, writer)} ${recordMsgId(model, writer, seq)}`),
       );

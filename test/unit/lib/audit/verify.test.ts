@@ -75,7 +75,7 @@ test("a record inserted with a sequence number in use is named, the genuine one 
 
 test("a whole chain of a writer no checkpoint announces is named as inserted", (t) => {
   const entries = trail(t, 4);
-  const forged = create(AuditRecordSchema, record(99));
+  const forged = create(AuditRecordSchema, { requestId: "r-99", score: 0.01 });
   forged.model = "credit-default";
   forged.link = create(ChainLinkSchema, { writer: "router-evil", seq: 1n, prevHash: new Uint8Array(32) });
   const tampered = [...entries, { at: 500, kind: FrameKind.Record, bytes: toBinary(AuditRecordSchema, forged) }];
