@@ -50,7 +50,7 @@ function row(i: number): AuditRecordInit {
 function measure(rowsPerCall: number, calls: number): string {
   const dir = mkdtempSync(join(tmpdir(), "scoremesh-audit-bench-"));
   const log = pino({ level: "silent" });
-  const spool = Spool.open({ dir, syncMs: 50, maxBytes: Number.MAX_SAFE_INTEGER, log });
+  const spool = Spool.open({ dir, writer: "router-test", syncMs: 50, maxBytes: Number.MAX_SAFE_INTEGER, log });
   const trail = new AuditTrail(spool, {
     writer: "router-bench",
     key: generateKeyPairSync("ed25519").privateKey,

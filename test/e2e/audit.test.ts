@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from "nats";
 import { AuditRecordSchema, ChainLinkSchema } from "../../gen/scoremesh/audit/v1/audit_pb.js";
 import { identityOptions } from "../../services/lib/nats/index.js";
 import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
-import { FrameKind, recordSubject, type TrailEntry } from "../../services/lib/audit/index.js";
+import { encodeFrame, FrameKind, recordSubject, type TrailEntry } from "../../services/lib/audit/index.js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { readTrail } from "../../tools/meshctl/audit-read.js";
 import { creditRows } from "../support/credit-data.js";
@@ -21,7 +21,7 @@ async function natsAs(fx: MeshFixture, role: "control" | "router"): Promise<Nats
 }
 
 /** The request ids of the records in the stream. */
-function requestIds(entries: TrailEntry[]): Set<string> {
+function requestIds({ entries }: { entries: TrailEntry[] }): Set<string> {
   return new Set(
     entries.filter((e) => e.kind === FrameKind.Record).map((e) => fromBinary(AuditRecordSchema, e.bytes).requestId),
   );
@@ -119,7 +119,8 @@ describe("audit trail: every returned decision spooled, shipped to SCOREMESH_AUD
     try {
       const forged = create(AuditRecordSchema, { requestId: "forged-1", model: MODEL, score: 0.01 });
       forged.link = create(ChainLinkSchema, { writer: "router-forged", seq: 1n, prevHash: new Uint8Array(32) });
-      await nc.jetstream().publish(recordSubject(MODEL, "router-forged"), toBinary(AuditRecordSchema, forged));
+      const frame = encodeFrame(FrameKind.Record, toBinary(AuditRecordSchema, forged));
+      await nc.jetstream().publish(recordSubject(MODEL, "router-forged"), frame);
     } finally {
       await nc.close();
     }

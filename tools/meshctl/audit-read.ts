@@ -1,36 +1,54 @@
 import { DeliverPolicy, type NatsConnection } from "nats";
-import { AUDIT_CHECKPOINT_PREFIX, AUDIT_STREAM, FrameKind, type TrailEntry } from "../../services/lib/audit/index.js";
+import { AUDIT_STREAM, decodeFrames, type Problem, type TrailEntry } from "../../services/lib/audit/index.js";
 import { CliError } from "./output.js";
 
+/** What the audit stream holds: its entries, and the messages whose frames could not all be read. */
+export interface Trail {
+  entries: TrailEntry[];
+  damaged: Problem[];
+}
+
 /**
- * Every entry of the audit stream (records and checkpoints, in stream order), or those stored since `since`,
- * read with an ordered consumer up to the stream's last sequence at the time of the call.
+ * Every entry of the audit stream (records and checkpoints, in stream order; a message holds a batch of frames of
+ * one subject), or those stored since `since`, read with an ordered consumer up to the stream's last sequence at
+ * the time of the call.
  */
-export async function readTrail(nc: NatsConnection, since?: Date): Promise<TrailEntry[]> {
+export async function readTrail(nc: NatsConnection, since?: Date): Promise<Trail> {
   const jsm = await nc.jetstreamManager();
   const info = await jsm.streams.info(AUDIT_STREAM).catch((err: Error) => {
     throw new CliError(`cannot read the audit stream ${AUDIT_STREAM}: ${err.message}`);
   });
   const last = info.state.last_seq;
-  if (info.state.messages === 0) return [];
+  const trail: Trail = { entries: [], damaged: [] };
+  if (info.state.messages === 0) return trail;
   const c = await nc
     .jetstream()
     .consumers.get(
       AUDIT_STREAM,
       since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() } : {},
     );
-  const entries: TrailEntry[] = [];
   for (;;) {
     let got = 0;
     let done = false;
     for await (const m of await c.fetch({ max_messages: 1000, expires: 2000 })) {
       got++;
-      const kind = m.subject.startsWith(`${AUDIT_CHECKPOINT_PREFIX}.`) ? FrameKind.Checkpoint : FrameKind.Record;
-      entries.push({ at: m.seq, kind, bytes: m.data });
+      addMessage(trail, m.seq, m.data);
       if (m.seq >= last) done = true;
     }
-    if (done || got === 0) return entries;
+    if (done || got === 0) return trail;
   }
+}
+
+function addMessage(trail: Trail, seq: number, data: Uint8Array): void {
+  const { frames, damaged } = decodeFrames(data);
+  frames.forEach((f, frame) => trail.entries.push({ at: seq, frame, kind: f.kind, bytes: f.payload }));
+  if (damaged)
+    trail.damaged.push({
+      kind: "unreadable",
+      at: seq,
+      frame: frames.length,
+      detail: `stored batch damaged: ${damaged}`,
+    });
 }
 
 /** `--since T`: an ISO 8601 time, or a duration back from now ("90s", "15m", "2h", "7d"). */

@@ -26,10 +26,12 @@ export async function auditCommand(
 }
 
 async function show(target: MeshTarget, requestId: string, out: Output): Promise<void> {
-  const entries = await withNats(target, (nc) => readTrail(nc));
+  const { entries } = await withNats(target, (nc) => readTrail(nc));
   const found: { at: number; hash: string; record: AuditRecord }[] = [];
+  const needle = Buffer.from(requestId, "utf8");
   for (const e of entries) {
-    if (e.kind !== FrameKind.Record) continue;
+    // Decode only the records that hold the id's bytes.
+    if (e.kind !== FrameKind.Record || Buffer.from(e.bytes).indexOf(needle) < 0) continue;
     const record = fromBinary(AuditRecordSchema, e.bytes);
     if (record.requestId === requestId) found.push({ at: e.at, hash: hex(sha256(e.bytes)), record });
   }
@@ -57,8 +59,9 @@ function printRecord(at: number, hash: string, r: AuditRecord): void {
 
 async function verify(target: MeshTarget, since: Date | undefined, out: Output): Promise<void> {
   const key = publicKey(target);
-  const entries = await withNats(target, (nc) => readTrail(nc, since));
+  const { entries, damaged } = await withNats(target, (nc) => readTrail(nc, since));
   const report = verifyTrail(entries, key, since !== undefined);
+  report.problems.unshift(...damaged);
   if (out.json) printJson({ ok: report.problems.length === 0, ...report });
   else {
     console.log(
@@ -68,7 +71,7 @@ async function verify(target: MeshTarget, since: Date | undefined, out: Output):
     for (const p of report.problems)
       console.log(
         `  ${p.kind.toUpperCase()}: ${p.model ?? ""}${p.writer ? `/${p.writer}` : ""}${p.seq ? ` seq ${p.seq}` : ""}` +
-          `${p.requestId ? ` request ${p.requestId}` : ""}${p.at ? ` (stream seq ${p.at})` : ""}: ${p.detail}`,
+          `${p.requestId ? ` request ${p.requestId}` : ""}${p.at ? ` (stream seq ${p.at} frame ${p.frame ?? 0})` : ""}: ${p.detail}`,
       );
     console.log(report.problems.length === 0 ? "verified: no record altered, removed or inserted" : "NOT VERIFIED");
   }

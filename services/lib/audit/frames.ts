@@ -12,6 +12,8 @@ export interface Frame {
   /** Where the shipper sends it: "<subject> <publish id>" (kept beside the payload so it need not parse it). */
   meta: string;
   payload: Uint8Array;
+  /** The whole frame as stored (header included), to ship as is. */
+  raw: Uint8Array;
 }
 
 /** The frame header: length of kind + payload (u32 BE), CRC-32 of kind + payload (u32 BE). */
@@ -61,7 +63,8 @@ export function decodeFrames(buf: Uint8Array): DecodedFrames {
       return { frames, goodBytes: at, damaged: `unknown frame kind ${String(body[0])}` };
     const metaLen = body.readUInt16BE(1);
     if (3 + metaLen > len) return { frames, goodBytes: at, damaged: "frame metadata longer than the frame" };
-    frames.push({ kind, meta: body.toString("utf8", 3, 3 + metaLen), payload: body.subarray(3 + metaLen) });
+    const raw = b.subarray(at, at + HEADER + len);
+    frames.push({ kind, meta: body.toString("utf8", 3, 3 + metaLen), payload: body.subarray(3 + metaLen), raw });
     at += HEADER + len;
   }
   return { frames, goodBytes: at };

@@ -7,8 +7,10 @@ import { FrameKind } from "./frames.js";
 
 /** One stored entry of the trail, in stream order. */
 export interface TrailEntry {
-  /** Where it is stored (the stream sequence), for the report. */
+  /** Where it is stored (the stream sequence of its message), for the report. */
   at: number;
+  /** Its place among the frames of that message (0 for the first). */
+  frame?: number;
   kind: FrameKind;
   bytes: Uint8Array;
 }
@@ -20,8 +22,9 @@ export interface Problem {
   writer?: string;
   seq?: string;
   requestId?: string;
-  /** The stream sequence of the entry concerned, where there is one. */
+  /** The stream sequence of the entry concerned, where there is one, and its frame in that message. */
   at?: number;
+  frame?: number;
   detail: string;
 }
 
@@ -36,6 +39,7 @@ export interface VerifyReport {
 
 interface Stored {
   at: number;
+  frame?: number;
   bytes: Uint8Array;
   hash: Uint8Array;
   record: AuditRecord;
@@ -117,7 +121,7 @@ function groupChains(entries: TrailEntry[], problems: Problem[]): Map<string, Ma
     const seq = record.link?.seq ?? 0n;
     const list = bySeq.get(seq) ?? [];
     if (!list.some((s) => sameBytes(s.bytes, e.bytes)))
-      list.push({ at: e.at, bytes: e.bytes, hash: sha256(e.bytes), record });
+      list.push({ at: e.at, frame: e.frame, bytes: e.bytes, hash: sha256(e.bytes), record });
     bySeq.set(seq, list);
   }
   return chains;
@@ -179,7 +183,15 @@ function checkLink(
   if (prevHash === undefined || sameBytes(cur.record.link!.prevHash, prevHash)) return;
   const prevSigned = prev && heads.get(prev.record.link!.seq);
   if (prev && !(prevSigned && sameBytes(prevSigned, prev.hash))) {
-    if (!problems.some((p) => p.at === prev.at && p.kind === "altered"))
+    if (
+      !problems.some(
+        (p) =>
+          p.kind === "altered" &&
+          p.writer === name.writer &&
+          p.model === name.model &&
+          p.seq === String(prev.record.link!.seq),
+      )
+    )
       problems.push(problem("altered", name, prev, "its hash no longer matches the link in the next record"));
   } else {
     problems.push(problem("altered", name, cur, "its link to the previous record was changed"));
@@ -187,5 +199,6 @@ function checkLink(
 }
 
 function problem(kind: Problem["kind"], name: { model: string; writer: string }, s: Stored, detail: string): Problem {
-  return { ...name, kind, seq: String(s.record.link!.seq), requestId: s.record.requestId, at: s.at, detail };
+  const where = s.frame === undefined ? { at: s.at } : { at: s.at, frame: s.frame };
+  return { ...name, kind, seq: String(s.record.link!.seq), requestId: s.record.requestId, ...where, detail };
 }

@@ -20,6 +20,8 @@ import { SpoolLock } from "./spool-lock.js";
 export interface SpoolOptions {
   /** The replica's own folder (ROUTER_AUDIT_SPOOL_DIR); a lock keeps a second process out. */
   dir: string;
+  /** The writing process (its chains' writer name), in its segments' names: shipped ids stay unique. */
+  writer: string;
   /** How often written frames are fdatasync'ed, ms (ROUTER_AUDIT_FSYNC_MS): host loss loses at most this much. */
   syncMs: number;
   /** The most bytes the spool may hold (ROUTER_AUDIT_SPOOL_MAX_BYTES); append throws SpoolFullError beyond. */
@@ -32,7 +34,7 @@ export class SpoolFullError extends Error {
   override name = "SpoolFullError";
 }
 
-const SEGMENT = /^seg-(\d{15})-(\d{8})\.wal$/;
+const SEGMENT = /^seg-\d{15}-\d{8}-[A-Za-z0-9_-]+\.wal$/;
 
 /**
  * The router's local write-ahead spool of audit frames. `append` writes with one write(2) before the router
@@ -126,7 +128,8 @@ export class Spool {
   }
 
   private openSegment(): void {
-    const name = `seg-${String(Date.now()).padStart(15, "0")}-${String(this.counter++).padStart(8, "0")}.wal`;
+    const stamp = `${String(Date.now()).padStart(15, "0")}-${String(this.counter++).padStart(8, "0")}`;
+    const name = `seg-${stamp}-${this.opts.writer.replace(/[^A-Za-z0-9_-]/g, "_")}.wal`;
     this.fd = openSync(join(this.opts.dir, name), "a");
     this.active = name;
     this.activeBytes = 0;

@@ -14,9 +14,15 @@ export function writerName(): string {
 
 /** The spool (opened before the router listens: records of earlier processes are recovered) and the trail. */
 export function openAudit(host: ServiceHost, config: AuditConfig, log: Logger) {
-  const spool = Spool.open({ dir: config.spoolDir, syncMs: config.fsyncMs, maxBytes: config.spoolMaxBytes, log });
-  host.onClose(() => spool.close());
   const writer = writerName();
+  const spool = Spool.open({
+    dir: config.spoolDir,
+    writer,
+    syncMs: config.fsyncMs,
+    maxBytes: config.spoolMaxBytes,
+    log,
+  });
+  host.onClose(() => spool.close());
   const trail = new AuditTrail(spool, {
     writer,
     key: config.signingKey,

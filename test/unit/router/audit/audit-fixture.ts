@@ -55,9 +55,10 @@ export function openTrail(
   log: Logger,
   opts: { maxBytes?: number; whenFull?: "refuse" | "serve"; key?: KeyObject } = {},
 ) {
-  const spool = Spool.open({ dir, syncMs: 10, maxBytes: opts.maxBytes ?? 1 << 30, log });
+  const writer = `router-test-${Math.random().toString(36).slice(2, 8)}`;
+  const spool = Spool.open({ dir, writer, syncMs: 10, maxBytes: opts.maxBytes ?? 1 << 30, log });
   const trail = new AuditTrail(spool, {
-    writer: `router-test-${Math.random().toString(36).slice(2, 8)}`,
+    writer,
     key: opts.key ?? keys.privateKey,
     checkpointMs: 3_600_000,
     whenFull: opts.whenFull ?? "refuse",

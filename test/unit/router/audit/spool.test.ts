@@ -19,7 +19,7 @@ test("appended records are in the spool at once, and a reopened spool reads them
   trail.record("credit-default", [record(1), record(2)]);
   assert.equal(spooled(dir).filter((e) => e.kind === FrameKind.Record).length, 2, "on disk before record() returns");
   spool.close();
-  const again = Spool.open({ dir, syncMs: 10, maxBytes: 1 << 30, log: memoryLog().log });
+  const again = Spool.open({ dir, writer: "router-test", syncMs: 10, maxBytes: 1 << 30, log: memoryLog().log });
   t.after(() => again.close());
   const records = spooled(dir).filter((e) => e.kind === FrameKind.Record);
   assert.deepEqual(records.map((e) => e.at).length, 2, "both records read back");
@@ -66,7 +66,7 @@ test("a damaged frame in a segment stops reading there: the frames before it are
     path,
     Buffer.from([0, 0, 0, 20, 1, 2, 3, 4, 1, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]),
   );
-  const again = Spool.open({ dir, syncMs: 10, maxBytes: 1 << 30, log: memoryLog().log });
+  const again = Spool.open({ dir, writer: "router-test", syncMs: 10, maxBytes: 1 << 30, log: memoryLog().log });
   again.close();
   assert.equal(statSync(path).size, good);
 });
@@ -120,9 +120,12 @@ test("sealed segments are listed oldest first, removed once shipped, and the byt
 test("a spool folder held by a live process is refused; a lock left by a dead one is taken over", (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, "spool.lock"), String(process.ppid));
-  assert.throws(() => Spool.open({ dir, syncMs: 10, maxBytes: 1 << 20, log: memoryLog().log }), /held by process/);
+  assert.throws(
+    () => Spool.open({ dir, writer: "router-test", syncMs: 10, maxBytes: 1 << 20, log: memoryLog().log }),
+    /held by process/,
+  );
   const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
   writeFileSync(join(dir, "spool.lock"), dead);
-  const s = Spool.open({ dir, syncMs: 10, maxBytes: 1 << 20, log: memoryLog().log });
+  const s = Spool.open({ dir, writer: "router-test", syncMs: 10, maxBytes: 1 << 20, log: memoryLog().log });
   s.close();
 });
