@@ -24,7 +24,7 @@ export function readAuditConfig(env: EnvReader): AuditConfig | undefined {
     spoolDir,
     signingKey: signingKey(env),
     fsyncMs: env.int("ROUTER_AUDIT_FSYNC_MS", 50, 1, 60_000),
-    shipMs: env.int("ROUTER_AUDIT_SHIP_MS", 200, 10, 60_000),
+    shipMs: env.int("ROUTER_AUDIT_SHIP_MS", 1000, 10, 60_000),
     checkpointMs: env.int("ROUTER_AUDIT_CHECKPOINT_MS", 5000, 100, 3_600_000),
     spoolMaxBytes: env.int("ROUTER_AUDIT_SPOOL_MAX_BYTES", 2 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
     whenFull: env.oneOf("ROUTER_AUDIT_WHEN_FULL", ["refuse", "serve"] as const, "refuse"),
