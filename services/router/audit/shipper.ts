@@ -117,10 +117,18 @@ export class Shipper {
     );
   }
 
-  /** Stops shipping; with `drain`, one last round first (at shutdown). */
-  async close(drain = true): Promise<void> {
+  /**
+   * Stops shipping; with `drain`, one last round first (at shutdown), given up after `drainMs` (NATS away: what is
+   * left stays in the spool for the next start).
+   */
+  async close(drain = true, drainMs = 2000): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
-    if (drain) await this.tick();
+    const last = (async () => {
+      await this.running;
+      if (drain) await this.tick();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([last, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+    clearTimeout(timer);
   }
 }

@@ -84,7 +84,7 @@ export class Spool {
 
   /** Seals the active segment (when it holds anything) and starts a new one; resolves once the old one is synced. */
   async seal(): Promise<void> {
-    if (this.activeBytes === 0) return;
+    if (this.activeBytes === 0 || this.fd < 0) return;
     const fd = this.fd;
     this.openSegment();
     await new Promise<void>((resolve) => fdatasync(fd, () => closeFd(fd, () => resolve())));
