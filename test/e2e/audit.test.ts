@@ -85,8 +85,8 @@ describe("audit trail: every returned decision spooled, shipped to SCOREMESH_AUD
     assert.equal((JSON.parse(v.stdout) as { ok: boolean }).ok, true);
   });
 
-  test("NATS down: calls keep being answered; the spool ships once NATS is back", async () => {
-    await fx.mesh.stopNats();
+  test("nats-server SIGKILLed: calls keep being answered; the spool ships once NATS is back", async () => {
+    await fx.mesh.stopNats("SIGKILL");
     const ids: string[] = [];
     const t0 = performance.now();
     for (const inputs of creditRows(30, 100)) ids.push((await fx.scoring.score({ model: MODEL, inputs })).requestId);
