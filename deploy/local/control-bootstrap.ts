@@ -10,13 +10,14 @@ import {
   type PolicyBootstrap,
 } from "../../services/lib/nats/index.js";
 import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
+import { ensureAuditStream } from "../../services/lib/audit/index.js";
 import type { MeshKeys } from "./nats-identities.js";
 
 /**
  * What the control side does before any service starts: creates the policy bucket (readers may not) and gives
  * every model of the repository a signed serving policy with the launcher's operator key (see
  * bootstrapPolicies: seeds the missing, re-signs unsigned ones from older builds, never overwrites a value signed
- * by an untrusted key). Returns what it did, per model.
+ * by an untrusted key), and creates the audit stream (SCOREMESH_AUDIT) when missing. Returns what it did, per model.
  */
 export async function bootstrapControl(natsUrl: string, keys: MeshKeys, modelRepository: string) {
   const trusted = parseTrustedOperators(readFileSync(keys.trustedOperatorsFile, "utf8"));
@@ -24,6 +25,7 @@ export async function bootstrapControl(natsUrl: string, keys: MeshKeys, modelRep
   const identity = natsIdentity(new EnvReader({ NATS_NKEY_SEED_FILE: keys.seedFile.control }));
   const nc = await connect({ servers: natsUrl, name: "launcher", timeout: 5000, ...identityOptions(identity) });
   try {
+    await ensureAuditStream(await nc.jetstreamManager());
     const store = await PolicyStore.open(nc, { trusted, signer });
     const repo = new ModelRepository(modelRepository);
     const seed = (m: string) => seedChampion(repo.versions(m).map((v) => repo.card(m, v)));

@@ -9,6 +9,7 @@ import type { PolicyBootstrap } from "../../services/lib/nats/index.js";
 import { bootstrapControl } from "./control-bootstrap.js";
 import { controlEnv, ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "./nats-identities.js";
 import { ensureDevTenant } from "./dev-tenant.js";
+import { auditInstanceEnv, ensureDevAuditKey } from "./dev-audit-key.js";
 import { startNatsServer, stopProcess, type NatsServer } from "./nats-server.js";
 import { clusterAsServer, startNatsCluster } from "./nats-cluster.js";
 import { setBucketReplicas } from "../../services/lib/nats/index.js";
@@ -246,6 +247,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const tls = devTlsEnv(opts.stateDir, opts.tls ?? "mtls", SERVICES);
   const credentials = meshCredentials({ ...tls.env, ...opts.env });
   const keys = ensureMeshKeys(opts.stateDir);
+  const auditKey = ensureDevAuditKey(opts.stateDir);
   const natsOpts = { ...natsOptions(opts, logDir), configFile: keys.natsConfigFile };
   const natsNodes = opts.natsNodes ?? 1;
   const started = await startMeshNats(natsOpts, natsNodes).catch((err: unknown) => {
@@ -258,6 +260,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ...(natsNodes > 1 ? { NATS_REPLICAS: String(Math.min(3, natsNodes)) } : {}),
     ...tls.env,
     SCOREMESH_TRUSTED_OPERATORS_FILE: keys.trustedOperatorsFile,
+    SCOREMESH_AUDIT_PUBLIC_KEY_FILE: auditKey.publicKeyFile,
     ...opts.env,
   };
   const policyBootstrap = await bootstrapControl(nats.url, keys, env["MODEL_REPOSITORY"]!).catch(async (err) => {
@@ -279,6 +282,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ...env,
     ...tls.serviceEnv(serviceOf(name)),
     ...serviceNatsEnv(keys, serviceOf(name)),
+    ...auditInstanceEnv(opts.stateDir, auditKey, name, serviceOf(name) === "router", opts.env ?? {}),
     ...instanceEnv.get(name),
   });
   const addressesOf = (service: ServiceName) => instances.filter((i) => serviceOf(i) === service).map(addressOf);

@@ -6,6 +6,7 @@ import {
   WORKER_BUCKET,
 } from "../../services/lib/nats/index.js";
 import { BREAKER_BUCKET } from "../../services/router/breakers/breaker-store.js";
+import { AUDIT_CHECKPOINT_PREFIX, AUDIT_RECORD_PREFIX, AUDIT_STREAM } from "../../services/lib/audit/index.js";
 
 /** The NATS identities of a mesh: one per role, shared by every replica of the role (not one per replica). */
 export const NATS_ROLES = ["control", "router", "model-worker", "monitor", "validator"] as const;
@@ -76,10 +77,37 @@ export function grantSubjects(g: BucketGrant): string[] {
   return [...read, ...(g.write ? [`$KV.${g.bucket}.>`] : []), ...(g.create ? [`$JS.API.STREAM.CREATE.${s}`] : [])];
 }
 
+/**
+ * Reading the audit stream (meshctl audit show / verify as the control identity): stream info, message gets and
+ * ordered consumers (create, next, info, delete, flow control).
+ */
+export const AUDIT_READ_SUBJECTS = [
+  `$JS.API.STREAM.INFO.${AUDIT_STREAM}`,
+  `$JS.API.STREAM.MSG.GET.${AUDIT_STREAM}`,
+  `$JS.API.CONSUMER.CREATE.${AUDIT_STREAM}`,
+  `$JS.API.CONSUMER.CREATE.${AUDIT_STREAM}.>`,
+  `$JS.API.CONSUMER.MSG.NEXT.${AUDIT_STREAM}.>`,
+  `$JS.API.CONSUMER.INFO.${AUDIT_STREAM}.>`,
+  `$JS.API.CONSUMER.DELETE.${AUDIT_STREAM}.>`,
+  `$JS.FC.${AUDIT_STREAM}.>`,
+];
+
+/**
+ * The audit trail's subjects per role: routers publish records and checkpoints (PubAcks come to their inbox) and
+ * nothing else of the stream; control creates the stream (the launcher, before routers start) and reads it.
+ */
+export const AUDIT_SUBJECTS: Record<NatsRole, string[]> = {
+  control: [...AUDIT_READ_SUBJECTS, `$JS.API.STREAM.CREATE.${AUDIT_STREAM}`],
+  router: [`${AUDIT_RECORD_PREFIX}.*.*`, `${AUDIT_CHECKPOINT_PREFIX}.*`],
+  "model-worker": [],
+  monitor: [],
+  validator: [],
+};
+
 /** A role's permissions; `inboxPrefix` is its identity's own inbox (the only thing it may subscribe to). */
 export function rolePermissions(role: NatsRole, inboxPrefix: string): NatsPermissions {
   return {
-    publish: { allow: ["$JS.API.INFO", ...ROLE_GRANTS[role].flatMap(grantSubjects)] },
+    publish: { allow: ["$JS.API.INFO", ...ROLE_GRANTS[role].flatMap(grantSubjects), ...AUDIT_SUBJECTS[role]] },
     subscribe: { allow: [`${inboxPrefix}.>`] },
   };
 }

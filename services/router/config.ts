@@ -1,6 +1,7 @@
 import { ConfigError, EnvReader, policyReaderNats, type PolicyReaderNats } from "../lib/service/index.js";
 import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
+import { readAuditConfig, type AuditConfig } from "./audit/audit-config.js";
 
 /** Batching (ROUTER_BATCHING, ROUTER_BATCH_*): the rows of concurrent Route calls for one model version go in one ModelInfer. */
 /** NATS (PolicyReaderNats): the router role reads policy and writes breaker state. */
@@ -46,6 +47,8 @@ export interface RouterConfig extends HopBatchingConfig, PolicyReaderNats, Servi
   rulesReserveMs: number;
   /** A degraded decision (fallback model or rules) whose score is within this of a threshold goes to review. */
   reviewBand: number;
+  /** The durable audit trail (ROUTER_AUDIT_*, audit/audit-config.ts); absent without ROUTER_AUDIT_SPOOL_DIR. */
+  audit?: AuditConfig;
 }
 
 /** A number in [0, 1]. */
@@ -109,6 +112,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     rulesReserveMs: env.int("ROUTER_RULES_RESERVE_MS", 25, 0, 60_000),
     reviewBand: fraction(env, "ROUTER_REVIEW_BAND", 0.02),
     ...readServiceTls(env, "ROUTER"),
+    audit: readAuditConfig(env),
   };
   if (config.breaker.minimumCalls > config.breaker.windowSize) {
     throw new ConfigError(

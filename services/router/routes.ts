@@ -1,8 +1,10 @@
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { RouteRequest, RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { activeTraceId } from "../lib/rpc/index.js";
+import { AuditUnavailableError, type AuditRecordInit } from "./audit/audit-trail.js";
 import { inRowOrder, splitByArm, type ArmRows } from "./route/arms.js";
+import { auditRecords, openBreakers } from "./route/audit-records.js";
 import { championFor, versionFor } from "./route/champion-card.js";
 import { decisionRecords } from "./route/decision-records.js";
 import { DegradedLog } from "./route/degraded-log.js";
@@ -17,8 +19,9 @@ export { RULES_VERSION } from "./route/row-decisions.js";
 /**
  * The router's Route handler: the champion's card (refusing vectors of another feature spec), the rows split
  * between the champion and the canary by sticky assignment, and per arm: the rows packed into one matrix, the
- * cascade (version → fallback model → rules) within the deadline, a decision with reasons per row, and a record
- * of each decision for the monitor, sent off the hot path. Each step is in route/.
+ * cascade (version → fallback model → rules) within the deadline, a decision with reasons per row, the audit
+ * record of each decision in the local spool before the answer (audit/), and a record of each decision for the
+ * monitor, sent off the hot path. Each step is in route/.
  */
 export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof RouterService>> {
   const degradedLog = new DegradedLog(deps.log);
@@ -36,6 +39,10 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
     };
     const outcome = outcomeOf(req.model, scored, g.arm, deps.champions.standInFor?.(req.model) !== undefined);
     const decided = decideRows(g.rows, scored, served, outcome, deps);
+    if (deps.audit) {
+      const open = openBreakers(deps.breakers);
+      recordOrRefuse(deps.audit, req.model, auditRecords(decided, outcome, call, scored, served, open, g.arm));
+    }
     deps.monitor.enqueue(decisionRecords(decided, outcome, call));
     return decided.map((d) => rowDecision(d, outcome));
   };
@@ -49,4 +56,14 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
       return { decisions: inRowOrder(groups, answers) };
     },
   };
+}
+
+/** Appends the call's audit records; a decision that cannot be recorded is not returned (UNAVAILABLE). */
+function recordOrRefuse(audit: NonNullable<RouterDeps["audit"]>, model: string, records: AuditRecordInit[]): void {
+  try {
+    audit.record(model, records);
+  } catch (err) {
+    if (err instanceof AuditUnavailableError) throw new ConnectError(err.message, Code.Unavailable);
+    throw err;
+  }
 }

@@ -4,6 +4,7 @@ import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { ModelRepository } from "../lib/model/index.js";
 import { closeNats, connectNats, PolicyStore } from "../lib/nats/index.js";
 import { ServiceHost } from "../lib/service/index.js";
+import { openAudit, shipAudit } from "./audit/start-audit.js";
 import { shareBreakers } from "./breakers/breaker-sharing.js";
 import { BreakerBoard } from "./breakers/breakers.js";
 import { CardCache } from "./card-cache.js";
@@ -69,6 +70,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     ? workerBatcher(config, (call) => callWorkers(workers, call, breakers, retry))
     : undefined;
   if (batcher) host.onClose(() => batcher.close());
+  const audit = config.audit ? openAudit(host, config.audit, log) : undefined;
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   host.add(
     RouterService,
@@ -78,6 +80,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       cards: (m, v) => cards.card(m, v),
       workers,
       monitor,
+      audit: audit?.trail,
       workerTimeoutMs: config.workerTimeoutMs,
       batcher,
       breakers,
@@ -92,7 +95,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   );
   await host.listen();
 
-  await joinMesh(host, config, { repo, cards, champions, workers, breakers, replica, onReconciled: updateHealth }, log);
+  const parts = { repo, cards, champions, workers, breakers, replica, audit, onReconciled: updateHealth };
+  await joinMesh(host, config, parts, log);
   return host;
 }
 
@@ -104,6 +108,7 @@ interface MeshParts {
   workers: WorkerPool;
   breakers: BreakerBoard;
   replica: string;
+  audit?: ReturnType<typeof openAudit>;
   onReconciled: () => void;
 }
 
@@ -111,11 +116,12 @@ interface MeshParts {
 async function joinMesh(
   host: ServiceHost,
   config: RouterConfig,
-  { repo, cards, champions, workers, breakers, replica, onReconciled }: MeshParts,
+  { repo, cards, champions, workers, breakers, replica, audit, onReconciled }: MeshParts,
   log: Logger,
 ): Promise<void> {
   const nc = await connectNats(config.natsServers, replica, config.natsIdentity, log);
   host.onClose(() => closeNats(nc));
+  if (audit) shipAudit(host, audit, nc, config.audit!, log);
   const sharing = await shareBreakers(nc, breakers, log);
   host.onClose(() => sharing.close());
   const policies = await PolicyStore.open(nc, { trusted: config.trustedOperators });

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { auditCommand } from "./audit.js";
 import { CliError } from "./output.js";
 import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviews } from "./reviews.js";
@@ -36,6 +37,9 @@ commands:
   tenant revoke NAME              refuse every key of the tenant (every validator, within about a second)
   tenant rotate NAME [--grace S]  a new key, printed once; the old ones revoked now, or valid S seconds more
   tenant usage NAME               today's (UTC) calls, rows, refusals by reason and quota left
+  audit show REQUEST_ID           the audit record of a decision (from the SCOREMESH_AUDIT stream)
+  audit verify [--since T]        walk the audit chains and signed checkpoints; names every record altered,
+                                  removed or inserted (exits 1 then); T: ISO time or a duration (15m, 2h, 7d)
 
 options:
   --json            print JSON (every command) instead of text for people
@@ -44,8 +48,8 @@ options:
 Where the mesh is: the variables the services read, where set (VALIDATOR_GRPC_ADDR, FEATURE_ADDR, ROUTER_ADDR,
 WORKER_ADDR, MONITOR_ADDR, NATS_URL, MODEL_REPOSITORY), else the running npm start's DIR/mesh.json.
 Who you are: NATS_NKEY_SEED_FILE (the control identity), SCOREMESH_OPERATOR_KEY_FILE (your signing key) and
-SCOREMESH_TRUSTED_OPERATORS_FILE, else npm start's (DIR/nats/identities/control.nk, DIR/operators/<user>.nk,
-DIR/operators.json).
+SCOREMESH_TRUSTED_OPERATORS_FILE, SCOREMESH_AUDIT_PUBLIC_KEY_FILE (audit verify), else npm start's (DIR/nats/identities/control.nk, DIR/operators/<user>.nk,
+DIR/operators.json, DIR/audit/signing-key.pub.pem).
 The API key of score: SCOREMESH_API_KEY, else DIR/dev-api-key (the development tenant npm start makes).
 Exit codes: 0 done, 1 failed (unreachable, refused, not serving), 2 bad usage or configuration.`;
 
@@ -58,6 +62,7 @@ const OPTIONS = {
   models: { type: "string" },
   rate: { type: "string" },
   "replace-refused": { type: "boolean" },
+  since: { type: "string" },
   file: { type: "string" },
   json: { type: "boolean" },
   limit: { type: "string" },
@@ -125,6 +130,8 @@ async function main(): Promise<void> {
     }
     case "tenant":
       return tenantCommand(target(), rest, values, out);
+    case "audit":
+      return auditCommand(target(), rest, values, out);
     case undefined:
     case "help":
       console.log(USAGE);

@@ -52,6 +52,8 @@ export class MeshTarget {
   /** The control identity (NATS_NKEY_SEED_FILE; npm start's .scoremesh/nats/identities/control.nk). */
   natsIdentity = () => this.read(() => natsIdentity(this.env));
   trustedOperators = () => this.read(() => trustedOperators(this.env));
+  /** The audit trail's public key file (SCOREMESH_AUDIT_PUBLIC_KEY_FILE; npm start's .scoremesh/audit/signing-key.pub.pem). */
+  auditPublicKeyFile = () => this.read(() => this.env.string("SCOREMESH_AUDIT_PUBLIC_KEY_FILE"));
   /** The operator's own signing key (SCOREMESH_OPERATOR_KEY_FILE), for commands that change policy. */
   operatorSigner = (): Signer =>
     this.read(() => {

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { ModelCard } from "../../lib/model/index.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
 import type { BreakerBoard } from "../breakers/breakers.js";
 import type { ChampionTable } from "../champions.js";
 import type { Reasoner } from "../explain/reasoner.js";
@@ -18,6 +19,8 @@ export interface RouterDeps {
   cards: (model: string, version: string) => ModelCard | undefined;
   workers: Pick<WorkerPool, "candidates">;
   monitor: Pick<MonitorSink, "enqueue">;
+  /** The durable audit trail (ROUTER_AUDIT_SPOOL_DIR): each decision's record is spooled before the answer; absent: none. */
+  audit?: Pick<AuditTrail, "record">;
   workerTimeoutMs: number;
   /** Batching across the hop (ROUTER_BATCHING); absent: one ModelInfer per Route call. */
   batcher?: Pick<WorkerBatcher, "score">;

@@ -1,3 +1,4 @@
+import { Assignment } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -27,6 +28,7 @@ import { RulesScorecard } from "../../../services/router/rules-scorecard.js";
 import type { WorkerEndpoint } from "../../../services/router/workers/worker-pool.js";
 import { creditRows } from "../../support/credit-data.js";
 import { inProcessClient } from "../../support/in-process.js";
+import { AuditUnavailableError, type AuditRecordInit } from "../../../services/router/audit/audit-trail.js";
 
 // The router's Route handler in this process, over connect's in-memory transport. The thing under test is the
 // router (its handler, cascade, decisions, reasons and records, with the shipped model repository); only its
@@ -316,7 +318,12 @@ test("a canary: rows split by sticky assignment, scored per arm, answered in row
   champions.wantCanary(MODEL, { version: "4", percent: 30 });
   await champions.reconcile(async () => true);
   const constant = (x: number) => (_m: Float32Array, rows: number) => new Float32Array(rows).fill(x);
-  const { client, calls, records } = await router({ [CHAMPION]: constant(0.1), "4": constant(0.2) }, { champions });
+  const audited: AuditRecordInit[] = [];
+  const audit = { record: (_m: string, records: AuditRecordInit[]) => void audited.push(...records) };
+  const { client, calls, records } = await router(
+    { [CHAMPION]: constant(0.1), "4": constant(0.2) },
+    { champions, audit },
+  );
   const rows = featureRows(40).map((r, i) => ({ ...r, entityId: i % 2 ? `E-${i}` : "" }));
   const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows });
   const toCanary = rows.map((r) => inCanary(MODEL, { entityId: r.entityId, requestId: r.requestId! }, 30));
@@ -337,6 +344,11 @@ test("a canary: rows split by sticky assignment, scored per arm, answered in row
     "one ModelInfer per arm",
   );
   assert.equal(records.filter((r) => r.route === Route.CANARY).length, toCanary.filter((x) => x).length);
+  assert.equal(
+    audited.filter((r) => r.assignment === Assignment.CANARY).length,
+    toCanary.filter((x) => x).length,
+    "the audit records say which arm",
+  );
 });
 
 test("a stand-in (the policy's champion cannot serve) answers, degraded", async () => {
@@ -347,4 +359,47 @@ test("a stand-in (the policy's champion cannot serve) answers, degraded", async 
   const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows: featureRows(4) });
   for (const d of res.decisions)
     assert.deepEqual([d.modelVersion, d.route, d.degraded], [CHAMPION, Route.PRIMARY, true]);
+});
+
+test("each decision's audit record is handed over before the answer: vector, thresholds, decision and reasons", async () => {
+  const audited: { model: string; records: AuditRecordInit[] }[] = [];
+  const audit = { record: (model: string, records: AuditRecordInit[]) => void audited.push({ model, records }) };
+  const { client } = await router({ [CHAMPION]: onnx(CHAMPION) }, { audit });
+  const rows = featureRows(3).map((r) => ({ ...r, explain: true, tenantId: "t1", segment: { age_band: "25-34" } }));
+  const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows });
+  assert.equal(audited.length, 1, "one append per Route call");
+  assert.equal(audited[0]!.model, MODEL);
+  audited[0]!.records.forEach((r, i) => {
+    const d = res.decisions[i]!;
+    assert.equal(r.requestId, d.requestId);
+    assert.equal(r.tenantId, "t1");
+    assert.deepEqual(
+      Array.from(r.vector),
+      [...rows[i]!.features!].map((v) => Math.fround(v)),
+    );
+    assert.deepEqual(r.thresholds, card(CHAMPION).thresholds);
+    assert.equal(r.score, d.score);
+    assert.equal(r.decision, d.decision);
+    assert.deepEqual(
+      r.reasons.map((x) => x.code),
+      d.reasons.map((x) => x.code),
+    );
+    assert.deepEqual(r.segment, { age_band: "25-34" });
+    assert.equal(r.featureSpecHash, SPEC_HASH);
+  });
+});
+
+test("a decision that cannot be recorded is refused with UNAVAILABLE and not sent to the monitor", async () => {
+  const audit = {
+    record: () => {
+      throw new AuditUnavailableError("the decision could not be recorded: disk full");
+    },
+  };
+  const { client, records } = await router({ [CHAMPION]: onnx(CHAMPION) }, { audit });
+  await assert.rejects(client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows: featureRows(2) }), (err) => {
+    assert.ok(codeOf(Code.Unavailable)(err));
+    assert.match((err as ConnectError).rawMessage, /could not be recorded/);
+    return true;
+  });
+  assert.deepEqual(records, []);
 });

@@ -1,0 +1,6 @@
+// The public surface of services/lib/audit: import from here, not from the files.
+export * from "./chain.js";
+export * from "./checkpoint.js";
+export * from "./frames.js";
+export * from "./stream.js";
+export * from "./verify.js";

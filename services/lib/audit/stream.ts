@@ -1,0 +1,54 @@
+import { RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "nats";
+import { nanos } from "nats";
+
+/** The JetStream stream that holds the audit trail (file storage). */
+export const AUDIT_STREAM = "SCOREMESH_AUDIT";
+/** Records: `scoremesh.audit.<model>.<writer>` (one subject per chain). */
+export const AUDIT_RECORD_PREFIX = "scoremesh.audit";
+/** Checkpoints: `scoremesh.audit-checkpoint.<writer>`. */
+export const AUDIT_CHECKPOINT_PREFIX = "scoremesh.audit-checkpoint";
+/** How long the stream remembers publish ids (Nats-Msg-Id) to drop a re-shipped record. */
+export const AUDIT_DUPLICATE_WINDOW_MS = 10 * 60_000;
+
+/** A model or writer name as one subject token (dots, spaces and wildcards replaced by "_"). */
+export function subjectToken(s: string): string {
+  return s.replace(/[.\s*>]/g, "_") || "_";
+}
+
+export function recordSubject(model: string, writer: string): string {
+  return `${AUDIT_RECORD_PREFIX}.${subjectToken(model)}.${subjectToken(writer)}`;
+}
+
+export function checkpointSubject(writer: string): string {
+  return `${AUDIT_CHECKPOINT_PREFIX}.${subjectToken(writer)}`;
+}
+
+/** The publish id of a record: its chain and place in it, so a re-shipped record is dropped by the stream. */
+export function recordMsgId(model: string, writer: string, seq: bigint): string {
+  return `${writer}|${model}|${seq}`;
+}
+
+export function checkpointMsgId(writer: string, seq: bigint): string {
+  return `${writer}|checkpoint|${seq}`;
+}
+
+/** The stream's configuration: file storage, records and checkpoints, limits retention (nothing expires yet). */
+export function auditStreamConfig(replicas = 1): Partial<StreamConfig> {
+  return {
+    name: AUDIT_STREAM,
+    subjects: [`${AUDIT_RECORD_PREFIX}.*.*`, `${AUDIT_CHECKPOINT_PREFIX}.*`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    num_replicas: replicas,
+    duplicate_window: nanos(AUDIT_DUPLICATE_WINDOW_MS),
+  };
+}
+
+/** Creates the audit stream when it is missing (the control identity does, before any router starts). */
+export async function ensureAuditStream(jsm: JetStreamManager): Promise<void> {
+  try {
+    await jsm.streams.info(AUDIT_STREAM);
+  } catch {
+    await jsm.streams.add(auditStreamConfig());
+  }
+}

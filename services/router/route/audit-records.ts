@@ -1,0 +1,66 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { Assignment } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
+import { Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import type { AuditRecordInit } from "../audit/audit-trail.js";
+import type { BreakerBoard } from "../breakers/breakers.js";
+import type { Arm } from "./arms.js";
+import type { Champion } from "./champion-card.js";
+import type { Scored } from "./route-cascade.js";
+import type { DecidedRow, RouteOutcome } from "./row-decisions.js";
+
+/** What the audit records of one Route call share. */
+export interface AuditCall {
+  traceId: string;
+  featureSpecHash: string;
+  decidedAt: Timestamp;
+}
+
+/** The thresholds the decisions were made with: the rules' own, or the card of the version that scored. */
+function thresholdsOf(scored: Scored, champion: Champion) {
+  if (scored.result.route === Route.RULES) return scored.rules!.thresholds();
+  return (scored.result.route === Route.FALLBACK_MODEL ? scored.fallbackCard! : champion.card).thresholds;
+}
+
+/** Breakers open now ("address|model|version"). */
+export function openBreakers(breakers: BreakerBoard | undefined): string[] {
+  if (!breakers) return [];
+  return Object.entries(breakers.states())
+    .filter(([, s]) => s === "OPEN")
+    .map(([k]) => k);
+}
+
+/**
+ * The audit record of each decision of one Route call (docs/audit.md): what the router knows of it today. The
+ * validated inputs, the policy revision and the entity snapshot are not known here yet (their fields stay empty).
+ */
+export function auditRecords(
+  decided: readonly DecidedRow[],
+  o: RouteOutcome,
+  call: AuditCall,
+  scored: Scored,
+  champion: Champion,
+  open: string[],
+  arm: Arm = "champion",
+): AuditRecordInit[] {
+  const t = thresholdsOf(scored, champion);
+  return decided.map(({ row, score, decision, reasons }) => ({
+    requestId: row.requestId,
+    tenantId: row.tenantId,
+    traceId: row.traceId || call.traceId,
+    decidedAt: call.decidedAt,
+    modelVersion: o.version,
+    featureSpecHash: call.featureSpecHash,
+    assignment: arm === "canary" ? Assignment.CANARY : Assignment.CHAMPION,
+    segment: row.segment,
+    entityId: row.entityId,
+    imputed: row.imputed,
+    vector: row.features,
+    route: o.route,
+    degraded: o.degraded,
+    openBreakers: open,
+    score,
+    thresholds: { review: t.review, decline: t.decline },
+    decision,
+    reasons,
+  }));
+}
