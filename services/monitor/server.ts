@@ -5,6 +5,7 @@ import { AuditLog } from "./audit-log.js";
 import type { MonitorConfig } from "./config.js";
 import { startHttpPage } from "./http-page.js";
 import { DecisionMetrics, registerWorkerGauges } from "./metrics.js";
+import { registerShadowGauges } from "./shadow-pairs.js";
 import { ReviewQueue } from "./review-queue.js";
 import { monitorRoutes } from "./routes.js";
 import { DecisionStats } from "./stats.js";
@@ -33,6 +34,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   await host.listen();
   const workers = new WorkerTable();
   registerWorkerGauges(metrics.registry, workers);
+  registerShadowGauges(metrics.registry, stats.shadows);
   const workerWatch = watchWorkers({
     natsServers: config.natsServers,
     natsIdentity: config.natsIdentity,

@@ -1,6 +1,7 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { RouteRequest, RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
+import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { activeTraceId } from "../lib/rpc/index.js";
 import { inRowOrder, splitByArm, type ArmRows } from "./route/arms.js";
 import { championFor, versionFor } from "./route/champion-card.js";
@@ -18,7 +19,8 @@ export { RULES_VERSION } from "./route/row-decisions.js";
  * The router's Route handler: the champion's card (refusing vectors of another feature spec), the rows split
  * between the champion and the canary by sticky assignment, and per arm: the rows packed into one matrix, the
  * cascade (version → fallback model → rules) within the deadline, a decision with reasons per row, and a record
- * of each decision for the monitor, sent off the hot path. Each step is in route/.
+ * of each decision for the monitor, sent off the hot path; the champion's own answers offered to the shadow
+ * (which scores a sample after the response is out). Each step is in route/.
  */
 export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof RouterService>> {
   const degradedLog = new DegradedLog(deps.log);
@@ -37,6 +39,14 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
     const outcome = outcomeOf(req.model, scored, g.arm, deps.champions.standInFor?.(req.model) !== undefined);
     const decided = decideRows(g.rows, scored, served, outcome, deps);
     deps.monitor.enqueue(decisionRecords(decided, outcome, call));
+    if (g.arm === "champion" && outcome.route === Route.PRIMARY && !outcome.degraded)
+      deps.shadow?.offer({
+        model: req.model,
+        version: served.version,
+        featureSpecHash: req.featureSpecHash,
+        matrix,
+        decided,
+      });
     return decided.map((d) => rowDecision(d, outcome));
   };
   return {

@@ -16,11 +16,15 @@ import { routerHealth } from "./health-rule.js";
 import { MonitorSink } from "./monitor-sink.js";
 import { followSeedDefaults, seedVersion } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
+import { ShadowScorer } from "./shadow/shadow-scorer.js";
 import { rulesBaselineFor } from "./rules-scorecard.js";
 import { RetryBudgets } from "./workers/retry-budget.js";
 import { WorkerBatcher } from "./workers/worker-batcher.js";
 import { callWorkers, type RetryOptions } from "./workers/worker-call.js";
 import { WorkerPool } from "./workers/worker-pool.js";
+
+/** The most shadow calls (one per Route call sampled) a router has in flight; past it, samples are skipped. */
+const SHADOW_MAX_IN_FLIGHT = 64;
 
 /**
  * The router: follows the serving policy in NATS, sends feature rows to a model worker with a deadline,
@@ -69,6 +73,10 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     ? workerBatcher(config, (call) => callWorkers(workers, call, breakers, retry))
     : undefined;
   if (batcher) host.onClose(() => batcher.close());
+  const shadow = new ShadowScorer({
+    deps: { workers, breakers, cards: (m, v) => cards.card(m, v), monitor },
+    ...{ timeoutMs: config.workerTimeoutMs, maxInFlight: SHADOW_MAX_IN_FLIGHT, log },
+  });
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   host.add(
     RouterService,
@@ -87,12 +95,18 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       rulesReserveMs: config.rulesReserveMs,
       reviewBand: config.reviewBand,
       defaultTimeoutMs: 2 * config.workerTimeoutMs + config.rulesReserveMs,
+      shadow,
       log,
     }),
   );
   await host.listen();
 
-  await joinMesh(host, config, { repo, cards, champions, workers, breakers, replica, onReconciled: updateHealth }, log);
+  await joinMesh(
+    host,
+    config,
+    { repo, cards, champions, workers, breakers, replica, shadow, onReconciled: updateHealth },
+    log,
+  );
   return host;
 }
 
@@ -104,6 +118,7 @@ interface MeshParts {
   workers: WorkerPool;
   breakers: BreakerBoard;
   replica: string;
+  shadow: ShadowScorer;
   onReconciled: () => void;
 }
 
@@ -111,7 +126,7 @@ interface MeshParts {
 async function joinMesh(
   host: ServiceHost,
   config: RouterConfig,
-  { repo, cards, champions, workers, breakers, replica, onReconciled }: MeshParts,
+  { repo, cards, champions, workers, breakers, replica, shadow, onReconciled }: MeshParts,
   log: Logger,
 ): Promise<void> {
   const nc = await connectNats(config.natsServers, replica, config.natsIdentity, log);
@@ -126,7 +141,10 @@ async function joinMesh(
   }).start();
   host.onClose(() => reconciler.close());
   const watcher = await policies.watch(
-    (p) => reconciler.follow(p),
+    (p) => {
+      reconciler.follow(p);
+      shadow.follow(p);
+    },
     (err, model) =>
       log.warn(
         { err, model },
