@@ -76,7 +76,9 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   const shadow = new ShadowScorer({
     deps: { workers, breakers, cards: (m, v) => cards.card(m, v), monitor },
     ...{ timeoutMs: config.workerTimeoutMs, maxInFlight: SHADOW_MAX_IN_FLIGHT, log },
-  });
+    ready: (m, v) => workers.ready(m, v),
+  }).start();
+  host.onClose(() => shadow.close());
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   host.add(
     RouterService,

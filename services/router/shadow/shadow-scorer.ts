@@ -35,6 +35,8 @@ export interface ShadowScorerOptions {
   timeoutMs: number;
   /** The most shadow calls in flight at once; past it, samples are skipped (counted). */
   maxInFlight: number;
+  /** Whether the workers have a version ready; absent: a shadow is adopted at once. */
+  ready?: (model: string, version: string) => Promise<boolean>;
   log: Logger;
 }
 
@@ -45,7 +47,11 @@ export interface ShadowScorerOptions {
  * are skipped. Each pair goes to the monitor as a shadow record. Failures are counted and logged once per cause.
  */
 export class ShadowScorer {
+  /** The shadows in use, and those named by the policy but not ready on the workers yet. */
   private readonly shadows = new Map<string, ShadowArm>();
+  private readonly pending = new Map<string, ShadowArm>();
+  private adopting = false;
+  private timer: NodeJS.Timeout | undefined;
   private readonly causes = new Set<string>();
   inFlight = 0;
   scored = 0;
@@ -54,14 +60,50 @@ export class ShadowScorer {
 
   constructor(private readonly o: ShadowScorerOptions) {}
 
-  /** Takes in a policy's shadow (or its absence); logs a change. */
+  /**
+   * Takes in a policy's shadow (or its absence). Removing it, or changing only its rate, takes effect at once; a
+   * new version is adopted once `ready` says the workers have it (as a canary is), so a version still loading
+   * makes no failed calls.
+   */
   follow(p: ServingPolicy): void {
     const want = p.shadow ? { version: p.shadow.version, sampleRate: p.shadow.sampleRate } : undefined;
     const had = this.shadows.get(p.model);
-    if (had?.version === want?.version && had?.sampleRate === want?.sampleRate) return;
-    if (want) this.shadows.set(p.model, want);
-    else this.shadows.delete(p.model);
+    const waiting = this.pending.get(p.model);
+    if (want?.version === (waiting ?? had)?.version && want?.sampleRate === (waiting ?? had)?.sampleRate) return;
+    this.pending.delete(p.model);
+    if (!want) this.shadows.delete(p.model);
+    else if (had?.version === want.version) this.shadows.set(p.model, want);
+    else this.pending.set(p.model, want);
     this.o.log.info({ model: p.model, shadow: want ?? null, by: p.updatedBy }, "policy changes the shadow");
+    void this.adopt();
+  }
+
+  /** Adopts each pending shadow the workers have ready; one pass at a time. */
+  async adopt(): Promise<void> {
+    if (this.adopting) return;
+    this.adopting = true;
+    try {
+      for (const [model, want] of [...this.pending]) {
+        if (this.o.ready && !(await this.o.ready(model, want.version))) continue;
+        if (this.pending.get(model) !== want) continue; // the policy moved on meanwhile
+        this.pending.delete(model);
+        this.shadows.set(model, want);
+        this.o.log.info({ model, version: want.version }, "shadow switched: its version is ready");
+      }
+    } finally {
+      this.adopting = false;
+    }
+  }
+
+  /** Checks pending shadows every `intervalMs` (workers load versions on their own time). */
+  start(intervalMs = 250): this {
+    this.timer = setInterval(() => void this.adopt(), intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
   }
 
   shadow(model: string): ShadowArm | undefined {

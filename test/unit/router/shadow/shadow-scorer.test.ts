@@ -124,3 +124,29 @@ test("no shadow, the shadow is the version that answered, or --off: nothing is s
   await settle();
   assert.deepEqual([w.calls.length, s.shadow(MODEL)], [0, undefined]);
 });
+
+test("a new shadow version is adopted only once the workers have it ready; a rate change or --off at once", async () => {
+  const w = worker((rows) => new Array<number>(rows).fill(0.5));
+  let ready = false;
+  const s = new ShadowScorer({
+    deps: { workers: w.pool, cards: (m, v) => cards.card(m, v), monitor: { enqueue: () => {} } },
+    ...{ timeoutMs: 500, maxInFlight: 8, log: pino({ level: "silent" }), ready: () => Promise.resolve(ready) },
+  });
+  const policy = (sampleRate?: number) =>
+    create(ServingPolicySchema, {
+      model: MODEL,
+      championVersion: "3",
+      ...(sampleRate ? { shadow: create(ShadowSchema, { version: "4", sampleRate }) } : {}),
+    });
+  s.follow(policy(1));
+  await s.adopt();
+  assert.equal(s.shadow(MODEL), undefined, "not ready: not adopted");
+  ready = true;
+  await s.adopt();
+  assert.deepEqual(s.shadow(MODEL), { version: "4", sampleRate: 1 });
+  ready = false;
+  s.follow(policy(0.5));
+  assert.deepEqual(s.shadow(MODEL), { version: "4", sampleRate: 0.5 }, "same version: the rate changes at once");
+  s.follow(policy());
+  assert.equal(s.shadow(MODEL), undefined);
+});
