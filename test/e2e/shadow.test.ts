@@ -104,6 +104,19 @@ describe("shadow: a challenger scores live rows off the hot path, pairs reach th
     const decisions = stats.versions.filter((v) => v.model === MODEL).map((v) => v.modelVersion);
     assert.deepEqual(decisions, [CHAMPION], "shadow records are no decisions");
 
+    const http = `http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}`;
+    const json = (await (await fetch(`${http}/stats.json`)).json()) as { shadows: { pairs: number }[] };
+    assert.equal(json.shadows[0]!.pairs, Number(s.pairs), "/stats.json shows the pairs");
+    const metrics = await (await fetch(`${http}/metrics`)).text();
+    assert.match(
+      metrics,
+      new RegExp(
+        `^scoremesh_shadow_pairs\\{model="${MODEL}",champion="${CHAMPION}",shadow="${SHADOW}"\\} ${s.pairs}$`,
+        "m",
+      ),
+    );
+    assert.match(metrics, /^scoremesh_shadow_decision_agreement\{[^}]*\} (0|1|0\.\d+)$/m);
+
     const status = await fx.meshctl("shadow", MODEL);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`shadow ${SHADOW} on 100 % of champion ${CHAMPION}'s rows`));
