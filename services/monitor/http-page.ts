@@ -62,6 +62,14 @@ function snapshot({ stats: s, reviews, workers, workerWatch, drift }: PageSource
       degraded: c.degraded,
       mean_score: c.decisions ? c.scoreSum / c.decisions : 0,
     })),
+    shadows: s.shadows.list().map((a) => ({
+      model: a.model,
+      champion_version: a.championVersion,
+      shadow_version: a.shadowVersion,
+      pairs: a.pairs,
+      mean_abs_score_diff: a.meanAbsScoreDiff,
+      agreement_rate: a.agreementRate,
+    })),
     worker_registry: workerWatch.state(),
     workers: workers.list(Date.now()).map(workerJson),
     score_drift: (drift?.readings() ?? []).map((d) => ({

@@ -15,14 +15,17 @@ export function monitorRoutes(deps: {
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
-      if (deps.audit) await deps.audit.append(req.records);
-      for (const r of req.records) {
+      // Shadow records are champion/shadow pairs, not decisions: counted apart, kept out of the audit and stats.
+      const records = req.records.filter((r) => !r.shadowOf);
+      if (deps.audit && records.length > 0) await deps.audit.append(records);
+      for (const r of req.records) if (r.shadowOf) deps.stats.shadows.add(r);
+      for (const r of records) {
         deps.stats.add(r);
         deps.metrics.add(r);
         deps.reviews.offer(r);
         deps.drift?.add(r);
       }
-      deps.metrics.received.inc(req.records.length);
+      deps.metrics.received.inc(records.length);
       return { accepted: req.records.length };
     },
     getStats() {
@@ -42,6 +45,7 @@ export function monitorRoutes(deps: {
         latencyP50Ms: s.latencyQuantile(0.5),
         latencyP95Ms: s.latencyQuantile(0.95),
         latencyP99Ms: s.latencyQuantile(0.99),
+        shadows: s.shadows.list().map((a) => ({ ...a, pairs: BigInt(a.pairs) })),
       };
     },
     listReviews(req) {

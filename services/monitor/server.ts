@@ -7,6 +7,7 @@ import { startHttpPage } from "./http-page.js";
 import { DecisionMetrics, registerDriftGauges, registerWorkerGauges } from "./metrics.js";
 import { ScoreDriftWatch } from "./score-drift.js";
 import { ModelRepository } from "../lib/model/index.js";
+import { registerShadowGauges } from "./shadow-pairs.js";
 import { ReviewQueue } from "./review-queue.js";
 import { monitorRoutes } from "./routes.js";
 import { DecisionStats } from "./stats.js";
@@ -37,6 +38,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const workers = new WorkerTable();
   registerWorkerGauges(metrics.registry, workers);
   registerDriftGauges(metrics.registry, drift);
+  registerShadowGauges(metrics.registry, stats.shadows);
   const workerWatch = watchWorkers({
     natsServers: config.natsServers,
     natsIdentity: config.natsIdentity,

@@ -1,5 +1,6 @@
 import { Decision } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecord } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import { ShadowPairs } from "./shadow-pairs.js";
 
 export interface VersionCounts {
   model: string;
@@ -19,6 +20,8 @@ export interface VersionCounts {
 export class DecisionStats {
   total = 0;
   readonly versions = new Map<string, VersionCounts>();
+  /** Champion/shadow pairs (shadow records), kept apart from the decisions. */
+  readonly shadows = new ShadowPairs();
   private readonly latencies: Float64Array;
   private next = 0;
   private filled = 0;

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { RouteRequest, RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
+import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { activeTraceId } from "../lib/rpc/index.js";
 import { AuditUnavailableError, type AuditRecordInit } from "./audit/audit-trail.js";
 import { inRowOrder, splitByArm, type ArmRows } from "./route/arms.js";
@@ -21,7 +22,8 @@ export { RULES_VERSION } from "./route/row-decisions.js";
  * between the champion and the canary by sticky assignment, and per arm: the rows packed into one matrix, the
  * cascade (version → fallback model → rules) within the deadline, a decision with reasons per row, the audit
  * record of each decision in the local spool before the answer (audit/), and a record of each decision for the
- * monitor, sent off the hot path. Each step is in route/.
+ * monitor, sent off the hot path; the champion's own answers offered to the shadow (which scores a sample after
+ * the response is out). Each step is in route/.
  */
 export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof RouterService>> {
   const degradedLog = new DegradedLog(deps.log);
@@ -44,6 +46,14 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
       recordOrRefuse(deps.audit, req.model, auditRecords(decided, outcome, call, scored, served, open, g.arm));
     }
     deps.monitor.enqueue(decisionRecords(decided, outcome, call));
+    if (g.arm === "champion" && outcome.route === Route.PRIMARY && !outcome.degraded)
+      deps.shadow?.offer({
+        model: req.model,
+        version: served.version,
+        featureSpecHash: req.featureSpecHash,
+        matrix,
+        decided,
+      });
     return decided.map((d) => rowDecision(d, outcome));
   };
   return {

@@ -17,11 +17,15 @@ import { routerHealth } from "./health-rule.js";
 import { MonitorSink } from "./monitor-sink.js";
 import { followSeedDefaults, seedVersion } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
+import { ShadowScorer } from "./shadow/shadow-scorer.js";
 import { rulesBaselineFor } from "./rules-scorecard.js";
 import { RetryBudgets } from "./workers/retry-budget.js";
 import { WorkerBatcher } from "./workers/worker-batcher.js";
 import { callWorkers, type RetryOptions } from "./workers/worker-call.js";
 import { WorkerPool } from "./workers/worker-pool.js";
+
+/** The most shadow calls (one per Route call sampled) a router has in flight; past it, samples are skipped. */
+const SHADOW_MAX_IN_FLIGHT = 64;
 
 /**
  * The router: follows the serving policy in NATS, sends feature rows to a model worker with a deadline,
@@ -71,6 +75,12 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     : undefined;
   if (batcher) host.onClose(() => batcher.close());
   const audit = config.audit ? openAudit(host, config.audit, log) : undefined;
+  const shadow = new ShadowScorer({
+    deps: { workers, breakers, cards: (m, v) => cards.card(m, v), monitor },
+    ...{ timeoutMs: config.workerTimeoutMs, maxInFlight: SHADOW_MAX_IN_FLIGHT, log },
+    ready: (m, v) => workers.ready(m, v),
+  }).start();
+  host.onClose(() => shadow.close());
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   host.add(
     RouterService,
@@ -90,12 +100,13 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       rulesReserveMs: config.rulesReserveMs,
       reviewBand: config.reviewBand,
       defaultTimeoutMs: 2 * config.workerTimeoutMs + config.rulesReserveMs,
+      shadow,
       log,
     }),
   );
   await host.listen();
 
-  const parts = { repo, cards, champions, workers, breakers, replica, audit, onReconciled: updateHealth };
+  const parts = { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled: updateHealth };
   await joinMesh(host, config, parts, log);
   return host;
 }
@@ -109,6 +120,7 @@ interface MeshParts {
   breakers: BreakerBoard;
   replica: string;
   audit?: ReturnType<typeof openAudit>;
+  shadow: ShadowScorer;
   onReconciled: () => void;
 }
 
@@ -116,7 +128,7 @@ interface MeshParts {
 async function joinMesh(
   host: ServiceHost,
   config: RouterConfig,
-  { repo, cards, champions, workers, breakers, replica, audit, onReconciled }: MeshParts,
+  { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled }: MeshParts,
   log: Logger,
 ): Promise<void> {
   const nc = await connectNats(config.natsServers, replica, config.natsIdentity, log);
@@ -132,7 +144,10 @@ async function joinMesh(
   }).start();
   host.onClose(() => reconciler.close());
   const watcher = await policies.watch(
-    (p) => reconciler.follow(p),
+    (p) => {
+      reconciler.follow(p);
+      shadow.follow(p);
+    },
     (err, model) =>
       log.warn(
         { err, model },

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { connect, type NatsConnection } from "nats";
 import { ConnectError } from "@connectrpc/connect";
 import { identityOptions } from "../../services/lib/nats/index.js";
+import { AUDIT_STREAM } from "../../services/lib/audit/index.js";
 import { ROLE_GRANTS } from "../../deploy/local/nats-permissions.js";
 import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
 import { creditRows } from "../support/credit-data.js";
@@ -31,7 +32,7 @@ async function control(): Promise<NatsConnection> {
   return connect({ servers: fx.mesh.natsUrl.split(","), name: "test-control", ...identityOptions(id) });
 }
 
-test("every bucket of the mesh is replicated on three nodes", async () => {
+test("every bucket of the mesh and the audit stream are replicated on three nodes", async () => {
   nc = await control();
   // The control identity may read every bucket (stream info included), but not list the account's streams.
   const jsm = await nc.jetstreamManager({ checkAPI: false });
@@ -41,6 +42,8 @@ test("every bucket of the mesh is replicated on three nodes", async () => {
     const info = await jsm.streams.info(`KV_${bucket}`);
     assert.equal(info.config.num_replicas, 3, `${bucket}: ${info.config.num_replicas} replicas`);
   }
+  const audit = await jsm.streams.info(AUDIT_STREAM);
+  assert.equal(audit.config.num_replicas, 3, `the audit stream: ${audit.config.num_replicas} replicas`);
 });
 
 test("a NATS node SIGKILLed under load: no call fails, and the champion set before it is still there", async () => {

@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
-import { CliError } from "./output.js";
+import { CliError, type Output } from "./output.js";
 import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviews } from "./reviews.js";
 import { canary, promote, rollback } from "./rollout.js";
+import { setShadow, shadowOff, shadowStatus } from "./shadow.js";
 import { score, scoreInput } from "./score.js";
 import { status } from "./status.js";
 import { MeshTarget } from "./target.js";
@@ -23,6 +24,11 @@ commands:
                                   send P % of <model>'s traffic (sticky by entity id) to <version> next to the champion
   promote <model>                 the canary becomes the champion and serves all traffic
   rollback <model>                remove the canary: every router sends all traffic to the champion at once
+  shadow <model> <version> --sample R
+                                  <version> also scores a sticky share R (0..1] of the champion's rows off the hot
+                                  path; each pair (score difference, decision agreement) goes to the monitor
+  shadow <model> --off            remove the shadow
+  shadow <model>                  the shadow and the monitor's pairs of it
                                   (policy writes are compare-and-set: a concurrent change makes them fail, exit 1)
   seed-policies                   give every model without a serving policy its seed version, and sign unsigned
                                   policies of older builds (npm start does this at start)
@@ -67,6 +73,8 @@ const OPTIONS = {
   json: { type: "boolean" },
   limit: { type: "string" },
   percent: { type: "string" },
+  sample: { type: "string" },
+  off: { type: "boolean" },
   model: { type: "string" },
   "state-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -110,6 +118,8 @@ async function main(): Promise<void> {
       return promote(target(), args("promote", rest, ["model"])[0]!, out);
     case "rollback":
       return rollback(target(), args("rollback", rest, ["model"])[0]!, out);
+    case "shadow":
+      return shadowCommand(target(), rest, values, out);
     case "seed-policies":
       args("seed-policies", rest, []);
       return seedPolicies(target(), out);
@@ -139,6 +149,16 @@ async function main(): Promise<void> {
     default:
       throw new CliError(`unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`, 2);
   }
+}
+
+/** `meshctl shadow MODEL VERSION --sample R`, `shadow MODEL --off`, `shadow MODEL` (status). */
+function shadowCommand(target: MeshTarget, rest: string[], values: { sample?: string; off?: boolean }, out: Output) {
+  const usage = "usage: meshctl shadow <model> <version> --sample R | meshctl shadow <model> [--off]";
+  if (rest.length === 2 && values.sample !== undefined && !values.off)
+    return setShadow(target, rest[0]!, rest[1]!, values.sample, out);
+  if (rest.length === 1 && values.sample === undefined)
+    return values.off ? shadowOff(target, rest[0]!, out) : shadowStatus(target, rest[0]!, out);
+  throw new CliError(usage, 2);
 }
 
 main().catch((err: Error) => {

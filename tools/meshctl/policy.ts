@@ -2,7 +2,8 @@ import { ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/pol
 import { ModelRepository, seedChampion } from "../../services/lib/model/index.js";
 import { bootstrapPolicies, PolicyStore } from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
-import { changePolicy } from "./rollout.js";
+import { changePolicy, shadowBeside } from "./rollout.js";
+import { monitorPairs, pairLine } from "./shadow.js";
 import { checkServable, servingProblem } from "./version-check.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
@@ -24,32 +25,44 @@ export function withPolicies<T>(
 export function policyLine(p: ServingPolicy): string {
   const at = p.updatedAt ? new Date(Number(p.updatedAt.seconds) * 1000).toISOString() : "?";
   const canary = p.canary ? `, canary ${p.canary.version} at ${p.canary.percent} %` : "";
-  return `champion ${p.championVersion}${canary}, set ${at} by ${p.updatedBy || "?"}`;
+  const shadow = p.shadow ? `, shadow ${p.shadow.version} on ${p.shadow.sampleRate * 100} % of rows` : "";
+  return `champion ${p.championVersion}${canary}${shadow}, set ${at} by ${p.updatedBy || "?"}`;
 }
 
 /**
- * `meshctl policy <model>`: the policy, and what is wrong with it (a champion or canary no model worker has ready:
+ * `meshctl policy <model>`: the policy, its shadow's pairs at the monitor, and what is wrong with it (a champion,
+ * canary or shadow no model worker has ready:
  * routers then keep the version they served, or a degraded stand-in). `--json`: the policy's protobuf JSON with
- * `problems` (a list, empty when none).
+ * `problems` (a list, empty when none) and `shadowPairs` (the monitor's aggregates; empty without a shadow).
  */
 export async function policy(target: MeshTarget, model: string, out: Output): Promise<void> {
   const { p, problems } = await withNats(target, async (nc) => {
     const p = await (await PolicyStore.open(nc, { trusted: target.trustedOperators() })).get(model);
     if (!p) throw new CliError(`no serving policy for ${model} (npm start or meshctl seed-policies writes one)`);
-    const versions = [p.championVersion, ...(p.canary ? [p.canary.version] : [])];
+    const versions = [
+      p.championVersion,
+      ...(p.canary ? [p.canary.version] : []),
+      ...(p.shadow ? [p.shadow.version] : []),
+    ];
     // Best effort: the policy is what was asked for; a worker bucket that cannot be read is a problem to show.
     const found = await Promise.all(
       versions.map((v) => servingProblem(target, nc, model, v).catch((err: Error) => err.message)),
     );
     return { p, problems: found.filter((x) => x !== undefined).map((x) => x.replace(/^refused: /, "")) };
   });
-  if (out.json) printJson({ ...(messageJson(ServingPolicySchema, p) as object), problems });
-  else console.log([`${model}: ${policyLine(p)}`, ...problems.map((x) => `  problem: ${x}`)].join("\n"));
+  const shadowPairs = p.shadow ? (await monitorPairs(target, model)).pairs : [];
+  if (out.json) printJson({ ...(messageJson(ServingPolicySchema, p) as object), problems, shadowPairs });
+  else
+    console.log(
+      [`${model}: ${policyLine(p)}`, ...shadowPairs.map(pairLine), ...problems.map((x) => `  problem: ${x}`)].join(
+        "\n",
+      ),
+    );
 }
 
 /**
  * `meshctl set-champion <model> <version>`: a policy signed with the operator's key, written compare-and-set.
- * Refused when no worker has the version ready. A canary stays, unless it is the new champion.
+ * Refused when no worker has the version ready. A canary or shadow stays, unless it is the new champion.
  */
 export async function setChampion(target: MeshTarget, model: string, version: string, out: Output): Promise<void> {
   const p = await changePolicy(
@@ -59,6 +72,7 @@ export async function setChampion(target: MeshTarget, model: string, version: st
       model,
       championVersion: version,
       ...(at.policy?.canary && at.policy.canary.version !== version ? { canary: at.policy.canary } : {}),
+      shadow: shadowBeside(at, version),
     }),
     (nc) => checkServable(target, nc, model, version),
   );

@@ -36,7 +36,7 @@ export async function changePolicy(
 }
 
 /** The current policy, or a CliError when the model has none or its value is refused. */
-function current(model: string, at: PolicyAt): ServingPolicy {
+export function current(model: string, at: PolicyAt): ServingPolicy {
   if (at.policy) return at.policy;
   if (at.refused) throw new CliError(`the serving policy of ${model} is refused (${at.refused}): set a champion first`);
   throw new CliError(`no serving policy for ${model} (npm start or meshctl seed-policies writes one)`);
@@ -54,6 +54,7 @@ export async function canary(target: MeshTarget, model: string, version: string,
       model,
       championVersion: current(model, at).championVersion,
       canary: create(CanarySchema, { version, percent }),
+      shadow: current(model, at).shadow,
     }),
     async (nc, at) => {
       if (current(model, at).championVersion === version)
@@ -69,7 +70,11 @@ export async function promote(target: MeshTarget, model: string, out: Output) {
   const p = await changePolicy(
     target,
     model,
-    (at) => ({ model, championVersion: canaryOf(model, at).version }),
+    (at) => ({
+      model,
+      championVersion: canaryOf(model, at).version,
+      shadow: shadowBeside(at, canaryOf(model, at).version),
+    }),
     (nc, at) => checkServable(target, nc, model, canaryOf(model, at).version),
   );
   report(p, out, `version ${p.championVersion} of ${model} promoted: it is the champion and serves all traffic`);
@@ -79,9 +84,15 @@ export async function promote(target: MeshTarget, model: string, out: Output) {
 export async function rollback(target: MeshTarget, model: string, out: Output) {
   const p = await changePolicy(target, model, (at) => {
     canaryOf(model, at);
-    return { model, championVersion: current(model, at).championVersion };
+    return { model, championVersion: current(model, at).championVersion, shadow: current(model, at).shadow };
   });
   report(p, out, `canary of ${model} rolled back: champion ${p.championVersion} serves all traffic`);
+}
+
+/** The policy's shadow, kept next to a champion `champion`; dropped when it is that version. */
+export function shadowBeside(at: PolicyAt, champion: string) {
+  const s = at.policy?.shadow;
+  return s && s.version !== champion ? s : undefined;
 }
 
 function canaryOf(model: string, at: PolicyAt) {

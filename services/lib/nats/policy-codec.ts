@@ -23,6 +23,20 @@ const policyCodec = kvCodec({
 export function policyProblem(p: ServingPolicy): string | undefined {
   if (!p.model) return "model is empty";
   if (!p.championVersion) return "championVersion is empty";
+  return shadowProblem(p) ?? canaryProblem(p);
+}
+
+/** What is wrong with the policy's shadow (none is fine), naming the field. */
+function shadowProblem(p: ServingPolicy): string | undefined {
+  if (!p.shadow) return undefined;
+  if (!p.shadow.version) return "shadow.version is empty";
+  if (p.shadow.version === p.championVersion) return `shadow.version is the champion's (${p.championVersion})`;
+  const rate = p.shadow.sampleRate;
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 1) return `shadow.sampleRate must be in (0, 1], got ${rate}`;
+  return undefined;
+}
+
+function canaryProblem(p: ServingPolicy): string | undefined {
   if (!p.canary) return undefined;
   if (!p.canary.version) return "canary.version is empty";
   if (p.canary.version === p.championVersion) return `canary.version is the champion's (${p.championVersion})`;

@@ -5,6 +5,7 @@ import type { BreakerBoard } from "../breakers/breakers.js";
 import type { ChampionTable } from "../champions.js";
 import type { Reasoner } from "../explain/reasoner.js";
 import type { MonitorSink } from "../monitor-sink.js";
+import type { ShadowScorer } from "../shadow/shadow-scorer.js";
 import type { RulesScorecard } from "../rules-scorecard.js";
 import type { WorkerBatcher } from "../workers/worker-batcher.js";
 import type { RetryOptions } from "../workers/worker-call.js";
@@ -38,5 +39,7 @@ export interface RouterDeps {
   reviewBand?: number;
   /** The deadline when the caller sent none, ms. */
   defaultTimeoutMs?: number;
+  /** The policy's shadow: offered the champion's answers, scores a sample off the hot path; absent: none. */
+  shadow?: Pick<ShadowScorer, "offer">;
   log?: Logger;
 }

@@ -136,3 +136,33 @@ test("a failing audit log fails Record with INTERNAL and nothing is counted", as
   assert.equal(err.code, Code.Internal);
   assert.deepEqual([stats.total, reviews.total], [0, 0]);
 });
+
+test("shadow records count as champion/shadow pairs in GetStats, never as decisions, reviews or audit lines", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "monitor-shadow-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const audit = new AuditLog(join(dir, "audit.jsonl"));
+  t.after(() => audit.close());
+  const { client, reviews } = monitor(audit);
+  const shadowOf = { championVersion: "3", championScore: 0.5, championDecision: Decision.REVIEW };
+  const res = await client.record({
+    source: "router-1",
+    records: [
+      record("a", Decision.REVIEW),
+      record("a", Decision.REVIEW, { modelVersion: "4", score: 0.6, shadowOf }),
+      record("b", Decision.DECLINE, { modelVersion: "4", score: 0.9, shadowOf }),
+    ],
+  });
+  assert.equal(res.accepted, 3);
+  const stats = await client.getStats({});
+  assert.equal(stats.decisionsTotal, 1n);
+  assert.deepEqual(
+    stats.versions.map((v) => v.modelVersion),
+    ["3"],
+  );
+  const [s] = stats.shadows;
+  assert.deepEqual([s!.model, s!.championVersion, s!.shadowVersion, s!.pairs], ["credit-default", "3", "4", 2n]);
+  assert.equal(s!.agreementRate, 0.5);
+  assert.ok(Math.abs(s!.meanAbsScoreDiff - 0.25) < 1e-12);
+  assert.equal(reviews.total, 1);
+  assert.equal(readFileSync(join(dir, "audit.jsonl"), "utf8").trim().split("\n").length, 1);
+});

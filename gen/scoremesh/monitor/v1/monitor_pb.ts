@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/monitor/v1/monitor.proto.
  */
 export const file_scoremesh_monitor_v1_monitor: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSKBBAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJWCg1SZWNvcmRSZXF1ZXN0Eg4KBnNvdXJjZRgBIAEoCRI1CgdyZWNvcmRzGAIgAygLMiQuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQiIgoOUmVjb3JkUmVzcG9uc2USEAoIYWNjZXB0ZWQYASABKA0iEQoPR2V0U3RhdHNSZXF1ZXN0Ip8BCgxWZXJzaW9uU3RhdHMSDQoFbW9kZWwYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIRCglkZWNpc2lvbnMYAyABKAQSDwoHYXBwcm92ZRgEIAEoBBIOCgZyZXZpZXcYBSABKAQSDwoHZGVjbGluZRgGIAEoBBIQCghkZWdyYWRlZBgHIAEoBBISCgptZWFuX3Njb3JlGAggASgBIqkBChBHZXRTdGF0c1Jlc3BvbnNlEhcKD2RlY2lzaW9uc190b3RhbBgBIAEoBBI0Cgh2ZXJzaW9ucxgCIAMoCzIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLlZlcnNpb25TdGF0cxIWCg5sYXRlbmN5X3A1MF9tcxgDIAEoARIWCg5sYXRlbmN5X3A5NV9tcxgEIAEoARIWCg5sYXRlbmN5X3A5OV9tcxgFIAEoASI2ChJMaXN0UmV2aWV3c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEg0KBW1vZGVsGAIgASgJImkKE0xpc3RSZXZpZXdzUmVzcG9uc2USMwoFY2FzZXMYASADKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZBINCgV0b3RhbBgCIAEoBBIOCgZxdWV1ZWQYAyABKAQyqgIKDk1vbml0b3JTZXJ2aWNlElUKBlJlY29yZBIjLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZFJlcXVlc3QaJC5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXNwb25zZSIAElsKCEdldFN0YXRzEiUuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXF1ZXN0GiYuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXNwb25zZSIAEmQKC0xpc3RSZXZpZXdzEiguc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSK0BAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ3CghTaGFkb3dPZhIYChBjaGFtcGlvbl92ZXJzaW9uGAEgASgJEhYKDmNoYW1waW9uX3Njb3JlGAIgASgBEjkKEWNoYW1waW9uX2RlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24iVgoNUmVjb3JkUmVxdWVzdBIOCgZzb3VyY2UYASABKAkSNQoHcmVjb3JkcxgCIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkIiIKDlJlY29yZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNIhEKD0dldFN0YXRzUmVxdWVzdCKfAQoMVmVyc2lvblN0YXRzEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSEQoJZGVjaXNpb25zGAMgASgEEg8KB2FwcHJvdmUYBCABKAQSDgoGcmV2aWV3GAUgASgEEg8KB2RlY2xpbmUYBiABKAQSEAoIZGVncmFkZWQYByABKAQSEgoKbWVhbl9zY29yZRgIIAEoASLdAQoQR2V0U3RhdHNSZXNwb25zZRIXCg9kZWNpc2lvbnNfdG90YWwYASABKAQSNAoIdmVyc2lvbnMYAiADKAsyIi5zY29yZW1lc2gubW9uaXRvci52MS5WZXJzaW9uU3RhdHMSFgoObGF0ZW5jeV9wNTBfbXMYAyABKAESFgoObGF0ZW5jeV9wOTVfbXMYBCABKAESFgoObGF0ZW5jeV9wOTlfbXMYBSABKAESMgoHc2hhZG93cxgGIAMoCzIhLnNjb3JlbWVzaC5tb25pdG9yLnYxLlNoYWRvd1N0YXRzIpIBCgtTaGFkb3dTdGF0cxINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEhYKDnNoYWRvd192ZXJzaW9uGAMgASgJEg0KBXBhaXJzGAQgASgEEhsKE21lYW5fYWJzX3Njb3JlX2RpZmYYBSABKAESFgoOYWdyZWVtZW50X3JhdGUYBiABKAEiNgoSTGlzdFJldmlld3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRINCgVtb2RlbBgCIAEoCSJpChNMaXN0UmV2aWV3c1Jlc3BvbnNlEjMKBWNhc2VzGAEgAygLMiQuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQSDQoFdG90YWwYAiABKAQSDgoGcXVldWVkGAMgASgEMqoCCg5Nb25pdG9yU2VydmljZRJVCgZSZWNvcmQSIy5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXF1ZXN0GiQuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkUmVzcG9uc2UiABJbCghHZXRTdGF0cxIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVxdWVzdBomLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVzcG9uc2UiABJkCgtMaXN0UmV2aWV3cxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
 
 /**
  * What the mesh decided for one request. Carries no raw inputs and no personal data.
@@ -109,6 +109,15 @@ export type DecisionRecord = Message<"scoremesh.monitor.v1.DecisionRecord"> & {
    * @generated from field: string tenant_id = 15;
    */
   tenantId: string;
+
+  /**
+   * Set only on a shadow record: model_version, score and decision are then the shadow version's for a row
+   * the champion answered (this message says how). It is no decision (no response carried it): the monitor
+   * counts it only as a champion/shadow pair.
+   *
+   * @generated from field: scoremesh.monitor.v1.ShadowOf shadow_of = 16;
+   */
+  shadowOf?: ShadowOf | undefined;
 };
 
 /**
@@ -117,6 +126,35 @@ export type DecisionRecord = Message<"scoremesh.monitor.v1.DecisionRecord"> & {
  */
 export const DecisionRecordSchema: GenMessage<DecisionRecord> = /*@__PURE__*/
   messageDesc(file_scoremesh_monitor_v1_monitor, 0);
+
+/**
+ * The champion's answer that a shadow record is paired with.
+ *
+ * @generated from message scoremesh.monitor.v1.ShadowOf
+ */
+export type ShadowOf = Message<"scoremesh.monitor.v1.ShadowOf"> & {
+  /**
+   * @generated from field: string champion_version = 1;
+   */
+  championVersion: string;
+
+  /**
+   * @generated from field: double champion_score = 2;
+   */
+  championScore: number;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision champion_decision = 3;
+   */
+  championDecision: Decision;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ShadowOf.
+ * Use `create(ShadowOfSchema)` to create a new message.
+ */
+export const ShadowOfSchema: GenMessage<ShadowOf> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 1);
 
 /**
  * @generated from message scoremesh.monitor.v1.RecordRequest
@@ -140,7 +178,7 @@ export type RecordRequest = Message<"scoremesh.monitor.v1.RecordRequest"> & {
  * Use `create(RecordRequestSchema)` to create a new message.
  */
 export const RecordRequestSchema: GenMessage<RecordRequest> = /*@__PURE__*/
-  messageDesc(file_scoremesh_monitor_v1_monitor, 1);
+  messageDesc(file_scoremesh_monitor_v1_monitor, 2);
 
 /**
  * @generated from message scoremesh.monitor.v1.RecordResponse
@@ -159,7 +197,7 @@ export type RecordResponse = Message<"scoremesh.monitor.v1.RecordResponse"> & {
  * Use `create(RecordResponseSchema)` to create a new message.
  */
 export const RecordResponseSchema: GenMessage<RecordResponse> = /*@__PURE__*/
-  messageDesc(file_scoremesh_monitor_v1_monitor, 2);
+  messageDesc(file_scoremesh_monitor_v1_monitor, 3);
 
 /**
  * @generated from message scoremesh.monitor.v1.GetStatsRequest
@@ -172,7 +210,7 @@ export type GetStatsRequest = Message<"scoremesh.monitor.v1.GetStatsRequest"> & 
  * Use `create(GetStatsRequestSchema)` to create a new message.
  */
 export const GetStatsRequestSchema: GenMessage<GetStatsRequest> = /*@__PURE__*/
-  messageDesc(file_scoremesh_monitor_v1_monitor, 3);
+  messageDesc(file_scoremesh_monitor_v1_monitor, 4);
 
 /**
  * Counts for one model version.
@@ -226,7 +264,7 @@ export type VersionStats = Message<"scoremesh.monitor.v1.VersionStats"> & {
  * Use `create(VersionStatsSchema)` to create a new message.
  */
 export const VersionStatsSchema: GenMessage<VersionStats> = /*@__PURE__*/
-  messageDesc(file_scoremesh_monitor_v1_monitor, 4);
+  messageDesc(file_scoremesh_monitor_v1_monitor, 5);
 
 /**
  * @generated from message scoremesh.monitor.v1.GetStatsResponse
@@ -260,6 +298,13 @@ export type GetStatsResponse = Message<"scoremesh.monitor.v1.GetStatsResponse"> 
    * @generated from field: double latency_p99_ms = 5;
    */
   latencyP99Ms: number;
+
+  /**
+   * Champion/shadow pairs per (model, champion version, shadow version) since the monitor started.
+   *
+   * @generated from field: repeated scoremesh.monitor.v1.ShadowStats shadows = 6;
+   */
+  shadows: ShadowStats[];
 };
 
 /**
@@ -267,7 +312,55 @@ export type GetStatsResponse = Message<"scoremesh.monitor.v1.GetStatsResponse"> 
  * Use `create(GetStatsResponseSchema)` to create a new message.
  */
 export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
-  messageDesc(file_scoremesh_monitor_v1_monitor, 5);
+  messageDesc(file_scoremesh_monitor_v1_monitor, 6);
+
+/**
+ * Running aggregates of the champion/shadow pairs of one (model, champion version, shadow version).
+ *
+ * @generated from message scoremesh.monitor.v1.ShadowStats
+ */
+export type ShadowStats = Message<"scoremesh.monitor.v1.ShadowStats"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string champion_version = 2;
+   */
+  championVersion: string;
+
+  /**
+   * @generated from field: string shadow_version = 3;
+   */
+  shadowVersion: string;
+
+  /**
+   * @generated from field: uint64 pairs = 4;
+   */
+  pairs: bigint;
+
+  /**
+   * Mean of |shadow score - champion score| over the pairs.
+   *
+   * @generated from field: double mean_abs_score_diff = 5;
+   */
+  meanAbsScoreDiff: number;
+
+  /**
+   * Share of pairs whose decisions agree, in [0, 1].
+   *
+   * @generated from field: double agreement_rate = 6;
+   */
+  agreementRate: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ShadowStats.
+ * Use `create(ShadowStatsSchema)` to create a new message.
+ */
+export const ShadowStatsSchema: GenMessage<ShadowStats> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 7);
 
 /**
  * @generated from message scoremesh.monitor.v1.ListReviewsRequest
@@ -293,7 +386,7 @@ export type ListReviewsRequest = Message<"scoremesh.monitor.v1.ListReviewsReques
  * Use `create(ListReviewsRequestSchema)` to create a new message.
  */
 export const ListReviewsRequestSchema: GenMessage<ListReviewsRequest> = /*@__PURE__*/
-  messageDesc(file_scoremesh_monitor_v1_monitor, 6);
+  messageDesc(file_scoremesh_monitor_v1_monitor, 8);
 
 /**
  * @generated from message scoremesh.monitor.v1.ListReviewsResponse
@@ -328,7 +421,7 @@ export type ListReviewsResponse = Message<"scoremesh.monitor.v1.ListReviewsRespo
  * Use `create(ListReviewsResponseSchema)` to create a new message.
  */
 export const ListReviewsResponseSchema: GenMessage<ListReviewsResponse> = /*@__PURE__*/
-  messageDesc(file_scoremesh_monitor_v1_monitor, 7);
+  messageDesc(file_scoremesh_monitor_v1_monitor, 9);
 
 /**
  * @generated from service scoremesh.monitor.v1.MonitorService

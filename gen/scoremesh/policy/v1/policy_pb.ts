@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/policy/v1/policy.proto.
  */
 export const file_scoremesh_policy_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSLBAQoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkiKgoGQ2FuYXJ5Eg8KB3ZlcnNpb24YASABKAkSDwoHcGVyY2VudBgCIAEoAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSLuAQoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkSKwoGc2hhZG93GAcgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5TaGFkb3ciKgoGQ2FuYXJ5Eg8KB3ZlcnNpb24YASABKAkSDwoHcGVyY2VudBgCIAEoASIuCgZTaGFkb3cSDwoHdmVyc2lvbhgBIAEoCRITCgtzYW1wbGVfcmF0ZRgCIAEoAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * The value of a model family's key in the policy bucket.
@@ -67,6 +67,15 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
    * @generated from field: scoremesh.policy.v1.Canary canary = 6;
    */
   canary?: Canary | undefined;
+
+  /**
+   * A version that also scores a sample of the champion's rows off the hot path, for comparison only: its
+   * scores never reach a response. Absent: none. Added without a schema version change: a build that ignores
+   * it only scores no shadow, it answers nothing differently.
+   *
+   * @generated from field: scoremesh.policy.v1.Shadow shadow = 7;
+   */
+  shadow?: Shadow | undefined;
 };
 
 /**
@@ -106,4 +115,34 @@ export type Canary = Message<"scoremesh.policy.v1.Canary"> & {
  */
 export const CanarySchema: GenMessage<Canary> = /*@__PURE__*/
   messageDesc(file_scoremesh_policy_v1_policy, 1);
+
+/**
+ * A shadow: `version` scores a sticky sample of the rows the champion answered, after the response is sent, and
+ * each champion/shadow pair goes to the monitor (score difference, decision agreement). A row is in the sample
+ * when SHA-256("shadow", model, entity id or request id) gives a bucket in 0..9999 below sample_rate × 10000.
+ *
+ * @generated from message scoremesh.policy.v1.Shadow
+ */
+export type Shadow = Message<"scoremesh.policy.v1.Shadow"> & {
+  /**
+   * The version, e.g. "4"; never the champion's.
+   *
+   * @generated from field: string version = 1;
+   */
+  version: string;
+
+  /**
+   * The share of the champion's rows scored by the shadow, in (0, 1].
+   *
+   * @generated from field: double sample_rate = 2;
+   */
+  sampleRate: number;
+};
+
+/**
+ * Describes the message scoremesh.policy.v1.Shadow.
+ * Use `create(ShadowSchema)` to create a new message.
+ */
+export const ShadowSchema: GenMessage<Shadow> = /*@__PURE__*/
+  messageDesc(file_scoremesh_policy_v1_policy, 2);
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { clone, create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { CanarySchema, ServingPolicySchema } from "../../../../gen/scoremesh/policy/v1/policy_pb.js";
+import { CanarySchema, ServingPolicySchema, ShadowSchema } from "../../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { decodePolicy, encodePolicy, KvValueError } from "../../../../services/lib/nats/index.js";
 
 const policy = create(ServingPolicySchema, {
@@ -45,6 +45,25 @@ test("a canary round-trips; one that cannot serve is refused naming the field", 
   refuses({ version: "3", percent: 10 }, /canary\.version is the champion's \(3\)/);
   refuses({ version: "4", percent: 0 }, /canary\.percent must be in \(0, 100\], got 0/);
   refuses({ version: "4", percent: 101 }, /canary\.percent must be in \(0, 100\], got 101/);
+});
+
+test("a shadow round-trips next to a canary, without a schema version change; a bad one is refused naming the field", () => {
+  const withShadow = (shadow: { version: string; sampleRate: number }) => {
+    const p = clone(ServingPolicySchema, policy);
+    p.canary = create(CanarySchema, { version: "4", percent: 10 });
+    p.shadow = create(ShadowSchema, shadow);
+    return p;
+  };
+  const p = withShadow({ version: "4", sampleRate: 0.25 });
+  const text = encodePolicy(p);
+  assert.equal(fromJsonString(ServingPolicySchema, text).schemaVersion, 2);
+  assert.deepEqual(decodePolicy(text), p);
+  const refuses = (shadow: { version: string; sampleRate: number }, why: RegExp) =>
+    assert.throws(() => decodePolicy(encodePolicy(withShadow(shadow))), why);
+  refuses({ version: "", sampleRate: 0.5 }, /shadow\.version is empty/);
+  refuses({ version: "3", sampleRate: 0.5 }, /shadow\.version is the champion's \(3\)/);
+  refuses({ version: "4", sampleRate: 0 }, /shadow\.sampleRate must be in \(0, 1\], got 0/);
+  refuses({ version: "4", sampleRate: 1.5 }, /shadow\.sampleRate must be in \(0, 1\], got 1.5/);
 });
 
 test("malformed policies are refused with a KvValueError that says what is wrong", () => {
