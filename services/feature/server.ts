@@ -7,7 +7,7 @@ import { HopBatcher } from "../lib/batching/index.js";
 import { join } from "node:path";
 import { specHash, ModelRepository, specSkew } from "../lib/model/index.js";
 import { DependencyWatch, createGrpcTransport } from "../lib/rpc/index.js";
-import { ServiceHost } from "../lib/service/index.js";
+import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import type { FeatureConfig } from "./config.js";
 import { EntityStore } from "./entity-store.js";
 import { featureRoutes, type FeatureRowInit, type LoadedSpec } from "./routes.js";
@@ -19,6 +19,7 @@ import { featureRoutes, type FeatureRowInit, type LoadedSpec } from "./routes.js
  * without a usable snapshot is still served, its entity features imputed (and logged).
  */
 export async function startFeature(config: FeatureConfig, log: Logger): Promise<ServiceHost> {
+  const metrics = new ServiceMetrics("feature", config.metricsAddress);
   const repo = new ModelRepository(config.modelRepository);
   const specs = new Map<string, LoadedSpec>();
   const stores: EntityStore[] = [];
@@ -49,6 +50,7 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
     address: config.address,
     credentials: config.tls.server(),
     healthAddress: config.healthAddress,
+    metrics,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });

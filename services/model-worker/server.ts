@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ModelRepository } from "../lib/model/index.js";
 import { closeNats, connectNats, PolicyStore, WorkerStore, workerKey } from "../lib/nats/index.js";
-import { ServiceHost } from "../lib/service/index.js";
+import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import type { WorkerConfig } from "./config.js";
 import { ModelRegistry } from "./model-registry.js";
 import { inferenceRoutes } from "./routes.js";
@@ -19,6 +19,7 @@ import { describeWorker, WorkerAnnouncer } from "./worker-announcer.js";
  * (providers, fallbacks, model versions) in the worker bucket for the monitor, best effort.
  */
 export async function startWorker(config: WorkerConfig, log: Logger): Promise<ServiceHost> {
+  const metrics = new ServiceMetrics("model-worker", config.metricsAddress);
   const startedAt = new Date();
   const providers = providerList(config.executionProviders);
   const registry = modelRegistry(config, providers, log);
@@ -27,6 +28,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     address: config.address,
     credentials: config.tls.server(),
     healthAddress: config.healthAddress,
+    metrics,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
     serverOptions: { "grpc.max_receive_message_length": 64 << 20 },

@@ -1,10 +1,12 @@
 import { ConfigError, EnvReader, policyReaderNats, type PolicyReaderNats } from "../lib/service/index.js";
-import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { readMetricsAddress, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (ROUTER_BATCHING, ROUTER_BATCH_*): the rows of concurrent Route calls for one model version go in one ModelInfer. */
 /** NATS (PolicyReaderNats): the router role reads policy and writes breaker state. */
 export interface RouterConfig extends HopBatchingConfig, PolicyReaderNats, ServiceTlsConfig {
+  /** Prometheus metrics on plaintext HTTP, GET /metrics (ROUTER_METRICS_ADDR); undefined: no listener. */
+  metricsAddress?: string;
   address: string;
   modelRepository: string;
   workerAddrs: string[];
@@ -109,6 +111,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     rulesReserveMs: env.int("ROUTER_RULES_RESERVE_MS", 25, 0, 60_000),
     reviewBand: fraction(env, "ROUTER_REVIEW_BAND", 0.02),
     ...readServiceTls(env, "ROUTER"),
+    ...readMetricsAddress(env, "ROUTER"),
   };
   if (config.breaker.minimumCalls > config.breaker.windowSize) {
     throw new ConfigError(

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { ModelRepository } from "../lib/model/index.js";
 import { closeNats, connectNats, PolicyStore } from "../lib/nats/index.js";
-import { ServiceHost } from "../lib/service/index.js";
+import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { shareBreakers } from "./breakers/breaker-sharing.js";
 import { BreakerBoard } from "./breakers/breakers.js";
 import { CardCache } from "./card-cache.js";
@@ -28,6 +28,7 @@ import { WorkerPool } from "./workers/worker-pool.js";
  * to the monitor off the hot path. SERVING once every model has a champion that the workers have ready.
  */
 export async function startRouter(config: RouterConfig, log: Logger): Promise<ServiceHost> {
+  const metrics = new ServiceMetrics("router", config.metricsAddress);
   const repo = new ModelRepository(config.modelRepository);
   const cards = new CardCache(repo);
   const host = new ServiceHost({
@@ -35,6 +36,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     address: config.address,
     credentials: config.tls.server(),
     healthAddress: config.healthAddress,
+    metrics,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });

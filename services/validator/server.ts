@@ -8,7 +8,7 @@ import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { HopBatcher } from "../lib/batching/index.js";
 import { type FeatureSpec, ModelRepository } from "../lib/model/index.js";
 import { DependencyWatch, MeshCredentials, createGrpcTransport } from "../lib/rpc/index.js";
-import { ServiceHost, systemClock } from "../lib/service/index.js";
+import { ServiceHost, ServiceMetrics, systemClock } from "../lib/service/index.js";
 import { grpcAdmission, type AdmissionOptions } from "./admission.js";
 import { AdaptiveConcurrencyLimit } from "./concurrency-limit.js";
 import { EventLoopLoad } from "./event-loop-load.js";
@@ -25,6 +25,7 @@ import { scoringRoutes, type ValidatedRowInit } from "./routes.js";
  * against the model's input schema. SERVING while the feature service is.
  */
 export async function startValidator(config: ValidatorConfig, log: Logger): Promise<ServiceHost> {
+  const metrics = new ServiceMetrics("validator", config.metricsAddress);
   const repo = new ModelRepository(config.modelRepository);
   const specs = new Map<string, FeatureSpec>(repo.models().map((m) => [m, repo.spec(m)]));
   const transport = createGrpcTransport({ address: config.featureAddr, credentials: config.tls.channel() });
@@ -64,6 +65,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     address: config.grpcAddress,
     credentials: edge.edgeServer(),
     healthAddress: config.healthAddress,
+    metrics,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
     serverOptions: {
