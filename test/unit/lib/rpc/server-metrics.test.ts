@@ -61,7 +61,7 @@ test("every answered RPC is counted by method and code, and timed, at the shared
     assert.equal(s("ScoreBatch", "OK"), 0, "a method's OK series exists from the start");
     const count = sample(
       text,
-      `rpc_server_duration_seconds_count{rpc_service="scoremesh.scoring.v1.ScoringService",rpc_method="Score",service="validator"}`,
+      `rpc_server_duration_seconds_count{service="validator",rpc_service="scoremesh.scoring.v1.ScoringService",rpc_method="Score"}`,
     );
     assert.equal(count, 4);
   } finally {
