@@ -50,7 +50,12 @@ const PORTS = {
   worker: 50081,
   monitor: 50091,
   monitorHttp: 9464,
+  /** Each service's plaintext Prometheus listener (<PREFIX>_METRICS_ADDR); the monitor serves /metrics on monitorHttp. */
+  metrics: 9464,
 } as const;
+/** The metrics port of a service and the variable that opens it. */
+const metricsPort: ServicePort = { name: "metrics", port: PORTS.metrics };
+const metricsEnv = (prefix: string) => ({ [`${prefix}_METRICS_ADDR`]: `0.0.0.0:${PORTS.metrics}` });
 /** Each service's plaintext health port: its gRPC port + 1. */
 const healthOf = (port: number) => port + 1;
 
@@ -75,12 +80,10 @@ export const MESH: readonly ServiceSpec[] = [
   {
     name: "validator",
     prefix: "VALIDATOR",
-    ports: [
-      { name: "grpc", port: PORTS.validatorGrpc },
-      { name: "http", port: PORTS.validatorHttp },
-    ],
+    ports: [{ name: "grpc", port: PORTS.validatorGrpc }, { name: "http", port: PORTS.validatorHttp }, metricsPort],
     health: healthOf(PORTS.validatorGrpc),
     env: {
+      ...metricsEnv("VALIDATOR"),
       ...commonEnv("VALIDATOR", PORTS.validatorGrpc),
       ...modelsEnv,
       ...natsEnv,
@@ -100,9 +103,10 @@ export const MESH: readonly ServiceSpec[] = [
   {
     name: "feature",
     prefix: "FEATURE",
-    ports: [{ name: "grpc", port: PORTS.feature }],
+    ports: [{ name: "grpc", port: PORTS.feature }, metricsPort],
     health: healthOf(PORTS.feature),
     env: {
+      ...metricsEnv("FEATURE"),
       ...commonEnv("FEATURE", PORTS.feature),
       ...modelsEnv,
       FEATURE_ADDR: `0.0.0.0:${PORTS.feature}`,
@@ -117,9 +121,10 @@ export const MESH: readonly ServiceSpec[] = [
   {
     name: "router",
     prefix: "ROUTER",
-    ports: [{ name: "grpc", port: PORTS.router }],
+    ports: [{ name: "grpc", port: PORTS.router }, metricsPort],
     health: healthOf(PORTS.router),
     env: {
+      ...metricsEnv("ROUTER"),
       ...commonEnv("ROUTER", PORTS.router),
       ...modelsEnv,
       ...natsEnv,
@@ -137,9 +142,10 @@ export const MESH: readonly ServiceSpec[] = [
   {
     name: "model-worker",
     prefix: "WORKER",
-    ports: [{ name: "grpc", port: PORTS.worker }],
+    ports: [{ name: "grpc", port: PORTS.worker }, metricsPort],
     health: healthOf(PORTS.worker),
     env: {
+      ...metricsEnv("WORKER"),
       ...commonEnv("WORKER", PORTS.worker),
       ...modelsEnv,
       ...natsEnv,

@@ -133,6 +133,8 @@ export interface Mesh {
   envOf(instance: InstanceName): Record<string, string>;
   /** How to dial an instance: the client certificate (TLS_* in `env`), or the validator's public edge. */
   credentials(instance: InstanceName): ChannelCredentials;
+  /** Where an instance serves Prometheus metrics: its own free port (<PREFIX>_METRICS_ADDR); the monitor's page. */
+  metricsUrlOf(instance: InstanceName): string;
   logDir: string;
   /** Starts one service process (again, e.g. after `kill`) and waits until it reports SERVING. */
   startService(name: InstanceName): Promise<void>;
@@ -342,6 +344,10 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     addressOf,
     envOf,
     credentials,
+    metricsUrlOf: (name: InstanceName) =>
+      serviceOf(name) === "monitor"
+        ? `http://${env["MONITOR_HTTP_ADDR"]!}/metrics`
+        : `http://${envOf(name)[METRICS_ADDR[serviceOf(name) as keyof typeof METRICS_ADDR]]!}/metrics`,
     logDir,
     startService,
     stopNats,
@@ -416,7 +422,18 @@ function balancedTarget(addresses: string[]): string {
   return addresses.length === 1 ? addresses[0]! : `ipv4:${addresses.join(",")}`;
 }
 
-/** Every instance, in start order, and the listen address of each replica past the first (on a free port). */
+/** The metrics listener of each service but the monitor (which serves /metrics on its page). */
+const METRICS_ADDR = {
+  "model-worker": "WORKER_METRICS_ADDR",
+  feature: "FEATURE_METRICS_ADDR",
+  router: "ROUTER_METRICS_ADDR",
+  validator: "VALIDATOR_METRICS_ADDR",
+} as const;
+
+/**
+ * Every instance, in start order; the listen address of each replica past the first, and every instance's
+ * metrics listener, on free ports.
+ */
 async function replicas(
   opts: MeshOptions,
 ): Promise<{ instances: InstanceName[]; instanceEnv: Map<InstanceName, Record<string, string>> }> {
@@ -443,7 +460,9 @@ async function replicas(
       const env: Record<string, string> = {};
       for (const key of i > 1 ? addrKeys[s as keyof typeof addrKeys] : [])
         env[key] = `127.0.0.1:${await distinctFreePort(taken)}`;
-      if (i > 1) instanceEnv.set(name, env);
+      if (s !== "monitor" && opts.env?.[METRICS_ADDR[s]] === undefined)
+        env[METRICS_ADDR[s]] = `127.0.0.1:${await distinctFreePort(taken)}`;
+      instanceEnv.set(name, env);
     }
   }
   return { instances, instanceEnv };
