@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
 import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
-import { HopBatcher } from "../lib/batching/index.js";
+import { BatchMetrics, HopBatcher } from "../lib/batching/index.js";
 import { join } from "node:path";
 import { specHash, ModelRepository, specSkew } from "../lib/model/index.js";
 import { DependencyWatch, createGrpcTransport } from "../lib/rpc/index.js";
@@ -67,6 +67,7 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
   const transport = createGrpcTransport({ address: config.routerAddr, credentials: config.tls.channel() });
   host.onClose(() => transport.close());
   const router = createClient(RouterService, transport);
+  const hop = new BatchMetrics(metrics.registry).batcher("scoremesh.router.v1.RouterService/Route");
   const batcher = config.batching
     ? new HopBatcher<FeatureRowInit, RowDecision>(
         ({ key, rows, timeoutMs, signal }) =>
@@ -78,10 +79,12 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
           windowMs: config.batchWindowUs / 1000,
           maxRows: config.batchMaxRows,
           maxInFlight: config.batchMaxInFlight,
+          onBatch: hop.onBatch,
         },
       )
     : undefined;
   if (batcher) {
+    hop.watch(() => batcher.stats());
     host.onClose(batcher.logStats(log));
     host.onClose(() => batcher.close());
   }

@@ -13,6 +13,8 @@ import type { RouterConfig } from "./config.js";
 import { Reasoner } from "./explain/reasoner.js";
 import { fallbackVersions } from "./fallback-versions.js";
 import { routerHealth } from "./health-rule.js";
+import { registerRouterMetrics } from "./router-metrics.js";
+import { BatchMetrics } from "../lib/batching/index.js";
 import { MonitorSink } from "./monitor-sink.js";
 import { followSeedDefaults, seedVersion } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
@@ -67,10 +69,15 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   const replica = `router-${hostname()}-${process.pid}`;
   const breakers = new BreakerBoard(replica, config.breaker, log);
   const retry = retryOptions(config, log);
+  const hop = new BatchMetrics(metrics.registry).batcher("inference.GRPCInferenceService/ModelInfer");
   const batcher = config.batching
-    ? workerBatcher(config, (call) => callWorkers(workers, call, breakers, retry))
+    ? workerBatcher(config, (call) => callWorkers(workers, call, breakers, retry), hop.onBatch)
     : undefined;
-  if (batcher) host.onClose(() => batcher.close());
+  if (batcher) {
+    hop.watch(() => batcher.stats());
+    host.onClose(() => batcher.close());
+  }
+  registerRouterMetrics(metrics.registry, breakers, retry.budgets);
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   host.add(
     RouterService,
@@ -152,11 +159,16 @@ function retryOptions(config: RouterConfig, log: Logger): RetryOptions {
 }
 
 /** Batching across the hop (ROUTER_BATCHING): the rows of concurrent Route calls share one ModelInfer. */
-function workerBatcher(config: RouterConfig, call: ConstructorParameters<typeof WorkerBatcher>[0]): WorkerBatcher {
+function workerBatcher(
+  config: RouterConfig,
+  call: ConstructorParameters<typeof WorkerBatcher>[0],
+  onBatch: (rows: number) => void,
+): WorkerBatcher {
   return new WorkerBatcher(call, {
     windowMs: config.batchWindowUs / 1000,
     maxRows: config.batchMaxRows,
     maxInFlight: config.batchMaxInFlight,
     workerTimeoutMs: config.workerTimeoutMs,
+    onBatch,
   });
 }

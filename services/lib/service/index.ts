@@ -8,3 +8,4 @@ export * from "./service-host.js";
 export * from "./telemetry.js";
 export * from "./tls-config.js";
 export * from "./metrics.js";
+export * from "./tenant-label.js";
