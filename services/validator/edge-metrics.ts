@@ -26,20 +26,25 @@ type Labels = "listener" | "rpc_method" | "grpc_code" | "tenant" | "model";
  * 50 tenants by id, later ones "other", "none" before authentication; known models, others "unknown".
  */
 export class EdgeMetrics {
-  private readonly requests: Counter<Labels>;
   private readonly duration: Histogram<"listener" | "rpc_method">;
-  private readonly children = new Map<string, Counter.Internal>();
+  /** Answers per label set, plain numbers read into the counter at a scrape (no label hashing per call). */
+  private readonly counts = new Map<string, { labels: Record<Labels, string>; n: number }>();
   private readonly tenants = new TenantLabel(50);
 
   constructor(
     registry: Registry,
     private readonly models: ReadonlySet<string>,
   ) {
-    this.requests = new Counter({
+    const counts = this.counts;
+    new Counter({
       name: "scoremesh_edge_requests_total",
       help: "Public calls answered by the validator, refusals included, by listener, method, gRPC code, tenant and model.",
       labelNames: ["listener", "rpc_method", "grpc_code", "tenant", "model"] as const,
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const { labels, n } of counts.values()) this.inc(labels, n);
+      },
     });
     this.duration = new Histogram({
       name: "scoremesh_edge_duration_seconds",
@@ -50,17 +55,18 @@ export class EdgeMetrics {
     });
   }
 
-  /** Counts one answer (the label child is found by one string key: O(1)). */
+  /** Counts one answer (its count is found by one string key: O(1)). */
   count(listener: Listener, method: string, code: number, tenantId: string, model: string): void {
     const tenant = this.tenants.of(tenantId);
     const m = this.models.has(model) ? model : "unknown";
     const key = `${listener}|${method}|${code}|${tenant}|${m}`;
-    let child = this.children.get(key);
-    if (!child) {
-      const labels = { listener, rpc_method: method, grpc_code: grpcCodeName(code), tenant, model: m };
-      this.children.set(key, (child = this.requests.labels(labels)));
-    }
-    child.inc();
+    const entry = this.counts.get(key);
+    if (entry) entry.n++;
+    else
+      this.counts.set(key, {
+        labels: { listener, rpc_method: method, grpc_code: grpcCodeName(code), tenant, model: m },
+        n: 1,
+      });
   }
 
   /** A refusal by admission (overload), before the call's tenant or model is known. */

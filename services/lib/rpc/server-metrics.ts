@@ -30,15 +30,25 @@ export interface MethodMetrics {
  *   m.done(0, 0.002);
  */
 export class RpcServerMetrics {
-  private readonly requests: Counter<"rpc_service" | "rpc_method" | "grpc_code">;
   private readonly duration: Histogram<"rpc_service" | "rpc_method">;
+  /** Answers per method and code, plain numbers: read into the counter at a scrape (no label hashing per call). */
+  private readonly counts: { service: string; method: string; byCode: number[] }[] = [];
 
   constructor(registry: Registry) {
-    this.requests = new Counter({
+    const counts = this.counts;
+    new Counter({
       name: "rpc_server_requests_total",
       help: "RPCs answered by this process's gRPC server, by service, method and gRPC status code.",
       labelNames: ["rpc_service", "rpc_method", "grpc_code"] as const,
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const { service, method, byCode } of counts)
+          byCode.forEach((n, code) => {
+            if (n > 0 || code === 0)
+              this.inc({ rpc_service: service, rpc_method: method, grpc_code: grpcCodeName(code) }, n);
+          });
+      },
     });
     this.duration = new Histogram({
       name: "rpc_server_duration_seconds",
@@ -49,20 +59,14 @@ export class RpcServerMetrics {
     });
   }
 
-  /** The counters of one method; the OK child is created at once, so that a method never called shows 0. */
+  /** The counters of one method; its OK series shows 0 before the first call. */
   method(service: string, method: string): MethodMetrics {
-    const byCode: (Counter.Internal | undefined)[] = [];
-    const child = (code: number) =>
-      (byCode[code] ??= this.requests.labels({
-        rpc_service: service,
-        rpc_method: method,
-        grpc_code: grpcCodeName(code),
-      }));
-    child(0).inc(0);
+    const byCode: number[] = new Array<number>(17).fill(0);
+    this.counts.push({ service, method, byCode });
     const hist = this.duration.labels({ rpc_service: service, rpc_method: method });
     return {
       done(code, seconds) {
-        child(code).inc();
+        byCode[code] = (byCode[code] ?? 0) + 1;
         hist.observe(seconds);
       },
     };
