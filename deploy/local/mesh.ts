@@ -133,7 +133,7 @@ export interface Mesh {
   envOf(instance: InstanceName): Record<string, string>;
   /** How to dial an instance: the client certificate (TLS_* in `env`), or the validator's public edge. */
   credentials(instance: InstanceName): ChannelCredentials;
-  /** Where an instance serves Prometheus metrics: its own free port (<PREFIX>_METRICS_ADDR); the monitor's page. */
+  /** Where an instance serves Prometheus metrics: its own free port (<PREFIX>_METRICS_ADDR, not in envOf); the monitor's page. */
   metricsUrlOf(instance: InstanceName): string;
   logDir: string;
   /** Starts one service process (again, e.g. after `kill`) and waits until it reports SERVING. */
@@ -275,7 +275,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
           closeSync(natsOpts.logFile);
           throw err;
         });
-  const { instances, instanceEnv } = await replicas(opts);
+  const { instances, instanceEnv, metricsEnv } = await replicas(opts);
   const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
   const envOf = (name: InstanceName) => ({
     ...env,
@@ -297,7 +297,9 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     : undefined;
 
   const startService = async (name: InstanceName) => {
-    const instance = spawnInstance(name, envOf(name), addressOf(name), logFileOf(name), credentials(name));
+    // The metrics port is the instance's own, not in envOf: a process started from envOf (a test's extra worker) gets none.
+    const own = { ...envOf(name), ...metricsEnv.get(name) };
+    const instance = spawnInstance(name, own, addressOf(name), logFileOf(name), credentials(name));
     processes.set(name, instance.child);
     starting.set(name, instance);
     if (up) supervisor?.watch(name, instance.child);
@@ -347,7 +349,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     metricsUrlOf: (name: InstanceName) =>
       serviceOf(name) === "monitor"
         ? `http://${env["MONITOR_HTTP_ADDR"]!}/metrics`
-        : `http://${envOf(name)[METRICS_ADDR[serviceOf(name) as keyof typeof METRICS_ADDR]]!}/metrics`,
+        : `http://${{ ...envOf(name), ...metricsEnv.get(name) }[METRICS_ADDR[serviceOf(name) as keyof typeof METRICS_ADDR]]!}/metrics`,
     logDir,
     startService,
     stopNats,
@@ -434,11 +436,14 @@ const METRICS_ADDR = {
  * Every instance, in start order; the listen address of each replica past the first, and every instance's
  * metrics listener, on free ports.
  */
-async function replicas(
-  opts: MeshOptions,
-): Promise<{ instances: InstanceName[]; instanceEnv: Map<InstanceName, Record<string, string>> }> {
+async function replicas(opts: MeshOptions): Promise<{
+  instances: InstanceName[];
+  instanceEnv: Map<InstanceName, Record<string, string>>;
+  metricsEnv: Map<InstanceName, Record<string, string>>;
+}> {
   const instances: InstanceName[] = [];
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
+  const metricsEnv = new Map<InstanceName, Record<string, string>>();
   const addrKeys = {
     "model-worker": ["WORKER_ADDR"],
     feature: ["FEATURE_ADDR"],
@@ -460,10 +465,10 @@ async function replicas(
       const env: Record<string, string> = {};
       for (const key of i > 1 ? addrKeys[s as keyof typeof addrKeys] : [])
         env[key] = `127.0.0.1:${await distinctFreePort(taken)}`;
+      if (i > 1) instanceEnv.set(name, env);
       if (s !== "monitor" && opts.env?.[METRICS_ADDR[s]] === undefined)
-        env[METRICS_ADDR[s]] = `127.0.0.1:${await distinctFreePort(taken)}`;
-      instanceEnv.set(name, env);
+        metricsEnv.set(name, { [METRICS_ADDR[s]]: `127.0.0.1:${await distinctFreePort(taken)}` });
     }
   }
-  return { instances, instanceEnv };
+  return { instances, instanceEnv, metricsEnv };
 }
