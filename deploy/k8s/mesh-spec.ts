@@ -45,7 +45,14 @@ export const addressOf = (svc: ServiceName, port: number) => `${svc}:${port}`;
 export const replicasOf = (svc: ServiceName, port: number) => `dns:///${svc}-headless:${port}`;
 
 /** The same ports as `npm start`, so that a client or a runbook knows one set. */
-const PORTS = DEFAULT_PORTS;
+const PORTS = {
+  ...DEFAULT_PORTS,
+  /** Each service's plaintext Prometheus listener (<PREFIX>_METRICS_ADDR); the monitor serves /metrics on monitorHttp. */
+  metrics: 9464,
+} as const;
+/** The metrics port of a service and the variable that opens it. */
+const metricsPort: ServicePort = { name: "metrics", port: PORTS.metrics };
+const metricsEnv = (prefix: string) => ({ [`${prefix}_METRICS_ADDR`]: `0.0.0.0:${PORTS.metrics}` });
 /** Each service's plaintext health port: its gRPC port + 1. */
 const healthOf = (port: number) => port + 1;
 
@@ -70,12 +77,10 @@ export const MESH: readonly ServiceSpec[] = [
   {
     name: "validator",
     prefix: "VALIDATOR",
-    ports: [
-      { name: "grpc", port: PORTS.validatorGrpc },
-      { name: "http", port: PORTS.validatorHttp },
-    ],
+    ports: [{ name: "grpc", port: PORTS.validatorGrpc }, { name: "http", port: PORTS.validatorHttp }, metricsPort],
     health: healthOf(PORTS.validatorGrpc),
     env: {
+      ...metricsEnv("VALIDATOR"),
       ...commonEnv("VALIDATOR", PORTS.validatorGrpc),
       ...modelsEnv,
       ...natsEnv,
@@ -95,9 +100,10 @@ export const MESH: readonly ServiceSpec[] = [
   {
     name: "feature",
     prefix: "FEATURE",
-    ports: [{ name: "grpc", port: PORTS.feature }],
+    ports: [{ name: "grpc", port: PORTS.feature }, metricsPort],
     health: healthOf(PORTS.feature),
     env: {
+      ...metricsEnv("FEATURE"),
       ...commonEnv("FEATURE", PORTS.feature),
       ...modelsEnv,
       FEATURE_ADDR: `0.0.0.0:${PORTS.feature}`,
@@ -112,9 +118,10 @@ export const MESH: readonly ServiceSpec[] = [
   {
     name: "router",
     prefix: "ROUTER",
-    ports: [{ name: "grpc", port: PORTS.router }],
+    ports: [{ name: "grpc", port: PORTS.router }, metricsPort],
     health: healthOf(PORTS.router),
     env: {
+      ...metricsEnv("ROUTER"),
       ...commonEnv("ROUTER", PORTS.router),
       ...modelsEnv,
       ...natsEnv,
@@ -132,9 +139,10 @@ export const MESH: readonly ServiceSpec[] = [
   {
     name: "model-worker",
     prefix: "WORKER",
-    ports: [{ name: "grpc", port: PORTS.worker }],
+    ports: [{ name: "grpc", port: PORTS.worker }, metricsPort],
     health: healthOf(PORTS.worker),
     env: {
+      ...metricsEnv("WORKER"),
       ...commonEnv("WORKER", PORTS.worker),
       ...modelsEnv,
       ...natsEnv,

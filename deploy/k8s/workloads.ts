@@ -106,7 +106,7 @@ function mountsOf(spec: ServiceSpec): IVolumeMount[] {
 /** A ClusterIP Service for its ports, and a headless one (`<name>-headless`) where clients balance over replicas. */
 export function servicesOf(spec: ServiceSpec): Service[] {
   const ports = spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, appProtocol: "grpc" }));
-  for (const p of ports) if (p.name === "http") p.appProtocol = "http";
+  for (const p of ports) if (p.name === "http" || p.name === "metrics") p.appProtocol = "http";
   const service = (name: string, clusterIP?: string) =>
     new Service({
       metadata: { name, labels: labelsOf(spec.name) },

@@ -148,6 +148,7 @@ async function main(): Promise<void> {
   monitor page              http://127.0.0.1:${ports.monitorHttp}/   (/metrics for Prometheus)
   model worker (OIP v2)     127.0.0.1:${ports.worker}
   feature, router, monitor  127.0.0.1:${ports.feature}, 127.0.0.1:${ports.router}, 127.0.0.1:${ports.monitor}
+  Prometheus metrics        ${mesh.instances.map((i) => `${i} ${mesh.metricsUrlOf(i)}`).join("\n                            ")}
   NATS                      ${mesh.natsUrl}   (nkey identities per role: ${relative(PROJECT_ROOT, mesh.keys.natsConfigFile)})
   logs                      ${mesh.logDir}/
   ${tlsLine(tls, mesh.env)}

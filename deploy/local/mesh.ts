@@ -134,6 +134,8 @@ export interface Mesh {
   envOf(instance: InstanceName): Record<string, string>;
   /** How to dial an instance: the client certificate (TLS_* in `env`), or the validator's public edge. */
   credentials(instance: InstanceName): ChannelCredentials;
+  /** Where an instance serves Prometheus metrics: its own free port (<PREFIX>_METRICS_ADDR, not in envOf); the monitor's page. */
+  metricsUrlOf(instance: InstanceName): string;
   logDir: string;
   /** Starts one service process (again, e.g. after `kill`) and waits until it reports SERVING. */
   startService(name: InstanceName): Promise<void>;
@@ -276,7 +278,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
           closeSync(natsOpts.logFile);
           throw err;
         });
-  const { instances, instanceEnv } = await replicas(opts);
+  const { instances, instanceEnv, metricsEnv } = await replicas(opts);
   const addressOf = (name: InstanceName) => healthAddress(serviceOf(name), { ...env, ...instanceEnv.get(name) });
   const envOf = (name: InstanceName) => ({
     ...env,
@@ -299,7 +301,9 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     : undefined;
 
   const startService = async (name: InstanceName) => {
-    const instance = spawnInstance(name, envOf(name), addressOf(name), logFileOf(name), credentials(name));
+    // The metrics port is the instance's own, not in envOf: a process started from envOf (a test's extra worker) gets none.
+    const own = { ...envOf(name), ...metricsEnv.get(name) };
+    const instance = spawnInstance(name, own, addressOf(name), logFileOf(name), credentials(name));
     processes.set(name, instance.child);
     starting.set(name, instance);
     if (up) supervisor?.watch(name, instance.child);
@@ -346,6 +350,10 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     addressOf,
     envOf,
     credentials,
+    metricsUrlOf: (name: InstanceName) =>
+      serviceOf(name) === "monitor"
+        ? `http://${env["MONITOR_HTTP_ADDR"]!}/metrics`
+        : `http://${{ ...envOf(name), ...metricsEnv.get(name) }[METRICS_ADDR[serviceOf(name) as keyof typeof METRICS_ADDR]]!}/metrics`,
     logDir,
     startService,
     stopNats,
@@ -420,12 +428,26 @@ function balancedTarget(addresses: string[]): string {
   return addresses.length === 1 ? addresses[0]! : `ipv4:${addresses.join(",")}`;
 }
 
-/** Every instance, in start order, and the listen address of each replica past the first (on a free port). */
-async function replicas(
-  opts: MeshOptions,
-): Promise<{ instances: InstanceName[]; instanceEnv: Map<InstanceName, Record<string, string>> }> {
+/** The metrics listener of each service but the monitor (which serves /metrics on its page). */
+const METRICS_ADDR = {
+  "model-worker": "WORKER_METRICS_ADDR",
+  feature: "FEATURE_METRICS_ADDR",
+  router: "ROUTER_METRICS_ADDR",
+  validator: "VALIDATOR_METRICS_ADDR",
+} as const;
+
+/**
+ * Every instance, in start order; the listen address of each replica past the first, and every instance's
+ * metrics listener, on free ports.
+ */
+async function replicas(opts: MeshOptions): Promise<{
+  instances: InstanceName[];
+  instanceEnv: Map<InstanceName, Record<string, string>>;
+  metricsEnv: Map<InstanceName, Record<string, string>>;
+}> {
   const instances: InstanceName[] = [];
   const instanceEnv = new Map<InstanceName, Record<string, string>>();
+  const metricsEnv = new Map<InstanceName, Record<string, string>>();
   const addrKeys = {
     "model-worker": ["WORKER_ADDR"],
     feature: ["FEATURE_ADDR"],
@@ -448,7 +470,9 @@ async function replicas(
       for (const key of i > 1 ? addrKeys[s as keyof typeof addrKeys] : [])
         env[key] = `127.0.0.1:${await distinctFreePort(taken)}`;
       if (i > 1) instanceEnv.set(name, env);
+      if (s !== "monitor" && opts.env?.[METRICS_ADDR[s]] === undefined)
+        metricsEnv.set(name, { [METRICS_ADDR[s]]: `127.0.0.1:${await distinctFreePort(taken)}` });
     }
   }
-  return { instances, instanceEnv };
+  return { instances, instanceEnv, metricsEnv };
 }

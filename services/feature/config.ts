@@ -1,9 +1,11 @@
 import { EnvReader } from "../lib/service/index.js";
-import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { readMetricsAddress, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (FEATURE_BATCHING, FEATURE_BATCH_*): the rows of concurrent ScoreRows calls for one model go in one Route call to the router. */
 export interface FeatureConfig extends HopBatchingConfig, ServiceTlsConfig {
+  /** Prometheus metrics on plaintext HTTP, GET /metrics (FEATURE_METRICS_ADDR); undefined: no listener. */
+  metricsAddress?: string;
   address: string;
   modelRepository: string;
   routerAddr: string;
@@ -36,5 +38,6 @@ export function readConfig(env = new EnvReader()): FeatureConfig {
     entityFreshnessLogMs: env.int("FEATURE_ENTITY_FRESHNESS_LOG_MS", 60_000, 0, 86_400_000),
     ...readHopBatching(env, "FEATURE", { maxInFlight: 4 }),
     ...readServiceTls(env, "FEATURE"),
+    ...readMetricsAddress(env, "FEATURE"),
   };
 }

@@ -3,11 +3,11 @@ import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
 import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
-import { HopBatcher } from "../lib/batching/index.js";
+import { BatchMetrics, HopBatcher } from "../lib/batching/index.js";
 import { join } from "node:path";
 import { specHash, ModelRepository, specSkew } from "../lib/model/index.js";
 import { DependencyWatch, createGrpcTransport } from "../lib/rpc/index.js";
-import { ServiceHost } from "../lib/service/index.js";
+import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import type { FeatureConfig } from "./config.js";
 import { EntityStore } from "./entity-store.js";
 import { featureRoutes, type FeatureRowInit, type LoadedSpec } from "./routes.js";
@@ -19,6 +19,7 @@ import { featureRoutes, type FeatureRowInit, type LoadedSpec } from "./routes.js
  * without a usable snapshot is still served, its entity features imputed (and logged).
  */
 export async function startFeature(config: FeatureConfig, log: Logger): Promise<ServiceHost> {
+  const metrics = new ServiceMetrics("feature", config.metricsAddress);
   const repo = new ModelRepository(config.modelRepository);
   const specs = new Map<string, LoadedSpec>();
   const stores: EntityStore[] = [];
@@ -49,6 +50,7 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
     address: config.address,
     credentials: config.tls.server(),
     healthAddress: config.healthAddress,
+    metrics,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
@@ -65,6 +67,7 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
   const transport = createGrpcTransport({ address: config.routerAddr, credentials: config.tls.channel() });
   host.onClose(() => transport.close());
   const router = createClient(RouterService, transport);
+  const hop = new BatchMetrics(metrics.registry).batcher("scoremesh.router.v1.RouterService/Route");
   const batcher = config.batching
     ? new HopBatcher<FeatureRowInit, RowDecision>(
         ({ key, rows, timeoutMs, signal }) =>
@@ -76,10 +79,12 @@ export async function startFeature(config: FeatureConfig, log: Logger): Promise<
           windowMs: config.batchWindowUs / 1000,
           maxRows: config.batchMaxRows,
           maxInFlight: config.batchMaxInFlight,
+          onBatch: hop.onBatch,
         },
       )
     : undefined;
   if (batcher) {
+    hop.watch(() => batcher.stats());
     host.onClose(batcher.logStats(log));
     host.onClose(() => batcher.close());
   }

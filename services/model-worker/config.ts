@@ -1,10 +1,12 @@
 import { EnvReader, policyReaderNats, type PolicyReaderNats } from "../lib/service/index.js";
-import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { readMetricsAddress, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readWorkerBatching, type WorkerBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (WORKER_BATCHING, WORKER_MAX_BATCH_ROWS, WORKER_MAX_QUEUE_*): concurrent requests per model version run together. */
 /** NATS (PolicyReaderNats): the worker role reads policy and writes worker records. */
 export interface WorkerConfig extends WorkerBatchingConfig, PolicyReaderNats, ServiceTlsConfig {
+  /** Prometheus metrics on plaintext HTTP, GET /metrics (WORKER_METRICS_ADDR); undefined: no listener. */
+  metricsAddress?: string;
   /** gRPC listen address (OIP v2 + health). */
   address: string;
   /** The model repository folder. */
@@ -43,5 +45,6 @@ export function readConfig(env = new EnvReader()): WorkerConfig {
     cacheRows: env.int("WORKER_CACHE_ROWS", 0, 0, 10_000_000),
     drainTimeoutMs: env.int("WORKER_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
     ...readServiceTls(env, "WORKER"),
+    ...readMetricsAddress(env, "WORKER"),
   };
 }

@@ -1,10 +1,11 @@
+import { BatchMetrics, type BatcherStats } from "../lib/batching/index.js";
 import { hostname } from "node:os";
 import type { NatsConnection } from "nats";
 import type { Logger } from "pino";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ModelRepository } from "../lib/model/index.js";
 import { closeNats, connectNats, PolicyStore, WorkerStore, workerKey } from "../lib/nats/index.js";
-import { ServiceHost } from "../lib/service/index.js";
+import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import type { WorkerConfig } from "./config.js";
 import { ModelRegistry } from "./model-registry.js";
 import { inferenceRoutes } from "./routes.js";
@@ -19,14 +20,18 @@ import { describeWorker, WorkerAnnouncer } from "./worker-announcer.js";
  * (providers, fallbacks, model versions) in the worker bucket for the monitor, best effort.
  */
 export async function startWorker(config: WorkerConfig, log: Logger): Promise<ServiceHost> {
+  const metrics = new ServiceMetrics("model-worker", config.metricsAddress);
   const startedAt = new Date();
   const providers = providerList(config.executionProviders);
-  const registry = modelRegistry(config, providers, log);
+  const batches = new BatchMetrics(metrics.registry).batcher("model-worker");
+  const registry = modelRegistry(config, providers, log, batches.onBatch);
+  batches.watch(() => queueStats(registry));
   const host = new ServiceHost({
     name: "model-worker",
     address: config.address,
     credentials: config.tls.server(),
     healthAddress: config.healthAddress,
+    metrics,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
     serverOptions: { "grpc.max_receive_message_length": 64 << 20 },
@@ -59,7 +64,19 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
   return host;
 }
 
-function modelRegistry(config: WorkerConfig, providers: ReturnType<typeof providerList>, log: Logger): ModelRegistry {
+/** The worker's batch queues by model version, for the metrics. */
+function queueStats(registry: ModelRegistry): Record<string, BatcherStats> {
+  const out: Record<string, BatcherStats> = {};
+  for (const lv of registry.list()) if (lv.batcher) out[`${lv.model}/${lv.version}`] = lv.batcher.stats();
+  return out;
+}
+
+function modelRegistry(
+  config: WorkerConfig,
+  providers: ReturnType<typeof providerList>,
+  log: Logger,
+  onBatch: (rows: number) => void,
+): ModelRegistry {
   const options = {
     sessionOptions: { intraOpNumThreads: config.intraOpThreads, graphOptimizationLevel: "all" as const },
     providers,
@@ -70,6 +87,7 @@ function modelRegistry(config: WorkerConfig, providers: ReturnType<typeof provid
       maxQueueRows: config.maxQueueRows,
     },
     cacheRows: config.cacheRows,
+    onBatch,
   };
   return new ModelRegistry(new ModelRepository(config.modelRepository), config.models, options, log);
 }

@@ -13,6 +13,8 @@ export interface LoaderOptions extends SessionOptions {
   batching: BatchingDefaults;
   /** Rows cached per version (0: no cache). */
   cacheRows?: number;
+  /** Told the rows of each batch a version runs (the worker's batch size histogram). */
+  onBatch?: (rows: number) => void;
 }
 
 /**
@@ -52,7 +54,11 @@ export async function loadVersion(
     cache: o.cacheRows ? new RowCache(o.cacheRows) : undefined,
     ready: false,
   };
-  if (batching.enabled) lv.batcher = new Batcher((batch) => runVersionBatch(lv, batch), batcherOptions(lv));
+  if (batching.enabled)
+    lv.batcher = new Batcher((batch) => runVersionBatch(lv, batch), {
+      ...batcherOptions(lv),
+      ...(o.onBatch ? { onBatch: o.onBatch } : {}),
+    });
   // ModelReady is false until the warm-up is done.
   const sizes = await warmUp(lv);
   lv.ready = true;

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
-import { ServiceHost } from "../lib/service/index.js";
+import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { AuditLog } from "./audit-log.js";
 import type { MonitorConfig } from "./config.js";
 import { startHttpPage } from "./http-page.js";
@@ -29,6 +29,8 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     address: config.address,
     credentials: config.tls.server(),
     healthAddress: config.healthAddress,
+    // The monitor's RPCs are counted in its decision registry, served on its page's /metrics.
+    metrics: new ServiceMetrics("monitor", undefined, metrics.registry),
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });

@@ -1,11 +1,13 @@
 import { ConfigError, EnvReader, policyReaderNats, type PolicyReaderNats } from "../lib/service/index.js";
-import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { readMetricsAddress, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 import { readAuditConfig, type AuditConfig } from "./audit/audit-config.js";
 
 /** Batching (ROUTER_BATCHING, ROUTER_BATCH_*): the rows of concurrent Route calls for one model version go in one ModelInfer. */
 /** NATS (PolicyReaderNats): the router role reads policy and writes breaker state. */
 export interface RouterConfig extends HopBatchingConfig, PolicyReaderNats, ServiceTlsConfig {
+  /** Prometheus metrics on plaintext HTTP, GET /metrics (ROUTER_METRICS_ADDR); undefined: no listener. */
+  metricsAddress?: string;
   address: string;
   modelRepository: string;
   workerAddrs: string[];
@@ -113,6 +115,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     reviewBand: fraction(env, "ROUTER_REVIEW_BAND", 0.02),
     ...readServiceTls(env, "ROUTER"),
     audit: readAuditConfig(env),
+    ...readMetricsAddress(env, "ROUTER"),
   };
   if (config.breaker.minimumCalls > config.breaker.windowSize) {
     throw new ConfigError(

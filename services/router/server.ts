@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { ModelRepository } from "../lib/model/index.js";
 import { closeNats, connectNats, PolicyStore } from "../lib/nats/index.js";
-import { ServiceHost } from "../lib/service/index.js";
+import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { openAudit, shipAudit } from "./audit/start-audit.js";
 import { shareBreakers } from "./breakers/breaker-sharing.js";
 import { BreakerBoard } from "./breakers/breakers.js";
@@ -14,6 +14,8 @@ import type { RouterConfig } from "./config.js";
 import { Reasoner } from "./explain/reasoner.js";
 import { fallbackVersions } from "./fallback-versions.js";
 import { routerHealth } from "./health-rule.js";
+import { registerRouterMetrics } from "./router-metrics.js";
+import { BatchMetrics } from "../lib/batching/index.js";
 import { MonitorSink } from "./monitor-sink.js";
 import { followSeedDefaults, seedVersion } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
@@ -33,6 +35,7 @@ const SHADOW_MAX_IN_FLIGHT = 64;
  * to the monitor off the hot path. SERVING once every model has a champion that the workers have ready.
  */
 export async function startRouter(config: RouterConfig, log: Logger): Promise<ServiceHost> {
+  const metrics = new ServiceMetrics("router", config.metricsAddress);
   const repo = new ModelRepository(config.modelRepository);
   const cards = new CardCache(repo);
   const host = new ServiceHost({
@@ -40,6 +43,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     address: config.address,
     credentials: config.tls.server(),
     healthAddress: config.healthAddress,
+    metrics,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
@@ -70,10 +74,15 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   const replica = `router-${hostname()}-${process.pid}`;
   const breakers = new BreakerBoard(replica, config.breaker, log);
   const retry = retryOptions(config, log);
+  const hop = new BatchMetrics(metrics.registry).batcher("inference.GRPCInferenceService/ModelInfer");
   const batcher = config.batching
-    ? workerBatcher(config, (call) => callWorkers(workers, call, breakers, retry))
+    ? workerBatcher(config, (call) => callWorkers(workers, call, breakers, retry), hop.onBatch)
     : undefined;
-  if (batcher) host.onClose(() => batcher.close());
+  if (batcher) {
+    hop.watch(() => batcher.stats());
+    host.onClose(() => batcher.close());
+  }
+  registerRouterMetrics(metrics.registry, breakers, retry.budgets);
   const audit = config.audit ? openAudit(host, config.audit, log) : undefined;
   const shadow = new ShadowScorer({
     deps: { workers, breakers, cards: (m, v) => cards.card(m, v), monitor },
@@ -171,11 +180,16 @@ function retryOptions(config: RouterConfig, log: Logger): RetryOptions {
 }
 
 /** Batching across the hop (ROUTER_BATCHING): the rows of concurrent Route calls share one ModelInfer. */
-function workerBatcher(config: RouterConfig, call: ConstructorParameters<typeof WorkerBatcher>[0]): WorkerBatcher {
+function workerBatcher(
+  config: RouterConfig,
+  call: ConstructorParameters<typeof WorkerBatcher>[0],
+  onBatch: (rows: number) => void,
+): WorkerBatcher {
   return new WorkerBatcher(call, {
     windowMs: config.batchWindowUs / 1000,
     maxRows: config.batchMaxRows,
     maxInFlight: config.batchMaxInFlight,
     workerTimeoutMs: config.workerTimeoutMs,
+    onBatch,
   });
 }

@@ -17,6 +17,8 @@ export interface AdmissionOptions {
   pathPrefix: string;
   /** The retry hint of a refusal. */
   retryAfterMs: number;
+  /** Told of each refusal (the edge's metrics count it): the listener and the call's path. */
+  onRefused?: (listener: "grpc" | "http", path: string) => void;
 }
 
 function refusal(retryAfterMs: number): ConnectError {
@@ -48,6 +50,7 @@ export function grpcAdmission(opts: AdmissionOptions): grpc.ServerInterceptor {
         next({
           onReceiveMetadata: (md, mdNext) => {
             if (ticket) return mdNext(md);
+            opts.onRefused?.("grpc", method.path);
             const err = refusal(opts.retryAfterMs);
             const metadata = new grpc.Metadata();
             metadata.set(STATUS_DETAILS_KEY, Buffer.from(encodeStatusDetails(err)!));
@@ -74,6 +77,7 @@ export function httpAdmit(req: IncomingMessage, res: ServerResponse, opts: Admis
     res.once("close", () => ticket.release(res.writableFinished ? outcomeOfHttp(res.statusCode) : "ignored"));
     return true;
   }
+  opts.onRefused?.("http", req.url);
   refuseHttp(req, res, refusal(opts.retryAfterMs), 429, Math.ceil(opts.retryAfterMs / 1000));
   return false;
 }

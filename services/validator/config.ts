@@ -7,11 +7,13 @@ import {
   type NatsIdentity,
   type TrustedOperators,
 } from "../lib/service/index.js";
-import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { readMetricsAddress, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
 
 /** Batching (VALIDATOR_BATCHING, VALIDATOR_BATCH_*): the rows of concurrent public calls for one model go in one ScoreRows call to the feature service. */
 export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
+  /** Prometheus metrics on plaintext HTTP, GET /metrics (VALIDATOR_METRICS_ADDR); undefined: no listener. */
+  metricsAddress?: string;
   /** gRPC listener (grpc-js). */
   grpcAddress: string;
   /** HTTP listener (connect-node: Connect JSON and gRPC-Web). */
@@ -94,6 +96,7 @@ function readValues(env: EnvReader): ValidatorConfig {
     retryAfterMs: env.int("VALIDATOR_RETRY_AFTER_MS", 1000, 1, 60_000),
     ...readHopBatching(env, "VALIDATOR", { maxInFlight: 4 }),
     ...readServiceTls(env, "VALIDATOR"),
+    ...readMetricsAddress(env, "VALIDATOR"),
     publicTls: env.oneOf("VALIDATOR_PUBLIC_TLS", ["on", "off"], "off") === "on",
     ...auth(env),
   };

@@ -11,6 +11,7 @@ import {
 import type { FeatureSpec } from "../lib/model/index.js";
 import { invalidArgument, type FieldViolation, activeTraceId } from "../lib/rpc/index.js";
 import type { HopBatcher } from "../lib/batching/index.js";
+import { EDGE_TENANT } from "./edge-metrics.js";
 import { validateId, validateInputs } from "./validation.js";
 
 export interface EdgeDeps {
@@ -59,7 +60,10 @@ export function scoringRoutes(deps: EdgeDeps): Partial<ServiceImpl<typeof Scorin
 
 /** The tenant of a call ("" without authentication); throws the refusal of a call the tenant may not make. */
 function admit(deps: EdgeDeps, ctx: HandlerContext, requests: ScoreRequest[]): string {
-  return deps.admit?.(ctx.requestHeader.get("authorization"), requests[0]?.model ?? "", requests.length) ?? "";
+  const tenantId =
+    deps.admit?.(ctx.requestHeader.get("authorization"), requests[0]?.model ?? "", requests.length) ?? "";
+  if (tenantId) ctx.values.set(EDGE_TENANT, tenantId); // the edge's metrics label the call with it
+  return tenantId;
 }
 
 async function scoreAll(

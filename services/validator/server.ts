@@ -1,18 +1,19 @@
 import type { Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
-import { createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
 import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { HopBatcher } from "../lib/batching/index.js";
+import { BatchMetrics, HopBatcher } from "../lib/batching/index.js";
 import { type FeatureSpec, ModelRepository } from "../lib/model/index.js";
 import { DependencyWatch, MeshCredentials, createGrpcTransport } from "../lib/rpc/index.js";
-import { ServiceHost, systemClock } from "../lib/service/index.js";
+import { ServiceHost, ServiceMetrics, systemClock } from "../lib/service/index.js";
 import { grpcAdmission, type AdmissionOptions } from "./admission.js";
 import { AdaptiveConcurrencyLimit } from "./concurrency-limit.js";
 import { EventLoopLoad } from "./event-loop-load.js";
 import { withPublicErrors } from "./edge-errors.js";
+import { EdgeMetrics } from "./edge-metrics.js";
 import type { ValidatorConfig } from "./config.js";
 import { startEdgeAuth } from "./auth/edge-auth.js";
 import { startHttpListener } from "./http-listener.js";
@@ -25,10 +26,12 @@ import { scoringRoutes, type ValidatedRowInit } from "./routes.js";
  * against the model's input schema. SERVING while the feature service is.
  */
 export async function startValidator(config: ValidatorConfig, log: Logger): Promise<ServiceHost> {
+  const metrics = new ServiceMetrics("validator", config.metricsAddress);
   const repo = new ModelRepository(config.modelRepository);
   const specs = new Map<string, FeatureSpec>(repo.models().map((m) => [m, repo.spec(m)]));
   const transport = createGrpcTransport({ address: config.featureAddr, credentials: config.tls.channel() });
   const feature = createClient(FeatureService, transport);
+  const hop = new BatchMetrics(metrics.registry).batcher("scoremesh.feature.v1.FeatureService/ScoreRows");
   const batcher = config.batching
     ? new HopBatcher<ValidatedRowInit, RowDecision>(
         ({ key, rows, timeoutMs, signal }) =>
@@ -38,6 +41,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
           windowMs: config.batchWindowUs / 1000,
           maxRows: config.batchMaxRows,
           maxInFlight: config.batchMaxInFlight,
+          onBatch: hop.onBatch,
         },
       )
     : undefined;
@@ -56,7 +60,8 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     }),
     log,
   );
-  const admission = edgeAdmission(config);
+  const edgeMetrics = new EdgeMetrics(metrics.registry, new Set(specs.keys()));
+  const admission = edgeAdmission(config, edgeMetrics);
   // The public listeners serve clients outside the mesh: TLS without client certificates, or plaintext.
   const edge = config.publicTls ? config.tls : MeshCredentials.plaintext();
   const host = new ServiceHost({
@@ -64,6 +69,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     address: config.grpcAddress,
     credentials: edge.edgeServer(),
     healthAddress: config.healthAddress,
+    metrics,
     log,
     drainTimeoutMs: config.drainTimeoutMs,
     serverOptions: {
@@ -72,10 +78,10 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
       ...(admission ? { interceptors: [grpcAdmission(admission)] } : {}),
     },
   });
-  host.add(ScoringService, routes);
+  host.add(ScoringService, edgeMetrics.wrap(ScoringService, routes, "grpc"));
   addReflection(host.server, [ScoringService]);
   await host.listen();
-  const http = await startHttpListener(ScoringService, routes, {
+  const http = await startHttpListener(ScoringService, edgeMetrics.wrap(ScoringService, routes, "http"), {
     address: config.httpAddress,
     maxMessageBytes: config.maxMessageBytes,
     tls: edge.material,
@@ -93,6 +99,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   host.onClose(() => transport.close());
   if (auth) host.onClose(() => auth.close());
   if (batcher) {
+    hop.watch(() => batcher.stats());
     host.onClose(batcher.logStats(log));
     host.onClose(() => batcher.close());
   }
@@ -105,7 +112,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
 }
 
 /** One adaptive concurrency limit for both listeners (VALIDATOR_CONCURRENCY_*); none when the max is 0. */
-function edgeAdmission(config: ValidatorConfig): AdmissionOptions | undefined {
+function edgeAdmission(config: ValidatorConfig, metrics: EdgeMetrics): AdmissionOptions | undefined {
   if (config.concurrencyMax === 0) return undefined;
   const loop = new EventLoopLoad();
   const busy = config.concurrencyBusyPercent / 100;
@@ -120,7 +127,12 @@ function edgeAdmission(config: ValidatorConfig): AdmissionOptions | undefined {
     },
     systemClock,
   );
-  return { limit, pathPrefix: `/${ScoringService.typeName}/`, retryAfterMs: config.retryAfterMs };
+  return {
+    limit,
+    pathPrefix: `/${ScoringService.typeName}/`,
+    retryAfterMs: config.retryAfterMs,
+    onRefused: (listener, path) => metrics.refused(listener, path, Code.ResourceExhausted),
+  };
 }
 
 function closeHttp(server: Server | HttpsServer): Promise<void> {

@@ -22,6 +22,8 @@ export interface HopBatcherOptions {
   /** Which calls share a batch and which deadline it goes with. Default `HOP_DEADLINES`. */
   deadlines?: DeadlinePolicy;
   clock?: Clock;
+  /** Told the rows of each downstream call (see BatchMetrics). */
+  onBatch?: (rows: number) => void;
 }
 
 /** What one downstream call gets: every row of the batch, the timeout its deadline policy gives it, and a signal that fires once all of its callers have gone. */
@@ -80,6 +82,7 @@ export class HopBatcher<R, D> {
       maxQueueRows,
       deadlines,
       clock,
+      ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     });
   }
 

@@ -6,3 +6,4 @@ export * from "./batching-settings.js";
 export * from "./hop-batcher.js";
 export * from "./join-split.js";
 export * from "./keyed-batchers.js";
+export * from "./batch-metrics.js";

@@ -18,6 +18,8 @@ export interface KeyedBatchersOptions {
   /** Most rows waiting per key before callers get RESOURCE_EXHAUSTED. */
   maxQueueRows: number;
   deadlines: DeadlinePolicy;
+  /** Told the rows of each batch that ran (see BatchMetrics). */
+  onBatch?: (rows: number) => void;
   /** Longest timeout of one downstream call, ms. Default: none. */
   maxTimeoutMs?: number;
   clock?: Clock;
@@ -82,6 +84,7 @@ export class KeyedBatchers<I, O> {
         maxInFlight,
         maxQueueRows,
         clock: this.clock,
+        ...(this.o.onBatch ? { onBatch: this.o.onBatch } : {}),
       });
       this.batchers.set(key, b);
     }

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { encodeStatusDetails, STATUS_DETAILS_KEY } from "./status-details.js";
 import { context, endRpcSpan, extractMetadataContext, SpanKind, startRpcSpan, trace } from "./tracing.js";
 import { GrpcHandlerContext } from "./handler-context.js";
+import type { RpcServerMetrics } from "./server-metrics.js";
 
 /** Serializers for one method, shared by the server definition and the client transport. */
 export function methodSerializers(method: DescMethod) {
@@ -52,26 +53,30 @@ export interface InFlight {
  * HTTP, with grpc-js's cheaper transport. Each call gets a connect `HandlerContext` (request headers, deadline
  * as `timeoutMs()`, a `signal` that aborts when the caller cancels or the deadline passes), a server span that
  * continues the caller's W3C trace, and errors mapped to gRPC status codes with google.rpc.Status details.
- * An error that is not a ConnectError is logged and answered INTERNAL without its message.
+ * An error that is not a ConnectError is logged and answered INTERNAL without its message. With `metrics`, every
+ * answer is counted by method and code, and timed (label children bound once per method).
  */
 export function addService<S extends DescService>(
   server: grpc.Server,
   service: S,
   impl: Partial<ServiceImpl<S>>,
-  opts: { log: Logger; inFlight?: InFlight },
+  opts: { log: Logger; inFlight?: InFlight; metrics?: RpcServerMetrics },
 ): void {
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of service.methods) {
     const fn = (impl as Record<string, unknown>)[method.localName] as
       ((req: unknown, ctx: GrpcHandlerContext) => unknown) | undefined;
+    const counted = opts.metrics?.method(service.typeName, method.name);
     handlers[method.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       if (opts.inFlight) opts.inFlight.count++;
+      const started = counted ? performance.now() : 0;
       const ctx = new GrpcHandlerContext(service, method, call);
       const span = startRpcSpan(SpanKind.SERVER, service.typeName, method.name, extractMetadataContext(call.metadata));
       const finish = (err: unknown, res?: unknown) => {
         ctx.finish();
         if (opts.inFlight) opts.inFlight.count--;
         if (err === undefined) {
+          counted?.done(0, (performance.now() - started) / 1000);
           endRpcSpan(span, 0);
           callback(null, create(method.output, res as never));
           return;
@@ -80,6 +85,7 @@ export function addService<S extends DescService>(
         if (!(err instanceof ConnectError)) {
           opts.log.error({ err, rpc: `${service.typeName}/${method.name}` }, "handler failed");
         }
+        counted?.done(ce.code, (performance.now() - started) / 1000);
         endRpcSpan(span, ce.code, ce.rawMessage);
         callback(toServiceError(ce, err instanceof ConnectError));
       };

@@ -11,3 +11,4 @@ export * from "./tracing.js";
 export * from "./tls-credentials.js";
 export * from "./retry-info.js";
 export * from "./bearer-transport.js";
+export * from "./server-metrics.js";

@@ -7,3 +7,5 @@ export * from "./run-service.js";
 export * from "./service-host.js";
 export * from "./telemetry.js";
 export * from "./tls-config.js";
+export * from "./metrics.js";
+export * from "./tenant-label.js";

@@ -3,7 +3,8 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
-import { addService, type InFlight } from "../rpc/index.js";
+import { addService, RpcServerMetrics, type InFlight } from "../rpc/index.js";
+import { startMetricsServer, type MetricsServer, type ServiceMetrics } from "./metrics.js";
 
 export interface ServiceHostOptions {
   /** The service's short name, e.g. "router". */
@@ -18,6 +19,8 @@ export interface ServiceHostOptions {
   /** How long SIGTERM waits for calls in flight before cancelling them. */
   drainTimeoutMs?: number;
   serverOptions?: grpc.ServerOptions;
+  /** The process's metrics: every RPC served is counted there, and served on its address (if any) from listen(). */
+  metrics?: ServiceMetrics;
 }
 
 /**
@@ -55,10 +58,13 @@ export class ServiceHost {
   private closing?: Promise<void>;
   /** The port actually bound (useful with port 0). */
   port = 0;
+  private readonly rpcMetrics?: RpcServerMetrics;
+  private metricsServer?: MetricsServer;
 
   constructor(readonly opts: ServiceHostOptions) {
     this.server = new grpc.Server({ ...RECONNECT_EVERY, ...opts.serverOptions });
     this.health.addToServer(this.server);
+    if (opts.metrics) this.rpcMetrics = new RpcServerMetrics(opts.metrics.registry);
     if (opts.healthAddress !== undefined) {
       this.healthServer = new grpc.Server();
       this.health.addToServer(this.healthServer);
@@ -67,7 +73,11 @@ export class ServiceHost {
 
   /** Serves a connect-es ServiceImpl on this host's gRPC server. */
   add<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): this {
-    addService(this.server, service, impl, { log: this.opts.log, inFlight: this.inFlight });
+    addService(this.server, service, impl, {
+      log: this.opts.log,
+      inFlight: this.inFlight,
+      ...(this.rpcMetrics ? { metrics: this.rpcMetrics } : {}),
+    });
     this.serviceNames.push(service.typeName);
     this.health.setStatus(service.typeName, "NOT_SERVING");
     return this;
@@ -81,7 +91,20 @@ export class ServiceHost {
       const port = await bind(this.healthServer, address, grpc.ServerCredentials.createInsecure());
       this.opts.log.info({ address, port }, "plaintext health port listening (grpc.health.v1 only)");
     }
+    await this.listenMetrics();
     return this.port;
+  }
+
+  /** The port of the metrics listener (0: none). */
+  get metricsPort(): number {
+    return this.metricsServer?.port ?? 0;
+  }
+
+  private async listenMetrics(): Promise<void> {
+    const address = this.opts.metrics?.address;
+    if (!this.opts.metrics || address === undefined) return;
+    this.metricsServer = await startMetricsServer(this.opts.metrics.registry, address);
+    this.opts.log.info({ address, port: this.metricsServer.port }, "metrics listening (plaintext HTTP, GET /metrics)");
   }
 
   /** Sets the health of the whole server ("") and of every service it serves. */
@@ -137,6 +160,7 @@ export class ServiceHost {
     }
     // Health checks are short: the health-only port closes at once, its answers already NOT_SERVING.
     this.healthServer?.forceShutdown();
+    await this.metricsServer?.close();
     for (const fn of this.closers.reverse()) {
       try {
         await fn();

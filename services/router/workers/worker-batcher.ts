@@ -27,6 +27,8 @@ export interface WorkerBatcherOptions {
   /** Which calls share a batch and which deadline it goes with. Default `WORKER_DEADLINES`. */
   deadlines?: DeadlinePolicy;
   clock?: Clock;
+  /** Told the rows of each ModelInfer (see BatchMetrics). */
+  onBatch?: (rows: number) => void;
 }
 
 /** What one caller of the router puts in a batch. */
@@ -57,6 +59,7 @@ export class WorkerBatcher {
       workerTimeoutMs = 1000,
       deadlines = WORKER_DEADLINES,
       clock,
+      onBatch,
     }: WorkerBatcherOptions = {},
   ) {
     this.workerTimeoutMs = workerTimeoutMs;
@@ -70,6 +73,7 @@ export class WorkerBatcher {
       deadlines,
       maxTimeoutMs: workerTimeoutMs,
       clock,
+      ...(onBatch ? { onBatch } : {}),
     });
   }
 

@@ -7,6 +7,7 @@ import { authenticate, KeyRefused } from "./authenticate.js";
 import type { QuotaLedger, RefusalReason } from "./quota.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { refuse } from "./refusals.js";
+import { refusalOf } from "../edge-metrics.js";
 import type { TenantDirectory } from "./tenant-directory.js";
 
 /** The span attribute that names the tenant of a public call. */
@@ -45,7 +46,7 @@ export class EdgeGuard {
     const refusal = this.check(tenant, model, rows, now);
     if (refusal) {
       this.d.ledger.refused(tenant.id, refusal.reason, now);
-      throw refusal.error;
+      throw refusalOf(refusal.error, tenant.id);
     }
     this.d.ledger.admitted(tenant.id, rows, now);
     return tenant.id;
