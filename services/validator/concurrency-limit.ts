@@ -139,7 +139,10 @@ export class AdaptiveConcurrencyLimit {
       next = appLimited ? Math.min(this.estimate, target) : target;
       next = this.estimate * (1 - smoothing) + next * smoothing;
     }
-    if (this.dropped || this.o.saturated()) next = Math.min(next, this.estimate * backoff);
+    // A saturated loop cuts the limit unless latency is falling (the overload that saturated it is draining: the
+    // loop is busy refusing, and cutting further would keep the limit low after the overload has ended).
+    const saturated = this.o.saturated() && (shortRtt === undefined || shortRtt >= this.longRtt);
+    if (this.dropped || saturated) next = Math.min(next, this.estimate * backoff);
     this.estimate = clamp(next, minLimit, maxLimit);
   }
 }

@@ -86,3 +86,12 @@ test("a saturated process cuts the limit each window, as drops do, though latenc
   drive(limit, clock, 3000, 1000, 10);
   assert.ok(limit.limit > low, `limit ${low} -> ${limit.limit}`);
 });
+
+test("a loop still busy while latency falls (refusing the tail of an overload) does not keep the limit down", () => {
+  const clock = new FakeClock();
+  const limit = new AdaptiveConcurrencyLimit({ initialLimit: 200, minLimit: 4, saturated: () => true }, clock);
+  drive(limit, clock, 3000, 1000, 40); // saturated at 40 ms: cut to the minimum
+  const low = limit.limit;
+  drive(limit, clock, 3000, 1000, 10); // still busy, but latency well under the baseline: recovering
+  assert.ok(limit.limit > low * 2, `limit ${low} -> ${limit.limit}`);
+});
