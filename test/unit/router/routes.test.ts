@@ -345,7 +345,7 @@ test("a canary: rows split by sticky assignment, scored per arm, answered in row
   );
   assert.equal(records.filter((r) => r.route === Route.CANARY).length, toCanary.filter((x) => x).length);
   assert.equal(
-    audited.filter((r) => r.assignment === Assignment.CANARY).length,
+    audited.filter((r) => (r.assignment as Assignment) === Assignment.CANARY).length,
     toCanary.filter((x) => x).length,
     "the audit records say which arm",
   );
