@@ -388,12 +388,16 @@ function meshCredentials(env: Record<string, string>): (instance: InstanceName) 
 }
 
 /** nats-server's port, store folder and log (opened for appending), the same on every start of one mesh. */
-/** One nats-server, or a JetStream cluster of `nodes` whose KV buckets (the launcher's too) keep 3 copies. */
+/**
+ * One nats-server, or a JetStream cluster of `nodes` whose KV buckets and audit stream keep 3 copies; the launcher
+ * creates some of them itself, so its own process's replica count is set to match.
+ */
 async function startMeshNats(
   natsOpts: ReturnType<typeof natsOptions> & { configFile: string },
   nodes: number,
 ): Promise<{ nats: NatsServer; nodes: NatsServer[] }> {
   if (nodes === 1) {
+    setBucketReplicas(1);
     const nats = await startNatsServer(natsOpts);
     return { nats, nodes: [nats] };
   }

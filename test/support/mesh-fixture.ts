@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { Route, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
-import { PROJECT_ROOT, randomPorts, startMesh, type Mesh } from "../../deploy/local/mesh.js";
+import { PROJECT_ROOT, randomPorts, startMesh, type Mesh, type MeshOptions } from "../../deploy/local/mesh.js";
 import { createGrpcTransport, withBearer, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "./credit-data.js";
 
@@ -41,7 +41,7 @@ export interface MeshFixture {
  */
 export async function startMeshFixture(
   env: Record<string, string> = {},
-  replicas: { workers?: number; routers?: number; features?: number; validators?: number; natsNodes?: number } = {},
+  replicas: Pick<MeshOptions, "workers" | "routers" | "features" | "validators" | "natsNodes"> = {},
 ): Promise<MeshFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-"));
   const mesh = await startMesh({

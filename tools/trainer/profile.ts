@@ -1,4 +1,5 @@
 import type { Histogram } from "../../services/lib/model/index.js";
+import { countInto } from "../../services/lib/stats/index.js";
 import { roundSignificant } from "./rounding.js";
 
 /**
@@ -17,13 +18,8 @@ export function histogram(values: ArrayLike<number>, bins = 10): Histogram {
     const v = roundSignificant(sorted[Math.floor((k * n) / bins)]!, 6);
     if (v > sorted[0]! && (edges.length === 0 || v > edges[edges.length - 1]!)) edges.push(v);
   }
-  const counts = new Array<number>(edges.length + 1).fill(0);
-  for (let i = 0; i < n; i++) {
-    let k = 0;
-    while (k < edges.length && !(sorted[i]! < edges[k]!)) k++;
-    counts[k]!++;
-  }
-  return { edges, counts };
+  // Binned as the monitor bins live values against this profile: one rule, in services/lib/stats.
+  return { edges, counts: countInto(edges, sorted) };
 }
 
 export interface CalibrationBin {

@@ -1,6 +1,6 @@
 import { RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "nats";
 import { nanos } from "nats";
-import { withReplicas } from "../nats/bucket-replicas.js";
+import { bucketReplicas } from "../nats/bucket-replicas.js";
 
 /** The JetStream stream that holds the audit trail (file storage). */
 export const AUDIT_STREAM = "SCOREMESH_AUDIT";
@@ -35,7 +35,7 @@ export function checkpointMsgId(writer: string, seq: bigint): string {
 
 /** The stream's configuration: file storage, records and checkpoints, limits retention (nothing expires yet). */
 /** Kept on as many nodes as the KV buckets (NATS_REPLICAS: 3 on a three-node cluster). */
-export function auditStreamConfig(replicas = withReplicas({}).replicas): Partial<StreamConfig> {
+export function auditStreamConfig(replicas = bucketReplicas()): Partial<StreamConfig> {
   return {
     name: AUDIT_STREAM,
     subjects: [`${AUDIT_RECORD_PREFIX}.*.*`, `${AUDIT_CHECKPOINT_PREFIX}.*`],

@@ -10,6 +10,11 @@ export function setBucketReplicas(n: number): void {
   replicas = n;
 }
 
+/** This process's replica count for the buckets and streams it creates. */
+export function bucketReplicas(): number {
+  return replicas;
+}
+
 /** `options` for `views.kv(name, options)` with this process's replica count. */
 export function withReplicas<T extends object>(options: T): T & { replicas: number } {
   return { ...options, replicas };

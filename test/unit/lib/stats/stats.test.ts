@@ -23,7 +23,7 @@ test("binOf bins as the trainer's profiles do: below edges[k], at or above edges
     [0, 0, 1, 1, 2, 2],
   );
   assert.equal(binOf([], 5), 0);
-  assert.deepEqual(countInto({ edges, counts: [0, 0, 0] }, [1, 2, 2, 3]), [1, 2, 1]);
+  assert.deepEqual(countInto(edges, [1, 2, 2, 3]), [1, 2, 1]);
 });
 
 test("PSI: 0 for the same shares, the textbook value for a moved distribution, finite for empty bins", () => {
@@ -59,7 +59,7 @@ function agePsi(rows: Record<string, number>[], feature = "AGE") {
   return driftReading(
     ref.counts,
     countInto(
-      ref,
+      ref.edges,
       rows.map((r) => r[feature]!),
     ),
   );
