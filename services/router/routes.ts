@@ -10,7 +10,8 @@ import { championFor, versionFor } from "./route/champion-card.js";
 import { decisionRecords } from "./route/decision-records.js";
 import { DegradedLog } from "./route/degraded-log.js";
 import { featureMatrix } from "./route/feature-matrix.js";
-import { scoreByCascade } from "./route/route-cascade.js";
+import { lightFirst, type LightSplit } from "./route/light-first.js";
+import { scoreByCascade, type Scored } from "./route/route-cascade.js";
 import type { RouterDeps } from "./route/router-deps.js";
 import { decideRows, outcomeOf, rowDecision } from "./route/row-decisions.js";
 
@@ -27,11 +28,13 @@ export { RULES_VERSION } from "./route/row-decisions.js";
  */
 export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof RouterService>> {
   const degradedLog = new DegradedLog(deps.log);
-  const routeArm = async (req: RouteRequest, g: ArmRows, ctx: HandlerContext, started: number) => {
+  const routeArm = async (req: RouteRequest, g: ArmRows, ctx: HandlerContext, started: number, pre?: LightScored) => {
     const sub: RouteRequest = { ...req, rows: g.rows };
-    const served = versionFor(sub, g.version, deps);
+    const served = versionFor(sub, pre?.version ?? g.version, deps);
     const matrix = featureMatrix(sub, served);
-    const scored = await scoreByCascade(sub, ctx, served, matrix, deps);
+    const scored: Scored = pre
+      ? { result: { route: Route.PRIMARY, version: pre.version, scores: pre.scores, errors: [] } }
+      : await scoreByCascade(sub, ctx, served, matrix, deps);
     degradedLog.note(req.model, scored.result.route, scored.result.errors);
     const call = {
       latencyMs: performance.now() - started,
@@ -46,7 +49,7 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
       recordOrRefuse(deps.audit, req.model, auditRecords(decided, outcome, call, scored, served, open, g.arm));
     }
     deps.monitor.enqueue(decisionRecords(decided, outcome, call));
-    if (g.arm === "champion" && outcome.route === Route.PRIMARY && !outcome.degraded)
+    if (g.arm === "champion" && !pre && outcome.route === Route.PRIMARY && !outcome.degraded)
       deps.shadow?.offer({
         model: req.model,
         version: served.version,
@@ -61,12 +64,26 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
       const started = performance.now();
       const champion = championFor(req, deps);
       if (req.rows.length === 0) return { decisions: [] };
-      const groups = splitByArm(req, champion.version, deps);
-      const answers = await Promise.all(groups.map((g) => routeArm(req, g, ctx, started)));
+      const arms = splitByArm(req, champion.version, deps);
+      if (!deps.lightFirst?.(req.model)) {
+        const answers = await Promise.all(arms.map((g) => routeArm(req, g, ctx, started)));
+        return { decisions: inRowOrder(arms, answers) };
+      }
+      const splits = await Promise.all(arms.map((g) => lightFirst(req, g, ctx, deps)));
+      const groups = splits.flatMap((s) => [...(s.light ? [s.light.group] : []), ...(s.heavy ? [s.heavy] : [])]);
+      const answers = await Promise.all(
+        splits.flatMap((s) => [
+          ...(s.light ? [routeArm(req, s.light.group, ctx, started, s.light)] : []),
+          ...(s.heavy ? [routeArm(req, s.heavy, ctx, started)] : []),
+        ]),
+      );
       return { decisions: inRowOrder(groups, answers) };
     },
   };
 }
+
+/** The light model's scores of the rows it decided (the cascade's first step). */
+type LightScored = NonNullable<LightSplit["light"]>;
 
 /** Appends the call's audit records; a decision that cannot be recorded is not returned (UNAVAILABLE). */
 function recordOrRefuse(audit: NonNullable<RouterDeps["audit"]>, model: string, records: AuditRecordInit[]): void {

@@ -19,6 +19,7 @@ import { BatchMetrics } from "../lib/batching/index.js";
 import { MonitorSink } from "./monitor-sink.js";
 import { followSeedDefaults, seedVersion } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
+import { CascadeTable } from "./light-first/cascade-table.js";
 import { ShadowScorer } from "./shadow/shadow-scorer.js";
 import { rulesBaselineFor } from "./rules-scorecard.js";
 import { RetryBudgets } from "./workers/retry-budget.js";
@@ -90,6 +91,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     ready: (m, v) => workers.ready(m, v),
   }).start();
   host.onClose(() => shadow.close());
+  const cascades = new CascadeTable(log);
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   host.add(
     RouterService,
@@ -110,12 +112,24 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       reviewBand: config.reviewBand,
       defaultTimeoutMs: 2 * config.workerTimeoutMs + config.rulesReserveMs,
       shadow,
+      lightFirst: (m) => cascades.of(m),
       log,
     }),
   );
   await host.listen();
 
-  const parts = { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled: updateHealth };
+  const parts = {
+    repo,
+    cards,
+    champions,
+    workers,
+    breakers,
+    replica,
+    audit,
+    shadow,
+    cascades,
+    onReconciled: updateHealth,
+  };
   await joinMesh(host, config, parts, log);
   return host;
 }
@@ -130,6 +144,7 @@ interface MeshParts {
   replica: string;
   audit?: ReturnType<typeof openAudit>;
   shadow: ShadowScorer;
+  cascades: CascadeTable;
   onReconciled: () => void;
 }
 
@@ -137,7 +152,7 @@ interface MeshParts {
 async function joinMesh(
   host: ServiceHost,
   config: RouterConfig,
-  { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled }: MeshParts,
+  { repo, cards, champions, workers, breakers, replica, audit, shadow, cascades, onReconciled }: MeshParts,
   log: Logger,
 ): Promise<void> {
   const nc = await connectNats(config.natsServers, replica, config.natsIdentity, log);
@@ -156,6 +171,7 @@ async function joinMesh(
     (p) => {
       reconciler.follow(p);
       shadow.follow(p);
+      cascades.follow(p);
     },
     (err, model) =>
       log.warn(

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
+import { cascadeOff, setCascade } from "./cascade.js";
 import { CliError, type Output } from "./output.js";
 import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviews } from "./reviews.js";
@@ -29,6 +30,10 @@ commands:
                                   path; each pair (score difference, decision agreement) goes to the monitor
   shadow <model> --off            remove the shadow
   shadow <model>                  the shadow and the monitor's pairs of it
+  cascade <model> <light> --band LOW,HIGH
+                                  light → heavy: <light> scores the champion's rows first and decides those it scores
+                                  outside [LOW, HIGH); the rest go on to the champion (docs/rollouts.md)
+  cascade <model> --off           the champion scores every row again
                                   (policy writes are compare-and-set: a concurrent change makes them fail, exit 1)
   seed-policies                   give every model without a serving policy its seed version, and sign unsigned
                                   policies of older builds (npm start does this at start)
@@ -60,6 +65,7 @@ The API key of score: SCOREMESH_API_KEY, else DIR/dev-api-key (the development t
 Exit codes: 0 done, 1 failed (unreachable, refused, not serving), 2 bad usage or configuration.`;
 
 const OPTIONS = {
+  band: { type: "string" },
   burst: { type: "string" },
   data: { type: "string", short: "d" },
   "daily-quota": { type: "string" },
@@ -120,6 +126,8 @@ async function main(): Promise<void> {
       return rollback(target(), args("rollback", rest, ["model"])[0]!, out);
     case "shadow":
       return shadowCommand(target(), rest, values, out);
+    case "cascade":
+      return cascadeCommand(target(), rest, values, out);
     case "seed-policies":
       args("seed-policies", rest, []);
       return seedPolicies(target(), out);
@@ -159,6 +167,14 @@ function shadowCommand(target: MeshTarget, rest: string[], values: { sample?: st
   if (rest.length === 1 && values.sample === undefined)
     return values.off ? shadowOff(target, rest[0]!, out) : shadowStatus(target, rest[0]!, out);
   throw new CliError(usage, 2);
+}
+
+/** `meshctl cascade MODEL LIGHT --band LOW,HIGH`, `cascade MODEL --off`. */
+function cascadeCommand(target: MeshTarget, rest: string[], values: { band?: string; off?: boolean }, out: Output) {
+  if (rest.length === 2 && values.band !== undefined && !values.off)
+    return setCascade(target, rest[0]!, rest[1]!, values.band, out);
+  if (rest.length === 1 && values.off && values.band === undefined) return cascadeOff(target, rest[0]!, out);
+  throw new CliError("usage: meshctl cascade <model> <light> --band LOW,HIGH | meshctl cascade <model> --off", 2);
 }
 
 main().catch((err: Error) => {

@@ -1,8 +1,8 @@
 import { ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { ModelRepository, seedChampion } from "../../services/lib/model/index.js";
-import { bootstrapPolicies, PolicyStore } from "../../services/lib/nats/index.js";
+import { bootstrapPolicies, keptFields, PolicyStore } from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
-import { changePolicy, shadowBeside } from "./rollout.js";
+import { cascadeBeside, changePolicy, shadowBeside } from "./rollout.js";
 import { monitorPairs, pairLine } from "./shadow.js";
 import { checkServable, servingProblem } from "./version-check.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
@@ -26,7 +26,9 @@ export function policyLine(p: ServingPolicy): string {
   const at = p.updatedAt ? new Date(Number(p.updatedAt.seconds) * 1000).toISOString() : "?";
   const canary = p.canary ? `, canary ${p.canary.version} at ${p.canary.percent} %` : "";
   const shadow = p.shadow ? `, shadow ${p.shadow.version} on ${p.shadow.sampleRate * 100} % of rows` : "";
-  return `champion ${p.championVersion}${canary}${shadow}, set ${at} by ${p.updatedBy || "?"}`;
+  const c = p.cascade;
+  const cascade = c ? `, light ${c.lightVersion} first (scores in [${c.bandLow}, ${c.bandHigh}) go on)` : "";
+  return `champion ${p.championVersion}${canary}${shadow}${cascade}, set ${at} by ${p.updatedBy || "?"}`;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function policy(target: MeshTarget, model: string, out: Output): Pr
       p.championVersion,
       ...(p.canary ? [p.canary.version] : []),
       ...(p.shadow ? [p.shadow.version] : []),
+      ...(p.cascade ? [p.cascade.lightVersion] : []),
     ];
     // Best effort: the policy is what was asked for; a worker bucket that cannot be read is a problem to show.
     const found = await Promise.all(
@@ -69,10 +72,12 @@ export async function setChampion(target: MeshTarget, model: string, version: st
     target,
     model,
     (at) => ({
+      ...(at.policy ? keptFields(at.policy) : {}),
       model,
       championVersion: version,
-      ...(at.policy?.canary && at.policy.canary.version !== version ? { canary: at.policy.canary } : {}),
+      canary: at.policy?.canary && at.policy.canary.version !== version ? at.policy.canary : undefined,
       shadow: shadowBeside(at, version),
+      cascade: cascadeBeside(at, version),
     }),
     (nc) => checkServable(target, nc, model, version),
   );

@@ -1,7 +1,13 @@
 import type { NatsConnection } from "nats";
 import { CanarySchema, ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { PolicyConflictError, PolicyStore, type PolicyAt, type PolicyFields } from "../../services/lib/nats/index.js";
+import {
+  keptFields,
+  PolicyConflictError,
+  PolicyStore,
+  type PolicyAt,
+  type PolicyFields,
+} from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import { checkServable } from "./version-check.js";
@@ -50,12 +56,7 @@ export async function canary(target: MeshTarget, model: string, version: string,
   const p = await changePolicy(
     target,
     model,
-    (at) => ({
-      model,
-      championVersion: current(model, at).championVersion,
-      canary: create(CanarySchema, { version, percent }),
-      shadow: current(model, at).shadow,
-    }),
+    (at) => ({ ...keptFields(current(model, at)), canary: create(CanarySchema, { version, percent }) }),
     async (nc, at) => {
       if (current(model, at).championVersion === version)
         throw new CliError(`version ${version} is already the champion of ${model}`);
@@ -71,9 +72,11 @@ export async function promote(target: MeshTarget, model: string, out: Output) {
     target,
     model,
     (at) => ({
-      model,
+      ...keptFields(current(model, at)),
       championVersion: canaryOf(model, at).version,
+      canary: undefined,
       shadow: shadowBeside(at, canaryOf(model, at).version),
+      cascade: cascadeBeside(at, canaryOf(model, at).version),
     }),
     (nc, at) => checkServable(target, nc, model, canaryOf(model, at).version),
   );
@@ -84,7 +87,7 @@ export async function promote(target: MeshTarget, model: string, out: Output) {
 export async function rollback(target: MeshTarget, model: string, out: Output) {
   const p = await changePolicy(target, model, (at) => {
     canaryOf(model, at);
-    return { model, championVersion: current(model, at).championVersion, shadow: current(model, at).shadow };
+    return { ...keptFields(current(model, at)), canary: undefined };
   });
   report(p, out, `canary of ${model} rolled back: champion ${p.championVersion} serves all traffic`);
 }
@@ -93,6 +96,12 @@ export async function rollback(target: MeshTarget, model: string, out: Output) {
 export function shadowBeside(at: PolicyAt, champion: string) {
   const s = at.policy?.shadow;
   return s && s.version !== champion ? s : undefined;
+}
+
+/** The policy's light → heavy cascade, kept next to a champion `champion`; dropped when its light version is that. */
+export function cascadeBeside(at: PolicyAt, champion: string) {
+  const c = at.policy?.cascade;
+  return c && c.lightVersion !== champion ? c : undefined;
 }
 
 function canaryOf(model: string, at: PolicyAt) {

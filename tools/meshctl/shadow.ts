@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { ShadowSchema, ServingPolicySchema } from "../../gen/scoremesh/policy/v1/policy_pb.js";
-import { PolicyStore } from "../../services/lib/nats/index.js";
+import { keptFields, PolicyStore } from "../../services/lib/nats/index.js";
 import { createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { withNats } from "./nats.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
@@ -18,7 +18,7 @@ export async function setShadow(target: MeshTarget, model: string, version: stri
   const p = await changePolicy(
     target,
     model,
-    (at) => ({ ...fieldsOf(current(model, at)), shadow: create(ShadowSchema, { version, sampleRate }) }),
+    (at) => ({ ...keptFields(current(model, at)), shadow: create(ShadowSchema, { version, sampleRate }) }),
     async (nc, at) => {
       if (current(model, at).championVersion === version)
         throw new CliError(`version ${version} is the champion of ${model}: a shadow compares another version`);
@@ -37,7 +37,7 @@ export async function shadowOff(target: MeshTarget, model: string, out: Output) 
   const p = await changePolicy(target, model, (at) => {
     const p = current(model, at);
     if (!p.shadow) throw new CliError(`${model} has no shadow (meshctl shadow ${model} VERSION --sample R sets one)`);
-    return { ...fieldsOf(p), shadow: undefined };
+    return { ...keptFields(p), shadow: undefined };
   });
   if (out.json) printJson(messageJson(ServingPolicySchema, p));
   else console.log(`shadow of ${model} removed (signed by ${p.updatedBy}).`);
@@ -99,9 +99,4 @@ export async function monitorPairs(
   } finally {
     t.close();
   }
-}
-
-/** The writable fields of a policy: what a change keeps. */
-function fieldsOf(p: ReturnType<typeof current>) {
-  return { model: p.model, championVersion: p.championVersion, canary: p.canary, shadow: p.shadow };
 }

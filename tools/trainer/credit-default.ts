@@ -66,9 +66,23 @@ const TREES_4: Required<GradientBoostingOptions> = {
   seed: 4,
 };
 
+/** The cascade's light model: a small ensemble that decides the confident rows (tools/trainer/cascade-study.ts). */
+const TREES_5: Required<GradientBoostingOptions> = {
+  rounds: 40,
+  learningRate: 0.2,
+  maxDepth: 3,
+  l2: 5,
+  minChildWeight: 20,
+  minSplitGain: 0,
+  maxBins: 32,
+  rowSubsample: 0.8,
+  seed: 5,
+};
+
 /**
  * The credit-default family: versions 1 and 2 are the light models (logistic regressions), version 3 the heavy
- * one (gradient-boosted trees, the champion a fresh mesh starts with) and version 4 a tree challenger.
+ * one (gradient-boosted trees, the champion a fresh mesh starts with), version 4 a tree challenger and version 5
+ * the light model of the light → heavy cascade (a small tree ensemble that hands its uncertain rows to 3).
  */
 export const creditDefault: ModelFamily = {
   model: "credit-default",
@@ -120,6 +134,15 @@ export const creditDefault: ModelFamily = {
       algorithm: "gradient_boosted_trees",
       description: `Tree challenger: ${describeTrees(TREES_4)}. Thresholds refitted to its own holdout scores.`,
       options: TREES_4,
+    },
+    {
+      version: "5",
+      algorithm: "gradient_boosted_trees",
+      description:
+        `Cascade light model: ${describeTrees(TREES_5)}. Decides the rows it is sure of and hands the ` +
+        "rest (its scores inside the policy's uncertainty band) to the heavy model. Thresholds put about 75% of " +
+        "applicants in approve, 15% in review and 10% in decline.",
+      options: TREES_5,
     },
   ],
 };

@@ -55,33 +55,9 @@ export interface TrainedFamily {
  * (through onnxruntime-node) on the holdout rows. Deterministic: the same code and data give the same bytes.
  */
 export async function trainFamily(family: ModelFamily, dataPath: string): Promise<TrainedFamily> {
-  const bytes = readFileSync(dataPath);
-  const table = withLabel(family, parseCsv(bytes.toString("utf8"), dataPath), dataPath);
-  requireColumns(table.columns, [...family.inputs.map((i) => i.name), family.label], dataPath);
-  checkRows(family.inputs, table.rows, family.label, dataPath);
-  const dataSha256 = createHash("sha256").update(bytes).digest("hex");
-  const entitySnapshot = family.entities
-    ? buildEntitySnapshot(family.model, family.entities, table.rows, { file: basename(dataPath), sha256: dataSha256 })
-    : undefined;
-  // The join: row i's entity, by id, as the snapshot file holds it (what the feature service will look up).
-  const lookup = entitySnapshot
-    ? parseSnapshot(entitySnapshot.text, { source: entitySnapshot.fileName, model: family.model }).entities
-    : new Map<string, EntityValues>();
-  const entityOf = (i: number) => (family.entities ? lookup.get(family.entities.idOf(i)) : undefined);
-  const split = splitRows(table.rows.length, family.split);
-  const trainRows = split.train.map((i) => table.rows[i]!);
-  const trainEntities = split.train.map(entityOf);
-  const holdoutRows = split.holdout.map((i) => table.rows[i]!);
-  const holdoutEntities = split.holdout.map(entityOf);
-
-  const spec = family.spec(trainRows, trainEntities);
-  const hash = specHash(spec);
-  const columns = featureColumns(spec);
-
-  const xTrain = featureMatrix(spec, trainRows, trainEntities);
-  const yTrain = labelVector(trainRows, family.label);
-  const xHoldout = featureMatrix(spec, holdoutRows, holdoutEntities);
-  const yHoldout = labelVector(holdoutRows, family.label);
+  const data = prepareFamilyData(family, dataPath);
+  const { spec, hash, columns, xTrain, yTrain, xHoldout, yHoldout, holdoutRows, entitySnapshot, lookup } = data;
+  const { trainRows, dataSha256, table } = data;
   const inputProfile = Object.fromEntries(
     family.inputs.map((input) => [input.name, histogram(holdoutRows.map((r) => r[input.name]!))]),
   );
@@ -141,6 +117,73 @@ export async function trainFamily(family: ModelFamily, dataPath: string): Promis
   }
   const golden = goldenVectors(spec, hash, goldenRows(table.rows, family), (id) => lookup.get(id));
   return { spec, golden, versions, ...(entitySnapshot ? { entitySnapshot } : {}) };
+}
+
+/** A family's data as training sees it: the checked table, the split, the fitted spec and both matrices. */
+export interface FamilyData {
+  table: CsvTable;
+  dataSha256: string;
+  entitySnapshot?: { fileName: string; text: string };
+  lookup: ReadonlyMap<string, EntityValues>;
+  trainRows: DataRow[];
+  holdoutRows: DataRow[];
+  spec: FeatureSpec;
+  hash: string;
+  columns: string[];
+  xTrain: Matrix & { data: Float32Array };
+  yTrain: Float64Array;
+  xHoldout: Matrix & { data: Float32Array };
+  yHoldout: Float64Array;
+}
+
+/**
+ * Reads and checks a family's CSV file, builds the entity snapshot of the data (if the family has entity
+ * features) and joins every row to its entity by id through the snapshot's text, splits, fits the spec on the
+ * training rows and builds both matrices with buildVector. Deterministic.
+ */
+export function prepareFamilyData(family: ModelFamily, dataPath: string): FamilyData {
+  const bytes = readFileSync(dataPath);
+  const table = withLabel(family, parseCsv(bytes.toString("utf8"), dataPath), dataPath);
+  requireColumns(table.columns, [...family.inputs.map((i) => i.name), family.label], dataPath);
+  checkRows(family.inputs, table.rows, family.label, dataPath);
+  const dataSha256 = createHash("sha256").update(bytes).digest("hex");
+  const entitySnapshot = family.entities
+    ? buildEntitySnapshot(family.model, family.entities, table.rows, { file: basename(dataPath), sha256: dataSha256 })
+    : undefined;
+  // The join: row i's entity, by id, as the snapshot file holds it (what the feature service will look up).
+  const lookup = entitySnapshot
+    ? parseSnapshot(entitySnapshot.text, { source: entitySnapshot.fileName, model: family.model }).entities
+    : new Map<string, EntityValues>();
+  const entityOf = (i: number) => (family.entities ? lookup.get(family.entities.idOf(i)) : undefined);
+  const split = splitRows(table.rows.length, family.split);
+  const trainRows = split.train.map((i) => table.rows[i]!);
+  const trainEntities = split.train.map(entityOf);
+  const holdoutRows = split.holdout.map((i) => table.rows[i]!);
+  const holdoutEntities = split.holdout.map(entityOf);
+
+  const spec = family.spec(trainRows, trainEntities);
+  const hash = specHash(spec);
+  const columns = featureColumns(spec);
+
+  const xTrain = featureMatrix(spec, trainRows, trainEntities);
+  const yTrain = labelVector(trainRows, family.label);
+  const xHoldout = featureMatrix(spec, holdoutRows, holdoutEntities);
+  const yHoldout = labelVector(holdoutRows, family.label);
+  return {
+    table,
+    dataSha256,
+    ...(entitySnapshot ? { entitySnapshot } : {}),
+    lookup,
+    trainRows,
+    holdoutRows,
+    spec,
+    hash,
+    columns,
+    xTrain,
+    yTrain,
+    xHoldout,
+    yHoldout,
+  };
 }
 
 /** The entity snapshot of a data file: one entity per row, in file order. */

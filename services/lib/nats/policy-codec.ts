@@ -23,7 +23,20 @@ const policyCodec = kvCodec({
 export function policyProblem(p: ServingPolicy): string | undefined {
   if (!p.model) return "model is empty";
   if (!p.championVersion) return "championVersion is empty";
-  return shadowProblem(p) ?? canaryProblem(p);
+  return shadowProblem(p) ?? canaryProblem(p) ?? cascadeProblem(p);
+}
+
+/** What is wrong with the policy's light → heavy cascade (none is fine), naming the field. */
+function cascadeProblem(p: ServingPolicy): string | undefined {
+  if (!p.cascade) return undefined;
+  const { lightVersion, bandLow, bandHigh } = p.cascade;
+  if (!lightVersion) return "cascade.lightVersion is empty";
+  if (lightVersion === p.championVersion) return `cascade.lightVersion is the champion's (${p.championVersion})`;
+  if (!Number.isFinite(bandLow) || bandLow < 0 || bandLow >= 1)
+    return `cascade.bandLow must be in [0, 1), got ${bandLow}`;
+  if (!Number.isFinite(bandHigh) || bandHigh <= bandLow || bandHigh > 1)
+    return `cascade.bandHigh must be in (bandLow, 1], got ${bandHigh}`;
+  return undefined;
 }
 
 /** What is wrong with the policy's shadow (none is fine), naming the field. */

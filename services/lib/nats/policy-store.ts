@@ -40,6 +40,16 @@ export interface PolicyTrust {
 export type PolicyFields = Omit<ServingPolicy, "$typeName" | "updatedAt" | "updatedBy" | "schemaVersion">;
 
 /**
+ * Every writable field of a policy: what a change starts from, so that a command changing one part (the canary,
+ * the shadow) keeps every other part, including parts added after the command was written.
+ */
+export function keptFields(p: ServingPolicy): PolicyFields {
+  const { $typeName, updatedAt, updatedBy, schemaVersion, ...fields } = p;
+  void [$typeName, updatedAt, updatedBy, schemaVersion];
+  return fields;
+}
+
+/**
  * A policy value as readers take it: verified against the trusted operators (see signed-value.ts), decoded, its
  * model matching its key, and `updatedBy` set to the verified signer's operator name (whatever the payload says).
  * Throws `KvValueError` (a `SignatureError` for signature problems).

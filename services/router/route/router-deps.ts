@@ -3,6 +3,7 @@ import type { ModelCard } from "../../lib/model/index.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { BreakerBoard } from "../breakers/breakers.js";
 import type { ChampionTable } from "../champions.js";
+import type { LightFirst } from "../light-first/cascade-table.js";
 import type { Reasoner } from "../explain/reasoner.js";
 import type { MonitorSink } from "../monitor-sink.js";
 import type { ShadowScorer } from "../shadow/shadow-scorer.js";
@@ -41,5 +42,7 @@ export interface RouterDeps {
   defaultTimeoutMs?: number;
   /** The policy's shadow: offered the champion's answers, scores a sample off the hot path; absent: none. */
   shadow?: Pick<ShadowScorer, "offer">;
+  /** The model's light → heavy cascade (light-first/): the light version decides the rows it is sure of. */
+  lightFirst?: (model: string) => LightFirst | undefined;
   log?: Logger;
 }

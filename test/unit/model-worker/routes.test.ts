@@ -118,7 +118,7 @@ test("a request without a version runs the champion from the serving policy", as
 
 test("ModelMetadata describes the model's versions and tensors", async () => {
   const meta = await worker.modelMetadata({ name: MODEL, version: "2" });
-  assert.deepEqual([meta.name, meta.versions, meta.platform], [MODEL, ["1", "2", "3", "4"], "onnxruntime_onnx"]);
+  assert.deepEqual([meta.name, meta.versions, meta.platform], [MODEL, ["1", "2", "3", "4", "5"], "onnxruntime_onnx"]);
   assert.deepEqual(
     meta.inputs.map((t) => [t.name, t.datatype, t.shape]),
     [["features", "FP32", [-1n, 31n]]],
@@ -210,7 +210,7 @@ test("ModelStatistics counts the rows and executions of each version, filtered b
   const all = await worker.modelStatistics({});
   assert.deepEqual(
     all.modelStats.map((s) => s.version),
-    ["1", "2", "3", "4"],
+    ["1", "2", "3", "4", "5"],
   );
   const unknown = await rejectionOf(worker.modelStatistics({ name: "nope" }));
   assert.deepEqual([unknown.code, unknown.rawMessage], [Code.NotFound, 'model "nope" is not served here']);

@@ -42,6 +42,8 @@ const SPEC_HASH = specHash(spec);
 const CHAMPION = "3";
 /** The fallback model ROUTER_FALLBACK_VERSIONS=auto picks: the lowest-numbered logistic-regression version. */
 const FALLBACK = "1";
+/** The light model of the light → heavy cascade. */
+const LIGHT = "5";
 const REVIEW_BAND = 0.02;
 const sessions = new Map<string, ort.InferenceSession>();
 const log = pino({ level: "silent" });
@@ -54,7 +56,8 @@ type RowInit = MessageInitShape<typeof FeatureRowSchema>;
 type Answer = (matrix: Float32Array, rows: number) => Float32Array | Promise<Float32Array>;
 
 before(async () => {
-  for (const v of [CHAMPION, FALLBACK]) sessions.set(v, await ort.InferenceSession.create(repo.onnxPath(MODEL, v)));
+  for (const v of [CHAMPION, FALLBACK, LIGHT])
+    sessions.set(v, await ort.InferenceSession.create(repo.onnxPath(MODEL, v)));
 });
 
 /** The model worker's own answer: the version's ONNX graph in an in-process ONNX Runtime session. */
@@ -349,6 +352,49 @@ test("a canary: rows split by sticky assignment, scored per arm, answered in row
     toCanary.filter((x) => x).length,
     "the audit records say which arm",
   );
+});
+
+test("light → heavy: the light model decides the rows it scores outside the band, the champion the rest", async () => {
+  const rows = featureRows(40);
+  const light = await onnx(LIGHT)(Float32Array.from(rows.flatMap((r) => r.features!)), rows.length);
+  const heavy = await onnx(CHAMPION)(Float32Array.from(rows.flatMap((r) => r.features!)), rows.length);
+  const sorted = [...light].sort((a, b) => a - b);
+  const band = { lightVersion: LIGHT, low: sorted[12]!, high: sorted[28]! };
+  const inBand = [...light].map((s) => s >= band.low && s < band.high);
+  const { client, calls, records } = await router(
+    { [CHAMPION]: onnx(CHAMPION), [LIGHT]: onnx(LIGHT) },
+    { lightFirst: (m) => (m === MODEL ? band : undefined) },
+  );
+  const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows });
+  assert.deepEqual(calls, [
+    { version: LIGHT, rows: 40 },
+    { version: CHAMPION, rows: inBand.filter((x) => x).length },
+  ]);
+  res.decisions.forEach((d, i) => {
+    assert.equal(d.requestId, `r-${i}`, "row order kept");
+    const [version, score] = inBand[i] ? [CHAMPION, heavy[i]!] : [LIGHT, light[i]!];
+    assert.deepEqual([d.modelVersion, d.score, d.route, d.degraded], [version, score, Route.PRIMARY, false]);
+    assert.equal(d.decision, decide(score, card(version).thresholds), "decided with the card of the model that scored");
+  });
+  assert.deepEqual(
+    records.map((r) => r.modelVersion).sort(),
+    res.decisions.map((d) => d.modelVersion).sort(),
+    "the monitor hears which model decided",
+  );
+});
+
+test("light → heavy: a light model that cannot answer sends every row to the champion, nothing fails", async () => {
+  const band = { lightVersion: LIGHT, low: 0.2, high: 0.4 };
+  const { client, calls } = await router(
+    { [CHAMPION]: onnx(CHAMPION), [LIGHT]: fail(Code.Unavailable) },
+    { lightFirst: () => band },
+  );
+  const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows: featureRows(10) });
+  assert.deepEqual(calls, [
+    { version: LIGHT, rows: 10 },
+    { version: CHAMPION, rows: 10 },
+  ]);
+  assert.ok(res.decisions.every((d) => d.modelVersion === CHAMPION && d.route === Route.PRIMARY && !d.degraded));
 });
 
 test("a stand-in (the policy's champion cannot serve) answers, degraded", async () => {

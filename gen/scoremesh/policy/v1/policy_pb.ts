@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/policy/v1/policy.proto.
  */
 export const file_scoremesh_policy_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSLuAQoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkSKwoGc2hhZG93GAcgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5TaGFkb3ciKgoGQ2FuYXJ5Eg8KB3ZlcnNpb24YASABKAkSDwoHcGVyY2VudBgCIAEoASIuCgZTaGFkb3cSDwoHdmVyc2lvbhgBIAEoCRITCgtzYW1wbGVfcmF0ZRgCIAEoAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSKdAgoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkSKwoGc2hhZG93GAcgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5TaGFkb3cSLQoHY2FzY2FkZRgKIAEoCzIcLnNjb3JlbWVzaC5wb2xpY3kudjEuQ2FzY2FkZSIqCgZDYW5hcnkSDwoHdmVyc2lvbhgBIAEoCRIPCgdwZXJjZW50GAIgASgBIi4KBlNoYWRvdxIPCgd2ZXJzaW9uGAEgASgJEhMKC3NhbXBsZV9yYXRlGAIgASgBIkUKB0Nhc2NhZGUSFQoNbGlnaHRfdmVyc2lvbhgBIAEoCRIQCghiYW5kX2xvdxgCIAEoARIRCgliYW5kX2hpZ2gYAyABKAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * The value of a model family's key in the policy bucket.
@@ -76,6 +76,16 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
    * @generated from field: scoremesh.policy.v1.Shadow shadow = 7;
    */
   shadow?: Shadow | undefined;
+
+  /**
+   * A light → heavy cascade on the champion's rows: the light version scores them first and decides those whose
+   * light score lies outside the uncertainty band; only the rest reach the champion (the heavy model). Absent:
+   * the champion scores every row. Added without a schema version change: a build that ignores it sends every
+   * row to the champion, which answers them all, only at a higher cost.
+   *
+   * @generated from field: scoremesh.policy.v1.Cascade cascade = 10;
+   */
+  cascade?: Cascade | undefined;
 };
 
 /**
@@ -145,4 +155,42 @@ export type Shadow = Message<"scoremesh.policy.v1.Shadow"> & {
  */
 export const ShadowSchema: GenMessage<Shadow> = /*@__PURE__*/
   messageDesc(file_scoremesh_policy_v1_policy, 2);
+
+/**
+ * A light → heavy cascade by confidence. The champion is the heavy model. Rows whose light score s lies in
+ * [band_low, band_high) go on to the champion; the others are decided by `light_version` with its own card's
+ * thresholds, and the response's model_version says which model decided. When the light model cannot answer
+ * (no worker has it ready, an error, its share of the deadline spent), every row goes to the champion.
+ *
+ * @generated from message scoremesh.policy.v1.Cascade
+ */
+export type Cascade = Message<"scoremesh.policy.v1.Cascade"> & {
+  /**
+   * The light version, e.g. "5"; never the champion's; it must take the champion's feature vectors.
+   *
+   * @generated from field: string light_version = 1;
+   */
+  lightVersion: string;
+
+  /**
+   * The band's lower bound, a light score in [0, 1).
+   *
+   * @generated from field: double band_low = 2;
+   */
+  bandLow: number;
+
+  /**
+   * The band's upper bound (exclusive), in (band_low, 1].
+   *
+   * @generated from field: double band_high = 3;
+   */
+  bandHigh: number;
+};
+
+/**
+ * Describes the message scoremesh.policy.v1.Cascade.
+ * Use `create(CascadeSchema)` to create a new message.
+ */
+export const CascadeSchema: GenMessage<Cascade> = /*@__PURE__*/
+  messageDesc(file_scoremesh_policy_v1_policy, 3);
 

@@ -2,8 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { clone, create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { CanarySchema, ServingPolicySchema, ShadowSchema } from "../../../../gen/scoremesh/policy/v1/policy_pb.js";
-import { decodePolicy, encodePolicy, KvValueError } from "../../../../services/lib/nats/index.js";
+import {
+  CanarySchema,
+  CascadeSchema,
+  ServingPolicySchema,
+  ShadowSchema,
+} from "../../../../gen/scoremesh/policy/v1/policy_pb.js";
+import { decodePolicy, encodePolicy, keptFields, KvValueError } from "../../../../services/lib/nats/index.js";
 
 const policy = create(ServingPolicySchema, {
   model: "credit-default",
@@ -64,6 +69,35 @@ test("a shadow round-trips next to a canary, without a schema version change; a 
   refuses({ version: "3", sampleRate: 0.5 }, /shadow\.version is the champion's \(3\)/);
   refuses({ version: "4", sampleRate: 0 }, /shadow\.sampleRate must be in \(0, 1\], got 0/);
   refuses({ version: "4", sampleRate: 1.5 }, /shadow\.sampleRate must be in \(0, 1\], got 1.5/);
+});
+
+test("a light → heavy cascade round-trips without a schema version change; a bad one is refused naming the field", () => {
+  const withCascade = (c: { lightVersion: string; bandLow: number; bandHigh: number }) => {
+    const p = clone(ServingPolicySchema, policy);
+    p.cascade = create(CascadeSchema, c);
+    return p;
+  };
+  const p = withCascade({ lightVersion: "5", bandLow: 0.2, bandHigh: 0.7 });
+  const text = encodePolicy(p);
+  assert.equal(fromJsonString(ServingPolicySchema, text).schemaVersion, 2);
+  assert.deepEqual(decodePolicy(text), p);
+  const refuses = (c: { lightVersion: string; bandLow: number; bandHigh: number }, why: RegExp) =>
+    assert.throws(() => decodePolicy(encodePolicy(withCascade(c))), why);
+  refuses({ lightVersion: "", bandLow: 0.2, bandHigh: 0.7 }, /cascade\.lightVersion is empty/);
+  refuses({ lightVersion: "3", bandLow: 0.2, bandHigh: 0.7 }, /cascade\.lightVersion is the champion's \(3\)/);
+  refuses({ lightVersion: "5", bandLow: -0.1, bandHigh: 0.7 }, /cascade\.bandLow must be in \[0, 1\), got -0\.1/);
+  refuses({ lightVersion: "5", bandLow: 0.7, bandHigh: 0.7 }, /cascade\.bandHigh must be in \(bandLow, 1\], got 0\.7/);
+  refuses({ lightVersion: "5", bandLow: 0.2, bandHigh: 1.5 }, /cascade\.bandHigh must be in \(bandLow, 1\], got 1\.5/);
+});
+
+test("keptFields keeps every writable part of a policy and drops who wrote it and when", () => {
+  const p = clone(ServingPolicySchema, policy);
+  p.canary = create(CanarySchema, { version: "4", percent: 10 });
+  p.shadow = create(ShadowSchema, { version: "2", sampleRate: 0.5 });
+  p.cascade = create(CascadeSchema, { lightVersion: "5", bandLow: 0.2, bandHigh: 0.7 });
+  const kept = keptFields(p);
+  assert.deepEqual(Object.keys(kept).sort(), ["canary", "cascade", "championVersion", "model", "shadow"]);
+  assert.equal(kept.cascade, p.cascade);
 });
 
 test("malformed policies are refused with a KvValueError that says what is wrong", () => {
