@@ -127,7 +127,8 @@ export const MESH: readonly ServiceSpec[] = [
       ...natsEnv,
       ...operatorsEnv,
       ROUTER_ADDR: `0.0.0.0:${PORTS.router}`,
-      ROUTER_WORKER_ADDRS: addressOf("model-worker", PORTS.worker),
+      // One channel, health probe and breaker set per worker pod: the headless Service names every ready pod.
+      ROUTER_WORKER_ADDRS: replicasOf("model-worker", PORTS.worker),
       ROUTER_MONITOR_ADDR: addressOf("monitor", PORTS.monitor),
     },
     nats: true,

@@ -10,7 +10,10 @@ export interface RouterConfig extends HopBatchingConfig, PolicyReaderNats, Servi
   metricsAddress?: string;
   address: string;
   modelRepository: string;
+  /** host:port entries, or dns:///host:port: every address the name resolves to (WorkerDiscovery). */
   workerAddrs: string[];
+  /** How often a dns:/// entry of workerAddrs is resolved again, ms. */
+  workerResolveMs: number;
   /** How often the workers' grpc.health.v1 is polled, ms. */
   workerHealthIntervalMs: number;
   monitorAddr: string;
@@ -81,11 +84,25 @@ function fallbackVersions(env: EnvReader): RouterConfig["fallbackVersions"] {
   return out;
 }
 
+/** ROUTER_WORKER_ADDRS: a list of host:port or dns:///host:port entries (an ipv4: list is already a list). */
+function workerTargets(env: EnvReader): string[] {
+  env.string("ROUTER_WORKER_ADDRS"); // unset: "is required but not set"
+  const list = env.list("ROUTER_WORKER_ADDRS");
+  if (list.length === 0) throw new ConfigError("ROUTER_WORKER_ADDRS", "must list at least one host:port");
+  for (const entry of list) {
+    if (entry.startsWith("ipv4:"))
+      throw new ConfigError("ROUTER_WORKER_ADDRS", `lists workers as host:port entries, not ${JSON.stringify(entry)}`);
+    new EnvReader({ ROUTER_WORKER_ADDRS: entry }).target("ROUTER_WORKER_ADDRS");
+  }
+  return list;
+}
+
 export function readConfig(env = new EnvReader()): RouterConfig {
   const config: RouterConfig = {
     address: env.address("ROUTER_ADDR", "127.0.0.1:50071"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
-    workerAddrs: env.addresses("ROUTER_WORKER_ADDRS"),
+    workerAddrs: workerTargets(env),
+    workerResolveMs: env.int("ROUTER_WORKER_RESOLVE_MS", 5000, 100, 600_000),
     workerHealthIntervalMs: env.int("ROUTER_WORKER_HEALTH_INTERVAL_MS", 500, 10, 600_000),
     monitorAddr: env.target("ROUTER_MONITOR_ADDR"),
     ...policyReaderNats(env),

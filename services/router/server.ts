@@ -25,7 +25,8 @@ import { rulesBaselineFor } from "./rules-scorecard.js";
 import { RetryBudgets } from "./workers/retry-budget.js";
 import { WorkerBatcher } from "./workers/worker-batcher.js";
 import { callWorkers, type RetryOptions } from "./workers/worker-call.js";
-import { WorkerPool } from "./workers/worker-pool.js";
+import { openWorkers } from "./workers/open-workers.js";
+import type { WorkerPool } from "./workers/worker-pool.js";
 
 /** The most shadow calls (one per Route call sampled) a router has in flight; past it, samples are skipped. */
 const SHADOW_MAX_IN_FLIGHT = 64;
@@ -58,13 +59,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     );
     host.setServing(health.serving, health.why);
   };
-  const workers = new WorkerPool(
-    config.workerAddrs,
-    config.tls.channel(),
-    () => updateHealth(),
-    config.workerHealthIntervalMs,
-  );
-  host.onClose(() => workers.close());
+  const workers = await openWorkers(config, host, () => updateHealth(), log);
   const monitor = new MonitorSink(config.monitorAddr, `router-${process.pid}`, {
     credentials: config.tls.channel(),
     flushMs: config.monitorFlushMs,

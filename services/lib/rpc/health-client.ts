@@ -19,8 +19,12 @@ export class HealthProbe {
   constructor(
     readonly address: string,
     credentials: grpc.ChannelCredentials,
+    channelOptions: grpc.ChannelOptions = {},
   ) {
-    this.client = new HealthClient(address, credentials, tlsChannelOptions(address, credentials));
+    this.client = new HealthClient(address, credentials, {
+      ...tlsChannelOptions(address, credentials),
+      ...channelOptions,
+    });
   }
 
   /** The status of `service` ("" for the whole server); UNREACHABLE when the call fails. */
@@ -50,7 +54,7 @@ export class HealthProbe {
  * every `intervalMs`. A service uses it to report its own health: it cannot do its job when nothing downstream can.
  */
 export class DependencyWatch {
-  private readonly probes: HealthProbe[];
+  private probes: HealthProbe[];
   private timer?: NodeJS.Timeout;
   private readonly states = new Map<string, ServingStatus>();
   /** Addresses seen SERVING at least once: until every one has been, polling is fast (start-up). */
@@ -58,19 +62,41 @@ export class DependencyWatch {
 
   constructor(
     addresses: string[],
-    credentials: grpc.ChannelCredentials,
+    private readonly credentials: grpc.ChannelCredentials,
     private readonly onChange: (anyServing: boolean, states: Map<string, ServingStatus>) => void,
     private readonly intervalMs = 1000,
+    private readonly channelOptions: (address: string) => grpc.ChannelOptions = () => ({}),
   ) {
-    this.probes = addresses.map((a) => new HealthProbe(a, credentials));
+    this.probes = addresses.map((a) => new HealthProbe(a, this.credentials, channelOptions(a)));
+  }
+
+  /**
+   * Watches `addresses` from now on (a discovered set changed): probes for new ones, removed ones closed and
+   * forgotten. A new address counts as not yet SERVING until its first probe.
+   */
+  setAddresses(addresses: readonly string[]): void {
+    const keep = new Set(addresses);
+    for (const p of this.probes.filter((p) => !keep.has(p.address))) {
+      p.close();
+      this.states.delete(p.address);
+      this.seenServing.delete(p.address);
+    }
+    const have = new Set(this.probes.map((p) => p.address));
+    this.probes = [
+      ...this.probes.filter((p) => keep.has(p.address)),
+      ...addresses.filter((a) => !have.has(a)).map((a) => new HealthProbe(a, this.credentials, this.channelOptions(a))),
+    ];
   }
 
   start(): this {
     const tick = async () => {
       const before = this.anyServing();
-      const results = await Promise.all(this.probes.map((p) => p.check("", Math.min(1000, this.intervalMs))));
+      const probes = this.probes;
+      const results = await Promise.all(probes.map((p) => p.check("", Math.min(1000, this.intervalMs))));
       let changed = false;
-      this.probes.forEach((p, i) => {
+      // Probes removed by setAddresses while checking are not reported.
+      probes.forEach((p, i) => {
+        if (!this.probes.includes(p)) return;
         if (this.states.get(p.address) !== results[i]) changed = true;
         this.states.set(p.address, results[i]!);
         if (results[i] === "SERVING") this.seenServing.add(p.address);

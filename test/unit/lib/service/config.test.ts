@@ -34,6 +34,17 @@ test("listen addresses and settings take their defaults when unset; peers are wh
   assert.deepEqual(workerConfig(new EnvReader(PEER_ENV)).models, [], "every family");
 });
 
+test("ROUTER_WORKER_ADDRS takes host:port and dns:///host:port entries, and refuses an ipv4: list", () => {
+  const workers = (v: string) => routerConfig(new EnvReader({ ...PEER_ENV, ROUTER_WORKER_ADDRS: v })).workerAddrs;
+  assert.deepEqual(workers("dns:///model-worker-headless:50081, 10.0.0.5:50081"), [
+    "dns:///model-worker-headless:50081",
+    "10.0.0.5:50081",
+  ]);
+  assert.throws(() => workers("ipv4:10.0.0.5:50081"), /ROUTER_WORKER_ADDRS: lists workers as host:port entries/);
+  assert.throws(() => workers("dns:///no-port"), /ROUTER_WORKER_ADDRS/);
+  assert.equal(routerConfig(new EnvReader(PEER_ENV)).workerResolveMs, 5000);
+});
+
 test("every peer address is required: each service stops naming the one it lacks", () => {
   const cases: [(env: EnvReader) => unknown, string][] = [
     [validatorConfig, "VALIDATOR_FEATURE_ADDR"],
