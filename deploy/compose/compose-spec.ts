@@ -1,0 +1,137 @@
+import { DEFAULT_PORTS } from "../local/mesh.js";
+import { NATS_ROLES, type NatsRole } from "../local/nats-permissions.js";
+import { MESH, MOUNTS, type ServiceName, type ServiceSpec } from "../k8s/mesh-spec.js";
+
+/**
+ * The mesh on one laptop with Docker Compose, from the same service specs as the Kubernetes manifests
+ * (deploy/k8s/mesh-spec.ts): nats, the five services, Jaeger (OTLP traces), Prometheus (every service's metrics)
+ * and Grafana (Prometheus as its data source). Paths are relative to deploy/compose/, where compose.yaml lives;
+ * `npm run compose:prepare` writes the development secrets the services mount under ./state/mounted/.
+ */
+
+/** The image every scoremesh service runs: built from deploy/image/Dockerfile by `docker compose build`. */
+export const IMAGE = "scoremesh:local";
+/** Where compose:prepare puts the files the containers mount (relative to deploy/compose/). */
+export const MOUNTED = "./state/mounted";
+const JAEGER_OTLP = "http://jaeger:4318";
+
+/** A compose service, as much of the Compose Specification as this file uses. */
+export interface ComposeService {
+  image: string;
+  build?: { context: string; dockerfile: string; target?: string };
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  depends_on?: string[];
+  read_only?: boolean;
+  restart?: string;
+}
+
+/** The host path of a file a service mounts, under MOUNTED (what compose:prepare writes there). */
+export function mountedFile(kind: "tls" | "nats" | "operators", svc: ServiceName, name: string): string {
+  return kind === "operators" ? `${MOUNTED}/operators.json` : `${MOUNTED}/${svc}/${kind}/${name}`;
+}
+
+/** The NATS role of a service (the feature service has none). */
+export const roleOf = (svc: ServiceName): NatsRole | undefined =>
+  (NATS_ROLES as readonly string[]).includes(svc) ? (svc as NatsRole) : undefined;
+
+/** A Kubernetes-spec environment for Compose: Docker's DNS names every replica of a service by its name. */
+function composeEnv(spec: ServiceSpec): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(spec.env)) env[k] = v.replace(/^dns:\/\/\/([a-z-]+)-headless:/, "dns:///$1:");
+  if (env["NATS_REPLICAS"]) env["NATS_REPLICAS"] = "1";
+  env["OTEL_EXPORTER_OTLP_ENDPOINT"] = JAEGER_OTLP;
+  return env;
+}
+
+/** The files a service mounts read-only: its certificate, its role's NATS seed, the trusted operators. */
+function volumesOf(spec: ServiceSpec): string[] {
+  const v = [
+    `${mountedFile("tls", spec.name, "ca.crt")}:${MOUNTS.tls}/ca.crt:ro`,
+    `${mountedFile("tls", spec.name, "tls.crt")}:${MOUNTS.tls}/tls.crt:ro`,
+    `${mountedFile("tls", spec.name, "tls.key")}:${MOUNTS.tls}/tls.key:ro`,
+  ];
+  if (spec.nats) v.push(`${mountedFile("nats", spec.name, "seed.nk")}:${MOUNTS.nats}/seed.nk:ro`);
+  if (spec.operators) v.push(`${mountedFile("operators", spec.name, "")}:${MOUNTS.operators}/operators.json:ro`);
+  return v;
+}
+
+/** Ports published on the laptop: the public edge, the monitor's page, and each service's gRPC port for meshctl. */
+function publishedPorts(spec: ServiceSpec): string[] {
+  const grpc = spec.ports.find((p) => p.name === "grpc")!.port;
+  const extra = spec.ports.filter((p) => p.name === "http").map((p) => p.port);
+  return [grpc, ...extra].map((p) => `127.0.0.1:${p}:${p}`);
+}
+
+function meshService(spec: ServiceSpec): ComposeService {
+  return {
+    image: IMAGE,
+    // The same image for all five (the layers are built once); the command picks the service.
+    build: { context: "../..", dockerfile: "deploy/image/Dockerfile" },
+    command: [`dist/services/${spec.name}/main.js`],
+    environment: composeEnv(spec),
+    ports: publishedPorts(spec),
+    volumes: volumesOf(spec),
+    depends_on: spec.nats ? ["nats", "jaeger"] : ["jaeger"],
+    read_only: true,
+    restart: "unless-stopped",
+  };
+}
+
+/** The whole compose file. */
+export function composeFile(): { name: string; services: Record<string, ComposeService>; volumes: object } {
+  const services: Record<string, ComposeService> = {
+    nats: {
+      image: "nats:2.10-alpine",
+      command: ["-c", "/etc/nats/nats.conf"],
+      ports: [`127.0.0.1:${DEFAULT_PORTS.nats}:4222`],
+      volumes: [`${MOUNTED}/nats.conf:/etc/nats/nats.conf:ro`, "nats-data:/data"],
+      restart: "unless-stopped",
+    },
+    jaeger: {
+      image: "jaegertracing/all-in-one:1.62.0",
+      environment: { COLLECTOR_OTLP_ENABLED: "true" },
+      ports: ["127.0.0.1:16686:16686"],
+    },
+  };
+  for (const spec of MESH) services[spec.name] = meshService(spec);
+  services["prometheus"] = {
+    image: "prom/prometheus:v3.0.1",
+    command: ["--config.file=/etc/prometheus/prometheus.yml"],
+    ports: ["127.0.0.1:9090:9090"],
+    volumes: ["./prometheus.yml:/etc/prometheus/prometheus.yml:ro"],
+    depends_on: MESH.map((s) => s.name),
+  };
+  services["grafana"] = {
+    image: "grafana/grafana:11.3.0",
+    environment: { GF_AUTH_ANONYMOUS_ENABLED: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: "Viewer" },
+    ports: ["127.0.0.1:3000:3000"],
+    volumes: ["./grafana/datasources.yaml:/etc/grafana/provisioning/datasources/scoremesh.yaml:ro"],
+    depends_on: ["prometheus"],
+  };
+  return { name: "scoremesh", services, volumes: { "nats-data": {} } };
+}
+
+/** Prometheus: every replica of every service (Docker's DNS gives each one's address), the monitor's page too. */
+export function prometheusConfig(): object {
+  const scrape = MESH.map((spec) => {
+    const metrics = spec.ports.find((p) => p.name === "metrics") ?? spec.ports.find((p) => p.name === "http")!;
+    return {
+      job_name: spec.name,
+      dns_sd_configs: [{ names: [spec.name], type: "A", port: metrics.port, refresh_interval: "15s" }],
+    };
+  });
+  return { global: { scrape_interval: "5s", evaluation_interval: "5s" }, scrape_configs: scrape };
+}
+
+/** Grafana's provisioned data source: the compose Prometheus. */
+export function grafanaDatasources(): object {
+  return {
+    apiVersion: 1,
+    datasources: [
+      { name: "Prometheus", type: "prometheus", access: "proxy", url: "http://prometheus:9090", isDefault: true },
+    ],
+  };
+}

@@ -1,0 +1,74 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { composeFile, prometheusConfig, type ComposeService } from "../../../deploy/compose/compose-spec.js";
+import { prepareCompose } from "../../../deploy/compose/prepare.js";
+import { COMPOSE_DIR, renderCompose } from "../../../deploy/compose/render.js";
+import { MESH, type ServiceName } from "../../../deploy/k8s/mesh-spec.js";
+import { EnvReader } from "../../../services/lib/service/index.js";
+import { readConfig as validatorConfig } from "../../../services/validator/config.js";
+import { readConfig as featureConfig } from "../../../services/feature/config.js";
+import { readConfig as routerConfig } from "../../../services/router/config.js";
+import { readConfig as workerConfig } from "../../../services/model-worker/config.js";
+import { readConfig as monitorConfig } from "../../../services/monitor/config.js";
+
+const READ_CONFIG: Record<ServiceName, (env: EnvReader) => unknown> = {
+  validator: validatorConfig,
+  feature: featureConfig,
+  router: routerConfig,
+  "model-worker": workerConfig,
+  monitor: monitorConfig,
+};
+
+test("the committed compose files are what deploy/compose/render.ts renders now (npm run compose:render)", () => {
+  for (const { path, text } of renderCompose()) assert.equal(readFileSync(join(COMPOSE_DIR, path), "utf8"), text, path);
+  const parsed = parse(readFileSync(join(COMPOSE_DIR, "compose.yaml"), "utf8"), { version: "1.1" }) as {
+    services: Record<string, ComposeService>;
+  };
+  assert.equal(parsed.services["validator"]!.environment!["VALIDATOR_PUBLIC_TLS"], "on", "a string, not a boolean");
+});
+
+test("with the files compose:prepare writes, each service starts from its compose environment and mounts", () => {
+  const dir = mkdtempSync(join(tmpdir(), "compose-"));
+  try {
+    prepareCompose(dir);
+    const { services } = composeFile();
+    for (const spec of MESH) {
+      const svc = services[spec.name]!;
+      // Inside the container, a mounted path is the host file compose:prepare wrote.
+      const mounts = new Map(
+        svc.volumes!.map((v) => v.split(":")).map(([host, inside]) => [inside!, join(dir, host!)] as const),
+      );
+      for (const host of mounts.values()) assert.ok(existsSync(host), `${spec.name}: ${host} was not prepared`);
+      const env = Object.fromEntries(
+        Object.entries(svc.environment!).map(([k, v]) => [k, mounts.get(v) ?? (v === "/app/models" ? "models" : v)]),
+      );
+      assert.doesNotThrow(() => READ_CONFIG[spec.name](new EnvReader(env)), spec.name);
+      assert.deepEqual(svc.command, [`dist/services/${spec.name}/main.js`]);
+    }
+    const conf = join(dir, "state", "mounted", "nats.conf");
+    const check = spawnSync("nats-server", ["-c", conf, "-t"], { encoding: "utf8" });
+    assert.equal(check.status, 0, `nats-server -t: ${check.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("Prometheus scrapes every service on the port its metrics listener opens", () => {
+  const { scrape_configs } = prometheusConfig() as {
+    scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }[];
+  };
+  const { services } = composeFile();
+  assert.deepEqual(scrape_configs.map((s) => s.job_name).sort(), MESH.map((s) => s.name).sort());
+  for (const job of scrape_configs) {
+    const env = services[job.job_name]!.environment!;
+    const listener =
+      env[`${MESH.find((s) => s.name === job.job_name)!.prefix}_METRICS_ADDR`] ?? env["MONITOR_HTTP_ADDR"];
+    assert.equal(job.dns_sd_configs[0]!.port, Number(listener!.split(":")[1]), job.job_name);
+    assert.deepEqual(job.dns_sd_configs[0]!.names, [job.job_name]);
+  }
+});
