@@ -1,0 +1,288 @@
+// The monitor's live dashboard: polls /dashboard.json every 2 s and redraws its charts and tables in place (no
+// page reload). Plain browser JavaScript; chart.js 4 (window.Chart) is served by the monitor from node_modules.
+/* global Chart, document, window, fetch, setTimeout */
+"use strict";
+
+const POLL_MS = 2000;
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+const charts = {};
+const state = { updates: 0, lastError: null };
+window.__dashboard = { charts, state };
+
+const el = (id) => document.getElementById(id);
+const fmt = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Number(x).toFixed(digits));
+const pct = (x) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)} %`);
+const clock = (t) => new Date(t).toLocaleTimeString([], { hour12: false });
+const color = (i) => COLORS[i % COLORS.length];
+
+/** A text-only cell; every value from the monitor goes in as text, never as HTML. */
+function cell(tag, text, cls) {
+  const c = document.createElement(tag);
+  c.textContent = text;
+  if (cls) c.className = cls;
+  return c;
+}
+
+function fillTable(table, header, rows) {
+  table.replaceChildren();
+  const head = document.createElement("tr");
+  header.forEach((h, i) => head.append(cell("th", h, i === 0 ? "l" : "")));
+  table.append(head);
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    row.forEach((v, i) => tr.append(v instanceof window.Node ? wrap(v) : cell("td", String(v), i === 0 ? "l" : "")));
+    table.append(tr);
+  }
+}
+
+function wrap(node) {
+  const td = document.createElement("td");
+  td.className = "l";
+  td.append(node);
+  return td;
+}
+
+function chart(id, type, options = {}) {
+  if (charts[id]) return charts[id];
+  charts[id] = new Chart(el(id), {
+    type,
+    data: { labels: [], datasets: [] },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      spanGaps: true,
+      elements: { point: { radius: 0 } },
+      plugins: { legend: { labels: { boxWidth: 12 } } },
+      ...options,
+    },
+  });
+  return charts[id];
+}
+
+/** Replaces a chart's labels and datasets, keeping the dataset objects (so chart.js updates in place). */
+function setData(c, labels, datasets) {
+  c.data.labels = labels;
+  c.data.datasets = datasets.map((d, i) => Object.assign(c.data.datasets[i] ?? {}, d));
+  c.update("none");
+}
+
+const line = (label, data, i, extra = {}) => ({
+  label,
+  data,
+  borderColor: color(i),
+  backgroundColor: color(i),
+  borderWidth: 1.5,
+  ...extra,
+});
+const versionName = (v) => `${v.model}/${v.version}`;
+
+function drawTimeline(tl) {
+  const labels = tl.t.map(clock);
+  const versions = tl.versions;
+  setData(chart("chart-throughput", "line"), labels, [
+    line("all", tl.requests_per_s, 0, { borderWidth: 2 }),
+    ...versions.map((v, i) => line(versionName(v), v.decisions_per_s, i + 1)),
+  ]);
+  setData(chart("chart-latency", "line"), labels, [line("p50", tl.p50_ms, 0), line("p99", tl.p99_ms, 1)]);
+  const yShare = { scales: { y: { min: 0, ticks: { callback: (v) => `${Math.round(100 * v)} %` } } } };
+  setData(chart("chart-degraded", "line", yShare), labels, [line("degraded", tl.degraded_rate, 3)]);
+  setData(
+    chart("chart-band", "line", yShare),
+    labels,
+    versions.map((v, i) => line(versionName(v), v.review_band_share, i + 1)),
+  );
+  setData(
+    chart("chart-distance", "line", { scales: { y: { min: 0 } } }),
+    labels,
+    versions.map((v, i) => line(versionName(v), v.mean_threshold_distance, i + 1)),
+  );
+}
+
+function drawRoutes(mix) {
+  const decisions = mix.filter((m) => m.role !== "shadow");
+  const routes = [...new Set(decisions.flatMap((m) => Object.keys(m.routes)))].sort();
+  const stacked = { scales: { x: { stacked: true }, y: { stacked: true } } };
+  setData(
+    chart("chart-routes", "bar", stacked),
+    decisions.map(versionName),
+    routes.map((r, i) => ({ label: r, data: decisions.map((m) => m.routes[r] ?? 0), backgroundColor: color(i) })),
+  );
+}
+
+function drawScores(mix, bins) {
+  const labels = Array.from({ length: bins }, (_, i) => (i / bins).toFixed(2));
+  const shares = (m) => m.score_bins.map((c) => (m.decisions ? c / m.decisions : 0));
+  setData(
+    chart("chart-scores", "line", { elements: { point: { radius: 2 } } }),
+    labels,
+    mix.map((m, i) => line(`${versionName(m)} (${m.role}, ${m.decisions})`, shares(m), i + 1)),
+  );
+}
+
+function drawPsi(drift, t) {
+  const labels = drift.map((d) => `${d.model}/${d.version}`);
+  const levelColor = { ok: "#2ca02c", warn: "#ff7f0e", alert: "#d62728", insufficient: "#aaaaaa" };
+  setData(chart("chart-psi", "bar"), labels, [
+    { label: "PSI", data: drift.map((d) => d.psi), backgroundColor: drift.map((d) => levelColor[d.level]) },
+    {
+      type: "line",
+      label: `warn ${t.warn}`,
+      data: drift.map(() => t.warn),
+      borderColor: "#ff7f0e",
+      borderDash: [4, 4],
+    },
+    {
+      type: "line",
+      label: `alert ${t.alert}`,
+      data: drift.map(() => t.alert),
+      borderColor: "#d62728",
+      borderDash: [4, 4],
+    },
+  ]);
+}
+
+function drawSegments(snap) {
+  const rule = snap.segment_rule;
+  el("segment-rule").textContent =
+    `Since the monitor started. Ratio: lowest ÷ highest approval rate across an attribute's groups, read once every ` +
+    `group has ${rule.min_sample} decisions; flagged below ${rule.bound} (the four-fifths rule).`;
+  const box = el("segments");
+  box.replaceChildren();
+  for (const v of snap.segments) {
+    box.append(cell("h3", `${v.model} version ${v.version}`));
+    const wrapBox = document.createElement("div");
+    wrapBox.className = "segments";
+    for (const a of v.attributes) wrapBox.append(segmentTable(a, rule));
+    box.append(wrapBox);
+  }
+}
+
+function segmentTable(a, rule) {
+  const table = document.createElement("table");
+  table.dataset.attribute = a.attribute;
+  const rows = a.groups.map((g) => [
+    g.group,
+    g.decisions,
+    pct(g.approveRate),
+    pct(g.reviewRate),
+    pct(g.declineRate),
+    fmt(g.meanScore, 3),
+  ]);
+  fillTable(table, [a.attribute, "n", "approve", "review", "decline", "mean score"], rows);
+  const foot = document.createElement("tr");
+  const ratioText =
+    a.approvalRatio === null
+      ? `ratio: waiting (${a.waiting.length ? `${a.waiting.join(", ")} under ${rule.min_sample}` : "one group"})`
+      : `approval ratio ${fmt(a.approvalRatio, 3)} (${a.lowest} ÷ ${a.highest})${a.flagged ? ` below ${rule.bound}` : ""}`;
+  const td = cell("td", ratioText, `l ${a.flagged ? "warn" : a.approvalRatio === null ? "dim" : "ok"}`);
+  td.colSpan = 6;
+  foot.append(td);
+  table.append(foot);
+  return table;
+}
+
+function drawVersions(snap) {
+  fillTable(
+    el("versions"),
+    ["model", "version", "decisions", "approve", "review", "decline", "degraded", "mean score"],
+    snap.versions.map((v) => [
+      v.model,
+      v.version,
+      v.decisions,
+      v.approve,
+      v.review,
+      v.decline,
+      v.degraded,
+      fmt(v.mean_score, 4),
+    ]),
+  );
+  const shadows = el("shadows");
+  shadows.replaceChildren();
+  if (snap.shadows.length === 0) return;
+  const table = document.createElement("table");
+  fillTable(
+    table,
+    ["model", "champion", "shadow", "pairs", "mean |score diff|", "agreement"],
+    snap.shadows.map((s) => [
+      s.model,
+      s.champion_version,
+      s.shadow_version,
+      s.pairs,
+      fmt(s.mean_abs_score_diff, 4),
+      pct(s.agreement_rate),
+    ]),
+  );
+  shadows.append(table);
+}
+
+function drawWorkers(snap) {
+  const note = {
+    watching: "",
+    connecting: " (not connected to NATS yet)",
+    retrying: " (worker bucket unreadable: retrying)",
+  };
+  const n = snap.workers.length;
+  el("workers-note").textContent =
+    `${n} model worker${n === 1 ? "" : "s"} reporting` +
+    (note[snap.worker_registry] ?? ` (NATS is away: these are the last records seen)`);
+  fillTable(
+    el("workers"),
+    ["worker", "providers requested", "providers active", "model versions ready", "started", "last report"],
+    snap.workers.map((w) => [
+      `${w.address} (${w.instance})`,
+      w.providers_requested.join(", "),
+      (w.providers_active.join(", ") || "none yet") + (w.cpu_fallback ? ` — CPU fallback: ${w.fallback_reason}` : ""),
+      w.ready.join(", ") || "none",
+      w.started_at,
+      `${w.age_s} s ago`,
+    ]),
+  );
+}
+
+function drawKpis(snap) {
+  const tl = snap.timeline;
+  const last = tl.requests_per_s.length - 1;
+  el("kpi-decisions").textContent = String(snap.decisions_total);
+  el("kpi-rps").textContent = fmt(tl.requests_per_s[last], 1);
+  el("kpi-latency").textContent = `${fmt(snap.latency_ms.p50)} · ${fmt(snap.latency_ms.p99)} ms`;
+  const deg = snap.versions.reduce((s, v) => s + v.degraded, 0);
+  el("kpi-degraded").textContent = snap.decisions_total ? pct(deg / snap.decisions_total) : "–";
+  el("kpi-reviews").textContent = String(snap.review_cases.queued);
+  const worst = ["alert", "warn", "ok", "insufficient"].find((l) => snap.score_drift.some((d) => d.level === l));
+  el("kpi-drift").textContent = worst ?? "no profile";
+  el("kpi-drift").className = worst === "alert" || worst === "warn" ? "warn" : "";
+  const flagged = snap.segments.flatMap((v) => v.attributes.filter((a) => a.flagged));
+  el("kpi-segments").textContent = flagged.length ? `${flagged.length} below ${snap.segment_rule.bound}` : "ok";
+  el("kpi-segments").className = flagged.length ? "warn" : "";
+}
+
+function draw(snap) {
+  drawKpis(snap);
+  drawTimeline(snap.timeline);
+  drawRoutes(snap.score_mix);
+  drawScores(snap.score_mix, snap.score_bins);
+  drawPsi(snap.score_drift, snap.drift_thresholds);
+  drawSegments(snap);
+  drawVersions(snap);
+  drawWorkers(snap);
+}
+
+async function poll() {
+  try {
+    const res = await fetch("/dashboard.json", { cache: "no-store" });
+    if (!res.ok) throw new Error(`/dashboard.json: HTTP ${res.status}`);
+    const snap = await res.json();
+    draw(snap);
+    state.updates++;
+    state.lastError = null;
+    el("status").textContent = `live · updated ${clock(Date.parse(snap.generated_at))}`;
+    el("status").className = "dim";
+  } catch (err) {
+    state.lastError = String(err);
+    el("status").textContent = `monitor unreachable, retrying (${err.message ?? err})`;
+    el("status").className = "warn";
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+void poll();
