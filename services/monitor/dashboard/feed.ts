@@ -12,7 +12,6 @@ export class DashboardFeed {
   readonly timeline: Timeline;
   readonly scores = new ScoreMix();
   readonly segments: SegmentView;
-  private readonly thresholds = new Map<string, Thresholds | undefined>();
 
   constructor(
     private readonly repo: Pick<ModelRepository, "card"> | undefined,
@@ -30,18 +29,12 @@ export class DashboardFeed {
     this.segments.add(r);
   }
 
-  /** The card's thresholds of a version, read once; undefined for a version the repository does not hold. */
+  /** The card's thresholds of a version (the timeline asks once per version); undefined for one the repository lacks. */
   private thresholdsOf(model: string, version: string): Thresholds | undefined {
-    const key = `${model}/${version}`;
-    if (!this.thresholds.has(key)) {
-      let t: Thresholds | undefined;
-      try {
-        t = this.repo?.card(model, version).thresholds;
-      } catch {
-        t = undefined;
-      }
-      this.thresholds.set(key, t);
+    try {
+      return this.repo?.card(model, version).thresholds;
+    } catch {
+      return undefined;
     }
-    return this.thresholds.get(key);
   }
 }

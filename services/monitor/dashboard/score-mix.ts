@@ -1,6 +1,11 @@
 import { Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecord } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 
+/** Route names by enum value, lower case (primary, canary, …), built once. */
+const ROUTE_NAMES = Object.values(Route)
+  .filter((v): v is Route => typeof v === "number")
+  .reduce<string[]>((names, v) => ((names[v] = Route[v].toLowerCase()), names), []);
+
 /** Score bins of the dashboard's distributions: 20 of width 0.05 over [0, 1]. */
 export const SCORE_BINS = 20;
 
@@ -48,7 +53,7 @@ export class ScoreMix {
     }
     const bin = Math.min(SCORE_BINS - 1, Math.max(0, Math.floor(r.score * SCORE_BINS)));
     m.scores[bin]!++;
-    const route = kind === "shadow" ? "shadow" : (Route[r.route] ?? "UNSPECIFIED").toLowerCase();
+    const route = kind === "shadow" ? "shadow" : (ROUTE_NAMES[r.route] ?? "unspecified");
     m.routes.set(route, (m.routes.get(route) ?? 0) + 1);
   }
 

@@ -54,7 +54,8 @@ export interface TimelineSeries {
  */
 export class Timeline {
   private readonly buckets: Bucket[] = [];
-  private readonly names = new Map<string, { model: string; version: string }>();
+  /** Every version seen, with its thresholds (read once). */
+  private readonly names = new Map<string, { model: string; version: string; thresholds?: Thresholds }>();
 
   constructor(
     private readonly thresholdsOf: (model: string, version: string) => Thresholds | undefined,
@@ -68,11 +69,15 @@ export class Timeline {
     if (r.degraded) b.degraded++;
     b.latency[binOf(LATENCY_EDGES, r.latencyMs)]!++;
     const key = `${r.model}/${r.modelVersion}`;
-    if (!this.names.has(key)) this.names.set(key, { model: r.model, version: r.modelVersion });
+    let name = this.names.get(key);
+    if (!name) {
+      name = { model: r.model, version: r.modelVersion, thresholds: this.thresholdsOf(r.model, r.modelVersion) };
+      this.names.set(key, name);
+    }
     let v = b.versions.get(key);
     if (!v) b.versions.set(key, (v = { decisions: 0, scored: 0, inBand: 0, distanceSum: 0 }));
     v.decisions++;
-    const t = r.degraded ? undefined : this.thresholdsOf(r.model, r.modelVersion);
+    const t = r.degraded ? undefined : name.thresholds;
     if (!t) return;
     v.scored++;
     if (r.score >= t.review && r.score < t.decline) v.inBand++;
@@ -100,7 +105,8 @@ export class Timeline {
       versions: [...this.names].map(([key, n]) => {
         const vs = list.map((b) => b?.versions.get(key));
         return {
-          ...n,
+          model: n.model,
+          version: n.version,
           decisions_per_s: vs.map((v) => (v ? v.decisions / secs : 0)),
           review_band_share: vs.map((v) => (v?.scored ? v.inBand / v.scored : null)),
           mean_threshold_distance: vs.map((v) => (v?.scored ? v.distanceSum / v.scored : null)),
