@@ -1,5 +1,5 @@
 /**
- * The live dashboard in a real browser: a real mesh (champion 3, canary 4 at 30 %) under load from four concurrent
+ * The live dashboard in a real browser: a real mesh (champion 3, canary 4 at 30 %, shadow 2 on 30 % of the rows) under load from four concurrent
  * callers through the edge; headless Chromium (Debian's `chromium`, driven by playwright-core) opens the
  * monitor's page: every chart renders with data (its chart.js datasets hold points and its canvas has drawn
  * pixels), the segment tables are there, no console error, and the page updates without reloading (a value
@@ -16,6 +16,7 @@ import { load, sleep, startMeshFixture, type MeshFixture } from "../support/mesh
 
 const MODEL = "credit-default";
 const CANARY = "4";
+const SHADOW = "2";
 const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const SHOT = join(PROJECT_ROOT, "test", "artifacts", "dashboard.png");
 const CHARTS = [
@@ -63,6 +64,8 @@ describe("dashboard: the monitor's live page in headless Chromium", () => {
     fx = await startMeshFixture();
     const canary = await fx.meshctl("canary", MODEL, CANARY, "--percent", "30");
     assert.equal(canary.code, 0, canary.stderr);
+    const shadow = await fx.meshctl("shadow", MODEL, SHADOW, "--sample", "0.3");
+    assert.equal(shadow.code, 0, shadow.stderr);
     let n = 0;
     traffic = load(fx, {
       callers: 4,
@@ -102,6 +105,14 @@ describe("dashboard: the monitor's live page in headless Chromium", () => {
       assert.ok(await page.locator(`table[data-attribute="${attribute}"]`).count(), `segment table ${attribute}`);
     const versions = await page.locator("#versions td").allTextContents();
     assert.ok(versions.includes(CANARY), "the versions table lists the canary");
+    const legend = await page.evaluate<string[]>(
+      `window.__dashboard.charts["chart-scores"].data.datasets.map((d) => d.label)`,
+    );
+    for (const role of ["champion", "canary", "shadow"])
+      assert.ok(
+        legend.some((l) => l.includes(`(${role},`)),
+        `the score chart has the ${role}: ${legend.join("; ")}`,
+      );
 
     // Live: a value changes while the page itself stays (a marker set in it survives, one navigation only).
     await page.evaluate("window.__marker = 42");

@@ -14,6 +14,19 @@ const fmt = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x)
 const pct = (x) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)} %`);
 const clock = (t) => new Date(t).toLocaleTimeString([], { hour12: false });
 const color = (i) => COLORS[i % COLORS.length];
+/** One colour per model version on every chart, in the order versions first appear. */
+const versionColors = new Map();
+const colorOf = (name) => {
+  if (!versionColors.has(name)) versionColors.set(name, color(versionColors.size + 1));
+  return versionColors.get(name);
+};
+const ROUTE_COLORS = {
+  primary: "#1f77b4",
+  canary: "#ff7f0e",
+  fallback_model: "#7f7f7f",
+  rules: "#9467bd",
+  cache: "#17becf",
+};
 
 /** A text-only cell; every value from the monitor goes in as text, never as HTML. */
 function cell(tag, text, cls) {
@@ -66,11 +79,11 @@ function setData(c, labels, datasets) {
   c.update("none");
 }
 
-const line = (label, data, i, extra = {}) => ({
+const line = (label, data, c, extra = {}) => ({
   label,
   data,
-  borderColor: color(i),
-  backgroundColor: color(i),
+  borderColor: c,
+  backgroundColor: c,
   borderWidth: 1.5,
   ...extra,
 });
@@ -80,21 +93,21 @@ function drawTimeline(tl) {
   const labels = tl.t.map(clock);
   const versions = tl.versions;
   setData(chart("chart-throughput", "line"), labels, [
-    line("all", tl.requests_per_s, 0, { borderWidth: 2 }),
-    ...versions.map((v, i) => line(versionName(v), v.decisions_per_s, i + 1)),
+    line("all", tl.requests_per_s, "#333333", { borderWidth: 2 }),
+    ...versions.map((v) => line(versionName(v), v.decisions_per_s, colorOf(versionName(v)))),
   ]);
-  setData(chart("chart-latency", "line"), labels, [line("p50", tl.p50_ms, 0), line("p99", tl.p99_ms, 1)]);
+  setData(chart("chart-latency", "line"), labels, [line("p50", tl.p50_ms, color(0)), line("p99", tl.p99_ms, color(1))]);
   const yShare = { scales: { y: { min: 0, ticks: { callback: (v) => `${Math.round(100 * v)} %` } } } };
-  setData(chart("chart-degraded", "line", yShare), labels, [line("degraded", tl.degraded_rate, 3)]);
+  setData(chart("chart-degraded", "line", yShare), labels, [line("degraded", tl.degraded_rate, color(3))]);
   setData(
     chart("chart-band", "line", yShare),
     labels,
-    versions.map((v, i) => line(versionName(v), v.review_band_share, i + 1)),
+    versions.map((v) => line(versionName(v), v.review_band_share, colorOf(versionName(v)))),
   );
   setData(
     chart("chart-distance", "line", { scales: { y: { min: 0 } } }),
     labels,
-    versions.map((v, i) => line(versionName(v), v.mean_threshold_distance, i + 1)),
+    versions.map((v) => line(versionName(v), v.mean_threshold_distance, colorOf(versionName(v)))),
   );
 }
 
@@ -105,7 +118,11 @@ function drawRoutes(mix) {
   setData(
     chart("chart-routes", "bar", stacked),
     decisions.map(versionName),
-    routes.map((r, i) => ({ label: r, data: decisions.map((m) => m.routes[r] ?? 0), backgroundColor: color(i) })),
+    routes.map((r, i) => ({
+      label: r,
+      data: decisions.map((m) => m.routes[r] ?? 0),
+      backgroundColor: ROUTE_COLORS[r] ?? color(i),
+    })),
   );
 }
 
@@ -115,7 +132,11 @@ function drawScores(mix, bins) {
   setData(
     chart("chart-scores", "line", { elements: { point: { radius: 2 } } }),
     labels,
-    mix.map((m, i) => line(`${versionName(m)} (${m.role}, ${m.decisions})`, shares(m), i + 1)),
+    mix.map((m) =>
+      line(`${versionName(m)} (${m.role}, ${m.decisions})`, shares(m), colorOf(versionName(m)), {
+        borderDash: m.role === "shadow" ? [5, 3] : undefined,
+      }),
+    ),
   );
 }
 
