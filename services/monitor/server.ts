@@ -3,6 +3,7 @@ import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { AuditLog } from "./audit-log.js";
 import { DashboardFeed } from "./dashboard/feed.js";
+import { registerSegmentGauges } from "./dashboard/segment-gauges.js";
 import type { MonitorConfig } from "./config.js";
 import { startHttpPage } from "./http-page.js";
 import { DecisionMetrics, registerDriftGauges, registerWorkerGauges } from "./metrics.js";
@@ -44,6 +45,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   registerWorkerGauges(metrics.registry, workers);
   registerDriftGauges(metrics.registry, drift);
   registerShadowGauges(metrics.registry, stats.shadows);
+  registerSegmentGauges(metrics.registry, dashboard.segments);
   const workerWatch = watchWorkers({
     natsServers: config.natsServers,
     natsIdentity: config.natsIdentity,

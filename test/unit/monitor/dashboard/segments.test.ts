@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { DecisionRecordSchema } from "../../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { Decision } from "../../../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { Registry } from "prom-client";
+import { registerSegmentGauges } from "../../../../services/monitor/dashboard/segment-gauges.js";
 import { SegmentView } from "../../../../services/monitor/dashboard/segments.js";
 
 const rec = (version: string, segment: Record<string, string>, decision: Decision, score: number, tenantId = "") =>
@@ -76,4 +78,18 @@ test("equal rates are not flagged; the bound is configurable", () => {
   feed(equal, "1", "male", 40, 20);
   const sex = equal.view()[0]!.attributes.find((a) => a.attribute === "sex")!;
   assert.deepEqual([sex.approvalRatio, sex.flagged], [1, false]);
+});
+
+test("the gauges show the ratio once it is read, and every group's approval rate", async () => {
+  const registry = new Registry();
+  const v = new SegmentView({ minSample: 10, bound: 0.8 });
+  registerSegmentGauges(registry, v);
+  feed(v, "1", "female", 20, 16); // 80 %
+  feed(v, "1", "male", 5, 3); // under the sample
+  let text = await registry.metrics();
+  assert.doesNotMatch(text, /^scoremesh_segment_approval_ratio\{[^}]*attribute="sex"/m, "no ratio while waiting");
+  assert.match(text, /^scoremesh_segment_approval_rate\{model="m",version="1",attribute="sex",group="female"\} 0\.8$/m);
+  feed(v, "1", "male", 15, 9); // 12 / 20 = 60 %
+  text = await registry.metrics();
+  assert.match(text, /^scoremesh_segment_approval_ratio\{model="m",version="1",attribute="sex"\} 0\.7499/m);
 });
