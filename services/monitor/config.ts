@@ -1,5 +1,6 @@
-import { EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
+import { ConfigError, EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
 import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import type { SegmentOptions } from "./dashboard/segments.js";
 
 export interface MonitorConfig extends ServiceTlsConfig {
   address: string;
@@ -18,6 +19,8 @@ export interface MonitorConfig extends ServiceTlsConfig {
   modelRepository: string;
   /** Decisions per version in the score drift window (MONITOR_DRIFT_WINDOW). */
   driftWindow: number;
+  /** The segment table's rule: MONITOR_SEGMENT_MIN_SAMPLE decisions per group, ratio bound MONITOR_SEGMENT_RATIO_BOUND. */
+  segments: SegmentOptions;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -29,8 +32,22 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
     driftWindow: env.int("MONITOR_DRIFT_WINDOW", 1000, 100, 1_000_000),
+    segments: {
+      minSample: env.int("MONITOR_SEGMENT_MIN_SAMPLE", 100, 1, 1_000_000),
+      bound: ratioBound(env.optional("MONITOR_SEGMENT_RATIO_BOUND")),
+    },
     natsServers: natsServers(env),
     ...readServiceTls(env, "MONITOR"),
     natsIdentity: natsIdentity(env),
   };
+}
+
+/** MONITOR_SEGMENT_RATIO_BOUND: a number in (0, 1]; default 0.8 (the four-fifths rule). */
+function ratioBound(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return 0.8;
+  const v = Number(raw);
+  if (!(v > 0 && v <= 1)) {
+    throw new ConfigError("MONITOR_SEGMENT_RATIO_BOUND", `must be a number in (0, 1], got ${JSON.stringify(raw)}`);
+  }
+  return v;
 }

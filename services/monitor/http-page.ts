@@ -1,4 +1,6 @@
 import { createServer, type Server } from "node:http";
+import { dashboardRoutes } from "./dashboard/http.js";
+import type { DashboardFeed } from "./dashboard/feed.js";
 import type { DecisionMetrics } from "./metrics.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
 import type { ReviewQueue } from "./review-queue.js";
@@ -13,13 +15,20 @@ interface PageSources {
   reviews: ReviewQueue;
   workers: WorkerTable;
   workerWatch: Pick<WorkerWatch, "state">;
+  /** The live dashboard's data: with it, / is the dashboard and the table moves to /table. */
+  dashboard?: DashboardFeed;
 }
 
-/** The monitor's HTTP side: a status page (/), Prometheus metrics (/metrics) and JSON stats (/stats.json). */
+/**
+ * The monitor's HTTP side: the live dashboard (/, /dashboard.json, /assets/*: services/monitor/dashboard), the
+ * status table (/table; / without a dashboard), Prometheus metrics (/metrics) and JSON stats (/stats.json).
+ */
 export function startHttpPage(
   opts: PageSources & { address: string; metrics: DecisionMetrics },
 ): Promise<{ server: Server; port: number }> {
   const { metrics } = opts;
+  const dashboard = opts.dashboard ? dashboardRoutes(opts.dashboard, () => snapshot(opts)) : undefined;
+  const tablePath = dashboard ? "/table" : "/";
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET") {
@@ -31,7 +40,9 @@ export function startHttpPage(
       );
     } else if (path === "/stats.json") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(snapshot(opts)));
-    } else if (path === "/") {
+    } else if (dashboard?.(path ?? "/", res)) {
+      // answered by the dashboard
+    } else if (path === tablePath) {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(opts));
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");

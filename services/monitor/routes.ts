@@ -1,6 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import type { AuditLog } from "./audit-log.js";
+import type { DashboardFeed } from "./dashboard/feed.js";
 import type { DecisionMetrics } from "./metrics.js";
 import type { ReviewQueue } from "./review-queue.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
@@ -12,6 +13,7 @@ export function monitorRoutes(deps: {
   reviews: ReviewQueue;
   drift?: ScoreDriftWatch;
   audit?: AuditLog;
+  dashboard?: Pick<DashboardFeed, "add">;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
@@ -19,6 +21,7 @@ export function monitorRoutes(deps: {
       const records = req.records.filter((r) => !r.shadowOf);
       if (deps.audit && records.length > 0) await deps.audit.append(records);
       for (const r of req.records) if (r.shadowOf) deps.stats.shadows.add(r);
+      for (const r of req.records) deps.dashboard?.add(r);
       for (const r of records) {
         deps.stats.add(r);
         deps.metrics.add(r);

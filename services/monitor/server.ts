@@ -2,6 +2,8 @@ import type { Logger } from "pino";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { AuditLog } from "./audit-log.js";
+import { DashboardFeed } from "./dashboard/feed.js";
+import { registerSegmentGauges } from "./dashboard/segment-gauges.js";
 import type { MonitorConfig } from "./config.js";
 import { startHttpPage } from "./http-page.js";
 import { DecisionMetrics, registerDriftGauges, registerWorkerGauges } from "./metrics.js";
@@ -22,7 +24,9 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const stats = new DecisionStats();
   const metrics = new DecisionMetrics();
   const reviews = new ReviewQueue({ max: config.reviewQueueMax });
-  const drift = new ScoreDriftWatch(new ModelRepository(config.modelRepository), config.driftWindow);
+  const repo = new ModelRepository(config.modelRepository);
+  const drift = new ScoreDriftWatch(repo, config.driftWindow);
+  const dashboard = new DashboardFeed(repo, config.segments);
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
   const host = new ServiceHost({
     name: "monitor",
@@ -34,13 +38,14 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
-  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit }));
+  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard }));
   if (audit) host.onClose(() => audit.close());
   await host.listen();
   const workers = new WorkerTable();
   registerWorkerGauges(metrics.registry, workers);
   registerDriftGauges(metrics.registry, drift);
   registerShadowGauges(metrics.registry, stats.shadows);
+  registerSegmentGauges(metrics.registry, dashboard.segments);
   const workerWatch = watchWorkers({
     natsServers: config.natsServers,
     natsIdentity: config.natsIdentity,
@@ -56,6 +61,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     workers,
     workerWatch,
     drift,
+    dashboard,
   });
   host.onClose(() => new Promise<void>((r) => http.server.close(() => r())));
   log.info(

@@ -180,7 +180,7 @@ describe("the mesh end to end", () => {
       ...metrics.matchAll(new RegExp(`^scoremesh_decisions_total\\{[^}]*version="${SEED}"[^}]*\\} (\\d+)$`, "gm")),
     ].reduce((s, m) => s + Number(m[1]), 0);
     assert.equal(counted, scored);
-    const page = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/`)).text();
+    const page = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/table`)).text();
     assert.match(page, new RegExp(`Decisions: <b>${scored}</b>`));
 
     const res = await fx.scoring.score({ model: MODEL, requestId: "traced-1", inputs: rows[0]! });
@@ -256,7 +256,7 @@ describe("the mesh end to end", () => {
     );
     const few = await fx.meshctl("reviews", "--limit", "2");
     assert.equal(few.stdout.trim().split("\n").length, 3, "--limit bounds the list");
-    const page = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/`)).text();
+    const page = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/table`)).text();
     assert.match(page, new RegExp(`Review queue: <b>${reviewed}</b>`));
     console.log(`# review queue: ${reviewed} REVIEW decisions of ${scored}, all listed by meshctl reviews`);
   });

@@ -95,7 +95,7 @@ describe("the monitor shows the model workers, their execution providers and a C
     assert.deepEqual(w.ready, versions, "every version the worker serves is ready, in model and version order");
     assert.ok(w.models.every((m) => m.provider === "cpu" && m.ready));
 
-    const page = await (await fetch(`${monitorHttp}/`)).text();
+    const page = await (await fetch(`${monitorHttp}/table`)).text();
     assert.match(page, /<h2>Model workers<\/h2>/);
     assert.ok(page.includes(address), "the page lists the worker's address");
     assert.doesNotMatch(page, /CPU fallback/);
@@ -151,7 +151,7 @@ describe("the monitor shows the model workers, their execution providers and a C
         console.log(`# ${address}: cuda,cpu requested, running on cpu; ${w.fallback_reason}`);
 
         const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-        const page = await (await fetch(`${monitorHttp}/`)).text();
+        const page = await (await fetch(`${monitorHttp}/table`)).text();
         assert.ok(
           page.includes(`CPU fallback: ${esc(w.fallback_reason!)}`),
           "the page shows the fallback and its reason",

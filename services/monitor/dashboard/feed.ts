@@ -1,0 +1,40 @@
+import type { DecisionRecord } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import type { ModelRepository } from "../../lib/model/index.js";
+import { ScoreMix } from "./score-mix.js";
+import { DEFAULT_SEGMENT_OPTIONS, SegmentView, type SegmentOptions } from "./segments.js";
+import { Timeline, type Thresholds } from "./timeline.js";
+
+/**
+ * What the dashboard keeps beyond the monitor's counts: the time series, the score distributions by version and
+ * route, and the segment view. The monitor's Record handler passes every record (decisions and shadow records).
+ */
+export class DashboardFeed {
+  readonly timeline: Timeline;
+  readonly scores = new ScoreMix();
+  readonly segments: SegmentView;
+
+  constructor(
+    private readonly repo: Pick<ModelRepository, "card"> | undefined,
+    readonly segmentOptions: SegmentOptions = DEFAULT_SEGMENT_OPTIONS,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.timeline = new Timeline((m, v) => this.thresholdsOf(m, v));
+    this.segments = new SegmentView(segmentOptions);
+  }
+
+  add(r: DecisionRecord): void {
+    this.scores.add(r);
+    if (r.shadowOf) return; // a shadow score is no decision
+    this.timeline.add(r, this.clock());
+    this.segments.add(r);
+  }
+
+  /** The card's thresholds of a version (the timeline asks once per version); undefined for one the repository lacks. */
+  private thresholdsOf(model: string, version: string): Thresholds | undefined {
+    try {
+      return this.repo?.card(model, version).thresholds;
+    } catch {
+      return undefined;
+    }
+  }
+}
