@@ -108,7 +108,11 @@ export function composeFile(): { name: string; services: Record<string, ComposeS
     image: "grafana/grafana:11.3.0",
     environment: { GF_AUTH_ANONYMOUS_ENABLED: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: "Viewer" },
     ports: ["127.0.0.1:3000:3000"],
-    volumes: ["./grafana/datasources.yaml:/etc/grafana/provisioning/datasources/scoremesh.yaml:ro"],
+    volumes: [
+      "./grafana/datasources.yaml:/etc/grafana/provisioning/datasources/scoremesh.yaml:ro",
+      "./grafana/dashboards.yaml:/etc/grafana/provisioning/dashboards/scoremesh.yaml:ro",
+      "../grafana/scoremesh.json:/var/lib/grafana/dashboards/scoremesh.json:ro",
+    ],
     depends_on: ["prometheus"],
   };
   return { name: "scoremesh", services, volumes: { "nats-data": {} } };
@@ -124,6 +128,14 @@ export function prometheusConfig(): object {
     };
   });
   return { global: { scrape_interval: "5s", evaluation_interval: "5s" }, scrape_configs: scrape };
+}
+
+/** Grafana's dashboards provider: the mesh's dashboard (deploy/grafana/scoremesh.json), mounted in its folder. */
+export function grafanaDashboards(): object {
+  return {
+    apiVersion: 1,
+    providers: [{ name: "scoremesh", type: "file", options: { path: "/var/lib/grafana/dashboards" } }],
+  };
 }
 
 /** Grafana's provisioned data source: the compose Prometheus. */

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { PROJECT_ROOT } from "../local/mesh.js";
-import { composeFile, grafanaDatasources, prometheusConfig } from "./compose-spec.js";
+import { composeFile, grafanaDashboards, grafanaDatasources, prometheusConfig } from "./compose-spec.js";
 
 /**
  * The laptop deployment's files, generated from typed TypeScript like the Kubernetes manifests and committed under
@@ -20,6 +20,7 @@ export function renderCompose(): { path: string; text: string }[] {
     { path: "compose.yaml", text: yaml(composeFile()) },
     { path: "prometheus.yml", text: yaml(prometheusConfig()) },
     { path: "grafana/datasources.yaml", text: yaml(grafanaDatasources()) },
+    { path: "grafana/dashboards.yaml", text: yaml(grafanaDashboards()) },
   ];
 }
 

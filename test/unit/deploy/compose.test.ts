@@ -58,6 +58,15 @@ test("with the files compose:prepare writes, each service starts from its compos
   }
 });
 
+test("every file compose mounts from the repository exists (Prometheus, Grafana's provisioning and dashboard)", () => {
+  for (const [name, svc] of Object.entries(composeFile().services))
+    for (const v of svc.volumes ?? []) {
+      const host = v.split(":")[0]!;
+      if (host.startsWith("./state/") || !host.startsWith(".")) continue; // prepared, or a named volume
+      assert.ok(existsSync(join(COMPOSE_DIR, host)), `${name}: ${host} does not exist`);
+    }
+});
+
 test("Prometheus scrapes every service on the port its metrics listener opens", () => {
   const { scrape_configs } = prometheusConfig() as {
     scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }[];
