@@ -54,6 +54,9 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
    * client certificate asked for; off (the default, for local development): plaintext for clients.
    */
   publicTls: boolean;
+  /** The edge's rules baseline (services/validator/edge-rules.ts): review band (keep it equal to ROUTER_REVIEW_BAND) and the time kept back for it, ms. */
+  rulesReviewBand: number;
+  rulesReserveMs: number;
 }
 
 function authOn(env: EnvReader): boolean {
@@ -99,7 +102,17 @@ function readValues(env: EnvReader): ValidatorConfig {
     ...readMetricsAddress(env, "VALIDATOR"),
     publicTls: env.oneOf("VALIDATOR_PUBLIC_TLS", ["on", "off"], "off") === "on",
     ...auth(env),
+    rulesReviewBand: fraction(env, "VALIDATOR_REVIEW_BAND", 0.02),
+    rulesReserveMs: env.int("VALIDATOR_RULES_RESERVE_MS", 25, 0, 10_000),
   };
+}
+
+function fraction(env: EnvReader, name: string, fallback: number): number {
+  const raw = env.string(name, String(fallback));
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0 || v > 1)
+    throw new ConfigError(name, `must be a number in [0, 1], got ${JSON.stringify(raw)}`);
+  return v;
 }
 
 function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers" | "natsIdentity" | "trustedOperators"> {

@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { FeatureService, type ValidatedRowSchema } from "../../gen/scoremesh/feature/v1/feature_pb.js";
-import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
 import {
   ScoringService,
   type ScoreRequest,
@@ -10,16 +8,12 @@ import {
 } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { FeatureSpec } from "../lib/model/index.js";
 import { invalidArgument, type FieldViolation, activeTraceId } from "../lib/rpc/index.js";
-import type { HopBatcher } from "../lib/batching/index.js";
 import { EDGE_TENANT } from "./edge-metrics.js";
+import { decideRows, type DownstreamDeps, type ValidatedRowInit } from "./score-rows.js";
 import { validateId, validateInputs } from "./validation.js";
 
-export interface EdgeDeps {
+export interface EdgeDeps extends DownstreamDeps {
   specs: Map<string, FeatureSpec>;
-  feature: Client<typeof FeatureService>;
-  /** Batching of the hop to the feature service (VALIDATOR_BATCHING); absent: one ScoreRows per public call. */
-  batcher?: HopBatcher<ValidatedRowInit, RowDecision>;
-  defaultTimeoutMs: number;
   maxBatchRows: number;
   /**
    * The edge's API key and tenant limits (auth/edge-guard.ts): the tenant's id of a call, or a refusal; absent:
@@ -29,7 +23,7 @@ export interface EdgeDeps {
 }
 
 type ScoreResponseInit = MessageInitShape<typeof ScoreResponseSchema>;
-export type ValidatedRowInit = MessageInitShape<typeof ValidatedRowSchema>;
+export type { ValidatedRowInit };
 
 /**
  * The public ScoringService. The same handlers serve the gRPC listener (grpc-js) and the HTTP listener
@@ -119,13 +113,7 @@ async function scoreAll(
     }
   });
   if (violations.length > 0) throw invalidArgument(violations);
-  const call = { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal };
-  const decisions = deps.batcher
-    ? await deps.batcher.call(model, rows, call)
-    : (await deps.feature.scoreRows({ model, rows }, call)).decisions;
-  if (decisions.length !== rows.length) {
-    throw new ConnectError(`the mesh answered ${decisions.length} decisions for ${rows.length} rows`, Code.Internal);
-  }
+  const decisions = await decideRows(deps, model, rows, ctx);
   return decisions.map((d) => ({
     requestId: d.requestId,
     model,
@@ -134,8 +122,8 @@ async function scoreAll(
     decision: d.decision,
     route: d.route,
     degraded: d.degraded,
-    reasons: d.reasons,
+    reasons: d.reasons ?? [],
     traceId,
-    imputedFeatures: d.imputedFeatures,
+    imputedFeatures: d.imputedFeatures ?? [],
   }));
 }

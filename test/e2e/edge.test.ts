@@ -2,10 +2,25 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { join } from "node:path";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { Decision, Route, ScoreBatchResponseSchema } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import {
+  buildVector,
+  decideDegraded,
+  ModelRepository,
+  RULES_VERSION,
+  RulesScorecard,
+} from "../../services/lib/model/index.js";
+import { EDGE_RULES_HEADER } from "../../services/validator/edge-rules.js";
 import { CREDIT_INPUTS } from "../support/credit-data.js";
 import { startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
 
-/** The hardened edge (issue 10 item 5) on a real mesh: size limits on both listeners, CORS, slow clients, clean errors. */
+/**
+ * The hardened edge (issue 10 item 5) on a real mesh: size limits on both listeners, CORS, slow clients, clean errors;
+ * the rules baseline at the edge when no router or feature replica answers (issue 11 item 0).
+ */
 let fx: MeshFixture;
 const SCORE = "/scoremesh.scoring.v1.ScoringService/Score";
 
@@ -66,16 +81,59 @@ test("a client that never finishes its headers is cut off by the headers timeout
   assert.ok(closedAfter < 8000, `closed after ${closedAfter} ms`);
 });
 
-test("with the feature service down, the client reads a clean UNAVAILABLE; the detail is in the log", async () => {
-  fx.mesh.processes.get("feature")!.kill("SIGKILL");
-  const err = await fx.scoring
-    .score({ model: "credit-default", inputs: { ...CREDIT_INPUTS } }, { timeoutMs: 3000 })
-    .then(
-      () => assert.fail("answered without a feature service"),
-      (e: unknown) => ConnectError.from(e),
+const spec = new ModelRepository(join(PROJECT_ROOT, "models")).spec("credit-default");
+const rules = new RulesScorecard(spec);
+/** A client two months late on a full card (the rules decline it) and the shipped example row. */
+const ROWS = [
+  { ...CREDIT_INPUTS, PAY_0: 2, PAY_2: 2, PAY_3: 2, BILL_AMT1: 95_000, LIMIT_BAL: 100_000, PAY_AMT1: 0 },
+  { ...CREDIT_INPUTS },
+];
+
+/** Scores ROWS (Connect JSON) and checks each answer is the rules' degraded decision, as a router's rules make it. */
+async function expectEdgeRules(what: string): Promise<void> {
+  const requests = ROWS.map((inputs, i) => ({ requestId: `${what}-${i}`, model: "credit-default", inputs }));
+  const http = await fetch(fx.httpBase + "/scoremesh.scoring.v1.ScoringService/ScoreBatch", {
+    method: "POST",
+    headers: { ...fx.httpHeaders, "connect-timeout-ms": "3000" },
+    body: JSON.stringify({ requests }),
+  });
+  assert.equal(http.status, 200, what);
+  const header = http.headers.get(EDGE_RULES_HEADER);
+  assert.match(header ?? "", /^rules at the edge: the mesh answered (Unavailable|DeadlineExceeded)$/, what);
+  const res = fromJson(ScoreBatchResponseSchema, (await http.json()) as JsonValue);
+  res.responses.forEach((r, i) => {
+    const score = rules.score(buildVector(spec, ROWS[i]!).vector).score;
+    assert.deepEqual(
+      [r.requestId, r.route, r.degraded, r.modelVersion, r.score],
+      [`${what}-${i}`, Route.RULES, true, RULES_VERSION, score],
     );
-  console.log(`client read: ${Code[err.code]} ${err.rawMessage}`);
+    assert.equal(r.decision, decideDegraded(score, rules.thresholds(), 0.02));
+  });
+  assert.equal(res.responses[0]!.decision, Decision.DECLINE, what);
+}
+
+test("every router down: the edge answers by the rules baseline (degraded, route RULES), not UNAVAILABLE", async () => {
+  for (const [name, child] of fx.mesh.processes) if (name.startsWith("router")) child.kill("SIGKILL");
+  await expectEdgeRules("routers-down");
+  const line = await waitFor(
+    "the validator to log the failover once",
+    () => fx.logLines("validator").find((l) => String(l["msg"]).startsWith("no feature or router replica answered")),
+    5000,
+  );
+  assert.equal(line["model"], "credit-default");
+});
+
+test("the feature service down too: still the rules; a model without rules reads a clean UNAVAILABLE", async () => {
+  fx.mesh.processes.get("feature")!.kill("SIGKILL");
+  await expectEdgeRules("feature-down");
   assert.equal(fx.mesh.processes.get("validator")!.exitCode, null);
+  const lateSpec = new ModelRepository(join(PROJECT_ROOT, "models")).spec("late-payment");
+  const inputs = Object.fromEntries(lateSpec.inputs.map((i) => [i.name, CREDIT_INPUTS[i.name] ?? 0]));
+  const err = await fx.scoring.score({ model: "late-payment", inputs }, { timeoutMs: 3000 }).then(
+    () => assert.fail("late-payment answered without a feature service"),
+    (e: unknown) => ConnectError.from(e),
+  );
+  console.log(`client read: ${Code[err.code]} ${err.rawMessage}`);
   assert.ok([Code.Unavailable, Code.DeadlineExceeded].includes(err.code), Code[err.code]);
   assert.doesNotMatch(err.rawMessage, /\d+\.\d+\.\d+\.\d+|ECONN|Last error/);
   const hidden = await waitFor(

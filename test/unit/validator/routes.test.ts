@@ -10,17 +10,26 @@ import {
 } from "../../../gen/scoremesh/feature/v1/feature_pb.js";
 import { Decision, Route, ScoringService } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
-import { ModelRepository } from "../../../services/lib/model/index.js";
+import {
+  buildVector,
+  decideDegraded,
+  ModelRepository,
+  RULES_VERSION,
+  RulesScorecard,
+} from "../../../services/lib/model/index.js";
 import { fieldViolations } from "../../../services/lib/rpc/index.js";
-import { scoringRoutes } from "../../../services/validator/routes.js";
+import { scoringRoutes, type EdgeDeps } from "../../../services/validator/routes.js";
+import { EDGE_RULES_HEADER, EdgeRules } from "../../../services/validator/edge-rules.js";
 import { CREDIT_INPUTS } from "../../support/credit-data.js";
 import { CallLog, inProcessClient, rejectionOf } from "../../support/in-process.js";
 
 const MODEL = "credit-default";
 /** A second known model with the same spec, for the mixed-model batch. */
 const OTHER_MODEL = "credit-default-copy";
-const spec = new ModelRepository(join(PROJECT_ROOT, "models")).spec(MODEL);
 const DEFAULT_TIMEOUT_MS = 1500;
+const REVIEW_BAND = 0.02;
+const models = new ModelRepository(join(PROJECT_ROOT, "models"));
+const spec = models.spec(MODEL);
 
 type ScoreRowsAnswer = (req: ScoreRowsRequest) => MessageInitShape<typeof ScoreRowsResponseSchema>;
 
@@ -38,9 +47,13 @@ const decideEveryRow: ScoreRowsAnswer = (req) => ({
   })),
 });
 
-/** The validator's real routes in process, its feature service faked by `answer`. */
-function validator(answer: ScoreRowsAnswer = decideEveryRow) {
+/** The validator's real routes in process (with the edge's rules), its feature service faked by `answer`. */
+function validator(answer: ScoreRowsAnswer = decideEveryRow, extra: Partial<EdgeDeps> = {}) {
   const feature = new CallLog<ScoreRowsRequest>();
+  const specs = new Map([
+    [MODEL, spec],
+    [OTHER_MODEL, spec],
+  ]);
   const featureClient = inProcessClient(FeatureService, {
     scoreRows(req, ctx) {
       feature.record(req, ctx);
@@ -48,13 +61,12 @@ function validator(answer: ScoreRowsAnswer = decideEveryRow) {
     },
   });
   const routes = scoringRoutes({
-    specs: new Map([
-      [MODEL, spec],
-      [OTHER_MODEL, spec],
-    ]),
+    specs,
     feature: featureClient,
     defaultTimeoutMs: DEFAULT_TIMEOUT_MS,
     maxBatchRows: 4,
+    rules: new EdgeRules(specs, { reviewBand: REVIEW_BAND, reserveMs: 25 }),
+    ...extra,
   });
   return { scoring: inProcessClient(ScoringService, routes), feature };
 }
@@ -174,13 +186,68 @@ test("ScoreBatch names each bad field by its request's index; an empty, oversize
   assert.equal(feature.calls.length, 0);
 });
 
-test("a failing feature service's error reaches the caller with its code and message", async () => {
-  const { scoring } = validator(() => {
-    throw new ConnectError("router is not serving", Code.Unavailable);
+/** Rows of credit-default: a clean payer, one a month late, one two months late on a full card. */
+const RULE_ROWS = [
+  { ...CREDIT_INPUTS, PAY_0: -1, PAY_2: -1, PAY_3: -1, PAY_4: -1, PAY_5: -1, PAY_6: -1 },
+  { ...CREDIT_INPUTS, PAY_0: 1, PAY_2: 0 },
+  { ...CREDIT_INPUTS, PAY_0: 2, PAY_2: 2, PAY_3: 2, BILL_AMT1: 95_000, LIMIT_BAL: 100_000, PAY_AMT1: 0 },
+];
+
+for (const code of [Code.Unavailable, Code.DeadlineExceeded]) {
+  test(`no feature or router replica answers (${Code[code]}): the edge decides by the rules, as a router would`, async () => {
+    const { scoring, feature } = validator(() => {
+      throw new ConnectError("No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1", code);
+    });
+    const requests = RULE_ROWS.map((inputs, i) => ({ requestId: `r-${i}`, model: MODEL, entityId: "C00001", inputs }));
+    let header: string | null = null;
+    const res = await scoring.scoreBatch({ requests }, { onHeader: (h) => (header = h.get(EDGE_RULES_HEADER)) });
+    assert.equal(feature.calls.length, 1);
+    assert.equal(header, `rules at the edge: the mesh answered ${Code[code]}`);
+    const rules = new RulesScorecard(spec);
+    // What a router's rules decide for the same row: the vector the feature service builds, entity features included.
+    const entity = {
+      avg_utilization_6m: 0.9,
+      utilization_change_6m: 0.2,
+      avg_payment_ratio_5m: 0.01,
+      missed_payments_5m: 3,
+    };
+    const decisions = res.responses.map((r, i) => {
+      const routerScore = rules.score(buildVector(spec, RULE_ROWS[i]!, entity).vector).score;
+      assert.deepEqual(
+        [r.requestId, r.model, r.modelVersion, r.route, r.degraded, r.reasons, r.score],
+        [`r-${i}`, MODEL, RULES_VERSION, Route.RULES, true, [], routerScore],
+      );
+      assert.equal(r.decision, decideDegraded(routerScore, rules.thresholds(), REVIEW_BAND));
+      return r.decision;
+    });
+    assert.deepEqual(decisions, [Decision.APPROVE, Decision.REVIEW, Decision.DECLINE]);
   });
-  const err = await rejectionOf(scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }));
-  assert.equal(err.code, Code.Unavailable);
-  assert.equal(err.rawMessage, "router is not serving");
+}
+
+test("a model without rules (late-payment) or another downstream error keeps the error", async () => {
+  const late = models.spec("late-payment");
+  const unavailable = () => {
+    throw new ConnectError("router is not serving", Code.Unavailable);
+  };
+  const noRules = validator(unavailable, {
+    specs: new Map([["late-payment", late]]),
+    rules: new EdgeRules(new Map([["late-payment", late]]), { reviewBand: REVIEW_BAND, reserveMs: 25 }),
+  });
+  const inputs = Object.fromEntries(late.inputs.map((i) => [i.name, CREDIT_INPUTS[i.name] ?? 0]));
+  const err = await rejectionOf(noRules.scoring.score({ model: "late-payment", inputs }));
+  assert.deepEqual([err.code, err.rawMessage], [Code.Unavailable, "router is not serving"]);
+  const { scoring } = validator(() => {
+    throw new ConnectError("bad vector", Code.Internal);
+  });
+  const internal = await rejectionOf(scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }));
+  assert.deepEqual([internal.code, internal.rawMessage], [Code.Internal, "bad vector"]);
+});
+
+test("with rules, the downstream call gets the caller's deadline less the rules' reserve", async () => {
+  const { scoring, feature } = validator();
+  await scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }, { timeoutMs: 400 });
+  const left = feature.single().timeoutMs ?? -1;
+  assert.ok(left <= 375 && left > 200, `${left} ms left downstream of 400 - 25`);
 });
 
 test("a feature service answering the wrong number of decisions is INTERNAL", async () => {
