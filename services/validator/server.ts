@@ -19,7 +19,8 @@ import type { ValidatorConfig } from "./config.js";
 import { startEdgeAuth } from "./auth/edge-auth.js";
 import { startHttpListener } from "./http-listener.js";
 import { addReflection } from "./reflection.js";
-import { scoringRoutes } from "./routes.js";
+import { IdempotencyCache } from "./idempotency/idempotency-cache.js";
+import { scoringRoutes, type ScoreResponseInit } from "./routes.js";
 import type { ValidatedRowInit } from "./score-rows.js";
 
 /**
@@ -64,7 +65,10 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
         registry: metrics.registry,
       }),
       maxBatchRows: config.maxBatchRows,
-      ...(auth ? { admit: auth.guard.admit.bind(auth.guard) } : {}),
+      ...(auth ? { guard: auth.guard } : {}),
+      ...(config.idempotency.windowMs > 0
+        ? { idempotency: new IdempotencyCache<ScoreResponseInit>(config.idempotency, systemClock) }
+        : {}),
     }),
     log,
   );
