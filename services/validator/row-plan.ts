@@ -32,7 +32,8 @@ export function planRows(
   const plan: RowPlan = { fresh: [], keys: new Map(), cached: new Map(), copies: new Map(), violations: [] };
   const seen = new Map<string, { fingerprint: string; index: number }>();
   requests.forEach((r, i) => {
-    if (!cache || !r.requestId) return void plan.fresh.push(i);
+    // A malformed id is never looked up (validation refuses it); a valid one has no NUL, the key's separator.
+    if (!cache || !r.requestId || validateId(r.requestId, "")) return void plan.fresh.push(i);
     const key = idempotencyKey(tenantId, r.requestId);
     const fingerprint = requestFingerprint(r);
     const earlier = seen.get(key) ?? cache.get(key);

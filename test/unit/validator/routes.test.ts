@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   FeatureService,
@@ -18,7 +18,10 @@ import {
   RulesScorecard,
 } from "../../../services/lib/model/index.js";
 import { fieldViolations } from "../../../services/lib/rpc/index.js";
-import { scoringRoutes, type EdgeDeps } from "../../../services/validator/routes.js";
+import { scoringRoutes, type EdgeDeps, type ScoreResponseInit } from "../../../services/validator/routes.js";
+import { IdempotencyCache } from "../../../services/validator/idempotency/idempotency-cache.js";
+import { systemClock } from "../../../services/lib/service/index.js";
+import { TenantSchema } from "../../../gen/scoremesh/tenant/v1/tenant_pb.js";
 import { EDGE_RULES_HEADER, EdgeRules } from "../../../services/validator/edge-rules.js";
 import { CREDIT_INPUTS } from "../../support/credit-data.js";
 import { CallLog, inProcessClient, rejectionOf } from "../../support/in-process.js";
@@ -255,4 +258,92 @@ test("a feature service answering the wrong number of decisions is INTERNAL", as
   const err = await rejectionOf(scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }));
   assert.equal(err.code, Code.Internal);
   assert.equal(err.rawMessage, "the mesh answered 0 decisions for 1 rows");
+});
+
+/** A validator with the idempotency cache and a guard whose tenant is the authorization header; charges logged. */
+function idempotent(answer: ScoreRowsAnswer = decideEveryRow) {
+  const charged: [string, number][] = [];
+  const v = validator(answer, {
+    idempotency: new IdempotencyCache<ScoreResponseInit>(
+      { windowMs: 60_000, maxEntries: 100, maxBytes: 1 << 20 },
+      systemClock,
+    ),
+    guard: {
+      identify: (authorization) => create(TenantSchema, { id: authorization ?? "" }),
+      charge: (tenant, rows) => void charged.push([tenant.id, rows]),
+    },
+  });
+  const as = (tenant: string) => ({ headers: { authorization: tenant } });
+  return { ...v, charged, as };
+}
+
+const retried = { requestId: "r-1", model: MODEL, inputs: { ...CREDIT_INPUTS } };
+
+test("a retried Score (same tenant, request id, inputs) gets the same answer, scored and charged once", async () => {
+  const { scoring, feature, charged, as } = idempotent();
+  const first = await scoring.score(retried, as("acme"));
+  const again = await scoring.score({ ...retried, inputs: { ...CREDIT_INPUTS } }, as("acme"));
+  assert.deepEqual(again, first);
+  assert.equal(feature.calls.length, 1);
+  assert.deepEqual(charged, [["acme", 1]]);
+  // Another tenant's request with the same id is its own request.
+  await scoring.score(retried, as("other"));
+  assert.equal(feature.calls.length, 2);
+  assert.deepEqual(charged, [
+    ["acme", 1],
+    ["other", 1],
+  ]);
+});
+
+test("concurrent duplicates share one in-flight call", async () => {
+  const { scoring, feature, charged, as } = idempotent();
+  const answers = await Promise.all([1, 2, 3].map(() => scoring.score(retried, as("acme"))));
+  assert.equal(feature.calls.length, 1);
+  assert.deepEqual(charged, [["acme", 1]]);
+  assert.deepEqual(answers[1], answers[0]);
+  assert.deepEqual(answers[2], answers[0]);
+});
+
+test("a request id reused with other inputs is INVALID_ARGUMENT on request_id, not scored, not charged", async () => {
+  const { scoring, feature, charged, as } = idempotent();
+  await scoring.score(retried, as("acme"));
+  const err = await rejectionOf(scoring.score({ ...retried, inputs: { ...CREDIT_INPUTS, AGE: 41 } }, as("acme")));
+  assert.equal(err.code, Code.InvalidArgument);
+  assert.deepEqual(violationsOf(err), ["request_id REQUEST_ID_REUSED"]);
+  assert.equal(feature.calls.length, 1);
+  assert.deepEqual(charged, [["acme", 1]]);
+});
+
+test("ScoreBatch is idempotent per row: only new request ids are scored and charged", async () => {
+  const { scoring, feature, charged, as } = idempotent();
+  const first = await scoring.score(retried, as("acme"));
+  const b = { requestId: "r-2", model: MODEL, inputs: { ...CREDIT_INPUTS, AGE: 50 } };
+  const res = await scoring.scoreBatch({ requests: [retried, b, b] }, as("acme"));
+  assert.deepEqual(res.responses[0], first);
+  assert.deepEqual(res.responses[2], res.responses[1], "a repeated row of the batch is one request");
+  assert.deepEqual(
+    feature.calls[1]!.req.rows.map((r) => r.requestId),
+    ["r-2"],
+  );
+  assert.deepEqual(charged, [
+    ["acme", 1],
+    ["acme", 1],
+  ]);
+  const err = await rejectionOf(
+    scoring.scoreBatch({ requests: [b, { ...b, inputs: { ...CREDIT_INPUTS } }] }, as("acme")),
+  );
+  assert.deepEqual(violationsOf(err), ["requests[1].request_id REQUEST_ID_REUSED"]);
+});
+
+test("a failed call is not kept: its retry is scored", async () => {
+  let fail = true;
+  const { scoring, feature } = idempotent((req) => {
+    if (fail) throw new ConnectError("bad vector", Code.Internal);
+    return decideEveryRow(req);
+  });
+  await rejectionOf(scoring.score(retried));
+  fail = false;
+  const res = await scoring.score(retried);
+  assert.equal(res.requestId, "r-1");
+  assert.equal(feature.calls.length, 2);
 });
