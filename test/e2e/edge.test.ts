@@ -15,7 +15,7 @@ import {
 } from "../../services/lib/model/index.js";
 import { EDGE_RULES_HEADER } from "../../services/validator/edge-rules.js";
 import { CREDIT_INPUTS } from "../support/credit-data.js";
-import { startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
+import { sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
 
 /**
  * The hardened edge (issue 10 item 5) on a real mesh: size limits on both listeners, CORS, slow clients, clean errors;
@@ -79,6 +79,51 @@ test("a client that never finishes its headers is cut off by the headers timeout
     s.resume();
   });
   assert.ok(closedAfter < 8000, `closed after ${closedAfter} ms`);
+});
+
+test("a retried Score: the same answer, one row of the tenant's usage, one audit record; a reused id is refused", async () => {
+  const created = await fx.meshctl("tenant", "create", "retrier", "--json");
+  assert.equal(created.code, 0, created.stderr);
+  const { key } = JSON.parse(created.stdout) as { key: string };
+  const call = (body: unknown) =>
+    fetch(fx.httpBase + SCORE, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body: JSON.stringify(body),
+    });
+  const req = { requestId: "retry-1", model: "credit-default", inputs: { ...CREDIT_INPUTS } };
+  let first: unknown;
+  for (const end = Date.now() + 10_000; first === undefined && Date.now() < end; await sleep(100)) {
+    const res = await call(req); // refused (401) until the validator has seen the new tenant: nothing charged
+    if (res.status === 200) first = await res.json();
+  }
+  assert.ok(first, "the new tenant's key was never accepted");
+  const again = await call(req);
+  assert.deepEqual(await again.json(), first);
+  const reused = await call({ ...req, inputs: { ...CREDIT_INPUTS, AGE: 41 } });
+  assert.equal(reused.status, 400);
+  assert.match(((await reused.json()) as { message: string }).message, /request_id.*different request/);
+  assert.equal((await call({ ...req, requestId: "retry-fence" })).status, 200);
+  // The fence was charged after the retry: once the usage shows it, the retry's count is in too.
+  let rows = 0;
+  for (const end = Date.now() + 15_000; rows < 2 && Date.now() < end; await sleep(250)) {
+    const u = await fx.meshctl("tenant", "usage", "retrier", "--json");
+    rows = (JSON.parse(u.stdout) as { rows: number }).rows;
+  }
+  assert.equal(rows, 2, "retry-1 once and the fence once");
+  let shown: { code: number; stdout: string } | undefined;
+  for (const end = Date.now() + 15_000; !shown && Date.now() < end; await sleep(250)) {
+    const [one, fence] = await Promise.all(
+      ["retry-1", "retry-fence"].map((id) => fx.meshctl("audit", "show", id, "--json")),
+    );
+    if (one!.code === 0 && fence!.code === 0) shown = one; // the fence was recorded after retry-1
+  }
+  assert.ok(shown, "retry-1 and the fence never reached the audit trail");
+  const records = JSON.parse(shown.stdout) as { record: { tenantId: string } }[];
+  assert.deepEqual(
+    records.map((r) => r.record.tenantId),
+    ["retrier"],
+  );
 });
 
 const spec = new ModelRepository(join(PROJECT_ROOT, "models")).spec("credit-default");
