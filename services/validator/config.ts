@@ -110,7 +110,7 @@ function readValues(env: EnvReader): ValidatorConfig {
     idempotency: {
       windowMs: env.int("VALIDATOR_IDEMPOTENCY_WINDOW_MS", 600_000, 0, 86_400_000),
       maxEntries: env.int("VALIDATOR_IDEMPOTENCY_MAX_ENTRIES", 100_000, 1, 10_000_000),
-      maxBytes: env.int("VALIDATOR_IDEMPOTENCY_MAX_BYTES", 64 << 20, 1024, 4096 << 20),
+      maxBytes: env.int("VALIDATOR_IDEMPOTENCY_MAX_BYTES", 64 * 2 ** 20, 1024, 16 * 2 ** 30),
     },
   };
 }

@@ -25,8 +25,8 @@ export interface Reservation<T> {
   reject(err: unknown): void;
 }
 
-/** Fixed cost of an entry beyond its key and value: the Map slot, the entry object, the promise. */
-const ENTRY_OVERHEAD = 200;
+/** Fixed cost of an entry beyond its key and value: the Map slot, the entry object, the promise and its closures, the fingerprint (measured: test/bench/idempotency-cost.ts). */
+const ENTRY_OVERHEAD = 600;
 
 /**
  * The edge's idempotency cache: answers by key (tenant and request id) for a window, with concurrent duplicates
