@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { hostname } from "node:os";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
-import { ModelRepository } from "../lib/model/index.js";
+import { ModelRepository, rulesBaselineFor } from "../lib/model/index.js";
 import { closeNats, connectNats, PolicyStore } from "../lib/nats/index.js";
 import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { openAudit, shipAudit } from "./audit/start-audit.js";
@@ -21,7 +21,6 @@ import { followSeedDefaults, seedVersion } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
 import { CascadeTable } from "./light-first/cascade-table.js";
 import { ShadowScorer } from "./shadow/shadow-scorer.js";
-import { rulesBaselineFor } from "./rules-scorecard.js";
 import { RetryBudgets } from "./workers/retry-budget.js";
 import { WorkerBatcher } from "./workers/worker-batcher.js";
 import { callWorkers, type RetryOptions } from "./workers/worker-call.js";

@@ -9,6 +9,7 @@ import {
 } from "../lib/service/index.js";
 import { readMetricsAddress, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
+import type { IdempotencyLimits } from "./idempotency/idempotency-cache.js";
 
 /** Batching (VALIDATOR_BATCHING, VALIDATOR_BATCH_*): the rows of concurrent public calls for one model go in one ScoreRows call to the feature service. */
 export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
@@ -54,6 +55,11 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
    * client certificate asked for; off (the default, for local development): plaintext for clients.
    */
   publicTls: boolean;
+  /** The edge's rules baseline (services/validator/edge-rules.ts): review band (keep it equal to ROUTER_REVIEW_BAND) and the time kept back for it, ms. */
+  rulesReviewBand: number;
+  rulesReserveMs: number;
+  /** Idempotent retries (services/validator/idempotency/): window (0: off), most entries, most bytes (estimated). */
+  idempotency: IdempotencyLimits;
 }
 
 function authOn(env: EnvReader): boolean {
@@ -99,7 +105,22 @@ function readValues(env: EnvReader): ValidatorConfig {
     ...readMetricsAddress(env, "VALIDATOR"),
     publicTls: env.oneOf("VALIDATOR_PUBLIC_TLS", ["on", "off"], "off") === "on",
     ...auth(env),
+    rulesReviewBand: fraction(env, "VALIDATOR_REVIEW_BAND", 0.02),
+    rulesReserveMs: env.int("VALIDATOR_RULES_RESERVE_MS", 25, 0, 10_000),
+    idempotency: {
+      windowMs: env.int("VALIDATOR_IDEMPOTENCY_WINDOW_MS", 600_000, 0, 86_400_000),
+      maxEntries: env.int("VALIDATOR_IDEMPOTENCY_MAX_ENTRIES", 100_000, 1, 10_000_000),
+      maxBytes: env.int("VALIDATOR_IDEMPOTENCY_MAX_BYTES", 64 * 2 ** 20, 1024, 16 * 2 ** 30),
+    },
   };
+}
+
+function fraction(env: EnvReader, name: string, fallback: number): number {
+  const raw = env.string(name, String(fallback));
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0 || v > 1)
+    throw new ConfigError(name, `must be a number in [0, 1], got ${JSON.stringify(raw)}`);
+  return v;
 }
 
 function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers" | "natsIdentity" | "trustedOperators"> {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { Code, ConnectError, cors } from "@connectrpc/connect";
 import { httpAdmit, refuseHttp, type AdmissionOptions } from "./admission.js";
+import { EDGE_RULES_HEADER } from "./edge-rules.js";
 
 export interface HttpEdgeOptions {
   /** Largest body read; a request that declares a larger Content-Length gets 413 before any of it is read. */
@@ -49,7 +50,7 @@ export function hardenHttp(next: RequestListener, opts: HttpEdgeOptions): Reques
 }
 
 const ALLOW_HEADERS = [...cors.allowedHeaders, "Authorization", "Traceparent"].join(", ");
-const EXPOSE_HEADERS = [...cors.exposedHeaders, "Retry-After"].join(", ");
+const EXPOSE_HEADERS = [...cors.exposedHeaders, "Retry-After", EDGE_RULES_HEADER].join(", ");
 
 /** Sets CORS headers for an allowed origin; answers a preflight (returns true) whoever sent it. */
 function applyCors(req: IncomingMessage, res: ServerResponse, origins: string[]): boolean {

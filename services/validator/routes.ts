@@ -1,35 +1,37 @@
-import { randomUUID } from "node:crypto";
-import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { FeatureService, type ValidatedRowSchema } from "../../gen/scoremesh/feature/v1/feature_pb.js";
-import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
+import type { Tenant } from "../../gen/scoremesh/tenant/v1/tenant_pb.js";
 import {
   ScoringService,
   type ScoreRequest,
   type ScoreResponseSchema,
 } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { FeatureSpec } from "../lib/model/index.js";
-import { invalidArgument, type FieldViolation, activeTraceId } from "../lib/rpc/index.js";
-import type { HopBatcher } from "../lib/batching/index.js";
+import { invalidArgument, activeTraceId } from "../lib/rpc/index.js";
 import { EDGE_TENANT } from "./edge-metrics.js";
-import { validateId, validateInputs } from "./validation.js";
+import type { IdempotencyCache } from "./idempotency/idempotency-cache.js";
+import { responseBytes } from "./idempotency/fingerprint.js";
+import { planRows, reserveFresh, validateRows, type RowPlan } from "./row-plan.js";
+import { decideRows, type DownstreamDeps, type RowDecisionInit, type ValidatedRowInit } from "./score-rows.js";
 
-export interface EdgeDeps {
+export type ScoreResponseInit = MessageInitShape<typeof ScoreResponseSchema>;
+export type { ValidatedRowInit };
+
+export interface EdgeDeps extends DownstreamDeps {
   specs: Map<string, FeatureSpec>;
-  feature: Client<typeof FeatureService>;
-  /** Batching of the hop to the feature service (VALIDATOR_BATCHING); absent: one ScoreRows per public call. */
-  batcher?: HopBatcher<ValidatedRowInit, RowDecision>;
-  defaultTimeoutMs: number;
   maxBatchRows: number;
   /**
-   * The edge's API key and tenant limits (auth/edge-guard.ts): the tenant's id of a call, or a refusal; absent:
-   * no authentication (VALIDATOR_AUTH=off), rows carry no tenant.
+   * The edge's API key and tenant limits (auth/edge-guard.ts): `identify` (key, model, largest batch; costs
+   * nothing) and `charge` (quota and rate of the rows that will be scored); absent: no authentication
+   * (VALIDATOR_AUTH=off), rows carry no tenant.
    */
-  admit?: (authorization: string | null, model: string, rows: number) => string;
+  guard?: {
+    identify(authorization: string | null, model: string, rows: number): Tenant;
+    charge(tenant: Tenant, rows: number): void;
+  };
+  /** Answers of recent request ids by tenant (VALIDATOR_IDEMPOTENCY_*); absent: every call is scored. */
+  idempotency?: IdempotencyCache<ScoreResponseInit>;
 }
-
-type ScoreResponseInit = MessageInitShape<typeof ScoreResponseSchema>;
-export type ValidatedRowInit = MessageInitShape<typeof ValidatedRowSchema>;
 
 /**
  * The public ScoringService. The same handlers serve the gRPC listener (grpc-js) and the HTTP listener
@@ -38,12 +40,12 @@ export type ValidatedRowInit = MessageInitShape<typeof ValidatedRowSchema>;
 export function scoringRoutes(deps: EdgeDeps): Partial<ServiceImpl<typeof ScoringService>> {
   return {
     async score(req, ctx) {
-      const tenantId = admit(deps, ctx, [req]);
-      const [res] = await scoreAll(deps, [req], (f) => f, ctx, tenantId);
+      const tenant = identify(deps, ctx, [req]);
+      const [res] = await scoreAll(deps, [req], (f) => f, ctx, tenant);
       return res!;
     },
     async scoreBatch(req, ctx) {
-      const tenantId = admit(deps, ctx, req.requests);
+      const tenant = identify(deps, ctx, req.requests);
       if (req.requests.length === 0 || req.requests.length > deps.maxBatchRows) {
         throw invalidArgument([
           {
@@ -53,80 +55,61 @@ export function scoringRoutes(deps: EdgeDeps): Partial<ServiceImpl<typeof Scorin
           },
         ]);
       }
-      return { responses: await scoreAll(deps, req.requests, (f, i) => `requests[${i}].${f}`, ctx, tenantId) };
+      return { responses: await scoreAll(deps, req.requests, (f, i) => `requests[${i}].${f}`, ctx, tenant) };
     },
   };
 }
 
-/** The tenant of a call ("" without authentication); throws the refusal of a call the tenant may not make. */
-function admit(deps: EdgeDeps, ctx: HandlerContext, requests: ScoreRequest[]): string {
-  const tenantId =
-    deps.admit?.(ctx.requestHeader.get("authorization"), requests[0]?.model ?? "", requests.length) ?? "";
-  if (tenantId) ctx.values.set(EDGE_TENANT, tenantId); // the edge's metrics label the call with it
-  return tenantId;
+/** The tenant of a call (undefined without authentication); throws the refusal of a call the tenant may not make. */
+function identify(deps: EdgeDeps, ctx: HandlerContext, requests: ScoreRequest[]): Tenant | undefined {
+  const auth = ctx.requestHeader.get("authorization");
+  const tenant = deps.guard?.identify(auth, requests[0]?.model ?? "", requests.length);
+  if (tenant) ctx.values.set(EDGE_TENANT, tenant.id); // the edge's metrics label the call with it
+  return tenant;
 }
 
+/**
+ * Scores a call's requests. Everything up to the downstream call runs synchronously, so a concurrent duplicate
+ * sees this call's reservations: retries answered from the cache (same tenant, request id and inputs) cost no
+ * quota; a reused id with other inputs is refused; only the fresh rows are charged, validated and scored.
+ */
 async function scoreAll(
   deps: EdgeDeps,
   requests: ScoreRequest[],
   path: (field: string, index: number) => string,
   ctx: HandlerContext,
-  tenantId: string,
+  tenant: Tenant | undefined,
 ): Promise<ScoreResponseInit[]> {
-  const violations: FieldViolation[] = [];
-  const rows: ValidatedRowInit[] = [];
+  const plan = planRows(deps.idempotency, tenant?.id ?? "", requests, path);
+  if (plan.violations.length > 0) throw invalidArgument(plan.violations);
+  if (tenant && plan.fresh.length > 0) deps.guard!.charge(tenant, plan.fresh.length);
   const model = requests[0]!.model;
   const traceId = activeTraceId();
-  requests.forEach((r, i) => {
-    const spec = deps.specs.get(r.model);
-    if (!r.model) {
-      violations.push({
-        field: path("model", i),
-        reason: "REQUIRED",
-        description: `is required (one of: ${[...deps.specs.keys()].join(", ")})`,
-      });
-    } else if (!spec) {
-      violations.push({
-        field: path("model", i),
-        reason: "UNKNOWN_MODEL",
-        description: `unknown model ${JSON.stringify(r.model.slice(0, 64))} (known: ${[...deps.specs.keys()].join(", ")})`,
-      });
-    } else if (r.model !== model) {
-      violations.push({
-        field: path("model", i),
-        reason: "MIXED_MODELS",
-        description: `every request of a batch must name the same model (${model})`,
-      });
-    }
-    for (const [field, value] of [
-      ["request_id", r.requestId],
-      ["entity_id", r.entityId],
-    ] as const) {
-      const v = validateId(value, path(field, i));
-      if (v) violations.push(v);
-    }
-    if (spec) {
-      const checked = validateInputs(spec, r.inputs, path("inputs", i));
-      violations.push(...checked.violations);
-      rows.push({
-        requestId: r.requestId || randomUUID(),
-        entityId: r.entityId,
-        inputs: checked.values,
-        explain: r.explain,
-        traceId,
-        tenantId,
-      });
-    }
-  });
-  if (violations.length > 0) throw invalidArgument(violations);
-  const call = { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal };
-  const decisions = deps.batcher
-    ? await deps.batcher.call(model, rows, call)
-    : (await deps.feature.scoreRows({ model, rows }, call)).decisions;
-  if (decisions.length !== rows.length) {
-    throw new ConnectError(`the mesh answered ${decisions.length} decisions for ${rows.length} rows`, Code.Internal);
+  const rows = validateRows(deps.specs, requests, plan.fresh, path, { traceId, tenantId: tenant?.id ?? "" });
+  const reservations = reserveFresh(deps.idempotency, plan, rows);
+  let decisions: RowDecisionInit[] = [];
+  try {
+    if (rows.length > 0) decisions = await decideRows(deps, model, rows, ctx);
+  } catch (err) {
+    for (const r of reservations.values()) r.reject(err);
+    throw err;
   }
-  return decisions.map((d) => ({
+  const fresh = decisions.map((d) => responseOf(d, model, traceId));
+  fresh.forEach((res, k) => reservations.get(k)?.resolve(res, responseBytes(res)));
+  return assemble(plan, fresh, requests.length);
+}
+
+/** The responses in request order: fresh ones, answers awaited from the cache, copies of an earlier row's. */
+async function assemble(plan: RowPlan, fresh: ScoreResponseInit[], n: number): Promise<ScoreResponseInit[]> {
+  const out: ScoreResponseInit[] = new Array<ScoreResponseInit>(n);
+  plan.fresh.forEach((i, k) => (out[i] = fresh[k]!));
+  for (const [i, answer] of plan.cached) out[i] = await answer;
+  for (const [i, j] of plan.copies) out[i] = out[j]!;
+  return out;
+}
+
+function responseOf(d: RowDecisionInit, model: string, traceId: string): ScoreResponseInit {
+  return {
     requestId: d.requestId,
     model,
     modelVersion: d.modelVersion,
@@ -134,8 +117,8 @@ async function scoreAll(
     decision: d.decision,
     route: d.route,
     degraded: d.degraded,
-    reasons: d.reasons,
+    reasons: d.reasons ?? [],
     traceId,
-    imputedFeatures: d.imputedFeatures,
-  }));
+    imputedFeatures: d.imputedFeatures ?? [],
+  };
 }

@@ -14,11 +14,14 @@ import { AdaptiveConcurrencyLimit } from "./concurrency-limit.js";
 import { EventLoopLoad } from "./event-loop-load.js";
 import { withPublicErrors } from "./edge-errors.js";
 import { EdgeMetrics } from "./edge-metrics.js";
+import { EdgeRules } from "./edge-rules.js";
 import type { ValidatorConfig } from "./config.js";
 import { startEdgeAuth } from "./auth/edge-auth.js";
 import { startHttpListener } from "./http-listener.js";
 import { addReflection } from "./reflection.js";
-import { scoringRoutes, type ValidatedRowInit } from "./routes.js";
+import { IdempotencyCache } from "./idempotency/idempotency-cache.js";
+import { scoringRoutes, type ScoreResponseInit } from "./routes.js";
+import type { ValidatedRowInit } from "./score-rows.js";
 
 /**
  * The validator, the public edge: ScoringService on a gRPC listener and an HTTP listener (Connect JSON and
@@ -55,8 +58,17 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
       feature,
       ...(batcher ? { batcher } : {}),
       defaultTimeoutMs: config.defaultTimeoutMs,
+      rules: new EdgeRules(specs, {
+        reviewBand: config.rulesReviewBand,
+        reserveMs: config.rulesReserveMs,
+        log,
+        registry: metrics.registry,
+      }),
       maxBatchRows: config.maxBatchRows,
-      ...(auth ? { admit: auth.guard.admit.bind(auth.guard) } : {}),
+      ...(auth ? { guard: auth.guard } : {}),
+      ...(config.idempotency.windowMs > 0
+        ? { idempotency: new IdempotencyCache<ScoreResponseInit>(config.idempotency, systemClock) }
+        : {}),
     }),
     log,
   );

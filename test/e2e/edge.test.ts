@@ -2,10 +2,25 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { join } from "node:path";
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { Decision, Route, ScoreBatchResponseSchema } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import {
+  buildVector,
+  decideDegraded,
+  ModelRepository,
+  RULES_VERSION,
+  RulesScorecard,
+} from "../../services/lib/model/index.js";
+import { EDGE_RULES_HEADER } from "../../services/validator/edge-rules.js";
 import { CREDIT_INPUTS } from "../support/credit-data.js";
-import { startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
+import { sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
 
-/** The hardened edge (issue 10 item 5) on a real mesh: size limits on both listeners, CORS, slow clients, clean errors. */
+/**
+ * The hardened edge (issue 10 item 5) on a real mesh: size limits on both listeners, CORS, slow clients, clean errors;
+ * the rules baseline at the edge when no router or feature replica answers (issue 11 item 0).
+ */
 let fx: MeshFixture;
 const SCORE = "/scoremesh.scoring.v1.ScoringService/Score";
 
@@ -66,16 +81,104 @@ test("a client that never finishes its headers is cut off by the headers timeout
   assert.ok(closedAfter < 8000, `closed after ${closedAfter} ms`);
 });
 
-test("with the feature service down, the client reads a clean UNAVAILABLE; the detail is in the log", async () => {
-  fx.mesh.processes.get("feature")!.kill("SIGKILL");
-  const err = await fx.scoring
-    .score({ model: "credit-default", inputs: { ...CREDIT_INPUTS } }, { timeoutMs: 3000 })
-    .then(
-      () => assert.fail("answered without a feature service"),
-      (e: unknown) => ConnectError.from(e),
+test("a retried Score: the same answer, one row of the tenant's usage, one audit record; a reused id is refused", async () => {
+  const created = await fx.meshctl("tenant", "create", "retrier", "--json");
+  assert.equal(created.code, 0, created.stderr);
+  const { key } = JSON.parse(created.stdout) as { key: string };
+  const call = (body: unknown) =>
+    fetch(fx.httpBase + SCORE, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body: JSON.stringify(body),
+    });
+  const req = { requestId: "retry-1", model: "credit-default", inputs: { ...CREDIT_INPUTS } };
+  let first: unknown;
+  for (const end = Date.now() + 10_000; first === undefined && Date.now() < end; await sleep(100)) {
+    const res = await call(req); // refused (401) until the validator has seen the new tenant: nothing charged
+    if (res.status === 200) first = await res.json();
+  }
+  assert.ok(first, "the new tenant's key was never accepted");
+  const again = await call(req);
+  assert.deepEqual(await again.json(), first);
+  const reused = await call({ ...req, inputs: { ...CREDIT_INPUTS, AGE: 41 } });
+  assert.equal(reused.status, 400);
+  assert.match(((await reused.json()) as { message: string }).message, /request_id.*different request/);
+  assert.equal((await call({ ...req, requestId: "retry-fence" })).status, 200);
+  // The fence was charged after the retry: once the usage shows it, the retry's count is in too.
+  let rows = 0;
+  for (const end = Date.now() + 15_000; rows < 2 && Date.now() < end; await sleep(250)) {
+    const u = await fx.meshctl("tenant", "usage", "retrier", "--json");
+    rows = (JSON.parse(u.stdout) as { rows: number }).rows;
+  }
+  assert.equal(rows, 2, "retry-1 once and the fence once");
+  let shown: { code: number; stdout: string } | undefined;
+  for (const end = Date.now() + 15_000; !shown && Date.now() < end; await sleep(250)) {
+    const [one, fence] = await Promise.all(
+      ["retry-1", "retry-fence"].map((id) => fx.meshctl("audit", "show", id, "--json")),
     );
-  console.log(`client read: ${Code[err.code]} ${err.rawMessage}`);
+    if (one!.code === 0 && fence!.code === 0) shown = one; // the fence was recorded after retry-1
+  }
+  assert.ok(shown, "retry-1 and the fence never reached the audit trail");
+  const records = JSON.parse(shown.stdout) as { record: { tenantId: string } }[];
+  assert.deepEqual(
+    records.map((r) => r.record.tenantId),
+    ["retrier"],
+  );
+});
+
+const spec = new ModelRepository(join(PROJECT_ROOT, "models")).spec("credit-default");
+const rules = new RulesScorecard(spec);
+/** A client two months late on a full card (the rules decline it) and the shipped example row. */
+const ROWS = [
+  { ...CREDIT_INPUTS, PAY_0: 2, PAY_2: 2, PAY_3: 2, BILL_AMT1: 95_000, LIMIT_BAL: 100_000, PAY_AMT1: 0 },
+  { ...CREDIT_INPUTS },
+];
+
+/** Scores ROWS (Connect JSON) and checks each answer is the rules' degraded decision, as a router's rules make it. */
+async function expectEdgeRules(what: string): Promise<void> {
+  const requests = ROWS.map((inputs, i) => ({ requestId: `${what}-${i}`, model: "credit-default", inputs }));
+  const http = await fetch(fx.httpBase + "/scoremesh.scoring.v1.ScoringService/ScoreBatch", {
+    method: "POST",
+    headers: { ...fx.httpHeaders, "connect-timeout-ms": "3000" },
+    body: JSON.stringify({ requests }),
+  });
+  assert.equal(http.status, 200, what);
+  const header = http.headers.get(EDGE_RULES_HEADER);
+  assert.match(header ?? "", /^rules at the edge: the mesh answered (Unavailable|DeadlineExceeded)$/, what);
+  const res = fromJson(ScoreBatchResponseSchema, (await http.json()) as JsonValue);
+  res.responses.forEach((r, i) => {
+    const score = rules.score(buildVector(spec, ROWS[i]!).vector).score;
+    assert.deepEqual(
+      [r.requestId, r.route, r.degraded, r.modelVersion, r.score],
+      [`${what}-${i}`, Route.RULES, true, RULES_VERSION, score],
+    );
+    assert.equal(r.decision, decideDegraded(score, rules.thresholds(), 0.02));
+  });
+  assert.equal(res.responses[0]!.decision, Decision.DECLINE, what);
+}
+
+test("every router down: the edge answers by the rules baseline (degraded, route RULES), not UNAVAILABLE", async () => {
+  for (const [name, child] of fx.mesh.processes) if (name.startsWith("router")) child.kill("SIGKILL");
+  await expectEdgeRules("routers-down");
+  const line = await waitFor(
+    "the validator to log the failover once",
+    () => fx.logLines("validator").find((l) => String(l["msg"]).startsWith("no feature or router replica answered")),
+    5000,
+  );
+  assert.equal(line["model"], "credit-default");
+});
+
+test("the feature service down too: still the rules; a model without rules reads a clean UNAVAILABLE", async () => {
+  fx.mesh.processes.get("feature")!.kill("SIGKILL");
+  await expectEdgeRules("feature-down");
   assert.equal(fx.mesh.processes.get("validator")!.exitCode, null);
+  const lateSpec = new ModelRepository(join(PROJECT_ROOT, "models")).spec("late-payment");
+  const inputs = Object.fromEntries(lateSpec.inputs.map((i) => [i.name, CREDIT_INPUTS[i.name] ?? 0]));
+  const err = await fx.scoring.score({ model: "late-payment", inputs }, { timeoutMs: 3000 }).then(
+    () => assert.fail("late-payment answered without a feature service"),
+    (e: unknown) => ConnectError.from(e),
+  );
+  console.log(`client read: ${Code[err.code]} ${err.rawMessage}`);
   assert.ok([Code.Unavailable, Code.DeadlineExceeded].includes(err.code), Code[err.code]);
   assert.doesNotMatch(err.rawMessage, /\d+\.\d+\.\d+\.\d+|ECONN|Last error/);
   const hidden = await waitFor(

@@ -78,6 +78,8 @@ export function addService<S extends DescService>(
         if (err === undefined) {
           counted?.done(0, (performance.now() - started) / 1000);
           endRpcSpan(span, 0);
+          const header = ctx.headerMetadata();
+          if (header) call.sendMetadata(header);
           callback(null, create(method.output, res as never));
           return;
         }

@@ -1,7 +1,7 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
-import type { ServerUnaryCall } from "@grpc/grpc-js";
-import { metadataToHeaders } from "./metadata.js";
+import type { Metadata, ServerUnaryCall } from "@grpc/grpc-js";
+import { headersToMetadata, metadataToHeaders } from "./metadata.js";
 
 /**
  * A connect `HandlerContext` for a grpc-js call, built for the hot path: one AbortController per call (aborted
@@ -55,6 +55,13 @@ export class GrpcHandlerContext implements HandlerContext {
 
   get responseHeader(): Headers {
     return (this.resHeader ??= new Headers());
+  }
+
+  /** The response headers a handler set, as metadata to send before the answer; undefined when it set none. */
+  headerMetadata(): Metadata | undefined {
+    let any = false;
+    this.resHeader?.forEach(() => (any = true));
+    return any ? headersToMetadata(this.resHeader!) : undefined;
   }
 
   get responseTrailer(): Headers {

@@ -3,7 +3,7 @@ import type { RouteRequest } from "../../../gen/scoremesh/router/v1/router_pb.js
 import { Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { ModelCard } from "../../lib/model/index.js";
 import { cascade, unanswered, type CascadeResult } from "../cascade.js";
-import type { RulesScorecard } from "../rules-scorecard.js";
+import type { RulesScorecard } from "../../lib/model/index.js";
 import type { Champion } from "./champion-card.js";
 import type { RouterDeps } from "./router-deps.js";
 import { workerScores } from "./worker-scores.js";

@@ -7,7 +7,7 @@ import type { LightFirst } from "../light-first/cascade-table.js";
 import type { Reasoner } from "../explain/reasoner.js";
 import type { MonitorSink } from "../monitor-sink.js";
 import type { ShadowScorer } from "../shadow/shadow-scorer.js";
-import type { RulesScorecard } from "../rules-scorecard.js";
+import type { RulesScorecard } from "../../lib/model/index.js";
 import type { WorkerBatcher } from "../workers/worker-batcher.js";
 import type { RetryOptions } from "../workers/worker-call.js";
 import type { WorkerPool } from "../workers/worker-pool.js";

@@ -2,15 +2,14 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RowDecisionSchema } from "../../../gen/scoremesh/decision/v1/decision_pb.js";
 import type { FeatureRow } from "../../../gen/scoremesh/router/v1/router_pb.js";
 import { type Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { decide, decideDegraded, type ModelCard } from "../../lib/model/index.js";
+import { decide, decideDegraded, RULES_VERSION, type ModelCard } from "../../lib/model/index.js";
 import type { ReasonCode } from "../explain/reasons.js";
 import type { Arm } from "./arms.js";
 import type { Champion } from "./champion-card.js";
 import type { Scored } from "./route-cascade.js";
 import type { RouterDeps } from "./router-deps.js";
 
-/** The version the router reports for a decision made by the rules baseline. */
-export const RULES_VERSION = "rules";
+export { RULES_VERSION } from "../../lib/model/index.js";
 
 /** Which step of the cascade answered a Route call, as its decisions and records report it. */
 export interface RouteOutcome {

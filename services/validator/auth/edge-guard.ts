@@ -33,6 +33,16 @@ export class EdgeGuard {
   constructor(private readonly d: EdgeGuardDeps) {}
 
   admit(authorization: string | null, model: string, rows: number): string {
+    const tenant = this.identify(authorization, model, rows);
+    this.charge(tenant, rows);
+    return tenant.id;
+  }
+
+  /**
+   * The first half of `admit`, which costs nothing: the API key, the model, the tenant's largest batch. A retried
+   * call answered from the idempotency cache (services/validator/idempotency/) stops here.
+   */
+  identify(authorization: string | null, model: string, rows: number): Tenant {
     const now = this.d.clock.now();
     let tenant: Tenant;
     try {
@@ -43,21 +53,25 @@ export class EdgeGuard {
       throw err.error;
     }
     trace.getActiveSpan()?.setAttribute(TENANT_SPAN_ATTRIBUTE, tenant.id);
-    const refusal = this.check(tenant, model, rows, now);
-    if (refusal) {
-      this.d.ledger.refused(tenant.id, refusal.reason, now);
-      throw refusalOf(refusal.error, tenant.id);
-    }
-    this.d.ledger.admitted(tenant.id, rows, now);
-    return tenant.id;
+    const refusal = this.shape(tenant, model, rows);
+    if (refusal) this.refuse(tenant, refusal, now);
+    return tenant;
   }
 
-  private check(
-    t: Tenant,
-    model: string,
-    rows: number,
-    now: number,
-  ): { reason: RefusalReason; error: ConnectError } | undefined {
+  /** The second half of `admit`: the daily quota and the rate, for `rows` rows that will be scored; counts them. */
+  charge(tenant: Tenant, rows: number): void {
+    const now = this.d.clock.now();
+    const refusal = this.spend(tenant, rows, now);
+    if (refusal) this.refuse(tenant, refusal, now);
+    this.d.ledger.admitted(tenant.id, rows, now);
+  }
+
+  private refuse(tenant: Tenant, refusal: { reason: RefusalReason; error: ConnectError }, now: number): never {
+    this.d.ledger.refused(tenant.id, refusal.reason, now);
+    throw refusalOf(refusal.error, tenant.id);
+  }
+
+  private shape(t: Tenant, model: string, rows: number): { reason: RefusalReason; error: ConnectError } | undefined {
     if (model && !t.allowedModels.includes("*") && !t.allowedModels.includes(model))
       return { reason: "model_not_allowed", error: refuse.modelNotAllowed(t.id, model) };
     if (t.maxBatch > 0 && rows > t.maxBatch) {
@@ -67,6 +81,10 @@ export class EdgeGuard {
         error: invalidArgument([{ field: "requests", reason: "OVER_TENANT_MAX_BATCH", description }]),
       };
     }
+    return undefined;
+  }
+
+  private spend(t: Tenant, rows: number, now: number): { reason: RefusalReason; error: ConnectError } | undefined {
     const quota = Number(t.dailyQuota);
     const quotaWait = this.d.ledger.quotaWait(t.id, quota, rows, now);
     if (quotaWait !== undefined) {

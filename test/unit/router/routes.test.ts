@@ -16,6 +16,7 @@ import {
   decideDegraded,
   floatBytes,
   ModelRepository,
+  RulesScorecard,
   specHash,
 } from "../../../services/lib/model/index.js";
 import { CardCache } from "../../../services/router/card-cache.js";
@@ -24,7 +25,6 @@ import { ChampionTable } from "../../../services/router/champions.js";
 import { Reasoner } from "../../../services/router/explain/reasoner.js";
 import { fallbackVersions } from "../../../services/router/fallback-versions.js";
 import { routerRoutes, RULES_VERSION, type RouterDeps } from "../../../services/router/routes.js";
-import { RulesScorecard } from "../../../services/router/rules-scorecard.js";
 import type { WorkerEndpoint } from "../../../services/router/workers/worker-pool.js";
 import { creditRows } from "../../support/credit-data.js";
 import { inProcessClient } from "../../support/in-process.js";

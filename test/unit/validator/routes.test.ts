@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   FeatureService,
@@ -10,17 +10,29 @@ import {
 } from "../../../gen/scoremesh/feature/v1/feature_pb.js";
 import { Decision, Route, ScoringService } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
-import { ModelRepository } from "../../../services/lib/model/index.js";
+import {
+  buildVector,
+  decideDegraded,
+  ModelRepository,
+  RULES_VERSION,
+  RulesScorecard,
+} from "../../../services/lib/model/index.js";
 import { fieldViolations } from "../../../services/lib/rpc/index.js";
-import { scoringRoutes } from "../../../services/validator/routes.js";
+import { scoringRoutes, type EdgeDeps, type ScoreResponseInit } from "../../../services/validator/routes.js";
+import { IdempotencyCache } from "../../../services/validator/idempotency/idempotency-cache.js";
+import { systemClock } from "../../../services/lib/service/index.js";
+import { TenantSchema } from "../../../gen/scoremesh/tenant/v1/tenant_pb.js";
+import { EDGE_RULES_HEADER, EdgeRules } from "../../../services/validator/edge-rules.js";
 import { CREDIT_INPUTS } from "../../support/credit-data.js";
 import { CallLog, inProcessClient, rejectionOf } from "../../support/in-process.js";
 
 const MODEL = "credit-default";
 /** A second known model with the same spec, for the mixed-model batch. */
 const OTHER_MODEL = "credit-default-copy";
-const spec = new ModelRepository(join(PROJECT_ROOT, "models")).spec(MODEL);
 const DEFAULT_TIMEOUT_MS = 1500;
+const REVIEW_BAND = 0.02;
+const models = new ModelRepository(join(PROJECT_ROOT, "models"));
+const spec = models.spec(MODEL);
 
 type ScoreRowsAnswer = (req: ScoreRowsRequest) => MessageInitShape<typeof ScoreRowsResponseSchema>;
 
@@ -38,9 +50,13 @@ const decideEveryRow: ScoreRowsAnswer = (req) => ({
   })),
 });
 
-/** The validator's real routes in process, its feature service faked by `answer`. */
-function validator(answer: ScoreRowsAnswer = decideEveryRow) {
+/** The validator's real routes in process (with the edge's rules), its feature service faked by `answer`. */
+function validator(answer: ScoreRowsAnswer = decideEveryRow, extra: Partial<EdgeDeps> = {}) {
   const feature = new CallLog<ScoreRowsRequest>();
+  const specs = new Map([
+    [MODEL, spec],
+    [OTHER_MODEL, spec],
+  ]);
   const featureClient = inProcessClient(FeatureService, {
     scoreRows(req, ctx) {
       feature.record(req, ctx);
@@ -48,13 +64,12 @@ function validator(answer: ScoreRowsAnswer = decideEveryRow) {
     },
   });
   const routes = scoringRoutes({
-    specs: new Map([
-      [MODEL, spec],
-      [OTHER_MODEL, spec],
-    ]),
+    specs,
     feature: featureClient,
     defaultTimeoutMs: DEFAULT_TIMEOUT_MS,
     maxBatchRows: 4,
+    rules: new EdgeRules(specs, { reviewBand: REVIEW_BAND, reserveMs: 25 }),
+    ...extra,
   });
   return { scoring: inProcessClient(ScoringService, routes), feature };
 }
@@ -174,13 +189,68 @@ test("ScoreBatch names each bad field by its request's index; an empty, oversize
   assert.equal(feature.calls.length, 0);
 });
 
-test("a failing feature service's error reaches the caller with its code and message", async () => {
-  const { scoring } = validator(() => {
-    throw new ConnectError("router is not serving", Code.Unavailable);
+/** Rows of credit-default: a clean payer, one a month late, one two months late on a full card. */
+const RULE_ROWS = [
+  { ...CREDIT_INPUTS, PAY_0: -1, PAY_2: -1, PAY_3: -1, PAY_4: -1, PAY_5: -1, PAY_6: -1 },
+  { ...CREDIT_INPUTS, PAY_0: 1, PAY_2: 0 },
+  { ...CREDIT_INPUTS, PAY_0: 2, PAY_2: 2, PAY_3: 2, BILL_AMT1: 95_000, LIMIT_BAL: 100_000, PAY_AMT1: 0 },
+];
+
+for (const code of [Code.Unavailable, Code.DeadlineExceeded]) {
+  test(`no feature or router replica answers (${Code[code]}): the edge decides by the rules, as a router would`, async () => {
+    const { scoring, feature } = validator(() => {
+      throw new ConnectError("No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1", code);
+    });
+    const requests = RULE_ROWS.map((inputs, i) => ({ requestId: `r-${i}`, model: MODEL, entityId: "C00001", inputs }));
+    let header: string | null = null;
+    const res = await scoring.scoreBatch({ requests }, { onHeader: (h) => (header = h.get(EDGE_RULES_HEADER)) });
+    assert.equal(feature.calls.length, 1);
+    assert.equal(header, `rules at the edge: the mesh answered ${Code[code]}`);
+    const rules = new RulesScorecard(spec);
+    // What a router's rules decide for the same row: the vector the feature service builds, entity features included.
+    const entity = {
+      avg_utilization_6m: 0.9,
+      utilization_change_6m: 0.2,
+      avg_payment_ratio_5m: 0.01,
+      missed_payments_5m: 3,
+    };
+    const decisions = res.responses.map((r, i) => {
+      const routerScore = rules.score(buildVector(spec, RULE_ROWS[i]!, entity).vector).score;
+      assert.deepEqual(
+        [r.requestId, r.model, r.modelVersion, r.route, r.degraded, r.reasons, r.score],
+        [`r-${i}`, MODEL, RULES_VERSION, Route.RULES, true, [], routerScore],
+      );
+      assert.equal(r.decision, decideDegraded(routerScore, rules.thresholds(), REVIEW_BAND));
+      return r.decision;
+    });
+    assert.deepEqual(decisions, [Decision.APPROVE, Decision.REVIEW, Decision.DECLINE]);
   });
-  const err = await rejectionOf(scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }));
-  assert.equal(err.code, Code.Unavailable);
-  assert.equal(err.rawMessage, "router is not serving");
+}
+
+test("a model without rules (late-payment) or another downstream error keeps the error", async () => {
+  const late = models.spec("late-payment");
+  const unavailable = () => {
+    throw new ConnectError("router is not serving", Code.Unavailable);
+  };
+  const noRules = validator(unavailable, {
+    specs: new Map([["late-payment", late]]),
+    rules: new EdgeRules(new Map([["late-payment", late]]), { reviewBand: REVIEW_BAND, reserveMs: 25 }),
+  });
+  const inputs = Object.fromEntries(late.inputs.map((i) => [i.name, CREDIT_INPUTS[i.name] ?? 0]));
+  const err = await rejectionOf(noRules.scoring.score({ model: "late-payment", inputs }));
+  assert.deepEqual([err.code, err.rawMessage], [Code.Unavailable, "router is not serving"]);
+  const { scoring } = validator(() => {
+    throw new ConnectError("bad vector", Code.Internal);
+  });
+  const internal = await rejectionOf(scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }));
+  assert.deepEqual([internal.code, internal.rawMessage], [Code.Internal, "bad vector"]);
+});
+
+test("with rules, the downstream call gets the caller's deadline less the rules' reserve", async () => {
+  const { scoring, feature } = validator();
+  await scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }, { timeoutMs: 400 });
+  const left = feature.single().timeoutMs ?? -1;
+  assert.ok(left <= 375 && left > 200, `${left} ms left downstream of 400 - 25`);
 });
 
 test("a feature service answering the wrong number of decisions is INTERNAL", async () => {
@@ -188,4 +258,92 @@ test("a feature service answering the wrong number of decisions is INTERNAL", as
   const err = await rejectionOf(scoring.score({ model: MODEL, inputs: { ...CREDIT_INPUTS } }));
   assert.equal(err.code, Code.Internal);
   assert.equal(err.rawMessage, "the mesh answered 0 decisions for 1 rows");
+});
+
+/** A validator with the idempotency cache and a guard whose tenant is the authorization header; charges logged. */
+function idempotent(answer: ScoreRowsAnswer = decideEveryRow) {
+  const charged: [string, number][] = [];
+  const v = validator(answer, {
+    idempotency: new IdempotencyCache<ScoreResponseInit>(
+      { windowMs: 60_000, maxEntries: 100, maxBytes: 1 << 20 },
+      systemClock,
+    ),
+    guard: {
+      identify: (authorization) => create(TenantSchema, { id: authorization ?? "" }),
+      charge: (tenant, rows) => void charged.push([tenant.id, rows]),
+    },
+  });
+  const as = (tenant: string) => ({ headers: { authorization: tenant } });
+  return { ...v, charged, as };
+}
+
+const retried = { requestId: "r-1", model: MODEL, inputs: { ...CREDIT_INPUTS } };
+
+test("a retried Score (same tenant, request id, inputs) gets the same answer, scored and charged once", async () => {
+  const { scoring, feature, charged, as } = idempotent();
+  const first = await scoring.score(retried, as("acme"));
+  const again = await scoring.score({ ...retried, inputs: { ...CREDIT_INPUTS } }, as("acme"));
+  assert.deepEqual(again, first);
+  assert.equal(feature.calls.length, 1);
+  assert.deepEqual(charged, [["acme", 1]]);
+  // Another tenant's request with the same id is its own request.
+  await scoring.score(retried, as("other"));
+  assert.equal(feature.calls.length, 2);
+  assert.deepEqual(charged, [
+    ["acme", 1],
+    ["other", 1],
+  ]);
+});
+
+test("concurrent duplicates share one in-flight call", async () => {
+  const { scoring, feature, charged, as } = idempotent();
+  const answers = await Promise.all([1, 2, 3].map(() => scoring.score(retried, as("acme"))));
+  assert.equal(feature.calls.length, 1);
+  assert.deepEqual(charged, [["acme", 1]]);
+  assert.deepEqual(answers[1], answers[0]);
+  assert.deepEqual(answers[2], answers[0]);
+});
+
+test("a request id reused with other inputs is INVALID_ARGUMENT on request_id, not scored, not charged", async () => {
+  const { scoring, feature, charged, as } = idempotent();
+  await scoring.score(retried, as("acme"));
+  const err = await rejectionOf(scoring.score({ ...retried, inputs: { ...CREDIT_INPUTS, AGE: 41 } }, as("acme")));
+  assert.equal(err.code, Code.InvalidArgument);
+  assert.deepEqual(violationsOf(err), ["request_id REQUEST_ID_REUSED"]);
+  assert.equal(feature.calls.length, 1);
+  assert.deepEqual(charged, [["acme", 1]]);
+});
+
+test("ScoreBatch is idempotent per row: only new request ids are scored and charged", async () => {
+  const { scoring, feature, charged, as } = idempotent();
+  const first = await scoring.score(retried, as("acme"));
+  const b = { requestId: "r-2", model: MODEL, inputs: { ...CREDIT_INPUTS, AGE: 50 } };
+  const res = await scoring.scoreBatch({ requests: [retried, b, b] }, as("acme"));
+  assert.deepEqual(res.responses[0], first);
+  assert.deepEqual(res.responses[2], res.responses[1], "a repeated row of the batch is one request");
+  assert.deepEqual(
+    feature.calls[1]!.req.rows.map((r) => r.requestId),
+    ["r-2"],
+  );
+  assert.deepEqual(charged, [
+    ["acme", 1],
+    ["acme", 1],
+  ]);
+  const err = await rejectionOf(
+    scoring.scoreBatch({ requests: [b, { ...b, inputs: { ...CREDIT_INPUTS } }] }, as("acme")),
+  );
+  assert.deepEqual(violationsOf(err), ["requests[1].request_id REQUEST_ID_REUSED"]);
+});
+
+test("a failed call is not kept: its retry is scored", async () => {
+  let fail = true;
+  const { scoring, feature } = idempotent((req) => {
+    if (fail) throw new ConnectError("bad vector", Code.Internal);
+    return decideEveryRow(req);
+  });
+  await rejectionOf(scoring.score(retried));
+  fail = false;
+  const res = await scoring.score(retried);
+  assert.equal(res.requestId, "r-1");
+  assert.equal(feature.calls.length, 2);
 });

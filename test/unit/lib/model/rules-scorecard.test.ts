@@ -1,10 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Decision } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { buildVector, type FeatureSpec } from "../../../services/lib/model/index.js";
-import { RulesScorecard, rulesBaselineFor } from "../../../services/router/rules-scorecard.js";
-import { creditRows } from "../../support/credit-data.js";
+import { Decision } from "../../../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import {
+  buildVector,
+  RulesScorecard,
+  rulesBaselineFor,
+  type FeatureSpec,
+} from "../../../../services/lib/model/index.js";
+import { creditRows } from "../../../support/credit-data.js";
 
 const spec = JSON.parse(readFileSync("models/credit-default/spec.json", "utf8")) as FeatureSpec;
 

@@ -1,10 +1,15 @@
-import { Decision } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { featureColumns, type FeatureSpec } from "../lib/model/index.js";
+import { Decision } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { featureColumns, type FeatureSpec } from "./feature-spec.js";
+
+/** The version reported for a decision made by the rules baseline (by a router or by the edge). */
+export const RULES_VERSION = "rules";
 
 /**
- * The rules baseline: the last step of the router's fallback cascade, used when no model can answer. A
- * documented scorecard over four features of the credit-default spec, in code, no model. The router only sees
- * feature vectors, so the scorecard reads the four features by name from the vector and undoes their
+ * The rules baseline: the last step of the router's fallback cascade, used when no model can answer, and the
+ * edge's answer when no feature or router replica can (services/validator/edge-rules.ts). A documented
+ * scorecard over four features of the credit-default spec, in code, no model. The four are derived from request
+ * inputs only (no entity feature), so the edge, which has the inputs but not the entity features, builds the
+ * same values with `buildVector(spec, inputs)`. The router only sees feature vectors, so the scorecard reads the four features by name from the vector and undoes their
  * `standardize` transform with the spec's mean and std (the values are then the spec's derived features as
  * the training kit computes them):
  *
