@@ -1,4 +1,5 @@
-import { EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
+import { EnvReader, natsIdentity, natsServers, trustedOperators, type NatsIdentity } from "../lib/service/index.js";
+import type { TrustedOperators } from "../lib/nats/index.js";
 import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 
 export interface MonitorConfig extends ServiceTlsConfig {
@@ -18,6 +19,8 @@ export interface MonitorConfig extends ServiceTlsConfig {
   modelRepository: string;
   /** Decisions per version in the score drift window (MONITOR_DRIFT_WINDOW). */
   driftWindow: number;
+  /** The reviewers whose signed claims and resolutions it accepts (SCOREMESH_TRUSTED_OPERATORS_FILE). */
+  trustedOperators: TrustedOperators;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -32,5 +35,6 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     natsServers: natsServers(env),
     ...readServiceTls(env, "MONITOR"),
     natsIdentity: natsIdentity(env),
+    trustedOperators: trustedOperators(env),
   };
 }

@@ -3,6 +3,8 @@ import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import type { AuditLog } from "./audit-log.js";
 import type { DecisionMetrics } from "./metrics.js";
 import type { ReviewQueue } from "./review-queue.js";
+import type { ReviewDesk } from "./reviews/review-desk.js";
+import { durableCases, reviewRoutes } from "./reviews/review-routes.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
 import type { DecisionStats } from "./stats.js";
 
@@ -12,12 +14,15 @@ export function monitorRoutes(deps: {
   reviews: ReviewQueue;
   drift?: ScoreDriftWatch;
   audit?: AuditLog;
+  /** The durable review workflow (absent in tests of the rest). */
+  desk?: ReviewDesk;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
       // Shadow records are champion/shadow pairs, not decisions: counted apart, kept out of the audit and stats.
       const records = req.records.filter((r) => !r.shadowOf);
       if (deps.audit && records.length > 0) await deps.audit.append(records);
+      await deps.desk?.offer(records);
       for (const r of req.records) if (r.shadowOf) deps.stats.shadows.add(r);
       for (const r of records) {
         deps.stats.add(r);
@@ -48,13 +53,16 @@ export function monitorRoutes(deps: {
         shadows: s.shadows.list().map((a) => ({ ...a, pairs: BigInt(a.pairs) })),
       };
     },
-    listReviews(req) {
+    async listReviews(req) {
       const model = req.model || undefined;
+      const limit = req.pageSize || 100;
       return {
-        cases: deps.reviews.list({ limit: req.pageSize || 100, model }),
+        cases: deps.reviews.list({ limit, model }),
         total: BigInt(deps.reviews.totalOf(model)),
         queued: BigInt(deps.reviews.queued(model)),
+        reviewCases: await durableCases(deps.desk, { limit, model, includeResolved: req.includeResolved }),
       };
     },
+    ...(deps.desk ? reviewRoutes(deps.desk) : {}),
   };
 }

@@ -10,6 +10,8 @@ import { ModelRepository } from "../lib/model/index.js";
 import { registerShadowGauges } from "./shadow-pairs.js";
 import { ReviewQueue } from "./review-queue.js";
 import { monitorRoutes } from "./routes.js";
+import { ReviewDesk } from "./reviews/review-desk.js";
+import { connectReviewDesk } from "./reviews/review-nats.js";
 import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
@@ -34,7 +36,8 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
-  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit }));
+  const desk = new ReviewDesk(config.trustedOperators, log);
+  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit, desk }));
   if (audit) host.onClose(() => audit.close());
   await host.listen();
   const workers = new WorkerTable();
@@ -48,6 +51,8 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
   });
   host.onClose(() => workerWatch.close());
+  const deskNats = connectReviewDesk({ natsServers: config.natsServers, natsIdentity: config.natsIdentity, desk, log });
+  host.onClose(() => deskNats.close());
   const http = await startHttpPage({
     address: config.httpAddress,
     stats,
