@@ -85,7 +85,7 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
     const human = await fx.meshctl("audit", "show", reviewed[0]!);
     assert.match(
       human.stdout,
-      /reviewed: REVIEW -> DECLINE by .+\n.*\n    note: income unproven\n    reviewer's signature: verified/,
+      /reviewed: REVIEW -> DECLINE by .+\n.*\n {4}note: income unproven\n {4}reviewer's signature: verified/
     );
   });
 
