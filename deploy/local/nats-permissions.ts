@@ -14,6 +14,7 @@ import {
   AUDIT_STREAM,
 } from "../../services/lib/audit/index.js";
 import { REVIEW_BUCKET } from "../../services/monitor/reviews/action-signing.js";
+import { DECISION_BUCKET, OUTCOME_COUNT_BUCKET } from "../../services/monitor/outcomes/outcome-store.js";
 
 /** The NATS identities of a mesh: one per role, shared by every replica of the role (not one per replica). */
 export const NATS_ROLES = ["control", "router", "model-worker", "monitor", "validator"] as const;
@@ -53,6 +54,8 @@ export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
   monitor: [
     { bucket: WORKER_BUCKET, write: false, create: false },
     { bucket: REVIEW_BUCKET, write: true, create: true },
+    { bucket: DECISION_BUCKET, write: true, create: true },
+    { bucket: OUTCOME_COUNT_BUCKET, write: true, create: true },
   ],
   validator: [
     { bucket: TENANT_BUCKET, write: false, create: false },

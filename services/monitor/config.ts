@@ -21,6 +21,8 @@ export interface MonitorConfig extends ServiceTlsConfig {
   driftWindow: number;
   /** The reviewers whose signed claims and resolutions it accepts (SCOREMESH_TRUSTED_OPERATORS_FILE). */
   trustedOperators: TrustedOperators;
+  /** Days a decision is kept for outcomes to be joined to it (MONITOR_DECISION_TTL_DAYS). */
+  decisionTtlDays: number;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -32,6 +34,7 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
     driftWindow: env.int("MONITOR_DRIFT_WINDOW", 1000, 100, 1_000_000),
+    decisionTtlDays: env.int("MONITOR_DECISION_TTL_DAYS", 400, 1, 3650),
     natsServers: natsServers(env),
     ...readServiceTls(env, "MONITOR"),
     natsIdentity: natsIdentity(env),

@@ -11,7 +11,8 @@ import { registerShadowGauges } from "./shadow-pairs.js";
 import { ReviewQueue } from "./review-queue.js";
 import { monitorRoutes } from "./routes.js";
 import { ReviewDesk } from "./reviews/review-desk.js";
-import { connectReviewDesk } from "./reviews/review-nats.js";
+import { connectMonitorStores } from "./monitor-stores.js";
+import { OutcomeDesk } from "./outcomes/outcome-desk.js";
 import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
@@ -37,7 +38,8 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     drainTimeoutMs: config.drainTimeoutMs,
   });
   const desk = new ReviewDesk(config.trustedOperators, log);
-  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit, desk }));
+  const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log);
+  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit, desk, outcomes }));
   if (audit) host.onClose(() => audit.close());
   await host.listen();
   const workers = new WorkerTable();
@@ -51,8 +53,13 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
   });
   host.onClose(() => workerWatch.close());
-  const deskNats = connectReviewDesk({ natsServers: config.natsServers, natsIdentity: config.natsIdentity, desk, log });
-  host.onClose(() => deskNats.close());
+  const stores = connectMonitorStores({
+    natsServers: config.natsServers,
+    natsIdentity: config.natsIdentity,
+    stores: [desk, outcomes],
+    log,
+  });
+  host.onClose(() => stores.close());
   const http = await startHttpPage({
     address: config.httpAddress,
     stats,

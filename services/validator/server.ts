@@ -19,6 +19,7 @@ import { startEdgeAuth } from "./auth/edge-auth.js";
 import { startHttpListener } from "./http-listener.js";
 import { addReflection } from "./reflection.js";
 import { scoringRoutes, type ValidatedRowInit } from "./routes.js";
+import { outcomeRoutes } from "./outcome-route.js";
 
 /**
  * The validator, the public edge: ScoringService on a gRPC listener and an HTTP listener (Connect JSON and
@@ -60,6 +61,10 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     }),
     log,
   );
+  const monitorTransport = config.monitorAddr
+    ? createGrpcTransport({ address: config.monitorAddr, credentials: config.tls.channel() })
+    : undefined;
+  Object.assign(routes, withPublicErrors(outcomeRoutes(config, monitorTransport, auth?.guard), log));
   const edgeMetrics = new EdgeMetrics(metrics.registry, new Set(specs.keys()));
   const admission = edgeAdmission(config, edgeMetrics);
   // The public listeners serve clients outside the mesh: TLS without client certificates, or plaintext.
@@ -97,6 +102,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   );
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
   host.onClose(() => transport.close());
+  if (monitorTransport) host.onClose(() => monitorTransport.close());
   if (auth) host.onClose(() => auth.close());
   if (batcher) {
     hop.watch(() => batcher.stats());

@@ -1,4 +1,4 @@
-import type { JetStreamClient } from "nats";
+import type { JetStreamClient, NatsConnection } from "nats";
 import type { Logger } from "pino";
 import {
   ReviewAction_Kind,
@@ -7,10 +7,25 @@ import {
 } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { Decision } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { TrustedOperators } from "../../lib/nats/index.js";
+import type { MonitorStore } from "../monitor-stores.js";
 import { verifyAction } from "./action-signing.js";
 import { writeResolution } from "./audit-writer.js";
-import type { ReviewStore } from "./review-store.js";
+import { ReviewStore } from "./review-store.js";
 import { applyAction, openCase, WorkflowError } from "./workflow.js";
+
+/** How long Record waits for the cases of a batch to be stored before they wait in memory instead. */
+const WRITE_WAIT_MS = 1000;
+
+/** The results of `promises`, or none (all counted as failed) if they take longer than `ms`. */
+export async function settledWithin<T>(promises: Promise<T>[], ms: number): Promise<PromiseSettledResult<T>[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<[]>((r) => (timer = setTimeout(() => r([]), ms)));
+  try {
+    return await Promise.race([Promise.allSettled(promises), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Cases waiting for NATS beyond this are dropped (and counted): the monitor's memory is bounded. */
 const PENDING_MAX = 100_000;
@@ -21,7 +36,7 @@ const PENDING_MAX = 100_000;
  * another monitor replica moved the case first). While NATS is away, new cases wait in memory and are written
  * when the store is back (a monitor killed in that time loses them: docs/audit.md).
  */
-export class ReviewDesk {
+export class ReviewDesk implements MonitorStore {
   private store?: ReviewStore;
   private js?: JetStreamClient;
   private pending: ReviewCase[] = [];
@@ -34,6 +49,13 @@ export class ReviewDesk {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
+
+  readonly name = "review cases";
+
+  /** Opens the review bucket on `nc` and attaches it (MonitorStore). */
+  async open(nc: NatsConnection): Promise<void> {
+    this.attach(await ReviewStore.open(nc), nc.jetstream());
+  }
 
   /** The store is open: cases go to it from now on, those waiting first. */
   attach(store: ReviewStore, js: JetStreamClient): void {
@@ -63,7 +85,14 @@ export class ReviewDesk {
   /** Stores `cases`; those that fail wait in `pending` (bounded). */
   private async store_(cases: ReviewCase[]): Promise<void> {
     const store = this.store;
-    const results = store ? await Promise.allSettled(cases.map((c) => store.create(c))) : [];
+    // Bounded: with NATS away a write waits for its timeout, and the router's Record call must not (creates
+    // are idempotent, so a case written late is found existing when retried).
+    const results = store
+      ? await settledWithin(
+          cases.map((c) => store.create(c)),
+          WRITE_WAIT_MS,
+        )
+      : [];
     const failed = cases.filter((_, i) => results[i]?.status !== "fulfilled");
     if (failed.length === 0) return;
     this.pending.push(...failed);

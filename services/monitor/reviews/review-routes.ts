@@ -6,6 +6,7 @@ import {
   type MonitorService,
   type ReviewCase,
 } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import type { OutcomeDesk } from "../outcomes/outcome-desk.js";
 import type { ReviewDesk } from "./review-desk.js";
 import { WorkflowError } from "./workflow.js";
 
@@ -22,9 +23,17 @@ function asConnect(err: unknown): unknown {
   return err instanceof WorkflowError ? new ConnectError(err.message, CODES[err.code]) : err;
 }
 
-/** ClaimReview and ResolveReview. */
-export function reviewRoutes(desk: ReviewDesk): Partial<ServiceImpl<typeof MonitorService>> {
+/** ClaimReview, ResolveReview and RecordOutcome. */
+export function reviewRoutes(desk: ReviewDesk, outcomes?: OutcomeDesk): Partial<ServiceImpl<typeof MonitorService>> {
   return {
+    async recordOutcome(req) {
+      if (!outcomes) throw new ConnectError("outcomes are not recorded by this monitor", Code.Unimplemented);
+      try {
+        return await outcomes.record(req);
+      } catch (err) {
+        throw asConnect(err);
+      }
+    },
     async claimReview(req) {
       try {
         return { reviewCase: await desk.act(req.signedAction, ReviewAction_Kind.CLAIM) };

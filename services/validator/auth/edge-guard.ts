@@ -52,6 +52,18 @@ export class EdgeGuard {
     return tenant.id;
   }
 
+  /** The tenant of a call that scores nothing (ReportOutcome): the API key only, no model, rate or quota. */
+  identify(authorization: string | null): string {
+    const now = this.d.clock.now();
+    try {
+      return authenticate(authorization, this.d.directory, now).tenant.id;
+    } catch (err) {
+      if (!(err instanceof KeyRefused)) throw err;
+      this.d.ledger.refused(err.tenantId, "unauthenticated", now);
+      throw err.error;
+    }
+  }
+
   private check(
     t: Tenant,
     model: string,

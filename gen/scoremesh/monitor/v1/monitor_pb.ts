@@ -8,7 +8,7 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Decision, Reason, Route } from "../../scoring/v1/scoring_pb.js";
+import type { Decision, Outcome, Reason, Route } from "../../scoring/v1/scoring_pb.js";
 import { file_scoremesh_scoring_v1_scoring } from "../../scoring/v1/scoring_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/monitor/v1/monitor.proto.
  */
 export const file_scoremesh_monitor_v1_monitor: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSK0BAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ3CghTaGFkb3dPZhIYChBjaGFtcGlvbl92ZXJzaW9uGAEgASgJEhYKDmNoYW1waW9uX3Njb3JlGAIgASgBEjkKEWNoYW1waW9uX2RlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24iVgoNUmVjb3JkUmVxdWVzdBIOCgZzb3VyY2UYASABKAkSNQoHcmVjb3JkcxgCIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkIiIKDlJlY29yZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNIhEKD0dldFN0YXRzUmVxdWVzdCKfAQoMVmVyc2lvblN0YXRzEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSEQoJZGVjaXNpb25zGAMgASgEEg8KB2FwcHJvdmUYBCABKAQSDgoGcmV2aWV3GAUgASgEEg8KB2RlY2xpbmUYBiABKAQSEAoIZGVncmFkZWQYByABKAQSEgoKbWVhbl9zY29yZRgIIAEoASLdAQoQR2V0U3RhdHNSZXNwb25zZRIXCg9kZWNpc2lvbnNfdG90YWwYASABKAQSNAoIdmVyc2lvbnMYAiADKAsyIi5zY29yZW1lc2gubW9uaXRvci52MS5WZXJzaW9uU3RhdHMSFgoObGF0ZW5jeV9wNTBfbXMYAyABKAESFgoObGF0ZW5jeV9wOTVfbXMYBCABKAESFgoObGF0ZW5jeV9wOTlfbXMYBSABKAESMgoHc2hhZG93cxgGIAMoCzIhLnNjb3JlbWVzaC5tb25pdG9yLnYxLlNoYWRvd1N0YXRzIpIBCgtTaGFkb3dTdGF0cxINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEhYKDnNoYWRvd192ZXJzaW9uGAMgASgJEg0KBXBhaXJzGAQgASgEEhsKE21lYW5fYWJzX3Njb3JlX2RpZmYYBSABKAESFgoOYWdyZWVtZW50X3JhdGUYBiABKAEiUAoSTGlzdFJldmlld3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRINCgVtb2RlbBgCIAEoCRIYChBpbmNsdWRlX3Jlc29sdmVkGAMgASgIIqEBChNMaXN0UmV2aWV3c1Jlc3BvbnNlEjMKBWNhc2VzGAEgAygLMiQuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQSDQoFdG90YWwYAiABKAQSDgoGcXVldWVkGAMgASgEEjYKDHJldmlld19jYXNlcxgEIAMoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UigwMKClJldmlld0Nhc2USDwoHY2FzZV9pZBgBIAEoCRI2CghkZWNpc2lvbhgCIAEoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkEjIKBnN0YXR1cxgDIAEoDjIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld1N0YXR1cxIQCghyZXZpZXdlchgEIAEoCRIUCgxyZXZpZXdlcl9rZXkYBSABKAkSLgoKY2xhaW1lZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoKcmVzb2x1dGlvbhgHIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEgwKBG5vdGUYCCABKAkSLwoLcmVzb2x2ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCW9wZW5lZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi/gEKDFJldmlld0FjdGlvbhI1CgRraW5kGAEgASgOMicuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3QWN0aW9uLktpbmQSDwoHY2FzZV9pZBgCIAEoCRIwCghkZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEgwKBG5vdGUYBCABKAkSJgoCYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEg4KCktJTkRfQ0xBSU0QARIQCgxLSU5EX1JFU09MVkUQAiIrChJDbGFpbVJldmlld1JlcXVlc3QSFQoNc2lnbmVkX2FjdGlvbhgBIAEoCSJMChNDbGFpbVJldmlld1Jlc3BvbnNlEjUKC3Jldmlld19jYXNlGAEgASgLMiAuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3Q2FzZSItChRSZXNvbHZlUmV2aWV3UmVxdWVzdBIVCg1zaWduZWRfYWN0aW9uGAEgASgJIk4KFVJlc29sdmVSZXZpZXdSZXNwb25zZRI1CgtyZXZpZXdfY2FzZRgBIAEoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UqfAoMUmV2aWV3U3RhdHVzEh0KGVJFVklFV19TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSRVZJRVdfU1RBVFVTX09QRU4QARIZChVSRVZJRVdfU1RBVFVTX0NMQUlNRUQQAhIaChZSRVZJRVdfU1RBVFVTX1JFU09MVkVEEAMy/AMKDk1vbml0b3JTZXJ2aWNlElUKBlJlY29yZBIjLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZFJlcXVlc3QaJC5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXNwb25zZSIAElsKCEdldFN0YXRzEiUuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXF1ZXN0GiYuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXNwb25zZSIAEmQKC0xpc3RSZXZpZXdzEiguc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXNwb25zZSIAEmQKC0NsYWltUmV2aWV3Eiguc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXNwb25zZSIAEmoKDVJlc29sdmVSZXZpZXcSKi5zY29yZW1lc2gubW9uaXRvci52MS5SZXNvbHZlUmV2aWV3UmVxdWVzdBorLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlc29sdmVSZXZpZXdSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSK0BAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ3CghTaGFkb3dPZhIYChBjaGFtcGlvbl92ZXJzaW9uGAEgASgJEhYKDmNoYW1waW9uX3Njb3JlGAIgASgBEjkKEWNoYW1waW9uX2RlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24iVgoNUmVjb3JkUmVxdWVzdBIOCgZzb3VyY2UYASABKAkSNQoHcmVjb3JkcxgCIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkIiIKDlJlY29yZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNIhEKD0dldFN0YXRzUmVxdWVzdCKfAQoMVmVyc2lvblN0YXRzEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSEQoJZGVjaXNpb25zGAMgASgEEg8KB2FwcHJvdmUYBCABKAQSDgoGcmV2aWV3GAUgASgEEg8KB2RlY2xpbmUYBiABKAQSEAoIZGVncmFkZWQYByABKAQSEgoKbWVhbl9zY29yZRgIIAEoASKTAgoQR2V0U3RhdHNSZXNwb25zZRIXCg9kZWNpc2lvbnNfdG90YWwYASABKAQSNAoIdmVyc2lvbnMYAiADKAsyIi5zY29yZW1lc2gubW9uaXRvci52MS5WZXJzaW9uU3RhdHMSFgoObGF0ZW5jeV9wNTBfbXMYAyABKAESFgoObGF0ZW5jeV9wOTVfbXMYBCABKAESFgoObGF0ZW5jeV9wOTlfbXMYBSABKAESMgoHc2hhZG93cxgGIAMoCzIhLnNjb3JlbWVzaC5tb25pdG9yLnYxLlNoYWRvd1N0YXRzEjQKCG91dGNvbWVzGAcgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuT3V0Y29tZUNvdW50IpIBCgtTaGFkb3dTdGF0cxINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEhYKDnNoYWRvd192ZXJzaW9uGAMgASgJEg0KBXBhaXJzGAQgASgEEhsKE21lYW5fYWJzX3Njb3JlX2RpZmYYBSABKAESFgoOYWdyZWVtZW50X3JhdGUYBiABKAEiUAoSTGlzdFJldmlld3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRINCgVtb2RlbBgCIAEoCRIYChBpbmNsdWRlX3Jlc29sdmVkGAMgASgIIqEBChNMaXN0UmV2aWV3c1Jlc3BvbnNlEjMKBWNhc2VzGAEgAygLMiQuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQSDQoFdG90YWwYAiABKAQSDgoGcXVldWVkGAMgASgEEjYKDHJldmlld19jYXNlcxgEIAMoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UigwMKClJldmlld0Nhc2USDwoHY2FzZV9pZBgBIAEoCRI2CghkZWNpc2lvbhgCIAEoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkEjIKBnN0YXR1cxgDIAEoDjIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld1N0YXR1cxIQCghyZXZpZXdlchgEIAEoCRIUCgxyZXZpZXdlcl9rZXkYBSABKAkSLgoKY2xhaW1lZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoKcmVzb2x1dGlvbhgHIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEgwKBG5vdGUYCCABKAkSLwoLcmVzb2x2ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCW9wZW5lZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi/gEKDFJldmlld0FjdGlvbhI1CgRraW5kGAEgASgOMicuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3QWN0aW9uLktpbmQSDwoHY2FzZV9pZBgCIAEoCRIwCghkZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEgwKBG5vdGUYBCABKAkSJgoCYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEg4KCktJTkRfQ0xBSU0QARIQCgxLSU5EX1JFU09MVkUQAiIrChJDbGFpbVJldmlld1JlcXVlc3QSFQoNc2lnbmVkX2FjdGlvbhgBIAEoCSJMChNDbGFpbVJldmlld1Jlc3BvbnNlEjUKC3Jldmlld19jYXNlGAEgASgLMiAuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3Q2FzZSItChRSZXNvbHZlUmV2aWV3UmVxdWVzdBIVCg1zaWduZWRfYWN0aW9uGAEgASgJIk4KFVJlc29sdmVSZXZpZXdSZXNwb25zZRI1CgtyZXZpZXdfY2FzZRgBIAEoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UiggEKFFJlY29yZE91dGNvbWVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEi4KB291dGNvbWUYAyABKA4yHS5zY29yZW1lc2guc2NvcmluZy52MS5PdXRjb21lEhMKC29ic2VydmVkX29uGAQgASgJIoIBChVSZWNvcmRPdXRjb21lUmVzcG9uc2USDQoFbW9kZWwYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIwCghkZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEhEKCWR1cGxpY2F0ZRgEIAEoCCLFAgoPRGVjaXNpb25PdXRjb21lEhEKCXRlbmFudF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkSMAoIZGVjaXNpb24YBSABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhINCgVzY29yZRgGIAEoARIuCgpkZWNpZGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgdvdXRjb21lGAggASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgJIAEoCRIvCgtyZXBvcnRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAipQEKDE91dGNvbWVDb3VudBINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEjAKCGRlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SLgoHb3V0Y29tZRgEIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSDQoFY291bnQYBSABKAQqfAoMUmV2aWV3U3RhdHVzEh0KGVJFVklFV19TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSRVZJRVdfU1RBVFVTX09QRU4QARIZChVSRVZJRVdfU1RBVFVTX0NMQUlNRUQQAhIaChZSRVZJRVdfU1RBVFVTX1JFU09MVkVEEAMy6AQKDk1vbml0b3JTZXJ2aWNlElUKBlJlY29yZBIjLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZFJlcXVlc3QaJC5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXNwb25zZSIAElsKCEdldFN0YXRzEiUuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXF1ZXN0GiYuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXNwb25zZSIAEmQKC0xpc3RSZXZpZXdzEiguc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXNwb25zZSIAEmQKC0NsYWltUmV2aWV3Eiguc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXNwb25zZSIAEmoKDVJlc29sdmVSZXZpZXcSKi5zY29yZW1lc2gubW9uaXRvci52MS5SZXNvbHZlUmV2aWV3UmVxdWVzdBorLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlc29sdmVSZXZpZXdSZXNwb25zZSIAEmoKDVJlY29yZE91dGNvbWUSKi5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRPdXRjb21lUmVxdWVzdBorLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZE91dGNvbWVSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
 
 /**
  * What the mesh decided for one request. Carries no raw inputs and no personal data.
@@ -305,6 +305,13 @@ export type GetStatsResponse = Message<"scoremesh.monitor.v1.GetStatsResponse"> 
    * @generated from field: repeated scoremesh.monitor.v1.ShadowStats shadows = 6;
    */
   shadows: ShadowStats[];
+
+  /**
+   * Reported outcomes joined to their decisions, counted per (model, version, decision, outcome); durable.
+   *
+   * @generated from field: repeated scoremesh.monitor.v1.OutcomeCount outcomes = 7;
+   */
+  outcomes: OutcomeCount[];
 };
 
 /**
@@ -656,6 +663,180 @@ export const ResolveReviewResponseSchema: GenMessage<ResolveReviewResponse> = /*
   messageDesc(file_scoremesh_monitor_v1_monitor, 15);
 
 /**
+ * @generated from message scoremesh.monitor.v1.RecordOutcomeRequest
+ */
+export type RecordOutcomeRequest = Message<"scoremesh.monitor.v1.RecordOutcomeRequest"> & {
+  /**
+   * The tenant the validator authenticated (empty without authentication).
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 3;
+   */
+  outcome: Outcome;
+
+  /**
+   * "YYYY-MM-DD", checked by the validator.
+   *
+   * @generated from field: string observed_on = 4;
+   */
+  observedOn: string;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.RecordOutcomeRequest.
+ * Use `create(RecordOutcomeRequestSchema)` to create a new message.
+ */
+export const RecordOutcomeRequestSchema: GenMessage<RecordOutcomeRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 16);
+
+/**
+ * @generated from message scoremesh.monitor.v1.RecordOutcomeResponse
+ */
+export type RecordOutcomeResponse = Message<"scoremesh.monitor.v1.RecordOutcomeResponse"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 3;
+   */
+  decision: Decision;
+
+  /**
+   * True when the same outcome had been recorded before.
+   *
+   * @generated from field: bool duplicate = 4;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.RecordOutcomeResponse.
+ * Use `create(RecordOutcomeResponseSchema)` to create a new message.
+ */
+export const RecordOutcomeResponseSchema: GenMessage<RecordOutcomeResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 17);
+
+/**
+ * A decision the monitor keeps for outcomes to be joined to (KV bucket scoremesh_decisions, key
+ * "<16 hex of SHA-256(tenant, request id)>"), and the outcome once reported.
+ *
+ * @generated from message scoremesh.monitor.v1.DecisionOutcome
+ */
+export type DecisionOutcome = Message<"scoremesh.monitor.v1.DecisionOutcome"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string model = 3;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 4;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 5;
+   */
+  decision: Decision;
+
+  /**
+   * @generated from field: double score = 6;
+   */
+  score: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp decided_at = 7;
+   */
+  decidedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 8;
+   */
+  outcome: Outcome;
+
+  /**
+   * @generated from field: string observed_on = 9;
+   */
+  observedOn: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp reported_at = 10;
+   */
+  reportedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.DecisionOutcome.
+ * Use `create(DecisionOutcomeSchema)` to create a new message.
+ */
+export const DecisionOutcomeSchema: GenMessage<DecisionOutcome> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 18);
+
+/**
+ * Outcomes of one (model, version, decision, outcome).
+ *
+ * @generated from message scoremesh.monitor.v1.OutcomeCount
+ */
+export type OutcomeCount = Message<"scoremesh.monitor.v1.OutcomeCount"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 3;
+   */
+  decision: Decision;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 4;
+   */
+  outcome: Outcome;
+
+  /**
+   * @generated from field: uint64 count = 5;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.OutcomeCount.
+ * Use `create(OutcomeCountSchema)` to create a new message.
+ */
+export const OutcomeCountSchema: GenMessage<OutcomeCount> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 19);
+
+/**
  * Where a review case stands.
  *
  * @generated from enum scoremesh.monitor.v1.ReviewStatus
@@ -753,6 +934,18 @@ export const MonitorService: GenService<{
     methodKind: "unary";
     input: typeof ResolveReviewRequestSchema;
     output: typeof ResolveReviewResponseSchema;
+  },
+  /**
+   * RecordOutcome joins a tenant's reported outcome to its decision (durably) and records it in the audit trail.
+   * NOT_FOUND when the monitor has no decision of that tenant and request id; FAILED_PRECONDITION when another
+   * outcome was reported for it.
+   *
+   * @generated from rpc scoremesh.monitor.v1.MonitorService.RecordOutcome
+   */
+  recordOutcome: {
+    methodKind: "unary";
+    input: typeof RecordOutcomeRequestSchema;
+    output: typeof RecordOutcomeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_scoremesh_monitor_v1_monitor, 0);
