@@ -1,7 +1,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { Decision } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Decision, Outcome, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { createGrpcTransport, fieldViolations, withBearer } from "../../services/lib/rpc/index.js";
 import { creditRows } from "../support/credit-data.js";
 import { meshctlEnv, runMeshctl, sleep, startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 
@@ -17,6 +19,7 @@ interface CaseJson {
 describe("review workflow: durable cases, claimed and resolved by identified reviewers, in the audit trail", () => {
   let fx: MeshFixture;
   const reviewed: string[] = [];
+  const scored: { requestId: string; decision: Decision; modelVersion: string }[] = [];
   /** meshctl as the second reviewer: the launcher's operator key. */
   const asB = (...args: string[]) =>
     runMeshctl({ ...meshctlEnv(fx.mesh), SCOREMESH_OPERATOR_KEY_FILE: fx.mesh.keys.launcherOperatorKeyFile }, args);
@@ -30,6 +33,7 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
     fx = await startMeshFixture();
     for (const inputs of creditRows(120)) {
       const res = await fx.scoring.score({ model: MODEL, inputs });
+      scored.push(res);
       if (res.decision === Decision.REVIEW) reviewed.push(res.requestId);
     }
     assert.ok(reviewed.length >= 3, `the credit rows reached review (${reviewed.length})`);
@@ -85,7 +89,7 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
     const human = await fx.meshctl("audit", "show", reviewed[0]!);
     assert.match(
       human.stdout,
-      /reviewed: REVIEW -> DECLINE by .+\n.*\n {4}note: income unproven\n {4}reviewer's signature: verified/
+      /reviewed: REVIEW -> DECLINE by .+\n.*\n {4}note: income unproven\n {4}reviewer's signature: verified/,
     );
   });
 
@@ -96,5 +100,78 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
     const bad = await fx.meshctl("reviews", "resolve", "0000000000000000", "--decision", "maybe", "--note", "x");
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--decision must be approve or decline/);
+  });
+
+  test("ReportOutcome: the owner's outcome joins its decision once; another tenant's call is NOT_FOUND", async () => {
+    const err = (p: Promise<unknown>) =>
+      p.then(
+        () => assert.fail("accepted"),
+        (e: unknown) => ConnectError.from(e),
+      );
+    const target = scored.find((r) => r.decision === Decision.APPROVE) ?? scored[0]!;
+    const report = { requestId: target.requestId, outcome: Outcome.DEFAULTED, observedOn: "2026-10-01" };
+    const first = await fx.scoring.reportOutcome(report);
+    assert.deepEqual(
+      [first.duplicate, first.model, first.modelVersion, first.decision],
+      [false, MODEL, target.modelVersion, target.decision],
+    );
+    assert.equal((await fx.scoring.reportOutcome(report)).duplicate, true, "the same outcome again is fine");
+    const changed = await err(fx.scoring.reportOutcome({ ...report, outcome: Outcome.REPAID }));
+    assert.equal(changed.code, Code.FailedPrecondition);
+    assert.match(changed.rawMessage, /already has the outcome DEFAULTED/);
+    const unknown = await err(fx.scoring.reportOutcome({ ...report, requestId: "no-such-request" }));
+    assert.equal(unknown.code, Code.NotFound);
+
+    const made = await fx.meshctl("tenant", "create", "other", "--json");
+    assert.equal(made.code, 0, made.stderr);
+    const { key } = JSON.parse(made.stdout) as { key: string };
+    const transport = withBearer(
+      createGrpcTransport({
+        address: fx.mesh.env["VALIDATOR_GRPC_ADDR"]!,
+        credentials: fx.mesh.credentials("validator"),
+      }),
+      key,
+    );
+    try {
+      const other = createClient(ScoringService, transport);
+      let theirs: ConnectError | undefined;
+      // The new tenant reaches the validators within about a second.
+      for (const stop = Date.now() + 10_000; Date.now() < stop; await sleep(200)) {
+        theirs = await err(other.reportOutcome({ ...report, outcome: Outcome.REPAID }));
+        if (theirs.code !== Code.Unauthenticated) break;
+      }
+      assert.equal(theirs?.code, Code.NotFound, "another tenant's request is not found, as an unknown one");
+      assert.equal(theirs?.rawMessage, `no decision of request "${target.requestId}"`);
+    } finally {
+      transport.close();
+    }
+
+    const bad = await err(
+      fx.scoring.reportOutcome({ requestId: "", outcome: Outcome.UNSPECIFIED, observedOn: "2026-02-30" }),
+    );
+    assert.equal(bad.code, Code.InvalidArgument);
+    assert.deepEqual(
+      fieldViolations(bad).map((x) => [x.field, x.reason]),
+      [
+        ["request_id", "REQUIRED"],
+        ["outcome", "BAD_VALUE"],
+        ["observed_on", "BAD_FORMAT"],
+      ],
+    );
+    // The HTTP listener serves the same handler (Connect JSON).
+    const res = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/ReportOutcome`, {
+      method: "POST",
+      headers: fx.httpHeaders,
+      body: JSON.stringify({ requestId: target.requestId, outcome: "OUTCOME_DEFAULTED", observedOn: "2026-10-01" }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { duplicate: boolean }).duplicate, true);
+
+    const stats = await fx.monitor.getStats({});
+    assert.deepEqual(
+      stats.outcomes.map((o) => [o.modelVersion, o.decision, o.outcome, o.count]),
+      [[target.modelVersion, target.decision, Outcome.DEFAULTED, 1n]],
+      "counted once, by version x decision x outcome",
+    );
   });
 });
