@@ -901,8 +901,8 @@ export const MonitorService: GenService<{
   },
   /**
    * ListReviews returns the review queue: the newest decisions with decision REVIEW (low confidence, to be
-   * decided by a person), newest first. The queue is in memory and bounded (MONITOR_REVIEW_QUEUE_MAX, the
-   * newest cases are kept); it starts empty when the monitor starts.
+   * decided by a person), newest first, from an in-memory ring (MONITOR_REVIEW_QUEUE_MAX, empty at start) in
+   * `cases`; and the durable review cases (KV bucket scoremesh_reviews, kept across restarts) in `review_cases`.
    *
    * @generated from rpc scoremesh.monitor.v1.MonitorService.ListReviews
    */
