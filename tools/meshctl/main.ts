@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
+import { card } from "./card.js";
 import { CliError, type Output } from "./output.js";
 import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviewAction } from "./review-actions.js";
@@ -49,6 +50,8 @@ commands:
   tenant revoke NAME              refuse every key of the tenant (every validator, within about a second)
   tenant rotate NAME [--grace S]  a new key, printed once; the old ones revoked now, or valid S seconds more
   tenant usage NAME               today's (UTC) calls, rows, refusals by reason and quota left
+  card <model> <version>          the model card for people (use, data provenance, held-out performance, thresholds,
+                                  limitations); --json: the card file as it is
   audit show REQUEST_ID           the audit record of a decision (from the SCOREMESH_AUDIT stream)
   audit verify [--since T]        walk the audit chains and signed checkpoints; names every record altered,
                                   removed or inserted (exits 1 then); T: ISO time or a duration (15m, 2h, 7d)
@@ -152,6 +155,10 @@ async function main(): Promise<void> {
       return tenantCommand(target(), rest, values, out);
     case "audit":
       return auditCommand(target(), rest, values, out);
+    case "card": {
+      const [model, version] = args("card", rest, ["model", "version"]);
+      return card(target(), model!, version!, out);
+    }
     case undefined:
     case "help":
       console.log(USAGE);
