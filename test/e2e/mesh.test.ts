@@ -259,7 +259,10 @@ describe("the mesh end to end", () => {
       q.reviewCases.map((c) => c.decision?.requestId),
       "meshctl lists the monitor's durable cases, oldest first",
     );
-    assert.ok(lines.slice(1).every((l) => / age \d+[smhd]  OPEN  /.test(l)), "with their age and state");
+    assert.ok(
+      lines.slice(1).every((l) => / age \d+[smhd]  OPEN  /.test(l)),
+      "with their age and state",
+    );
     const few = await fx.meshctl("reviews", "--limit", "2");
     assert.equal(few.stdout.trim().split("\n").length, 3, "--limit bounds the list");
     const page = await (await fetch(`http://${fx.mesh.env["MONITOR_HTTP_ADDR"]}/`)).text();
