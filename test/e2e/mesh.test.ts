@@ -260,7 +260,7 @@ describe("the mesh end to end", () => {
       "meshctl lists the monitor's durable cases, oldest first",
     );
     assert.ok(
-      lines.slice(1).every((l) => / age \d+[smhd]  OPEN  /.test(l)),
+      lines.slice(1).every((l) => / age \d+[smhd] {2}OPEN {2}/.test(l)),
       "with their age and state",
     );
     const few = await fx.meshctl("reviews", "--limit", "2");
