@@ -88,6 +88,7 @@ export const MESH: readonly ServiceSpec[] = [
       VALIDATOR_GRPC_ADDR: `0.0.0.0:${PORTS.validatorGrpc}`,
       VALIDATOR_HTTP_ADDR: `0.0.0.0:${PORTS.validatorHttp}`,
       VALIDATOR_FEATURE_ADDR: replicasOf("feature", PORTS.feature),
+      VALIDATOR_MONITOR_ADDR: addressOf("monitor", PORTS.monitor),
       // Clients outside the cluster reach the edge over TLS with the validator's certificate.
       VALIDATOR_PUBLIC_TLS: "on",
     },
@@ -171,11 +172,12 @@ export const MESH: readonly ServiceSpec[] = [
       ...commonEnv("MONITOR", PORTS.monitor),
       ...modelsEnv,
       ...natsEnv,
+      ...operatorsEnv,
       MONITOR_ADDR: `0.0.0.0:${PORTS.monitor}`,
       MONITOR_HTTP_ADDR: `0.0.0.0:${PORTS.monitorHttp}`,
     },
     nats: true,
-    operators: false,
+    operators: true,
     headless: false,
     replicas: { min: 1, max: 1 },
     resources: { cpu: "250m", memory: "256Mi", memoryLimit: "512Mi" },
@@ -188,6 +190,7 @@ export const MESH_PATHS: readonly { from: ServiceName; to: ServiceName; port: nu
   { from: "feature", to: "router", port: PORTS.router },
   { from: "router", to: "model-worker", port: PORTS.worker },
   { from: "router", to: "monitor", port: PORTS.monitor },
+  { from: "validator", to: "monitor", port: PORTS.monitor },
 ];
 
 export const serviceSpec = (name: ServiceName): ServiceSpec => MESH.find((s) => s.name === name)!;

@@ -187,6 +187,7 @@ export function meshEnv(
     VALIDATOR_GRPC_ADDR: a(ports.validatorGrpc),
     VALIDATOR_HTTP_ADDR: a(ports.validatorHttp),
     VALIDATOR_FEATURE_ADDR: a(ports.feature),
+    VALIDATOR_MONITOR_ADDR: a(ports.monitor),
     FEATURE_ADDR: a(ports.feature),
     FEATURE_ROUTER_ADDR: a(ports.router),
     ROUTER_ADDR: a(ports.router),

@@ -6,7 +6,15 @@ import {
   WORKER_BUCKET,
 } from "../../services/lib/nats/index.js";
 import { BREAKER_BUCKET } from "../../services/router/breakers/breaker-store.js";
-import { AUDIT_CHECKPOINT_PREFIX, AUDIT_RECORD_PREFIX, AUDIT_STREAM } from "../../services/lib/audit/index.js";
+import {
+  AUDIT_CHECKPOINT_PREFIX,
+  AUDIT_OUTCOME_PREFIX,
+  AUDIT_RECORD_PREFIX,
+  AUDIT_REVIEW_PREFIX,
+  AUDIT_STREAM,
+} from "../../services/lib/audit/index.js";
+import { REVIEW_BUCKET } from "../../services/monitor/reviews/action-signing.js";
+import { DECISION_BUCKET, OUTCOME_COUNT_BUCKET } from "../../services/monitor/outcomes/outcome-store.js";
 
 /** The NATS identities of a mesh: one per role, shared by every replica of the role (not one per replica). */
 export const NATS_ROLES = ["control", "router", "model-worker", "monitor", "validator"] as const;
@@ -43,7 +51,12 @@ export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
     { bucket: POLICY_BUCKET, write: false, create: false },
     { bucket: WORKER_BUCKET, write: true, create: true },
   ],
-  monitor: [{ bucket: WORKER_BUCKET, write: false, create: false }],
+  monitor: [
+    { bucket: WORKER_BUCKET, write: false, create: false },
+    { bucket: REVIEW_BUCKET, write: true, create: true },
+    { bucket: DECISION_BUCKET, write: true, create: true },
+    { bucket: OUTCOME_COUNT_BUCKET, write: true, create: true },
+  ],
   validator: [
     { bucket: TENANT_BUCKET, write: false, create: false },
     ...USAGE_BUCKETS.map((bucket) => ({ bucket, write: true, create: true })),
@@ -97,10 +110,16 @@ export const AUDIT_READ_SUBJECTS = [
  * nothing else of the stream; control creates the stream (the launcher, before routers start) and reads it.
  */
 export const AUDIT_SUBJECTS: Record<NatsRole, string[]> = {
-  control: [...AUDIT_READ_SUBJECTS, `$JS.API.STREAM.CREATE.${AUDIT_STREAM}`],
+  control: [
+    ...AUDIT_READ_SUBJECTS,
+    `$JS.API.STREAM.CREATE.${AUDIT_STREAM}`,
+    // A stream of an older build gets the subjects it lacks.
+    `$JS.API.STREAM.UPDATE.${AUDIT_STREAM}`,
+  ],
   router: [`${AUDIT_RECORD_PREFIX}.*.*`, `${AUDIT_CHECKPOINT_PREFIX}.*`],
   "model-worker": [],
-  monitor: [],
+  // The monitor appends review resolutions and outcomes (PubAcks come to its inbox), and reads nothing of it.
+  monitor: [`${AUDIT_REVIEW_PREFIX}.*`, `${AUDIT_OUTCOME_PREFIX}.*`],
   validator: [],
 };
 

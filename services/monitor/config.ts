@@ -1,4 +1,12 @@
-import { ConfigError, EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
+import {
+  ConfigError,
+  EnvReader,
+  natsIdentity,
+  natsServers,
+  trustedOperators,
+  type NatsIdentity,
+} from "../lib/service/index.js";
+import type { TrustedOperators } from "../lib/nats/index.js";
 import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import type { SegmentOptions } from "./dashboard/segments.js";
 
@@ -21,6 +29,10 @@ export interface MonitorConfig extends ServiceTlsConfig {
   driftWindow: number;
   /** The segment table's rule: MONITOR_SEGMENT_MIN_SAMPLE decisions per group, ratio bound MONITOR_SEGMENT_RATIO_BOUND. */
   segments: SegmentOptions;
+  /** The reviewers whose signed claims and resolutions it accepts (SCOREMESH_TRUSTED_OPERATORS_FILE). */
+  trustedOperators: TrustedOperators;
+  /** Days a decision is kept for outcomes to be joined to it (MONITOR_DECISION_TTL_DAYS). */
+  decisionTtlDays: number;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -36,9 +48,11 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
       minSample: env.int("MONITOR_SEGMENT_MIN_SAMPLE", 100, 1, 1_000_000),
       bound: ratioBound(env.optional("MONITOR_SEGMENT_RATIO_BOUND")),
     },
+    decisionTtlDays: env.int("MONITOR_DECISION_TTL_DAYS", 400, 1, 3650),
     natsServers: natsServers(env),
     ...readServiceTls(env, "MONITOR"),
     natsIdentity: natsIdentity(env),
+    trustedOperators: trustedOperators(env),
   };
 }
 

@@ -4,6 +4,9 @@ import type { AuditLog } from "./audit-log.js";
 import type { DashboardFeed } from "./dashboard/feed.js";
 import type { DecisionMetrics } from "./metrics.js";
 import type { ReviewQueue } from "./review-queue.js";
+import type { ReviewDesk } from "./reviews/review-desk.js";
+import { durableCases, reviewRoutes } from "./reviews/review-routes.js";
+import type { OutcomeDesk } from "./outcomes/outcome-desk.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
 import type { DecisionStats } from "./stats.js";
 
@@ -14,12 +17,17 @@ export function monitorRoutes(deps: {
   drift?: ScoreDriftWatch;
   audit?: AuditLog;
   dashboard?: Pick<DashboardFeed, "add">;
+  /** The durable review workflow (absent in tests of the rest). */
+  desk?: ReviewDesk;
+  /** Decisions kept for outcomes, and the outcomes joined to them. */
+  outcomes?: OutcomeDesk;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
       // Shadow records are champion/shadow pairs, not decisions: counted apart, kept out of the audit and stats.
       const records = req.records.filter((r) => !r.shadowOf);
       if (deps.audit && records.length > 0) await deps.audit.append(records);
+      await Promise.all([deps.desk?.offer(records), deps.outcomes?.index(records)]);
       for (const r of req.records) if (r.shadowOf) deps.stats.shadows.add(r);
       for (const r of req.records) deps.dashboard?.add(r);
       for (const r of records) {
@@ -31,8 +39,9 @@ export function monitorRoutes(deps: {
       deps.metrics.received.inc(records.length);
       return { accepted: req.records.length };
     },
-    getStats() {
+    async getStats() {
       const s = deps.stats;
+      const outcomes = (await deps.outcomes?.counts()) ?? [];
       return {
         decisionsTotal: BigInt(s.total),
         versions: [...s.versions.values()].map((c) => ({
@@ -49,15 +58,19 @@ export function monitorRoutes(deps: {
         latencyP95Ms: s.latencyQuantile(0.95),
         latencyP99Ms: s.latencyQuantile(0.99),
         shadows: s.shadows.list().map((a) => ({ ...a, pairs: BigInt(a.pairs) })),
+        outcomes,
       };
     },
-    listReviews(req) {
+    async listReviews(req) {
       const model = req.model || undefined;
+      const limit = req.pageSize || 100;
       return {
-        cases: deps.reviews.list({ limit: req.pageSize || 100, model }),
+        cases: deps.reviews.list({ limit, model }),
         total: BigInt(deps.reviews.totalOf(model)),
         queued: BigInt(deps.reviews.queued(model)),
+        reviewCases: await durableCases(deps.desk, { limit, model, includeResolved: req.includeResolved }),
       };
     },
+    ...(deps.desk ? reviewRoutes(deps.desk, deps.outcomes) : {}),
   };
 }

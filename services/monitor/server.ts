@@ -12,6 +12,9 @@ import { ModelRepository } from "../lib/model/index.js";
 import { registerShadowGauges } from "./shadow-pairs.js";
 import { ReviewQueue } from "./review-queue.js";
 import { monitorRoutes } from "./routes.js";
+import { ReviewDesk } from "./reviews/review-desk.js";
+import { connectMonitorStores } from "./monitor-stores.js";
+import { OutcomeDesk } from "./outcomes/outcome-desk.js";
 import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
@@ -38,7 +41,9 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
-  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard }));
+  const desk = new ReviewDesk(config.trustedOperators, log);
+  const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log);
+  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes }));
   if (audit) host.onClose(() => audit.close());
   await host.listen();
   const workers = new WorkerTable();
@@ -53,6 +58,13 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
   });
   host.onClose(() => workerWatch.close());
+  const stores = connectMonitorStores({
+    natsServers: config.natsServers,
+    natsIdentity: config.natsIdentity,
+    stores: [desk, outcomes],
+    log,
+  });
+  host.onClose(() => stores.close());
   const http = await startHttpPage({
     address: config.httpAddress,
     stats,

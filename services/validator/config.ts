@@ -21,6 +21,8 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
   httpAddress: string;
   modelRepository: string;
   featureAddr: string;
+  /** The monitor, where ReportOutcome goes (VALIDATOR_MONITOR_ADDR); empty: ReportOutcome is UNAVAILABLE. */
+  monitorAddr: string;
   /** Deadline for a call whose client sent none. */
   defaultTimeoutMs: number;
   /** Most rows in one ScoreBatch. */
@@ -87,6 +89,7 @@ function readValues(env: EnvReader): ValidatorConfig {
     httpAddress: env.address("VALIDATOR_HTTP_ADDR", "127.0.0.1:8080"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
     featureAddr: env.target("VALIDATOR_FEATURE_ADDR"),
+    monitorAddr: env.optional("VALIDATOR_MONITOR_ADDR") ? env.target("VALIDATOR_MONITOR_ADDR") : "",
     defaultTimeoutMs: env.int("VALIDATOR_DEFAULT_TIMEOUT_MS", 2000, 1, 60_000),
     maxBatchRows: env.int("VALIDATOR_MAX_BATCH_ROWS", 256, 1, 10_000),
     maxMessageBytes: env.int("VALIDATOR_MAX_MESSAGE_BYTES", 4 << 20, 1024, 64 << 20),

@@ -22,6 +22,7 @@ import { addReflection } from "./reflection.js";
 import { IdempotencyCache } from "./idempotency/idempotency-cache.js";
 import { scoringRoutes, type ScoreResponseInit } from "./routes.js";
 import type { ValidatedRowInit } from "./score-rows.js";
+import { outcomeRoutes } from "./outcome-route.js";
 
 /**
  * The validator, the public edge: ScoringService on a gRPC listener and an HTTP listener (Connect JSON and
@@ -72,6 +73,10 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     }),
     log,
   );
+  const monitorTransport = config.monitorAddr
+    ? createGrpcTransport({ address: config.monitorAddr, credentials: config.tls.channel() })
+    : undefined;
+  Object.assign(routes, withPublicErrors(outcomeRoutes(config, monitorTransport, auth?.guard), log));
   const edgeMetrics = new EdgeMetrics(metrics.registry, new Set(specs.keys()));
   const admission = edgeAdmission(config, edgeMetrics);
   // The public listeners serve clients outside the mesh: TLS without client certificates, or plaintext.
@@ -109,6 +114,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
   );
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
   host.onClose(() => transport.close());
+  if (monitorTransport) host.onClose(() => monitorTransport.close());
   if (auth) host.onClose(() => auth.close());
   if (batcher) {
     hop.watch(() => batcher.stats());

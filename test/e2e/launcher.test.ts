@@ -119,7 +119,7 @@ describe("npm start's mesh and meshctl", () => {
     assert.equal(reviews.code, 0, reviews.stderr);
     assert.deepEqual(
       Object.keys(JSON.parse(reviews.stdout) as object).sort(),
-      ["cases", "queued", "total"],
+      ["cases", "queued", "reviewCases", "total"],
       "every field, defaults included",
     );
     const human = await meshctl("policy", MODEL);

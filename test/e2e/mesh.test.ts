@@ -250,9 +250,18 @@ describe("the mesh end to end", () => {
       ),
     );
     assert.deepEqual(
+      q.reviewCases.map((c) => c.decision?.requestId).sort(),
+      q.cases.map((c) => c.requestId).sort(),
+      "every case is durable too",
+    );
+    assert.deepEqual(
       lines.slice(1).map((l) => l.trim().split(/\s+/)[1]),
-      q.cases.map((c) => c.requestId),
-      "meshctl lists the monitor's cases, newest first",
+      q.reviewCases.map((c) => c.decision?.requestId),
+      "meshctl lists the monitor's durable cases, oldest first",
+    );
+    assert.ok(
+      lines.slice(1).every((l) => / age \d+[smhd] {2}OPEN {2}/.test(l)),
+      "with their age and state",
     );
     const few = await fx.meshctl("reviews", "--limit", "2");
     assert.equal(few.stdout.trim().split("\n").length, 3, "--limit bounds the list");

@@ -4,6 +4,7 @@ import { AuditRecordSchema, type AuditRecord } from "../../gen/scoremesh/audit/v
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { ed25519PublicKey, FrameKind, hex, sha256, verifyTrail } from "../../services/lib/audit/index.js";
 import { ConfigError } from "../../services/lib/service/index.js";
+import { printResolution, resolutionJson, resolutionsOf } from "./audit-annotations.js";
 import { parseSince, readTrail } from "./audit-read.js";
 import { withNats } from "./nats.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
@@ -36,11 +37,14 @@ async function show(target: MeshTarget, requestId: string, out: Output): Promise
     if (record.requestId === requestId) found.push({ at: e.at, hash: hex(sha256(e.bytes)), record });
   }
   if (found.length === 0) throw new CliError(`no audit record of request ${JSON.stringify(requestId)}`);
+  const reviews = resolutionsOf(entries, requestId, target.trustedOperators());
   if (out.json)
-    return printJson(
-      found.map((f) => ({ streamSeq: f.at, hash: f.hash, record: messageJson(AuditRecordSchema, f.record) })),
-    );
+    return printJson([
+      ...found.map((f) => ({ streamSeq: f.at, hash: f.hash, record: messageJson(AuditRecordSchema, f.record) })),
+      ...reviews.map(resolutionJson),
+    ]);
   for (const f of found) printRecord(f.at, f.hash, f.record);
+  for (const r of reviews) printResolution(r);
 }
 
 function printRecord(at: number, hash: string, r: AuditRecord): void {

@@ -1,8 +1,10 @@
 import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
 import { cascadeOff, setCascade } from "./cascade.js";
+import { card } from "./card.js";
 import { CliError, type Output } from "./output.js";
 import { policy, seedPolicies, setChampion } from "./policy.js";
+import { reviewAction } from "./review-actions.js";
 import { reviews } from "./reviews.js";
 import { canary, promote, rollback } from "./rollout.js";
 import { setShadow, shadowOff, shadowStatus } from "./shadow.js";
@@ -39,7 +41,12 @@ commands:
                                   policies of older builds (npm start does this at start)
   score -d, --data <request>      score one ScoreRequest through the public gRPC API; <request> is curl-style:
                                   @file.json (e.g. @deploy/local/example-request.json), '{...}', or @- for stdin
-  reviews [--limit N] [--model M] the monitor's review queue (decisions REVIEW), newest first; N defaults to 20
+  reviews [--limit N] [--model M] [--all]
+                                  the durable review cases (decisions REVIEW), oldest first, with their age and
+                                  state (open, claimed by, resolved); --all: resolved ones too; N defaults to 20
+  reviews claim ID                take the case: it is yours to resolve (signed with your operator key)
+  reviews resolve ID --decision approve|decline --note TEXT
+                                  decide a case you claimed; recorded in the audit trail next to the decision
   tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]
                                   a tenant and its API key, printed once (defaults: every model "*", 50 rows/s,
                                   burst 2 × rate, no daily quota, the validator's batch limit); with
@@ -48,6 +55,8 @@ commands:
   tenant revoke NAME              refuse every key of the tenant (every validator, within about a second)
   tenant rotate NAME [--grace S]  a new key, printed once; the old ones revoked now, or valid S seconds more
   tenant usage NAME               today's (UTC) calls, rows, refusals by reason and quota left
+  card <model> <version>          the model card for people (use, data provenance, held-out performance, thresholds,
+                                  limitations); --json: the card file as it is
   audit show REQUEST_ID           the audit record of a decision (from the SCOREMESH_AUDIT stream)
   audit verify [--since T]        walk the audit chains and signed checkpoints; names every record altered,
                                   removed or inserted (exits 1 then); T: ISO time or a duration (15m, 2h, 7d)
@@ -66,7 +75,10 @@ Exit codes: 0 done, 1 failed (unreachable, refused, not serving), 2 bad usage or
 
 const OPTIONS = {
   band: { type: "string" },
+  all: { type: "boolean" },
   burst: { type: "string" },
+  decision: { type: "string" },
+  note: { type: "string" },
   data: { type: "string", short: "d" },
   "daily-quota": { type: "string" },
   grace: { type: "string" },
@@ -141,15 +153,20 @@ async function main(): Promise<void> {
       );
       return score(target(), scoreInput(values.data, values.file), out);
     case "reviews": {
+      if (rest.length > 0) return reviewAction(target(), rest, values, out);
       const limit = Number(values.limit ?? "20");
       if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000)
         throw new CliError(`--limit must be an integer in [1, 1000000], got ${values.limit}`, 2);
-      return reviews(target(), limit, values.model, out);
+      return reviews(target(), { limit, model: values.model, all: values.all }, out);
     }
     case "tenant":
       return tenantCommand(target(), rest, values, out);
     case "audit":
       return auditCommand(target(), rest, values, out);
+    case "card": {
+      const [model, version] = args("card", rest, ["model", "version"]);
+      return card(target(), model!, version!, out);
+    }
     case undefined:
     case "help":
       console.log(USAGE);

@@ -4,7 +4,13 @@ import { crc32 } from "node:zlib";
 export enum FrameKind {
   Record = 1,
   Checkpoint = 2,
+  /** A human review's resolution (scoremesh.audit.v1.ReviewResolution), written by the monitor. */
+  Review = 3,
+  /** A reported outcome joined to its decision (scoremesh.audit.v1.OutcomeReport), written by the monitor. */
+  Outcome = 4,
 }
+
+const KINDS = new Set<number>([FrameKind.Record, FrameKind.Checkpoint, FrameKind.Review, FrameKind.Outcome]);
 
 /** One frame read back from a spool segment. */
 export interface Frame {
@@ -59,8 +65,7 @@ export function decodeFrames(buf: Uint8Array): DecodedFrames {
     const body = b.subarray(at + HEADER, at + HEADER + len);
     if (crc32(body) !== b.readUInt32BE(at + 4)) return { frames, goodBytes: at, damaged: "frame checksum mismatch" };
     const kind = body[0] as FrameKind;
-    if (kind !== FrameKind.Record && kind !== FrameKind.Checkpoint)
-      return { frames, goodBytes: at, damaged: `unknown frame kind ${String(body[0])}` };
+    if (!KINDS.has(kind)) return { frames, goodBytes: at, damaged: `unknown frame kind ${String(body[0])}` };
     const metaLen = body.readUInt16BE(1);
     if (3 + metaLen > len) return { frames, goodBytes: at, damaged: "frame metadata longer than the frame" };
     const raw = b.subarray(at, at + HEADER + len);

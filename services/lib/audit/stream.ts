@@ -8,6 +8,10 @@ export const AUDIT_STREAM = "SCOREMESH_AUDIT";
 export const AUDIT_RECORD_PREFIX = "scoremesh.audit";
 /** Checkpoints: `scoremesh.audit-checkpoint.<writer>`. */
 export const AUDIT_CHECKPOINT_PREFIX = "scoremesh.audit-checkpoint";
+/** Review resolutions: `scoremesh.audit-review.<model>` (the monitor writes them; not chained). */
+export const AUDIT_REVIEW_PREFIX = "scoremesh.audit-review";
+/** Reported outcomes: `scoremesh.audit-outcome.<model>` (the monitor writes them; not chained). */
+export const AUDIT_OUTCOME_PREFIX = "scoremesh.audit-outcome";
 /** How long the stream remembers publish ids (Nats-Msg-Id) to drop a re-shipped record. */
 export const AUDIT_DUPLICATE_WINDOW_MS = 10 * 60_000;
 
@@ -33,12 +37,20 @@ export function checkpointMsgId(writer: string, seq: bigint): string {
   return `${writer}|checkpoint|${seq}`;
 }
 
+/** Every subject of the stream. */
+export const AUDIT_STREAM_SUBJECTS = [
+  `${AUDIT_RECORD_PREFIX}.*.*`,
+  `${AUDIT_CHECKPOINT_PREFIX}.*`,
+  `${AUDIT_REVIEW_PREFIX}.*`,
+  `${AUDIT_OUTCOME_PREFIX}.*`,
+];
+
 /** The stream's configuration: file storage, records and checkpoints, limits retention (nothing expires yet). */
 /** Kept on as many nodes as the KV buckets (NATS_REPLICAS: 3 on a three-node cluster). */
 export function auditStreamConfig(replicas = bucketReplicas()): Partial<StreamConfig> {
   return {
     name: AUDIT_STREAM,
-    subjects: [`${AUDIT_RECORD_PREFIX}.*.*`, `${AUDIT_CHECKPOINT_PREFIX}.*`],
+    subjects: AUDIT_STREAM_SUBJECTS,
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     num_replicas: replicas,
@@ -46,11 +58,22 @@ export function auditStreamConfig(replicas = bucketReplicas()): Partial<StreamCo
   };
 }
 
-/** Creates the audit stream when it is missing (the control identity does, before any router starts). */
+/**
+ * Creates the audit stream when it is missing (the control identity does, before any router starts); a stream of
+ * an older build gets the subjects it lacks (review resolutions, outcomes).
+ */
 export async function ensureAuditStream(jsm: JetStreamManager): Promise<void> {
+  let info;
   try {
-    await jsm.streams.info(AUDIT_STREAM);
+    info = await jsm.streams.info(AUDIT_STREAM);
   } catch {
     await jsm.streams.add(auditStreamConfig());
+    return;
   }
+  const have = info.config.subjects ?? [];
+  if (AUDIT_STREAM_SUBJECTS.some((s) => !have.includes(s)))
+    await jsm.streams.update(AUDIT_STREAM, {
+      ...info.config,
+      subjects: [...new Set([...have, ...AUDIT_STREAM_SUBJECTS])],
+    });
 }

@@ -58,6 +58,18 @@ export class EdgeGuard {
     return tenant;
   }
 
+  /** The tenant of a call that scores nothing (ReportOutcome): the API key only, no model, rate or quota. */
+  tenantOf(authorization: string | null): string {
+    const now = this.d.clock.now();
+    try {
+      return authenticate(authorization, this.d.directory, now).tenant.id;
+    } catch (err) {
+      if (!(err instanceof KeyRefused)) throw err;
+      this.d.ledger.refused(err.tenantId, "unauthenticated", now);
+      throw err.error;
+    }
+  }
+
   /** The second half of `admit`: the daily quota and the rate, for `rows` rows that will be scored; counts them. */
   charge(tenant: Tenant, rows: number): void {
     const now = this.d.clock.now();

@@ -192,7 +192,7 @@ test("an unknown model or version is NOT_FOUND", async () => {
   const version = await rejectionOf(worker.modelInfer(inferRequest("9", FLAT)));
   assert.deepEqual(
     [version.code, version.rawMessage],
-    [Code.NotFound, 'model credit-default version "9" is not loaded (loaded: 1, 2, 3, 4)'],
+    [Code.NotFound, 'model credit-default version "9" is not loaded (loaded: 1, 2, 3, 4, 5)'],
   );
 });
 

@@ -31,7 +31,7 @@ const repository = new ModelRepository(modelsDir);
 
 /** What each family's shipped models must reach on the holdout, and how many tree challengers it ships. */
 const EXPECTED: Record<string, { minRocAuc: number; treeChallengers: number }> = {
-  "credit-default": { minRocAuc: 0.77, treeChallengers: 1 },
+  "credit-default": { minRocAuc: 0.77, treeChallengers: 2 }, // version 4, and 5 (the light → heavy cascade's light model)
   "late-payment": { minRocAuc: 0.9, treeChallengers: 0 },
 };
 

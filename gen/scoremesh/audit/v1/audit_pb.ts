@@ -11,7 +11,7 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Decision, Reason, Route } from "../../scoring/v1/scoring_pb.js";
+import type { Decision, Outcome, Reason, Route } from "../../scoring/v1/scoring_pb.js";
 import { file_scoremesh_scoring_v1_scoring } from "../../scoring/v1/scoring_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/audit/v1/audit.proto.
  */
 export const file_scoremesh_audit_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zY29yZW1lc2gvYXVkaXQvdjEvYXVkaXQucHJvdG8SEnNjb3JlbWVzaC5hdWRpdC52MSI7CglDaGFpbkxpbmsSDgoGd3JpdGVyGAEgASgJEgsKA3NlcRgCIAEoBBIRCglwcmV2X2hhc2gYAyABKAwiLQoKVGhyZXNob2xkcxIOCgZyZXZpZXcYASABKAESDwoHZGVjbGluZRgCIAEoASLtBgoLQXVkaXRSZWNvcmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SKwoEbGluaxgCIAEoCzIdLnNjb3JlbWVzaC5hdWRpdC52MS5DaGFpbkxpbmsSEgoKcmVxdWVzdF9pZBgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSEAoIdHJhY2VfaWQYBSABKAkSLgoKZGVjaWRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbW9kZWwYByABKAkSFQoNbW9kZWxfdmVyc2lvbhgIIAEoCRIZChFmZWF0dXJlX3NwZWNfaGFzaBgJIAEoCRIXCg9wb2xpY3lfcmV2aXNpb24YCiABKAQSMgoKYXNzaWdubWVudBgLIAEoDjIeLnNjb3JlbWVzaC5hdWRpdC52MS5Bc3NpZ25tZW50EjsKBmlucHV0cxgMIAMoCzIrLnNjb3JlbWVzaC5hdWRpdC52MS5BdWRpdFJlY29yZC5JbnB1dHNFbnRyeRI9CgdzZWdtZW50GA0gAygLMiwuc2NvcmVtZXNoLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkLlNlZ21lbnRFbnRyeRIRCgllbnRpdHlfaWQYDiABKAkSGgoSZW50aXR5X3NuYXBzaG90X2lkGA8gASgJEg8KB2ltcHV0ZWQYECADKAkSDgoGdmVjdG9yGBEgAygCEioKBXJvdXRlGBIgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGUSEAoIZGVncmFkZWQYEyABKAgSFQoNb3Blbl9icmVha2VycxgUIAMoCRINCgVzY29yZRgVIAEoARIyCgp0aHJlc2hvbGRzGBYgASgLMh4uc2NvcmVtZXNoLmF1ZGl0LnYxLlRocmVzaG9sZHMSMAoIZGVjaXNpb24YFyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhItCgdyZWFzb25zGBggAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoJQ2hhaW5IZWFkEg0KBW1vZGVsGAEgASgJEg4KBndyaXRlchgCIAEoCRILCgNzZXEYAyABKAQSDAoEaGFzaBgEIAEoDCKDAQoOQ2hlY2twb2ludEJvZHkSDgoGd3JpdGVyGAEgASgJEgsKA3NlcRgCIAEoBBImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoFaGVhZHMYBCADKAsyHS5zY29yZW1lc2guYXVkaXQudjEuQ2hhaW5IZWFkIj0KCkNoZWNrcG9pbnQSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwSDgoGa2V5X2lkGAMgASgJKocBCgpBc3NpZ25tZW50EhoKFkFTU0lHTk1FTlRfVU5TUEVDSUZJRUQQABIXChNBU1NJR05NRU5UX0NIQU1QSU9OEAESFQoRQVNTSUdOTUVOVF9DQU5BUlkQAhIWChJBU1NJR05NRU5UX1NFR01FTlQQAxIVChFBU1NJR05NRU5UX1NIQURPVxAEYgZwcm90bzM", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
+  fileDesc("Ch5zY29yZW1lc2gvYXVkaXQvdjEvYXVkaXQucHJvdG8SEnNjb3JlbWVzaC5hdWRpdC52MSI7CglDaGFpbkxpbmsSDgoGd3JpdGVyGAEgASgJEgsKA3NlcRgCIAEoBBIRCglwcmV2X2hhc2gYAyABKAwiLQoKVGhyZXNob2xkcxIOCgZyZXZpZXcYASABKAESDwoHZGVjbGluZRgCIAEoASLtBgoLQXVkaXRSZWNvcmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SKwoEbGluaxgCIAEoCzIdLnNjb3JlbWVzaC5hdWRpdC52MS5DaGFpbkxpbmsSEgoKcmVxdWVzdF9pZBgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSEAoIdHJhY2VfaWQYBSABKAkSLgoKZGVjaWRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbW9kZWwYByABKAkSFQoNbW9kZWxfdmVyc2lvbhgIIAEoCRIZChFmZWF0dXJlX3NwZWNfaGFzaBgJIAEoCRIXCg9wb2xpY3lfcmV2aXNpb24YCiABKAQSMgoKYXNzaWdubWVudBgLIAEoDjIeLnNjb3JlbWVzaC5hdWRpdC52MS5Bc3NpZ25tZW50EjsKBmlucHV0cxgMIAMoCzIrLnNjb3JlbWVzaC5hdWRpdC52MS5BdWRpdFJlY29yZC5JbnB1dHNFbnRyeRI9CgdzZWdtZW50GA0gAygLMiwuc2NvcmVtZXNoLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkLlNlZ21lbnRFbnRyeRIRCgllbnRpdHlfaWQYDiABKAkSGgoSZW50aXR5X3NuYXBzaG90X2lkGA8gASgJEg8KB2ltcHV0ZWQYECADKAkSDgoGdmVjdG9yGBEgAygCEioKBXJvdXRlGBIgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGUSEAoIZGVncmFkZWQYEyABKAgSFQoNb3Blbl9icmVha2VycxgUIAMoCRINCgVzY29yZRgVIAEoARIyCgp0aHJlc2hvbGRzGBYgASgLMh4uc2NvcmVtZXNoLmF1ZGl0LnYxLlRocmVzaG9sZHMSMAoIZGVjaXNpb24YFyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhItCgdyZWFzb25zGBggAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoJQ2hhaW5IZWFkEg0KBW1vZGVsGAEgASgJEg4KBndyaXRlchgCIAEoCRILCgNzZXEYAyABKAQSDAoEaGFzaBgEIAEoDCKDAQoOQ2hlY2twb2ludEJvZHkSDgoGd3JpdGVyGAEgASgJEgsKA3NlcRgCIAEoBBImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoFaGVhZHMYBCADKAsyHS5zY29yZW1lc2guYXVkaXQudjEuQ2hhaW5IZWFkIj0KCkNoZWNrcG9pbnQSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwSDgoGa2V5X2lkGAMgASgJIqMDChBSZXZpZXdSZXNvbHV0aW9uEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEhIKCnJlcXVlc3RfaWQYAiABKAkSEQoJdGVuYW50X2lkGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDW1vZGVsX3ZlcnNpb24YBSABKAkSDwoHY2FzZV9pZBgGIAEoCRI5ChFvcmlnaW5hbF9kZWNpc2lvbhgHIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEjAKCGRlY2lzaW9uGAggASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SDAoEbm90ZRgJIAEoCRIQCghyZXZpZXdlchgKIAEoCRIUCgxyZXZpZXdlcl9rZXkYCyABKAkSLgoKY2xhaW1lZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXNpZ25lZF9hY3Rpb24YDiABKAkiqwIKDU91dGNvbWVSZXBvcnQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SEgoKcmVxdWVzdF9pZBgCIAEoCRIRCgl0ZW5hbnRfaWQYAyABKAkSDQoFbW9kZWwYBCABKAkSFQoNbW9kZWxfdmVyc2lvbhgFIAEoCRIwCghkZWNpc2lvbhgGIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEg0KBXNjb3JlGAcgASgBEi4KB291dGNvbWUYCCABKA4yHS5zY29yZW1lc2guc2NvcmluZy52MS5PdXRjb21lEhMKC29ic2VydmVkX29uGAkgASgJEi8KC3JlcG9ydGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqHAQoKQXNzaWdubWVudBIaChZBU1NJR05NRU5UX1VOU1BFQ0lGSUVEEAASFwoTQVNTSUdOTUVOVF9DSEFNUElPThABEhUKEUFTU0lHTk1FTlRfQ0FOQVJZEAISFgoSQVNTSUdOTUVOVF9TRUdNRU5UEAMSFQoRQVNTSUdOTUVOVF9TSEFET1cQBGIGcHJvdG8z", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
 
 /**
  * Where a record sits in its chain: one chain per (model, writer).
@@ -346,6 +346,169 @@ export type Checkpoint = Message<"scoremesh.audit.v1.Checkpoint"> & {
  */
 export const CheckpointSchema: GenMessage<Checkpoint> = /*@__PURE__*/
   messageDesc(file_scoremesh_audit_v1_audit, 5);
+
+/**
+ * A human review's resolution of a decision REVIEW, written by the monitor to the audit stream (subject
+ * scoremesh.audit-review.<model>, frame kind 3) when a reviewer resolves the case. Not chained: it proves itself
+ * by the reviewer's signature over the action (`signed_action`), which `meshctl audit show` checks.
+ *
+ * @generated from message scoremesh.audit.v1.ReviewResolution
+ */
+export type ReviewResolution = Message<"scoremesh.audit.v1.ReviewResolution"> & {
+  /**
+   * This message's layout: 1.
+   *
+   * @generated from field: uint32 schema_version = 1;
+   */
+  schemaVersion: number;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string tenant_id = 3;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string model = 4;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 5;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: string case_id = 6;
+   */
+  caseId: string;
+
+  /**
+   * The decision under review (DECISION_REVIEW) and the reviewer's (DECISION_APPROVE or DECISION_DECLINE).
+   *
+   * @generated from field: scoremesh.scoring.v1.Decision original_decision = 7;
+   */
+  originalDecision: Decision;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 8;
+   */
+  decision: Decision;
+
+  /**
+   * @generated from field: string note = 9;
+   */
+  note: string;
+
+  /**
+   * The reviewer: the operator's name in the trusted-operators file and public key (an operator nkey).
+   *
+   * @generated from field: string reviewer = 10;
+   */
+  reviewer: string;
+
+  /**
+   * @generated from field: string reviewer_key = 11;
+   */
+  reviewerKey: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp claimed_at = 12;
+   */
+  claimedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp resolved_at = 13;
+   */
+  resolvedAt?: Timestamp | undefined;
+
+  /**
+   * The reviewer's signed ReviewAction (scoremesh.signing.v1.Signed, protobuf JSON), as received.
+   *
+   * @generated from field: string signed_action = 14;
+   */
+  signedAction: string;
+};
+
+/**
+ * Describes the message scoremesh.audit.v1.ReviewResolution.
+ * Use `create(ReviewResolutionSchema)` to create a new message.
+ */
+export const ReviewResolutionSchema: GenMessage<ReviewResolution> = /*@__PURE__*/
+  messageDesc(file_scoremesh_audit_v1_audit, 6);
+
+/**
+ * A reported outcome joined to its decision, written by the monitor to the audit stream (subject
+ * scoremesh.audit-outcome.<model>, frame kind 4) once, when the tenant first reports it.
+ *
+ * @generated from message scoremesh.audit.v1.OutcomeReport
+ */
+export type OutcomeReport = Message<"scoremesh.audit.v1.OutcomeReport"> & {
+  /**
+   * This message's layout: 1.
+   *
+   * @generated from field: uint32 schema_version = 1;
+   */
+  schemaVersion: number;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string tenant_id = 3;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string model = 4;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 5;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 6;
+   */
+  decision: Decision;
+
+  /**
+   * @generated from field: double score = 7;
+   */
+  score: number;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 8;
+   */
+  outcome: Outcome;
+
+  /**
+   * "YYYY-MM-DD" as reported.
+   *
+   * @generated from field: string observed_on = 9;
+   */
+  observedOn: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp reported_at = 10;
+   */
+  reportedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message scoremesh.audit.v1.OutcomeReport.
+ * Use `create(OutcomeReportSchema)` to create a new message.
+ */
+export const OutcomeReportSchema: GenMessage<OutcomeReport> = /*@__PURE__*/
+  messageDesc(file_scoremesh_audit_v1_audit, 7);
 
 /**
  * How a request was assigned to the version that was asked to score it.

@@ -4,11 +4,11 @@
 
 // Internal API: router -> monitor (decision records, sent off the hot path) and tools -> monitor (stats).
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Decision, Reason, Route } from "../../scoring/v1/scoring_pb.js";
+import type { Decision, Outcome, Reason, Route } from "../../scoring/v1/scoring_pb.js";
 import { file_scoremesh_scoring_v1_scoring } from "../../scoring/v1/scoring_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/monitor/v1/monitor.proto.
  */
 export const file_scoremesh_monitor_v1_monitor: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSK0BAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ3CghTaGFkb3dPZhIYChBjaGFtcGlvbl92ZXJzaW9uGAEgASgJEhYKDmNoYW1waW9uX3Njb3JlGAIgASgBEjkKEWNoYW1waW9uX2RlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24iVgoNUmVjb3JkUmVxdWVzdBIOCgZzb3VyY2UYASABKAkSNQoHcmVjb3JkcxgCIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkIiIKDlJlY29yZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNIhEKD0dldFN0YXRzUmVxdWVzdCKfAQoMVmVyc2lvblN0YXRzEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSEQoJZGVjaXNpb25zGAMgASgEEg8KB2FwcHJvdmUYBCABKAQSDgoGcmV2aWV3GAUgASgEEg8KB2RlY2xpbmUYBiABKAQSEAoIZGVncmFkZWQYByABKAQSEgoKbWVhbl9zY29yZRgIIAEoASLdAQoQR2V0U3RhdHNSZXNwb25zZRIXCg9kZWNpc2lvbnNfdG90YWwYASABKAQSNAoIdmVyc2lvbnMYAiADKAsyIi5zY29yZW1lc2gubW9uaXRvci52MS5WZXJzaW9uU3RhdHMSFgoObGF0ZW5jeV9wNTBfbXMYAyABKAESFgoObGF0ZW5jeV9wOTVfbXMYBCABKAESFgoObGF0ZW5jeV9wOTlfbXMYBSABKAESMgoHc2hhZG93cxgGIAMoCzIhLnNjb3JlbWVzaC5tb25pdG9yLnYxLlNoYWRvd1N0YXRzIpIBCgtTaGFkb3dTdGF0cxINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEhYKDnNoYWRvd192ZXJzaW9uGAMgASgJEg0KBXBhaXJzGAQgASgEEhsKE21lYW5fYWJzX3Njb3JlX2RpZmYYBSABKAESFgoOYWdyZWVtZW50X3JhdGUYBiABKAEiNgoSTGlzdFJldmlld3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRINCgVtb2RlbBgCIAEoCSJpChNMaXN0UmV2aWV3c1Jlc3BvbnNlEjMKBWNhc2VzGAEgAygLMiQuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQSDQoFdG90YWwYAiABKAQSDgoGcXVldWVkGAMgASgEMqoCCg5Nb25pdG9yU2VydmljZRJVCgZSZWNvcmQSIy5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXF1ZXN0GiQuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkUmVzcG9uc2UiABJbCghHZXRTdGF0cxIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVxdWVzdBomLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVzcG9uc2UiABJkCgtMaXN0UmV2aWV3cxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSK0BAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ3CghTaGFkb3dPZhIYChBjaGFtcGlvbl92ZXJzaW9uGAEgASgJEhYKDmNoYW1waW9uX3Njb3JlGAIgASgBEjkKEWNoYW1waW9uX2RlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24iVgoNUmVjb3JkUmVxdWVzdBIOCgZzb3VyY2UYASABKAkSNQoHcmVjb3JkcxgCIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkIiIKDlJlY29yZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNIhEKD0dldFN0YXRzUmVxdWVzdCKfAQoMVmVyc2lvblN0YXRzEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSEQoJZGVjaXNpb25zGAMgASgEEg8KB2FwcHJvdmUYBCABKAQSDgoGcmV2aWV3GAUgASgEEg8KB2RlY2xpbmUYBiABKAQSEAoIZGVncmFkZWQYByABKAQSEgoKbWVhbl9zY29yZRgIIAEoASKTAgoQR2V0U3RhdHNSZXNwb25zZRIXCg9kZWNpc2lvbnNfdG90YWwYASABKAQSNAoIdmVyc2lvbnMYAiADKAsyIi5zY29yZW1lc2gubW9uaXRvci52MS5WZXJzaW9uU3RhdHMSFgoObGF0ZW5jeV9wNTBfbXMYAyABKAESFgoObGF0ZW5jeV9wOTVfbXMYBCABKAESFgoObGF0ZW5jeV9wOTlfbXMYBSABKAESMgoHc2hhZG93cxgGIAMoCzIhLnNjb3JlbWVzaC5tb25pdG9yLnYxLlNoYWRvd1N0YXRzEjQKCG91dGNvbWVzGAcgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuT3V0Y29tZUNvdW50IpIBCgtTaGFkb3dTdGF0cxINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEhYKDnNoYWRvd192ZXJzaW9uGAMgASgJEg0KBXBhaXJzGAQgASgEEhsKE21lYW5fYWJzX3Njb3JlX2RpZmYYBSABKAESFgoOYWdyZWVtZW50X3JhdGUYBiABKAEiUAoSTGlzdFJldmlld3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRINCgVtb2RlbBgCIAEoCRIYChBpbmNsdWRlX3Jlc29sdmVkGAMgASgIIqEBChNMaXN0UmV2aWV3c1Jlc3BvbnNlEjMKBWNhc2VzGAEgAygLMiQuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQSDQoFdG90YWwYAiABKAQSDgoGcXVldWVkGAMgASgEEjYKDHJldmlld19jYXNlcxgEIAMoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UigwMKClJldmlld0Nhc2USDwoHY2FzZV9pZBgBIAEoCRI2CghkZWNpc2lvbhgCIAEoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkEjIKBnN0YXR1cxgDIAEoDjIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld1N0YXR1cxIQCghyZXZpZXdlchgEIAEoCRIUCgxyZXZpZXdlcl9rZXkYBSABKAkSLgoKY2xhaW1lZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoKcmVzb2x1dGlvbhgHIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEgwKBG5vdGUYCCABKAkSLwoLcmVzb2x2ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCW9wZW5lZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi/gEKDFJldmlld0FjdGlvbhI1CgRraW5kGAEgASgOMicuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3QWN0aW9uLktpbmQSDwoHY2FzZV9pZBgCIAEoCRIwCghkZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEgwKBG5vdGUYBCABKAkSJgoCYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEg4KCktJTkRfQ0xBSU0QARIQCgxLSU5EX1JFU09MVkUQAiIrChJDbGFpbVJldmlld1JlcXVlc3QSFQoNc2lnbmVkX2FjdGlvbhgBIAEoCSJMChNDbGFpbVJldmlld1Jlc3BvbnNlEjUKC3Jldmlld19jYXNlGAEgASgLMiAuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3Q2FzZSItChRSZXNvbHZlUmV2aWV3UmVxdWVzdBIVCg1zaWduZWRfYWN0aW9uGAEgASgJIk4KFVJlc29sdmVSZXZpZXdSZXNwb25zZRI1CgtyZXZpZXdfY2FzZRgBIAEoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UiggEKFFJlY29yZE91dGNvbWVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEi4KB291dGNvbWUYAyABKA4yHS5zY29yZW1lc2guc2NvcmluZy52MS5PdXRjb21lEhMKC29ic2VydmVkX29uGAQgASgJIoIBChVSZWNvcmRPdXRjb21lUmVzcG9uc2USDQoFbW9kZWwYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIwCghkZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEhEKCWR1cGxpY2F0ZRgEIAEoCCLFAgoPRGVjaXNpb25PdXRjb21lEhEKCXRlbmFudF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkSMAoIZGVjaXNpb24YBSABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhINCgVzY29yZRgGIAEoARIuCgpkZWNpZGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgdvdXRjb21lGAggASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgJIAEoCRIvCgtyZXBvcnRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAipQEKDE91dGNvbWVDb3VudBINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEjAKCGRlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SLgoHb3V0Y29tZRgEIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSDQoFY291bnQYBSABKAQqfAoMUmV2aWV3U3RhdHVzEh0KGVJFVklFV19TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSRVZJRVdfU1RBVFVTX09QRU4QARIZChVSRVZJRVdfU1RBVFVTX0NMQUlNRUQQAhIaChZSRVZJRVdfU1RBVFVTX1JFU09MVkVEEAMy6AQKDk1vbml0b3JTZXJ2aWNlElUKBlJlY29yZBIjLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZFJlcXVlc3QaJC5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXNwb25zZSIAElsKCEdldFN0YXRzEiUuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXF1ZXN0GiYuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXNwb25zZSIAEmQKC0xpc3RSZXZpZXdzEiguc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXNwb25zZSIAEmQKC0NsYWltUmV2aWV3Eiguc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXNwb25zZSIAEmoKDVJlc29sdmVSZXZpZXcSKi5zY29yZW1lc2gubW9uaXRvci52MS5SZXNvbHZlUmV2aWV3UmVxdWVzdBorLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlc29sdmVSZXZpZXdSZXNwb25zZSIAEmoKDVJlY29yZE91dGNvbWUSKi5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRPdXRjb21lUmVxdWVzdBorLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZE91dGNvbWVSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
 
 /**
  * What the mesh decided for one request. Carries no raw inputs and no personal data.
@@ -305,6 +305,13 @@ export type GetStatsResponse = Message<"scoremesh.monitor.v1.GetStatsResponse"> 
    * @generated from field: repeated scoremesh.monitor.v1.ShadowStats shadows = 6;
    */
   shadows: ShadowStats[];
+
+  /**
+   * Reported outcomes joined to their decisions, counted per (model, version, decision, outcome); durable.
+   *
+   * @generated from field: repeated scoremesh.monitor.v1.OutcomeCount outcomes = 7;
+   */
+  outcomes: OutcomeCount[];
 };
 
 /**
@@ -379,6 +386,13 @@ export type ListReviewsRequest = Message<"scoremesh.monitor.v1.ListReviewsReques
    * @generated from field: string model = 2;
    */
   model: string;
+
+  /**
+   * Also the resolved cases (by default only open and claimed ones).
+   *
+   * @generated from field: bool include_resolved = 3;
+   */
+  includeResolved: boolean;
 };
 
 /**
@@ -414,6 +428,14 @@ export type ListReviewsResponse = Message<"scoremesh.monitor.v1.ListReviewsRespo
    * @generated from field: uint64 queued = 3;
    */
   queued: bigint;
+
+  /**
+   * The durable review cases (the monitor's KV bucket scoremesh_reviews), oldest first, with their state; empty
+   * while the bucket cannot be read (NATS away).
+   *
+   * @generated from field: repeated scoremesh.monitor.v1.ReviewCase review_cases = 4;
+   */
+  reviewCases: ReviewCase[];
 };
 
 /**
@@ -422,6 +444,436 @@ export type ListReviewsResponse = Message<"scoremesh.monitor.v1.ListReviewsRespo
  */
 export const ListReviewsResponseSchema: GenMessage<ListReviewsResponse> = /*@__PURE__*/
   messageDesc(file_scoremesh_monitor_v1_monitor, 9);
+
+/**
+ * A durable review case: one decision REVIEW, and the workflow around it (stored in the KV bucket
+ * scoremesh_reviews under `case_id`, updated only by compare-and-set on its revision).
+ *
+ * @generated from message scoremesh.monitor.v1.ReviewCase
+ */
+export type ReviewCase = Message<"scoremesh.monitor.v1.ReviewCase"> & {
+  /**
+   * The first 16 hex digits of SHA-256("<tenant_id>\n<request_id>"): what reviewers type.
+   *
+   * @generated from field: string case_id = 1;
+   */
+  caseId: string;
+
+  /**
+   * The decision under review (the fields ListReviewsResponse.cases carry, and tenant_id).
+   *
+   * @generated from field: scoremesh.monitor.v1.DecisionRecord decision = 2;
+   */
+  decision?: DecisionRecord | undefined;
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.ReviewStatus status = 3;
+   */
+  status: ReviewStatus;
+
+  /**
+   * The reviewer holding or having resolved it: the operator's name in the trusted-operators file, and key.
+   *
+   * @generated from field: string reviewer = 4;
+   */
+  reviewer: string;
+
+  /**
+   * @generated from field: string reviewer_key = 5;
+   */
+  reviewerKey: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp claimed_at = 6;
+   */
+  claimedAt?: Timestamp | undefined;
+
+  /**
+   * Set once resolved: DECISION_APPROVE or DECISION_DECLINE.
+   *
+   * @generated from field: scoremesh.scoring.v1.Decision resolution = 7;
+   */
+  resolution: Decision;
+
+  /**
+   * @generated from field: string note = 8;
+   */
+  note: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp resolved_at = 9;
+   */
+  resolvedAt?: Timestamp | undefined;
+
+  /**
+   * When the case was opened (the monitor received the decision).
+   *
+   * @generated from field: google.protobuf.Timestamp opened_at = 10;
+   */
+  openedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ReviewCase.
+ * Use `create(ReviewCaseSchema)` to create a new message.
+ */
+export const ReviewCaseSchema: GenMessage<ReviewCase> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 10);
+
+/**
+ * What a reviewer does, signed with the reviewer's operator key (scoremesh.signing.v1.Signed over bucket
+ * "scoremesh_reviews", key `case_id`), so that the monitor knows who acts, whatever the TLS client.
+ *
+ * @generated from message scoremesh.monitor.v1.ReviewAction
+ */
+export type ReviewAction = Message<"scoremesh.monitor.v1.ReviewAction"> & {
+  /**
+   * @generated from field: scoremesh.monitor.v1.ReviewAction.Kind kind = 1;
+   */
+  kind: ReviewAction_Kind;
+
+  /**
+   * @generated from field: string case_id = 2;
+   */
+  caseId: string;
+
+  /**
+   * For a resolution: DECISION_APPROVE or DECISION_DECLINE, and a note (1-2000 characters).
+   *
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 3;
+   */
+  decision: Decision;
+
+  /**
+   * @generated from field: string note = 4;
+   */
+  note: string;
+
+  /**
+   * When the reviewer signed it; the monitor refuses an action signed more than 5 minutes from its clock.
+   *
+   * @generated from field: google.protobuf.Timestamp at = 5;
+   */
+  at?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ReviewAction.
+ * Use `create(ReviewActionSchema)` to create a new message.
+ */
+export const ReviewActionSchema: GenMessage<ReviewAction> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 11);
+
+/**
+ * @generated from enum scoremesh.monitor.v1.ReviewAction.Kind
+ */
+export enum ReviewAction_Kind {
+  /**
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: KIND_CLAIM = 1;
+   */
+  CLAIM = 1,
+
+  /**
+   * @generated from enum value: KIND_RESOLVE = 2;
+   */
+  RESOLVE = 2,
+}
+
+/**
+ * Describes the enum scoremesh.monitor.v1.ReviewAction.Kind.
+ */
+export const ReviewAction_KindSchema: GenEnum<ReviewAction_Kind> = /*@__PURE__*/
+  enumDesc(file_scoremesh_monitor_v1_monitor, 11, 0);
+
+/**
+ * @generated from message scoremesh.monitor.v1.ClaimReviewRequest
+ */
+export type ClaimReviewRequest = Message<"scoremesh.monitor.v1.ClaimReviewRequest"> & {
+  /**
+   * A scoremesh.signing.v1.Signed (protobuf JSON) whose payload is a ReviewAction (protobuf JSON) of kind CLAIM.
+   *
+   * @generated from field: string signed_action = 1;
+   */
+  signedAction: string;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ClaimReviewRequest.
+ * Use `create(ClaimReviewRequestSchema)` to create a new message.
+ */
+export const ClaimReviewRequestSchema: GenMessage<ClaimReviewRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 12);
+
+/**
+ * @generated from message scoremesh.monitor.v1.ClaimReviewResponse
+ */
+export type ClaimReviewResponse = Message<"scoremesh.monitor.v1.ClaimReviewResponse"> & {
+  /**
+   * @generated from field: scoremesh.monitor.v1.ReviewCase review_case = 1;
+   */
+  reviewCase?: ReviewCase | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ClaimReviewResponse.
+ * Use `create(ClaimReviewResponseSchema)` to create a new message.
+ */
+export const ClaimReviewResponseSchema: GenMessage<ClaimReviewResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 13);
+
+/**
+ * @generated from message scoremesh.monitor.v1.ResolveReviewRequest
+ */
+export type ResolveReviewRequest = Message<"scoremesh.monitor.v1.ResolveReviewRequest"> & {
+  /**
+   * A scoremesh.signing.v1.Signed (protobuf JSON) whose payload is a ReviewAction (protobuf JSON) of kind RESOLVE.
+   *
+   * @generated from field: string signed_action = 1;
+   */
+  signedAction: string;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ResolveReviewRequest.
+ * Use `create(ResolveReviewRequestSchema)` to create a new message.
+ */
+export const ResolveReviewRequestSchema: GenMessage<ResolveReviewRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 14);
+
+/**
+ * @generated from message scoremesh.monitor.v1.ResolveReviewResponse
+ */
+export type ResolveReviewResponse = Message<"scoremesh.monitor.v1.ResolveReviewResponse"> & {
+  /**
+   * @generated from field: scoremesh.monitor.v1.ReviewCase review_case = 1;
+   */
+  reviewCase?: ReviewCase | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ResolveReviewResponse.
+ * Use `create(ResolveReviewResponseSchema)` to create a new message.
+ */
+export const ResolveReviewResponseSchema: GenMessage<ResolveReviewResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 15);
+
+/**
+ * @generated from message scoremesh.monitor.v1.RecordOutcomeRequest
+ */
+export type RecordOutcomeRequest = Message<"scoremesh.monitor.v1.RecordOutcomeRequest"> & {
+  /**
+   * The tenant the validator authenticated (empty without authentication).
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 3;
+   */
+  outcome: Outcome;
+
+  /**
+   * "YYYY-MM-DD", checked by the validator.
+   *
+   * @generated from field: string observed_on = 4;
+   */
+  observedOn: string;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.RecordOutcomeRequest.
+ * Use `create(RecordOutcomeRequestSchema)` to create a new message.
+ */
+export const RecordOutcomeRequestSchema: GenMessage<RecordOutcomeRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 16);
+
+/**
+ * @generated from message scoremesh.monitor.v1.RecordOutcomeResponse
+ */
+export type RecordOutcomeResponse = Message<"scoremesh.monitor.v1.RecordOutcomeResponse"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 3;
+   */
+  decision: Decision;
+
+  /**
+   * True when the same outcome had been recorded before.
+   *
+   * @generated from field: bool duplicate = 4;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.RecordOutcomeResponse.
+ * Use `create(RecordOutcomeResponseSchema)` to create a new message.
+ */
+export const RecordOutcomeResponseSchema: GenMessage<RecordOutcomeResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 17);
+
+/**
+ * A decision the monitor keeps for outcomes to be joined to (KV bucket scoremesh_decisions, key
+ * "<16 hex of SHA-256(tenant, request id)>"), and the outcome once reported.
+ *
+ * @generated from message scoremesh.monitor.v1.DecisionOutcome
+ */
+export type DecisionOutcome = Message<"scoremesh.monitor.v1.DecisionOutcome"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string model = 3;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 4;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 5;
+   */
+  decision: Decision;
+
+  /**
+   * @generated from field: double score = 6;
+   */
+  score: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp decided_at = 7;
+   */
+  decidedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 8;
+   */
+  outcome: Outcome;
+
+  /**
+   * @generated from field: string observed_on = 9;
+   */
+  observedOn: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp reported_at = 10;
+   */
+  reportedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.DecisionOutcome.
+ * Use `create(DecisionOutcomeSchema)` to create a new message.
+ */
+export const DecisionOutcomeSchema: GenMessage<DecisionOutcome> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 18);
+
+/**
+ * Outcomes of one (model, version, decision, outcome).
+ *
+ * @generated from message scoremesh.monitor.v1.OutcomeCount
+ */
+export type OutcomeCount = Message<"scoremesh.monitor.v1.OutcomeCount"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 3;
+   */
+  decision: Decision;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 4;
+   */
+  outcome: Outcome;
+
+  /**
+   * @generated from field: uint64 count = 5;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.OutcomeCount.
+ * Use `create(OutcomeCountSchema)` to create a new message.
+ */
+export const OutcomeCountSchema: GenMessage<OutcomeCount> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 19);
+
+/**
+ * Where a review case stands.
+ *
+ * @generated from enum scoremesh.monitor.v1.ReviewStatus
+ */
+export enum ReviewStatus {
+  /**
+   * @generated from enum value: REVIEW_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Waiting for a reviewer.
+   *
+   * @generated from enum value: REVIEW_STATUS_OPEN = 1;
+   */
+  OPEN = 1,
+
+  /**
+   * A reviewer holds it.
+   *
+   * @generated from enum value: REVIEW_STATUS_CLAIMED = 2;
+   */
+  CLAIMED = 2,
+
+  /**
+   * Decided by its reviewer; final.
+   *
+   * @generated from enum value: REVIEW_STATUS_RESOLVED = 3;
+   */
+  RESOLVED = 3,
+}
+
+/**
+ * Describes the enum scoremesh.monitor.v1.ReviewStatus.
+ */
+export const ReviewStatusSchema: GenEnum<ReviewStatus> = /*@__PURE__*/
+  enumDesc(file_scoremesh_monitor_v1_monitor, 0);
 
 /**
  * @generated from service scoremesh.monitor.v1.MonitorService
@@ -449,8 +901,8 @@ export const MonitorService: GenService<{
   },
   /**
    * ListReviews returns the review queue: the newest decisions with decision REVIEW (low confidence, to be
-   * decided by a person), newest first. The queue is in memory and bounded (MONITOR_REVIEW_QUEUE_MAX, the
-   * newest cases are kept); it starts empty when the monitor starts.
+   * decided by a person), newest first, from an in-memory ring (MONITOR_REVIEW_QUEUE_MAX, empty at start) in
+   * `cases`; and the durable review cases (KV bucket scoremesh_reviews, kept across restarts) in `review_cases`.
    *
    * @generated from rpc scoremesh.monitor.v1.MonitorService.ListReviews
    */
@@ -458,6 +910,42 @@ export const MonitorService: GenService<{
     methodKind: "unary";
     input: typeof ListReviewsRequestSchema;
     output: typeof ListReviewsResponseSchema;
+  },
+  /**
+   * ClaimReview makes an identified reviewer (an operator, by a signed ReviewAction) the owner of an open case.
+   * Claiming a case one already holds is a no-op; a case claimed by another reviewer or resolved is refused
+   * (FAILED_PRECONDITION); an unknown case is NOT_FOUND; a bad signature UNAUTHENTICATED.
+   *
+   * @generated from rpc scoremesh.monitor.v1.MonitorService.ClaimReview
+   */
+  claimReview: {
+    methodKind: "unary";
+    input: typeof ClaimReviewRequestSchema;
+    output: typeof ClaimReviewResponseSchema;
+  },
+  /**
+   * ResolveReview decides a case claimed by the same reviewer (approve or decline, with a note) and records the
+   * resolution in the audit trail. A case resolved already, or claimed by another reviewer, is refused
+   * (FAILED_PRECONDITION).
+   *
+   * @generated from rpc scoremesh.monitor.v1.MonitorService.ResolveReview
+   */
+  resolveReview: {
+    methodKind: "unary";
+    input: typeof ResolveReviewRequestSchema;
+    output: typeof ResolveReviewResponseSchema;
+  },
+  /**
+   * RecordOutcome joins a tenant's reported outcome to its decision (durably) and records it in the audit trail.
+   * NOT_FOUND when the monitor has no decision of that tenant and request id; FAILED_PRECONDITION when another
+   * outcome was reported for it.
+   *
+   * @generated from rpc scoremesh.monitor.v1.MonitorService.RecordOutcome
+   */
+  recordOutcome: {
+    methodKind: "unary";
+    input: typeof RecordOutcomeRequestSchema;
+    output: typeof RecordOutcomeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_scoremesh_monitor_v1_monitor, 0);

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/scoring/v1/scoring.proto.
  */
 export const file_scoremesh_scoring_v1_scoring: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvc2NvcmluZy92MS9zY29yaW5nLnByb3RvEhRzY29yZW1lc2guc2NvcmluZy52MSJ+CgxTY29yZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIRCgllbnRpdHlfaWQYAyABKAkSJwoGaW5wdXRzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIPCgdleHBsYWluGAUgASgIIj0KBlJlYXNvbhIMCgRjb2RlGAEgASgJEg8KB2ZlYXR1cmUYAiABKAkSFAoMY29udHJpYnV0aW9uGAMgASgBIqMCCg1TY29yZVJlc3BvbnNlEhIKCnJlcXVlc3RfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSFQoNbW9kZWxfdmVyc2lvbhgDIAEoCRINCgVzY29yZRgEIAEoARIwCghkZWNpc2lvbhgFIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEioKBXJvdXRlGAYgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGUSEAoIZGVncmFkZWQYByABKAgSLQoHcmVhc29ucxgIIAMoCzIcLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJlYXNvbhIQCgh0cmFjZV9pZBgJIAEoCRIYChBpbXB1dGVkX2ZlYXR1cmVzGAogAygJIkkKEVNjb3JlQmF0Y2hSZXF1ZXN0EjQKCHJlcXVlc3RzGAEgAygLMiIuc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVSZXF1ZXN0IkwKElNjb3JlQmF0Y2hSZXNwb25zZRI2CglyZXNwb25zZXMYASADKAsyIy5zY29yZW1lc2guc2NvcmluZy52MS5TY29yZVJlc3BvbnNlKmUKCERlY2lzaW9uEhgKFERFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASFAoQREVDSVNJT05fQVBQUk9WRRABEhMKD0RFQ0lTSU9OX1JFVklFVxACEhQKEERFQ0lTSU9OX0RFQ0xJTkUQAyqRAQoFUm91dGUSFQoRUk9VVEVfVU5TUEVDSUZJRUQQABIRCg1ST1VURV9QUklNQVJZEAESEAoMUk9VVEVfQ0FOQVJZEAISEAoMUk9VVEVfU0hBRE9XEAMSGAoUUk9VVEVfRkFMTEJBQ0tfTU9ERUwQBBIPCgtST1VURV9SVUxFUxAFEg8KC1JPVVRFX0NBQ0hFEAYyxwEKDlNjb3JpbmdTZXJ2aWNlElIKBVNjb3JlEiIuc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVSZXF1ZXN0GiMuc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVSZXNwb25zZSIAEmEKClNjb3JlQmF0Y2gSJy5zY29yZW1lc2guc2NvcmluZy52MS5TY29yZUJhdGNoUmVxdWVzdBooLnNjb3JlbWVzaC5zY29yaW5nLnYxLlNjb3JlQmF0Y2hSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("CiJzY29yZW1lc2gvc2NvcmluZy92MS9zY29yaW5nLnByb3RvEhRzY29yZW1lc2guc2NvcmluZy52MSJ+CgxTY29yZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIRCgllbnRpdHlfaWQYAyABKAkSJwoGaW5wdXRzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIPCgdleHBsYWluGAUgASgIIj0KBlJlYXNvbhIMCgRjb2RlGAEgASgJEg8KB2ZlYXR1cmUYAiABKAkSFAoMY29udHJpYnV0aW9uGAMgASgBIqMCCg1TY29yZVJlc3BvbnNlEhIKCnJlcXVlc3RfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSFQoNbW9kZWxfdmVyc2lvbhgDIAEoCRINCgVzY29yZRgEIAEoARIwCghkZWNpc2lvbhgFIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEioKBXJvdXRlGAYgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGUSEAoIZGVncmFkZWQYByABKAgSLQoHcmVhc29ucxgIIAMoCzIcLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJlYXNvbhIQCgh0cmFjZV9pZBgJIAEoCRIYChBpbXB1dGVkX2ZlYXR1cmVzGAogAygJIkkKEVNjb3JlQmF0Y2hSZXF1ZXN0EjQKCHJlcXVlc3RzGAEgAygLMiIuc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVSZXF1ZXN0IkwKElNjb3JlQmF0Y2hSZXNwb25zZRI2CglyZXNwb25zZXMYASADKAsyIy5zY29yZW1lc2guc2NvcmluZy52MS5TY29yZVJlc3BvbnNlIm8KFFJlcG9ydE91dGNvbWVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSLgoHb3V0Y29tZRgCIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSEwoLb2JzZXJ2ZWRfb24YAyABKAki2wEKFVJlcG9ydE91dGNvbWVSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgJEi4KB291dGNvbWUYAiABKA4yHS5zY29yZW1lc2guc2NvcmluZy52MS5PdXRjb21lEhMKC29ic2VydmVkX29uGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDW1vZGVsX3ZlcnNpb24YBSABKAkSMAoIZGVjaXNpb24YBiABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIRCglkdXBsaWNhdGUYByABKAgqZQoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABIUChBERUNJU0lPTl9BUFBST1ZFEAESEwoPREVDSVNJT05fUkVWSUVXEAISFAoQREVDSVNJT05fREVDTElORRADKpEBCgVSb3V0ZRIVChFST1VURV9VTlNQRUNJRklFRBAAEhEKDVJPVVRFX1BSSU1BUlkQARIQCgxST1VURV9DQU5BUlkQAhIQCgxST1VURV9TSEFET1cQAxIYChRST1VURV9GQUxMQkFDS19NT0RFTBAEEg8KC1JPVVRFX1JVTEVTEAUSDwoLUk9VVEVfQ0FDSEUQBipNCgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABISCg5PVVRDT01FX1JFUEFJRBABEhUKEU9VVENPTUVfREVGQVVMVEVEEAIyswIKDlNjb3JpbmdTZXJ2aWNlElIKBVNjb3JlEiIuc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVSZXF1ZXN0GiMuc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVSZXNwb25zZSIAEmEKClNjb3JlQmF0Y2gSJy5zY29yZW1lc2guc2NvcmluZy52MS5TY29yZUJhdGNoUmVxdWVzdBooLnNjb3JlbWVzaC5zY29yaW5nLnYxLlNjb3JlQmF0Y2hSZXNwb25zZSIAEmoKDVJlcG9ydE91dGNvbWUSKi5zY29yZW1lc2guc2NvcmluZy52MS5SZXBvcnRPdXRjb21lUmVxdWVzdBorLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJlcG9ydE91dGNvbWVSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * @generated from message scoremesh.scoring.v1.ScoreRequest
@@ -223,6 +223,90 @@ export const ScoreBatchResponseSchema: GenMessage<ScoreBatchResponse> = /*@__PUR
   messageDesc(file_scoremesh_scoring_v1_scoring, 4);
 
 /**
+ * @generated from message scoremesh.scoring.v1.ReportOutcomeRequest
+ */
+export type ReportOutcomeRequest = Message<"scoremesh.scoring.v1.ReportOutcomeRequest"> & {
+  /**
+   * The request_id of the Score call (ScoreResponse.request_id); 1 to 128 characters.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * REPAID or DEFAULTED.
+   *
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 2;
+   */
+  outcome: Outcome;
+
+  /**
+   * The day the outcome was observed, "YYYY-MM-DD" (UTC); not in the future.
+   *
+   * @generated from field: string observed_on = 3;
+   */
+  observedOn: string;
+};
+
+/**
+ * Describes the message scoremesh.scoring.v1.ReportOutcomeRequest.
+ * Use `create(ReportOutcomeRequestSchema)` to create a new message.
+ */
+export const ReportOutcomeRequestSchema: GenMessage<ReportOutcomeRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_scoring_v1_scoring, 5);
+
+/**
+ * @generated from message scoremesh.scoring.v1.ReportOutcomeResponse
+ */
+export type ReportOutcomeResponse = Message<"scoremesh.scoring.v1.ReportOutcomeResponse"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 2;
+   */
+  outcome: Outcome;
+
+  /**
+   * @generated from field: string observed_on = 3;
+   */
+  observedOn: string;
+
+  /**
+   * The decision the outcome is joined to.
+   *
+   * @generated from field: string model = 4;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 5;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 6;
+   */
+  decision: Decision;
+
+  /**
+   * True when this outcome had been reported before (nothing changed).
+   *
+   * @generated from field: bool duplicate = 7;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message scoremesh.scoring.v1.ReportOutcomeResponse.
+ * Use `create(ReportOutcomeResponseSchema)` to create a new message.
+ */
+export const ReportOutcomeResponseSchema: GenMessage<ReportOutcomeResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_scoring_v1_scoring, 6);
+
+/**
  * A decision made from a score with the thresholds in the model's card.
  *
  * @generated from enum scoremesh.scoring.v1.Decision
@@ -322,6 +406,38 @@ export const RouteSchema: GenEnum<Route> = /*@__PURE__*/
   enumDesc(file_scoremesh_scoring_v1_scoring, 1);
 
 /**
+ * What became of a scored application.
+ *
+ * @generated from enum scoremesh.scoring.v1.Outcome
+ */
+export enum Outcome {
+  /**
+   * @generated from enum value: OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The credit was repaid as agreed.
+   *
+   * @generated from enum value: OUTCOME_REPAID = 1;
+   */
+  REPAID = 1,
+
+  /**
+   * The borrower defaulted (the event the credit-default model predicts).
+   *
+   * @generated from enum value: OUTCOME_DEFAULTED = 2;
+   */
+  DEFAULTED = 2,
+}
+
+/**
+ * Describes the enum scoremesh.scoring.v1.Outcome.
+ */
+export const OutcomeSchema: GenEnum<Outcome> = /*@__PURE__*/
+  enumDesc(file_scoremesh_scoring_v1_scoring, 2);
+
+/**
  * ScoringService is served by the validator, the public edge of the mesh, on two listeners backed by the
  * same handlers: gRPC (default 127.0.0.1:50051) and HTTP with the Connect and gRPC-Web protocols
  * (default 127.0.0.1:8080, e.g. POST /scoremesh.scoring.v1.ScoringService/Score with a JSON body).
@@ -353,6 +469,19 @@ export const ScoringService: GenService<{
     methodKind: "unary";
     input: typeof ScoreBatchRequestSchema;
     output: typeof ScoreBatchResponseSchema;
+  },
+  /**
+   * ReportOutcome reports what became of an application the caller's tenant had scored (repaid or defaulted, and
+   * the day it was observed), to be joined to its decision. Only the tenant's own decisions: an unknown request
+   * id, or another tenant's, is NOT_FOUND. Reporting the same outcome again is accepted (duplicate = true); a
+   * different outcome for a request that has one is FAILED_PRECONDITION. Costs no scoring quota.
+   *
+   * @generated from rpc scoremesh.scoring.v1.ScoringService.ReportOutcome
+   */
+  reportOutcome: {
+    methodKind: "unary";
+    input: typeof ReportOutcomeRequestSchema;
+    output: typeof ReportOutcomeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_scoremesh_scoring_v1_scoring, 0);

@@ -46,6 +46,20 @@ test("the audit stream: routers publish records and checkpoints only; control cr
   }
 });
 
+test("review cases and the audit's review and outcome subjects: the monitor's alone", () => {
+  for (const role of NATS_ROLES) {
+    const monitor = role === "monitor";
+    assert.equal(allows(role, "$KV.scoremesh_reviews.>"), monitor, role);
+    assert.equal(allows(role, "$KV.scoremesh_decisions.>"), monitor, role);
+    assert.equal(allows(role, "$KV.scoremesh_outcome_counts.>"), monitor, role);
+    assert.equal(allows(role, "$JS.API.STREAM.CREATE.KV_scoremesh_reviews"), monitor, role);
+    assert.equal(allows(role, "scoremesh.audit-review.*"), monitor, role);
+    assert.equal(allows(role, "scoremesh.audit-outcome.*"), monitor, role);
+    assert.equal(allows(role, "$JS.API.STREAM.UPDATE.SCOREMESH_AUDIT"), role === "control", role);
+  }
+  assert.ok(!allows("monitor", "$JS.API.CONSUMER.CREATE.SCOREMESH_AUDIT.>"), "the monitor reads nothing of the audit");
+});
+
 test("ensureMeshKeys: seeds 0600, kept across starts; the server config holds public keys only", () => {
   const dir = mkdtempSync(join(tmpdir(), "scoremesh-keys-"));
   try {
