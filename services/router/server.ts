@@ -91,6 +91,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   }).start();
   host.onClose(() => shadow.close());
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
+  /** The KV revision of each model's serving policy last taken in (the audit record's policy_revision). */
+  const policyRevisions = new Map<string, bigint>();
   host.add(
     RouterService,
     routerRoutes({
@@ -108,6 +110,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       rules: (m) => scorecards.get(m),
       rulesReserveMs: config.rulesReserveMs,
       reviewBand: config.reviewBand,
+      policyRevision: (m) => policyRevisions.get(m),
       defaultTimeoutMs: 2 * config.workerTimeoutMs + config.rulesReserveMs,
       shadow,
       log,
@@ -116,7 +119,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   await host.listen();
 
   const parts = { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled: updateHealth };
-  await joinMesh(host, config, parts, log);
+  await joinMesh(host, config, { ...parts, policyRevisions }, log);
   return host;
 }
 
@@ -131,13 +134,14 @@ interface MeshParts {
   audit?: ReturnType<typeof openAudit>;
   shadow: ShadowScorer;
   onReconciled: () => void;
+  policyRevisions: Map<string, bigint>;
 }
 
 /** Joins the mesh over NATS: breaker state shared with the other replicas, trusted serving policies followed. */
 async function joinMesh(
   host: ServiceHost,
   config: RouterConfig,
-  { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled }: MeshParts,
+  { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled, policyRevisions }: MeshParts,
   log: Logger,
 ): Promise<void> {
   const nc = await connectNats(config.natsServers, replica, config.natsIdentity, log);
@@ -153,7 +157,8 @@ async function joinMesh(
   }).start();
   host.onClose(() => reconciler.close());
   const watcher = await policies.watch(
-    (p) => {
+    (p, revision) => {
+      policyRevisions.set(p.model, BigInt(revision));
       reconciler.follow(p);
       shadow.follow(p);
     },

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/audit/v1/audit.proto.
  */
 export const file_scoremesh_audit_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zY29yZW1lc2gvYXVkaXQvdjEvYXVkaXQucHJvdG8SEnNjb3JlbWVzaC5hdWRpdC52MSI7CglDaGFpbkxpbmsSDgoGd3JpdGVyGAEgASgJEgsKA3NlcRgCIAEoBBIRCglwcmV2X2hhc2gYAyABKAwiLQoKVGhyZXNob2xkcxIOCgZyZXZpZXcYASABKAESDwoHZGVjbGluZRgCIAEoASLtBgoLQXVkaXRSZWNvcmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SKwoEbGluaxgCIAEoCzIdLnNjb3JlbWVzaC5hdWRpdC52MS5DaGFpbkxpbmsSEgoKcmVxdWVzdF9pZBgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSEAoIdHJhY2VfaWQYBSABKAkSLgoKZGVjaWRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbW9kZWwYByABKAkSFQoNbW9kZWxfdmVyc2lvbhgIIAEoCRIZChFmZWF0dXJlX3NwZWNfaGFzaBgJIAEoCRIXCg9wb2xpY3lfcmV2aXNpb24YCiABKAQSMgoKYXNzaWdubWVudBgLIAEoDjIeLnNjb3JlbWVzaC5hdWRpdC52MS5Bc3NpZ25tZW50EjsKBmlucHV0cxgMIAMoCzIrLnNjb3JlbWVzaC5hdWRpdC52MS5BdWRpdFJlY29yZC5JbnB1dHNFbnRyeRI9CgdzZWdtZW50GA0gAygLMiwuc2NvcmVtZXNoLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkLlNlZ21lbnRFbnRyeRIRCgllbnRpdHlfaWQYDiABKAkSGgoSZW50aXR5X3NuYXBzaG90X2lkGA8gASgJEg8KB2ltcHV0ZWQYECADKAkSDgoGdmVjdG9yGBEgAygCEioKBXJvdXRlGBIgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGUSEAoIZGVncmFkZWQYEyABKAgSFQoNb3Blbl9icmVha2VycxgUIAMoCRINCgVzY29yZRgVIAEoARIyCgp0aHJlc2hvbGRzGBYgASgLMh4uc2NvcmVtZXNoLmF1ZGl0LnYxLlRocmVzaG9sZHMSMAoIZGVjaXNpb24YFyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhItCgdyZWFzb25zGBggAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoJQ2hhaW5IZWFkEg0KBW1vZGVsGAEgASgJEg4KBndyaXRlchgCIAEoCRILCgNzZXEYAyABKAQSDAoEaGFzaBgEIAEoDCKDAQoOQ2hlY2twb2ludEJvZHkSDgoGd3JpdGVyGAEgASgJEgsKA3NlcRgCIAEoBBImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoFaGVhZHMYBCADKAsyHS5zY29yZW1lc2guYXVkaXQudjEuQ2hhaW5IZWFkIj0KCkNoZWNrcG9pbnQSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwSDgoGa2V5X2lkGAMgASgJKocBCgpBc3NpZ25tZW50EhoKFkFTU0lHTk1FTlRfVU5TUEVDSUZJRUQQABIXChNBU1NJR05NRU5UX0NIQU1QSU9OEAESFQoRQVNTSUdOTUVOVF9DQU5BUlkQAhIWChJBU1NJR05NRU5UX1NFR01FTlQQAxIVChFBU1NJR05NRU5UX1NIQURPVxAEYgZwcm90bzM", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
+  fileDesc("Ch5zY29yZW1lc2gvYXVkaXQvdjEvYXVkaXQucHJvdG8SEnNjb3JlbWVzaC5hdWRpdC52MSI7CglDaGFpbkxpbmsSDgoGd3JpdGVyGAEgASgJEgsKA3NlcRgCIAEoBBIRCglwcmV2X2hhc2gYAyABKAwiLQoKVGhyZXNob2xkcxIOCgZyZXZpZXcYASABKAESDwoHZGVjbGluZRgCIAEoASKYCAoLQXVkaXRSZWNvcmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SKwoEbGluaxgCIAEoCzIdLnNjb3JlbWVzaC5hdWRpdC52MS5DaGFpbkxpbmsSEgoKcmVxdWVzdF9pZBgDIAEoCRIRCgl0ZW5hbnRfaWQYBCABKAkSEAoIdHJhY2VfaWQYBSABKAkSLgoKZGVjaWRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbW9kZWwYByABKAkSFQoNbW9kZWxfdmVyc2lvbhgIIAEoCRIZChFmZWF0dXJlX3NwZWNfaGFzaBgJIAEoCRIXCg9wb2xpY3lfcmV2aXNpb24YCiABKAQSMgoKYXNzaWdubWVudBgLIAEoDjIeLnNjb3JlbWVzaC5hdWRpdC52MS5Bc3NpZ25tZW50EjsKBmlucHV0cxgMIAMoCzIrLnNjb3JlbWVzaC5hdWRpdC52MS5BdWRpdFJlY29yZC5JbnB1dHNFbnRyeRI9CgdzZWdtZW50GA0gAygLMiwuc2NvcmVtZXNoLmF1ZGl0LnYxLkF1ZGl0UmVjb3JkLlNlZ21lbnRFbnRyeRIRCgllbnRpdHlfaWQYDiABKAkSGgoSZW50aXR5X3NuYXBzaG90X2lkGA8gASgJEg8KB2ltcHV0ZWQYECADKAkSDgoGdmVjdG9yGBEgAygCEioKBXJvdXRlGBIgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGUSEAoIZGVncmFkZWQYEyABKAgSFQoNb3Blbl9icmVha2VycxgUIAMoCRINCgVzY29yZRgVIAEoARIyCgp0aHJlc2hvbGRzGBYgASgLMh4uc2NvcmVtZXNoLmF1ZGl0LnYxLlRocmVzaG9sZHMSMAoIZGVjaXNpb24YFyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhItCgdyZWFzb25zGBggAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEkwKD2VudGl0eV9mZWF0dXJlcxgZIAMoCzIzLnNjb3JlbWVzaC5hdWRpdC52MS5BdWRpdFJlY29yZC5FbnRpdHlGZWF0dXJlc0VudHJ5Eg8KB2V4cGxhaW4YGiABKAgSEwoLcmV2aWV3X2JhbmQYGyABKAEaLQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARo1ChNFbnRpdHlGZWF0dXJlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiRQoJQ2hhaW5IZWFkEg0KBW1vZGVsGAEgASgJEg4KBndyaXRlchgCIAEoCRILCgNzZXEYAyABKAQSDAoEaGFzaBgEIAEoDCKDAQoOQ2hlY2twb2ludEJvZHkSDgoGd3JpdGVyGAEgASgJEgsKA3NlcRgCIAEoBBImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoFaGVhZHMYBCADKAsyHS5zY29yZW1lc2guYXVkaXQudjEuQ2hhaW5IZWFkIj0KCkNoZWNrcG9pbnQSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwSDgoGa2V5X2lkGAMgASgJKocBCgpBc3NpZ25tZW50EhoKFkFTU0lHTk1FTlRfVU5TUEVDSUZJRUQQABIXChNBU1NJR05NRU5UX0NIQU1QSU9OEAESFQoRQVNTSUdOTUVOVF9DQU5BUlkQAhIWChJBU1NJR05NRU5UX1NFR01FTlQQAxIVChFBU1NJR05NRU5UX1NIQURPVxAEYgZwcm90bzM", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
 
 /**
  * Where a record sits in its chain: one chain per (model, writer).
@@ -155,8 +155,7 @@ export type AuditRecord = Message<"scoremesh.audit.v1.AuditRecord"> & {
   assignment: Assignment;
 
   /**
-   * The validated inputs by name, without the protected attributes. Not filled yet: the router receives only
-   * the vector (the feature service holds the inputs).
+   * The validated inputs by name, without the protected attributes (the feature service passes them on).
    *
    * @generated from field: map<string, double> inputs = 12;
    */
@@ -175,7 +174,7 @@ export type AuditRecord = Message<"scoremesh.audit.v1.AuditRecord"> & {
   entityId: string;
 
   /**
-   * The entity feature snapshot the vector was built from; empty: not known (not filled yet).
+   * The entity feature snapshot the vector was built from (its file name without ".jsonl"); empty: none.
    *
    * @generated from field: string entity_snapshot_id = 15;
    */
@@ -231,6 +230,29 @@ export type AuditRecord = Message<"scoremesh.audit.v1.AuditRecord"> & {
    * @generated from field: repeated scoremesh.scoring.v1.Reason reasons = 24;
    */
   reasons: Reason[];
+
+  /**
+   * The entity features the vector was built from, by name (from the snapshot `entity_snapshot_id`), so that a
+   * replay does not depend on the snapshot file being kept.
+   *
+   * @generated from field: map<string, double> entity_features = 25;
+   */
+  entityFeatures: { [key: string]: number };
+
+  /**
+   * Reason codes were asked for every decision (ScoreRequest.explain): approvals then carry reasons too.
+   *
+   * @generated from field: bool explain = 26;
+   */
+  explain: boolean;
+
+  /**
+   * The low-confidence band of a degraded decision (ROUTER_REVIEW_BAND): a score this close to a threshold went to
+   * review; 0 for a decision that was not degraded.
+   *
+   * @generated from field: double review_band = 27;
+   */
+  reviewBand: number;
 };
 
 /**

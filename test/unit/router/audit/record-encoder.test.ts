@@ -25,6 +25,11 @@ const full: AuditFields = {
   thresholds: { review: 0.3, decline: 0.6 },
   decision: Decision.REVIEW,
   reasons: [{ code: "R-PAY_0", feature: "PAY_0", contribution: 0.25 }],
+  inputs: { LIMIT_BAL: 50000, PAY_0: 0, BILL_AMT1: -1.5e-7, "é-non-ascii": 2, ["k".repeat(120)]: 3 },
+  entitySnapshotId: "snapshot-20051001T000000Z",
+  entityFeatures: { avg_utilization_6m: 0.0647, missed_payments_5m: 0 },
+  explain: true,
+  reviewBand: 0.02,
 };
 const link = { writer: "router-x", seq: 7n, prevHash: new Uint8Array(32).fill(9) };
 
@@ -43,6 +48,11 @@ for (const [name, fields] of [
       segment: {},
       policyRevision: 0n,
       decidedAt: undefined,
+      inputs: {},
+      entitySnapshotId: "",
+      entityFeatures: {},
+      explain: false,
+      reviewBand: 0,
     },
   ],
 ] as const) {
