@@ -189,7 +189,7 @@ describe("replay: records of the rules baseline replay against the rules", () =>
     const results = await replayRecords(items, scorer);
     assert.deepEqual(
       results.map((x) => x.status),
-      [...Array(30).fill("match"), "mismatch", "failed"],
+      [...Array<string>(30).fill("match"), "mismatch", "failed"],
     );
     assert.equal(results[30]!.mismatches![0]!.field, "score");
     assert.match(results[31]!.reason!, /credit-default v2 could not be scored: no worker in this test/);
