@@ -1,5 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ReplayInputsSchema } from "../../gen/scoremesh/router/v1/router_pb.js";
+import { AUDIT_ENTITY_FEATURES_FIELD, AUDIT_INPUTS_FIELD, encodeNumberMap } from "../lib/audit/index.js";
 import type { EntityValues, FeatureSpec } from "../lib/model/index.js";
 
 export type ReplayInputsInit = MessageInitShape<typeof ReplayInputsSchema>;
@@ -16,20 +17,21 @@ function sensitiveOf(spec: FeatureSpec): ReadonlySet<string> {
   return s;
 }
 
+const NONE = new Uint8Array(0);
+
 /**
- * What the audit record keeps of a row to replay it (docs/audit.md): the validated inputs without the protected
- * attributes (no feature may read those: checkSpec refuses such a spec, so the vector never depends on them), and
- * the entity features the vector was built from (undefined values, imputed, are left out).
+ * What the audit record keeps of a row to replay it (docs/audit.md), encoded as the record's map entries so that
+ * the router copies them without decoding: the validated inputs without the protected attributes (no feature may
+ * read those: checkSpec refuses such a spec, so the vector never depends on them), and the entity features the
+ * vector was built from (undefined values, imputed, are left out).
  */
 export function replayInputs(
   spec: FeatureSpec,
   inputs: Readonly<Record<string, number>>,
   entity: EntityValues | undefined,
 ): ReplayInputsInit {
-  const sensitive = sensitiveOf(spec);
-  const kept: Record<string, number> = {};
-  for (const k in inputs) if (!sensitive.has(k)) kept[k] = inputs[k]!;
-  const ent: Record<string, number> = {};
-  if (entity) for (const k in entity) if (entity[k] !== undefined) ent[k] = entity[k];
-  return { inputs: kept, entity: ent };
+  return {
+    inputs: encodeNumberMap(AUDIT_INPUTS_FIELD, inputs, sensitiveOf(spec)),
+    entity: entity ? encodeNumberMap(AUDIT_ENTITY_FEATURES_FIELD, entity) : NONE,
+  };
 }

@@ -12,8 +12,11 @@ export interface AuditFields {
   featureSpecHash: string;
   policyRevision?: bigint;
   assignment: number;
-  /** The validated inputs without the protected attributes (field 12). */
-  inputs?: Readonly<Record<string, number>>;
+  /**
+   * The validated inputs without the protected attributes: field 12's entries as the feature service encoded them
+   * (FeatureRow.replay.inputs, encodeNumberMap), copied into the record as they are.
+   */
+  inputs?: Uint8Array;
   segment: Record<string, string>;
   entityId: string;
   entitySnapshotId?: string;
@@ -26,8 +29,8 @@ export interface AuditFields {
   thresholds: { review: number; decline: number };
   decision: number;
   reasons: readonly { code: string; feature: string; contribution: number }[];
-  /** The entity features the vector was built from (field 25). */
-  entityFeatures?: Readonly<Record<string, number>>;
+  /** The entity features the vector was built from: field 25's entries as encoded (FeatureRow.replay.entity). */
+  entityFeatures?: Uint8Array;
   explain?: boolean;
   /** The low-confidence band of a degraded decision; 0 otherwise. */
   reviewBand?: number;
@@ -78,7 +81,7 @@ export function encodeAuditRecord(
   str(w, 9, r.featureSpecHash);
   if (r.policyRevision) w.tag(10, WireType.Varint).uint64(r.policyRevision);
   varint(w, 11, r.assignment);
-  if (r.inputs) numberMap(w, 12, r.inputs);
+  if (r.inputs?.length) w.raw(r.inputs);
   for (const [k, v] of Object.entries(r.segment))
     w.tag(13, LEN).fork().tag(1, LEN).string(k).tag(2, LEN).string(v).join();
   str(w, 14, r.entityId);
@@ -97,22 +100,6 @@ function packedFloats(v: ArrayLike<number>): Uint8Array {
   const out = new DataView(new ArrayBuffer(f.length * 4));
   for (let i = 0; i < f.length; i++) out.setFloat32(i * 4, f[i]!, true);
   return new Uint8Array(out.buffer);
-}
-
-/**
- * A map<string, double> field: each entry as toBinary writes it (key 1, value 2, both always present), its
- * length worked out in advance instead of a fork and join per entry (ASCII keys under 100 bytes: the inputs').
- */
-function numberMap(w: BinaryWriter, field: number, m: Readonly<Record<string, number>>): void {
-  for (const k in m) {
-    if (k.length >= 100 || !/^[\x20-\x7e]*$/.test(k)) {
-      w.tag(field, LEN).fork().tag(1, LEN).string(k).tag(2, WireType.Bit64).double(m[k]!).join();
-      continue;
-    }
-    w.tag(field, LEN).uint32(k.length + 11);
-    w.tag(1, LEN).string(k);
-    w.tag(2, WireType.Bit64).double(m[k]!);
-  }
 }
 
 /** Fields 17 on: the vector, route, breakers, score, thresholds, decision, reasons. */
@@ -134,7 +121,7 @@ function encodeTail(w: BinaryWriter, r: AuditFields): void {
     dbl(w, 3, x.contribution);
     w.join();
   }
-  if (r.entityFeatures) numberMap(w, 25, r.entityFeatures);
+  if (r.entityFeatures?.length) w.raw(r.entityFeatures);
   if (r.explain) w.tag(26, WireType.Varint).bool(true);
   dbl(w, 27, r.reviewBand ?? 0);
 }

@@ -1,8 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { replayInputs } from "../../../services/feature/replay-inputs.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { AuditRecordSchema } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
+import { replayInputs as encoded } from "../../../services/feature/replay-inputs.js";
 import { buildVector, type FeatureSpec } from "../../../services/lib/model/index.js";
+
+/** The replay inputs as the audit record will hold them (the encoded entries of its fields 12 and 25). */
+function replayInputs(...args: Parameters<typeof encoded>) {
+  const r = encoded(...args);
+  const record = (b: Uint8Array | undefined) => fromBinary(AuditRecordSchema, b ?? new Uint8Array(0));
+  return { inputs: record(r.inputs).inputs, entity: record(r.entity).entityFeatures };
+}
 
 const spec = JSON.parse(readFileSync("models/credit-default/spec.json", "utf8")) as FeatureSpec;
 
@@ -25,6 +34,6 @@ test("replay inputs rebuild the very vector: the protected attributes feed no fe
   };
   const r = replayInputs(spec, inputs, entity);
   const original = buildVector(spec, inputs, entity);
-  const rebuilt = buildVector(spec, r.inputs as Record<string, number>, r.entity);
+  const rebuilt = buildVector(spec, r.inputs, r.entity);
   assert.deepEqual(rebuilt, original);
 });

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   Assignment,
   AuditRecordSchema,
@@ -30,6 +30,7 @@ import { replayRecords } from "../../../tools/meshctl/replay/replay-run.js";
 import { ReplayScorer } from "../../../tools/meshctl/replay/scorer.js";
 import { creditRows } from "../../support/credit-data.js";
 
+const concat = (...xs: (Uint8Array | undefined)[]) => Buffer.concat(xs.map((x) => x ?? new Uint8Array(0)));
 const SNAPSHOT = "models/credit-default/entities/snapshot-20051001T000000Z.jsonl";
 const spec = JSON.parse(readFileSync("models/credit-default/spec.json", "utf8")) as FeatureSpec;
 const snapshot = parseSnapshot(readFileSync(SNAPSHOT, "utf8"), { source: SNAPSHOT, spec });
@@ -42,14 +43,15 @@ function recordOf(i: number, more: Omit<MessageInitShape<typeof AuditRecordSchem
   const entity = snapshot.entities.get(entityId);
   const { vector, imputed } = buildVector(spec, inputs, entity);
   const kept = replayInputs(spec, inputs, entity);
+  const asRecord = fromBinary(AuditRecordSchema, concat(kept.inputs, kept.entity));
   return create(AuditRecordSchema, {
     requestId: `r-${i}`,
     model: "credit-default",
     modelVersion: "2",
     featureSpecHash: HASH,
     assignment: Assignment.CHAMPION,
-    inputs: kept.inputs,
-    entityFeatures: kept.entity,
+    inputs: asRecord.inputs,
+    entityFeatures: asRecord.entityFeatures,
     entityId,
     imputed,
     vector: Array.from(vector),

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/router/v1/router.proto.
  */
 export const file_scoremesh_router_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLKAgoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkSEQoJdGVuYW50X2lkGAggASgJEjEKBnJlcGxheRgJIAEoCzIhLnNjb3JlbWVzaC5yb3V0ZXIudjEuUmVwbGF5SW5wdXRzEhoKEmVudGl0eV9zbmFwc2hvdF9pZBgKIAEoCRouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJnCgxSb3V0ZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSGQoRZmVhdHVyZV9zcGVjX2hhc2gYAiABKAkSLQoEcm93cxgDIAMoCzIfLnNjb3JlbWVzaC5yb3V0ZXIudjEuRmVhdHVyZVJvdyJGCg1Sb3V0ZVJlc3BvbnNlEjUKCWRlY2lzaW9ucxgBIAMoCzIiLnNjb3JlbWVzaC5kZWNpc2lvbi52MS5Sb3dEZWNpc2lvbiLqAQoMUmVwbGF5SW5wdXRzEj0KBmlucHV0cxgBIAMoCzItLnNjb3JlbWVzaC5yb3V0ZXIudjEuUmVwbGF5SW5wdXRzLklucHV0c0VudHJ5Ej0KBmVudGl0eRgCIAMoCzItLnNjb3JlbWVzaC5yb3V0ZXIudjEuUmVwbGF5SW5wdXRzLkVudGl0eUVudHJ5Gi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaLQoLRW50aXR5RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ATJhCg1Sb3V0ZXJTZXJ2aWNlElAKBVJvdXRlEiEuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QaIi5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVzcG9uc2UiAGIGcHJvdG8z", [file_scoremesh_decision_v1_decision]);
+  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLKAgoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkSEQoJdGVuYW50X2lkGAggASgJEjEKBnJlcGxheRgJIAEoCzIhLnNjb3JlbWVzaC5yb3V0ZXIudjEuUmVwbGF5SW5wdXRzEhoKEmVudGl0eV9zbmFwc2hvdF9pZBgKIAEoCRouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJnCgxSb3V0ZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSGQoRZmVhdHVyZV9zcGVjX2hhc2gYAiABKAkSLQoEcm93cxgDIAMoCzIfLnNjb3JlbWVzaC5yb3V0ZXIudjEuRmVhdHVyZVJvdyJGCg1Sb3V0ZVJlc3BvbnNlEjUKCWRlY2lzaW9ucxgBIAMoCzIiLnNjb3JlbWVzaC5kZWNpc2lvbi52MS5Sb3dEZWNpc2lvbiIuCgxSZXBsYXlJbnB1dHMSDgoGaW5wdXRzGAEgASgMEg4KBmVudGl0eRgCIAEoDDJhCg1Sb3V0ZXJTZXJ2aWNlElAKBVJvdXRlEiEuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QaIi5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVzcG9uc2UiAGIGcHJvdG8z", [file_scoremesh_decision_v1_decision]);
 
 /**
  * A row's feature vector, built by the feature service.
@@ -149,25 +149,28 @@ export const RouteResponseSchema: GenMessage<RouteResponse> = /*@__PURE__*/
   messageDesc(file_scoremesh_router_v1_router, 2);
 
 /**
- * A row's inputs as the audit trail keeps them, enough to rebuild its vector with the recorded feature spec.
+ * A row's inputs as the audit trail keeps them, enough to rebuild its vector with the recorded feature spec. Both
+ * are pre-encoded by the feature service as the entries of a scoremesh.audit.v1.AuditRecord map field, which the
+ * router copies into the record without decoding them (docs/audit.md: the hot path's cost).
  *
  * @generated from message scoremesh.router.v1.ReplayInputs
  */
 export type ReplayInputs = Message<"scoremesh.router.v1.ReplayInputs"> & {
   /**
-   * The validated request inputs by name, without the protected attributes (the spec's `sensitive` inputs, which
-   * no feature may read).
+   * AuditRecord field 12 (map<string, double> inputs), encoded: the validated request inputs by name, without the
+   * protected attributes (the spec's `sensitive` inputs, which no feature may read).
    *
-   * @generated from field: map<string, double> inputs = 1;
+   * @generated from field: bytes inputs = 1;
    */
-  inputs: { [key: string]: number };
+  inputs: Uint8Array;
 
   /**
-   * The entity features found for the row's entity id, by name; empty: no entity, or unknown to the snapshot.
+   * AuditRecord field 25 (map<string, double> entity_features), encoded: the entity features found for the row's
+   * entity id; empty: no entity, or unknown to the snapshot.
    *
-   * @generated from field: map<string, double> entity = 2;
+   * @generated from field: bytes entity = 2;
    */
-  entity: { [key: string]: number };
+  entity: Uint8Array;
 };
 
 /**
