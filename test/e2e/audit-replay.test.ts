@@ -19,9 +19,9 @@ import {
   ModelRepository,
   parseSnapshot,
 } from "../../services/lib/model/index.js";
-import { identityOptions } from "../../services/lib/nats/index.js";
+import { identityOptions, operatorSigner, PolicyStore } from "../../services/lib/nats/index.js";
 import { createGrpcTransport } from "../../services/lib/rpc/index.js";
-import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
+import { EnvReader, natsIdentity, trustedOperators } from "../../services/lib/service/index.js";
 import { readTrail } from "../../tools/meshctl/audit-read.js";
 import { creditRows } from "../support/credit-data.js";
 import { sleep, startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
@@ -98,6 +98,15 @@ async function waitInStream(nc: NatsConnection, ids: readonly string[]): Promise
   }
 }
 
+/** Names `version` champion in the serving policy, signed with the launcher's operator key (as set-champion does). */
+async function setChampion(fx: MeshFixture, nc: NatsConnection, version: string): Promise<void> {
+  const env = new EnvReader({ ...fx.mesh.env, ...fx.mesh.controlEnv });
+  const signer = operatorSigner(readFileSync(env.string("SCOREMESH_OPERATOR_KEY_FILE"), "utf8"));
+  const store = await PolicyStore.open(nc, { trusted: trustedOperators(env), signer });
+  const at = await store.read(MODEL);
+  await store.putAt({ ...at.policy!, championVersion: version }, at.revision);
+}
+
 /** The worker's own scores of the rows by `version`, called directly (not through meshctl). */
 async function directScores(fx: MeshFixture, version: string, rows: readonly Received[]): Promise<Float32Array> {
   const card = repo.card(MODEL, version);
@@ -128,25 +137,31 @@ describe("audit replay and simulation on a real mesh", () => {
   const received: Received[] = [];
 
   before(async () => {
+    const t0 = Date.now();
+    const took = (what: string) => console.log(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     fx = await startMeshFixture({ ROUTER_AUDIT_CHECKPOINT_MS: "1000", ROUTER_AUDIT_SHIP_MS: "200" });
+    took("mesh started");
     control = await natsAs(fx, "control");
     const versions = repo.versions(MODEL);
     for (const [k, v] of versions.entries()) {
-      const set = await fx.meshctl("set-champion", MODEL, v);
-      assert.equal(set.code, 0, set.stderr);
+      await setChampion(fx, control, v);
       await serving(fx, v, received);
       received.push(...(await scoreRows(fx, `v${v}`, k * PER_VERSION, PER_VERSION)));
+      took(`version ${v} scored`);
     }
     // The rules baseline: no worker answers.
     const worker = fx.mesh.processes.get("model-worker")!;
     worker.kill("SIGKILL");
     await once(worker, "exit");
     received.push(...(await scoreRows(fx, "rules", versions.length * PER_VERSION, 20)));
+    took("rules scored");
     await fx.mesh.startService("model-worker");
+    took("worker back");
     await waitInStream(
       control,
       received.map((r) => r.requestId),
     );
+    took("all in the stream");
   });
   after(async () => {
     await control?.close();
