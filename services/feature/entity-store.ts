@@ -77,6 +77,11 @@ export class EntityStore {
     return entityId === "" ? undefined : this.loaded?.snapshot.entities.get(entityId);
   }
 
+  /** The id of the snapshot in use (its file name without ".jsonl"), "" when none: the audit trail records it. */
+  snapshotId(): string {
+    return this.loaded?.file.replace(/\.jsonl$/, "") ?? "";
+  }
+
   /** The snapshot in use, if any. */
   snapshot(): EntitySnapshot | undefined {
     return this.loaded?.snapshot;

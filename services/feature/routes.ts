@@ -6,6 +6,7 @@ import type { FeatureRowSchema, RouterService } from "../../gen/scoremesh/router
 import { type EntityValues, buildVector, segmentsOf, type FeatureSpec } from "../lib/model/index.js";
 import type { HopBatcher } from "../lib/batching/index.js";
 import { activeTraceId } from "../lib/rpc/index.js";
+import { replayInputs } from "./replay-inputs.js";
 
 export type FeatureRowInit = MessageInitShape<typeof FeatureRowSchema>;
 
@@ -13,7 +14,7 @@ export interface LoadedSpec {
   spec: FeatureSpec;
   hash: string;
   /** The family's entity features by entity id (an EntityStore); absent when the spec reads none. */
-  entities?: { get(entityId: string): EntityValues | undefined };
+  entities?: { get(entityId: string): EntityValues | undefined; snapshotId?(): string };
 }
 
 /**
@@ -34,7 +35,8 @@ export function featureRoutes(deps: {
       if (!loaded) throw new ConnectError(`unknown model ${JSON.stringify(req.model)}`, Code.NotFound);
       const callTraceId = activeTraceId();
       const rows: FeatureRowInit[] = req.rows.map((r) => {
-        const { vector, imputed } = buildVector(loaded.spec, r.inputs, loaded.entities?.get(r.entityId));
+        const entity = loaded.entities?.get(r.entityId);
+        const { vector, imputed } = buildVector(loaded.spec, r.inputs, entity);
         return {
           requestId: r.requestId,
           entityId: r.entityId,
@@ -44,6 +46,8 @@ export function featureRoutes(deps: {
           explain: r.explain,
           traceId: r.traceId || callTraceId,
           tenantId: r.tenantId,
+          replay: replayInputs(loaded.spec, r.inputs, entity),
+          entitySnapshotId: r.entityId ? (loaded.entities?.snapshotId?.() ?? "") : "",
         };
       });
       const call = { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal };

@@ -41,6 +41,8 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
       traceId: activeTraceId(),
       decidedAt: timestampNow(),
       featureSpecHash: req.featureSpecHash,
+      policyRevision: deps.policyRevision?.(req.model),
+      reviewBand: deps.reviewBand,
     };
     const outcome = outcomeOf(req.model, scored, g.arm, deps.champions.standInFor?.(req.model) !== undefined);
     const decided = decideRows(g.rows, scored, served, outcome, deps);

@@ -87,6 +87,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   host.onClose(() => shadow.close());
   const cascades = new CascadeTable(log);
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
+  /** The KV revision of each model's serving policy last taken in (the audit record's policy_revision). */
+  const policyRevisions = new Map<string, bigint>();
   host.add(
     RouterService,
     routerRoutes({
@@ -104,6 +106,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       rules: (m) => scorecards.get(m),
       rulesReserveMs: config.rulesReserveMs,
       reviewBand: config.reviewBand,
+      policyRevision: (m) => policyRevisions.get(m),
       defaultTimeoutMs: 2 * config.workerTimeoutMs + config.rulesReserveMs,
       shadow,
       lightFirst: (m) => cascades.of(m),
@@ -124,7 +127,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     cascades,
     onReconciled: updateHealth,
   };
-  await joinMesh(host, config, parts, log);
+  await joinMesh(host, config, { ...parts, policyRevisions }, log);
   return host;
 }
 
@@ -140,13 +143,26 @@ interface MeshParts {
   shadow: ShadowScorer;
   cascades: CascadeTable;
   onReconciled: () => void;
+  policyRevisions: Map<string, bigint>;
 }
 
 /** Joins the mesh over NATS: breaker state shared with the other replicas, trusted serving policies followed. */
 async function joinMesh(
   host: ServiceHost,
   config: RouterConfig,
-  { repo, cards, champions, workers, breakers, replica, audit, shadow, cascades, onReconciled }: MeshParts,
+  {
+    repo,
+    cards,
+    champions,
+    workers,
+    breakers,
+    replica,
+    audit,
+    shadow,
+    cascades,
+    onReconciled,
+    policyRevisions,
+  }: MeshParts,
   log: Logger,
 ): Promise<void> {
   const nc = await connectNats(config.natsServers, replica, config.natsIdentity, log);
@@ -162,7 +178,8 @@ async function joinMesh(
   }).start();
   host.onClose(() => reconciler.close());
   const watcher = await policies.watch(
-    (p) => {
+    (p, revision) => {
+      policyRevisions.set(p.model, BigInt(revision));
       reconciler.follow(p);
       shadow.follow(p);
       cascades.follow(p);

@@ -6,6 +6,7 @@ import { ed25519PublicKey, FrameKind, hex, sha256, verifyTrail } from "../../ser
 import { ConfigError } from "../../services/lib/service/index.js";
 import { printResolution, resolutionJson, resolutionsOf } from "./audit-annotations.js";
 import { parseSince, readTrail } from "./audit-read.js";
+import { auditReplay, REPLAY_USAGE } from "./audit-replay.js";
 import { withNats } from "./nats.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
@@ -17,13 +18,14 @@ export const AUDIT_PUBLIC_KEY_FILE = "SCOREMESH_AUDIT_PUBLIC_KEY_FILE";
 export async function auditCommand(
   target: MeshTarget,
   rest: string[],
-  values: { since?: string },
+  values: { since?: string; limit?: string },
   out: Output,
 ): Promise<void> {
   const [sub, ...args] = rest;
   if (sub === "show" && args.length === 1) return show(target, args[0]!, out);
   if (sub === "verify" && args.length === 0) return verify(target, parseSince(values.since), out);
-  throw new CliError("usage: meshctl audit show <request-id> | meshctl audit verify [--since T]", 2);
+  if (sub === "replay") return auditReplay(target, args, values, out);
+  throw new CliError(`usage: meshctl audit show <request-id> | meshctl audit verify [--since T]\n${REPLAY_USAGE}`, 2);
 }
 
 async function show(target: MeshTarget, requestId: string, out: Output): Promise<void> {

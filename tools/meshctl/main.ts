@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
 import { cascadeOff, setCascade } from "./cascade.js";
 import { card } from "./card.js";
+import { simulate } from "./simulate.js";
 import { CliError, type Output } from "./output.js";
 import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviewAction } from "./review-actions.js";
@@ -60,6 +61,14 @@ commands:
   audit show REQUEST_ID           the audit record of a decision (from the SCOREMESH_AUDIT stream)
   audit verify [--since T]        walk the audit chains and signed checkpoints; names every record altered,
                                   removed or inserted (exits 1 then); T: ISO time or a duration (15m, 2h, 7d)
+  audit replay REQUEST_ID | audit replay --since T [--limit N]
+                                  rebuild each recorded vector from its inputs with its spec, re-run its version on
+                                  the worker (or the rules), compare score (bit for bit), decision and reasons;
+                                  reports every mismatch (exits 1 then); progress on stderr
+  simulate MODEL VERSION [--since T] [--limit N]
+                                  replay recorded traffic through a challenger version (small batches, one at a
+                                  time): approve/review/decline rates before and after, flips, expected defaults
+                                  among approvals, overall and by age band, sex, marriage and tenant
 
 options:
   --json            print JSON (every command) instead of text for people
@@ -166,6 +175,10 @@ async function main(): Promise<void> {
     case "card": {
       const [model, version] = args("card", rest, ["model", "version"]);
       return card(target(), model!, version!, out);
+    }
+    case "simulate": {
+      const [model, version] = args("simulate", rest, ["model", "version"], " [--since T] [--limit N]");
+      return simulate(target(), model!, version!, values, out);
     }
     case undefined:
     case "help":

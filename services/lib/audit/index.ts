@@ -4,3 +4,4 @@ export * from "./checkpoint.js";
 export * from "./frames.js";
 export * from "./stream.js";
 export * from "./verify.js";
+export * from "./number-map.js";

@@ -42,7 +42,8 @@ export interface KvWatchOptions<T> {
   bucket: string;
   /** Reads a value (the key is given for checks that depend on it, e.g. a signature over the key). */
   decode: (text: string, key: string) => T;
-  onValue: (value: T, key: string) => void;
+  /** A key's new value, with its revision (the stream sequence of the KV entry). */
+  onValue: (value: T, key: string, revision: number) => void;
   /** A key was deleted or purged. */
   onDelete?: (key: string) => void;
   onError: (err: unknown) => void;
@@ -116,7 +117,7 @@ class KvWatch<T> {
     try {
       for await (const e of iter) {
         try {
-          if (e.operation === "PUT") onValue(decode(e.string(), e.key), e.key);
+          if (e.operation === "PUT") onValue(decode(e.string(), e.key), e.key, e.revision);
           else onDelete?.(e.key);
         } catch (err) {
           onError(err);

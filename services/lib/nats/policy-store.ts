@@ -160,13 +160,13 @@ export class PolicyStore {
   }
 
   /**
-   * Calls `onPolicy` with the current verified policy of every model, then with every change, until `close()`;
+   * Calls `onPolicy` with the current verified policy of every model (and its KV revision), then with every change, until `close()`;
    * after NATS was away, with the current policy of every model again (see `watchKv`). A refused value (unsigned,
    * untrusted signer, altered, unreadable) goes to `onRefused` (with its key) once per value, and the last good one stays.
    * Resolves once the current values have been delivered.
    */
   async watch(
-    onPolicy: (p: ServingPolicy) => void,
+    onPolicy: (p: ServingPolicy, revision: number) => void,
     onRefused: (err: unknown, model?: string) => void,
   ): Promise<{ close(): void }> {
     const refused = new Map<string, string>();
@@ -185,7 +185,7 @@ export class PolicyStore {
           return undefined;
         }
       },
-      onValue: (p) => p && onPolicy(p),
+      onValue: (p, _key, revision) => p && onPolicy(p, revision),
       onError: (err) => onRefused(err),
     });
   }

@@ -12,8 +12,14 @@ export interface AuditFields {
   featureSpecHash: string;
   policyRevision?: bigint;
   assignment: number;
+  /**
+   * The validated inputs without the protected attributes: field 12's entries as the feature service encoded them
+   * (FeatureRow.replay.inputs, encodeNumberMap), copied into the record as they are.
+   */
+  inputs?: Uint8Array;
   segment: Record<string, string>;
   entityId: string;
+  entitySnapshotId?: string;
   imputed: readonly string[];
   vector: ArrayLike<number>;
   route: number;
@@ -23,6 +29,11 @@ export interface AuditFields {
   thresholds: { review: number; decline: number };
   decision: number;
   reasons: readonly { code: string; feature: string; contribution: number }[];
+  /** The entity features the vector was built from: field 25's entries as encoded (FeatureRow.replay.entity). */
+  entityFeatures?: Uint8Array;
+  explain?: boolean;
+  /** The low-confidence band of a degraded decision; 0 otherwise. */
+  reviewBand?: number;
 }
 
 const LEN = WireType.LengthDelimited;
@@ -70,9 +81,11 @@ export function encodeAuditRecord(
   str(w, 9, r.featureSpecHash);
   if (r.policyRevision) w.tag(10, WireType.Varint).uint64(r.policyRevision);
   varint(w, 11, r.assignment);
+  if (r.inputs?.length) w.raw(r.inputs);
   for (const [k, v] of Object.entries(r.segment))
     w.tag(13, LEN).fork().tag(1, LEN).string(k).tag(2, LEN).string(v).join();
   str(w, 14, r.entityId);
+  str(w, 15, r.entitySnapshotId ?? "");
   for (const f of r.imputed) w.tag(16, LEN).string(f);
   encodeTail(w, r);
   return w.finish();
@@ -108,4 +121,7 @@ function encodeTail(w: BinaryWriter, r: AuditFields): void {
     dbl(w, 3, x.contribution);
     w.join();
   }
+  if (r.entityFeatures?.length) w.raw(r.entityFeatures);
+  if (r.explain) w.tag(26, WireType.Varint).bool(true);
+  dbl(w, 27, r.reviewBand ?? 0);
 }

@@ -13,6 +13,10 @@ export interface AuditCall {
   traceId: string;
   featureSpecHash: string;
   decidedAt: Timestamp;
+  /** The KV revision of the model's serving policy the router last took in; 0n: none. */
+  policyRevision?: bigint;
+  /** The low-confidence band degraded decisions were made with (ROUTER_REVIEW_BAND). */
+  reviewBand?: number;
 }
 
 /** The thresholds the decisions were made with: the rules' own, or the card of the version that scored. */
@@ -30,8 +34,9 @@ export function openBreakers(breakers: BreakerBoard | undefined): string[] {
 }
 
 /**
- * The audit record of each decision of one Route call (docs/audit.md): what the router knows of it today. The
- * validated inputs, the policy revision and the entity snapshot are not known here yet (their fields stay empty).
+ * The audit record of each decision of one Route call (docs/audit.md), with what a replay needs: the validated
+ * inputs and entity features the feature service passed on (FeatureRow.replay), the vector, the explain flag and
+ * the review band of a degraded decision.
  */
 export function auditRecords(
   decided: readonly DecidedRow[],
@@ -43,6 +48,7 @@ export function auditRecords(
   arm: Arm = "champion",
 ): AuditRecordInit[] {
   const t = thresholdsOf(scored, champion);
+  const reviewBand = o.degraded ? (call.reviewBand ?? 0) : 0;
   return decided.map(({ row, score, decision, reasons }) => ({
     requestId: row.requestId,
     tenantId: row.tenantId,
@@ -50,9 +56,12 @@ export function auditRecords(
     decidedAt: call.decidedAt,
     modelVersion: o.version,
     featureSpecHash: call.featureSpecHash,
+    policyRevision: call.policyRevision ?? 0n,
     assignment: arm === "canary" ? Assignment.CANARY : Assignment.CHAMPION,
     segment: row.segment,
+    inputs: row.replay?.inputs,
     entityId: row.entityId,
+    entitySnapshotId: row.entitySnapshotId,
     imputed: row.imputed,
     vector: row.features,
     route: o.route,
@@ -62,5 +71,8 @@ export function auditRecords(
     thresholds: { review: t.review, decline: t.decline },
     decision,
     reasons,
+    entityFeatures: row.replay?.entity,
+    explain: row.explain,
+    reviewBand,
   }));
 }

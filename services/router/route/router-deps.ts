@@ -23,6 +23,8 @@ export interface RouterDeps {
   monitor: Pick<MonitorSink, "enqueue">;
   /** The durable audit trail (ROUTER_AUDIT_SPOOL_DIR): each decision's record is spooled before the answer; absent: none. */
   audit?: Pick<AuditTrail, "record">;
+  /** The KV revision of the model's serving policy last taken in, for the audit record; absent: 0 (unknown). */
+  policyRevision?: (model: string) => bigint | undefined;
   workerTimeoutMs: number;
   /** Batching across the hop (ROUTER_BATCHING); absent: one ModelInfer per Route call. */
   batcher?: Pick<WorkerBatcher, "score">;

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/router/v1/router.proto.
  */
 export const file_scoremesh_router_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSL7AQoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkSEQoJdGVuYW50X2lkGAggASgJGi4KDFNlZ21lbnRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImcKDFJvdXRlUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIZChFmZWF0dXJlX3NwZWNfaGFzaBgCIAEoCRItCgRyb3dzGAMgAygLMh8uc2NvcmVtZXNoLnJvdXRlci52MS5GZWF0dXJlUm93IkYKDVJvdXRlUmVzcG9uc2USNQoJZGVjaXNpb25zGAEgAygLMiIuc2NvcmVtZXNoLmRlY2lzaW9uLnYxLlJvd0RlY2lzaW9uMmEKDVJvdXRlclNlcnZpY2USUAoFUm91dGUSIS5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVxdWVzdBoiLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm91dGVSZXNwb25zZSIAYgZwcm90bzM", [file_scoremesh_decision_v1_decision]);
+  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLKAgoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkSEQoJdGVuYW50X2lkGAggASgJEjEKBnJlcGxheRgJIAEoCzIhLnNjb3JlbWVzaC5yb3V0ZXIudjEuUmVwbGF5SW5wdXRzEhoKEmVudGl0eV9zbmFwc2hvdF9pZBgKIAEoCRouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJnCgxSb3V0ZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSGQoRZmVhdHVyZV9zcGVjX2hhc2gYAiABKAkSLQoEcm93cxgDIAMoCzIfLnNjb3JlbWVzaC5yb3V0ZXIudjEuRmVhdHVyZVJvdyJGCg1Sb3V0ZVJlc3BvbnNlEjUKCWRlY2lzaW9ucxgBIAMoCzIiLnNjb3JlbWVzaC5kZWNpc2lvbi52MS5Sb3dEZWNpc2lvbiIuCgxSZXBsYXlJbnB1dHMSDgoGaW5wdXRzGAEgASgMEg4KBmVudGl0eRgCIAEoDDJhCg1Sb3V0ZXJTZXJ2aWNlElAKBVJvdXRlEiEuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QaIi5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVzcG9uc2UiAGIGcHJvdG8z", [file_scoremesh_decision_v1_decision]);
 
 /**
  * A row's feature vector, built by the feature service.
@@ -73,6 +73,21 @@ export type FeatureRow = Message<"scoremesh.router.v1.FeatureRow"> & {
    * @generated from field: string tenant_id = 8;
    */
   tenantId: string;
+
+  /**
+   * What the audit record keeps to replay the decision (docs/audit.md): the validated inputs without the protected
+   * attributes, and the entity features the vector was built from.
+   *
+   * @generated from field: scoremesh.router.v1.ReplayInputs replay = 9;
+   */
+  replay?: ReplayInputs | undefined;
+
+  /**
+   * The entity snapshot the row's entity features were looked up in (its file name without ".jsonl"); empty: none.
+   *
+   * @generated from field: string entity_snapshot_id = 10;
+   */
+  entitySnapshotId: string;
 };
 
 /**
@@ -132,6 +147,38 @@ export type RouteResponse = Message<"scoremesh.router.v1.RouteResponse"> & {
  */
 export const RouteResponseSchema: GenMessage<RouteResponse> = /*@__PURE__*/
   messageDesc(file_scoremesh_router_v1_router, 2);
+
+/**
+ * A row's inputs as the audit trail keeps them, enough to rebuild its vector with the recorded feature spec. Both
+ * are pre-encoded by the feature service as the entries of a scoremesh.audit.v1.AuditRecord map field, which the
+ * router copies into the record without decoding them (docs/audit.md: the hot path's cost).
+ *
+ * @generated from message scoremesh.router.v1.ReplayInputs
+ */
+export type ReplayInputs = Message<"scoremesh.router.v1.ReplayInputs"> & {
+  /**
+   * AuditRecord field 12 (map<string, double> inputs), encoded: the validated request inputs by name, without the
+   * protected attributes (the spec's `sensitive` inputs, which no feature may read).
+   *
+   * @generated from field: bytes inputs = 1;
+   */
+  inputs: Uint8Array;
+
+  /**
+   * AuditRecord field 25 (map<string, double> entity_features), encoded: the entity features found for the row's
+   * entity id; empty: no entity, or unknown to the snapshot.
+   *
+   * @generated from field: bytes entity = 2;
+   */
+  entity: Uint8Array;
+};
+
+/**
+ * Describes the message scoremesh.router.v1.ReplayInputs.
+ * Use `create(ReplayInputsSchema)` to create a new message.
+ */
+export const ReplayInputsSchema: GenMessage<ReplayInputs> = /*@__PURE__*/
+  messageDesc(file_scoremesh_router_v1_router, 3);
 
 /**
  * RouterService picks the model version from the serving policy, calls a model worker and maps the score

@@ -4,6 +4,10 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { AuditRecordSchema } from "../../../../gen/scoremesh/audit/v1/audit_pb.js";
 import { Decision, Route } from "../../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { encodeAuditRecord, type AuditFields } from "../../../../services/router/audit/record-encoder.js";
+import { encodeNumberMap } from "../../../../services/lib/audit/index.js";
+
+const INPUTS = { LIMIT_BAL: 50000, PAY_0: 0, BILL_AMT1: -1.5e-7, "é-non-ascii": 2, ["k".repeat(120)]: 3 };
+const ENTITY = { avg_utilization_6m: 0.0647, missed_payments_5m: 0 };
 
 const full: AuditFields = {
   requestId: "req-1",
@@ -25,6 +29,11 @@ const full: AuditFields = {
   thresholds: { review: 0.3, decline: 0.6 },
   decision: Decision.REVIEW,
   reasons: [{ code: "R-PAY_0", feature: "PAY_0", contribution: 0.25 }],
+  inputs: encodeNumberMap(12, INPUTS),
+  entitySnapshotId: "snapshot-20051001T000000Z",
+  entityFeatures: encodeNumberMap(25, ENTITY),
+  explain: true,
+  reviewBand: 0.02,
 };
 const link = { writer: "router-x", seq: 7n, prevHash: new Uint8Array(32).fill(9) };
 
@@ -43,6 +52,11 @@ for (const [name, fields] of [
       segment: {},
       policyRevision: 0n,
       decidedAt: undefined,
+      inputs: new Uint8Array(0),
+      entitySnapshotId: "",
+      entityFeatures: undefined,
+      explain: false,
+      reviewBand: 0,
     },
   ],
 ] as const) {
@@ -55,6 +69,8 @@ for (const [name, fields] of [
       vector: Array.from(fields.vector),
       openBreakers: [...fields.openBreakers],
       reasons: [...fields.reasons],
+      inputs: fields.inputs?.length ? INPUTS : {},
+      entityFeatures: fields.entityFeatures?.length ? ENTITY : {},
       schemaVersion: 1,
       model: "credit-default",
       link,
