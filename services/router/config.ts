@@ -10,6 +10,8 @@ export interface RouterConfig extends HopBatchingConfig, PolicyReaderNats, Servi
   metricsAddress?: string;
   address: string;
   modelRepository: string;
+  /** The local cache of versions published to NATS (MODEL_CACHE_DIR); undefined: a temporary folder of its own. */
+  modelCacheDir?: string;
   workerAddrs: string[];
   /** How often the workers' grpc.health.v1 is polled, ms. */
   workerHealthIntervalMs: number;
@@ -85,6 +87,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
   const config: RouterConfig = {
     address: env.address("ROUTER_ADDR", "127.0.0.1:50071"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
+    modelCacheDir: env.optional("MODEL_CACHE_DIR"),
     workerAddrs: env.addresses("ROUTER_WORKER_ADDRS"),
     workerHealthIntervalMs: env.int("ROUTER_WORKER_HEALTH_INTERVAL_MS", 500, 10, 600_000),
     monitorAddr: env.target("ROUTER_MONITOR_ADDR"),

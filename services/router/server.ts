@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { hostname } from "node:os";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
-import { ModelRepository } from "../lib/model/index.js";
-import { closeNats, connectNats, PolicyStore } from "../lib/nats/index.js";
+import { ModelRepository, openModelCache } from "../lib/model/index.js";
+import { closeNats, connectNats, ModelSync, PolicyStore } from "../lib/nats/index.js";
 import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { openAudit, shipAudit } from "./audit/start-audit.js";
 import { shareBreakers } from "./breakers/breaker-sharing.js";
@@ -36,7 +36,8 @@ const SHADOW_MAX_IN_FLIGHT = 64;
  */
 export async function startRouter(config: RouterConfig, log: Logger): Promise<ServiceHost> {
   const metrics = new ServiceMetrics("router", config.metricsAddress);
-  const repo = new ModelRepository(config.modelRepository);
+  const cache = openModelCache(config.modelCacheDir, "router");
+  const repo = new ModelRepository(config.modelRepository, [cache.dir]);
   const cards = new CardCache(repo);
   const host = new ServiceHost({
     name: "router",
@@ -47,6 +48,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
+  host.onClose(() => cache.close());
   const champions = new ChampionTable();
   const updateHealth = () => {
     const health = routerHealth(
@@ -115,7 +117,18 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   );
   await host.listen();
 
-  const parts = { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled: updateHealth };
+  const parts = {
+    repo,
+    cache: cache.dir,
+    cards,
+    champions,
+    workers,
+    breakers,
+    replica,
+    audit,
+    shadow,
+    onReconciled: updateHealth,
+  };
   await joinMesh(host, config, parts, log);
   return host;
 }
@@ -123,6 +136,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
 /** What the router shares with the rest of the mesh over NATS. */
 interface MeshParts {
   repo: ModelRepository;
+  /** The local cache of versions published to NATS (meshctl publish). */
+  cache: string;
   cards: CardCache;
   champions: ChampionTable;
   workers: WorkerPool;
@@ -137,7 +152,7 @@ interface MeshParts {
 async function joinMesh(
   host: ServiceHost,
   config: RouterConfig,
-  { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled }: MeshParts,
+  { repo, cache, cards, champions, workers, breakers, replica, audit, shadow, onReconciled }: MeshParts,
   log: Logger,
 ): Promise<void> {
   const nc = await connectNats(config.natsServers, replica, config.natsIdentity, log);
@@ -152,6 +167,11 @@ async function joinMesh(
     standInVersion,
   }).start();
   host.onClose(() => reconciler.close());
+  // A version published to NATS: its card (and model, for reason codes) in the cache, so a policy may name it.
+  const onVersion = () => (cards.load(), void reconciler.reconcile());
+  const published = new ModelSync({ nc, cacheDir: cache, models: () => repo.models(), onVersion, log }).start();
+  host.onClose(() => published.close());
+  await published.initial(5000);
   const watcher = await policies.watch(
     (p) => {
       reconciler.follow(p);

@@ -7,3 +7,4 @@ export * from "./model-repository.js";
 export * from "./skew-guard.js";
 export * from "./tensor-bytes.js";
 export * from "./tree-ensemble.js";
+export * from "./version-folder.js";
