@@ -47,11 +47,19 @@ describe("meshctl publish and retire: new versions on a running mesh", () => {
 
   test("a version published under load: 0 failed calls, every worker has it ready, then a canary to it answers", async () => {
     const pids = ["model-worker", "model-worker-2", "router"].map((i) => fx.mesh.processes.get(i as never)?.pid);
-    const l = load(fx, { callers: 4 });
+    const t0 = performance.now();
+    const failedAt: number[] = [];
+    const score = (inputs: Record<string, number>, timeoutMs: number) =>
+      fx.scoring.score({ model: MODEL, inputs }, { timeoutMs }).catch((err: unknown) => {
+        failedAt.push(Math.round(performance.now() - t0));
+        throw err;
+      });
+    const l = load(fx, { callers: 4, call: score });
     try {
       await publishUnderLoad(l);
     } finally {
       await l.stop();
+      console.log(`failed calls at (ms since the load started): ${JSON.stringify(failedAt)}; ${marks.join(", ")}`);
     }
     const again = await fx.meshctl("publish", MODEL, join(dir, "v5"), "--wait", "0");
     assert.equal(again.code, 0, again.stderr);
@@ -63,9 +71,16 @@ describe("meshctl publish and retire: new versions on a running mesh", () => {
     );
   });
 
+  const marks: string[] = [];
+  const mark = (what: string, t0: number) =>
+    marks.push(`${what} at ${Math.round(performance.now() - t0)} ms ${new Date().toISOString()}`);
+
   async function publishUnderLoad(l: ReturnType<typeof load>) {
+    const t0 = performance.now();
     await sleep(500);
+    mark("publish started", t0);
     const r = await fx.meshctl("publish", MODEL, versionFolder(dir, "5"), "--json", "--wait", "30");
+    mark("publish done", t0);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as {
       status: string;
@@ -91,8 +106,10 @@ describe("meshctl publish and retire: new versions on a running mesh", () => {
       `both workers load the published version, each from its own cache\n${records.join("\n")}`,
     );
 
+    mark("both workers ready", t0);
     const c = await fx.meshctl("canary", MODEL, "5", "--percent", "50");
     assert.equal(c.code, 0, c.stderr);
+    mark("canary set", t0);
     const seen = Date.now() + 15_000;
     while (!l.stats.versions.get("5") && Date.now() < seen) await sleep(100);
     await sleep(500);
