@@ -78,7 +78,7 @@ async function checkOnnx(v: VersionFolder): Promise<void> {
   const bytes = v.files.find((f) => f.name === "model.onnx")!.bytes;
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes);
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   } catch (err) {
     throw new CliError(`refused: model.onnx does not load in ONNX Runtime (corrupt?): ${(err as Error).message}`);
   }
