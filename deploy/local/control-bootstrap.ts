@@ -4,6 +4,7 @@ import { ModelRepository, seedChampion } from "../../services/lib/model/index.js
 import {
   bootstrapPolicies,
   identityOptions,
+  ModelStore,
   operatorSigner,
   parseTrustedOperators,
   PolicyStore,
@@ -26,6 +27,8 @@ export async function bootstrapControl(natsUrl: string, keys: MeshKeys, modelRep
   const nc = await connect({ servers: natsUrl, name: "launcher", timeout: 5000, ...identityOptions(identity) });
   try {
     await ensureAuditStream(await nc.jetstreamManager());
+    await ModelStore.open(nc, { create: true }); // the published-versions store, so workers and routers find it
+
     const store = await PolicyStore.open(nc, { trusted, signer });
     const repo = new ModelRepository(modelRepository);
     const seed = (m: string) => seedChampion(repo.versions(m).map((v) => repo.card(m, v)));

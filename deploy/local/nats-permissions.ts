@@ -1,4 +1,5 @@
 import {
+  MODEL_BUCKET,
   POLICY_BUCKET,
   TENANT_BUCKET,
   USAGE_BUCKET,
@@ -28,6 +29,8 @@ export interface BucketGrant {
   bucket: string;
   write: boolean;
   create: boolean;
+  /** "kv" (the default) or "os": a JetStream object store (stream OBJ_<bucket>, subjects $O.<bucket>.>). */
+  kind?: "kv" | "os";
 }
 
 /**
@@ -39,16 +42,19 @@ export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
   control: [
     { bucket: POLICY_BUCKET, write: true, create: true },
     { bucket: TENANT_BUCKET, write: true, create: true },
+    { bucket: MODEL_BUCKET, write: true, create: true, kind: "os" },
     { bucket: WORKER_BUCKET, write: false, create: false },
     { bucket: BREAKER_BUCKET, write: false, create: false },
     ...USAGE_BUCKETS.map((bucket) => ({ bucket, write: false, create: false })),
   ],
   router: [
     { bucket: POLICY_BUCKET, write: false, create: false },
+    { bucket: MODEL_BUCKET, write: false, create: false, kind: "os" },
     { bucket: BREAKER_BUCKET, write: true, create: true },
   ],
   "model-worker": [
     { bucket: POLICY_BUCKET, write: false, create: false },
+    { bucket: MODEL_BUCKET, write: false, create: false, kind: "os" },
     { bucket: WORKER_BUCKET, write: true, create: true },
   ],
   monitor: [
@@ -75,7 +81,7 @@ export interface NatsPermissions {
  * `$KV.<bucket>.>` (a put, delete or purge); creating is `$JS.API.STREAM.CREATE.KV_<bucket>`.
  */
 export function grantSubjects(g: BucketGrant): string[] {
-  const s = `KV_${g.bucket}`;
+  const s = `${g.kind === "os" ? "OBJ" : "KV"}_${g.bucket}`;
   const read = [
     `$JS.API.STREAM.INFO.${s}`,
     `$JS.API.STREAM.MSG.GET.${s}`,
@@ -87,7 +93,11 @@ export function grantSubjects(g: BucketGrant): string[] {
     `$JS.API.CONSUMER.DELETE.${s}.>`,
     `$JS.FC.${s}.>`,
   ];
-  return [...read, ...(g.write ? [`$KV.${g.bucket}.>`] : []), ...(g.create ? [`$JS.API.STREAM.CREATE.${s}`] : [])];
+  // nats.js 2.x reads an object store (get, watch, list) through consumers that look the stream up by subject.
+  if (g.kind === "os") read.push("$JS.API.STREAM.NAMES");
+  // An object store put publishes chunks and meta to $O.<bucket>.> and purges a replaced object's old chunks.
+  const write = g.kind === "os" ? [`$O.${g.bucket}.>`, `$JS.API.STREAM.PURGE.${s}`] : [`$KV.${g.bucket}.>`];
+  return [...read, ...(g.write ? write : []), ...(g.create ? [`$JS.API.STREAM.CREATE.${s}`] : [])];
 }
 
 /**

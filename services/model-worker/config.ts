@@ -11,6 +11,8 @@ export interface WorkerConfig extends WorkerBatchingConfig, PolicyReaderNats, Se
   address: string;
   /** The model repository folder. */
   modelRepository: string;
+  /** The local cache of versions published to NATS (MODEL_CACHE_DIR); undefined: a temporary folder of its own. */
+  modelCacheDir?: string;
   /** Model families to serve; empty: every family in the repository. */
   models: string[];
   /** ONNX Runtime intra-op threads per session (the models are small: 1 is best on 2 cores). */
@@ -37,6 +39,7 @@ export function readConfig(env = new EnvReader()): WorkerConfig {
   return {
     address: env.address("WORKER_ADDR", "127.0.0.1:50081"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
+    modelCacheDir: env.optional("MODEL_CACHE_DIR"),
     models: env.list("WORKER_MODELS"),
     ...policyReaderNats(env),
     intraOpThreads: env.int("WORKER_INTRA_OP_THREADS", 1, 1, 64),

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { NatsConnection } from "nats";
 import type { Logger } from "pino";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
-import { ModelRepository } from "../lib/model/index.js";
+import { ModelRepository, openModelCache } from "../lib/model/index.js";
 import { closeNats, connectNats, PolicyStore, WorkerStore, workerKey } from "../lib/nats/index.js";
 import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import type { WorkerConfig } from "./config.js";
@@ -12,6 +12,7 @@ import { inferenceRoutes } from "./routes.js";
 import { providerList } from "./execution-providers.js";
 import { LoadHealth } from "./load-health.js";
 import { describeWorker, WorkerAnnouncer } from "./worker-announcer.js";
+import { followPublished } from "./published-versions.js";
 
 /**
  * The model worker: loads every model version of the repository into ONNX Runtime once, serves them over the
@@ -24,7 +25,9 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
   const startedAt = new Date();
   const providers = providerList(config.executionProviders);
   const batches = new BatchMetrics(metrics.registry).batcher("model-worker");
-  const registry = modelRegistry(config, providers, log, batches.onBatch);
+  const cache = openModelCache(config.modelCacheDir, "model-worker");
+  const repo = new ModelRepository(config.modelRepository, [cache.dir]);
+  const registry = modelRegistry(config, repo, providers, log, batches.onBatch);
   batches.watch(() => queueStats(registry));
   const host = new ServiceHost({
     name: "model-worker",
@@ -42,6 +45,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     inferenceRoutes(registry, () => host.isServing(), load.onQueueFull),
   );
   host.onClose(() => registry.close());
+  host.onClose(() => cache.close());
   await host.listen();
   await registry.sync();
 
@@ -55,6 +59,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
     void announcer.publish();
   };
+  const models = () => (config.models.length ? config.models : repo.models());
+  const published = followPublished(nc, cache.dir, { registry, models, loaded: reportParts }, log);
+  host.onClose(() => published.close());
+  await published.initial(5000);
   const policies = await PolicyStore.open(nc, { trusted: config.trustedOperators });
   const watcher = await followChampions(policies, registry, reportParts, log);
   host.onClose(() => watcher.close());
@@ -73,6 +81,7 @@ function queueStats(registry: ModelRegistry): Record<string, BatcherStats> {
 
 function modelRegistry(
   config: WorkerConfig,
+  repo: ModelRepository,
   providers: ReturnType<typeof providerList>,
   log: Logger,
   onBatch: (rows: number) => void,
@@ -89,7 +98,7 @@ function modelRegistry(
     cacheRows: config.cacheRows,
     onBatch,
   };
-  return new ModelRegistry(new ModelRepository(config.modelRepository), config.models, options, log);
+  return new ModelRegistry(repo, config.models, options, log);
 }
 
 /**

@@ -10,6 +10,8 @@ export interface RouterConfig extends HopBatchingConfig, PolicyReaderNats, Servi
   metricsAddress?: string;
   address: string;
   modelRepository: string;
+  /** The local cache of versions published to NATS (MODEL_CACHE_DIR); undefined: a temporary folder of its own. */
+  modelCacheDir?: string;
   /** host:port entries, or dns:///host:port: every address the name resolves to (WorkerDiscovery). */
   workerAddrs: string[];
   /** How often a dns:/// entry of workerAddrs is resolved again, ms. */
@@ -101,6 +103,7 @@ export function readConfig(env = new EnvReader()): RouterConfig {
   const config: RouterConfig = {
     address: env.address("ROUTER_ADDR", "127.0.0.1:50071"),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
+    modelCacheDir: env.optional("MODEL_CACHE_DIR"),
     workerAddrs: workerTargets(env),
     workerResolveMs: env.int("ROUTER_WORKER_RESOLVE_MS", 5000, 100, 600_000),
     workerHealthIntervalMs: env.int("ROUTER_WORKER_HEALTH_INTERVAL_MS", 500, 10, 600_000),

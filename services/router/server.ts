@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { hostname } from "node:os";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
-import { ModelRepository, rulesBaselineFor } from "../lib/model/index.js";
-import { closeNats, connectNats, PolicyStore } from "../lib/nats/index.js";
+import { ModelRepository, openModelCache, rulesBaselineFor } from "../lib/model/index.js";
+import { closeNats, connectNats, ModelSync, PolicyStore } from "../lib/nats/index.js";
 import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { openAudit, shipAudit } from "./audit/start-audit.js";
 import { shareBreakers } from "./breakers/breaker-sharing.js";
@@ -37,7 +37,8 @@ const SHADOW_MAX_IN_FLIGHT = 64;
  */
 export async function startRouter(config: RouterConfig, log: Logger): Promise<ServiceHost> {
   const metrics = new ServiceMetrics("router", config.metricsAddress);
-  const repo = new ModelRepository(config.modelRepository);
+  const cache = openModelCache(config.modelCacheDir, "router");
+  const repo = new ModelRepository(config.modelRepository, [cache.dir]);
   const cards = new CardCache(repo);
   const host = new ServiceHost({
     name: "router",
@@ -48,6 +49,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
+  host.onClose(() => cache.close());
   const champions = new ChampionTable();
   const updateHealth = () => {
     const health = routerHealth(
@@ -117,6 +119,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
 
   const parts = {
     repo,
+    cache: cache.dir,
     cards,
     champions,
     workers,
@@ -134,6 +137,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
 /** What the router shares with the rest of the mesh over NATS. */
 interface MeshParts {
   repo: ModelRepository;
+  /** The local cache of versions published to NATS (meshctl publish). */
+  cache: string;
   cards: CardCache;
   champions: ChampionTable;
   workers: WorkerPool;
@@ -152,6 +157,7 @@ async function joinMesh(
   config: RouterConfig,
   {
     repo,
+    cache,
     cards,
     champions,
     workers,
@@ -177,6 +183,11 @@ async function joinMesh(
     standInVersion,
   }).start();
   host.onClose(() => reconciler.close());
+  // A version published to NATS: its card (and model, for reason codes) in the cache, so a policy may name it.
+  const onVersion = () => (cards.load(), void reconciler.reconcile());
+  const published = new ModelSync({ nc, cacheDir: cache, models: () => repo.models(), onVersion, log }).start();
+  host.onClose(() => published.close());
+  await published.initial(5000);
   const watcher = await policies.watch(
     (p, revision) => {
       policyRevisions.set(p.model, BigInt(revision));

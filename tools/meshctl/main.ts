@@ -6,6 +6,8 @@ import { simulate } from "./simulate.js";
 import { CliError, type Output } from "./output.js";
 import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviewAction } from "./review-actions.js";
+import { publish } from "./publish.js";
+import { retire } from "./retire.js";
 import { reviews } from "./reviews.js";
 import { canary, promote, rollback } from "./rollout.js";
 import { setShadow, shadowOff, shadowStatus } from "./shadow.js";
@@ -38,6 +40,15 @@ commands:
                                   outside [LOW, HIGH); the rest go on to the champion (docs/rollouts.md)
   cascade <model> --off           the champion scores every row again
                                   (policy writes are compare-and-set: a concurrent change makes them fail, exit 1)
+  publish <model> <dir> [--wait S]
+                                  upload a version folder (card.json, model.onnx; SHA256SUMS checked when present)
+                                  to the model store (NATS): every worker downloads, checks, loads and warms it, no
+                                  restart; the version number is the card's. Refused with the reason when the folder
+                                  is incomplete, the card malformed, its feature spec not the serving spec, or the
+                                  number taken by other bytes. Waits up to S s (default 60, 0: no wait) for a worker
+                                  to report it ready
+  retire <model> <version>        no policy may point to <version> any more (refused while the champion, canary,
+                                  shadow or fallback is it); its files stay for audit replay
   seed-policies                   give every model without a serving policy its seed version, and sign unsigned
                                   policies of older builds (npm start does this at start)
   score -d, --data <request>      score one ScoreRequest through the public gRPC API; <request> is curl-style:
@@ -96,6 +107,7 @@ const OPTIONS = {
   rate: { type: "string" },
   "replace-refused": { type: "boolean" },
   since: { type: "string" },
+  wait: { type: "string" },
   file: { type: "string" },
   json: { type: "boolean" },
   limit: { type: "string" },
@@ -149,6 +161,17 @@ async function main(): Promise<void> {
       return shadowCommand(target(), rest, values, out);
     case "cascade":
       return cascadeCommand(target(), rest, values, out);
+    case "publish": {
+      const [model, dir] = args("publish", rest, ["model", "dir"], " [--wait S]");
+      const wait = Number(values.wait ?? "60");
+      if (!Number.isInteger(wait) || wait < 0 || wait > 3600)
+        throw new CliError(`--wait must be whole seconds in [0, 3600], got ${values.wait}`, 2);
+      return publish(target(), model!, dir!, wait, out);
+    }
+    case "retire": {
+      const [model, version] = args("retire", rest, ["model", "version"]);
+      return retire(target(), model!, version!, out);
+    }
     case "seed-policies":
       args("seed-policies", rest, []);
       return seedPolicies(target(), out);

@@ -8,3 +8,4 @@ export * from "./skew-guard.js";
 export * from "./tensor-bytes.js";
 export * from "./tree-ensemble.js";
 export * from "./rules-scorecard.js";
+export * from "./version-folder.js";

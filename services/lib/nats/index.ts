@@ -14,3 +14,5 @@ export * from "./api-key.js";
 export * from "./tenant-codec.js";
 export * from "./tenant-store.js";
 export * from "./usage-store.js";
+export * from "./model-store.js";
+export * from "./model-sync.js";

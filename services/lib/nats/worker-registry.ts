@@ -65,7 +65,10 @@ export class WorkerStore {
   /** The current record of every worker (a value that cannot be parsed is left out). */
   async list(): Promise<WorkerRecord[]> {
     const out: WorkerRecord[] = [];
-    for await (const key of await this.kv.keys()) {
+    // Keys first, then values: awaiting a get inside the keys() loop lost keys (nats.js 2.29; seen with 2 workers).
+    const keys: string[] = [];
+    for await (const key of await this.kv.keys()) keys.push(key);
+    for (const key of keys) {
       const e = await this.kv.get(key);
       if (e?.operation !== "PUT") continue;
       try {

@@ -80,3 +80,17 @@ test("ensureMeshKeys: seeds 0600, kept across starts; the server config holds pu
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the model object store: control publishes, retires and creates it; workers and routers only read it", () => {
+  for (const role of NATS_ROLES) {
+    const control = role === "control";
+    const reads = control || role === "router" || role === "model-worker";
+    assert.equal(allows(role, "$O.scoremesh_models.>"), control, role);
+    assert.equal(allows(role, "$JS.API.STREAM.CREATE.OBJ_scoremesh_models"), control, role);
+    assert.equal(allows(role, "$JS.API.STREAM.PURGE.OBJ_scoremesh_models"), control, role);
+    assert.equal(allows(role, "$JS.API.STREAM.INFO.OBJ_scoremesh_models"), reads, role);
+    assert.equal(allows(role, "$JS.API.CONSUMER.CREATE.OBJ_scoremesh_models.>"), reads, role);
+    assert.equal(allows(role, "$JS.FC.OBJ_scoremesh_models.>"), reads, role);
+    assert.ok(!allows(role, "$JS.API.STREAM.DELETE.OBJ_scoremesh_models"), `${role}: nobody deletes the store`);
+  }
+});
