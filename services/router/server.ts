@@ -19,6 +19,8 @@ import { BatchMetrics } from "../lib/batching/index.js";
 import { MonitorSink } from "./monitor-sink.js";
 import { followSeedDefaults, seedVersion } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
+import { SegmentTable } from "./segments/segment-table.js";
+import { segmentVersionProblem } from "./segments/version-problem.js";
 import { ShadowScorer } from "./shadow/shadow-scorer.js";
 import { rulesBaselineFor } from "./rules-scorecard.js";
 import { RetryBudgets } from "./workers/retry-budget.js";
@@ -90,6 +92,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     ready: (m, v) => workers.ready(m, v),
   }).start();
   host.onClose(() => shadow.close());
+  const segments = new SegmentTable({ problem: segmentVersionProblem({ repo, cards, workers }), log }).start();
+  host.onClose(() => segments.close());
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   host.add(
     RouterService,
@@ -110,12 +114,24 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       reviewBand: config.reviewBand,
       defaultTimeoutMs: 2 * config.workerTimeoutMs + config.rulesReserveMs,
       shadow,
+      segments,
       log,
     }),
   );
   await host.listen();
 
-  const parts = { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled: updateHealth };
+  const parts = {
+    repo,
+    cards,
+    champions,
+    workers,
+    breakers,
+    replica,
+    audit,
+    shadow,
+    segments,
+    onReconciled: updateHealth,
+  };
   await joinMesh(host, config, parts, log);
   return host;
 }
@@ -130,6 +146,7 @@ interface MeshParts {
   replica: string;
   audit?: ReturnType<typeof openAudit>;
   shadow: ShadowScorer;
+  segments: SegmentTable;
   onReconciled: () => void;
 }
 
@@ -137,7 +154,7 @@ interface MeshParts {
 async function joinMesh(
   host: ServiceHost,
   config: RouterConfig,
-  { repo, cards, champions, workers, breakers, replica, audit, shadow, onReconciled }: MeshParts,
+  { repo, cards, champions, workers, breakers, replica, audit, shadow, segments, onReconciled }: MeshParts,
   log: Logger,
 ): Promise<void> {
   const nc = await connectNats(config.natsServers, replica, config.natsIdentity, log);
@@ -156,6 +173,7 @@ async function joinMesh(
     (p) => {
       reconciler.follow(p);
       shadow.follow(p);
+      segments.follow(p);
     },
     (err, model) =>
       log.warn(

@@ -12,6 +12,7 @@ import type { FeatureSpec } from "../lib/model/index.js";
 import { invalidArgument, type FieldViolation, activeTraceId } from "../lib/rpc/index.js";
 import type { HopBatcher } from "../lib/batching/index.js";
 import { EDGE_TENANT } from "./edge-metrics.js";
+import { validateLabels } from "./labels.js";
 import { validateId, validateInputs } from "./validation.js";
 
 export interface EdgeDeps {
@@ -105,6 +106,7 @@ async function scoreAll(
       const v = validateId(value, path(field, i));
       if (v) violations.push(v);
     }
+    violations.push(...validateLabels(r.labels, path("labels", i)));
     if (spec) {
       const checked = validateInputs(spec, r.inputs, path("inputs", i));
       violations.push(...checked.violations);
@@ -115,6 +117,7 @@ async function scoreAll(
         explain: r.explain,
         traceId,
         tenantId,
+        labels: r.labels,
       });
     }
   });

@@ -73,6 +73,7 @@ export async function setChampion(target: MeshTarget, model: string, version: st
       championVersion: version,
       ...(at.policy?.canary && at.policy.canary.version !== version ? { canary: at.policy.canary } : {}),
       shadow: shadowBeside(at, version),
+      segments: at.policy?.segments ?? [],
     }),
     (nc) => checkServable(target, nc, model, version),
   );

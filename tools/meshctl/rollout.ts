@@ -55,6 +55,7 @@ export async function canary(target: MeshTarget, model: string, version: string,
       championVersion: current(model, at).championVersion,
       canary: create(CanarySchema, { version, percent }),
       shadow: current(model, at).shadow,
+      segments: current(model, at).segments,
     }),
     async (nc, at) => {
       if (current(model, at).championVersion === version)
@@ -74,6 +75,7 @@ export async function promote(target: MeshTarget, model: string, out: Output) {
       model,
       championVersion: canaryOf(model, at).version,
       shadow: shadowBeside(at, canaryOf(model, at).version),
+      segments: current(model, at).segments,
     }),
     (nc, at) => checkServable(target, nc, model, canaryOf(model, at).version),
   );
@@ -84,7 +86,8 @@ export async function promote(target: MeshTarget, model: string, out: Output) {
 export async function rollback(target: MeshTarget, model: string, out: Output) {
   const p = await changePolicy(target, model, (at) => {
     canaryOf(model, at);
-    return { model, championVersion: current(model, at).championVersion, shadow: current(model, at).shadow };
+    const p = current(model, at);
+    return { model, championVersion: p.championVersion, shadow: p.shadow, segments: p.segments };
   });
   report(p, out, `canary of ${model} rolled back: champion ${p.championVersion} serves all traffic`);
 }

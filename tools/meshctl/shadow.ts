@@ -103,5 +103,11 @@ export async function monitorPairs(
 
 /** The writable fields of a policy: what a change keeps. */
 function fieldsOf(p: ReturnType<typeof current>) {
-  return { model: p.model, championVersion: p.championVersion, canary: p.canary, shadow: p.shadow };
+  return {
+    model: p.model,
+    championVersion: p.championVersion,
+    canary: p.canary,
+    shadow: p.shadow,
+    segments: p.segments,
+  };
 }

@@ -23,6 +23,10 @@ export interface AuditFields {
   thresholds: { review: number; decline: number };
   decision: number;
   reasons: readonly { code: string; feature: string; contribution: number }[];
+  /** The segment rule that served the row (assignment SEGMENT); absent or "": none. */
+  segmentRule?: string;
+  /** The request's routing labels; absent: none. */
+  labels?: Record<string, string>;
 }
 
 const LEN = WireType.LengthDelimited;
@@ -75,6 +79,7 @@ export function encodeAuditRecord(
   str(w, 14, r.entityId);
   for (const f of r.imputed) w.tag(16, LEN).string(f);
   encodeTail(w, r);
+  encodeSegmentFields(w, r);
   return w.finish();
 }
 
@@ -108,4 +113,11 @@ function encodeTail(w: BinaryWriter, r: AuditFields): void {
     dbl(w, 3, x.contribution);
     w.join();
   }
+}
+
+/** Fields 30-31: the segment rule that served the row and the request's routing labels. */
+function encodeSegmentFields(w: BinaryWriter, r: AuditFields): void {
+  str(w, 30, r.segmentRule ?? "");
+  for (const [k, v] of Object.entries(r.labels ?? {}))
+    w.tag(31, LEN).fork().tag(1, LEN).string(k).tag(2, LEN).string(v).join();
 }

@@ -8,6 +8,13 @@ import type { Champion } from "./champion-card.js";
 import type { Scored } from "./route-cascade.js";
 import type { DecidedRow, RouteOutcome } from "./row-decisions.js";
 
+/** The audit assignment of each arm. */
+const ASSIGNMENTS: Record<Arm, Assignment> = {
+  champion: Assignment.CHAMPION,
+  canary: Assignment.CANARY,
+  segment: Assignment.SEGMENT,
+};
+
 /** What the audit records of one Route call share. */
 export interface AuditCall {
   traceId: string;
@@ -41,6 +48,7 @@ export function auditRecords(
   champion: Champion,
   open: string[],
   arm: Arm = "champion",
+  segmentRule = "",
 ): AuditRecordInit[] {
   const t = thresholdsOf(scored, champion);
   return decided.map(({ row, score, decision, reasons }) => ({
@@ -50,7 +58,9 @@ export function auditRecords(
     decidedAt: call.decidedAt,
     modelVersion: o.version,
     featureSpecHash: call.featureSpecHash,
-    assignment: arm === "canary" ? Assignment.CANARY : Assignment.CHAMPION,
+    assignment: ASSIGNMENTS[arm],
+    segmentRule,
+    labels: row.labels,
     segment: row.segment,
     entityId: row.entityId,
     imputed: row.imputed,

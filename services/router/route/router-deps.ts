@@ -5,6 +5,7 @@ import type { BreakerBoard } from "../breakers/breakers.js";
 import type { ChampionTable } from "../champions.js";
 import type { Reasoner } from "../explain/reasoner.js";
 import type { MonitorSink } from "../monitor-sink.js";
+import type { SegmentTable } from "../segments/segment-table.js";
 import type { ShadowScorer } from "../shadow/shadow-scorer.js";
 import type { RulesScorecard } from "../rules-scorecard.js";
 import type { WorkerBatcher } from "../workers/worker-batcher.js";
@@ -41,5 +42,7 @@ export interface RouterDeps {
   defaultTimeoutMs?: number;
   /** The policy's shadow: offered the champion's answers, scores a sample off the hot path; absent: none. */
   shadow?: Pick<ShadowScorer, "offer">;
+  /** The policies' segment rules (evaluated before the canary); absent: none. */
+  segments?: Pick<SegmentTable, "rulesFor">;
   log?: Logger;
 }

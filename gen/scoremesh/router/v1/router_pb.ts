@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/router/v1/router.proto.
  */
 export const file_scoremesh_router_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSL7AQoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkSEQoJdGVuYW50X2lkGAggASgJGi4KDFNlZ21lbnRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImcKDFJvdXRlUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIZChFmZWF0dXJlX3NwZWNfaGFzaBgCIAEoCRItCgRyb3dzGAMgAygLMh8uc2NvcmVtZXNoLnJvdXRlci52MS5GZWF0dXJlUm93IkYKDVJvdXRlUmVzcG9uc2USNQoJZGVjaXNpb25zGAEgAygLMiIuc2NvcmVtZXNoLmRlY2lzaW9uLnYxLlJvd0RlY2lzaW9uMmEKDVJvdXRlclNlcnZpY2USUAoFUm91dGUSIS5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVxdWVzdBoiLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm91dGVSZXNwb25zZSIAYgZwcm90bzM", [file_scoremesh_decision_v1_decision]);
+  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLpAwoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkSEQoJdGVuYW50X2lkGAggASgJEjsKBmxhYmVscxgLIAMoCzIrLnNjb3JlbWVzaC5yb3V0ZXIudjEuRmVhdHVyZVJvdy5MYWJlbHNFbnRyeRJKCg5yb3V0aW5nX2lucHV0cxgMIAMoCzIyLnNjb3JlbWVzaC5yb3V0ZXIudjEuRmVhdHVyZVJvdy5Sb3V0aW5nSW5wdXRzRW50cnkaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARo0ChJSb3V0aW5nSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJnCgxSb3V0ZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSGQoRZmVhdHVyZV9zcGVjX2hhc2gYAiABKAkSLQoEcm93cxgDIAMoCzIfLnNjb3JlbWVzaC5yb3V0ZXIudjEuRmVhdHVyZVJvdyJGCg1Sb3V0ZVJlc3BvbnNlEjUKCWRlY2lzaW9ucxgBIAMoCzIiLnNjb3JlbWVzaC5kZWNpc2lvbi52MS5Sb3dEZWNpc2lvbjJhCg1Sb3V0ZXJTZXJ2aWNlElAKBVJvdXRlEiEuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QaIi5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVzcG9uc2UiAGIGcHJvdG8z", [file_scoremesh_decision_v1_decision]);
 
 /**
  * A row's feature vector, built by the feature service.
@@ -73,6 +73,22 @@ export type FeatureRow = Message<"scoremesh.router.v1.FeatureRow"> & {
    * @generated from field: string tenant_id = 8;
    */
   tenantId: string;
+
+  /**
+   * The request's routing labels (ScoreRequest.labels), for the serving policy's segment rules.
+   *
+   * @generated from field: map<string, string> labels = 11;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The raw values of the request's non-sensitive inputs by name (never SEX, AGE, MARRIAGE or another input the
+   * spec marks sensitive), for segment rules over an input band (e.g. LIMIT_BAL>=200000): the vector holds
+   * transformed values only.
+   *
+   * @generated from field: map<string, double> routing_inputs = 12;
+   */
+  routingInputs: { [key: string]: number };
 };
 
 /**
