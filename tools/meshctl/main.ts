@@ -4,6 +4,7 @@ import { CliError, type Output } from "./output.js";
 import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviews } from "./reviews.js";
 import { canary, promote, rollback } from "./rollout.js";
+import { segmentOff, setSegment } from "./segment.js";
 import { setShadow, shadowOff, shadowStatus } from "./shadow.js";
 import { score, scoreInput } from "./score.js";
 import { status } from "./status.js";
@@ -29,6 +30,12 @@ commands:
                                   path; each pair (score difference, decision agreement) goes to the monitor
   shadow <model> --off            remove the shadow
   shadow <model>                  the shadow and the monitor's pairs of it
+  segment <model> <name> <version> --where EXPR
+                                  rows for which EXPR holds go to <version> (before the canary; first rule wins);
+                                  EXPR: conditions joined by "and", each tenant=ID, label.KEY=VALUE (or !=) or
+                                  INPUT OP NUMBER (= != < <= > >=), e.g. 'label.channel=branch and LIMIT_BAL>=200000';
+                                  rules over SEX, AGE, MARRIAGE (or any sensitive input) are refused
+  segment <model> <name> --off    remove the segment rule
                                   (policy writes are compare-and-set: a concurrent change makes them fail, exit 1)
   seed-policies                   give every model without a serving policy its seed version, and sign unsigned
                                   policies of older builds (npm start does this at start)
@@ -75,6 +82,7 @@ const OPTIONS = {
   percent: { type: "string" },
   sample: { type: "string" },
   off: { type: "boolean" },
+  where: { type: "string" },
   model: { type: "string" },
   "state-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -120,6 +128,8 @@ async function main(): Promise<void> {
       return rollback(target(), args("rollback", rest, ["model"])[0]!, out);
     case "shadow":
       return shadowCommand(target(), rest, values, out);
+    case "segment":
+      return segmentCommand(target(), rest, values, out);
     case "seed-policies":
       args("seed-policies", rest, []);
       return seedPolicies(target(), out);
@@ -159,6 +169,17 @@ function shadowCommand(target: MeshTarget, rest: string[], values: { sample?: st
   if (rest.length === 1 && values.sample === undefined)
     return values.off ? shadowOff(target, rest[0]!, out) : shadowStatus(target, rest[0]!, out);
   throw new CliError(usage, 2);
+}
+
+/** `meshctl segment MODEL NAME VERSION --where EXPR`, `segment MODEL NAME --off`. */
+function segmentCommand(target: MeshTarget, rest: string[], values: { where?: string; off?: boolean }, out: Output) {
+  if (rest.length === 3 && values.where !== undefined && !values.off)
+    return setSegment(target, rest[0]!, rest[1]!, rest[2]!, values.where, out);
+  if (rest.length === 2 && values.off && values.where === undefined) return segmentOff(target, rest[0]!, rest[1]!, out);
+  throw new CliError(
+    "usage: meshctl segment <model> <name> <version> --where EXPR | meshctl segment <model> <name> --off",
+    2,
+  );
 }
 
 main().catch((err: Error) => {

@@ -23,7 +23,7 @@ export class SegmentTable {
   private readonly rules = new Map<string, ServedSegmentRule[]>();
   /** What was last logged per model: the versions that cannot serve and why. */
   private readonly logged = new Map<string, string>();
-  private checking = false;
+  private checking: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SegmentTableOptions) {}
@@ -57,15 +57,14 @@ export class SegmentTable {
     return this.rules.get(model) ?? [];
   }
 
-  /** Checks every rule's version; logs what cannot serve once per change. One check at a time. */
-  async check(): Promise<void> {
-    if (this.checking) return;
-    this.checking = true;
-    try {
-      for (const [model, rules] of this.rules) await this.checkModel(model, rules);
-    } finally {
-      this.checking = false;
-    }
+  /** Checks every rule's version; logs what cannot serve once per change. One check at a time (a call during one waits for it). */
+  check(): Promise<void> {
+    this.checking ??= this.checkAll().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async checkAll(): Promise<void> {
+    for (const [model, rules] of this.rules) await this.checkModel(model, rules);
   }
 
   start(intervalMs = 250): this {
