@@ -5,11 +5,19 @@ import { parseRules, type ParsedSegmentRule } from "../../lib/segments/index.js"
 /** A segment rule as a router serves it: `ready` false while no worker has its version ready (rows go to the champion). */
 export interface ServedSegmentRule extends ParsedSegmentRule {
   ready: boolean;
+  /** Since when (ms) a version that was serving has failed its checks; undefined while it passes. */
+  failingSince?: number;
 }
 
 export interface SegmentTableOptions {
   /** Why `version` cannot serve (not in the repository, not ready on any worker); undefined when it can. */
   problem: (model: string, version: string) => Promise<string | undefined>;
+  /**
+   * How long a version that was serving may fail its checks before its rows go to the champion, ms (default
+   * 10000): one slow readiness answer under load must not move a segment back and forth.
+   */
+  dropAfterMs?: number;
+  now?: () => number;
   log: Logger;
 }
 
@@ -17,7 +25,8 @@ export interface SegmentTableOptions {
  * The serving policies' segment rules, per model, in order, each with whether its version can serve here. A
  * rule whose version no worker has ready (or that is not in the repository) keeps matching its rows, but they
  * go to the champion, never fail; that is logged once per change (of the policy, or of what cannot serve), not on
- * every 250 ms check. A new rule's version is checked at once and then every `intervalMs`.
+ * every 250 ms check. A new rule's version is checked at once and then every `intervalMs`; once serving, it stops
+ * only after failing its checks for `dropAfterMs`.
  */
 export class SegmentTable {
   private readonly rules = new Map<string, ServedSegmentRule[]>();
@@ -82,8 +91,7 @@ export class SegmentTable {
     for (const r of rules) {
       const problem = await this.o.problem(model, r.version);
       if (this.rules.get(model) !== rules) return; // the policy moved on while we were checking
-      r.ready = problem === undefined;
-      if (problem) problems.push(`segment ${r.name}: version ${r.version} ${problem}`);
+      if (!this.passes(r, problem)) problems.push(`segment ${r.name}: version ${r.version} ${problem}`);
     }
     const state = problems.join("; ");
     if (this.logged.get(model) === state) return;
@@ -94,6 +102,19 @@ export class SegmentTable {
         "segment rules name versions that cannot serve: their rows go to the champion",
       );
     else if (rules.length) this.o.log.info({ model, segments: rules.map((r) => r.name) }, "segment rules serving");
+  }
+
+  /** Whether the rule serves after a check that found `problem`: a serving rule survives `dropAfterMs` of failures. */
+  private passes(r: ServedSegmentRule, problem: string | undefined): boolean {
+    if (problem === undefined) {
+      r.ready = true;
+      r.failingSince = undefined;
+      return true;
+    }
+    const now = (this.o.now ?? performance.now.bind(performance))();
+    if (r.ready) r.failingSince ??= now;
+    if (r.failingSince === undefined || now - r.failingSince >= (this.o.dropAfterMs ?? 10_000)) r.ready = false;
+    return r.ready;
   }
 }
 

@@ -23,11 +23,14 @@ function lines() {
   return { out, log };
 }
 
-test("a rule is served only once its version can serve; what cannot is logged once per change", async () => {
+test("a rule is served only once its version can serve, and stops after failing for dropAfterMs; logged once per change", async () => {
   const ready = new Set<string>();
   const { out, log } = lines();
+  let t = 0;
   const table = new SegmentTable({
     problem: async (_m, v) => (ready.has(v) ? undefined : "is not ready on any model worker"),
+    dropAfterMs: 1000,
+    now: () => t,
     log,
   });
   table.follow(policy([{ name: "branch", version: "4", where: "label.channel=branch" }]));
@@ -42,7 +45,14 @@ test("a rule is served only once its version can serve; what cannot is logged on
   assert.equal(table.rulesFor(MODEL)[0]!.ready, true);
   ready.delete("4");
   await table.check();
+  t = 900;
   await table.check();
+  assert.equal(table.rulesFor(MODEL)[0]!.ready, true, "one slow readiness answer does not move the segment");
+  assert.equal(errors().length, 1);
+  t = 1000;
+  await table.check();
+  await table.check();
+  assert.equal(table.rulesFor(MODEL)[0]!.ready, false, "failing for dropAfterMs: rows go to the champion");
   assert.equal(errors().length, 2, "a new change is logged again, once");
 });
 
