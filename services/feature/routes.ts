@@ -48,6 +48,8 @@ export function featureRoutes(deps: {
           tenantId: r.tenantId,
           replay: replayInputs(loaded.spec, r.inputs, entity),
           entitySnapshotId: r.entityId ? (loaded.entities?.snapshotId?.() ?? "") : "",
+          labels: r.labels,
+          routingInputs: routingInputs(loaded.spec, r.inputs),
         };
       });
       const call = { timeoutMs: ctx.timeoutMs() ?? deps.defaultTimeoutMs, signal: ctx.signal };
@@ -57,4 +59,17 @@ export function featureRoutes(deps: {
       return { decisions: res.decisions };
     },
   };
+}
+
+/**
+ * The row's raw non-sensitive inputs, for the serving policy's segment rules over an input band (the router
+ * gets only the transformed vector). Inputs the spec marks sensitive (SEX, AGE, MARRIAGE) are never passed.
+ */
+export function routingInputs(spec: FeatureSpec, inputs: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const input of spec.inputs) {
+    const v = inputs[input.name];
+    if (!input.sensitive && v !== undefined) out[input.name] = v;
+  }
+  return out;
 }

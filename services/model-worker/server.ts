@@ -166,7 +166,7 @@ function workerAnnouncer(config: WorkerConfig, { startedAt, providers, registry,
   });
 }
 
-/** Loads a new champion, canary or shadow the registry does not have yet, as soon as the serving policy names it. */
+/** Loads a new champion, canary, shadow or segment version the registry does not have yet, as soon as the serving policy names it. */
 function followChampions(policies: PolicyStore, registry: ModelRegistry, loaded: () => void, log: Logger) {
   return policies.watch(
     (p) => {
@@ -175,6 +175,7 @@ function followChampions(policies: PolicyStore, registry: ModelRegistry, loaded:
         p.championVersion,
         ...(p.canary ? [p.canary.version] : []),
         ...(p.shadow ? [p.shadow.version] : []),
+        ...p.segments.map((s) => s.version),
       ];
       if (wanted.every((v) => registry.isReady(p.model, v))) return;
       log.info({ model: p.model, versions: wanted }, "a version of the policy is not loaded here: loading it");

@@ -20,7 +20,7 @@ export { RULES_VERSION } from "./route/row-decisions.js";
 
 /**
  * The router's Route handler: the champion's card (refusing vectors of another feature spec), the rows split
- * between the champion and the canary by sticky assignment, and per arm: the rows packed into one matrix, the
+ * between segment rules (first match wins), the canary by sticky assignment and the champion, and per arm: the rows packed into one matrix, the
  * cascade (version → fallback model → rules) within the deadline, a decision with reasons per row, the audit
  * record of each decision in the local spool before the answer (audit/), and a record of each decision for the
  * monitor, sent off the hot path; the champion's own answers offered to the shadow (which scores a sample after
@@ -48,9 +48,13 @@ export function routerRoutes(deps: RouterDeps): Partial<ServiceImpl<typeof Route
     const decided = decideRows(g.rows, scored, served, outcome, deps);
     if (deps.audit) {
       const open = openBreakers(deps.breakers);
-      recordOrRefuse(deps.audit, req.model, auditRecords(decided, outcome, call, scored, served, open, g.arm));
+      recordOrRefuse(
+        deps.audit,
+        req.model,
+        auditRecords(decided, outcome, call, scored, served, open, g.arm, g.segment),
+      );
     }
-    deps.monitor.enqueue(decisionRecords(decided, outcome, call));
+    deps.monitor.enqueue(decisionRecords(decided, outcome, call, g.segment));
     if (g.arm === "champion" && !pre && outcome.route === Route.PRIMARY && !outcome.degraded)
       deps.shadow?.offer({
         model: req.model,

@@ -20,6 +20,8 @@ import { MonitorSink } from "./monitor-sink.js";
 import { followSeedDefaults, seedVersion } from "./policy-seed.js";
 import { routerRoutes } from "./routes.js";
 import { CascadeTable } from "./light-first/cascade-table.js";
+import { SegmentTable } from "./segments/segment-table.js";
+import { segmentVersionProblem } from "./segments/version-problem.js";
 import { ShadowScorer } from "./shadow/shadow-scorer.js";
 import { RetryBudgets } from "./workers/retry-budget.js";
 import { WorkerBatcher } from "./workers/worker-batcher.js";
@@ -88,6 +90,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
   }).start();
   host.onClose(() => shadow.close());
   const cascades = new CascadeTable(log);
+  const segments = new SegmentTable({ problem: segmentVersionProblem({ repo, cards, workers }), log }).start();
+  host.onClose(() => segments.close());
   const scorecards = new Map(repo.models().map((m) => [m, rulesBaselineFor(repo.spec(m))]));
   /** The KV revision of each model's serving policy last taken in (the audit record's policy_revision). */
   const policyRevisions = new Map<string, bigint>();
@@ -112,6 +116,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
       defaultTimeoutMs: 2 * config.workerTimeoutMs + config.rulesReserveMs,
       shadow,
       lightFirst: (m) => cascades.of(m),
+      segments,
       log,
     }),
   );
@@ -128,6 +133,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     audit,
     shadow,
     cascades,
+    segments,
     onReconciled: updateHealth,
   };
   await joinMesh(host, config, { ...parts, policyRevisions }, log);
@@ -147,6 +153,7 @@ interface MeshParts {
   audit?: ReturnType<typeof openAudit>;
   shadow: ShadowScorer;
   cascades: CascadeTable;
+  segments: SegmentTable;
   onReconciled: () => void;
   policyRevisions: Map<string, bigint>;
 }
@@ -166,6 +173,7 @@ async function joinMesh(
     audit,
     shadow,
     cascades,
+    segments,
     onReconciled,
     policyRevisions,
   }: MeshParts,
@@ -194,6 +202,7 @@ async function joinMesh(
       reconciler.follow(p);
       shadow.follow(p);
       cascades.follow(p);
+      segments.follow(p);
     },
     (err, model) =>
       log.warn(

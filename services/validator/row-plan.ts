@@ -6,6 +6,7 @@ import type { IdempotencyCache, Reservation } from "./idempotency/idempotency-ca
 import { idempotencyKey, requestFingerprint } from "./idempotency/fingerprint.js";
 import type { ScoreResponseInit } from "./routes.js";
 import type { ValidatedRowInit } from "./score-rows.js";
+import { validateLabels } from "./labels.js";
 import { validateId, validateInputs } from "./validation.js";
 
 /** How each request of a call is answered. Idempotency is per row: each request id of a batch on its own. */
@@ -96,11 +97,13 @@ export function validateRows(
       const v = validateId(value, path(field, i));
       if (v) violations.push(v);
     }
+    violations.push(...validateLabels(r.labels, path("labels", i)));
     if (!spec) return;
     const checked = validateInputs(spec, r.inputs, path("inputs", i));
     violations.push(...checked.violations);
     const requestId = r.requestId || randomUUID();
-    rows.set(i, { requestId, entityId: r.entityId, inputs: checked.values, explain: r.explain, ...call });
+    const row = { requestId, entityId: r.entityId, inputs: checked.values, explain: r.explain, labels: r.labels };
+    rows.set(i, { ...row, ...call });
   });
   if (violations.length > 0) throw invalidArgument(violations);
   return fresh.map((i) => rows.get(i)!);

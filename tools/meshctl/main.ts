@@ -10,6 +10,7 @@ import { publish } from "./publish.js";
 import { retire } from "./retire.js";
 import { reviews } from "./reviews.js";
 import { canary, promote, rollback } from "./rollout.js";
+import { segmentOff, setSegment } from "./segment.js";
 import { setShadow, shadowOff, shadowStatus } from "./shadow.js";
 import { score, scoreInput } from "./score.js";
 import { status } from "./status.js";
@@ -39,6 +40,12 @@ commands:
                                   light → heavy: <light> scores the champion's rows first and decides those it scores
                                   outside [LOW, HIGH); the rest go on to the champion (docs/rollouts.md)
   cascade <model> --off           the champion scores every row again
+  segment <model> <name> <version> --where EXPR
+                                  rows for which EXPR holds go to <version> (before the canary; first rule wins);
+                                  EXPR: conditions joined by "and", each tenant=ID, label.KEY=VALUE (or !=) or
+                                  INPUT OP NUMBER (= != < <= > >=), e.g. 'label.channel=branch and LIMIT_BAL>=200000';
+                                  rules over SEX, AGE, MARRIAGE (or any sensitive input) are refused
+  segment <model> <name> --off    remove the segment rule
                                   (policy writes are compare-and-set: a concurrent change makes them fail, exit 1)
   publish <model> <dir> [--wait S]
                                   upload a version folder (card.json, model.onnx; SHA256SUMS checked when present)
@@ -114,6 +121,7 @@ const OPTIONS = {
   percent: { type: "string" },
   sample: { type: "string" },
   off: { type: "boolean" },
+  where: { type: "string" },
   model: { type: "string" },
   "state-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -172,6 +180,8 @@ async function main(): Promise<void> {
       const [model, version] = args("retire", rest, ["model", "version"]);
       return retire(target(), model!, version!, out);
     }
+    case "segment":
+      return segmentCommand(target(), rest, values, out);
     case "seed-policies":
       args("seed-policies", rest, []);
       return seedPolicies(target(), out);
@@ -228,6 +238,17 @@ function cascadeCommand(target: MeshTarget, rest: string[], values: { band?: str
     return setCascade(target, rest[0]!, rest[1]!, values.band, out);
   if (rest.length === 1 && values.off && values.band === undefined) return cascadeOff(target, rest[0]!, out);
   throw new CliError("usage: meshctl cascade <model> <light> --band LOW,HIGH | meshctl cascade <model> --off", 2);
+}
+
+/** `meshctl segment MODEL NAME VERSION --where EXPR`, `segment MODEL NAME --off`. */
+function segmentCommand(target: MeshTarget, rest: string[], values: { where?: string; off?: boolean }, out: Output) {
+  if (rest.length === 3 && values.where !== undefined && !values.off)
+    return setSegment(target, rest[0]!, rest[1]!, rest[2]!, values.where, out);
+  if (rest.length === 2 && values.off && values.where === undefined) return segmentOff(target, rest[0]!, rest[1]!, out);
+  throw new CliError(
+    "usage: meshctl segment <model> <name> <version> --where EXPR | meshctl segment <model> <name> --off",
+    2,
+  );
 }
 
 main().catch((err: Error) => {

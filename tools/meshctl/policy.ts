@@ -3,6 +3,7 @@ import { ModelRepository, seedChampion } from "../../services/lib/model/index.js
 import { bootstrapPolicies, keptFields, PolicyStore } from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
 import { cascadeBeside, changePolicy, shadowBeside } from "./rollout.js";
+import { segmentLine } from "./segment.js";
 import { monitorPairs, pairLine } from "./shadow.js";
 import { checkServable, servingProblem } from "./version-check.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
@@ -46,6 +47,7 @@ export async function policy(target: MeshTarget, model: string, out: Output): Pr
       ...(p.canary ? [p.canary.version] : []),
       ...(p.shadow ? [p.shadow.version] : []),
       ...(p.cascade ? [p.cascade.lightVersion] : []),
+      ...new Set(p.segments.map((s) => s.version)),
     ];
     // Best effort: the policy is what was asked for; a worker bucket that cannot be read is a problem to show.
     const found = await Promise.all(
@@ -57,9 +59,12 @@ export async function policy(target: MeshTarget, model: string, out: Output): Pr
   if (out.json) printJson({ ...(messageJson(ServingPolicySchema, p) as object), problems, shadowPairs });
   else
     console.log(
-      [`${model}: ${policyLine(p)}`, ...shadowPairs.map(pairLine), ...problems.map((x) => `  problem: ${x}`)].join(
-        "\n",
-      ),
+      [
+        `${model}: ${policyLine(p)}`,
+        ...p.segments.map(segmentLine),
+        ...shadowPairs.map(pairLine),
+        ...problems.map((x) => `  problem: ${x}`),
+      ].join("\n"),
     );
 }
 

@@ -1,9 +1,20 @@
-import { fromJson } from "@bufbuild/protobuf";
+import { clone, fromJson, toJsonString } from "@bufbuild/protobuf";
 import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { kvCodec } from "./kv-codec.js";
+import { segmentsProblem } from "../segments/index.js";
 
-/** The schema version of the serving policies this build writes (scoremesh.policy.v1.ServingPolicy.schema_version). */
+/**
+ * The schema version of the serving policies this build writes without segment rules
+ * (scoremesh.policy.v1.ServingPolicy.schema_version); a policy with segment rules is written as
+ * POLICY_SEGMENTS_SCHEMA_VERSION, which a build that ignores segments refuses (it would misroute their rows).
+ */
 export const POLICY_SCHEMA_VERSION = 2;
+export const POLICY_SEGMENTS_SCHEMA_VERSION = 3;
+
+/** The schema version a policy is written (and read back) with: 3 when it has segment rules, 2 otherwise. */
+export function policySchemaVersion(p: Pick<ServingPolicy, "segments">): number {
+  return p.segments.length > 0 ? POLICY_SEGMENTS_SCHEMA_VERSION : POLICY_SCHEMA_VERSION;
+}
 
 /** The most a canary may take, in percent; and the granularity of its share (basis points of the 0..9999 buckets). */
 export const CANARY_MAX_PERCENT = 100;
@@ -11,11 +22,14 @@ export const CANARY_MAX_PERCENT = 100;
 const policyCodec = kvCodec({
   what: "serving policy",
   schema: ServingPolicySchema,
-  version: POLICY_SCHEMA_VERSION,
+  version: POLICY_SEGMENTS_SCHEMA_VERSION,
   // Policies written before schema versions are the same message without the field.
   upgrade: (legacy) => fromJson(ServingPolicySchema, legacy),
-  // Version 1 had the fields of 2 but the canary.
-  older: { 1: (v1) => fromJson(ServingPolicySchema, v1, { ignoreUnknownFields: true }) },
+  // Version 1 had the fields of 2 but the canary; 2 those of 3 but the segment rules.
+  older: {
+    1: (v1) => fromJson(ServingPolicySchema, v1, { ignoreUnknownFields: true }),
+    2: (v2) => fromJson(ServingPolicySchema, v2, { ignoreUnknownFields: true }),
+  },
   problem: policyProblem,
 });
 
@@ -23,7 +37,7 @@ const policyCodec = kvCodec({
 export function policyProblem(p: ServingPolicy): string | undefined {
   if (!p.model) return "model is empty";
   if (!p.championVersion) return "championVersion is empty";
-  return shadowProblem(p) ?? canaryProblem(p) ?? cascadeProblem(p);
+  return shadowProblem(p) ?? canaryProblem(p) ?? cascadeProblem(p) ?? segmentsProblem(p.segments);
 }
 
 /** What is wrong with the policy's light → heavy cascade (none is fine), naming the field. */
@@ -61,10 +75,14 @@ function canaryProblem(p: ServingPolicy): string | undefined {
 
 /** Protobuf JSON of a serving policy, as the policy bucket keeps it. */
 export function encodePolicy(policy: ServingPolicy): string {
-  return policyCodec.encode(policy);
+  const out = clone(ServingPolicySchema, policy);
+  out.schemaVersion = policySchemaVersion(policy);
+  return toJsonString(ServingPolicySchema, out);
 }
 
 /** A serving policy from the policy bucket (of any schema version this build reads); throws `KvValueError`. */
 export function decodePolicy(json: string): ServingPolicy {
-  return policyCodec.decode(json);
+  const p = policyCodec.decode(json);
+  p.schemaVersion = policySchemaVersion(p);
+  return p;
 }

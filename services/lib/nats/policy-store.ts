@@ -5,7 +5,7 @@ import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/
 import { KvValueError } from "./kv-codec.js";
 import { watchKv } from "./kv-watch.js";
 import { withReplicas } from "./bucket-replicas.js";
-import { decodePolicy, encodePolicy, POLICY_SCHEMA_VERSION } from "./policy-codec.js";
+import { decodePolicy, encodePolicy, policySchemaVersion } from "./policy-codec.js";
 import { signValue, verifyValue, type Signer } from "./signed-value.js";
 import type { TrustedOperators } from "./trusted-operators.js";
 
@@ -37,7 +37,13 @@ export interface PolicyTrust {
 }
 
 /** What a writer gives; updated_at, updated_by (the signer's name) and schema_version are filled in. */
-export type PolicyFields = Omit<ServingPolicy, "$typeName" | "updatedAt" | "updatedBy" | "schemaVersion">;
+export type PolicyFields = Omit<
+  ServingPolicy,
+  "$typeName" | "updatedAt" | "updatedBy" | "schemaVersion" | "segments"
+> & {
+  /** The segment rules, in order; absent: none. */
+  segments?: ServingPolicy["segments"];
+};
 
 /**
  * Every writable field of a policy: what a change starts from, so that a command changing one part (the canary,
@@ -73,7 +79,7 @@ export function writeSignedPolicy(
     ...fields,
     updatedBy,
     updatedAt: timestampNow(),
-    schemaVersion: POLICY_SCHEMA_VERSION,
+    schemaVersion: policySchemaVersion({ segments: fields.segments ?? [] }),
   });
   const text = signValue(encodePolicy(policy), { bucket: POLICY_BUCKET, key: policy.model }, signer);
   return { text, policy };

@@ -34,6 +34,10 @@ export interface AuditFields {
   explain?: boolean;
   /** The low-confidence band of a degraded decision; 0 otherwise. */
   reviewBand?: number;
+  /** The segment rule that served the row (assignment SEGMENT); absent or "": none. */
+  segmentRule?: string;
+  /** The request's routing labels; absent: none. */
+  labels?: Record<string, string>;
 }
 
 const LEN = WireType.LengthDelimited;
@@ -88,6 +92,7 @@ export function encodeAuditRecord(
   str(w, 15, r.entitySnapshotId ?? "");
   for (const f of r.imputed) w.tag(16, LEN).string(f);
   encodeTail(w, r);
+  encodeSegmentFields(w, r);
   return w.finish();
 }
 
@@ -124,4 +129,11 @@ function encodeTail(w: BinaryWriter, r: AuditFields): void {
   if (r.entityFeatures?.length) w.raw(r.entityFeatures);
   if (r.explain) w.tag(26, WireType.Varint).bool(true);
   dbl(w, 27, r.reviewBand ?? 0);
+}
+
+/** Fields 30-31: the segment rule that served the row and the request's routing labels. */
+function encodeSegmentFields(w: BinaryWriter, r: AuditFields): void {
+  str(w, 30, r.segmentRule ?? "");
+  for (const [k, v] of Object.entries(r.labels ?? {}))
+    w.tag(31, LEN).fork().tag(1, LEN).string(k).tag(2, LEN).string(v).join();
 }

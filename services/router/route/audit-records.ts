@@ -8,6 +8,13 @@ import type { Champion } from "./champion-card.js";
 import type { Scored } from "./route-cascade.js";
 import type { DecidedRow, RouteOutcome } from "./row-decisions.js";
 
+/** The audit assignment of each arm. */
+const ASSIGNMENTS: Record<Arm, Assignment> = {
+  champion: Assignment.CHAMPION,
+  canary: Assignment.CANARY,
+  segment: Assignment.SEGMENT,
+};
+
 /** What the audit records of one Route call share. */
 export interface AuditCall {
   traceId: string;
@@ -46,6 +53,7 @@ export function auditRecords(
   champion: Champion,
   open: string[],
   arm: Arm = "champion",
+  segmentRule = "",
 ): AuditRecordInit[] {
   const t = thresholdsOf(scored, champion);
   const reviewBand = o.degraded ? (call.reviewBand ?? 0) : 0;
@@ -57,7 +65,9 @@ export function auditRecords(
     modelVersion: o.version,
     featureSpecHash: call.featureSpecHash,
     policyRevision: call.policyRevision ?? 0n,
-    assignment: arm === "canary" ? Assignment.CANARY : Assignment.CHAMPION,
+    assignment: ASSIGNMENTS[arm],
+    segmentRule,
+    labels: row.labels,
     segment: row.segment,
     inputs: row.replay?.inputs,
     entityId: row.entityId,

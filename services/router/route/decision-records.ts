@@ -17,6 +17,7 @@ export function decisionRecords(
   decided: readonly DecidedRow[],
   o: RouteOutcome,
   call: RouteCall,
+  segmentRule = "",
 ): MessageInitShape<typeof DecisionRecordSchema>[] {
   return decided.map(({ row, score, decision, reasons }) => ({
     requestId: row.requestId,
@@ -35,5 +36,6 @@ export function decisionRecords(
     featureSpecHash: call.featureSpecHash,
     reasons,
     tenantId: row.tenantId,
+    segmentRule,
   }));
 }

@@ -6,6 +6,7 @@ import type { ChampionTable } from "../champions.js";
 import type { LightFirst } from "../light-first/cascade-table.js";
 import type { Reasoner } from "../explain/reasoner.js";
 import type { MonitorSink } from "../monitor-sink.js";
+import type { SegmentTable } from "../segments/segment-table.js";
 import type { ShadowScorer } from "../shadow/shadow-scorer.js";
 import type { RulesScorecard } from "../../lib/model/index.js";
 import type { WorkerBatcher } from "../workers/worker-batcher.js";
@@ -46,5 +47,7 @@ export interface RouterDeps {
   shadow?: Pick<ShadowScorer, "offer">;
   /** The model's light → heavy cascade (light-first/): the light version decides the rows it is sure of. */
   lightFirst?: (model: string) => LightFirst | undefined;
+  /** The policies' segment rules (evaluated before the canary); absent: none. */
+  segments?: Pick<SegmentTable, "rulesFor">;
   log?: Logger;
 }

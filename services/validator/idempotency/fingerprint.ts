@@ -19,6 +19,8 @@ export function requestFingerprint(r: ScoreRequest): string {
   let what = `${r.model}\u0000${r.entityId}\u0000${r.explain ? 1 : 0}`;
   const inputs = r.inputs ?? {};
   for (const k of Object.keys(inputs).sort()) what += `\u0000${k}=${JSON.stringify(inputs[k])}`;
+  // Labels route the row (segment rules): another label set is another request.
+  for (const k of Object.keys(r.labels).sort()) what += `\u0000label.${k}=${JSON.stringify(r.labels[k])}`;
   return createHash("sha256").update(what).digest("hex").slice(0, 32);
 }
 

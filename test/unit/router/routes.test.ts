@@ -22,6 +22,7 @@ import {
 import { CardCache } from "../../../services/router/card-cache.js";
 import { inCanary } from "../../../services/router/canary/assignment.js";
 import { ChampionTable } from "../../../services/router/champions.js";
+import { parseWhere } from "../../../services/lib/segments/index.js";
 import { Reasoner } from "../../../services/router/explain/reasoner.js";
 import { fallbackVersions } from "../../../services/router/fallback-versions.js";
 import { routerRoutes, RULES_VERSION, type RouterDeps } from "../../../services/router/routes.js";
@@ -395,6 +396,26 @@ test("light → heavy: a light model that cannot answer sends every row to the c
     { version: CHAMPION, rows: 10 },
   ]);
   assert.ok(res.decisions.every((d) => d.modelVersion === CHAMPION && d.route === Route.PRIMARY && !d.degraded));
+});
+
+test("a segment rule: its rows scored by its version, route PRIMARY, audit SEGMENT and the rule named in both records", async () => {
+  const constant = (x: number) => (_m: Float32Array, rows: number) => new Float32Array(rows).fill(x);
+  const audited: AuditRecordInit[] = [];
+  const audit = { record: (_m: string, records: AuditRecordInit[]) => void audited.push(...records) };
+  const branch = { name: "branch", version: "4", where: "label.channel=branch", ready: true };
+  const segments = { rulesFor: () => [{ ...branch, conditions: parseWhere(branch.where) }] };
+  const { client, records } = await router({ [CHAMPION]: constant(0.1), "4": constant(0.2) }, { audit, segments });
+  const rows = featureRows(10).map((r, i): RowInit => ({ ...r, labels: i % 2 ? { channel: "branch" } : {} }));
+  const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows });
+  res.decisions.forEach((d, i) =>
+    assert.deepEqual([d.requestId, d.modelVersion, d.route], [`r-${i}`, i % 2 ? "4" : CHAMPION, Route.PRIMARY]),
+  );
+  const byId = (id: string) => records.find((r) => r.requestId === id)!;
+  assert.equal(byId("r-1").segmentRule, "branch");
+  assert.equal(byId("r-0").segmentRule ?? "", "");
+  const a1 = audited.find((r) => r.requestId === "r-1")!;
+  assert.deepEqual([a1.assignment, a1.segmentRule, a1.labels], [Assignment.SEGMENT, "branch", { channel: "branch" }]);
+  assert.equal(audited.find((r) => r.requestId === "r-0")!.assignment, Assignment.CHAMPION);
 });
 
 test("a stand-in (the policy's champion cannot serve) answers, degraded", async () => {

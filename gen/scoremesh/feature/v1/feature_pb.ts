@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/feature/v1/feature.proto.
  */
 export const file_scoremesh_feature_v1_feature: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSLaAQoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRIPCgdleHBsYWluGAQgASgIEhAKCHRyYWNlX2lkGAUgASgJEhEKCXRlbmFudF9pZBgGIAEoCRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIlMKEFNjb3JlUm93c1JlcXVlc3QSDQoFbW9kZWwYASABKAkSMAoEcm93cxgCIAMoCzIiLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdyJKChFTY29yZVJvd3NSZXNwb25zZRI1CglkZWNpc2lvbnMYASADKAsyIi5zY29yZW1lc2guZGVjaXNpb24udjEuUm93RGVjaXNpb24ycAoORmVhdHVyZVNlcnZpY2USXgoJU2NvcmVSb3dzEiYuc2NvcmVtZXNoLmZlYXR1cmUudjEuU2NvcmVSb3dzUmVxdWVzdBonLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlNjb3JlUm93c1Jlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_decision_v1_decision]);
+  fileDesc("CiJzY29yZW1lc2gvZmVhdHVyZS92MS9mZWF0dXJlLnByb3RvEhRzY29yZW1lc2guZmVhdHVyZS52MSLJAgoMVmFsaWRhdGVkUm93EhIKCnJlcXVlc3RfaWQYASABKAkSEQoJZW50aXR5X2lkGAIgASgJEj4KBmlucHV0cxgDIAMoCzIuLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdy5JbnB1dHNFbnRyeRIPCgdleHBsYWluGAQgASgIEhAKCHRyYWNlX2lkGAUgASgJEhEKCXRlbmFudF9pZBgGIAEoCRI+CgZsYWJlbHMYCyADKAsyLi5zY29yZW1lc2guZmVhdHVyZS52MS5WYWxpZGF0ZWRSb3cuTGFiZWxzRW50cnkaLQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlMKEFNjb3JlUm93c1JlcXVlc3QSDQoFbW9kZWwYASABKAkSMAoEcm93cxgCIAMoCzIiLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlZhbGlkYXRlZFJvdyJKChFTY29yZVJvd3NSZXNwb25zZRI1CglkZWNpc2lvbnMYASADKAsyIi5zY29yZW1lc2guZGVjaXNpb24udjEuUm93RGVjaXNpb24ycAoORmVhdHVyZVNlcnZpY2USXgoJU2NvcmVSb3dzEiYuc2NvcmVtZXNoLmZlYXR1cmUudjEuU2NvcmVSb3dzUmVxdWVzdBonLnNjb3JlbWVzaC5mZWF0dXJlLnYxLlNjb3JlUm93c1Jlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_decision_v1_decision]);
 
 /**
  * A row that passed the validator: every input is a finite number within the model's input schema.
@@ -61,6 +61,13 @@ export type ValidatedRow = Message<"scoremesh.feature.v1.ValidatedRow"> & {
    * @generated from field: string tenant_id = 6;
    */
   tenantId: string;
+
+  /**
+   * The request's routing labels (ScoreRequest.labels), as validated by the edge.
+   *
+   * @generated from field: map<string, string> labels = 11;
+   */
+  labels: { [key: string]: string };
 };
 
 /**

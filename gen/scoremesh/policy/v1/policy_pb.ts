@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/policy/v1/policy.proto.
  */
 export const file_scoremesh_policy_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSKdAgoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkSKwoGc2hhZG93GAcgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5TaGFkb3cSLQoHY2FzY2FkZRgKIAEoCzIcLnNjb3JlbWVzaC5wb2xpY3kudjEuQ2FzY2FkZSIqCgZDYW5hcnkSDwoHdmVyc2lvbhgBIAEoCRIPCgdwZXJjZW50GAIgASgBIi4KBlNoYWRvdxIPCgd2ZXJzaW9uGAEgASgJEhMKC3NhbXBsZV9yYXRlGAIgASgBIkUKB0Nhc2NhZGUSFQoNbGlnaHRfdmVyc2lvbhgBIAEoCRIQCghiYW5kX2xvdxgCIAEoARIRCgliYW5kX2hpZ2gYAyABKAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSLRAgoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkSKwoGc2hhZG93GAcgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5TaGFkb3cSMgoIc2VnbWVudHMYCCADKAsyIC5zY29yZW1lc2gucG9saWN5LnYxLlNlZ21lbnRSdWxlEi0KB2Nhc2NhZGUYCiABKAsyHC5zY29yZW1lc2gucG9saWN5LnYxLkNhc2NhZGUiKgoGQ2FuYXJ5Eg8KB3ZlcnNpb24YASABKAkSDwoHcGVyY2VudBgCIAEoASIuCgZTaGFkb3cSDwoHdmVyc2lvbhgBIAEoCRITCgtzYW1wbGVfcmF0ZRgCIAEoASJFCgdDYXNjYWRlEhUKDWxpZ2h0X3ZlcnNpb24YASABKAkSEAoIYmFuZF9sb3cYAiABKAESEQoJYmFuZF9oaWdoGAMgASgBIjsKC1NlZ21lbnRSdWxlEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRINCgV3aGVyZRgDIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * The value of a model family's key in the policy bucket.
@@ -52,10 +52,12 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
   updatedBy: string;
 
   /**
-   * The layout of this value: 2 (this build writes 2, which added `canary`: a build that reads only 1 refuses
-   * a 2 and keeps its last good policy, rather than ignore the canary and send its entities to the champion).
-   * Absent (0) in values written before it existed and 1 have the same fields otherwise, and are read as 2. It
-   * changes only when a reader that ignores unknown fields would misread a value.
+   * The layout of this value. 2 added `canary`: a build that reads only 1 refuses a 2 and keeps its last good
+   * policy, rather than ignore the canary and send its entities to the champion. 3 added `segments`: a build that
+   * reads only 2 refuses a 3 (it would send a segment's rows to the champion or the canary, so two replicas would
+   * disagree about a row). This build writes 3 when the policy has segment rules and 2 when it has none, so an
+   * older router keeps reading policies that do not use them; it reads 0 (absent, values written before it
+   * existed), 1, 2 and 3. It changes only when a reader that ignores unknown fields would misread a value.
    *
    * @generated from field: uint32 schema_version = 5;
    */
@@ -76,6 +78,15 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
    * @generated from field: scoremesh.policy.v1.Shadow shadow = 7;
    */
   shadow?: Shadow | undefined;
+
+  /**
+   * Segment rules, evaluated in order before the canary: the first rule whose `where` holds for a row sends it
+   * to that rule's version (a rule's rows never go to the canary). Rows no rule matches are split between the
+   * champion and the canary as without rules. Empty: none. Needs schema_version 3.
+   *
+   * @generated from field: repeated scoremesh.policy.v1.SegmentRule segments = 8;
+   */
+  segments: SegmentRule[];
 
   /**
    * A light → heavy cascade on the champion's rows: the light version scores them first and decides those whose
@@ -193,4 +204,44 @@ export type Cascade = Message<"scoremesh.policy.v1.Cascade"> & {
  */
 export const CascadeSchema: GenMessage<Cascade> = /*@__PURE__*/
   messageDesc(file_scoremesh_policy_v1_policy, 3);
+
+/**
+ * A segment rule: the rows for which `where` holds are served by `version` (route PRIMARY, audit assignment
+ * SEGMENT with the rule's name). A rule over a protected attribute (SEX, AGE, MARRIAGE, or any input the feature
+ * spec marks sensitive) is refused.
+ *
+ * @generated from message scoremesh.policy.v1.SegmentRule
+ */
+export type SegmentRule = Message<"scoremesh.policy.v1.SegmentRule"> & {
+  /**
+   * The segment's name, e.g. "branch-channel": letters, digits, '-' and '_', at most 64 characters; unique in a
+   * policy.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The version that serves the segment, e.g. "4"; may be the champion's or the canary's.
+   *
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * The condition, in the grammar of docs/rollouts.md#segment-rules: conditions joined by "and", each one of
+   * `tenant=ID`, `label.KEY=VALUE` (also !=), or `INPUT OP NUMBER` with OP one of = != < <= > >= over a
+   * non-protected request input, e.g. "label.channel=branch and LIMIT_BAL>=200000 and LIMIT_BAL<500000".
+   *
+   * @generated from field: string where = 3;
+   */
+  where: string;
+};
+
+/**
+ * Describes the message scoremesh.policy.v1.SegmentRule.
+ * Use `create(SegmentRuleSchema)` to create a new message.
+ */
+export const SegmentRuleSchema: GenMessage<SegmentRule> = /*@__PURE__*/
+  messageDesc(file_scoremesh_policy_v1_policy, 4);
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/router/v1/router.proto.
  */
 export const file_scoremesh_router_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSLKAgoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkSEQoJdGVuYW50X2lkGAggASgJEjEKBnJlcGxheRgJIAEoCzIhLnNjb3JlbWVzaC5yb3V0ZXIudjEuUmVwbGF5SW5wdXRzEhoKEmVudGl0eV9zbmFwc2hvdF9pZBgKIAEoCRouCgxTZWdtZW50RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJnCgxSb3V0ZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSGQoRZmVhdHVyZV9zcGVjX2hhc2gYAiABKAkSLQoEcm93cxgDIAMoCzIfLnNjb3JlbWVzaC5yb3V0ZXIudjEuRmVhdHVyZVJvdyJGCg1Sb3V0ZVJlc3BvbnNlEjUKCWRlY2lzaW9ucxgBIAMoCzIiLnNjb3JlbWVzaC5kZWNpc2lvbi52MS5Sb3dEZWNpc2lvbiIuCgxSZXBsYXlJbnB1dHMSDgoGaW5wdXRzGAEgASgMEg4KBmVudGl0eRgCIAEoDDJhCg1Sb3V0ZXJTZXJ2aWNlElAKBVJvdXRlEiEuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlcXVlc3QaIi5zY29yZW1lc2gucm91dGVyLnYxLlJvdXRlUmVzcG9uc2UiAGIGcHJvdG8z", [file_scoremesh_decision_v1_decision]);
+  fileDesc("CiBzY29yZW1lc2gvcm91dGVyL3YxL3JvdXRlci5wcm90bxITc2NvcmVtZXNoLnJvdXRlci52MSK4BAoKRmVhdHVyZVJvdxISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIQCghmZWF0dXJlcxgDIAMoAhIPCgdpbXB1dGVkGAQgAygJEj0KB3NlZ21lbnQYBSADKAsyLC5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuU2VnbWVudEVudHJ5Eg8KB2V4cGxhaW4YBiABKAgSEAoIdHJhY2VfaWQYByABKAkSEQoJdGVuYW50X2lkGAggASgJEjEKBnJlcGxheRgJIAEoCzIhLnNjb3JlbWVzaC5yb3V0ZXIudjEuUmVwbGF5SW5wdXRzEhoKEmVudGl0eV9zbmFwc2hvdF9pZBgKIAEoCRI7CgZsYWJlbHMYCyADKAsyKy5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuTGFiZWxzRW50cnkSSgoOcm91dGluZ19pbnB1dHMYDCADKAsyMi5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3cuUm91dGluZ0lucHV0c0VudHJ5Gi4KDFNlZ21lbnRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaNAoSUm91dGluZ0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiZwoMUm91dGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEhkKEWZlYXR1cmVfc3BlY19oYXNoGAIgASgJEi0KBHJvd3MYAyADKAsyHy5zY29yZW1lc2gucm91dGVyLnYxLkZlYXR1cmVSb3ciRgoNUm91dGVSZXNwb25zZRI1CglkZWNpc2lvbnMYASADKAsyIi5zY29yZW1lc2guZGVjaXNpb24udjEuUm93RGVjaXNpb24iLgoMUmVwbGF5SW5wdXRzEg4KBmlucHV0cxgBIAEoDBIOCgZlbnRpdHkYAiABKAwyYQoNUm91dGVyU2VydmljZRJQCgVSb3V0ZRIhLnNjb3JlbWVzaC5yb3V0ZXIudjEuUm91dGVSZXF1ZXN0GiIuc2NvcmVtZXNoLnJvdXRlci52MS5Sb3V0ZVJlc3BvbnNlIgBiBnByb3RvMw", [file_scoremesh_decision_v1_decision]);
 
 /**
  * A row's feature vector, built by the feature service.
@@ -88,6 +88,22 @@ export type FeatureRow = Message<"scoremesh.router.v1.FeatureRow"> & {
    * @generated from field: string entity_snapshot_id = 10;
    */
   entitySnapshotId: string;
+
+  /**
+   * The request's routing labels (ScoreRequest.labels), for the serving policy's segment rules.
+   *
+   * @generated from field: map<string, string> labels = 11;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The raw values of the request's non-sensitive inputs by name (never SEX, AGE, MARRIAGE or another input the
+   * spec marks sensitive), for segment rules over an input band (e.g. LIMIT_BAL>=200000): the vector holds
+   * transformed values only.
+   *
+   * @generated from field: map<string, double> routing_inputs = 12;
+   */
+  routingInputs: { [key: string]: number };
 };
 
 /**

@@ -5,6 +5,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   CanarySchema,
   CascadeSchema,
+  SegmentRuleSchema,
   ServingPolicySchema,
   ShadowSchema,
 } from "../../../../gen/scoremesh/policy/v1/policy_pb.js";
@@ -96,7 +97,9 @@ test("keptFields keeps every writable part of a policy and drops who wrote it an
   p.shadow = create(ShadowSchema, { version: "2", sampleRate: 0.5 });
   p.cascade = create(CascadeSchema, { lightVersion: "5", bandLow: 0.2, bandHigh: 0.7 });
   const kept = keptFields(p);
-  assert.deepEqual(Object.keys(kept).sort(), ["canary", "cascade", "championVersion", "model", "shadow"]);
+  const metadata = ["updatedAt", "updatedBy", "schemaVersion"];
+  const writable = ServingPolicySchema.fields.map((f) => f.localName).filter((n) => !metadata.includes(n));
+  assert.deepEqual(Object.keys(kept).sort(), writable.sort());
   assert.equal(kept.cascade, p.cascade);
 });
 
@@ -114,8 +117,8 @@ test("malformed policies are refused with a KvValueError that says what is wrong
   refuses('{"championVersion":"3","schemaVersion":1}', /model is empty/);
   refuses('{"model":"credit-default","championVersion":"3","champion":"2"}', /champion/);
   refuses(
-    '{"model":"credit-default","championVersion":"3","schemaVersion":3}',
-    /schema version 3 is not one this build reads \(0, 1, 2\)/,
+    '{"model":"credit-default","championVersion":"3","schemaVersion":4}',
+    /schema version 4 is not one this build reads \(0, 1, 2, 3\)/,
   );
   refuses(
     '{"model":"credit-default","championVersion":"3","schemaVersion":-1}',
@@ -126,4 +129,34 @@ test("malformed policies are refused with a KvValueError that says what is wrong
 test("the schema version may be written as a string (protobuf JSON allows it), and new fields of the current version are ignored", () => {
   const text = JSON.stringify({ ...JSON.parse(encodePolicy(policy)), schemaVersion: "2", shadowVersion: "4" });
   assert.deepEqual(decodePolicy(text), policy);
+});
+
+test("segment rules are written as schema version 3 (a build that ignores them refuses it), a policy without as 2", () => {
+  const p = clone(ServingPolicySchema, policy);
+  p.segments = [create(SegmentRuleSchema, { name: "branch", version: "4", where: "label.channel=branch" })];
+  const text = encodePolicy(p);
+  assert.equal(fromJsonString(ServingPolicySchema, text).schemaVersion, 3);
+  assert.deepEqual(decodePolicy(text), { ...p, schemaVersion: 3 });
+  assert.equal(fromJsonString(ServingPolicySchema, encodePolicy(policy)).schemaVersion, 2, "no segments: still 2");
+});
+
+test("a policy with a bad segment rule is refused as a whole, naming the rule's field", () => {
+  const withRule = (rule: { name: string; version: string; where: string }) => {
+    const p = clone(ServingPolicySchema, policy);
+    p.segments = [
+      create(SegmentRuleSchema, { name: "ok", version: "4", where: "tenant=acme" }),
+      create(SegmentRuleSchema, rule),
+    ];
+    return encodePolicy(p);
+  };
+  const refuses = (rule: { name: string; version: string; where: string }, why: RegExp) =>
+    assert.throws(
+      () => decodePolicy(withRule(rule)),
+      (err: unknown) => err instanceof KvValueError && why.test(err.message),
+    );
+  refuses({ name: "older", version: "4", where: "AGE>=60" }, /segments\[1\]\.where: AGE is a protected attribute/);
+  refuses({ name: "ok", version: "4", where: "tenant=globex" }, /segments\[1\]\.name ok is used twice/);
+  refuses({ name: "x", version: "", where: "tenant=globex" }, /segments\[1\]\.version is empty/);
+  refuses({ name: "bad name", version: "4", where: "tenant=globex" }, /segments\[1\]\.name must be/);
+  refuses({ name: "x", version: "4", where: "LIMIT_BAL>=lots" }, /segments\[1\]\.where: .*compared with a number/);
 });

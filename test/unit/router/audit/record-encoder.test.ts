@@ -59,6 +59,10 @@ for (const [name, fields] of [
       reviewBand: 0,
     },
   ],
+  [
+    "a segment rule and routing labels",
+    { ...full, assignment: 3, segmentRule: "branch", labels: { channel: "branch", region: "north" } },
+  ],
 ] as const) {
   test(`the hand encoder writes the bytes toBinary writes (${name})`, () => {
     const bytes = encodeAuditRecord("credit-default", fields, link);
