@@ -1,5 +1,6 @@
 import {
   POLICY_BUCKET,
+  ROLLOUT_BUCKET,
   TENANT_BUCKET,
   USAGE_BUCKET,
   VALIDATOR_BUCKET,
@@ -31,6 +32,8 @@ export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
   control: [
     { bucket: POLICY_BUCKET, write: true, create: true },
     { bucket: TENANT_BUCKET, write: true, create: true },
+    // meshctl records hand-made policy changes in the history and reads it (and the controller's status).
+    { bucket: ROLLOUT_BUCKET, write: true, create: true },
     { bucket: WORKER_BUCKET, write: false, create: false },
     { bucket: BREAKER_BUCKET, write: false, create: false },
     ...USAGE_BUCKETS.map((bucket) => ({ bucket, write: false, create: false })),
@@ -43,7 +46,13 @@ export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
     { bucket: POLICY_BUCKET, write: false, create: false },
     { bucket: WORKER_BUCKET, write: true, create: true },
   ],
-  monitor: [{ bucket: WORKER_BUCKET, write: false, create: false }],
+  monitor: [
+    { bucket: WORKER_BUCKET, write: false, create: false },
+    // The rollout controller: raises a canary's percent, promotes or rolls back (signed with its operator key),
+    // holds its lease and writes the history.
+    { bucket: POLICY_BUCKET, write: true, create: false },
+    { bucket: ROLLOUT_BUCKET, write: true, create: true },
+  ],
   validator: [
     { bucket: TENANT_BUCKET, write: false, create: false },
     ...USAGE_BUCKETS.map((bucket) => ({ bucket, write: true, create: true })),

@@ -1,5 +1,6 @@
 import { EnvReader, natsIdentity, natsServers, type NatsIdentity } from "../lib/service/index.js";
 import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
+import { readRolloutConfig, type RolloutConfig } from "./rollout/config.js";
 
 export interface MonitorConfig extends ServiceTlsConfig {
   address: string;
@@ -18,6 +19,8 @@ export interface MonitorConfig extends ServiceTlsConfig {
   modelRepository: string;
   /** Decisions per version in the score drift window (MONITOR_DRIFT_WINDOW). */
   driftWindow: number;
+  /** The rollout controller (MONITOR_ROLLOUT_*); undefined: off (no operator key given). */
+  rollout?: RolloutConfig;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -32,5 +35,6 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     natsServers: natsServers(env),
     ...readServiceTls(env, "MONITOR"),
     natsIdentity: natsIdentity(env),
+    ...readRolloutConfig(env),
   };
 }

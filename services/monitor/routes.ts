@@ -5,6 +5,7 @@ import type { DecisionMetrics } from "./metrics.js";
 import type { ReviewQueue } from "./review-queue.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
 import type { DecisionStats } from "./stats.js";
+import type { RolloutWindows } from "./rollout/windows.js";
 
 export function monitorRoutes(deps: {
   stats: DecisionStats;
@@ -12,6 +13,7 @@ export function monitorRoutes(deps: {
   reviews: ReviewQueue;
   drift?: ScoreDriftWatch;
   audit?: AuditLog;
+  rollouts?: RolloutWindows;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
@@ -24,6 +26,7 @@ export function monitorRoutes(deps: {
         deps.metrics.add(r);
         deps.reviews.offer(r);
         deps.drift?.add(r);
+        deps.rollouts?.add(r);
       }
       deps.metrics.received.inc(records.length);
       return { accepted: req.records.length };

@@ -13,6 +13,8 @@ import { monitorRoutes } from "./routes.js";
 import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
+import { RolloutWindows } from "./rollout/windows.js";
+import { startRolloutController } from "./rollout/controller.js";
 
 /**
  * The monitor: receives decision records, counts them, keeps the review queue, follows the model workers'
@@ -34,7 +36,8 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
-  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit }));
+  const rollouts = new RolloutWindows();
+  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit, rollouts }));
   if (audit) host.onClose(() => audit.close());
   await host.listen();
   const workers = new WorkerTable();
@@ -48,6 +51,17 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
   });
   host.onClose(() => workerWatch.close());
+  if (config.rollout) {
+    const controller = startRolloutController({
+      ...config.rollout,
+      natsServers: config.natsServers,
+      natsIdentity: config.natsIdentity,
+      windows: rollouts,
+      log,
+      holder: `monitor-${process.pid}`,
+    });
+    host.onClose(() => controller.close());
+  }
   const http = await startHttpPage({
     address: config.httpAddress,
     stats,

@@ -14,3 +14,4 @@ export * from "./api-key.js";
 export * from "./tenant-codec.js";
 export * from "./tenant-store.js";
 export * from "./usage-store.js";
+export * from "./rollout-store.js";

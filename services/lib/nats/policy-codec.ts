@@ -1,5 +1,5 @@
 import { fromJson } from "@bufbuild/protobuf";
-import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
+import { RolloutState, ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { kvCodec } from "./kv-codec.js";
 
 /** The schema version of the serving policies this build writes (scoremesh.policy.v1.ServingPolicy.schema_version). */
@@ -23,7 +23,25 @@ const policyCodec = kvCodec({
 export function policyProblem(p: ServingPolicy): string | undefined {
   if (!p.model) return "model is empty";
   if (!p.championVersion) return "championVersion is empty";
-  return shadowProblem(p) ?? canaryProblem(p);
+  return shadowProblem(p) ?? canaryProblem(p) ?? rolloutProblem(p);
+}
+
+/** What is wrong with the policy's rollout (none is fine), naming the field. A finished one needs no canary. */
+export function rolloutProblem(p: ServingPolicy): string | undefined {
+  const r = p.rollout;
+  if (!r) return undefined;
+  if (!r.version) return "rollout.version is empty";
+  if (r.steps.length === 0) return "rollout.steps is empty";
+  for (let i = 0; i < r.steps.length; i++) {
+    const s = r.steps[i]!;
+    if (!Number.isFinite(s) || s <= 0 || s > CANARY_MAX_PERCENT || (i > 0 && s <= r.steps[i - 1]!))
+      return `rollout.steps must increase within (0, ${CANARY_MAX_PERCENT}], got ${r.steps.join(",")}`;
+  }
+  if (r.stepIndex >= r.steps.length) return `rollout.stepIndex ${r.stepIndex} is past the last step`;
+  if (r.holdDecisions === 0 && r.holdSeconds === 0) return "rollout needs holdDecisions or holdSeconds";
+  if (r.state !== RolloutState.RUNNING) return undefined;
+  if (p.canary?.version !== r.version) return `rollout.version ${r.version} is running but is not the canary`;
+  return undefined;
 }
 
 /** What is wrong with the policy's shadow (none is fine), naming the field. */
