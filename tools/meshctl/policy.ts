@@ -1,4 +1,4 @@
-import { ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
+import { RolloutState, ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { ModelRepository, seedChampion } from "../../services/lib/model/index.js";
 import { bootstrapPolicies, PolicyStore } from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
@@ -26,7 +26,12 @@ export function policyLine(p: ServingPolicy): string {
   const at = p.updatedAt ? new Date(Number(p.updatedAt.seconds) * 1000).toISOString() : "?";
   const canary = p.canary ? `, canary ${p.canary.version} at ${p.canary.percent} %` : "";
   const shadow = p.shadow ? `, shadow ${p.shadow.version} on ${p.shadow.sampleRate * 100} % of rows` : "";
-  return `champion ${p.championVersion}${canary}${shadow}, set ${at} by ${p.updatedBy || "?"}`;
+  const r = p.rollout;
+  const state = r ? (["", "running", "promoted", "rolled back"][r.state] ?? "") : "";
+  const rollout = r
+    ? `, rollout of ${r.version} ${state}${r.state === RolloutState.RUNNING ? ` at step ${r.stepIndex + 1}/${r.steps.length}` : ""}`
+    : "";
+  return `champion ${p.championVersion}${canary}${shadow}${rollout}, set ${at} by ${p.updatedBy || "?"}`;
 }
 
 /**

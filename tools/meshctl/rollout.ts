@@ -1,7 +1,13 @@
 import type { NatsConnection } from "nats";
 import { CanarySchema, ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { PolicyConflictError, PolicyStore, type PolicyAt, type PolicyFields } from "../../services/lib/nats/index.js";
+import {
+  PolicyConflictError,
+  PolicyStore,
+  RolloutStore,
+  type PolicyAt,
+  type PolicyFields,
+} from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import { checkServable } from "./version-check.js";
@@ -26,13 +32,34 @@ export async function changePolicy(
     const store = await PolicyStore.open(nc, trust);
     const at = await store.read(model);
     await check?.(nc, at);
+    let written: ServingPolicy;
     try {
-      return await store.putAt(change(at), at.revision);
+      written = await store.putAt(change(at), at.revision);
     } catch (err) {
       if (err instanceof PolicyConflictError) throw new CliError(`conflict: ${err.message}`);
       throw err;
     }
+    await recordChange(nc, written);
+    return written;
   });
+}
+
+/** Adds a hand-made change to the policy history; a history that cannot be written is a warning (it is done). */
+async function recordChange(nc: NatsConnection, p: ServingPolicy): Promise<void> {
+  const args = process.argv.slice(2).filter((a) => a !== "--json");
+  const what = `champion ${p.championVersion}${p.canary ? `, canary ${p.canary.version} at ${p.canary.percent} %` : ", no canary"}`;
+  try {
+    const store = await RolloutStore.open(nc);
+    await store.record({
+      at: new Date().toISOString(),
+      model: p.model,
+      by: p.updatedBy,
+      what,
+      why: `meshctl ${args.join(" ")}`,
+    });
+  } catch (err) {
+    console.error(`meshctl: warning: the change is made but not in the policy history: ${(err as Error).message}`);
+  }
 }
 
 /** The current policy, or a CliError when the model has none or its value is refused. */
