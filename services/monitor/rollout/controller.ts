@@ -51,13 +51,17 @@ export function startRolloutController(opts: RolloutControllerOptions): RolloutC
   let timer: NodeJS.Timeout | undefined;
   let watch: { close(): void } | undefined;
   const run = async () => {
-    nc = await connectNats(opts.natsServers, opts.holder, opts.natsIdentity, opts.log);
-    const store = await PolicyStore.open(nc, { trusted: opts.trusted, signer: opts.signer });
-    const rollouts = await RolloutStore.open(nc);
-    watch = await store.watch(
-      (p) => policies.set(p.model, p),
-      (err, model) => opts.log.warn({ err, model }, "rollout controller: ignoring a refused serving policy"),
-    );
+    const conn = (nc = await connectNats(opts.natsServers, opts.holder, opts.natsIdentity, opts.log));
+    const open = async () => {
+      const store = await PolicyStore.open(conn, { trusted: opts.trusted, signer: opts.signer });
+      const rollouts = await RolloutStore.open(conn);
+      watch = await store.watch(
+        (p) => policies.set(p.model, p),
+        (err, model) => opts.log.warn({ err, model }, "rollout controller: ignoring a refused serving policy"),
+      );
+      return { store, rollouts };
+    };
+    const { store, rollouts } = await retry(open, opts, () => closed);
     const tick = async () => {
       try {
         const was = leader;
@@ -130,4 +134,17 @@ export function startRolloutController(opts: RolloutControllerOptions): RolloutC
       if (nc) await closeNats(nc);
     },
   };
+}
+
+/** `fn` until it succeeds (a bucket not created yet, NATS away), every 2 s, logging the first failure only. */
+async function retry<T>(fn: () => Promise<T>, opts: { log: Logger }, closed: () => boolean): Promise<T> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (closed()) throw err;
+      if (failures === 0) opts.log.warn({ err }, "rollout controller cannot open its buckets yet; retrying");
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
 }
