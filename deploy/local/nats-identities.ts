@@ -17,6 +17,8 @@ export interface MeshKeys {
   trustedOperatorsFile: string;
   /** The launcher's own operator key (it seeds and re-signs policies at start). */
   launcherOperatorKeyFile: string;
+  /** The monitor's rollout controller's operator key (MONITOR_ROLLOUT_OPERATOR_KEY_FILE). */
+  rolloutOperatorKeyFile: string;
   /** The local operator's key, the one meshctl signs with (SCOREMESH_OPERATOR_KEY_FILE). */
   operatorKeyFile: string;
   operatorName: string;
@@ -24,6 +26,9 @@ export interface MeshKeys {
 
 /** The name the launcher's own signatures carry (`updated_by` of a seeded policy). */
 export const LAUNCHER_OPERATOR = "launcher";
+
+/** The name the rollout controller's signatures carry (`updated_by` of a policy it wrote). */
+export const ROLLOUT_OPERATOR = "rollout-controller";
 
 /**
  * Creates what is missing of a mesh's keys under `stateDir` and returns where they are: an nkey user seed per
@@ -43,7 +48,7 @@ export function ensureMeshKeys(stateDir: string): MeshKeys {
     publicKey[role] = ensureSeed(seedFile[role], () => nkeys.createUser());
   }
   const operatorName = localOperatorName();
-  const operators = [LAUNCHER_OPERATOR, operatorName].map((name) => ({
+  const operators = [LAUNCHER_OPERATOR, ROLLOUT_OPERATOR, operatorName].map((name) => ({
     name,
     publicKey: ensureSeed(join(opDir, `${name}.nk`), () => nkeys.createOperator()),
   }));
@@ -57,6 +62,7 @@ export function ensureMeshKeys(stateDir: string): MeshKeys {
     natsConfigFile,
     trustedOperatorsFile,
     launcherOperatorKeyFile: join(opDir, `${LAUNCHER_OPERATOR}.nk`),
+    rolloutOperatorKeyFile: join(opDir, `${ROLLOUT_OPERATOR}.nk`),
     operatorKeyFile: join(opDir, `${operatorName}.nk`),
     operatorName,
   };
@@ -70,7 +76,7 @@ function localOperatorName(): string {
   } catch {
     // No user name (some containers): "operator".
   }
-  return name === LAUNCHER_OPERATOR ? `${name}-user` : name.slice(0, 64);
+  return name === LAUNCHER_OPERATOR || name === ROLLOUT_OPERATOR ? `${name}-user` : name.slice(0, 64);
 }
 
 /** The public key of the seed in `file`, creating the file (0600) with a new key from `make` when missing. */
@@ -116,7 +122,10 @@ export function natsServerConfig(publicKey: Record<NatsRole, string>): string {
 /** The NATS identity a service's processes get (every replica of a role the same); the feature service has none. */
 export function serviceNatsEnv(keys: MeshKeys, service: string): Record<string, string> {
   const role = (NATS_ROLES as readonly string[]).includes(service) ? (service as NatsRole) : undefined;
-  return role ? { NATS_NKEY_SEED_FILE: keys.seedFile[role] } : {};
+  if (!role) return {};
+  const rollout: Record<string, string> =
+    role === "monitor" ? { MONITOR_ROLLOUT_OPERATOR_KEY_FILE: keys.rolloutOperatorKeyFile } : {};
+  return { NATS_NKEY_SEED_FILE: keys.seedFile[role], ...rollout };
 }
 
 /** What meshctl needs on top of a mesh's environment: the control identity and the local operator's signing key. */

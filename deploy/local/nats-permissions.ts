@@ -1,6 +1,7 @@
 import {
   MODEL_BUCKET,
   POLICY_BUCKET,
+  ROLLOUT_BUCKET,
   TENANT_BUCKET,
   USAGE_BUCKET,
   VALIDATOR_BUCKET,
@@ -43,6 +44,8 @@ export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
     { bucket: POLICY_BUCKET, write: true, create: true },
     { bucket: TENANT_BUCKET, write: true, create: true },
     { bucket: MODEL_BUCKET, write: true, create: true, kind: "os" },
+    // meshctl records hand-made policy changes in the history and reads it (and the controller's status).
+    { bucket: ROLLOUT_BUCKET, write: true, create: true },
     { bucket: WORKER_BUCKET, write: false, create: false },
     { bucket: BREAKER_BUCKET, write: false, create: false },
     ...USAGE_BUCKETS.map((bucket) => ({ bucket, write: false, create: false })),
@@ -62,6 +65,10 @@ export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
     { bucket: REVIEW_BUCKET, write: true, create: true },
     { bucket: DECISION_BUCKET, write: true, create: true },
     { bucket: OUTCOME_COUNT_BUCKET, write: true, create: true },
+    // The rollout controller: raises a canary's percent, promotes or rolls back (signed with its operator key),
+    // holds its lease and writes the history.
+    { bucket: POLICY_BUCKET, write: true, create: false },
+    { bucket: ROLLOUT_BUCKET, write: true, create: true },
   ],
   validator: [
     { bucket: TENANT_BUCKET, write: false, create: false },

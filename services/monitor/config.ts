@@ -9,6 +9,7 @@ import {
 import type { TrustedOperators } from "../lib/nats/index.js";
 import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import type { SegmentOptions } from "./dashboard/segments.js";
+import { readRolloutConfig, type RolloutConfig } from "./rollout/config.js";
 
 export interface MonitorConfig extends ServiceTlsConfig {
   address: string;
@@ -33,6 +34,8 @@ export interface MonitorConfig extends ServiceTlsConfig {
   trustedOperators: TrustedOperators;
   /** Days a decision is kept for outcomes to be joined to it (MONITOR_DECISION_TTL_DAYS). */
   decisionTtlDays: number;
+  /** The rollout controller (MONITOR_ROLLOUT_*); undefined: off (no operator key given). */
+  rollout?: RolloutConfig;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -53,6 +56,7 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     ...readServiceTls(env, "MONITOR"),
     natsIdentity: natsIdentity(env),
     trustedOperators: trustedOperators(env),
+    ...readRolloutConfig(env),
   };
 }
 

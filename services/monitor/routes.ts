@@ -9,6 +9,7 @@ import { durableCases, reviewRoutes } from "./reviews/review-routes.js";
 import type { OutcomeDesk } from "./outcomes/outcome-desk.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
 import type { DecisionStats } from "./stats.js";
+import type { RolloutWindows } from "./rollout/windows.js";
 
 export function monitorRoutes(deps: {
   stats: DecisionStats;
@@ -21,6 +22,7 @@ export function monitorRoutes(deps: {
   desk?: ReviewDesk;
   /** Decisions kept for outcomes, and the outcomes joined to them. */
   outcomes?: OutcomeDesk;
+  rollouts?: RolloutWindows;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
@@ -35,6 +37,7 @@ export function monitorRoutes(deps: {
         deps.metrics.add(r);
         deps.reviews.offer(r);
         deps.drift?.add(r);
+        deps.rollouts?.add(r);
       }
       deps.metrics.received.inc(records.length);
       return { accepted: req.records.length };

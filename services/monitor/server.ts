@@ -18,6 +18,8 @@ import { OutcomeDesk } from "./outcomes/outcome-desk.js";
 import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
+import { RolloutWindows } from "./rollout/windows.js";
+import { startRolloutController } from "./rollout/controller.js";
 
 /**
  * The monitor: receives decision records, counts them, keeps the review queue, follows the model workers'
@@ -41,9 +43,13 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
+  const rollouts = new RolloutWindows();
   const desk = new ReviewDesk(config.trustedOperators, log);
   const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log);
-  host.add(MonitorService, monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes }));
+  host.add(
+    MonitorService,
+    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts }),
+  );
   if (audit) host.onClose(() => audit.close());
   await host.listen();
   const workers = new WorkerTable();
@@ -65,6 +71,17 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
   });
   host.onClose(() => stores.close());
+  if (config.rollout) {
+    const controller = startRolloutController({
+      ...config.rollout,
+      natsServers: config.natsServers,
+      natsIdentity: config.natsIdentity,
+      windows: rollouts,
+      log,
+      holder: `monitor-${process.pid}`,
+    });
+    host.onClose(() => controller.close());
+  }
   const http = await startHttpPage({
     address: config.httpAddress,
     stats,

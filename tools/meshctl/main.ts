@@ -11,6 +11,8 @@ import { retire } from "./retire.js";
 import { reviews } from "./reviews.js";
 import { canary, promote, rollback } from "./rollout.js";
 import { segmentOff, setSegment } from "./segment.js";
+import { rollout } from "./rollout-auto.js";
+import { policyHistory } from "./policy-history.js";
 import { setShadow, shadowOff, shadowStatus } from "./shadow.js";
 import { score, scoreInput } from "./score.js";
 import { status } from "./status.js";
@@ -25,10 +27,15 @@ commands:
   status                          health of every service, serving policies, loaded versions, decision counts
                                   (exits 1 when a service is not SERVING or a part cannot be read)
   policy <model>                  the serving policy of a model (champion, canary)
+  policy <model> --history        every change of the policy: when, who, what, why, the checks at the time
   set-champion <model> <version>  make <version> the champion of <model> (routers switch once workers have it ready),
                                   signed with your operator key; refused unless a model worker has it ready
   canary <model> <version> --percent P
                                   send P % of <model>'s traffic (sticky by entity id) to <version> next to the champion
+  rollout <model> <version> [--steps 5,25,50,100] [--hold 60s | --hold-decisions N] [--min-sample N]
+                                  automated canary analysis: the monitor raises the canary step by step while it
+                                  compares it with the champion, promotes it after the last step or rolls it back
+                                  at the first breach; prints each step and check (Ctrl-C: the rollout runs on)
   promote <model>                 the canary becomes the champion and serves all traffic
   rollback <model>                remove the canary: every router sends all traffic to the champion at once
   shadow <model> <version> --sample R
@@ -119,6 +126,11 @@ const OPTIONS = {
   json: { type: "boolean" },
   limit: { type: "string" },
   percent: { type: "string" },
+  steps: { type: "string" },
+  hold: { type: "string" },
+  "hold-decisions": { type: "string" },
+  "min-sample": { type: "string" },
+  history: { type: "boolean" },
   sample: { type: "string" },
   off: { type: "boolean" },
   where: { type: "string" },
@@ -150,8 +162,25 @@ async function main(): Promise<void> {
   switch (values.help ? "help" : cmd) {
     case "status":
       return status(target(), out);
-    case "policy":
-      return policy(target(), args("policy", rest, ["model"])[0]!, out);
+    case "policy": {
+      const [model] = args("policy", rest, ["model"], " [--history]");
+      return values.history ? policyHistory(target(), model!, out) : policy(target(), model!, out);
+    }
+    case "rollout": {
+      const [model, version] = args(
+        "rollout",
+        rest,
+        ["model", "version"],
+        " [--steps …] [--hold 60s | --hold-decisions N]",
+      );
+      const opts = {
+        steps: values.steps,
+        hold: values.hold,
+        holdDecisions: values["hold-decisions"],
+        minSample: values["min-sample"],
+      };
+      return rollout(target(), model!, version!, opts, out);
+    }
     case "set-champion": {
       const [model, version] = args("set-champion", rest, ["model", "version"]);
       return setChampion(target(), model!, version!, out);

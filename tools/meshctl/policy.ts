@@ -1,8 +1,8 @@
-import { ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
+import { RolloutState, ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { ModelRepository, seedChampion } from "../../services/lib/model/index.js";
 import { bootstrapPolicies, keptFields, PolicyStore } from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
-import { cascadeBeside, changePolicy, shadowBeside } from "./rollout.js";
+import { cascadeBeside, changePolicy, handMade, shadowBeside } from "./rollout.js";
 import { segmentLine } from "./segment.js";
 import { monitorPairs, pairLine } from "./shadow.js";
 import { checkServable, servingProblem } from "./version-check.js";
@@ -29,7 +29,12 @@ export function policyLine(p: ServingPolicy): string {
   const shadow = p.shadow ? `, shadow ${p.shadow.version} on ${p.shadow.sampleRate * 100} % of rows` : "";
   const c = p.cascade;
   const cascade = c ? `, light ${c.lightVersion} first (scores in [${c.bandLow}, ${c.bandHigh}) go on)` : "";
-  return `champion ${p.championVersion}${canary}${shadow}${cascade}, set ${at} by ${p.updatedBy || "?"}`;
+  const r = p.rollout;
+  const state = r ? (["", "running", "promoted", "rolled back"][r.state] ?? "") : "";
+  const rollout = r
+    ? `, rollout of ${r.version} ${state}${r.state === RolloutState.RUNNING ? ` at step ${r.stepIndex + 1}/${r.steps.length}` : ""}`
+    : "";
+  return `champion ${p.championVersion}${canary}${shadow}${cascade}${rollout}, set ${at} by ${p.updatedBy || "?"}`;
 }
 
 /**
@@ -77,7 +82,7 @@ export async function setChampion(target: MeshTarget, model: string, version: st
     target,
     model,
     (at) => ({
-      ...(at.policy ? keptFields(at.policy) : {}),
+      ...(at.policy ? handMade(at.policy) : {}),
       model,
       championVersion: version,
       canary: at.policy?.canary && at.policy.canary.version !== version ? at.policy.canary : undefined,

@@ -5,6 +5,7 @@ import {
   keptFields,
   PolicyConflictError,
   PolicyStore,
+  RolloutStore,
   type PolicyAt,
   type PolicyFields,
 } from "../../services/lib/nats/index.js";
@@ -32,13 +33,34 @@ export async function changePolicy(
     const store = await PolicyStore.open(nc, trust);
     const at = await store.read(model);
     await check?.(nc, at);
+    let written: ServingPolicy;
     try {
-      return await store.putAt(change(at), at.revision);
+      written = await store.putAt(change(at), at.revision);
     } catch (err) {
       if (err instanceof PolicyConflictError) throw new CliError(`conflict: ${err.message}`);
       throw err;
     }
+    await recordChange(nc, written);
+    return written;
   });
+}
+
+/** Adds a hand-made change to the policy history; a history that cannot be written is a warning (it is done). */
+async function recordChange(nc: NatsConnection, p: ServingPolicy): Promise<void> {
+  const args = process.argv.slice(2).filter((a) => a !== "--json");
+  const what = `champion ${p.championVersion}${p.canary ? `, canary ${p.canary.version} at ${p.canary.percent} %` : ", no canary"}`;
+  try {
+    const store = await RolloutStore.open(nc);
+    await store.record({
+      at: new Date().toISOString(),
+      model: p.model,
+      by: p.updatedBy,
+      what,
+      why: `meshctl ${args.join(" ")}`,
+    });
+  } catch (err) {
+    console.error(`meshctl: warning: the change is made but not in the policy history: ${(err as Error).message}`);
+  }
 }
 
 /** The current policy, or a CliError when the model has none or its value is refused. */
@@ -56,7 +78,7 @@ export async function canary(target: MeshTarget, model: string, version: string,
   const p = await changePolicy(
     target,
     model,
-    (at) => ({ ...keptFields(current(model, at)), canary: create(CanarySchema, { version, percent }) }),
+    (at) => ({ ...handMade(current(model, at)), canary: create(CanarySchema, { version, percent }) }),
     async (nc, at) => {
       if (current(model, at).championVersion === version)
         throw new CliError(`version ${version} is already the champion of ${model}`);
@@ -72,7 +94,7 @@ export async function promote(target: MeshTarget, model: string, out: Output) {
     target,
     model,
     (at) => ({
-      ...keptFields(current(model, at)),
+      ...handMade(current(model, at)),
       championVersion: canaryOf(model, at).version,
       canary: undefined,
       shadow: shadowBeside(at, canaryOf(model, at).version),
@@ -87,7 +109,7 @@ export async function promote(target: MeshTarget, model: string, out: Output) {
 export async function rollback(target: MeshTarget, model: string, out: Output) {
   const p = await changePolicy(target, model, (at) => {
     canaryOf(model, at);
-    return { ...keptFields(current(model, at)), canary: undefined };
+    return { ...handMade(current(model, at)), canary: undefined };
   });
   report(p, out, `canary of ${model} rolled back: champion ${p.championVersion} serves all traffic`);
 }
@@ -96,6 +118,14 @@ export async function rollback(target: MeshTarget, model: string, out: Output) {
 export function shadowBeside(at: PolicyAt, champion: string) {
   const s = at.policy?.shadow;
   return s && s.version !== champion ? s : undefined;
+}
+
+/**
+ * The fields a hand-made change of the canary or the champion starts from: every part kept, but a running
+ * automated rollout ends (its canary is being changed under it); a finished one's record goes with it.
+ */
+export function handMade(p: ServingPolicy): PolicyFields {
+  return { ...keptFields(p), rollout: undefined };
 }
 
 /** The policy's light → heavy cascade, kept next to a champion `champion`; dropped when its light version is that. */

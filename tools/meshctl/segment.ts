@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { SegmentRuleSchema, ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
+import { keptFields } from "../../services/lib/nats/index.js";
 import { parseWhere, segmentsProblem, SegmentWhereError } from "../../services/lib/segments/index.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
 import { changePolicy, current } from "./rollout.js";
@@ -32,7 +33,7 @@ export async function setSegment(
       const segments = i < 0 ? [...p.segments, rule] : p.segments.map((r, k) => (k === i ? rule : r));
       const problem = segmentsProblem(segments);
       if (problem) throw new CliError(`refused: ${problem}`);
-      return { ...fieldsOf(p), segments };
+      return { ...keptFields(p), segments };
     },
     (nc) => checkServable(target, nc, model, version),
   );
@@ -47,7 +48,7 @@ export async function segmentOff(target: MeshTarget, model: string, name: string
       throw new CliError(
         `${model} has no segment ${name} (segments: ${p.segments.map((r) => r.name).join(", ") || "none"})`,
       );
-    return { ...fieldsOf(p), segments: p.segments.filter((r) => r.name !== name) };
+    return { ...keptFields(p), segments: p.segments.filter((r) => r.name !== name) };
   });
   report(p, out, `segment ${name} of ${model} removed`);
 }
@@ -82,10 +83,6 @@ function checkWhere(target: MeshTarget, model: string, where: string): void {
 /** "  segment branch: label.channel=branch → version 4" */
 export function segmentLine(r: { name: string; version: string; where: string }): string {
   return `  segment ${r.name}: ${r.where} → version ${r.version}`;
-}
-
-function fieldsOf(p: ServingPolicy) {
-  return { model: p.model, championVersion: p.championVersion, canary: p.canary, shadow: p.shadow };
 }
 
 function report(p: ServingPolicy, out: Output, line: string) {

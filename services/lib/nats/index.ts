@@ -16,3 +16,4 @@ export * from "./tenant-store.js";
 export * from "./usage-store.js";
 export * from "./model-store.js";
 export * from "./model-sync.js";
+export * from "./rollout-store.js";

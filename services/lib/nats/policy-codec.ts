@@ -1,5 +1,5 @@
 import { clone, fromJson, toJsonString } from "@bufbuild/protobuf";
-import { ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
+import { RolloutState, ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { kvCodec } from "./kv-codec.js";
 import { segmentsProblem } from "../segments/index.js";
 
@@ -37,7 +37,7 @@ const policyCodec = kvCodec({
 export function policyProblem(p: ServingPolicy): string | undefined {
   if (!p.model) return "model is empty";
   if (!p.championVersion) return "championVersion is empty";
-  return shadowProblem(p) ?? canaryProblem(p) ?? cascadeProblem(p) ?? segmentsProblem(p.segments);
+  return shadowProblem(p) ?? canaryProblem(p) ?? cascadeProblem(p) ?? segmentsProblem(p.segments) ?? rolloutProblem(p);
 }
 
 /** What is wrong with the policy's light → heavy cascade (none is fine), naming the field. */
@@ -50,6 +50,24 @@ function cascadeProblem(p: ServingPolicy): string | undefined {
     return `cascade.bandLow must be in [0, 1), got ${bandLow}`;
   if (!Number.isFinite(bandHigh) || bandHigh <= bandLow || bandHigh > 1)
     return `cascade.bandHigh must be in (bandLow, 1], got ${bandHigh}`;
+  return undefined;
+}
+
+/** What is wrong with the policy's rollout (none is fine), naming the field. A finished one needs no canary. */
+export function rolloutProblem(p: ServingPolicy): string | undefined {
+  const r = p.rollout;
+  if (!r) return undefined;
+  if (!r.version) return "rollout.version is empty";
+  if (r.steps.length === 0) return "rollout.steps is empty";
+  for (let i = 0; i < r.steps.length; i++) {
+    const s = r.steps[i]!;
+    if (!Number.isFinite(s) || s <= 0 || s > CANARY_MAX_PERCENT || (i > 0 && s <= r.steps[i - 1]!))
+      return `rollout.steps must increase within (0, ${CANARY_MAX_PERCENT}], got ${r.steps.join(",")}`;
+  }
+  if (r.stepIndex >= r.steps.length) return `rollout.stepIndex ${r.stepIndex} is past the last step`;
+  if (r.holdDecisions === 0 && r.holdSeconds === 0) return "rollout needs holdDecisions or holdSeconds";
+  if (r.state !== RolloutState.RUNNING) return undefined;
+  if (p.canary?.version !== r.version) return `rollout.version ${r.version} is running but is not the canary`;
   return undefined;
 }
 

@@ -5,3 +5,5 @@ export * from "./ks.js";
 export * from "./psi.js";
 export * from "./rates.js";
 export * from "./sliding-counts.js";
+export * from "./arm-sample.js";
+export * from "./canary-analysis.js";

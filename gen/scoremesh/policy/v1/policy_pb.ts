@@ -5,8 +5,8 @@
 // The serving policy of a model family, kept in the NATS JetStream KV bucket "scoremesh_policy" under the
 // model's name (as protobuf JSON), and watched by every router and worker replica.
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/policy/v1/policy.proto.
  */
 export const file_scoremesh_policy_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSLRAgoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkSKwoGc2hhZG93GAcgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5TaGFkb3cSMgoIc2VnbWVudHMYCCADKAsyIC5zY29yZW1lc2gucG9saWN5LnYxLlNlZ21lbnRSdWxlEi0KB2Nhc2NhZGUYCiABKAsyHC5zY29yZW1lc2gucG9saWN5LnYxLkNhc2NhZGUiKgoGQ2FuYXJ5Eg8KB3ZlcnNpb24YASABKAkSDwoHcGVyY2VudBgCIAEoASIuCgZTaGFkb3cSDwoHdmVyc2lvbhgBIAEoCRITCgtzYW1wbGVfcmF0ZRgCIAEoASJFCgdDYXNjYWRlEhUKDWxpZ2h0X3ZlcnNpb24YASABKAkSEAoIYmFuZF9sb3cYAiABKAESEQoJYmFuZF9oaWdoGAMgASgBIjsKC1NlZ21lbnRSdWxlEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRINCgV3aGVyZRgDIAEoCWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSKAAwoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkSKwoGc2hhZG93GAcgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5TaGFkb3cSMgoIc2VnbWVudHMYCCADKAsyIC5zY29yZW1lc2gucG9saWN5LnYxLlNlZ21lbnRSdWxlEi0KB2Nhc2NhZGUYCiABKAsyHC5zY29yZW1lc2gucG9saWN5LnYxLkNhc2NhZGUSLQoHcm9sbG91dBgJIAEoCzIcLnNjb3JlbWVzaC5wb2xpY3kudjEuUm9sbG91dCIqCgZDYW5hcnkSDwoHdmVyc2lvbhgBIAEoCRIPCgdwZXJjZW50GAIgASgBIi4KBlNoYWRvdxIPCgd2ZXJzaW9uGAEgASgJEhMKC3NhbXBsZV9yYXRlGAIgASgBIkUKB0Nhc2NhZGUSFQoNbGlnaHRfdmVyc2lvbhgBIAEoCRIQCghiYW5kX2xvdxgCIAEoARIRCgliYW5kX2hpZ2gYAyABKAEiOwoLU2VnbWVudFJ1bGUSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBXdoZXJlGAMgASgJIrICCgdSb2xsb3V0Eg8KB3ZlcnNpb24YASABKAkSDQoFc3RlcHMYAiADKAESEgoKc3RlcF9pbmRleBgDIAEoDRIWCg5ob2xkX2RlY2lzaW9ucxgEIAEoDRIUCgxob2xkX3NlY29uZHMYBSABKA0SOgoKdGhyZXNob2xkcxgGIAEoCzImLnNjb3JlbWVzaC5wb2xpY3kudjEuUm9sbG91dFRocmVzaG9sZHMSMAoFc3RhdGUYByABKA4yIS5zY29yZW1lc2gucG9saWN5LnYxLlJvbGxvdXRTdGF0ZRIzCg9zdGVwX3N0YXJ0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgJIAEoCRISCgpzdGFydGVkX2J5GAogASgJIq8BChFSb2xsb3V0VGhyZXNob2xkcxISCgptaW5fc2FtcGxlGAEgASgNEh0KFW1heF9kZWdyYWRlZF9pbmNyZWFzZRgCIAEoARIVCg1tYXhfcDk5X3JhdGlvGAMgASgBEhgKEG1heF9wOTlfc2xhY2tfbXMYBCABKAESFQoNbWF4X3Njb3JlX3BzaRgFIAEoARIfChdtYXhfZGVjaXNpb25fcmF0ZV9zaGlmdBgGIAEoASqDAQoMUm9sbG91dFN0YXRlEh0KGVJPTExPVVRfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVST0xMT1VUX1NUQVRFX1JVTk5JTkcQARIaChZST0xMT1VUX1NUQVRFX1BST01PVEVEEAISHQoZUk9MTE9VVF9TVEFURV9ST0xMRURfQkFDSxADYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * The value of a model family's key in the policy bucket.
@@ -97,6 +97,15 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
    * @generated from field: scoremesh.policy.v1.Cascade cascade = 10;
    */
   cascade?: Cascade | undefined;
+
+  /**
+   * An automated rollout of the canary (steps, holds, thresholds, where it stands), driven by the monitor's
+   * rollout controller (docs/rollouts.md#automated-rollouts). Absent: none was started. A finished one stays
+   * (state PROMOTED or ROLLED_BACK, with the reason) until the next starts.
+   *
+   * @generated from field: scoremesh.policy.v1.Rollout rollout = 9;
+   */
+  rollout?: Rollout | undefined;
 };
 
 /**
@@ -244,4 +253,181 @@ export type SegmentRule = Message<"scoremesh.policy.v1.SegmentRule"> & {
  */
 export const SegmentRuleSchema: GenMessage<SegmentRule> = /*@__PURE__*/
   messageDesc(file_scoremesh_policy_v1_policy, 4);
+
+/**
+ * An automated rollout: the canary's percent goes through `steps`; at each step the controller holds, compares the
+ * canary against the champion on the same window, and raises the percent (pass), promotes after the last step,
+ * or removes the canary at once (breach).
+ *
+ * @generated from message scoremesh.policy.v1.Rollout
+ */
+export type Rollout = Message<"scoremesh.policy.v1.Rollout"> & {
+  /**
+   * The canary version being rolled out.
+   *
+   * @generated from field: string version = 1;
+   */
+  version: string;
+
+  /**
+   * The canary's percent at each step, increasing, each in (0, 100], e.g. [5, 25, 50, 100].
+   *
+   * @generated from field: repeated double steps = 2;
+   */
+  steps: number[];
+
+  /**
+   * The step the rollout is at (index into steps).
+   *
+   * @generated from field: uint32 step_index = 3;
+   */
+  stepIndex: number;
+
+  /**
+   * A hold ends after this many canary decisions (0: by time only).
+   *
+   * @generated from field: uint32 hold_decisions = 4;
+   */
+  holdDecisions: number;
+
+  /**
+   * A hold ends after this many seconds (0: by decisions only). With both set, whichever comes first.
+   *
+   * @generated from field: uint32 hold_seconds = 5;
+   */
+  holdSeconds: number;
+
+  /**
+   * The limits of the comparison; unset fields take the documented defaults.
+   *
+   * @generated from field: scoremesh.policy.v1.RolloutThresholds thresholds = 6;
+   */
+  thresholds?: RolloutThresholds | undefined;
+
+  /**
+   * @generated from field: scoremesh.policy.v1.RolloutState state = 7;
+   */
+  state: RolloutState;
+
+  /**
+   * When the current step began: only decisions after it count.
+   *
+   * @generated from field: google.protobuf.Timestamp step_started_at = 8;
+   */
+  stepStartedAt?: Timestamp | undefined;
+
+  /**
+   * Why it ended (a promotion, or the checks that breached with their values).
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+
+  /**
+   * Who started it (the operator that signed the first value).
+   *
+   * @generated from field: string started_by = 10;
+   */
+  startedBy: string;
+};
+
+/**
+ * Describes the message scoremesh.policy.v1.Rollout.
+ * Use `create(RolloutSchema)` to create a new message.
+ */
+export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
+  messageDesc(file_scoremesh_policy_v1_policy, 5);
+
+/**
+ * The limits of a canary analysis (services/lib/stats/canary-analysis.ts); 0 means the default.
+ *
+ * @generated from message scoremesh.policy.v1.RolloutThresholds
+ */
+export type RolloutThresholds = Message<"scoremesh.policy.v1.RolloutThresholds"> & {
+  /**
+   * Decisions each arm needs (overall or in a segment) before a check counts; default 200.
+   *
+   * @generated from field: uint32 min_sample = 1;
+   */
+  minSample: number;
+
+  /**
+   * Canary degraded share minus the champion's; default 0.02.
+   *
+   * @generated from field: double max_degraded_increase = 2;
+   */
+  maxDegradedIncrease: number;
+
+  /**
+   * Canary p99 at most champion p99 x ratio + slack; defaults 2 and 25 ms.
+   *
+   * @generated from field: double max_p99_ratio = 3;
+   */
+  maxP99Ratio: number;
+
+  /**
+   * @generated from field: double max_p99_slack_ms = 4;
+   */
+  maxP99SlackMs: number;
+
+  /**
+   * PSI of canary scores against champion scores; default 0.25.
+   *
+   * @generated from field: double max_score_psi = 5;
+   */
+  maxScorePsi: number;
+
+  /**
+   * |canary - champion| share of approve, review, decline; default 0.10.
+   *
+   * @generated from field: double max_decision_rate_shift = 6;
+   */
+  maxDecisionRateShift: number;
+};
+
+/**
+ * Describes the message scoremesh.policy.v1.RolloutThresholds.
+ * Use `create(RolloutThresholdsSchema)` to create a new message.
+ */
+export const RolloutThresholdsSchema: GenMessage<RolloutThresholds> = /*@__PURE__*/
+  messageDesc(file_scoremesh_policy_v1_policy, 6);
+
+/**
+ * Where a rollout stands.
+ *
+ * @generated from enum scoremesh.policy.v1.RolloutState
+ */
+export enum RolloutState {
+  /**
+   * @generated from enum value: ROLLOUT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The controller is holding at step_index.
+   *
+   * @generated from enum value: ROLLOUT_STATE_RUNNING = 1;
+   */
+  RUNNING = 1,
+
+  /**
+   * Every step passed: the version is the champion.
+   *
+   * @generated from enum value: ROLLOUT_STATE_PROMOTED = 2;
+   */
+  PROMOTED = 2,
+
+  /**
+   * A check breached (or the rollout could not continue): the canary was removed.
+   *
+   * @generated from enum value: ROLLOUT_STATE_ROLLED_BACK = 3;
+   */
+  ROLLED_BACK = 3,
+}
+
+/**
+ * Describes the enum scoremesh.policy.v1.RolloutState.
+ */
+export const RolloutStateSchema: GenEnum<RolloutState> = /*@__PURE__*/
+  enumDesc(file_scoremesh_policy_v1_policy, 0);
 

@@ -9,10 +9,10 @@ import { NATS_ROLES, rolePermissions } from "../../../../deploy/local/nats-permi
 const allows = (role: (typeof NATS_ROLES)[number], subject: string) =>
   rolePermissions(role, "_INBOX_X").publish.allow.includes(subject);
 
-test("only control may change serving policy and tenants, or create their buckets", () => {
+test("only control (and the monitor's rollout controller, for policies) may change serving policy and tenants, or create their buckets", () => {
   for (const role of NATS_ROLES) {
     const control = role === "control";
-    assert.equal(allows(role, "$KV.scoremesh_policy.>"), control, role);
+    assert.equal(allows(role, "$KV.scoremesh_policy.>"), control || role === "monitor", role);
     assert.equal(allows(role, "$KV.scoremesh_tenants.>"), control, role);
     assert.equal(allows(role, "$JS.API.STREAM.CREATE.KV_scoremesh_policy"), control, role);
   }
@@ -29,6 +29,8 @@ test("each role writes only its own buckets and reads what it needs", () => {
   assert.ok(allows("validator", "$KV.scoremesh_usage.>") && allows("validator", "$KV.scoremesh_validators.>"));
   assert.ok(allows("validator", "$JS.API.STREAM.INFO.KV_scoremesh_tenants"));
   assert.ok(!allows("validator", "$JS.API.STREAM.INFO.KV_scoremesh_policy"));
+  assert.ok(allows("monitor", "$KV.scoremesh_rollouts.>") && allows("control", "$KV.scoremesh_rollouts.>"));
+  assert.ok(!allows("router", "$KV.scoremesh_rollouts.>") && !allows("validator", "$KV.scoremesh_rollouts.>"));
   for (const role of NATS_ROLES)
     assert.deepEqual(rolePermissions(role, "_INBOX_X").subscribe.allow, ["_INBOX_X.>"], "its own inbox only");
 });
@@ -75,7 +77,11 @@ test("ensureMeshKeys: seeds 0600, kept across starts; the server config holds pu
     assert.ok(!/"S[UO][A-Z2-7]{20,}/.test(conf), "no seed in the server's configuration");
     for (const role of NATS_ROLES) assert.ok(conf.includes(a.publicKey[role]), role);
     const ops = JSON.parse(readFileSync(a.trustedOperatorsFile, "utf8")) as { operators: { name: string }[] };
-    assert.deepEqual(ops.operators.map((o) => o.name).sort(), ["launcher", a.operatorName].sort());
+    assert.deepEqual(
+      ops.operators.map((o) => o.name).sort(),
+      ["launcher", "rollout-controller", a.operatorName].sort(),
+    );
+    assert.equal(statSync(a.rolloutOperatorKeyFile).mode & 0o777, 0o600);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   CanarySchema,
   CascadeSchema,
+  RolloutSchema,
   SegmentRuleSchema,
   ServingPolicySchema,
   ShadowSchema,
@@ -96,6 +97,8 @@ test("keptFields keeps every writable part of a policy and drops who wrote it an
   p.canary = create(CanarySchema, { version: "4", percent: 10 });
   p.shadow = create(ShadowSchema, { version: "2", sampleRate: 0.5 });
   p.cascade = create(CascadeSchema, { lightVersion: "5", bandLow: 0.2, bandHigh: 0.7 });
+  p.rollout = create(RolloutSchema, { version: "4", steps: [5, 100], holdDecisions: 10 });
+  p.segments = [create(SegmentRuleSchema, { name: "branch", version: "4", where: "label.channel=branch" })];
   const kept = keptFields(p);
   const metadata = ["updatedAt", "updatedBy", "schemaVersion"];
   const writable = ServingPolicySchema.fields.map((f) => f.localName).filter((n) => !metadata.includes(n));

@@ -1,0 +1,139 @@
+import type { KV, NatsConnection } from "nats";
+import { withReplicas } from "./bucket-replicas.js";
+
+/** The JetStream KV bucket of the rollout controller: its lease (`lease`) and the policy history (`history.*`). */
+export const ROLLOUT_BUCKET = "scoremesh_rollouts";
+
+/** File storage, one value per key: each history entry has its own key, so nothing is overwritten. */
+export const ROLLOUT_BUCKET_OPTIONS = { history: 1 } as const;
+
+/** A check's reading at the time of a change (see services/lib/stats/canary-analysis.ts). */
+export interface HistoryCheck {
+  name: string;
+  segment: string;
+  value: number;
+  limit: number;
+  state: string;
+  championSample: number;
+  canarySample: number;
+}
+
+/** One policy change as history keeps it: who, what, why and the metrics at the time. */
+export interface PolicyChange {
+  /** ISO time of the change. */
+  at: string;
+  model: string;
+  /** The operator that signed it (e.g. "ana", "rollout-controller"). */
+  by: string;
+  /** What changed, e.g. "canary 4 at 25 %", "rolled back canary 4". */
+  what: string;
+  /** Why, e.g. "meshctl canary", "step 1 passed", "breach: approve_rate". */
+  why: string;
+  /** The checks at the time (a rollout's steps); absent for a hand-made change. */
+  checks?: HistoryCheck[];
+  /** The policy's revision after the change. */
+  revision?: number;
+}
+
+/** Who holds the controller's lease, and until when (ms since the epoch). */
+export interface Lease {
+  holder: string;
+  until: number;
+}
+
+/** The controller's reading of a running rollout's current step, rewritten at each of its checks. */
+export interface RolloutStatus {
+  at: string;
+  model: string;
+  version: string;
+  stepIndex: number;
+  percent: number;
+  canaryDecisions: number;
+  championDecisions: number;
+  holdDecisions: number;
+  holdSeconds: number;
+  checks: HistoryCheck[];
+  /** The replica that holds the lease. */
+  controller: string;
+}
+
+const LEASE_KEY = "lease";
+
+/** A history key: `history.<model>.<ms, 15 digits>-<random>` so that keys sort by time. */
+function historyKey(model: string, at: number): string {
+  const rand = Math.random().toString(36).slice(2, 8);
+  return `history.${model}.${String(at).padStart(15, "0")}-${rand}`;
+}
+
+/**
+ * The rollout controller's lease and the policy history in NATS KV. The lease is held with compare-and-set on
+ * its revision: `acquire` takes it when it is free, lapsed or already ours, and fails when another holder wrote
+ * it first, so at most one controller acts at a time; a holder that stops renewing loses it after `ttlMs`.
+ */
+export class RolloutStore {
+  private constructor(private readonly kv: KV) {}
+
+  static async open(nc: NatsConnection): Promise<RolloutStore> {
+    return new RolloutStore(await nc.jetstream().views.kv(ROLLOUT_BUCKET, withReplicas(ROLLOUT_BUCKET_OPTIONS)));
+  }
+
+  /** Takes or renews the lease for `holder` until now + ttlMs; false when another holder has it (or won a race). */
+  async acquire(holder: string, ttlMs: number, now = Date.now()): Promise<boolean> {
+    const e = await this.kv.get(LEASE_KEY);
+    const value = JSON.stringify({ holder, until: now + ttlMs } satisfies Lease);
+    try {
+      if (!e || e.operation !== "PUT") {
+        await (e ? this.kv.update(LEASE_KEY, value, e.revision) : this.kv.create(LEASE_KEY, value));
+        return true;
+      }
+      const lease = JSON.parse(e.string()) as Lease;
+      if (lease.holder !== holder && lease.until > now) return false;
+      await this.kv.update(LEASE_KEY, value, e.revision);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The lease now, if any. */
+  async lease(): Promise<Lease | undefined> {
+    const e = await this.kv.get(LEASE_KEY);
+    return e && e.operation === "PUT" ? (JSON.parse(e.string()) as Lease) : undefined;
+  }
+
+  /** Gives the lease up (only if `holder` has it), so that another replica takes over at once. */
+  async release(holder: string): Promise<void> {
+    const e = await this.kv.get(LEASE_KEY);
+    if (!e || e.operation !== "PUT" || (JSON.parse(e.string()) as Lease).holder !== holder) return;
+    await this.kv.update(LEASE_KEY, JSON.stringify({ holder, until: 0 }), e.revision).catch(() => undefined);
+  }
+
+  /** Writes the controller's reading of a model's rollout (last writer wins). */
+  async putStatus(status: RolloutStatus): Promise<void> {
+    await this.kv.put(`status.${status.model}`, JSON.stringify(status));
+  }
+
+  /** The controller's last reading of the model's rollout, if any. */
+  async status(model: string): Promise<RolloutStatus | undefined> {
+    const e = await this.kv.get(`status.${model}`);
+    return e && e.operation === "PUT" ? (JSON.parse(e.string()) as RolloutStatus) : undefined;
+  }
+
+  /** Appends a policy change to the model's history. */
+  async record(change: PolicyChange): Promise<void> {
+    await this.kv.create(historyKey(change.model, Date.parse(change.at)), JSON.stringify(change));
+  }
+
+  /** The model's history, oldest first. */
+  async history(model: string): Promise<PolicyChange[]> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys(`history.${model}.>`)) keys.push(k);
+    keys.sort();
+    const out: PolicyChange[] = [];
+    for (const k of keys) {
+      const e = await this.kv.get(k);
+      if (e && e.operation === "PUT") out.push(JSON.parse(e.string()) as PolicyChange);
+    }
+    return out;
+  }
+}
