@@ -1,6 +1,6 @@
 import { RolloutState, ServingPolicySchema, type ServingPolicy } from "../../gen/scoremesh/policy/v1/policy_pb.js";
 import { ModelRepository, seedChampion } from "../../services/lib/model/index.js";
-import { bootstrapPolicies, keptFields, PolicyStore } from "../../services/lib/nats/index.js";
+import { bootstrapPolicies, PolicyStore } from "../../services/lib/nats/index.js";
 import { withNats } from "./nats.js";
 import { cascadeBeside, changePolicy, handMade, shadowBeside } from "./rollout.js";
 import { segmentLine } from "./segment.js";

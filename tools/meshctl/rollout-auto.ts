@@ -5,8 +5,8 @@ import {
   RolloutSchema,
   RolloutState,
   RolloutThresholdsSchema,
-  type ServingPolicy,
 } from "../../gen/scoremesh/policy/v1/policy_pb.js";
+import { keptFields } from "../../services/lib/nats/index.js";
 import { DEFAULT_ROLLOUT_STEPS } from "../../services/monitor/rollout/step.js";
 import { changePolicy, current } from "./rollout.js";
 import { checkServable } from "./version-check.js";
