@@ -29,7 +29,8 @@ export function monitorRoutes(deps: {
       // Shadow records are champion/shadow pairs, not decisions: counted apart, kept out of the audit and stats.
       const records = req.records.filter((r) => !r.shadowOf);
       if (deps.audit && records.length > 0) await deps.audit.append(records);
-      await Promise.all([deps.desk?.offer(records), deps.outcomes?.index(records)]);
+      // The in-memory views first: the durable stores below may wait up to a second on NATS, and the rollout
+      // controller's windows, the page and the counts must not lag behind them.
       for (const r of req.records) if (r.shadowOf) deps.stats.shadows.add(r);
       for (const r of req.records) deps.dashboard?.add(r);
       for (const r of records) {
@@ -40,6 +41,7 @@ export function monitorRoutes(deps: {
         deps.rollouts?.add(r);
       }
       deps.metrics.received.inc(records.length);
+      await Promise.all([deps.desk?.offer(records), deps.outcomes?.index(records)]);
       return { accepted: req.records.length };
     },
     async getStats() {

@@ -57,7 +57,13 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
    * client certificate asked for; off (the default, for local development): plaintext for clients.
    */
   publicTls: boolean;
-  /** The edge's rules baseline (services/validator/edge-rules.ts): review band (keep it equal to ROUTER_REVIEW_BAND) and the time kept back for it, ms. */
+  /**
+   * VALIDATOR_EDGE_RULES=on: when no feature or router replica answers, the edge decides by the rules baseline
+   * (services/validator/edge-rules.ts). Off by default: the edge keeps no audit trail, so such a decision would be
+   * one a caller received that the audit trail lacks (docs/audit.md); off, the caller gets UNAVAILABLE and retries.
+   */
+  edgeRules: boolean;
+  /** The edge's rules baseline: review band (keep it equal to ROUTER_REVIEW_BAND) and the time kept back for it, ms. */
   rulesReviewBand: number;
   rulesReserveMs: number;
   /** Idempotent retries (services/validator/idempotency/): window (0: off), most entries, most bytes (estimated). */
@@ -108,6 +114,7 @@ function readValues(env: EnvReader): ValidatorConfig {
     ...readMetricsAddress(env, "VALIDATOR"),
     publicTls: env.oneOf("VALIDATOR_PUBLIC_TLS", ["on", "off"], "off") === "on",
     ...auth(env),
+    edgeRules: env.oneOf("VALIDATOR_EDGE_RULES", ["on", "off"], "off") === "on",
     rulesReviewBand: fraction(env, "VALIDATOR_REVIEW_BAND", 0.02),
     rulesReserveMs: env.int("VALIDATOR_RULES_RESERVE_MS", 25, 0, 10_000),
     idempotency: {

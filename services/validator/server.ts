@@ -59,12 +59,16 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
       feature,
       ...(batcher ? { batcher } : {}),
       defaultTimeoutMs: config.defaultTimeoutMs,
-      rules: new EdgeRules(specs, {
-        reviewBand: config.rulesReviewBand,
-        reserveMs: config.rulesReserveMs,
-        log,
-        registry: metrics.registry,
-      }),
+      ...(config.edgeRules
+        ? {
+            rules: new EdgeRules(specs, {
+              reviewBand: config.rulesReviewBand,
+              reserveMs: config.rulesReserveMs,
+              log,
+              registry: metrics.registry,
+            }),
+          }
+        : {}),
       maxBatchRows: config.maxBatchRows,
       ...(auth ? { guard: auth.guard } : {}),
       ...(config.idempotency.windowMs > 0

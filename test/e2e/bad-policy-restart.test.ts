@@ -41,7 +41,7 @@ test("a champion removed from the repository, then the mesh restarted: it starts
     console.log(`# npm start says: ${lines}`);
     assert.match(
       lines,
-      /serving policy of credit-default: its champion, version 9, is not in the model repository \(versions: 1, 2, 3, 4\): routers serve version 3 instead \(degraded\)/,
+      /serving policy of credit-default: its champion, version 9, is not in the model repository \(versions: 1, 2, 3, 4, 5\): routers serve version 3 instead \(degraded\)/,
     );
     const transport = withBearer(
       createGrpcTransport({ address: mesh.env["VALIDATOR_GRPC_ADDR"]!, credentials: mesh.credentials("validator") }),

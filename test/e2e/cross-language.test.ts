@@ -333,12 +333,13 @@ after(
 
 test("Python ScoringService client and meshctl score 20 CSV rows alike", { timeout: 40_000 }, async () => {
   const rows = csvRows();
-  const requests = rows.map((inputs, i) => ({ requestId: `row-${i}`, model: MODEL, inputs }));
+  // Each client its own request ids: the same id twice within the edge's idempotency window is one decision.
+  const requests = (who: string) => rows.map((inputs, i) => ({ requestId: `${who}-row-${i}`, model: MODEL, inputs }));
   const [py, ts] = await Promise.all([
-    python("score", ["--addr", mesh!.env["VALIDATOR_GRPC_ADDR"]!], requests) as Promise<
+    python("score", ["--addr", mesh!.env["VALIDATOR_GRPC_ADDR"]!], requests("python")) as Promise<
       (ScoreResponseJson & { error?: PythonError })[]
     >,
-    mapLimit(requests, 5, (r) => meshctlScore(r)),
+    mapLimit(requests("meshctl"), 5, (r) => meshctlScore(r)),
   ]);
   assert.equal(py.length, ROWS);
   for (let i = 0; i < ROWS; i++) {
@@ -349,7 +350,7 @@ test("Python ScoringService client and meshctl score 20 CSV rows alike", { timeo
       ["python", p],
       ["meshctl", t],
     ] as const) {
-      assert.equal(r.requestId, `row-${i}`, `${who} row ${i}: request id`);
+      assert.equal(r.requestId, `${who}-row-${i}`, `${who} row ${i}: request id`);
       assert.equal(r.model, MODEL, `${who} row ${i}: model`);
       assert.match(r.traceId ?? "", TRACE_ID, `${who} row ${i}: trace id must be 32 hex characters`);
       assert.ok(typeof r.score === "number" && r.score >= 0 && r.score <= 1, `${who} row ${i}: score ${r.score}`);

@@ -28,6 +28,8 @@ before(async () => {
   fx = await startMeshFixture({
     LOG_LEVEL: "info",
     VALIDATOR_MAX_MESSAGE_BYTES: "65536",
+    // The edge's own rules baseline when the mesh behind it is down (off by default: those decisions are not audited).
+    VALIDATOR_EDGE_RULES: "on",
     VALIDATOR_CORS_ORIGINS: "https://app.example",
     VALIDATOR_HTTP_HEADERS_TIMEOUT_MS: "1000",
     VALIDATOR_HTTP_REQUEST_TIMEOUT_MS: "2000",

@@ -36,11 +36,12 @@ test("every bucket of the mesh and the audit stream are replicated on three node
   nc = await control();
   // The control identity may read every bucket (stream info included), but not list the account's streams.
   const jsm = await nc.jetstreamManager({ checkAPI: false });
-  const buckets = ROLE_GRANTS.control.map((g) => g.bucket);
-  assert.ok(buckets.length >= 5, `buckets: ${buckets.join(", ")}`);
-  for (const bucket of buckets) {
-    const info = await jsm.streams.info(`KV_${bucket}`);
-    assert.equal(info.config.num_replicas, 3, `${bucket}: ${info.config.num_replicas} replicas`);
+  // Key-value buckets are streams KV_<bucket>; the object store of published versions is OBJ_<bucket>.
+  const streams = ROLE_GRANTS.control.map((g) => `${g.kind === "os" ? "OBJ" : "KV"}_${g.bucket}`);
+  assert.ok(streams.length >= 5, `streams: ${streams.join(", ")}`);
+  for (const stream of streams) {
+    const info = await jsm.streams.info(stream);
+    assert.equal(info.config.num_replicas, 3, `${stream}: ${info.config.num_replicas} replicas`);
   }
   const audit = await jsm.streams.info(AUDIT_STREAM);
   assert.equal(audit.config.num_replicas, 3, `the audit stream: ${audit.config.num_replicas} replicas`);

@@ -209,7 +209,7 @@ describe("safe rollouts: canary, rollback, and bad policies that never block dec
     const shown = await fx.meshctl("policy", MODEL, "--json");
     assert.equal(shown.code, 0, shown.stderr);
     assert.deepEqual((JSON.parse(shown.stdout) as { problems: string[] }).problems, [
-      "credit-default has no version 77 (versions: 1, 2, 3, 4, 9)",
+      "credit-default has no version 77 (versions: 1, 2, 3, 4, 5, 9)",
     ]);
 
     const s0 = await direct.stop();

@@ -58,7 +58,7 @@ export async function startMeshFixture(
     mesh.apiKey ? withBearer(edge, mesh.apiKey) : edge,
     createGrpcTransport({ address: mesh.env["MONITOR_ADDR"]!, credentials: mesh.credentials("monitor") }),
   ];
-  return {
+  const fx: MeshFixture = {
     mesh,
     stateDir,
     scoring: createClient(ScoringService, transports[0]!),
@@ -77,11 +77,14 @@ export async function startMeshFixture(
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l) as Record<string, unknown>),
     async close() {
+      // A load a failed test never stopped would call a stopped mesh forever and keep the test process alive.
+      await Promise.all([...(runningLoads.get(fx) ?? [])].map((stop) => stop()));
       for (const t of transports) t.close();
       await mesh.stop();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+  return fx;
 }
 
 /**
@@ -240,17 +243,26 @@ export function load(
     }
   };
   const all = Array.from({ length: callers }, (_, k) => run(k));
+  const stopAll = async () => {
+    stop = true;
+    await Promise.all(all);
+  };
+  if (!runningLoads.has(fx)) runningLoads.set(fx, new Set());
+  runningLoads.get(fx)!.add(stopAll);
   return {
     stats: s,
     /** From now on every call must be degraded (not primary); counted in nonPrimaryAfter otherwise. */
     expectDegradedFromNow: () => (checkFrom = performance.now()),
     stop: async () => {
-      stop = true;
-      await Promise.all(all);
+      runningLoads.get(fx)?.delete(stopAll);
+      await stopAll();
       return s;
     },
   };
 }
+
+/** The loads of each fixture not stopped yet: its close() stops them. */
+const runningLoads = new WeakMap<MeshFixture, Set<() => Promise<void>>>();
 
 /** One line of a load's outcome for the test's output. */
 export function loadSummary(s: LoadStats): string {
