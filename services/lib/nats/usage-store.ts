@@ -60,7 +60,10 @@ export class UsageStore {
   /** Every replica's counters of `tenantId` for the UTC day of `nowMs`. */
   async today(tenantId: string, nowMs: number): Promise<TenantUsage[]> {
     const out: TenantUsage[] = [];
-    for await (const k of await this.usage.keys(`${tenantId}.${utcDay(nowMs)}.*`)) {
+    // Keys first, then values: awaiting a get inside the keys iterator loses keys (seen with two replicas).
+    const keys: string[] = [];
+    for await (const k of await this.usage.keys(`${tenantId}.${utcDay(nowMs)}.*`)) keys.push(k);
+    for (const k of keys) {
       const e = await this.usage.get(k);
       if (e?.operation === "PUT") out.push(decodeTenantUsage(e.string()));
     }

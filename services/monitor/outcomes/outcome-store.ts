@@ -94,7 +94,10 @@ export class OutcomeStore {
   /** Every count. */
   async listCounts(): Promise<OutcomeCount[]> {
     const out: OutcomeCount[] = [];
-    for await (const k of await this.counts.keys()) {
+    // Keys first, then values: awaiting a get inside the keys iterator loses keys.
+    const keys: string[] = [];
+    for await (const k of await this.counts.keys()) keys.push(k);
+    for (const k of keys) {
       const e = await this.counts.get(k);
       if (e?.operation === "PUT") out.push(fromBinary(OutcomeCountSchema, e.value));
     }

@@ -107,7 +107,10 @@ export class BreakerStore {
 
   async all(): Promise<BreakerTransition[]> {
     const out: BreakerTransition[] = [];
-    for await (const k of await this.kv.keys()) {
+    // Keys first, then values: awaiting a get inside the keys iterator loses keys.
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys()) keys.push(k);
+    for (const k of keys) {
       const e = await this.kv.get(k);
       if (e && e.operation === "PUT") out.push(parseTransition(e.string()));
     }
