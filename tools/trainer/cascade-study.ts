@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import type { ModelCard } from "../../services/lib/model/index.js";
 import { cascadeOutcome, fitBand, type CascadeArm } from "./cascade-curve.js";
+import { TREES_5 } from "./credit-default.js";
 import { FAMILIES } from "./families.js";
 import { describeTrees, fitGradientBoosting, type GradientBoostingOptions } from "./gradient-boosting.js";
 import type { Matrix } from "./matrix.js";
@@ -13,41 +14,10 @@ import { treeEnsembleOnnx } from "./onnx-export.js";
 import { scoreWithOnnx } from "./onnx-scorer.js";
 import { prepareFamilyData } from "./train.js";
 
-/** Small tree ensembles tried as the cascade's light model next to the shipped versions. */
+/** Small tree ensembles tried as the cascade's light model next to the shipped versions (5 is TREES_5). */
 const CANDIDATES: Required<GradientBoostingOptions>[] = [
-  {
-    rounds: 20,
-    learningRate: 0.3,
-    maxDepth: 3,
-    l2: 5,
-    minChildWeight: 20,
-    minSplitGain: 0,
-    maxBins: 32,
-    rowSubsample: 0.8,
-    seed: 5,
-  },
-  {
-    rounds: 40,
-    learningRate: 0.2,
-    maxDepth: 3,
-    l2: 5,
-    minChildWeight: 20,
-    minSplitGain: 0,
-    maxBins: 32,
-    rowSubsample: 0.8,
-    seed: 5,
-  },
-  {
-    rounds: 60,
-    learningRate: 0.15,
-    maxDepth: 2,
-    l2: 5,
-    minChildWeight: 20,
-    minSplitGain: 0,
-    maxBins: 32,
-    rowSubsample: 0.8,
-    seed: 5,
-  },
+  { ...TREES_5, rounds: 20, learningRate: 0.3 },
+  { ...TREES_5, rounds: 60, learningRate: 0.15, maxDepth: 2 },
 ];
 
 const SHARES = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5];

@@ -67,7 +67,7 @@ const TREES_4: Required<GradientBoostingOptions> = {
 };
 
 /** The cascade's light model: a small ensemble that decides the confident rows (tools/trainer/cascade-study.ts). */
-const TREES_5: Required<GradientBoostingOptions> = {
+export const TREES_5: Required<GradientBoostingOptions> = {
   rounds: 40,
   learningRate: 0.2,
   maxDepth: 3,
