@@ -58,15 +58,6 @@ export interface RouterConfig extends HopBatchingConfig, PolicyReaderNats, Servi
   audit?: AuditConfig;
 }
 
-/** A number in [0, 1]. */
-function fraction(env: EnvReader, name: string, fallback: number): number {
-  const raw = env.string(name, String(fallback));
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < 0 || v > 1)
-    throw new ConfigError(name, `must be a number in [0, 1], got ${JSON.stringify(raw)}`);
-  return v;
-}
-
 function fallbackVersions(env: EnvReader): RouterConfig["fallbackVersions"] {
   const raw = env.string("ROUTER_FALLBACK_VERSIONS", "auto");
   if (raw === "auto" || raw === "none") return raw;
@@ -117,22 +108,22 @@ export function readConfig(env = new EnvReader()): RouterConfig {
     breaker: {
       windowSize: env.int("ROUTER_BREAKER_WINDOW", 20, 1, 10_000),
       minimumCalls: env.int("ROUTER_BREAKER_MIN_CALLS", 10, 1, 10_000),
-      failureRateThreshold: fraction(env, "ROUTER_BREAKER_FAILURE_RATE", 0.5),
+      failureRateThreshold: env.fraction("ROUTER_BREAKER_FAILURE_RATE", 0.5),
       slowCallDurationMs: env.int("ROUTER_BREAKER_SLOW_CALL_MS", 500, 1, 600_000),
-      slowCallRateThreshold: fraction(env, "ROUTER_BREAKER_SLOW_CALL_RATE", 0.8),
+      slowCallRateThreshold: env.fraction("ROUTER_BREAKER_SLOW_CALL_RATE", 0.8),
       waitInOpenMs: env.int("ROUTER_BREAKER_OPEN_MS", 2000, 1, 600_000),
       halfOpenTrialCalls: env.int("ROUTER_BREAKER_HALF_OPEN_CALLS", 3, 1, 1000),
     },
     retry: {
       maxAttempts: env.int("ROUTER_RETRY_MAX_ATTEMPTS", 3, 1, 10),
-      budgetRatio: fraction(env, "ROUTER_RETRY_BUDGET_RATIO", 0.2),
+      budgetRatio: env.fraction("ROUTER_RETRY_BUDGET_RATIO", 0.2),
       minPerSecond: env.int("ROUTER_RETRY_MIN_PER_SECOND", 10, 0, 1_000_000),
       backoffBaseMs: env.int("ROUTER_RETRY_BACKOFF_BASE_MS", 5, 0, 60_000),
       backoffMaxMs: env.int("ROUTER_RETRY_BACKOFF_MAX_MS", 50, 0, 60_000),
     },
     fallbackVersions: fallbackVersions(env),
     rulesReserveMs: env.int("ROUTER_RULES_RESERVE_MS", 25, 0, 60_000),
-    reviewBand: fraction(env, "ROUTER_REVIEW_BAND", 0.02),
+    reviewBand: env.fraction("ROUTER_REVIEW_BAND", 0.02),
     ...readServiceTls(env, "ROUTER"),
     audit: readAuditConfig(env),
     ...readMetricsAddress(env, "ROUTER"),

@@ -115,7 +115,7 @@ function readValues(env: EnvReader): ValidatorConfig {
     publicTls: env.oneOf("VALIDATOR_PUBLIC_TLS", ["on", "off"], "off") === "on",
     ...auth(env),
     edgeRules: env.oneOf("VALIDATOR_EDGE_RULES", ["on", "off"], "off") === "on",
-    rulesReviewBand: fraction(env, "VALIDATOR_REVIEW_BAND", 0.02),
+    rulesReviewBand: env.fraction("VALIDATOR_REVIEW_BAND", 0.02),
     rulesReserveMs: env.int("VALIDATOR_RULES_RESERVE_MS", 25, 0, 10_000),
     idempotency: {
       windowMs: env.int("VALIDATOR_IDEMPOTENCY_WINDOW_MS", 600_000, 0, 86_400_000),
@@ -123,14 +123,6 @@ function readValues(env: EnvReader): ValidatorConfig {
       maxBytes: env.int("VALIDATOR_IDEMPOTENCY_MAX_BYTES", 64 * 2 ** 20, 1024, 16 * 2 ** 30),
     },
   };
-}
-
-function fraction(env: EnvReader, name: string, fallback: number): number {
-  const raw = env.string(name, String(fallback));
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < 0 || v > 1)
-    throw new ConfigError(name, `must be a number in [0, 1], got ${JSON.stringify(raw)}`);
-  return v;
 }
 
 function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers" | "natsIdentity" | "trustedOperators"> {

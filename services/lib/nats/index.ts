@@ -17,3 +17,4 @@ export * from "./usage-store.js";
 export * from "./model-store.js";
 export * from "./model-sync.js";
 export * from "./rollout-store.js";
+export * from "./kv-keys.js";

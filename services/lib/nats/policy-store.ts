@@ -8,6 +8,7 @@ import { withReplicas } from "./bucket-replicas.js";
 import { decodePolicy, encodePolicy, policySchemaVersion } from "./policy-codec.js";
 import { signValue, verifyValue, type Signer } from "./signed-value.js";
 import type { TrustedOperators } from "./trusted-operators.js";
+import { kvKeys } from "./kv-keys.js";
 
 /** The JetStream KV bucket that holds one ServingPolicy per model family, keyed by the model's name. */
 export const POLICY_BUCKET = "scoremesh_policy";
@@ -198,9 +199,7 @@ export class PolicyStore {
 
   /** The model families that have a key in the bucket. */
   async models(): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await this.kv.keys()) out.push(k);
-    return out.sort();
+    return (await kvKeys(this.kv)).sort();
   }
 
   private signer(): Signer {

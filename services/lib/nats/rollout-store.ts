@@ -1,5 +1,6 @@
 import type { KV, NatsConnection } from "nats";
 import { withReplicas } from "./bucket-replicas.js";
+import { kvKeys } from "./kv-keys.js";
 
 /** The JetStream KV bucket of the rollout controller: its lease (`lease`) and the policy history (`history.*`). */
 export const ROLLOUT_BUCKET = "scoremesh_rollouts";
@@ -126,9 +127,7 @@ export class RolloutStore {
 
   /** The model's history, oldest first. */
   async history(model: string): Promise<PolicyChange[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(`history.${model}.>`)) keys.push(k);
-    keys.sort();
+    const keys = (await kvKeys(this.kv, `history.${model}.>`)).sort();
     const out: PolicyChange[] = [];
     for (const k of keys) {
       const e = await this.kv.get(k);

@@ -14,6 +14,7 @@ import {
   writeSignedTenant,
 } from "./tenant-codec.js";
 import type { TrustedOperators } from "./trusted-operators.js";
+import { kvKeys } from "./kv-keys.js";
 
 /** Whose signatures a reader accepts, and (for a writer: meshctl, the launcher) the operator key it signs with. */
 export interface TenantTrust {
@@ -82,8 +83,7 @@ export class TenantStore {
 
   /** Every tenant validators accept, by id, and every value they refuse, with why. */
   async list(): Promise<{ tenants: Tenant[]; refused: RefusedTenant[] }> {
-    const ids: string[] = [];
-    for await (const k of await this.kv.keys()) ids.push(k);
+    const ids = await kvKeys(this.kv);
     const tenants: Tenant[] = [];
     const refused: RefusedTenant[] = [];
     for (const id of ids.sort()) {

@@ -8,6 +8,7 @@ import {
   encodeTenantUsage,
   encodeValidatorReplica,
 } from "./tenant-codec.js";
+import { kvKeys } from "./kv-keys.js";
 
 /** The JetStream KV bucket of usage counters: key "<tenant>.<day>.<replica>", one TenantUsage each. */
 export const USAGE_BUCKET = "scoremesh_usage";
@@ -60,10 +61,7 @@ export class UsageStore {
   /** Every replica's counters of `tenantId` for the UTC day of `nowMs`. */
   async today(tenantId: string, nowMs: number): Promise<TenantUsage[]> {
     const out: TenantUsage[] = [];
-    // Keys first, then values: awaiting a get inside the keys iterator loses keys (seen with two replicas).
-    const keys: string[] = [];
-    for await (const k of await this.usage.keys(`${tenantId}.${utcDay(nowMs)}.*`)) keys.push(k);
-    for (const k of keys) {
+    for (const k of await kvKeys(this.usage, `${tenantId}.${utcDay(nowMs)}.*`)) {
       const e = await this.usage.get(k);
       if (e?.operation === "PUT") out.push(decodeTenantUsage(e.string()));
     }

@@ -2,6 +2,7 @@ import type { KV, NatsConnection } from "nats";
 import { watchKv } from "./kv-watch.js";
 import { withReplicas } from "./bucket-replicas.js";
 import { encodeWorkerRecord, parseWorkerRecord, type WorkerRecord } from "./worker-record.js";
+import { kvKeys } from "./kv-keys.js";
 
 /** The JetStream KV bucket where every model worker describes itself (one key per worker). */
 export const WORKER_BUCKET = "scoremesh_workers";
@@ -65,10 +66,7 @@ export class WorkerStore {
   /** The current record of every worker (a value that cannot be parsed is left out). */
   async list(): Promise<WorkerRecord[]> {
     const out: WorkerRecord[] = [];
-    // Keys first, then values: awaiting a get inside the keys() loop lost keys (nats.js 2.29; seen with 2 workers).
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys()) keys.push(key);
-    for (const key of keys) {
+    for (const key of await kvKeys(this.kv)) {
       const e = await this.kv.get(key);
       if (e?.operation !== "PUT") continue;
       try {

@@ -42,6 +42,15 @@ export class EnvReader {
     return v;
   }
 
+  /** A number in [0, 1] (a rate, a share, a band). */
+  fraction(name: string, fallback: number): number {
+    const raw = this.string(name, String(fallback));
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < 0 || v > 1)
+      throw new ConfigError(name, `must be a number in [0, 1], got ${JSON.stringify(raw)}`);
+    return v;
+  }
+
   /** A "host:port" listen or dial address (port 0 lets the OS pick). */
   address(name: string, fallback?: string): string {
     const v = this.string(name, fallback);

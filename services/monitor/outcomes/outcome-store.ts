@@ -9,6 +9,7 @@ import {
 import { Decision, Outcome } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { withReplicas } from "../../lib/nats/index.js";
 import { isWrongRevision } from "../reviews/review-store.js";
+import { kvKeys } from "../../lib/nats/index.js";
 
 /** The decisions outcomes can be joined to: key = caseIdOf(tenant, request id), one DecisionOutcome each. */
 export const DECISION_BUCKET = "scoremesh_decisions";
@@ -94,10 +95,7 @@ export class OutcomeStore {
   /** Every count. */
   async listCounts(): Promise<OutcomeCount[]> {
     const out: OutcomeCount[] = [];
-    // Keys first, then values: awaiting a get inside the keys iterator loses keys.
-    const keys: string[] = [];
-    for await (const k of await this.counts.keys()) keys.push(k);
-    for (const k of keys) {
+    for (const k of await kvKeys(this.counts)) {
       const e = await this.counts.get(k);
       if (e?.operation === "PUT") out.push(fromBinary(OutcomeCountSchema, e.value));
     }

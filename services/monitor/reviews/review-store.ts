@@ -3,6 +3,7 @@ import type { KV, NatsConnection } from "nats";
 import { ReviewCaseSchema, type ReviewCase } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { withReplicas } from "../../lib/nats/index.js";
 import { REVIEW_BUCKET } from "./action-signing.js";
+import { kvKeys } from "../../lib/nats/index.js";
 
 /** A case as stored, with the KV revision a compare-and-set must name. */
 export interface StoredCase {
@@ -60,9 +61,7 @@ export class ReviewStore {
 
   /** Every case (read key by key). */
   async list(): Promise<ReviewCase[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
-    const found = await Promise.all(keys.map((k) => this.get(k)));
+    const found = await Promise.all((await kvKeys(this.kv)).map((k) => this.get(k)));
     return found.filter((s): s is StoredCase => s !== undefined).map((s) => s.c);
   }
 }

@@ -2,6 +2,7 @@ import { Events, type KV, type NatsConnection, type Status } from "nats";
 import type { BreakerTransition } from "./breaker-sync.js";
 import { encodeTransition, parseTransition } from "./breaker-transition-codec.js";
 import { watchKv, withReplicas } from "../../lib/nats/index.js";
+import { kvKeys } from "../../lib/nats/index.js";
 
 /** The JetStream KV bucket that holds the latest breaker transition per target. */
 export const BREAKER_BUCKET = "scoremesh_breakers";
@@ -107,10 +108,7 @@ export class BreakerStore {
 
   async all(): Promise<BreakerTransition[]> {
     const out: BreakerTransition[] = [];
-    // Keys first, then values: awaiting a get inside the keys iterator loses keys.
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
-    for (const k of keys) {
+    for (const k of await kvKeys(this.kv)) {
       const e = await this.kv.get(k);
       if (e && e.operation === "PUT") out.push(parseTransition(e.string()));
     }

@@ -8,21 +8,9 @@ import { parse } from "yaml";
 import { composeFile, prometheusConfig, type ComposeService } from "../../../deploy/compose/compose-spec.js";
 import { prepareCompose } from "../../../deploy/compose/prepare.js";
 import { COMPOSE_DIR, renderCompose } from "../../../deploy/compose/render.js";
-import { MESH, type ServiceName } from "../../../deploy/k8s/mesh-spec.js";
+import { MESH } from "../../../deploy/k8s/mesh-spec.js";
 import { EnvReader } from "../../../services/lib/service/index.js";
-import { readConfig as validatorConfig } from "../../../services/validator/config.js";
-import { readConfig as featureConfig } from "../../../services/feature/config.js";
-import { readConfig as routerConfig } from "../../../services/router/config.js";
-import { readConfig as workerConfig } from "../../../services/model-worker/config.js";
-import { readConfig as monitorConfig } from "../../../services/monitor/config.js";
-
-const READ_CONFIG: Record<ServiceName, (env: EnvReader) => unknown> = {
-  validator: validatorConfig,
-  feature: featureConfig,
-  router: routerConfig,
-  "model-worker": workerConfig,
-  monitor: monitorConfig,
-};
+import { READ_CONFIG } from "../../support/service-configs.js";
 
 test("the committed compose files are what deploy/compose/render.ts renders now (npm run compose:render)", () => {
   for (const { path, text } of renderCompose()) assert.equal(readFileSync(join(COMPOSE_DIR, path), "utf8"), text, path);

@@ -10,19 +10,7 @@ import { NATS_ROLES, type NatsRole } from "../../../deploy/local/nats-permission
 import { APP_DIR, MESH, MOUNTS, type ServiceName } from "../../../deploy/k8s/mesh-spec.js";
 import { OVERLAYS, renderObjects, renderYaml, renderedPath } from "../../../deploy/k8s/render.js";
 import { EnvReader } from "../../../services/lib/service/index.js";
-import { readConfig as validatorConfig } from "../../../services/validator/config.js";
-import { readConfig as featureConfig } from "../../../services/feature/config.js";
-import { readConfig as routerConfig } from "../../../services/router/config.js";
-import { readConfig as workerConfig } from "../../../services/model-worker/config.js";
-import { readConfig as monitorConfig } from "../../../services/monitor/config.js";
-
-const READ_CONFIG: Record<ServiceName, (env: EnvReader) => unknown> = {
-  validator: validatorConfig,
-  feature: featureConfig,
-  router: routerConfig,
-  "model-worker": workerConfig,
-  monitor: monitorConfig,
-};
+import { READ_CONFIG } from "../../support/service-configs.js";
 
 interface Container {
   name: string;
