@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
+import { backup, BACKUP_USAGE, restore } from "./backup.js";
 import { cascadeOff, setCascade } from "./cascade.js";
 import { card } from "./card.js";
 import { simulate } from "./simulate.js";
@@ -94,6 +95,12 @@ commands:
                                   replay recorded traffic through a challenger version (small batches, one at a
                                   time): approve/review/decline rates before and after, flips, expected defaults
                                   among approvals, overall and by age band, sex, marriage and tenant
+  backup --out DIR [--signing-key FILE]
+                                  what a mesh cannot lose (tenants, policies, rollout history, review cases, outcome
+                                  KV, model versions, the audit stream) into a new folder, with SHA-256 sums; the
+                                  audit signing key only with --signing-key (0600); progress on stderr
+  restore DIR [--force]           the backup into the mesh (sums checked first); refused when the mesh already
+                                  holds data unless --force; then run audit verify (docs/deploy.md)
 
 options:
   --json            print JSON (every command) instead of text for people
@@ -104,6 +111,8 @@ WORKER_ADDR, MONITOR_ADDR, NATS_URL, MODEL_REPOSITORY), else the running npm sta
 Who you are: NATS_NKEY_SEED_FILE (the control identity), SCOREMESH_OPERATOR_KEY_FILE (your signing key) and
 SCOREMESH_TRUSTED_OPERATORS_FILE, SCOREMESH_AUDIT_PUBLIC_KEY_FILE (audit verify), else npm start's (DIR/nats/identities/control.nk, DIR/operators/<user>.nk,
 DIR/operators.json, DIR/audit/signing-key.pub.pem).
+backup and restore also act as the monitor and the routers: SCOREMESH_NATS_IDENTITIES_DIR/{monitor,router}.nk, else
+DIR/nats/identities/.
 The API key of score: SCOREMESH_API_KEY, else DIR/dev-api-key (the development tenant npm start makes).
 Exit codes: 0 done, 1 failed (unreachable, refused, not serving), 2 bad usage or configuration.`;
 
@@ -136,6 +145,9 @@ const OPTIONS = {
   where: { type: "string" },
   model: { type: "string" },
   "state-dir": { type: "string" },
+  out: { type: "string" },
+  "signing-key": { type: "string" },
+  force: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -242,6 +254,12 @@ async function main(): Promise<void> {
       const [model, version] = args("simulate", rest, ["model", "version"], " [--since T] [--limit N]");
       return simulate(target(), model!, version!, values, out);
     }
+    case "backup":
+      args("backup", rest, [], " --out DIR [--signing-key FILE]");
+      return backup(target(), values, out);
+    case "restore":
+      if (rest.length !== 1) throw new CliError(BACKUP_USAGE, 2);
+      return restore(target(), rest[0]!, values, out);
     case undefined:
     case "help":
       console.log(USAGE);

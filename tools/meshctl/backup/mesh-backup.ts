@@ -105,13 +105,15 @@ export async function restoreMesh(
     throw new BackupError(`the mesh already holds data (${held.join(", ")}); --force restores over it`);
   const roleOf = new Map(BACKUP_BUCKETS.map((b) => [b.bucket, b.role]));
   for (const part of backup.manifest.kv) {
+    // An empty part creates nothing: the services create their buckets with their own options.
+    if (part.keys === 0) continue;
     const role = roleOf.get(part.bucket);
     if (!role) throw new BackupError(`the backup holds bucket ${part.bucket}, which this meshctl does not restore`);
     say(`${part.bucket}: ${await restoreKv(conns[role], part, backup)} keys`);
   }
-  for (const part of backup.manifest.objects)
+  for (const part of backup.manifest.objects.filter((p) => p.objects > 0))
     await restoreObjects(conns.control, part, backup, (n) => say(`${part.bucket}: ${n}`));
-  for (const part of backup.manifest.streams) {
+  for (const part of backup.manifest.streams.filter((p) => p.messages > 0)) {
     if (part.stream !== AUDIT_STREAM)
       throw new BackupError(`the backup holds stream ${part.stream}, which this meshctl does not restore`);
     await restoreStream(conns, part, backup, (done, of) => say(`${part.stream}: ${done}/${of} messages`));
