@@ -27,6 +27,8 @@ import { Shipper } from "../../../services/router/audit/shipper.js";
 import { readTrail } from "../../../tools/meshctl/audit-read.js";
 import { backupMesh, restoreMesh } from "../../../tools/meshctl/backup/mesh-backup.js";
 import { BACKUP_BUCKETS } from "../../../tools/meshctl/backup/parts.js";
+import { BACKUP_FORMAT, BackupWriter, streamFile, type BackupManifest } from "../../../tools/meshctl/backup/format.js";
+import { ORIGINAL_MSG_ID_HEADER, ORIGINAL_SEQ_HEADER } from "../../../tools/meshctl/backup/stream.js";
 import { headerPairs } from "../../../tools/meshctl/backup/objects.js";
 import { keys, memoryLog, openTrail, record } from "../router/audit/audit-fixture.js";
 
@@ -201,4 +203,37 @@ test("a backup altered or incomplete is refused before anything is written", asy
     [],
     "nothing written",
   );
+});
+
+test("a publish id twice in a backed-up stream (re-shipped after the duplicate window) is restored twice, not dropped", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "scoremesh-backup-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const b = await node(t, join(dir, "b"));
+  const out = new BackupWriter(join(dir, "backup"));
+  const line = (seq: number, data: string) => ({
+    seq,
+    time: new Date(0).toISOString(),
+    subject: "scoremesh.audit-outcome.credit-default",
+    headers: [["Nats-Msg-Id", "o-1"]],
+    data: Buffer.from(data).toString("base64"),
+  });
+  out.lines(streamFile(AUDIT_STREAM), [line(1, "first"), line(9, "again")]);
+  const manifest: BackupManifest = {
+    format: BACKUP_FORMAT,
+    createdAt: new Date().toISOString(),
+    kv: [],
+    objects: [],
+    streams: [{ stream: AUDIT_STREAM, messages: 2, bytes: 10, firstSeq: 1, lastSeq: 9 }],
+    signingKey: false,
+    files: out.files,
+  };
+  out.write("manifest.json", JSON.stringify(manifest));
+  await restoreMesh(b.conns, out.dir);
+  const c = await b.conns.control.jetstream().consumers.get(AUDIT_STREAM);
+  const got: string[] = [];
+  for await (const m of await c.fetch({ max_messages: 2, expires: 2000 }))
+    got.push(
+      `${m.string()} ${m.headers?.get("Nats-Msg-Id") || "-"} ${m.headers?.get(ORIGINAL_MSG_ID_HEADER) || "-"} ${m.headers?.get(ORIGINAL_SEQ_HEADER)}`,
+    );
+  assert.deepEqual(got, ["first o-1 - 1", "again - o-1 9"]);
 });
