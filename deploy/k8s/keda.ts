@@ -1,6 +1,7 @@
 import { CustomObject, field, isInt, isObject, isString, oneOf, ShapeError } from "./custom-resources.js";
 import { NAMESPACE, type ServiceSpec } from "./mesh-spec.js";
-import { labelsOf } from "./workloads.js";
+import { labelsOf, selectorOf } from "./workloads.js";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 
 /**
  * Where KEDA's Prometheus scaler reads the workers' metrics: a Prometheus in the cluster that scrapes each worker
@@ -8,6 +9,8 @@ import { labelsOf } from "./workloads.js";
  * `monitoring`). Change it here and re-render for another Prometheus.
  */
 export const PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090";
+/** The namespace that Prometheus runs in (the NetworkPolicy lets it scrape the workers). */
+export const PROMETHEUS_NAMESPACE = "monitoring";
 
 /** The worker's batcher (services/model-worker/server.ts) in the batching metrics (docs/metrics.md). */
 const WORKER_SERIES = `{namespace="${NAMESPACE}",batcher="model-worker"}`;
@@ -87,5 +90,27 @@ export function checkScaledObject(s: Record<string, unknown>): void {
       field(t, "metricType", oneOf("Utilization", "AverageValue"), `${at}.metricType`);
       field(meta, "value", isString, `${at}.metadata.value`);
     }
+  });
+}
+
+/**
+ * Lets Prometheus (its namespace) scrape the workers' metrics port: the namespace's `default-deny` would otherwise
+ * keep the queue metrics the ScaledObject scales on from ever reaching it.
+ */
+export function workerMetricsPolicyOf(spec: ServiceSpec): NetworkPolicy {
+  const metrics = spec.ports.find((p) => p.name === "metrics");
+  if (!metrics) throw new ShapeError(`${spec.name} has no metrics port to scale on`);
+  return new NetworkPolicy({
+    metadata: { name: `${spec.name}-metrics`, labels: labelsOf(spec.name) },
+    spec: {
+      podSelector: { matchLabels: selectorOf(spec.name) },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": PROMETHEUS_NAMESPACE } } }],
+          ports: [{ protocol: "TCP", port: metrics.port }],
+        },
+      ],
+    },
   });
 }

@@ -6,7 +6,7 @@ import { MESH, type ServiceSpec } from "./mesh-spec.js";
 import { autoscalerOf, disruptionBudgetOf, networkPoliciesOf } from "./policies.js";
 import { deploymentOf, servicesOf } from "./workloads.js";
 import { certificatesOf } from "./certificates.js";
-import { workerScaledObjectOf } from "./keda.js";
+import { workerMetricsPolicyOf, workerScaledObjectOf } from "./keda.js";
 
 /**
  * The Kubernetes manifests of the mesh, generated from typed TypeScript (kubernetes-models) rather than kustomize
@@ -64,7 +64,8 @@ export function renderObjects(overlay: Overlay): K8sObject[] {
     const deployment = deploymentOf(spec, { image });
     if (onGpu(overlay) && worker) onGpuNodes(deployment);
     // KEDA makes its own HPA for the workers: never both on one Deployment.
-    const scaling = withKeda(overlay) && worker ? [workerScaledObjectOf(spec)] : autoscalerOf(spec);
+    const scaling =
+      withKeda(overlay) && worker ? [workerScaledObjectOf(spec), workerMetricsPolicyOf(spec)] : autoscalerOf(spec);
     out.push(...servicesOf(spec), deployment, ...disruptionBudgetOf(spec), ...scaling);
   }
   out.push(...networkPoliciesOf(mesh));

@@ -34,15 +34,21 @@ test("every rendered file, cert-manager's included, is what render.ts renders no
   }
 });
 
-test("the keda overlays: the same objects as base and gpu but the workers' HPA, replaced by a ScaledObject on metrics the worker exports", () => {
+test("the keda overlays: the same objects as base and gpu but the workers' HPA, replaced by a ScaledObject on metrics the worker exports (and Prometheus let in to scrape them)", () => {
   const registry = new Registry();
   new BatchMetrics(registry);
   const names = registry.getMetricsAsArray().map((m) => m.name);
   const worker = MESH.find((s) => s.name === "model-worker")!;
   for (const [overlay, of] of Object.entries(KEDA_OVERLAYS)) {
     const isWorkerHpa = (o: Obj) => o.kind === "HorizontalPodAutoscaler" && o.metadata.name === "model-worker";
+    const added = (o: Obj) => o.kind === "ScaledObject" || o.metadata.name === "model-worker-metrics";
     const scaled = applied(overlay).filter((o) => o.kind === "ScaledObject");
-    const rest = applied(overlay).filter((o) => o.kind !== "ScaledObject");
+    const rest = applied(overlay).filter((o) => !added(o));
+    const scrape = applied(overlay).find(
+      (o) => o.kind === "NetworkPolicy" && o.metadata.name === "model-worker-metrics",
+    );
+    assert.ok(scrape, `${overlay}: Prometheus may scrape the workers' metrics port`);
+    assert.match(JSON.stringify(scrape.spec), /"port":9464/);
     assert.deepEqual(
       rest,
       applied(of).filter((o) => !isWorkerHpa(o)),
