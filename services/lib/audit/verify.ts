@@ -63,8 +63,9 @@ export interface Anchor {
 
 /**
  * How to walk: `partial` (a --since window: chains may start anywhere, their first link taken as is); `cut` (the
- * stream lost its oldest messages to a retention cut: a chain without its record 1 starts after the head its
- * writer's oldest kept checkpoint signs, and must be whole from there).
+ * stream lost its oldest messages to a retention cut: a chain starts after the head its writer's oldest kept
+ * checkpoint signs and must be whole from there; records kept from before that head are checked back by their
+ * links). A window already takes chains as they start, so `cut` counts only without `partial`.
  */
 export interface VerifyMode {
   partial?: boolean;
@@ -90,7 +91,7 @@ export function verifyTrail(entries: TrailEntry[], key: KeyObject, mode: boolean
     if (!partial && !signed.writers.has(writer))
       problems.push({ kind: "inserted", model, writer, detail: "chain of a writer no signed checkpoint announces" });
     const heads = signed.heads.get(k) ?? new Map<bigint, Uint8Array>();
-    const anchor = cut ? signed.oldest.get(writer)?.get(model) : undefined;
+    const anchor = cut && !partial ? signed.oldest.get(writer)?.get(model) : undefined;
     if (anchor) checkBeforeAnchor({ model, writer }, bySeq, anchor, problems);
     walkChain(model, writer, bySeq, heads, partial, problems, anchor);
     const lastSigned = [...heads.keys()].reduce((a, b) => (b > a ? b : a), 0n);
