@@ -91,6 +91,12 @@ commands:
                                   rebuild each recorded vector from its inputs with its spec, re-run its version on
                                   the worker (or the rules), compare score (bit for bit), decision and reasons;
                                   reports every mismatch (exits 1 then); progress on stderr
+  audit export --since T [--until T] [--model M] [--tenant ID] [--out FILE]
+                                  the decision records decided in [since, until) as JSON Lines (stdout or FILE);
+                                  progress and a summary on stderr
+  audit retain [--keep D] [--dry-run]
+                                  cut the audit stream's messages older than D (or SCOREMESH_AUDIT_RETENTION) at a
+                                  checkpoint boundary, so that audit verify still passes; run it periodically
   simulate MODEL VERSION [--since T] [--limit N]
                                   replay recorded traffic through a challenger version (small batches, one at a
                                   time): approve/review/decline rates before and after, flips, expected defaults
@@ -130,6 +136,11 @@ const OPTIONS = {
   rate: { type: "string" },
   "replace-refused": { type: "boolean" },
   since: { type: "string" },
+  until: { type: "string" },
+  tenant: { type: "string" },
+  out: { type: "string" },
+  keep: { type: "string" },
+  "dry-run": { type: "boolean" },
   wait: { type: "string" },
   file: { type: "string" },
   json: { type: "boolean" },
