@@ -156,7 +156,6 @@ const OPTIONS = {
   where: { type: "string" },
   model: { type: "string" },
   "state-dir": { type: "string" },
-  out: { type: "string" },
   "signing-key": { type: "string" },
   force: { type: "boolean" },
   help: { type: "boolean", short: "h" },
