@@ -129,7 +129,8 @@ async function main(): Promise<void> {
     readyTimeoutMs: opts.readyTimeoutMs,
     features: opts.replicas,
     routers: opts.replicas,
-    workers: opts.replicas,
+    workers: Math.max(opts.replicas, opts.workerLabels.length),
+    workerLabels: opts.workerLabels,
     supervise,
     tls,
   }).catch((err: Error) => {
