@@ -13,7 +13,7 @@ export interface DrainOptions {
   now?: () => number;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Unloads one version without failing a call: waits until no call is in flight and none arrived for `quietMs`
