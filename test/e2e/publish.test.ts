@@ -321,5 +321,35 @@ describe("meshctl publish and retire: new versions on a running mesh", () => {
     }
     console.log(`# retire under load: ${loadSummary(stats)}`);
     assert.deepEqual(stats.failed, []);
+    // What audit replay does: a ModelInfer that names the retired version. The worker loads it for the call.
+    const vector = (
+      JSON.parse(readFileSync(join(PROJECT_ROOT, "models", MODEL, "golden.json"), "utf8")) as {
+        cases: { vector: number[] }[];
+      }
+    ).cases[0]!.vector;
+    const t = createGrpcTransport({
+      address: fx.mesh.addressOf("model-worker"),
+      credentials: fx.mesh.credentials("model-worker"),
+    });
+    try {
+      const res = await createClient(GRPCInferenceService, t).modelInfer(
+        {
+          modelName: MODEL,
+          modelVersion: "4",
+          inputs: [
+            {
+              name: "features",
+              datatype: "FP32",
+              shape: [1n, BigInt(vector.length)],
+              contents: { fp32Contents: vector },
+            },
+          ],
+        },
+        { timeoutMs: 10_000 },
+      );
+      assert.equal(res.modelVersion, "4", "a retired version still scores for a replay");
+    } finally {
+      t.close();
+    }
   });
 });
