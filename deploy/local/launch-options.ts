@@ -15,6 +15,8 @@ export interface LaunchOptions {
   readyTimeoutMs: number;
   /** Instances of each of feature, router and model worker (1: one of each). */
   replicas: number;
+  /** --worker-labels: worker i gets the i-th label (WORKER_LABELS); empty: every worker derives its own. */
+  workerLabels: string[];
   help: boolean;
 }
 
@@ -23,7 +25,7 @@ export function portVariable(key: keyof MeshPorts): string {
   return `SCOREMESH_${key.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()}_PORT`;
 }
 
-export const LAUNCH_USAGE = `usage: npm start [-- --port-offset N] [--state-dir DIR] [--ready-timeout S] [--replicas N]
+export const LAUNCH_USAGE = `usage: npm start [-- --port-offset N] [--state-dir DIR] [--ready-timeout S] [--replicas N] [--worker-labels L,…]
 
   --port-offset N   add N to every default port (e.g. 100: NATS on 4322, the gRPC API on 50151, HTTP on 8180),
                     to run a second mesh beside the first (give it its own --state-dir too)
@@ -33,6 +35,8 @@ export const LAUNCH_USAGE = `usage: npm start [-- --port-offset N] [--state-dir 
   --replicas N      N each of validator, feature, router and model worker (default 1; the extra ones on free
                     ports): each hop balances over them and carries on when one goes; the extra validators'
                     addresses are printed (clients balance over them); one monitor
+  --worker-labels L,…  worker i gets the i-th label (WORKER_LABELS, e.g. cpu,gpu), with at least as many workers
+                    as labels; pool rules (meshctl pool) send a version to the workers of a label
 One port at a time (wins over the offset): ${(Object.keys(DEFAULT_PORTS) as (keyof MeshPorts)[])
   .map((k) => `${portVariable(k)} (${DEFAULT_PORTS[k]})`)
   .join(", ")}.`;
@@ -48,6 +52,7 @@ export function readLaunchOptions(argv: string[], env: NodeJS.ProcessEnv): Launc
         "state-dir": { type: "string" },
         "ready-timeout": { type: "string" },
         replicas: { type: "string" },
+        "worker-labels": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -75,8 +80,20 @@ export function readLaunchOptions(argv: string[], env: NodeJS.ProcessEnv): Launc
     stateDir: stateDirPath(values["state-dir"]),
     readyTimeoutMs: readyS * 1000,
     replicas,
+    workerLabels: workerLabelsOf(values["worker-labels"]),
     help: values.help === true,
   };
+}
+
+/** "cpu,gpu" → ["cpu", "gpu"]: one label per worker, each lower-case letters, digits and '-'. */
+function workerLabelsOf(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const labels = text.split(",").map((l) => l.trim());
+  if (labels.length > 8 || labels.some((l) => !/^[a-z0-9][a-z0-9-]{0,31}$/.test(l)))
+    throw new LaunchUsageError(
+      `--worker-labels must be 1 to 8 labels (lower-case letters, digits, '-'), e.g. cpu,gpu; got ${JSON.stringify(text)}`,
+    );
+  return labels;
 }
 
 function ports(offset: number, env: NodeJS.ProcessEnv): MeshPorts {

@@ -87,6 +87,8 @@ export interface MeshOptions {
   readyTimeoutMs?: number;
   /** Model worker replicas (default 1); every router is given all of them. Extra ones listen on free ports. */
   workers?: number;
+  /** WORKER_LABELS of each worker in turn (the first worker gets the first); absent or short: derived labels. */
+  workerLabels?: string[];
   /**
    * Router replicas (default 1): feature services balance over all of them (an `ipv4:` target, round-robin);
    * they share breaker state over NATS.
@@ -474,7 +476,9 @@ async function replicas(opts: MeshOptions): Promise<{
       const env: Record<string, string> = {};
       for (const key of i > 1 ? addrKeys[s as keyof typeof addrKeys] : [])
         env[key] = `127.0.0.1:${await distinctFreePort(taken)}`;
-      if (i > 1) instanceEnv.set(name, env);
+      const label = s === "model-worker" ? opts.workerLabels?.[i - 1] : undefined;
+      if (label) env["WORKER_LABELS"] = label;
+      if (i > 1 || label) instanceEnv.set(name, env);
       if (s !== "monitor" && opts.env?.[METRICS_ADDR[s]] === undefined)
         metricsEnv.set(name, { [METRICS_ADDR[s]]: `127.0.0.1:${await distinctFreePort(taken)}` });
     }

@@ -1,6 +1,7 @@
 import { EnvReader, policyReaderNats, type PolicyReaderNats } from "../lib/service/index.js";
 import { readMetricsAddress, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readWorkerBatching, type WorkerBatchingConfig } from "../lib/batching/index.js";
+import { readWorkerLabels } from "./worker-labels.js";
 
 /** Batching (WORKER_BATCHING, WORKER_MAX_BATCH_ROWS, WORKER_MAX_QUEUE_*): concurrent requests per model version run together. */
 /** NATS (PolicyReaderNats): the worker role reads policy and writes worker records. */
@@ -22,6 +23,8 @@ export interface WorkerConfig extends WorkerBatchingConfig, PolicyReaderNats, Se
   /** Rows whose outputs are kept per model version, keyed on the exact feature vector (0: no cache). */
   cacheRows: number;
   drainTimeoutMs: number;
+  /** Pool labels (WORKER_LABELS, e.g. "gpu"); empty: derived from the active execution provider (worker-labels.ts). */
+  labels: string[];
 }
 
 export function readConfig(env = new EnvReader()): WorkerConfig {
@@ -47,6 +50,7 @@ export function readConfig(env = new EnvReader()): WorkerConfig {
     ...readWorkerBatching(env, "WORKER"),
     cacheRows: env.int("WORKER_CACHE_ROWS", 0, 0, 10_000_000),
     drainTimeoutMs: env.int("WORKER_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
+    labels: readWorkerLabels(env),
     ...readServiceTls(env, "WORKER"),
     ...readMetricsAddress(env, "WORKER"),
   };

@@ -39,6 +39,8 @@ export interface LoadedVersion {
   /** Outputs of rows already scored (present when WORKER_CACHE_ROWS > 0): one single-row OutputTensor per output. */
   cache: RowCache<OutputTensor[]> | undefined;
   ready: boolean;
+  /** Calls inside `ModelRegistry.infer` now (an unload waits for them: version-unload.ts). */
+  inFlight: number;
 }
 
 /** Options of one inference call. */

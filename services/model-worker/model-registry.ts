@@ -8,6 +8,10 @@ import { runAlone } from "./version-batch.js";
 import { loadVersion, type LoaderOptions } from "./version-loader.js";
 import { VersionSkewGuard } from "./version-skew-guard.js";
 import { VersionTable, versionKey } from "./version-table.js";
+import { drainAndRelease, type DrainOptions } from "./version-unload.js";
+
+/** A retired version loaded for a call that names it (audit replay) is released after this long without calls. */
+export const RETIRED_IDLE_MS = 60_000;
 
 export type { InferOptions, LoadedVersion, OutputArray, OutputTensor } from "./loaded-version.js";
 
@@ -33,6 +37,12 @@ export class ModelRegistry {
   readonly champions: Map<string, string>;
   /** Providers that could not load, with the reason (reported in ServerMetadata). */
   readonly providerFallbacks = new Map<string, string>();
+  /** Retired versions (meshctl retire), by "model/version": not loaded by `sync()`, not ready, not announced. */
+  private readonly retired = new Set<string>();
+  private readonly unloading = new Set<string>();
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** How an unload drains (tests shorten it). */
+  drain: DrainOptions = {};
 
   constructor(
     private readonly repo: ModelRepository,
@@ -50,7 +60,9 @@ export class ModelRegistry {
   async sync(): Promise<void> {
     const families = this.models.length ? this.models : this.repo.models();
     const jobs: Promise<LoadedVersion | undefined>[] = [];
-    for (const model of families) for (const version of this.repo.versions(model)) jobs.push(this.load(model, version));
+    for (const model of families)
+      for (const version of this.repo.versions(model))
+        if (!this.retired.has(versionKey(model, version))) jobs.push(this.load(model, version));
     await Promise.all(jobs);
   }
 
@@ -75,8 +87,68 @@ export class ModelRegistry {
     return this.table.resolve(model, version);
   }
 
-  /** True once the version's session is created and warmed up. */
+  /**
+   * The version a call asks for, as `resolve`; a retired version that is not loaded (any more) but whose files
+   * are here is loaded for the call (audit replay scores with the version that decided) and released again after
+   * RETIRED_IDLE_MS without calls.
+   */
+  async resolveForCall(model: string, version: string): Promise<LoadedVersion> {
+    const key = versionKey(model, version);
+    if (!version || !this.retired.has(key) || this.table.get(model, version)) return this.resolve(model, version);
+    if (!this.repo.versions(model).includes(version)) return this.resolve(model, version);
+    this.log.info({ model, version }, "loading a retired version for a call that names it (audit replay)");
+    await this.load(model, version);
+    this.sweepIdle();
+    return this.resolve(model, version);
+  }
+
+  /**
+   * Retires a version: from now on it is not ready (ModelReady), not announced and not loaded by `sync()`; when
+   * it is loaded, it is drained and its session released (version-unload.ts). Resolves once released.
+   */
+  async retire(model: string, version: string): Promise<void> {
+    const key = versionKey(model, version);
+    this.retired.add(key);
+    await this.loading.get(key)?.catch(() => undefined);
+    const lv = this.table.get(model, version);
+    if (!lv || this.unloading.has(key)) return;
+    this.unloading.add(key);
+    try {
+      const waitedMs = await drainAndRelease(lv, () => this.table.remove(lv), this.drain);
+      this.log.info({ model, version, waitedMs }, "retired model version unloaded (session released)");
+    } finally {
+      this.unloading.delete(key);
+    }
+  }
+
+  /** True when the version was retired here. */
+  isRetired(model: string, version: string): boolean {
+    return this.retired.has(versionKey(model, version));
+  }
+
+  /** The versions the worker serves and announces: the loaded ones less retired ones loaded for a replay. */
+  served(): LoadedVersion[] {
+    return this.list().filter((lv) => !this.retired.has(versionKey(lv.model, lv.version)));
+  }
+
+  /** Releases retired versions loaded for a call once they had no call for RETIRED_IDLE_MS (checked every 10 s). */
+  private sweepIdle(): void {
+    if (this.idleTimer) return;
+    this.idleTimer = setInterval(() => {
+      const idle = this.list().filter(
+        (lv) =>
+          this.retired.has(versionKey(lv.model, lv.version)) &&
+          lv.inFlight === 0 &&
+          Date.now() - lv.stats.lastInferenceMs > RETIRED_IDLE_MS,
+      );
+      for (const lv of idle) void this.retire(lv.model, lv.version);
+    }, 10_000);
+    this.idleTimer.unref();
+  }
+
+  /** True once the version's session is created and warmed up (never for a retired version). */
   isReady(model: string, version: string): boolean {
+    if (this.retired.has(versionKey(model, version))) return false;
     try {
       return this.resolve(model, version).ready;
     } catch {
@@ -100,6 +172,7 @@ export class ModelRegistry {
   async infer(lv: LoadedVersion, data: Float32Array, rows: number, opts: InferOptions = {}): Promise<OutputTensor[]> {
     const t0 = performance.now();
     lv.stats.arrived();
+    lv.inFlight++;
     try {
       const execute = (d: Float32Array, n: number) => this.execute(lv, d, n, opts);
       const out = lv.cache ? await inferCached(lv, lv.cache, data, rows, execute, t0) : await execute(data, rows);
@@ -108,6 +181,8 @@ export class ModelRegistry {
     } catch (err) {
       lv.stats.fail.add(performance.now() - t0);
       throw err;
+    } finally {
+      lv.inFlight--;
     }
   }
 
@@ -117,6 +192,7 @@ export class ModelRegistry {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.idleTimer);
     for (const lv of this.list()) {
       lv.batcher?.close(new ConnectError("the model worker is shutting down", Code.Unavailable));
       await lv.session.release();

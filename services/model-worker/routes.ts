@@ -5,6 +5,7 @@ import type { ModelRegistry, OutputTensor } from "./model-registry.js";
 import { batchErrorToRpc, QueueFullError } from "../lib/batching/index.js";
 import { readFloatMatrix } from "./tensors.js";
 import { retryInfo } from "../lib/rpc/index.js";
+import { LABEL_EXTENSION } from "../lib/nats/index.js";
 
 export const SERVER_NAME = "scoremesh-model-worker";
 export const SERVER_VERSION = "0.1.0";
@@ -17,6 +18,7 @@ export function inferenceRoutes(
   registry: ModelRegistry,
   isReady: () => boolean,
   onQueueFull: () => void = () => undefined,
+  labels: () => readonly string[] = () => [],
 ): Partial<ServiceImpl<typeof GRPCInferenceService>> {
   return {
     serverLive: () => ({ live: true }),
@@ -26,11 +28,13 @@ export function inferenceRoutes(
       name: SERVER_NAME,
       version: SERVER_VERSION,
       // Besides the extensions, where inference runs: "execution_provider:cpu", and for each provider that
-      // could not load, "execution_provider_fallback:cuda" (the reason is in the worker's log).
+      // could not load, "execution_provider_fallback:cuda" (the reason is in the worker's log); and each of its
+      // pool labels, "worker_label:gpu" (routers read them: docs/rollouts.md#worker-pools).
       extensions: [
         ...EXTENSIONS,
         ...registry.providersInUse().map((p) => `execution_provider:${p}`),
         ...[...registry.providerFallbacks.keys()].map((p) => `execution_provider_fallback:${p}`),
+        ...labels().map((l) => `${LABEL_EXTENSION}${l}`),
       ],
     }),
     modelMetadata(req) {
@@ -38,7 +42,7 @@ export function inferenceRoutes(
       return {
         name: lv.model,
         versions: registry
-          .list()
+          .served()
           .filter((x) => x.model === lv.model)
           .map((x) => x.version)
           .sort((a, b) => Number(a) - Number(b)),
@@ -61,7 +65,7 @@ export function inferenceRoutes(
       return { modelStats: all.map((lv) => lv.stats.toProto(lv.model, lv.version)) };
     },
     async modelInfer(req, ctx) {
-      const lv = registry.resolve(req.modelName, req.modelVersion);
+      const lv = await registry.resolveForCall(req.modelName, req.modelVersion);
       if (!lv.ready) throw new ConnectError(`model ${lv.model} version ${lv.version} is not ready`, Code.Unavailable);
       if (req.inputs.length !== 1) {
         throw new ConnectError(

@@ -13,6 +13,7 @@ import { providerList } from "./execution-providers.js";
 import { LoadHealth } from "./load-health.js";
 import { describeWorker, WorkerAnnouncer } from "./worker-announcer.js";
 import { followPublished } from "./published-versions.js";
+import { workerLabels } from "./worker-labels.js";
 
 /**
  * The model worker: loads every model version of the repository into ONNX Runtime once, serves them over the
@@ -40,9 +41,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
     serverOptions: { "grpc.max_receive_message_length": 64 << 20 },
   });
   const load = watchLoad(host, registry);
+  const labels = () => workerLabels(config.labels, registry.providersInUse());
   host.add(
     GRPCInferenceService,
-    inferenceRoutes(registry, () => host.isServing(), load.onQueueFull),
+    inferenceRoutes(registry, () => host.isServing(), load.onQueueFull, labels),
   );
   host.onClose(() => registry.close());
   host.onClose(() => cache.close());
@@ -51,11 +53,12 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
 
   const nc = await connectNats(config.natsServers, `model-worker-${process.pid}`, config.natsIdentity, log);
   host.onClose(() => closeNats(nc));
-  const announcer = workerAnnouncer(config, { startedAt, providers, registry, nc, log });
+  const announcer = workerAnnouncer(config, { startedAt, providers, registry, nc, log, labels });
   // Closed before NATS is (last registered, first closed), so that the delete can still go out.
   host.onClose(() => announcer.close());
   const reportParts = () => {
-    for (const lv of registry.list()) host.setPartStatus(`model:${lv.model}/${lv.version}`, true);
+    for (const lv of registry.list())
+      host.setPartStatus(`model:${lv.model}/${lv.version}`, !registry.isRetired(lv.model, lv.version));
     for (const key of registry.refused.keys()) host.setPartStatus(`model:${key}`, false);
     void announcer.publish();
   };
@@ -141,10 +144,11 @@ interface AnnouncerParts {
   registry: ModelRegistry;
   nc: NatsConnection;
   log: Logger;
+  labels: () => string[];
 }
 
 /** The worker's record in the worker bucket (providers, fallbacks, versions), for the monitor. */
-function workerAnnouncer(config: WorkerConfig, { startedAt, providers, registry, nc, log }: AnnouncerParts) {
+function workerAnnouncer(config: WorkerConfig, { startedAt, providers, registry, nc, log, labels }: AnnouncerParts) {
   return new WorkerAnnouncer({
     key: workerKey(hostname(), config.address),
     describe: () =>
@@ -155,9 +159,10 @@ function workerAnnouncer(config: WorkerConfig, { startedAt, providers, registry,
           pid: process.pid,
           startedAt,
           providersRequested: providers,
-          versions: registry.list(),
+          versions: registry.served(),
           fallbacks: registry.providerFallbacks,
           refused: registry.refused,
+          labels: labels(),
         },
         new Date(),
       ),

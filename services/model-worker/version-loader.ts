@@ -53,6 +53,7 @@ export async function loadVersion(
     stats: new VersionStatistics(),
     cache: o.cacheRows ? new RowCache(o.cacheRows) : undefined,
     ready: false,
+    inFlight: 0,
   };
   if (batching.enabled)
     lv.batcher = new Batcher((batch) => runVersionBatch(lv, batch), {

@@ -22,6 +22,11 @@ export class VersionTable {
     this.versions.set(versionKey(lv.model, lv.version), lv);
   }
 
+  /** Removes the version (if it is this very object: a version loaded again since stays). */
+  remove(lv: LoadedVersion): void {
+    if (this.get(lv.model, lv.version) === lv) this.versions.delete(versionKey(lv.model, lv.version));
+  }
+
   list(): LoadedVersion[] {
     return [...this.versions.values()];
   }

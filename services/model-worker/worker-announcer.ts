@@ -14,6 +14,8 @@ export interface WorkerFacts {
   fallbacks: ReadonlyMap<string, string>;
   /** "model/version" → why the worker refuses it. */
   refused: ReadonlyMap<string, string>;
+  /** The worker's pool labels (worker-labels.ts); absent: none announced. */
+  labels?: readonly string[];
 }
 
 /**
@@ -47,6 +49,7 @@ export function describeWorker(w: WorkerFacts, now: Date): WorkerRecord {
       .sort(byVersion),
     startedAt: w.startedAt.toISOString(),
     updatedAt: now.toISOString(),
+    ...(w.labels?.length ? { labels: [...w.labels] } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ import { RetryBudgets } from "./workers/retry-budget.js";
 import { WorkerBatcher } from "./workers/worker-batcher.js";
 import { callWorkers, type RetryOptions } from "./workers/worker-call.js";
 import { openWorkers } from "./workers/open-workers.js";
+import { openPools } from "./workers/open-pools.js";
+import type { PoolRouting } from "./workers/pool-routing.js";
 import type { WorkerPool } from "./workers/worker-pool.js";
 
 /** The most shadow calls (one per Route call sampled) a router has in flight; past it, samples are skipped. */
@@ -63,6 +65,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     host.setServing(health.serving, health.why);
   };
   const workers = await openWorkers(config, host, () => updateHealth(), log);
+  const pools = openPools(workers, metrics.registry, host, log);
   const monitor = new MonitorSink(config.monitorAddr, `router-${process.pid}`, {
     credentials: config.tls.channel(),
     flushMs: config.monitorFlushMs,
@@ -134,6 +137,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Se
     shadow,
     cascades,
     segments,
+    pools,
     onReconciled: updateHealth,
   };
   await joinMesh(host, config, { ...parts, policyRevisions }, log);
@@ -154,6 +158,7 @@ interface MeshParts {
   shadow: ShadowScorer;
   cascades: CascadeTable;
   segments: SegmentTable;
+  pools: PoolRouting;
   onReconciled: () => void;
   policyRevisions: Map<string, bigint>;
 }
@@ -174,6 +179,7 @@ async function joinMesh(
     shadow,
     cascades,
     segments,
+    pools,
     onReconciled,
     policyRevisions,
   }: MeshParts,
@@ -203,6 +209,7 @@ async function joinMesh(
       shadow.follow(p);
       cascades.follow(p);
       segments.follow(p);
+      pools.follow(p);
     },
     (err, model) =>
       log.warn(

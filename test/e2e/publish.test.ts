@@ -4,6 +4,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "nats";
+import { createClient } from "@connectrpc/connect";
+import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
+import { createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 import { sha256Hex } from "../../services/lib/model/index.js";
 import { ModelStore, WorkerStore } from "../../services/lib/nats/index.js";
@@ -36,7 +39,8 @@ describe("meshctl publish and retire: new versions on a running mesh", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "scoremesh-publish-"));
-    fx = await startMeshFixture({}, { workers: 2 });
+    // Two workers in two pools (WORKER_LABELS), for the pool rule test.
+    fx = await startMeshFixture({}, { workers: 2, workerLabels: ["cpu", "gpu"] });
     ({ nc } = await controlPolicies(fx.mesh));
   });
   after(async () => {
@@ -222,5 +226,130 @@ describe("meshctl publish and retire: new versions on a running mesh", () => {
     const promote = await fx.meshctl("canary", MODEL, "7", "--percent", "10");
     assert.equal(promote.code, 1);
     assert.match(promote.stderr, /version 7 was retired/);
+  });
+
+  /** Rows each worker has run of `version` (its OIP statistics), by instance. */
+  async function rowsRunOn(version: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const name of ["model-worker", "model-worker-2"] as const) {
+      const t = createGrpcTransport({ address: fx.mesh.addressOf(name), credentials: fx.mesh.credentials(name) });
+      try {
+        const s = await createClient(GRPCInferenceService, t).modelStatistics({ name: MODEL }, { timeoutMs: 2000 });
+        out[name] = Number(s.modelStats.find((m) => m.version === version)?.inferenceCount ?? 0);
+      } finally {
+        t.close();
+      }
+    }
+    return out;
+  }
+
+  test("worker pools: a label no worker carries is refused; a pool rule sends the champion's rows only to the labelled worker", async () => {
+    const records = await (await WorkerStore.open(nc)).list();
+    assert.deepEqual(records.map((w) => w.labels?.join(",")).sort(), ["cpu", "gpu"], "each worker announces its label");
+    const tpu = await fx.meshctl("pool", MODEL, "3", "--label", "tpu");
+    assert.equal(tpu.code, 1, tpu.stdout);
+    assert.match(tpu.stderr, /refused: no live model worker carries label tpu \(2 worker\(s\) report; labels: .*gpu/);
+    const set = await fx.meshctl("pool", MODEL, "3", "--label", "gpu", "--json");
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual((JSON.parse(set.stdout) as { pools: unknown }).pools, [{ version: "3", label: "gpu" }]);
+    const l = load(fx, { callers: 2 });
+    try {
+      const pooled = () => fx.logLines("router").some((x) => x["msg"] === "worker pool serves its version");
+      const until = Date.now() + 15_000;
+      while (!pooled() && Date.now() < until) await sleep(200);
+      assert.ok(pooled(), "the router follows the rule");
+      const before = await rowsRunOn("3");
+      await sleep(1500);
+      const after = await rowsRunOn("3");
+      const ran = (n: string) => after[n]! - before[n]!;
+      console.log(`# pool rule 3 → gpu: rows run on cpu ${ran("model-worker")}, on gpu ${ran("model-worker-2")}`);
+      assert.equal(ran("model-worker"), 0, "the cpu worker runs none of version 3's rows");
+      assert.ok(ran("model-worker-2") > 0, "the gpu worker runs them");
+    } finally {
+      const s = await l.stop();
+      assert.deepEqual(s.failed, []);
+    }
+    const metrics = await (await fetch(fx.mesh.metricsUrlOf("router"))).text();
+    assert.match(
+      metrics,
+      /scoremesh_router_pool_calls_total\{target="credit-default\/3",label="gpu",outcome="pool"[^}]*\} [1-9]/,
+    );
+    const off = await fx.meshctl("pool", MODEL, "3", "--off");
+    assert.equal(off.code, 0, off.stderr);
+  });
+
+  test("retire under load: every worker drains and unloads the version (record, ModelReady), 0 failed calls", async () => {
+    const l = load(fx, { callers: 2 });
+    let stats;
+    try {
+      await sleep(300);
+      const t0 = performance.now();
+      const r = await fx.meshctl("retire", MODEL, "4");
+      assert.equal(r.code, 0, r.stderr);
+      const retiredMs = Math.round(performance.now() - t0);
+      const listed = async () =>
+        (await (await WorkerStore.open(nc)).list()).filter((w) =>
+          w.models.some((m) => m.model === MODEL && m.version === "4"),
+        );
+      const unloaded = (n: string) =>
+        fx
+          .logLines(n)
+          .some((x) => x["msg"] === "retired model version unloaded (session released)" && x["version"] === "4");
+      const until = Date.now() + 15_000;
+      while (
+        ((await listed()).length > 0 || !unloaded("model-worker") || !unloaded("model-worker-2")) &&
+        Date.now() < until
+      )
+        await sleep(200);
+      console.log(
+        `retire: meshctl took ${retiredMs} ms; unloaded everywhere ${Math.round(performance.now() - t0)} ms after it began`,
+      );
+      assert.deepEqual(
+        (await listed()).map((w) => w.address),
+        [],
+        "no worker record lists version 4",
+      );
+      assert.ok(unloaded("model-worker") && unloaded("model-worker-2"), "both workers released its session");
+      const gone = (await (await WorkerStore.open(nc)).list()).flatMap((w) =>
+        w.models
+          .filter((m) => m.model === MODEL && ["2", "7"].includes(m.version))
+          .map((m) => `${w.address} ${m.version}`),
+      );
+      assert.deepEqual(gone, [], "versions retired before are gone too");
+    } finally {
+      stats = await l.stop();
+    }
+    console.log(`# retire under load: ${loadSummary(stats)}`);
+    assert.deepEqual(stats.failed, []);
+    // What audit replay does: a ModelInfer that names the retired version. The worker loads it for the call.
+    const vector = (
+      JSON.parse(readFileSync(join(PROJECT_ROOT, "models", MODEL, "golden.json"), "utf8")) as {
+        cases: { vector: number[] }[];
+      }
+    ).cases[0]!.vector;
+    const t = createGrpcTransport({
+      address: fx.mesh.addressOf("model-worker"),
+      credentials: fx.mesh.credentials("model-worker"),
+    });
+    try {
+      const res = await createClient(GRPCInferenceService, t).modelInfer(
+        {
+          modelName: MODEL,
+          modelVersion: "4",
+          inputs: [
+            {
+              name: "features",
+              datatype: "FP32",
+              shape: [1n, BigInt(vector.length)],
+              contents: { fp32Contents: vector },
+            },
+          ],
+        },
+        { timeoutMs: 10_000 },
+      );
+      assert.equal(res.modelVersion, "4", "a retired version still scores for a replay");
+    } finally {
+      t.close();
+    }
   });
 });

@@ -41,7 +41,7 @@ export interface MeshFixture {
  */
 export async function startMeshFixture(
   env: Record<string, string> = {},
-  replicas: Pick<MeshOptions, "workers" | "routers" | "features" | "validators" | "natsNodes"> = {},
+  replicas: Pick<MeshOptions, "workers" | "routers" | "features" | "validators" | "natsNodes" | "workerLabels"> = {},
 ): Promise<MeshFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-"));
   const mesh = await startMesh({

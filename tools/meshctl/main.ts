@@ -9,6 +9,7 @@ import { policy, seedPolicies, setChampion } from "./policy.js";
 import { reviewAction } from "./review-actions.js";
 import { publish } from "./publish.js";
 import { retire } from "./retire.js";
+import { poolOff, poolStatus, setPool } from "./pool.js";
 import { reviews } from "./reviews.js";
 import { canary, promote, rollback } from "./rollout.js";
 import { segmentOff, setSegment } from "./segment.js";
@@ -48,6 +49,12 @@ commands:
                                   light → heavy: <light> scores the champion's rows first and decides those it scores
                                   outside [LOW, HIGH); the rest go on to the champion (docs/rollouts.md)
   cascade <model> --off           the champion scores every row again
+  pool <model> <version> --label L
+                                  <version>'s rows go only to the model workers labelled L (WORKER_LABELS, e.g. gpu),
+                                  any worker when none of them has it ready; refused unless a live worker labelled L
+                                  has it ready
+  pool <model> <version> --off    any worker serves <version> again
+  pool <model>                    the pool rules and the workers' labels
   segment <model> <name> <version> --where EXPR
                                   rows for which EXPR holds go to <version> (before the canary; first rule wins);
                                   EXPR: conditions joined by "and", each tenant=ID, label.KEY=VALUE (or !=) or
@@ -124,6 +131,7 @@ Exit codes: 0 done, 1 failed (unreachable, refused, not serving), 2 bad usage or
 
 const OPTIONS = {
   band: { type: "string" },
+  label: { type: "string" },
   all: { type: "boolean" },
   burst: { type: "string" },
   decision: { type: "string" },
@@ -220,6 +228,8 @@ async function main(): Promise<void> {
       return shadowCommand(target(), rest, values, out);
     case "cascade":
       return cascadeCommand(target(), rest, values, out);
+    case "pool":
+      return poolCommand(target(), rest, values, out);
     case "publish": {
       const [model, dir] = args("publish", rest, ["model", "dir"], " [--wait S]");
       const wait = Number(values.wait ?? "60");
@@ -295,6 +305,18 @@ function cascadeCommand(target: MeshTarget, rest: string[], values: { band?: str
     return setCascade(target, rest[0]!, rest[1]!, values.band, out);
   if (rest.length === 1 && values.off && values.band === undefined) return cascadeOff(target, rest[0]!, out);
   throw new CliError("usage: meshctl cascade <model> <light> --band LOW,HIGH | meshctl cascade <model> --off", 2);
+}
+
+/** `meshctl pool MODEL VERSION --label L`, `pool MODEL VERSION --off`, `pool MODEL`. */
+function poolCommand(target: MeshTarget, rest: string[], values: { label?: string; off?: boolean }, out: Output) {
+  if (rest.length === 2 && values.label !== undefined && !values.off)
+    return setPool(target, rest[0]!, rest[1]!, values.label, out);
+  if (rest.length === 2 && values.off && values.label === undefined) return poolOff(target, rest[0]!, rest[1]!, out);
+  if (rest.length === 1 && !values.off && values.label === undefined) return poolStatus(target, rest[0]!, out);
+  throw new CliError(
+    "usage: meshctl pool <model> <version> --label L | meshctl pool <model> <version> --off | meshctl pool <model>",
+    2,
+  );
 }
 
 /** `meshctl segment MODEL NAME VERSION --where EXPR`, `segment MODEL NAME --off`. */

@@ -67,6 +67,7 @@ export async function policy(target: MeshTarget, model: string, out: Output): Pr
       [
         `${model}: ${policyLine(p)}`,
         ...p.segments.map(segmentLine),
+        ...p.pools.map((r) => `  pool: version ${r.version} → workers labelled ${r.label}`),
         ...shadowPairs.map(pairLine),
         ...problems.map((x) => `  problem: ${x}`),
       ].join("\n"),

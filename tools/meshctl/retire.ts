@@ -31,7 +31,7 @@ export function retireProblem(
 
 /**
  * `meshctl retire MODEL VERSION`: from now on no policy may point to the version (the policy commands refuse it
- * with the reason) and workers may unload it; its files stay where they are (the model store, or the repository
+ * with the reason) and workers drain and unload it; its files stay where they are (the model store, or the repository
  * for a shipped version) so audit replay can still score with it. Refused while a policy or the fallback points to it.
  */
 export async function retire(target: MeshTarget, model: string, version: string, out: Output) {
@@ -56,7 +56,7 @@ export async function retire(target: MeshTarget, model: string, version: string,
   if (out.json) return printJson(result);
   console.log(
     `${result.status === "retired" ? "retired" : "already retired:"} ${model} version ${version} (by ${result.retiredBy} at ${result.retiredAt}): ` +
-      `no policy may point to it any more and workers may unload it; its files stay in ${result.filesIn} for audit replay.`,
+      `no policy may point to it any more and workers unload it; its files stay in ${result.filesIn} for audit replay.`,
   );
 }
 

@@ -18,3 +18,4 @@ export * from "./model-store.js";
 export * from "./model-sync.js";
 export * from "./rollout-store.js";
 export * from "./kv-keys.js";
+export * from "./version-pools.js";

@@ -2,6 +2,7 @@ import { clone, fromJson, toJsonString } from "@bufbuild/protobuf";
 import { RolloutState, ServingPolicySchema, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { kvCodec } from "./kv-codec.js";
 import { segmentsProblem } from "../segments/index.js";
+import { poolsProblem } from "./version-pools.js";
 
 /**
  * The schema version of the serving policies this build writes without segment rules
@@ -37,7 +38,14 @@ const policyCodec = kvCodec({
 export function policyProblem(p: ServingPolicy): string | undefined {
   if (!p.model) return "model is empty";
   if (!p.championVersion) return "championVersion is empty";
-  return shadowProblem(p) ?? canaryProblem(p) ?? cascadeProblem(p) ?? segmentsProblem(p.segments) ?? rolloutProblem(p);
+  return (
+    shadowProblem(p) ??
+    canaryProblem(p) ??
+    cascadeProblem(p) ??
+    segmentsProblem(p.segments) ??
+    rolloutProblem(p) ??
+    poolsProblem(p.pools)
+  );
 }
 
 /** What is wrong with the policy's light → heavy cascade (none is fine), naming the field. */

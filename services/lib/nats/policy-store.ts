@@ -40,10 +40,12 @@ export interface PolicyTrust {
 /** What a writer gives; updated_at, updated_by (the signer's name) and schema_version are filled in. */
 export type PolicyFields = Omit<
   ServingPolicy,
-  "$typeName" | "updatedAt" | "updatedBy" | "schemaVersion" | "segments"
+  "$typeName" | "updatedAt" | "updatedBy" | "schemaVersion" | "segments" | "pools"
 > & {
   /** The segment rules, in order; absent: none. */
   segments?: ServingPolicy["segments"];
+  /** The worker pool rules; absent: none. */
+  pools?: ServingPolicy["pools"];
 };
 
 /**

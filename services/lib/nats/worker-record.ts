@@ -31,6 +31,8 @@ export interface WorkerRecord {
   /** ISO 8601 times (the worker's clock): when the process started and when this record was written. */
   startedAt: string;
   updatedAt: string;
+  /** The worker's pool labels (WORKER_LABELS), e.g. ["gpu"]; empty or absent in records written before labels. */
+  labels?: string[];
 }
 
 /** The schema version of the worker records this build writes (scoremesh.worker.v1.WorkerRecord.schema_version). */
@@ -76,6 +78,7 @@ function fromMessage(m: WorkerRecordMessage): WorkerRecord {
     refused: m.refused.map(({ model, version, reason }) => ({ model, version, reason })),
     startedAt: iso(m.startedAt),
     updatedAt: iso(m.updatedAt),
+    ...(m.labels.length ? { labels: [...m.labels] } : {}),
   };
 }
 

@@ -94,7 +94,7 @@ export async function callWorkers(
   retry: RetryOptions = {},
 ): Promise<Float32Array> {
   const o = withDefaults(retry);
-  const order = new FailoverOrder(workers.candidates(), breakers, c.model, c.version);
+  const order = new FailoverOrder(workers.candidates(c.model, c.version), breakers, c.model, c.version);
   const target = `${c.model}/${c.version}`;
   const deadline = o.clock.now() + c.timeoutMs;
   let last: ConnectError | undefined;

@@ -3,6 +3,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../../gen/inference/grpc_predict_v2_pb.js";
 import { DependencyWatch, createGrpcTransport, type ClosableTransport } from "../../lib/rpc/index.js";
 import type { WorkerTarget } from "./worker-discovery.js";
+import type { PoolRouting } from "./pool-routing.js";
 
 /** TLS checks a resolved worker by the name it was found under (its certificate names the Service, not the IP). */
 const serverNameOptions = (name: string | undefined) =>
@@ -28,6 +29,7 @@ export class WorkerPool {
   private readonly retiring = new Set<NodeJS.Timeout>();
   private readonly serverNames = new Map<string, string | undefined>();
   private next = 0;
+  private pools: PoolRouting | undefined;
 
   constructor(
     targets: readonly (string | WorkerTarget)[],
@@ -80,13 +82,29 @@ export class WorkerPool {
     });
   }
 
-  /** Endpoints to try for one call, in order: the serving ones starting round-robin, then the others. */
-  candidates(): WorkerEndpoint[] {
+  /** Applies worker pool rules (pool-routing.ts) to the calls that name their model version. */
+  usePools(pools: PoolRouting): void {
+    this.pools = pools;
+  }
+
+  /**
+   * Endpoints to try for one call, in order: the serving ones starting round-robin, then the others; for a
+   * version with a pool rule, its pool's workers first (pool-routing.ts).
+   */
+  candidates(model?: string, version?: string): WorkerEndpoint[] {
     const serving = new Set(this.watch.serving());
     const up = this.endpoints.filter((e) => serving.has(e.address));
     const down = this.endpoints.filter((e) => !serving.has(e.address));
     const start = up.length ? this.next++ % up.length : 0;
-    return [...up.slice(start), ...up.slice(0, start), ...down];
+    const rotated = [...up.slice(start), ...up.slice(0, start)];
+    if (this.pools && model !== undefined && version !== undefined)
+      return this.pools.order(model, version, rotated, down);
+    return [...rotated, ...down];
+  }
+
+  /** The endpoints in the pool now. */
+  endpointsNow(): readonly WorkerEndpoint[] {
+    return this.endpoints;
   }
 
   /** True when every serving worker (and at least one) has the model version loaded and ready. */

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/policy/v1/policy.proto.
  */
 export const file_scoremesh_policy_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSKAAwoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkSKwoGc2hhZG93GAcgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5TaGFkb3cSMgoIc2VnbWVudHMYCCADKAsyIC5zY29yZW1lc2gucG9saWN5LnYxLlNlZ21lbnRSdWxlEi0KB2Nhc2NhZGUYCiABKAsyHC5zY29yZW1lc2gucG9saWN5LnYxLkNhc2NhZGUSLQoHcm9sbG91dBgJIAEoCzIcLnNjb3JlbWVzaC5wb2xpY3kudjEuUm9sbG91dCIqCgZDYW5hcnkSDwoHdmVyc2lvbhgBIAEoCRIPCgdwZXJjZW50GAIgASgBIi4KBlNoYWRvdxIPCgd2ZXJzaW9uGAEgASgJEhMKC3NhbXBsZV9yYXRlGAIgASgBIkUKB0Nhc2NhZGUSFQoNbGlnaHRfdmVyc2lvbhgBIAEoCRIQCghiYW5kX2xvdxgCIAEoARIRCgliYW5kX2hpZ2gYAyABKAEiOwoLU2VnbWVudFJ1bGUSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg0KBXdoZXJlGAMgASgJIrICCgdSb2xsb3V0Eg8KB3ZlcnNpb24YASABKAkSDQoFc3RlcHMYAiADKAESEgoKc3RlcF9pbmRleBgDIAEoDRIWCg5ob2xkX2RlY2lzaW9ucxgEIAEoDRIUCgxob2xkX3NlY29uZHMYBSABKA0SOgoKdGhyZXNob2xkcxgGIAEoCzImLnNjb3JlbWVzaC5wb2xpY3kudjEuUm9sbG91dFRocmVzaG9sZHMSMAoFc3RhdGUYByABKA4yIS5zY29yZW1lc2gucG9saWN5LnYxLlJvbGxvdXRTdGF0ZRIzCg9zdGVwX3N0YXJ0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgJIAEoCRISCgpzdGFydGVkX2J5GAogASgJIq8BChFSb2xsb3V0VGhyZXNob2xkcxISCgptaW5fc2FtcGxlGAEgASgNEh0KFW1heF9kZWdyYWRlZF9pbmNyZWFzZRgCIAEoARIVCg1tYXhfcDk5X3JhdGlvGAMgASgBEhgKEG1heF9wOTlfc2xhY2tfbXMYBCABKAESFQoNbWF4X3Njb3JlX3BzaRgFIAEoARIfChdtYXhfZGVjaXNpb25fcmF0ZV9zaGlmdBgGIAEoASqDAQoMUm9sbG91dFN0YXRlEh0KGVJPTExPVVRfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVST0xMT1VUX1NUQVRFX1JVTk5JTkcQARIaChZST0xMT1VUX1NUQVRFX1BST01PVEVEEAISHQoZUk9MTE9VVF9TVEFURV9ST0xMRURfQkFDSxADYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzY29yZW1lc2gvcG9saWN5L3YxL3BvbGljeS5wcm90bxITc2NvcmVtZXNoLnBvbGljeS52MSKxAwoNU2VydmluZ1BvbGljeRINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEi4KCnVwZGF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnVwZGF0ZWRfYnkYBCABKAkSFgoOc2NoZW1hX3ZlcnNpb24YBSABKA0SKwoGY2FuYXJ5GAYgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5DYW5hcnkSKwoGc2hhZG93GAcgASgLMhsuc2NvcmVtZXNoLnBvbGljeS52MS5TaGFkb3cSMgoIc2VnbWVudHMYCCADKAsyIC5zY29yZW1lc2gucG9saWN5LnYxLlNlZ21lbnRSdWxlEi0KB2Nhc2NhZGUYCiABKAsyHC5zY29yZW1lc2gucG9saWN5LnYxLkNhc2NhZGUSLQoHcm9sbG91dBgJIAEoCzIcLnNjb3JlbWVzaC5wb2xpY3kudjEuUm9sbG91dBIvCgVwb29scxgLIAMoCzIgLnNjb3JlbWVzaC5wb2xpY3kudjEuVmVyc2lvblBvb2wiKgoGQ2FuYXJ5Eg8KB3ZlcnNpb24YASABKAkSDwoHcGVyY2VudBgCIAEoASIuCgZTaGFkb3cSDwoHdmVyc2lvbhgBIAEoCRITCgtzYW1wbGVfcmF0ZRgCIAEoASJFCgdDYXNjYWRlEhUKDWxpZ2h0X3ZlcnNpb24YASABKAkSEAoIYmFuZF9sb3cYAiABKAESEQoJYmFuZF9oaWdoGAMgASgBIjsKC1NlZ21lbnRSdWxlEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRINCgV3aGVyZRgDIAEoCSKyAgoHUm9sbG91dBIPCgd2ZXJzaW9uGAEgASgJEg0KBXN0ZXBzGAIgAygBEhIKCnN0ZXBfaW5kZXgYAyABKA0SFgoOaG9sZF9kZWNpc2lvbnMYBCABKA0SFAoMaG9sZF9zZWNvbmRzGAUgASgNEjoKCnRocmVzaG9sZHMYBiABKAsyJi5zY29yZW1lc2gucG9saWN5LnYxLlJvbGxvdXRUaHJlc2hvbGRzEjAKBXN0YXRlGAcgASgOMiEuc2NvcmVtZXNoLnBvbGljeS52MS5Sb2xsb3V0U3RhdGUSMwoPc3RlcF9zdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YCSABKAkSEgoKc3RhcnRlZF9ieRgKIAEoCSKvAQoRUm9sbG91dFRocmVzaG9sZHMSEgoKbWluX3NhbXBsZRgBIAEoDRIdChVtYXhfZGVncmFkZWRfaW5jcmVhc2UYAiABKAESFQoNbWF4X3A5OV9yYXRpbxgDIAEoARIYChBtYXhfcDk5X3NsYWNrX21zGAQgASgBEhUKDW1heF9zY29yZV9wc2kYBSABKAESHwoXbWF4X2RlY2lzaW9uX3JhdGVfc2hpZnQYBiABKAEiLQoLVmVyc2lvblBvb2wSDwoHdmVyc2lvbhgBIAEoCRINCgVsYWJlbBgCIAEoCSqDAQoMUm9sbG91dFN0YXRlEh0KGVJPTExPVVRfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVST0xMT1VUX1NUQVRFX1JVTk5JTkcQARIaChZST0xMT1VUX1NUQVRFX1BST01PVEVEEAISHQoZUk9MTE9VVF9TVEFURV9ST0xMRURfQkFDSxADYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * The value of a model family's key in the policy bucket.
@@ -106,6 +106,17 @@ export type ServingPolicy = Message<"scoremesh.policy.v1.ServingPolicy"> & {
    * @generated from field: scoremesh.policy.v1.Rollout rollout = 9;
    */
   rollout?: Rollout | undefined;
+
+  /**
+   * Worker pools: a version's rows go only to the model workers carrying the rule's label (WorkerRecord.labels,
+   * e.g. the heavy champion on "gpu", a cascade's light version on "cpu"). A version without a rule goes to any
+   * worker. When no worker with the label is serving and has the version ready, the rows go to any worker that
+   * has it (a pool rule never blocks a decision; the router logs it once per change and counts it). Empty: none.
+   * Added without a schema version change: a build that ignores it sends every version to any worker.
+   *
+   * @generated from field: repeated scoremesh.policy.v1.VersionPool pools = 11;
+   */
+  pools: VersionPool[];
 };
 
 /**
@@ -391,6 +402,34 @@ export type RolloutThresholds = Message<"scoremesh.policy.v1.RolloutThresholds">
  */
 export const RolloutThresholdsSchema: GenMessage<RolloutThresholds> = /*@__PURE__*/
   messageDesc(file_scoremesh_policy_v1_policy, 6);
+
+/**
+ * A worker pool rule: `version`'s rows go to the workers labelled `label` (docs/rollouts.md#worker-pools).
+ *
+ * @generated from message scoremesh.policy.v1.VersionPool
+ */
+export type VersionPool = Message<"scoremesh.policy.v1.VersionPool"> & {
+  /**
+   * The version, e.g. "3"; at most one rule per version.
+   *
+   * @generated from field: string version = 1;
+   */
+  version: string;
+
+  /**
+   * The workers' label, e.g. "gpu": lower-case letters, digits and '-', at most 32 characters.
+   *
+   * @generated from field: string label = 2;
+   */
+  label: string;
+};
+
+/**
+ * Describes the message scoremesh.policy.v1.VersionPool.
+ * Use `create(VersionPoolSchema)` to create a new message.
+ */
+export const VersionPoolSchema: GenMessage<VersionPool> = /*@__PURE__*/
+  messageDesc(file_scoremesh_policy_v1_policy, 7);
 
 /**
  * Where a rollout stands.

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/worker/v1/worker.proto.
  */
 export const file_scoremesh_worker_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("CiBzY29yZW1lc2gvd29ya2VyL3YxL3dvcmtlci5wcm90bxITc2NvcmVtZXNoLndvcmtlci52MSI0ChBQcm92aWRlckZhbGxiYWNrEhAKCHByb3ZpZGVyGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJQCg1Mb2FkZWRWZXJzaW9uEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDQoFcmVhZHkYBCABKAgiQAoOUmVmdXNlZFZlcnNpb24SDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIOCgZyZWFzb24YAyABKAkikQMKDFdvcmtlclJlY29yZBIPCgdhZGRyZXNzGAEgASgJEhAKCGluc3RhbmNlGAIgASgJEgsKA3BpZBgDIAEoDRIbChNwcm92aWRlcnNfcmVxdWVzdGVkGAQgAygJEhgKEHByb3ZpZGVyc19hY3RpdmUYBSADKAkSOAoJZmFsbGJhY2tzGAYgAygLMiUuc2NvcmVtZXNoLndvcmtlci52MS5Qcm92aWRlckZhbGxiYWNrEjIKBm1vZGVscxgHIAMoCzIiLnNjb3JlbWVzaC53b3JrZXIudjEuTG9hZGVkVmVyc2lvbhI0CgdyZWZ1c2VkGAggAygLMiMuc2NvcmVtZXNoLndvcmtlci52MS5SZWZ1c2VkVmVyc2lvbhIuCgpzdGFydGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zY2hlbWFfdmVyc2lvbhgLIAEoDWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzY29yZW1lc2gvd29ya2VyL3YxL3dvcmtlci5wcm90bxITc2NvcmVtZXNoLndvcmtlci52MSI0ChBQcm92aWRlckZhbGxiYWNrEhAKCHByb3ZpZGVyGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJQCg1Mb2FkZWRWZXJzaW9uEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSEAoIcHJvdmlkZXIYAyABKAkSDQoFcmVhZHkYBCABKAgiQAoOUmVmdXNlZFZlcnNpb24SDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIOCgZyZWFzb24YAyABKAkioQMKDFdvcmtlclJlY29yZBIPCgdhZGRyZXNzGAEgASgJEhAKCGluc3RhbmNlGAIgASgJEgsKA3BpZBgDIAEoDRIbChNwcm92aWRlcnNfcmVxdWVzdGVkGAQgAygJEhgKEHByb3ZpZGVyc19hY3RpdmUYBSADKAkSOAoJZmFsbGJhY2tzGAYgAygLMiUuc2NvcmVtZXNoLndvcmtlci52MS5Qcm92aWRlckZhbGxiYWNrEjIKBm1vZGVscxgHIAMoCzIiLnNjb3JlbWVzaC53b3JrZXIudjEuTG9hZGVkVmVyc2lvbhI0CgdyZWZ1c2VkGAggAygLMiMuc2NvcmVtZXNoLndvcmtlci52MS5SZWZ1c2VkVmVyc2lvbhIuCgpzdGFydGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5zY2hlbWFfdmVyc2lvbhgLIAEoDRIOCgZsYWJlbHMYDCADKAliBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * An execution provider that could not load.
@@ -206,6 +206,15 @@ export type WorkerRecord = Message<"scoremesh.worker.v1.WorkerRecord"> & {
    * @generated from field: uint32 schema_version = 11;
    */
   schemaVersion: number;
+
+  /**
+   * The worker's pool labels (WORKER_LABELS; by default "gpu" when a version runs on CUDA or TensorRT, else
+   * "cpu"), e.g. ["gpu"]: a serving policy's `pools` send a version's rows only to workers with its label
+   * (docs/rollouts.md#worker-pools). Empty in records written before labels existed.
+   *
+   * @generated from field: repeated string labels = 12;
+   */
+  labels: string[];
 };
 
 /**

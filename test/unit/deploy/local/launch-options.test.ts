@@ -49,3 +49,10 @@ test("bad flags and ports are usage errors that say what is wrong", () => {
     );
   }
 });
+
+test("--worker-labels: one label per worker, in order; a bad label is a usage error", () => {
+  assert.deepEqual(readLaunchOptions([], {}).workerLabels, []);
+  assert.deepEqual(readLaunchOptions(["--worker-labels", "cpu,gpu"], {}).workerLabels, ["cpu", "gpu"]);
+  assert.throws(() => readLaunchOptions(["--worker-labels", "cpu,GPU"], {}), /--worker-labels must be 1 to 8 labels/);
+  assert.throws(() => readLaunchOptions(["--worker-labels", "cpu,"], {}), LaunchUsageError);
+});

@@ -9,6 +9,7 @@ import {
   SegmentRuleSchema,
   ServingPolicySchema,
   ShadowSchema,
+  VersionPoolSchema,
 } from "../../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { decodePolicy, encodePolicy, keptFields, KvValueError } from "../../../../services/lib/nats/index.js";
 
@@ -162,4 +163,31 @@ test("a policy with a bad segment rule is refused as a whole, naming the rule's 
   refuses({ name: "x", version: "", where: "tenant=globex" }, /segments\[1\]\.version is empty/);
   refuses({ name: "bad name", version: "4", where: "tenant=globex" }, /segments\[1\]\.name must be/);
   refuses({ name: "x", version: "4", where: "LIMIT_BAL>=lots" }, /segments\[1\]\.where: .*compared with a number/);
+});
+
+test("worker pool rules round-trip without a schema version change; a bad rule is refused naming the field", () => {
+  const withPools = (pools: { version: string; label: string }[]) => {
+    const p = clone(ServingPolicySchema, policy);
+    p.pools = pools.map((x) => create(VersionPoolSchema, x));
+    return p;
+  };
+  const p = withPools([
+    { version: "3", label: "gpu" },
+    { version: "5", label: "cpu" },
+  ]);
+  assert.equal(fromJsonString(ServingPolicySchema, encodePolicy(p)).schemaVersion, 2);
+  assert.deepEqual(decodePolicy(encodePolicy(p)), p);
+  assert.deepEqual(keptFields(p).pools, p.pools, "kept by a writer that changes another part");
+  const refuses = (pools: { version: string; label: string }[], why: RegExp) =>
+    assert.throws(() => decodePolicy(encodePolicy(withPools(pools))), why);
+  refuses([{ version: "", label: "gpu" }], /pools\[0\]\.version must be a version number, got ""/);
+  refuses([{ version: "3", label: "GPU" }], /pools\[0\]\.label must be lower-case letters/);
+  refuses([{ version: "3", label: "" }], /pools\[0\]\.label/);
+  refuses(
+    [
+      { version: "3", label: "gpu" },
+      { version: "3", label: "cpu" },
+    ],
+    /pools\[1\]\.version 3 has a rule already/,
+  );
 });
