@@ -13,7 +13,7 @@ export interface LaunchOptions {
   stateDir: string;
   /** How long to wait for every service to report SERVING, ms. */
   readyTimeoutMs: number;
-  /** Instances of each of feature, router and model worker (1: one of each). */
+  /** Instances of each of validator, feature, router and model worker (1: one of each). */
   replicas: number;
   /** --worker-labels: worker i gets the i-th label (WORKER_LABELS); empty: every worker derives its own. */
   workerLabels: string[];
