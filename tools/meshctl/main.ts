@@ -36,6 +36,8 @@ commands:
                                   automated canary analysis: the monitor raises the canary step by step while it
                                   compares it with the champion, promotes it after the last step or rolls it back
                                   at the first breach; prints each step and check (Ctrl-C: the rollout runs on)
+                                  --simulate [--since T] [--limit N]: first print the simulation of <version> on the
+                                  recorded decisions (as meshctl simulate), then start the rollout
   promote <model>                 the canary becomes the champion and serves all traffic
   rollback <model>                remove the canary: every router sends all traffic to the champion at once
   shadow <model> <version> --sample R
@@ -132,6 +134,7 @@ const OPTIONS = {
   "min-sample": { type: "string" },
   history: { type: "boolean" },
   sample: { type: "string" },
+  simulate: { type: "boolean" },
   off: { type: "boolean" },
   where: { type: "string" },
   model: { type: "string" },
@@ -171,13 +174,16 @@ async function main(): Promise<void> {
         "rollout",
         rest,
         ["model", "version"],
-        " [--steps …] [--hold 60s | --hold-decisions N]",
+        " [--steps …] [--hold 60s | --hold-decisions N] [--simulate [--since T] [--limit N]]",
       );
       const opts = {
         steps: values.steps,
         hold: values.hold,
         holdDecisions: values["hold-decisions"],
         minSample: values["min-sample"],
+        simulate: values.simulate,
+        since: values.since,
+        limit: values.limit,
       };
       return rollout(target(), model!, version!, opts, out);
     }
