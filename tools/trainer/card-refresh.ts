@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelRepository, type ModelCard } from "../../services/lib/model/index.js";
 import { cardSections } from "./card-sections.js";
@@ -8,7 +8,7 @@ import { rocAuc } from "./metrics.js";
 import type { ModelFamily } from "./model-family.js";
 import { scoreWithOnnx } from "./onnx-scorer.js";
 import { roundDecimals } from "./rounding.js";
-import { prepareFamilyData } from "./train.js";
+import { prepareFamilyData, type FamilyData } from "./train.js";
 
 /** One card refreshed: where, and whether its bytes changed. */
 export interface RefreshedCard {
@@ -31,35 +31,45 @@ export async function refreshCards(
   dataPath: string,
   versions?: readonly string[],
 ): Promise<RefreshedCard[]> {
+  const chosen = versions ?? new ModelRepository(root).versions(family.model);
+  for (const version of chosen) {
+    const path = join(root, family.model, version, "card.json");
+    if (!existsSync(path)) throw new TrainingDataError(`no version ${version} of ${family.model}: ${path} is missing`);
+  }
   const data = prepareFamilyData(family, dataPath);
+  // Every card computed before any is written: a refused version leaves every file as it was.
+  const cards: { path: string; version: string; text: string; next: string }[] = [];
+  for (const version of chosen) cards.push(await refreshed(family, join(root, family.model, version), version, data));
+  return cards.map(({ path, version, text, next }) => {
+    if (next !== text) writeFileSync(path, next);
+    return { path, version, changed: next !== text };
+  });
+}
+
+/** One version's card.json as it is (`text`) and with the sections computed afresh (`next`). */
+async function refreshed(family: ModelFamily, dir: string, version: string, data: FamilyData) {
+  const path = join(dir, "card.json");
+  const text = readFileSync(path, "utf8");
+  const card = JSON.parse(text) as ModelCard;
+  if (card.feature_spec_hash !== data.hash)
+    throw new TrainingDataError(
+      `${path}: feature_spec_hash ${card.feature_spec_hash}, but the data gives spec ${data.hash}: not the rows it was trained with`,
+    );
+  const scores = await scoreWithOnnx(readFileSync(join(dir, card.onnx.file)), data.xHoldout, {
+    inputName: card.onnx.inputs[0]?.name ?? "features",
+    outputName: card.onnx.score_output,
+  });
+  const auc = roundDecimals(rocAuc(scores, data.yHoldout), 4);
+  if (auc !== card.metrics["roc_auc"])
+    throw new TrainingDataError(
+      `${path}: the rebuilt held-out rows give ROC AUC ${auc}, the card says ${card.metrics["roc_auc"]}: not the same rows or model`,
+    );
   const held = {
     spec: data.spec,
     totalRows: data.table.rows.length,
     holdoutRows: data.holdoutRows,
     yHoldout: data.yHoldout,
   };
-  const done: RefreshedCard[] = [];
-  for (const version of versions ?? new ModelRepository(root).versions(family.model)) {
-    const dir = join(root, family.model, version);
-    const path = join(dir, "card.json");
-    const text = readFileSync(path, "utf8");
-    const card = JSON.parse(text) as ModelCard;
-    if (card.feature_spec_hash !== data.hash)
-      throw new TrainingDataError(
-        `${path}: feature_spec_hash ${card.feature_spec_hash}, but ${dataPath} gives spec ${data.hash}: not the rows it was trained with`,
-      );
-    const scores = await scoreWithOnnx(readFileSync(join(dir, card.onnx.file)), data.xHoldout, {
-      inputName: card.onnx.inputs[0]?.name ?? "features",
-      outputName: card.onnx.score_output,
-    });
-    const auc = roundDecimals(rocAuc(scores, data.yHoldout), 4);
-    if (auc !== card.metrics["roc_auc"])
-      throw new TrainingDataError(
-        `${path}: the rebuilt held-out rows give ROC AUC ${auc}, the card says ${card.metrics["roc_auc"]}: not the same rows or model`,
-      );
-    const next = prettyJson({ ...card, ...cardSections(family, version, held, scores, card.thresholds) });
-    if (next !== text) writeFileSync(path, next);
-    done.push({ path, version, changed: next !== text });
-  }
-  return done;
+  const next = prettyJson({ ...card, ...cardSections(family, version, held, scores, card.thresholds) });
+  return { path, version, text, next };
 }
