@@ -83,8 +83,9 @@ commands:
   tenant revoke NAME              refuse every key of the tenant (every validator, within about a second)
   tenant rotate NAME [--grace S]  a new key, printed once; the old ones revoked now, or valid S seconds more
   tenant usage NAME               today's (UTC) calls, rows, refusals by reason and quota left
-  card <model> <version>          the model card for people (use, data provenance, held-out performance, thresholds,
-                                  limitations); --json: the card file as it is
+  card <model> <version>          the model card for people (use, limitations, data provenance, held-out performance
+                                  overall and per segment with approval-rate ratios below 0.8 flagged, thresholds);
+                                  --json: the card file as it is
   audit show REQUEST_ID           the audit record of a decision (from the SCOREMESH_AUDIT stream)
   audit verify [--since T]        walk the audit chains and signed checkpoints; names every record altered,
                                   removed or inserted (exits 1 then); T: ISO time or a duration (15m, 2h, 7d)
