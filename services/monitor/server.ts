@@ -4,6 +4,7 @@ import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { AuditLog } from "./audit-log.js";
 import { DashboardFeed } from "./dashboard/feed.js";
 import { registerSegmentGauges } from "./dashboard/segment-gauges.js";
+import { servingWatch } from "./dashboard/serving-watch.js";
 import type { MonitorConfig } from "./config.js";
 import { startHttpPage } from "./http-page.js";
 import { DecisionMetrics, registerDriftGauges, registerWorkerGauges } from "./metrics.js";
@@ -67,7 +68,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const stores = connectMonitorStores({
     natsServers: config.natsServers,
     natsIdentity: config.natsIdentity,
-    stores: [desk, outcomes],
+    stores: [desk, outcomes, servingWatch(dashboard.cards, config.trustedOperators, log)],
     log,
   });
   host.onClose(() => stores.close());

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +25,7 @@ import { createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { EnvReader, natsIdentity, trustedOperators } from "../../services/lib/service/index.js";
 import { readTrail } from "../../tools/meshctl/audit-read.js";
 import { creditRows } from "../support/credit-data.js";
-import { sleep, startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
+import { meshctlEnv, sleep, startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
 const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
@@ -256,6 +257,36 @@ describe("audit replay and simulation on a real mesh", () => {
       assert.ok(Math.abs(got.expectedDefaults.after - want.defaultsAfter) < 1e-6);
     }
     assert.ok(sim.overall.flipped > 0, "version 4 flips some decisions of the other versions");
+  });
+
+  test("meshctl rollout --simulate prints the simulation before it starts the rollout", async () => {
+    // Version 5 is the champion now (the last one scored); version 4 the challenger.
+    const args = ["rollout", MODEL, "4", "--simulate", "--since", "10m", "--limit", "100", "--steps", "50,100"];
+    const p = spawn(process.execPath, [join(PROJECT_ROOT, "dist/tools/meshctl/main.js"), ...args, "--json"], {
+      env: { ...process.env, ...meshctlEnv(fx.mesh) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    p.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    for (const deadline = Date.now() + 30_000; !out.includes('"event":"started"') && Date.now() < deadline;)
+      await sleep(100);
+    p.kill("SIGKILL"); // the rollout runs in the monitor; meshctl only follows it
+    const events = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; simulated?: number; version?: string; overall?: object });
+    assert.deepEqual(
+      events.slice(0, 2).map((e) => e.event),
+      ["simulation", "started"],
+      out + err,
+    );
+    assert.equal(events[0]!.simulated, 100, "the first 100 recorded decisions");
+    assert.equal(events[0]!.version, "4");
+    assert.ok(events[0]!.overall, "the simulation's overall rates");
+    const back = await fx.meshctl("rollback", MODEL);
+    assert.equal(back.code, 0, back.stderr);
   });
 
   test("a tampered copy of a record (one input changed) is reported as a mismatch, exit 1", async () => {

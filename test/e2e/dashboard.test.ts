@@ -2,7 +2,8 @@
  * The live dashboard in a real browser: a real mesh (champion 3, canary 4 at 30 %, shadow 2 on 30 % of the rows) under load from four concurrent
  * callers through the edge; headless Chromium (Debian's `chromium`, driven by playwright-core) opens the
  * monitor's page: every chart renders with data (its chart.js datasets hold points and its canvas has drawn
- * pixels), the segment tables are there, no console error, and the page updates without reloading (a value
+ * pixels), the segment tables are there, the model cards of the champion and the canary show their intended use,
+ * limitations and per-segment table, no console error, and the page updates without reloading (a value
  * changes while a marker set in the page survives). A screenshot goes to test/artifacts/dashboard.png
  * (git-ignored; CI keeps it as an artifact).
  */
@@ -113,6 +114,30 @@ describe("dashboard: the monitor's live page in headless Chromium", () => {
         legend.some((l) => l.includes(`(${role},`)),
         `the score chart has the ${role}: ${legend.join("; ")}`,
       );
+
+    // The model cards of the champion and the canary: intended use, limitations and the per-segment table.
+    await page.waitForFunction("window.dashboardCards && window.dashboardCards.state.updates >= 1", undefined, {
+      timeout: 15_000,
+    });
+    for (const [version, role] of [
+      ["3", "champion"],
+      [CANARY, "canary"],
+    ]) {
+      const card = page.locator(`article[data-card="${MODEL}/${version}"]`);
+      assert.match((await card.locator("h3").textContent()) ?? "", new RegExp(`version ${version} · ${role}`));
+      assert.match((await card.locator(".intended-use").textContent()) ?? "", /credit card holder defaults/);
+      assert.ok((await card.locator("ul.limitations li").count()) >= 5, `${role} card: its limitations`);
+      const groups = await card.locator(`table[data-card-segments="${MODEL}/${version}"] tr`).allTextContents();
+      for (const group of ["<25", "female", "married", "graduate school"])
+        assert.ok(
+          groups.some((g) => g.includes(group)),
+          `${role} card: segment ${group} in ${groups.length} rows`,
+        );
+      assert.ok(
+        groups.some((g) => /sex: lowest ÷ highest approval rate 0\.\d{3} \(male ÷ female\)/.test(g)),
+        `${role} card: the sex ratio`,
+      );
+    }
 
     // Live: a value changes while the page itself stays (a marker set in it survives, one navigation only).
     await page.evaluate("window.__marker = 42");

@@ -38,6 +38,8 @@ commands:
                                   automated canary analysis: the monitor raises the canary step by step while it
                                   compares it with the champion, promotes it after the last step or rolls it back
                                   at the first breach; prints each step and check (Ctrl-C: the rollout runs on)
+                                  --simulate [--since T] [--limit N]: first print the simulation of <version> on the
+                                  recorded decisions (as meshctl simulate), then start the rollout
   promote <model>                 the canary becomes the champion and serves all traffic
   rollback <model>                remove the canary: every router sends all traffic to the champion at once
   shadow <model> <version> --sample R
@@ -89,8 +91,9 @@ commands:
   tenant revoke NAME              refuse every key of the tenant (every validator, within about a second)
   tenant rotate NAME [--grace S]  a new key, printed once; the old ones revoked now, or valid S seconds more
   tenant usage NAME               today's (UTC) calls, rows, refusals by reason and quota left
-  card <model> <version>          the model card for people (use, data provenance, held-out performance, thresholds,
-                                  limitations); --json: the card file as it is
+  card <model> <version>          the model card for people (use, limitations, data provenance, held-out performance
+                                  overall and per segment with approval-rate ratios below 0.8 flagged, thresholds);
+                                  --json: the card file as it is
   audit show REQUEST_ID           the audit record of a decision (from the SCOREMESH_AUDIT stream)
   audit verify [--since T]        walk the audit chains and signed checkpoints; names every record altered,
                                   removed or inserted (exits 1 then); T: ISO time or a duration (15m, 2h, 7d)
@@ -160,6 +163,7 @@ const OPTIONS = {
   "min-sample": { type: "string" },
   history: { type: "boolean" },
   sample: { type: "string" },
+  simulate: { type: "boolean" },
   off: { type: "boolean" },
   where: { type: "string" },
   model: { type: "string" },
@@ -201,13 +205,16 @@ async function main(): Promise<void> {
         "rollout",
         rest,
         ["model", "version"],
-        " [--steps …] [--hold 60s | --hold-decisions N]",
+        " [--steps …] [--hold 60s | --hold-decisions N] [--simulate [--since T] [--limit N]]",
       );
       const opts = {
         steps: values.steps,
         hold: values.hold,
         holdDecisions: values["hold-decisions"],
         minSample: values["min-sample"],
+        simulate: values.simulate,
+        since: values.since,
+        limit: values.limit,
       };
       return rollout(target(), model!, version!, opts, out);
     }

@@ -12,6 +12,7 @@ import { changePolicy, current } from "./rollout.js";
 import { checkServable } from "./version-check.js";
 import { CliError, type Output } from "./output.js";
 import { followRollout } from "./rollout-follow.js";
+import { printSimulation, runSimulation } from "./simulate.js";
 import type { MeshTarget } from "./target.js";
 
 /** What `meshctl rollout` was asked for. */
@@ -20,6 +21,10 @@ export interface RolloutArgs {
   hold?: string;
   holdDecisions?: string;
   minSample?: string;
+  /** Run the portfolio simulation of VERSION on the recorded decisions (--since, --limit) and print it first. */
+  simulate?: boolean;
+  since?: string;
+  limit?: string;
 }
 
 /** "5,25,50,100" → [5, 25, 50, 100], increasing, each in (0, 100]; else a usage error naming --steps. */
@@ -50,9 +55,11 @@ function positiveInt(name: string, text: string | undefined): number {
 }
 
 /**
- * `meshctl rollout MODEL VERSION [--steps 5,25,50,100] [--hold 60s | --hold-decisions N] [--min-sample N]`:
- * writes the canary at the first step with the rollout (compare-and-set), then follows the monitor's controller
- * until it promotes or rolls back. Refused unless a worker has VERSION ready, as `canary` is.
+ * `meshctl rollout MODEL VERSION [--steps 5,25,50,100] [--hold 60s | --hold-decisions N] [--min-sample N]
+ * [--simulate [--since T] [--limit N]]`: with --simulate, first prints the portfolio simulation of VERSION on the
+ * recorded decisions (what `meshctl simulate` prints; one `"event":"simulation"` line with --json); then writes the
+ * canary at the first step with the rollout (compare-and-set), and follows the monitor's controller until it
+ * promotes or rolls back. Refused unless a worker has VERSION ready, as `canary` is.
  */
 export async function rollout(target: MeshTarget, model: string, version: string, a: RolloutArgs, out: Output) {
   const steps = parseSteps(a.steps);
@@ -61,6 +68,9 @@ export async function rollout(target: MeshTarget, model: string, version: string
   const holdDecisions = positiveInt("--hold-decisions", a.holdDecisions);
   const holdSeconds = a.hold !== undefined ? parseHold(a.hold) : holdDecisions ? 0 : 60;
   const minSample = positiveInt("--min-sample", a.minSample);
+  if (!a.simulate && (a.since !== undefined || a.limit !== undefined))
+    throw new CliError("--since and --limit go with --simulate", 2);
+  if (a.simulate) await showSimulation(target, model, version, a, out);
   const startedBy = target.trustedOperators().get(target.operatorSigner().publicKey) ?? "";
   const p = await changePolicy(
     target,
@@ -90,4 +100,14 @@ export async function rollout(target: MeshTarget, model: string, version: string
     },
   );
   await followRollout(target, p, out);
+}
+
+/** The simulation before the rollout: its summary for people, or one JSON line (the rollout's events follow). */
+async function showSimulation(target: MeshTarget, model: string, version: string, a: RolloutArgs, out: Output) {
+  const report = await runSimulation(target, model, version, { since: a.since, limit: a.limit });
+  if (out.json) console.log(JSON.stringify({ at: new Date().toISOString(), event: "simulation", ...report }));
+  else {
+    printSimulation(report);
+    console.log("");
+  }
 }

@@ -25,11 +25,26 @@ export async function simulate(
   values: { since?: string; limit?: string },
   out: Output,
 ): Promise<void> {
+  const report = await runSimulation(target, model, version, values);
+  if (out.json) return printJson(report);
+  printSimulation(report);
+}
+
+/** What a simulation found (what `simulate --json` prints). */
+export type SimulationReport = Awaited<ReturnType<typeof runSimulation>>;
+
+/** Reads the model's recorded decisions (--since, --limit) and simulates them through `version`. */
+export async function runSimulation(
+  target: MeshTarget,
+  model: string,
+  version: string,
+  values: { since?: string; limit?: string },
+) {
   const items = await recordsToReplay(target, { ...values, model });
   const started = performance.now();
   const run = await withScorer(target, (s) => simulateRecords(items, s, model, version));
   const seconds = (performance.now() - started) / 1000;
-  const report = {
+  return {
     model,
     version,
     records: items.length,
@@ -38,8 +53,6 @@ export async function simulate(
     seconds,
     ...run.stats.report(),
   };
-  if (out.json) return printJson(report);
-  printSimulation(report);
 }
 
 /** Scores the replayable records with the challenger in small batches, one at a time, pausing in between. */
@@ -95,16 +108,8 @@ function line(label: string, g: GroupReport): string {
   );
 }
 
-function printSimulation(r: {
-  model: string;
-  version: string;
-  records: number;
-  simulated: number;
-  skipped: Record<string, number>;
-  seconds: number;
-  overall: GroupReport;
-  segments: Record<string, Record<string, GroupReport>>;
-}): void {
+/** The simulation's summary for people: rates before and after, flips and expected defaults, overall and by segment. */
+export function printSimulation(r: SimulationReport): void {
   console.log(
     `simulation of ${r.model} v${r.version} on ${r.simulated} recorded decisions (${r.seconds.toFixed(1)} s)`,
   );

@@ -1,5 +1,6 @@
 import { checkSpec, type EntityValues, type FeatureDef, type FeatureSpec } from "../../services/lib/model/index.js";
 import { CREDIT_INPUTS, CREDIT_SEGMENTS, PAY_STATUS_INPUTS, creditEdgeCases } from "./credit-columns.js";
+import { CREDIT_LIMITATIONS, EDUCATION_GROUPS, creditData } from "./credit-card-text.js";
 import { creditHistoryFeatures } from "./credit-history-features.js";
 import { creditDefaultEntities } from "./credit-default-entities.js";
 import type { DataRow } from "./data-row.js";
@@ -93,6 +94,23 @@ export const creditDefault: ModelFamily = {
   spec: creditDefaultSpec,
   entities: creditDefaultEntities,
   thresholdQuantiles: { review: 0.75, decline: 0.9 },
+  card: {
+    intendedUse:
+      "Estimates the probability that a credit card holder defaults on next month's payment, to sort applications " +
+      "into approve, refer to a human reviewer, or decline at the card's thresholds. Decision support for credit " +
+      "lines like those in its data, with people deciding the review band and declines open to appeal; a " +
+      "demonstration model of the scoremesh mesh, not validated for lending to real applicants.",
+    limitations: [
+      ...CREDIT_LIMITATIONS,
+      "The label is one missed payment in the month after the data (a default on next month's payment), not a " +
+        "loss over the life of the account.",
+      "The entity features (per-client averages over April-September) come from a snapshot of 2005-10-01 built " +
+        "from the same rows; a client missing from the snapshot gets the training medians, and a stale snapshot " +
+        "in service makes those features wrong.",
+    ],
+    data: creditData("default: 1 when the client defaulted on the next month's payment (about 22 % of the rows)"),
+    extraSegments: [EDUCATION_GROUPS],
+  },
   goldenVariants: (first) =>
     creditEdgeCases(first, {
       statuses: PAY_STATUS_INPUTS,
@@ -109,6 +127,10 @@ export const creditDefault: ModelFamily = {
         "Thresholds put about 75% of applicants in approve, 15% in review and 10% in decline.",
       l2: 1,
       classWeight: "none",
+      intendedUse:
+        "Version 1 is the light model: the router's fallback when the champion cannot answer (the lowest " +
+        "logistic-regression version), and a reference the tree models are compared with.",
+      limitations: ["A linear model: it misses interactions the tree versions find, and its AUC is the lowest."],
     },
     {
       version: "2",
@@ -119,6 +141,11 @@ export const creditDefault: ModelFamily = {
         "holdout scores (about 75% approve, 15% review, 10% decline).",
       l2: 10,
       classWeight: "balanced",
+      intendedUse: "Version 2 is a challenger for canary and shadow comparisons, not meant to be the champion.",
+      limitations: [
+        "Its scores are not calibrated probabilities: with the classes balanced in training they run well above " +
+          "the observed default rates (see calibration); read them as a ranking, never as a probability of default.",
+      ],
     },
     {
       version: "3",
@@ -128,12 +155,14 @@ export const creditDefault: ModelFamily = {
         `Heavy model and champion: gradient-boosted trees, ${describeTrees(TREES_3)}. Thresholds put about 75% of ` +
         "applicants in approve, 15% in review and 10% in decline.",
       options: TREES_3,
+      intendedUse: "Version 3 is the heavy model and the champion a fresh mesh starts with.",
     },
     {
       version: "4",
       algorithm: "gradient_boosted_trees",
       description: `Tree challenger: ${describeTrees(TREES_4)}. Thresholds refitted to its own holdout scores.`,
       options: TREES_4,
+      intendedUse: "Version 4 is a tree challenger, rolled out against the champion by canary.",
     },
     {
       version: "5",
@@ -143,6 +172,13 @@ export const creditDefault: ModelFamily = {
         "rest (its scores inside the policy's uncertainty band) to the heavy model. Thresholds put about 75% of " +
         "applicants in approve, 15% in review and 10% in decline.",
       options: TREES_5,
+      intendedUse:
+        "Version 5 is the light model of the light-to-heavy cascade: it decides the rows it is sure of and hands " +
+        "the rest to version 3; it is not meant to decide every row alone.",
+      limitations: [
+        "The figures on this card are for version 5 deciding every held-out row alone; in the cascade the rows in " +
+          "its uncertainty band are decided by version 3 (docs/cascade.md).",
+      ],
     },
   ],
 };

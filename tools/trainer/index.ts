@@ -1,5 +1,7 @@
 export { artifactFiles, writeArtifacts, type ArtifactFile } from "./artifacts.js";
 export { modelCard, type CardInput } from "./card.js";
+export { refreshCards, type RefreshedCard } from "./card-refresh.js";
+export { cardSections, type FamilyCard, type HeldOutData } from "./card-sections.js";
 export { checkRows, requireColumns } from "./check-rows.js";
 export { classWeights, type ClassWeight } from "./class-weight.js";
 export { fitStandardize } from "./column-stats.js";
@@ -46,5 +48,6 @@ export { calibration, histogram, type CalibrationBin } from "./profile.js";
 export { scoreWithOnnx } from "./onnx-scorer.js";
 export { createRng, type Rng } from "./rng.js";
 export { roundDecimals, roundSignificant, shortestFloat32 } from "./rounding.js";
+export { segmentPerformance, type SegmentPerformanceInput } from "./segment-performance.js";
 export { splitRows, type Split, type SplitOptions } from "./split.js";
 export { trainFamily, type TrainedFamily, type TrainedVersion } from "./train.js";

@@ -1,5 +1,6 @@
 import { checkSpec, type FeatureSpec } from "../../services/lib/model/index.js";
 import { CREDIT_INPUTS, CREDIT_SEGMENTS, PAY_STATUS_INPUTS, creditEdgeCases } from "./credit-columns.js";
+import { CREDIT_LIMITATIONS, EDUCATION_GROUPS, creditData } from "./credit-card-text.js";
 import { creditHistoryFeatures } from "./credit-history-features.js";
 import type { DataRow } from "./data-row.js";
 import { describeTrees, type GradientBoostingOptions } from "./gradient-boosting.js";
@@ -65,6 +66,19 @@ export const latePayment: ModelFamily = {
   inputs: INPUTS,
   spec: latePaymentSpec,
   thresholdQuantiles: { review: 0.75, decline: 0.9 },
+  card: {
+    intendedUse:
+      "Estimates the probability that a credit card holder's next payment is late by a month or more, from the " +
+      "five months before it, to choose whom to remind or call (REVIEW and DECLINE read likely late); not a " +
+      "credit decision. A demonstration model of the scoremesh mesh, not validated for use with real customers.",
+    limitations: [
+      ...CREDIT_LIMITATIONS,
+      "The label is September 2005's repayment status (a delay of a month or more), predicted from April-August; " +
+        "the September columns are left out because they would leak it. Approval here means no contact.",
+    ],
+    data: creditData("late_payment: 1 when September's repayment status (PAY_0) is a delay of a month or more"),
+    extraSegments: [EDUCATION_GROUPS],
+  },
   goldenVariants: (first) =>
     creditEdgeCases(first, {
       statuses: PAY_STATUS_INPUTS.slice(1),
@@ -81,6 +95,7 @@ export const latePayment: ModelFamily = {
         "Thresholds put about 75% of clients in approve, 15% in review and 10% in decline.",
       l2: 1,
       classWeight: "none",
+      intendedUse: "Version 1 is the light model: the router's fallback when the champion cannot answer.",
     },
     {
       version: "2",
@@ -90,6 +105,7 @@ export const latePayment: ModelFamily = {
         `Heavy model and champion: gradient-boosted trees, ${describeTrees(TREES)}. Thresholds put about 75% of ` +
         "clients in approve, 15% in review and 10% in decline.",
       options: TREES,
+      intendedUse: "Version 2 is the heavy model and the champion a fresh mesh starts with.",
     },
   ],
 };

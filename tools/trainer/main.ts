@@ -1,26 +1,33 @@
 import { parseArgs } from "node:util";
 import { writeArtifacts } from "./artifacts.js";
+import { refreshCards } from "./card-refresh.js";
 import { FAMILIES } from "./families.js";
 import { defaultDataPath } from "./model-family.js";
 import { trainFamily, type TrainedFamily } from "./train.js";
 
 /**
  * npm run train [-- --model credit-default] [--data <csv>] [--out models]
+ * npm run train -- card [MODEL [VERSION...]] [--data <csv>] [--out models]
  *
  * Trains every version of a model family (all families when --model is left out) and writes spec.json,
  * <version>/card.json and <version>/model.onnx into the model repository folder --out. --data defaults to
  * <out>/<model>/data/<the family's data file> (another model's data/ for a family that shares its data).
+ * `card` retrains nothing: it rewrites the regulator's sections of the cards of versions already in --out
+ * (intended use, limitations, data, performance per segment; see card-refresh.ts).
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     options: {
       model: { type: "string" },
       data: { type: "string" },
       out: { type: "string", default: "models" },
     },
+    allowPositionals: true,
     strict: true,
   });
   const out = values.out ?? "models";
+  if (positionals[0] === "card") return cards(out, positionals.slice(1), values.data);
+  if (positionals.length) throw new Error(`unknown command ${positionals[0]}; known: card`);
   const names = values.model === undefined ? [...FAMILIES.keys()] : [values.model];
   if (values.data !== undefined && names.length !== 1) throw new Error("--data needs --model");
 
@@ -38,6 +45,24 @@ async function main(): Promise<void> {
     for (const v of trained.versions) {
       if (!v.converged) console.warn(`  warning: version ${v.card.version} stopped at the iteration limit`);
     }
+  }
+}
+
+/** `card [MODEL [VERSION...]]`: refreshes the cards' regulator sections of every family, or one model's versions. */
+async function cards(out: string, args: string[], data: string | undefined): Promise<void> {
+  const [model, ...versions] = args;
+  const names = model === undefined ? [...FAMILIES.keys()] : [model];
+  if (data !== undefined && names.length !== 1) throw new Error("--data needs a MODEL");
+  for (const name of names) {
+    const family = FAMILIES.get(name);
+    if (!family) throw new Error(`unknown model ${name}; known: ${[...FAMILIES.keys()].join(", ")}`);
+    const done = await refreshCards(
+      family,
+      out,
+      data ?? defaultDataPath(out, family),
+      versions.length ? versions : undefined,
+    );
+    for (const c of done) console.log(`  ${c.changed ? "wrote" : "unchanged"} ${c.path}`);
   }
 }
 

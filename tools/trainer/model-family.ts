@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { EntityValues, EntityFeatureSpec, FeatureSpec, InputSpec } from "../../services/lib/model/index.js";
+import type { FamilyCard } from "./card-sections.js";
 import type { ClassWeight } from "./class-weight.js";
 import type { DataRow } from "./data-row.js";
 import type { GradientBoostingOptions } from "./gradient-boosting.js";
@@ -33,6 +34,8 @@ export interface ModelFamily {
   /** Score quantiles of the holdout set that become each version's thresholds. */
   thresholdQuantiles: { review: number; decline: number };
   versions: VersionRecipe[];
+  /** The intended use, limitations and data provenance every version's card states (see card-sections.ts). */
+  card: FamilyCard;
   /**
    * Rows of golden.json beyond the data's first rows, made from the first row's inputs: the edges of the spec
    * (an input left out, extreme values, codes outside the one-hot categories).
@@ -54,6 +57,10 @@ interface RecipeBase {
   description: string;
   /** Make this version the champion when the model has no serving policy yet (see seedChampion). */
   seedChampion?: boolean;
+  /** What this version is for, after the family's intended use on its card. */
+  intendedUse?: string;
+  /** This version's own limitations, before the family's on its card. */
+  limitations?: string[];
 }
 
 export interface LogisticRegressionRecipe extends RecipeBase {

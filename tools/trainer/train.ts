@@ -14,6 +14,7 @@ import {
   type TreeEnsemble,
 } from "../../services/lib/model/index.js";
 import { modelCard } from "./card.js";
+import { cardSections } from "./card-sections.js";
 import { checkRows, requireColumns } from "./check-rows.js";
 import { classWeights } from "./class-weight.js";
 import { parseCsv, type CsvTable } from "./csv.js";
@@ -113,6 +114,8 @@ export async function trainFamily(family: ModelFamily, dataPath: string): Promis
         extra: fitted.extra,
       },
     });
+    const held = { spec, totalRows: table.rows.length, holdoutRows, yHoldout };
+    Object.assign(card, cardSections(family, recipe.version, held, scores, card.thresholds));
     versions.push({ card, onnx, converged: fitted.converged });
   }
   const golden = goldenVectors(spec, hash, goldenRows(table.rows, family), (id) => lookup.get(id));

@@ -261,7 +261,7 @@ export function buildVector(
 
 /** Segment labels of one row, e.g. { age_band: "25-34", sex: "female" }. */
 export function segmentsOf(
-  spec: FeatureSpec,
+  spec: Pick<FeatureSpec, "segments">,
   inputs: Readonly<Record<string, number | undefined>>,
 ): Record<string, string> {
   const out: Record<string, string> = {};

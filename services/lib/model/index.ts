@@ -1,4 +1,5 @@
 // The public surface of services/lib/model: import from here, not from the files.
+export * from "./card-sections.js";
 export * from "./decision.js";
 export * from "./entity-snapshot.js";
 export * from "./feature-spec.js";

@@ -1,3 +1,5 @@
+import type { CardSections } from "./card-sections.js";
+
 /** A tensor of a model's ONNX graph, as OIP v2 describes it. */
 export interface TensorInfo {
   name: string;
@@ -11,7 +13,7 @@ export interface TensorInfo {
  * The card of one model version (models/<model>/<version>/card.json): what it is, what it was trained with,
  * how well it did on held-out data, and the thresholds that turn its score into a decision.
  */
-export interface ModelCard {
+export interface ModelCard extends CardSections {
   model: string;
   version: string;
   description: string;

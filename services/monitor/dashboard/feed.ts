@@ -1,5 +1,6 @@
 import type { DecisionRecord } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import type { ModelRepository } from "../../lib/model/index.js";
+import { ModelCards } from "./model-cards.js";
 import { ScoreMix } from "./score-mix.js";
 import { DEFAULT_SEGMENT_OPTIONS, SegmentView, type SegmentOptions } from "./segments.js";
 import { Timeline, type Thresholds } from "./timeline.js";
@@ -12,14 +13,17 @@ export class DashboardFeed {
   readonly timeline: Timeline;
   readonly scores = new ScoreMix();
   readonly segments: SegmentView;
+  /** The model cards of each model's champion and canary (/cards.json). */
+  readonly cards: ModelCards;
 
   constructor(
-    private readonly repo: Pick<ModelRepository, "card"> | undefined,
+    private readonly repo: Pick<ModelRepository, "card" | "models" | "versions"> | undefined,
     readonly segmentOptions: SegmentOptions = DEFAULT_SEGMENT_OPTIONS,
     private readonly clock: () => number = Date.now,
   ) {
     this.timeline = new Timeline((m, v) => this.thresholdsOf(m, v));
     this.segments = new SegmentView(segmentOptions);
+    this.cards = new ModelCards(repo, () => this.scores.view());
   }
 
   add(r: DecisionRecord): void {

@@ -23,6 +23,7 @@ function loadAssets(): Map<string, Asset> {
     ["/", file(join(STATIC, "dashboard.html"), "text/html; charset=utf-8")],
     ["/assets/dashboard.js", file(join(STATIC, "dashboard.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard-tables.js", file(join(STATIC, "dashboard-tables.js"), "text/javascript; charset=utf-8")],
+    ["/assets/dashboard-cards.js", file(join(STATIC, "dashboard-cards.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard.css", file(join(STATIC, "dashboard.css"), "text/css; charset=utf-8")],
     ["/assets/chart.umd.min.js", file(chartJs, "text/javascript; charset=utf-8")],
   ]);
@@ -30,7 +31,8 @@ function loadAssets(): Map<string, Asset> {
 
 /**
  * The dashboard's routes on the monitor's page: `/` (the live page), `/assets/*` (its script, style and chart.js
- * from node_modules: no CDN, works offline) and `/dashboard.json` (what the page draws, polled every 2 s).
+ * from node_modules: no CDN, works offline), `/dashboard.json` (what the page draws, polled every 2 s) and
+ * `/cards.json` (the model cards of each model's champion and canary, polled every 10 s).
  * Returns a handler that answers a GET it knows and returns false for any other path.
  */
 export function dashboardRoutes(
@@ -42,6 +44,11 @@ export function dashboardRoutes(
   return (path, res) => {
     if (path === "/dashboard.json") {
       const body = JSON.stringify(dashboardSnapshot(feed, base(), clock()));
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(body);
+      return true;
+    }
+    if (path === "/cards.json") {
+      const body = JSON.stringify({ generated_at: new Date(clock()).toISOString(), cards: feed.cards.view() });
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(body);
       return true;
     }
