@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { readFileSync } from "node:fs";
-import { AuditRecordSchema, type AuditRecord } from "../../gen/scoremesh/audit/v1/audit_pb.js";
+import { Assignment, AuditRecordSchema, type AuditRecord } from "../../gen/scoremesh/audit/v1/audit_pb.js";
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { ed25519PublicKey, FrameKind, hex, sha256, verifyTrail } from "../../services/lib/audit/index.js";
 import { ConfigError } from "../../services/lib/service/index.js";
@@ -13,6 +13,8 @@ import type { MeshTarget } from "./target.js";
 
 /** The variable that names the public key checkpoints are verified with (PEM, SPKI). */
 export const AUDIT_PUBLIC_KEY_FILE = "SCOREMESH_AUDIT_PUBLIC_KEY_FILE";
+/** The variable that names the public key of the edge's (validators') checkpoints; unset: AUDIT_PUBLIC_KEY_FILE's. */
+export const AUDIT_EDGE_PUBLIC_KEY_FILE = "SCOREMESH_AUDIT_EDGE_PUBLIC_KEY_FILE";
 
 /** `meshctl audit show|verify ...`. */
 export async function auditCommand(
@@ -55,6 +57,11 @@ function printRecord(at: number, hash: string, r: AuditRecord): void {
     `request ${r.requestId}  tenant ${r.tenantId || "-"}  trace ${r.traceId}`,
     `  decided ${when}: ${Decision[r.decision]} score ${r.score.toFixed(6)} (review ≥ ${r.thresholds?.review}, decline ≥ ${r.thresholds?.decline})`,
     `  model ${r.model} v${r.modelVersion}  spec ${r.featureSpecHash}  route ${Route[r.route]}${r.degraded ? " degraded" : ""}`,
+    ...(r.assignment === Assignment.EDGE_RULES
+      ? [
+          `  decided at the edge by the rules baseline: no feature or router replica answered (${r.degradedReason || "?"})`,
+        ]
+      : []),
     `  reasons ${r.reasons.map((x) => x.code).join(",") || "-"}  imputed ${r.imputed.join(",") || "-"}  open breakers ${r.openBreakers.join(",") || "-"}`,
     `  segment ${JSON.stringify(r.segment)}  entity ${r.entityId || "-"}`,
     `  vector [${r.vector.map((v) => +v.toPrecision(6)).join(", ")}]`,
@@ -64,7 +71,11 @@ function printRecord(at: number, hash: string, r: AuditRecord): void {
 }
 
 async function verify(target: MeshTarget, since: Date | undefined, out: Output): Promise<void> {
-  const key = publicKey(target);
+  const edgeFile = target.auditEdgePublicKeyFile();
+  const key = {
+    router: publicKey(target.auditPublicKeyFile(), AUDIT_PUBLIC_KEY_FILE),
+    ...(edgeFile ? { edge: publicKey(edgeFile, AUDIT_EDGE_PUBLIC_KEY_FILE) } : {}),
+  };
   const { entries, damaged } = await withNats(target, (nc) => readTrail(nc, since));
   const report = verifyTrail(entries, key, since !== undefined);
   report.problems.unshift(...damaged);
@@ -84,13 +95,12 @@ async function verify(target: MeshTarget, since: Date | undefined, out: Output):
   if (report.problems.length > 0) process.exitCode = 1;
 }
 
-function publicKey(target: MeshTarget) {
-  const file = target.auditPublicKeyFile();
+function publicKey(file: string, variable: string) {
   try {
     return ed25519PublicKey(readFileSync(file, "utf8"));
   } catch (err) {
     throw new CliError(
-      new ConfigError(AUDIT_PUBLIC_KEY_FILE, `${file}: not an Ed25519 public key: ${(err as Error).message}`).message,
+      new ConfigError(variable, `${file}: not an Ed25519 public key: ${(err as Error).message}`).message,
       2,
     );
   }

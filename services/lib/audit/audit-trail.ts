@@ -63,9 +63,7 @@ export class AuditTrail {
     let last = prevHash;
     for (const r of records) {
       const bytes = encodeAuditRecord(model, r, { writer, seq, prevHash });
-      frames.push(
-        encodeFrame(FrameKind.Record, bytes, `${subject} ${recordMsgId(model, writer, seq)}`),
-      );
+      frames.push(encodeFrame(FrameKind.Record, bytes, `${subject} ${recordMsgId(model, writer, seq)}`));
       last = bytes;
       prevHash = sha256(bytes);
       seq++;

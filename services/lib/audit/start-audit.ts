@@ -14,8 +14,11 @@ export function writerName(role: AuditRole = "router"): string {
   return `${prefix}${hostname().replace(/[^A-Za-z0-9-]/g, "_")}-${process.pid}-${Date.now().toString(36)}`;
 }
 
-/** The spool (opened before the service listens: records of earlier processes are recovered) and the trail. */
-export function openAudit(host: ServiceHost, config: AuditConfig, log: Logger, role: AuditRole = "router") {
+/**
+ * The spool (opened before the service listens: records of earlier processes are recovered) and the trail; the
+ * spool closes with `host` (without one, the caller closes it).
+ */
+export function openAudit(host: ServiceHost | undefined, config: AuditConfig, log: Logger, role: AuditRole = "router") {
   const writer = writerName(role);
   const spool = Spool.open({
     dir: config.spoolDir,
@@ -24,7 +27,7 @@ export function openAudit(host: ServiceHost, config: AuditConfig, log: Logger, r
     maxBytes: config.spoolMaxBytes,
     log,
   });
-  host.onClose(() => spool.close());
+  host?.onClose(() => spool.close());
   const trail = new AuditTrail(spool, {
     writer,
     role,
@@ -33,7 +36,10 @@ export function openAudit(host: ServiceHost, config: AuditConfig, log: Logger, r
     whenFull: config.whenFull,
     log,
   });
-  log.info({ writer, spoolDir: config.spoolDir, spoolBytes: spool.bytes }, "audit trail: spooling decisions");
+  log.info(
+    { writer, spoolDir: config.spoolDir, spoolBytes: spool.bytes },
+    role === "edge" ? "audit trail: spooling the edge's rules decisions" : "audit trail: spooling decisions",
+  );
   return { spool, trail };
 }
 

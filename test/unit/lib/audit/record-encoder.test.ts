@@ -62,6 +62,10 @@ for (const [name, fields] of [
     "a segment rule and routing labels",
     { ...full, assignment: 3, segmentRule: "branch", labels: { channel: "branch", region: "north" } },
   ],
+  [
+    "the edge's rules: assignment EDGE_RULES and the degraded reason",
+    { ...full, assignment: 5, route: Route.RULES, degradedReason: "DEADLINE_EXCEEDED", labels: { channel: "web" } },
+  ],
 ] as const) {
   test(`the hand encoder writes the bytes toBinary writes (${name})`, () => {
     const bytes = encodeAuditRecord("credit-default", fields, link);
