@@ -19,7 +19,8 @@ import { sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/m
 
 /**
  * The hardened edge (issue 10 item 5) on a real mesh: size limits on both listeners, CORS, slow clients, clean errors;
- * the rules baseline at the edge when no router or feature replica answers (issue 11 item 0).
+ * the rules baseline at the edge when no router or feature replica answers (issue 11 item 0), each such decision
+ * in the audit trail on the edge's own chains (issue 12 items 1-3).
  */
 let fx: MeshFixture;
 const SCORE = "/scoremesh.scoring.v1.ScoringService/Score";
@@ -28,8 +29,7 @@ before(async () => {
   fx = await startMeshFixture({
     LOG_LEVEL: "info",
     VALIDATOR_MAX_MESSAGE_BYTES: "65536",
-    // The edge's own rules baseline when the mesh behind it is down (off by default: those decisions are not audited).
-    VALIDATOR_EDGE_RULES: "on",
+    // The edge's own rules baseline when the mesh behind it is down is on by default, audited in the edge's chains.
     VALIDATOR_CORS_ORIGINS: "https://app.example",
     VALIDATOR_HTTP_HEADERS_TIMEOUT_MS: "1000",
     VALIDATOR_HTTP_REQUEST_TIMEOUT_MS: "2000",
@@ -189,4 +189,34 @@ test("the feature service down too: still the rules; a model without rules reads
     5000,
   );
   assert.match(String(hidden["detail"]), /127\.0\.0\.1|ECONN|No connection|Connection dropped/);
+});
+
+test("the edge's decisions are in the audit stream on its own chains: show names them, replay recomputes them, verify passes", async () => {
+  const ids = ["routers-down-0", "routers-down-1", "feature-down-0", "feature-down-1"];
+  let shown: { record: Record<string, unknown> }[] = [];
+  for (const end = Date.now() + 15_000; shown.length < ids.length && Date.now() < end; await sleep(250)) {
+    const runs = await Promise.all(ids.map((id) => fx.meshctl("audit", "show", id, "--json")));
+    if (runs.every((r) => r.code === 0))
+      shown = runs.flatMap((r) => JSON.parse(r.stdout) as { record: Record<string, unknown> }[]);
+  }
+  assert.equal(shown.length, ids.length, "every decision the edge answered reached the audit stream, once");
+  for (const { record: r } of shown) {
+    assert.deepEqual(
+      [r["assignment"], r["route"], r["modelVersion"], r["degraded"], r["tenantId"]],
+      ["ASSIGNMENT_EDGE_RULES", "ROUTE_RULES", RULES_VERSION, true, "dev"],
+    );
+    assert.match(String(r["degradedReason"]), /^(UNAVAILABLE|DEADLINE_EXCEEDED)$/);
+    assert.match(String((r["link"] as { writer: string }).writer), /^validator-/);
+    assert.ok(!("AGE" in (r["inputs"] as object)), "no raw protected attribute");
+  }
+  const text = await fx.meshctl("audit", "show", "routers-down-0");
+  assert.match(text.stdout, /decided at the edge by the rules baseline/);
+  const replay = await fx.meshctl("audit", "replay", "routers-down-0", "--json");
+  assert.equal(replay.code, 0, replay.stdout + replay.stderr);
+  const replayed = JSON.parse(replay.stdout) as { ok: boolean; match: number };
+  assert.deepEqual([replayed.ok, replayed.match], [true, 1]);
+  const v = await fx.meshctl("audit", "verify", "--json");
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  const report = JSON.parse(v.stdout) as { ok: boolean; problems: unknown[] };
+  assert.deepEqual([report.ok, report.problems], [true, []]);
 });
