@@ -24,7 +24,9 @@ import { buildVector, ModelRepository, RulesScorecard, specHash } from "../../..
 import { edgeAuditRecords, edgeModel, grpcCodeName } from "../../../services/validator/edge-audit-records.js";
 import { EdgeRules } from "../../../services/validator/edge-rules.js";
 import { scoringRoutes } from "../../../services/validator/routes.js";
-import { CREDIT_INPUTS } from "../../support/credit-data.js";
+import { replayRecords } from "../../../tools/meshctl/replay/replay-run.js";
+import { ReplayScorer } from "../../../tools/meshctl/replay/scorer.js";
+import { CREDIT_INPUTS, creditRows } from "../../support/credit-data.js";
 import { inProcessClient, rejectionOf } from "../../support/in-process.js";
 import { memoryLog, spooled, tempDir } from "../lib/audit/audit-fixture.js";
 
@@ -173,4 +175,29 @@ test("a full edge spool: the call is refused UNAVAILABLE rather than answered un
   assert.match(err.rawMessage, /could not be recorded/);
   trail.close();
   spool.close();
+});
+
+test("the edge's records replay bit for bit against the rules, and the replay says the edge decided them", async (t) => {
+  const dir = tempDir(t);
+  const { spool, trail } = edge(dir, Code.Unavailable);
+  const rulesAtEdge = new EdgeRules(new Map([[MODEL, spec]]), { reviewBand: 0.02, reserveMs: 25, audit: trail });
+  const rows = [LATE, ...creditRows(40)].map((inputs, i) => ({ requestId: `x-${i}`, tenantId: "t1", inputs }));
+  const decisions = rulesAtEdge.decide(MODEL, rows, new ConnectError("no router", Code.Unavailable));
+  assert.ok(new Set(decisions.map((d) => d.decision)).size > 1, "more than one kind of decision");
+  trail.close();
+  spool.close();
+  const items = spooled(dir)
+    .filter((e) => e.kind === FrameKind.Record)
+    .map((e) => ({ at: e.at, record: fromBinary(AuditRecordSchema, e.bytes) }));
+  const noWorker = { modelInfer: () => Promise.reject(new Error("no worker")) } as unknown as ConstructorParameters<
+    typeof ReplayScorer
+  >[1];
+  const results = await replayRecords(
+    items,
+    new ReplayScorer(new ModelRepository(join(PROJECT_ROOT, "models")), noWorker),
+  );
+  assert.deepEqual(
+    results.map((r) => [r.status, r.edge]),
+    rows.map(() => ["match", "UNAVAILABLE"]),
+  );
 });
