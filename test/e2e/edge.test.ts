@@ -14,6 +14,12 @@ import {
   RulesScorecard,
 } from "../../services/lib/model/index.js";
 import { EDGE_RULES_HEADER } from "../../services/validator/edge-rules.js";
+import { connect as connectNats } from "nats";
+import { Assignment, type AuditRecord } from "../../gen/scoremesh/audit/v1/audit_pb.js";
+import { identityOptions } from "../../services/lib/nats/index.js";
+import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
+import { readTrail } from "../../tools/meshctl/audit-read.js";
+import { auditRecordsOf } from "../../tools/meshctl/replay/records.js";
 import { CREDIT_INPUTS } from "../support/credit-data.js";
 import { sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
 
@@ -191,31 +197,45 @@ test("the feature service down too: still the rules; a model without rules reads
   assert.match(String(hidden["detail"]), /127\.0\.0\.1|ECONN|No connection|Connection dropped/);
 });
 
+/** The audit records of `ids` in the stream, read as the control identity (in process: no meshctl start per poll). */
+async function recordsOf(ids: string[]): Promise<AuditRecord[]> {
+  const identity = natsIdentity(new EnvReader({ NATS_NKEY_SEED_FILE: fx.mesh.keys.seedFile.control }));
+  const nc = await connectNats({ servers: fx.mesh.natsUrl, timeout: 5000, ...identityOptions(identity) });
+  try {
+    for (const end = Date.now() + 15_000; ; await sleep(250)) {
+      const { entries } = await readTrail(nc);
+      const found = auditRecordsOf(entries)
+        .map((s) => s.record)
+        .filter((r) => ids.includes(r.requestId));
+      if (found.length >= ids.length || Date.now() > end) return found;
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
 test("the edge's decisions are in the audit stream on its own chains: show names them, replay recomputes them, verify passes", async () => {
   const ids = ["routers-down-0", "routers-down-1", "feature-down-0", "feature-down-1"];
-  let shown: { record: Record<string, unknown> }[] = [];
-  for (const end = Date.now() + 15_000; shown.length < ids.length && Date.now() < end; await sleep(250)) {
-    const runs = await Promise.all(ids.map((id) => fx.meshctl("audit", "show", id, "--json")));
-    if (runs.every((r) => r.code === 0))
-      shown = runs.flatMap((r) => JSON.parse(r.stdout) as { record: Record<string, unknown> }[]);
-  }
-  assert.equal(shown.length, ids.length, "every decision the edge answered reached the audit stream, once");
-  for (const { record: r } of shown) {
+  const found = await recordsOf(ids);
+  assert.deepEqual(found.map((r) => r.requestId).sort(), [...ids].sort(), "each decision the edge answered, once");
+  for (const r of found) {
     assert.deepEqual(
-      [r["assignment"], r["route"], r["modelVersion"], r["degraded"], r["tenantId"]],
-      ["ASSIGNMENT_EDGE_RULES", "ROUTE_RULES", RULES_VERSION, true, "dev"],
+      [r.assignment, r.route, r.modelVersion, r.degraded, r.tenantId],
+      [Assignment.EDGE_RULES, Route.RULES, RULES_VERSION, true, "dev"],
     );
-    assert.match(String(r["degradedReason"]), /^(UNAVAILABLE|DEADLINE_EXCEEDED)$/);
-    assert.match(String((r["link"] as { writer: string }).writer), /^validator-/);
-    assert.ok(!("AGE" in (r["inputs"] as object)), "no raw protected attribute");
+    assert.match(r.degradedReason, /^(UNAVAILABLE|DEADLINE_EXCEEDED)$/);
+    assert.match(r.link!.writer, /^validator-/);
+    assert.ok(!("AGE" in r.inputs), "no raw protected attribute");
   }
-  const text = await fx.meshctl("audit", "show", "routers-down-0");
+  const [text, replay, v] = await Promise.all([
+    fx.meshctl("audit", "show", "routers-down-0"),
+    fx.meshctl("audit", "replay", "routers-down-0", "--json"),
+    fx.meshctl("audit", "verify", "--json"),
+  ]);
   assert.match(text.stdout, /decided at the edge by the rules baseline/);
-  const replay = await fx.meshctl("audit", "replay", "routers-down-0", "--json");
   assert.equal(replay.code, 0, replay.stdout + replay.stderr);
   const replayed = JSON.parse(replay.stdout) as { ok: boolean; match: number };
   assert.deepEqual([replayed.ok, replayed.match], [true, 1]);
-  const v = await fx.meshctl("audit", "verify", "--json");
   assert.equal(v.code, 0, v.stdout + v.stderr);
   const report = JSON.parse(v.stdout) as { ok: boolean; problems: unknown[] };
   assert.deepEqual([report.ok, report.problems], [true, []]);
