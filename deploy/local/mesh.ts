@@ -266,6 +266,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ...tls.env,
     SCOREMESH_TRUSTED_OPERATORS_FILE: keys.trustedOperatorsFile,
     SCOREMESH_AUDIT_PUBLIC_KEY_FILE: auditKey.publicKeyFile,
+    SCOREMESH_AUDIT_EDGE_PUBLIC_KEY_FILE: auditKey.edge.publicKeyFile,
     ...opts.env,
   };
   const policyBootstrap = await bootstrapControl(nats.url, keys, env["MODEL_REPOSITORY"]!).catch(async (err) => {
@@ -287,7 +288,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     ...env,
     ...tls.serviceEnv(serviceOf(name)),
     ...serviceNatsEnv(keys, serviceOf(name)),
-    ...auditInstanceEnv(opts.stateDir, auditKey, name, serviceOf(name) === "router", opts.env ?? {}),
+    ...auditInstanceEnv(opts.stateDir, auditKey, name, serviceOf(name), opts.env ?? {}),
     ...instanceEnv.get(name),
   });
   const addressesOf = (service: ServiceName) => instances.filter((i) => serviceOf(i) === service).map(addressOf);

@@ -10,6 +10,8 @@ import {
 import { BREAKER_BUCKET } from "../../services/router/breakers/breaker-store.js";
 import {
   AUDIT_CHECKPOINT_PREFIX,
+  AUDIT_EDGE_CHECKPOINT_PREFIX,
+  AUDIT_EDGE_RECORD_PREFIX,
   AUDIT_OUTCOME_PREFIX,
   AUDIT_RECORD_PREFIX,
   AUDIT_REVIEW_PREFIX,
@@ -124,8 +126,9 @@ export const AUDIT_READ_SUBJECTS = [
 
 /**
  * The audit trail's subjects per role: routers publish records and checkpoints (PubAcks come to their inbox) and
- * nothing else of the stream; control creates the stream (the launcher, before routers start), reads it and cuts
- * its oldest messages at a checkpoint boundary (retention). No role deletes single messages.
+ * nothing else of the stream; validators the same on the edge's own subjects; control creates the stream (the
+ * launcher, before routers start), reads it and cuts its oldest messages at a checkpoint boundary (retention). No
+ * role deletes single messages.
  */
 export const AUDIT_SUBJECTS: Record<NatsRole, string[]> = {
   control: [
@@ -140,7 +143,9 @@ export const AUDIT_SUBJECTS: Record<NatsRole, string[]> = {
   "model-worker": [],
   // The monitor appends review resolutions and outcomes (PubAcks come to its inbox), and reads nothing of it.
   monitor: [`${AUDIT_REVIEW_PREFIX}.*`, `${AUDIT_OUTCOME_PREFIX}.*`],
-  validator: [],
+  // The edge publishes its own rules decisions' chains and checkpoints only, never a router's (its subjects are the
+  // edge's; one identity serves every validator replica, so "its own chain" is as narrow as the role).
+  validator: [`${AUDIT_EDGE_RECORD_PREFIX}.*.*`, `${AUDIT_EDGE_CHECKPOINT_PREFIX}.*`],
 };
 
 /** A role's permissions; `inboxPrefix` is its identity's own inbox (the only thing it may subscribe to). */

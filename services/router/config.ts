@@ -1,7 +1,7 @@
 import { ConfigError, EnvReader, policyReaderNats, type PolicyReaderNats } from "../lib/service/index.js";
 import { readMetricsAddress, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
-import { readAuditConfig, type AuditConfig } from "./audit/audit-config.js";
+import { readAuditConfig, type AuditConfig } from "../lib/audit/index.js";
 
 /** Batching (ROUTER_BATCHING, ROUTER_BATCH_*): the rows of concurrent Route calls for one model version go in one ModelInfer. */
 /** NATS (PolicyReaderNats): the router role reads policy and writes breaker state. */

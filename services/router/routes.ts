@@ -3,7 +3,7 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { RouteRequest, RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { activeTraceId } from "../lib/rpc/index.js";
-import { AuditUnavailableError, type AuditRecordInit } from "./audit/audit-trail.js";
+import { AuditUnavailableError, type AuditRecordInit } from "../lib/audit/index.js";
 import { inRowOrder, splitByArm, type ArmRows } from "./route/arms.js";
 import { auditRecords, openBreakers } from "./route/audit-records.js";
 import { championFor, versionFor } from "./route/champion-card.js";

@@ -4,7 +4,7 @@ import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { ModelRepository, openModelCache, rulesBaselineFor } from "../lib/model/index.js";
 import { closeNats, connectNats, ModelSync, PolicyStore } from "../lib/nats/index.js";
 import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
-import { openAudit, shipAudit } from "./audit/start-audit.js";
+import { openAudit, shipAudit } from "../lib/audit/index.js";
 import { shareBreakers } from "./breakers/breaker-sharing.js";
 import { BreakerBoard } from "./breakers/breakers.js";
 import { CardCache } from "./card-cache.js";

@@ -9,6 +9,7 @@ import {
 } from "../lib/service/index.js";
 import { readMetricsAddress, readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import { readHopBatching, type HopBatchingConfig } from "../lib/batching/index.js";
+import { readAuditConfig, type AuditConfig } from "../lib/audit/index.js";
 import type { IdempotencyLimits } from "./idempotency/idempotency-cache.js";
 
 /** Batching (VALIDATOR_BATCHING, VALIDATOR_BATCH_*): the rows of concurrent public calls for one model go in one ScoreRows call to the feature service. */
@@ -46,9 +47,12 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
   retryAfterMs: number;
   /** API keys and tenant limits on every call (VALIDATOR_AUTH=on, the default); off only when asked for. */
   auth: boolean;
-  /** NATS, where tenants are (NATS_URL; required while auth is on). */
+  /** NATS, where tenants are and the edge's audit records go (NATS_URL; required while auth or the audit trail is on). */
   natsServers: string[];
-  /** The validator role's NATS identity (NATS_NKEY_SEED_FILE; required while auth is on): reads tenants, writes usage. */
+  /**
+   * The validator role's NATS identity (NATS_NKEY_SEED_FILE; required while auth or the audit trail is on): reads
+   * tenants, writes usage, publishes the edge's audit chains.
+   */
   natsIdentity: NatsIdentity | undefined;
   /** Whose signed tenant values it accepts (SCOREMESH_TRUSTED_OPERATORS_FILE; required while auth is on). */
   trustedOperators: TrustedOperators;
@@ -58,11 +62,16 @@ export interface ValidatorConfig extends HopBatchingConfig, ServiceTlsConfig {
    */
   publicTls: boolean;
   /**
-   * VALIDATOR_EDGE_RULES=on: when no feature or router replica answers, the edge decides by the rules baseline
-   * (services/validator/edge-rules.ts). Off by default: the edge keeps no audit trail, so such a decision would be
-   * one a caller received that the audit trail lacks (docs/audit.md); off, the caller gets UNAVAILABLE and retries.
+   * VALIDATOR_EDGE_RULES=on (the default): when no feature or router replica answers, the edge decides by the rules
+   * baseline (services/validator/edge-rules.ts) and records each decision in its own audit trail (VALIDATOR_AUDIT_*);
+   * off: the caller gets UNAVAILABLE and retries.
    */
   edgeRules: boolean;
+  /**
+   * The edge's durable audit trail (VALIDATOR_AUDIT_*, as ROUTER_AUDIT_*); absent without VALIDATOR_AUDIT_SPOOL_DIR:
+   * the edge's rules decisions are then not audited (a warning at start says so).
+   */
+  audit?: AuditConfig;
   /** The edge's rules baseline: review band (keep it equal to ROUTER_REVIEW_BAND) and the time kept back for it, ms. */
   rulesReviewBand: number;
   rulesReserveMs: number;
@@ -114,7 +123,8 @@ function readValues(env: EnvReader): ValidatorConfig {
     ...readMetricsAddress(env, "VALIDATOR"),
     publicTls: env.oneOf("VALIDATOR_PUBLIC_TLS", ["on", "off"], "off") === "on",
     ...auth(env),
-    edgeRules: env.oneOf("VALIDATOR_EDGE_RULES", ["on", "off"], "off") === "on",
+    edgeRules: env.oneOf("VALIDATOR_EDGE_RULES", ["on", "off"], "on") === "on",
+    audit: readAuditConfig(env, "VALIDATOR"),
     rulesReviewBand: env.fraction("VALIDATOR_REVIEW_BAND", 0.02),
     rulesReserveMs: env.int("VALIDATOR_RULES_RESERVE_MS", 25, 0, 10_000),
     idempotency: {
@@ -125,12 +135,14 @@ function readValues(env: EnvReader): ValidatorConfig {
   };
 }
 
+/** API keys, and NATS: needed by the keys (tenants, usage) and by the edge's audit trail (shipping). */
 function auth(env: EnvReader): Pick<ValidatorConfig, "auth" | "natsServers" | "natsIdentity" | "trustedOperators"> {
   const on = authOn(env);
+  const nats = on || Boolean(env.optional("VALIDATOR_AUDIT_SPOOL_DIR"));
   return {
     auth: on,
-    natsServers: on ? natsServers(env) : [],
-    natsIdentity: on ? natsIdentity(env) : undefined,
+    natsServers: nats ? natsServers(env) : [],
+    natsIdentity: nats ? natsIdentity(env) : undefined,
     trustedOperators: on ? trustedOperators(env) : new Map(),
   };
 }

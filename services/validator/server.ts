@@ -5,7 +5,9 @@ import type { Logger } from "pino";
 import { FeatureService } from "../../gen/scoremesh/feature/v1/feature_pb.js";
 import type { RowDecision } from "../../gen/scoremesh/decision/v1/decision_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { openAudit, shipAudit } from "../lib/audit/index.js";
 import { BatchMetrics, HopBatcher } from "../lib/batching/index.js";
+import { closeNats, connectNats } from "../lib/nats/index.js";
 import { type FeatureSpec, ModelRepository } from "../lib/model/index.js";
 import { DependencyWatch, MeshCredentials, createGrpcTransport } from "../lib/rpc/index.js";
 import { ServiceHost, ServiceMetrics, systemClock } from "../lib/service/index.js";
@@ -50,10 +52,12 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
         },
       )
     : undefined;
-  const auth = config.natsIdentity
-    ? await startEdgeAuth(config.natsServers, config.natsIdentity, config.trustedOperators, log)
+  const nc = config.natsIdentity
+    ? await connectNats(config.natsServers, "validator", config.natsIdentity, log)
     : undefined;
+  const auth = nc && config.auth ? await startEdgeAuth(nc, config.trustedOperators, log) : undefined;
   if (!auth) log.warn("VALIDATOR_AUTH=off: every call is scored without an API key");
+  const audit = edgeAudit(config, log);
   const routes = withPublicErrors(
     scoringRoutes({
       specs,
@@ -67,6 +71,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
               reserveMs: config.rulesReserveMs,
               log,
               registry: metrics.registry,
+              ...(audit ? { audit: audit.trail } : {}),
             }),
           }
         : {}),
@@ -119,6 +124,11 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     "HTTP listener (Connect, gRPC-Web) started",
   );
   // Closed in reverse order: first the HTTP listener stops accepting and drains, then the rest.
+  if (nc) host.onClose(() => closeNats(nc));
+  if (audit) {
+    host.onClose(() => audit.spool.close());
+    shipAudit(host, audit, nc!, config.audit!, log);
+  }
   host.onClose(() => transport.close());
   if (monitorTransport) host.onClose(() => monitorTransport.close());
   if (auth) host.onClose(() => auth.close());
@@ -133,6 +143,19 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     host.setServing(any, any ? "feature service is serving" : "feature service is not serving"),
   ).start();
   return host;
+}
+
+/**
+ * The edge's audit trail (VALIDATOR_AUDIT_*): the spool opened before the edge listens (an earlier process's
+ * records are recovered) and the chains its rules decisions go to; none while the edge's rules are off.
+ */
+function edgeAudit(config: ValidatorConfig, log: Logger) {
+  if (!config.edgeRules) return undefined;
+  if (!config.audit) {
+    log.warn("VALIDATOR_AUDIT_SPOOL_DIR unset: the edge's rules-baseline decisions are NOT audited");
+    return undefined;
+  }
+  return openAudit(undefined, config.audit, log, "edge");
 }
 
 /** One adaptive concurrency limit for both listeners (VALIDATOR_CONCURRENCY_*); none when the max is 0. */

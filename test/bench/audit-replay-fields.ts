@@ -5,9 +5,8 @@ import { RouteRequestSchema, type FeatureRow } from "../../gen/scoremesh/router/
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 import { replayInputs } from "../../services/feature/replay-inputs.js";
-import { sha256 } from "../../services/lib/audit/index.js";
+import { sha256, encodeAuditRecord, type AuditFields } from "../../services/lib/audit/index.js";
 import { buildVector, parseSnapshot, specHash, type FeatureSpec } from "../../services/lib/model/index.js";
-import { encodeAuditRecord, type AuditFields } from "../../services/router/audit/record-encoder.js";
 import { creditRows } from "../support/credit-data.js";
 
 /**

@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { AuditTrail, type AuditRecordInit } from "../../services/router/audit/audit-trail.js";
-import { Spool } from "../../services/router/audit/spool.js";
+import { AuditTrail, type AuditRecordInit, Spool } from "../../services/lib/audit/index.js";
 
 /**
  * What the audit trail costs the router's hot path: AuditTrail.record (build, serialize, hash-chain, frame with

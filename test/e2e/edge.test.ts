@@ -14,12 +14,19 @@ import {
   RulesScorecard,
 } from "../../services/lib/model/index.js";
 import { EDGE_RULES_HEADER } from "../../services/validator/edge-rules.js";
+import { connect as connectNats } from "nats";
+import { Assignment, type AuditRecord } from "../../gen/scoremesh/audit/v1/audit_pb.js";
+import { identityOptions } from "../../services/lib/nats/index.js";
+import { EnvReader, natsIdentity } from "../../services/lib/service/index.js";
+import { readTrail } from "../../tools/meshctl/audit-read.js";
+import { auditRecordsOf } from "../../tools/meshctl/replay/records.js";
 import { CREDIT_INPUTS } from "../support/credit-data.js";
 import { sleep, startMeshFixture, waitFor, type MeshFixture } from "../support/mesh-fixture.js";
 
 /**
  * The hardened edge (issue 10 item 5) on a real mesh: size limits on both listeners, CORS, slow clients, clean errors;
- * the rules baseline at the edge when no router or feature replica answers (issue 11 item 0).
+ * the rules baseline at the edge when no router or feature replica answers (issue 11 item 0), each such decision
+ * in the audit trail on the edge's own chains (issue 12 items 1-3).
  */
 let fx: MeshFixture;
 const SCORE = "/scoremesh.scoring.v1.ScoringService/Score";
@@ -28,8 +35,7 @@ before(async () => {
   fx = await startMeshFixture({
     LOG_LEVEL: "info",
     VALIDATOR_MAX_MESSAGE_BYTES: "65536",
-    // The edge's own rules baseline when the mesh behind it is down (off by default: those decisions are not audited).
-    VALIDATOR_EDGE_RULES: "on",
+    // The edge's own rules baseline when the mesh behind it is down is on by default, audited in the edge's chains.
     VALIDATOR_CORS_ORIGINS: "https://app.example",
     VALIDATOR_HTTP_HEADERS_TIMEOUT_MS: "1000",
     VALIDATOR_HTTP_REQUEST_TIMEOUT_MS: "2000",
@@ -189,4 +195,48 @@ test("the feature service down too: still the rules; a model without rules reads
     5000,
   );
   assert.match(String(hidden["detail"]), /127\.0\.0\.1|ECONN|No connection|Connection dropped/);
+});
+
+/** The audit records of `ids` in the stream, read as the control identity (in process: no meshctl start per poll). */
+async function recordsOf(ids: string[]): Promise<AuditRecord[]> {
+  const identity = natsIdentity(new EnvReader({ NATS_NKEY_SEED_FILE: fx.mesh.keys.seedFile.control }));
+  const nc = await connectNats({ servers: fx.mesh.natsUrl, timeout: 5000, ...identityOptions(identity) });
+  try {
+    for (const end = Date.now() + 15_000; ; await sleep(250)) {
+      const { entries } = await readTrail(nc);
+      const found = auditRecordsOf(entries)
+        .map((s) => s.record)
+        .filter((r) => ids.includes(r.requestId));
+      if (found.length >= ids.length || Date.now() > end) return found;
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+test("the edge's decisions are in the audit stream on its own chains: show names them, replay recomputes them, verify passes", async () => {
+  const ids = ["routers-down-0", "routers-down-1", "feature-down-0", "feature-down-1"];
+  const found = await recordsOf(ids);
+  assert.deepEqual(found.map((r) => r.requestId).sort(), [...ids].sort(), "each decision the edge answered, once");
+  for (const r of found) {
+    assert.deepEqual(
+      [r.assignment, r.route, r.modelVersion, r.degraded, r.tenantId],
+      [Assignment.EDGE_RULES, Route.RULES, RULES_VERSION, true, "dev"],
+    );
+    assert.match(r.degradedReason, /^(UNAVAILABLE|DEADLINE_EXCEEDED)$/);
+    assert.match(r.link!.writer, /^validator-/);
+    assert.ok(!("AGE" in r.inputs), "no raw protected attribute");
+  }
+  const [text, replay, v] = await Promise.all([
+    fx.meshctl("audit", "show", "routers-down-0"),
+    fx.meshctl("audit", "replay", "routers-down-0", "--json"),
+    fx.meshctl("audit", "verify", "--json"),
+  ]);
+  assert.match(text.stdout, /decided at the edge by the rules baseline/);
+  assert.equal(replay.code, 0, replay.stdout + replay.stderr);
+  const replayed = JSON.parse(replay.stdout) as { ok: boolean; match: number };
+  assert.deepEqual([replayed.ok, replayed.match], [true, 1]);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  const report = JSON.parse(v.stdout) as { ok: boolean; problems: unknown[] };
+  assert.deepEqual([report.ok, report.problems], [true, []]);
 });

@@ -71,8 +71,15 @@ function printReplay(results: ReplayResult[], t: ReturnType<typeof tally>, secon
     `replayed ${results.length} records in ${seconds.toFixed(1)} s (${perSecond}/s): ${t.match} exact, ` +
       `${t.mismatch} mismatched, ${t.skipped} skipped, ${t.failed} failed`,
   );
+  const edge = results.filter((r) => r.edge !== undefined).length;
+  if (edge > 0)
+    console.log(
+      `  ${edge} of them decided at the edge by the rules baseline (no feature or router replica answered): ` +
+        "recomputed with the rules scorecard",
+    );
   for (const r of results) {
-    const where = `request ${r.requestId} (${r.model} v${r.version} ${r.route}, stream seq ${r.at})`;
+    const by = r.edge === undefined ? r.route : `${r.route} at the edge, ${r.edge}`;
+    const where = `request ${r.requestId} (${r.model} v${r.version} ${by}, stream seq ${r.at})`;
     if (r.status === "mismatch")
       for (const m of r.mismatches!)
         console.log(`  MISMATCH ${where}: ${m.field} recorded ${m.recorded}, replayed ${m.replayed}`);

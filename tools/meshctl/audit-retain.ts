@@ -1,6 +1,13 @@
 import type { KeyObject } from "node:crypto";
 import type { NatsConnection } from "nats";
-import { AUDIT_STREAM, checkpointSubject, recordSubject, RetentionPlanner } from "../../services/lib/audit/index.js";
+import {
+  AUDIT_STREAM,
+  checkpointSubject,
+  recordSubject,
+  RetentionPlanner,
+  roleOfWriter,
+  type AuditKeys,
+} from "../../services/lib/audit/index.js";
 import { forEachStored } from "./audit-stream.js";
 import { withNats } from "./nats.js";
 import { CliError, printJson, type Output } from "./output.js";
@@ -35,7 +42,7 @@ export interface RetainResult {
  */
 export async function retainTrail(
   nc: NatsConnection,
-  key: KeyObject,
+  key: KeyObject | AuditKeys,
   cutoffMs: number,
   dryRun: boolean,
 ): Promise<RetainResult> {
@@ -52,7 +59,8 @@ export async function retainTrail(
   });
   const later = new Map<string, number>();
   for (const [writer, models] of planner.writerModels()) {
-    const subjects = [checkpointSubject(writer), ...models.map((m) => recordSubject(m, writer))];
+    const role = roleOfWriter(writer);
+    const subjects = [checkpointSubject(writer, role), ...models.map((m) => recordSubject(m, writer, role))];
     const seqs = await Promise.all(subjects.map((s) => lastSeqOf(nc, s)));
     later.set(writer, Math.max(0, ...seqs));
   }
@@ -78,7 +86,7 @@ async function lastSeqOf(nc: NatsConnection, subject: string): Promise<number> {
 /** `meshctl audit retain [--keep D] [--dry-run]`: run it periodically (cron, a Kubernetes CronJob). */
 export async function auditRetain(
   target: MeshTarget,
-  key: KeyObject,
+  key: KeyObject | AuditKeys,
   values: { keep?: string; "dry-run"?: boolean },
   out: Output,
 ): Promise<void> {

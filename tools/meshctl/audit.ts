@@ -1,8 +1,15 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { readFileSync } from "node:fs";
-import { AuditRecordSchema, type AuditRecord } from "../../gen/scoremesh/audit/v1/audit_pb.js";
+import { Assignment, AuditRecordSchema, type AuditRecord } from "../../gen/scoremesh/audit/v1/audit_pb.js";
 import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { ed25519PublicKey, FrameKind, hex, sha256, verifyTrail } from "../../services/lib/audit/index.js";
+import {
+  ed25519PublicKey,
+  FrameKind,
+  hex,
+  sha256,
+  verifyTrail,
+  type AuditKeys,
+} from "../../services/lib/audit/index.js";
 import { ConfigError } from "../../services/lib/service/index.js";
 import { printResolution, resolutionJson, resolutionsOf } from "./audit-annotations.js";
 import { auditExport, EXPORT_USAGE } from "./audit-export.js";
@@ -15,6 +22,8 @@ import type { MeshTarget } from "./target.js";
 
 /** The variable that names the public key checkpoints are verified with (PEM, SPKI). */
 export const AUDIT_PUBLIC_KEY_FILE = "SCOREMESH_AUDIT_PUBLIC_KEY_FILE";
+/** The variable that names the public key of the edge's (validators') checkpoints; unset: AUDIT_PUBLIC_KEY_FILE's. */
+export const AUDIT_EDGE_PUBLIC_KEY_FILE = "SCOREMESH_AUDIT_EDGE_PUBLIC_KEY_FILE";
 
 /** `meshctl audit show|verify ...`. */
 export async function auditCommand(
@@ -28,7 +37,7 @@ export async function auditCommand(
 ): Promise<void> {
   const [sub, ...args] = rest;
   if (sub === "export" && args.length === 0) return auditExport(target, values);
-  if (sub === "retain" && args.length === 0) return auditRetain(target, publicKey(target), values, out);
+  if (sub === "retain" && args.length === 0) return auditRetain(target, auditKeys(target), values, out);
   if (sub === "show" && args.length === 1) return show(target, args[0]!, out);
   if (sub === "verify" && args.length === 0) return verify(target, parseSince(values.since), out);
   if (sub === "replay") return auditReplay(target, args, values, out);
@@ -65,6 +74,11 @@ function printRecord(at: number, hash: string, r: AuditRecord): void {
     `request ${r.requestId}  tenant ${r.tenantId || "-"}  trace ${r.traceId}`,
     `  decided ${when}: ${Decision[r.decision]} score ${r.score.toFixed(6)} (review ≥ ${r.thresholds?.review}, decline ≥ ${r.thresholds?.decline})`,
     `  model ${r.model} v${r.modelVersion}  spec ${r.featureSpecHash}  route ${Route[r.route]}${r.degraded ? " degraded" : ""}`,
+    ...(r.assignment === Assignment.EDGE_RULES
+      ? [
+          `  decided at the edge by the rules baseline: no feature or router replica answered (${r.degradedReason || "?"})`,
+        ]
+      : []),
     `  reasons ${r.reasons.map((x) => x.code).join(",") || "-"}  imputed ${r.imputed.join(",") || "-"}  open breakers ${r.openBreakers.join(",") || "-"}`,
     `  segment ${JSON.stringify(r.segment)}  entity ${r.entityId || "-"}`,
     `  vector [${r.vector.map((v) => +v.toPrecision(6)).join(", ")}]`,
@@ -74,7 +88,7 @@ function printRecord(at: number, hash: string, r: AuditRecord): void {
 }
 
 async function verify(target: MeshTarget, since: Date | undefined, out: Output): Promise<void> {
-  const key = publicKey(target);
+  const key = auditKeys(target);
   const { entries, damaged, firstSeq = 1 } = await withNats(target, (nc) => readTrail(nc, since));
   // After a retention cut, chains start at their writer's oldest kept checkpoint.
   const report = verifyTrail(entries, key, { partial: since !== undefined, cut: firstSeq > 1 });
@@ -95,13 +109,21 @@ async function verify(target: MeshTarget, since: Date | undefined, out: Output):
   if (report.problems.length > 0) process.exitCode = 1;
 }
 
-function publicKey(target: MeshTarget) {
-  const file = target.auditPublicKeyFile();
+/** The keys checkpoints verify under: the routers', and the edge's when its own file is named. */
+function auditKeys(target: MeshTarget): AuditKeys {
+  const edgeFile = target.auditEdgePublicKeyFile();
+  return {
+    router: publicKey(target.auditPublicKeyFile(), AUDIT_PUBLIC_KEY_FILE),
+    ...(edgeFile ? { edge: publicKey(edgeFile, AUDIT_EDGE_PUBLIC_KEY_FILE) } : {}),
+  };
+}
+
+function publicKey(file: string, variable: string) {
   try {
     return ed25519PublicKey(readFileSync(file, "utf8"));
   } catch (err) {
     throw new CliError(
-      new ConfigError(AUDIT_PUBLIC_KEY_FILE, `${file}: not an Ed25519 public key: ${(err as Error).message}`).message,
+      new ConfigError(variable, `${file}: not an Ed25519 public key: ${(err as Error).message}`).message,
       2,
     );
   }

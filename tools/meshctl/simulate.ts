@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { Assignment } from "../../gen/scoremesh/audit/v1/audit_pb.js";
 import { decide, type ModelCard } from "../../services/lib/model/index.js";
 import { recordsToReplay, withScorer } from "./audit-replay.js";
 import { CliError, printJson, type Output } from "./output.js";
@@ -7,6 +8,9 @@ import { Progress, type StoredRecord } from "./replay/records.js";
 import type { ReplayScorer } from "./replay/scorer.js";
 import { SimulationStats, type GroupReport } from "./replay/simulate-stats.js";
 import type { MeshTarget } from "./target.js";
+
+/** The edge's rules decisions (the mesh was down) carry no entity features: a challenger cannot score them as the mesh would. */
+const EDGE_SKIP = "decided at the edge by the rules (no entity features recorded)";
 
 /** Low priority: rows per worker call, one call at a time, and the pause after each, so live traffic comes first. */
 export const SIMULATION_BATCH = 64;
@@ -72,7 +76,7 @@ export async function simulateRecords(
   const stats = new SimulationStats();
   const skipped: Record<string, number> = {};
   const todo = items.filter(({ record }) => {
-    const why = notReplayable(record, spec.hash);
+    const why = record.assignment === Assignment.EDGE_RULES ? EDGE_SKIP : notReplayable(record, spec.hash);
     if (why) skipped[why] = (skipped[why] ?? 0) + 1;
     return !why;
   });

@@ -54,6 +54,8 @@ export class MeshTarget {
   trustedOperators = () => this.read(() => trustedOperators(this.env));
   /** The audit trail's public key file (SCOREMESH_AUDIT_PUBLIC_KEY_FILE; npm start's .scoremesh/audit/signing-key.pub.pem). */
   auditPublicKeyFile = () => this.read(() => this.env.string("SCOREMESH_AUDIT_PUBLIC_KEY_FILE"));
+  /** The edge's checkpoint key (SCOREMESH_AUDIT_EDGE_PUBLIC_KEY_FILE); unset: the edge signs with the routers' key. */
+  auditEdgePublicKeyFile = () => this.read(() => this.env.optional("SCOREMESH_AUDIT_EDGE_PUBLIC_KEY_FILE"));
   /** The operator's own signing key (SCOREMESH_OPERATOR_KEY_FILE), for commands that change policy. */
   operatorSigner = (): Signer =>
     this.read(() => {

@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { KeyObject } from "node:crypto";
 import { AuditRecordSchema } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
-import { openCheckpoint } from "./checkpoint.js";
+import { openRoleCheckpoint, type AuditKeys } from "./verify.js";
 import { decodeFrames, FrameKind } from "./frames.js";
 
 /** A valid checkpoint of one writer: where it is stored and the chain heads it signs (model → seq). */
@@ -28,7 +28,11 @@ interface Writer {
 export class RetentionPlanner {
   private readonly writers = new Map<string, Writer>();
 
-  constructor(private readonly key: KeyObject) {}
+  private readonly keys: AuditKeys;
+
+  constructor(key: KeyObject | AuditKeys) {
+    this.keys = "router" in key ? key : { router: key };
+  }
 
   /** One stored message (a batch of frames of one subject). */
   observe(at: number, data: Uint8Array): void {
@@ -46,12 +50,7 @@ export class RetentionPlanner {
   }
 
   private checkpoint(at: number, bytes: Uint8Array): void {
-    let body;
-    try {
-      body = openCheckpoint(bytes, this.key);
-    } catch {
-      body = undefined;
-    }
+    const body = openRoleCheckpoint(bytes, this.keys);
     // A checkpoint that does not verify anchors nothing (verify reports it).
     if (!body) return;
     this.writer(body.writer, at).cps.push({ at, heads: new Map(body.heads.map((h) => [h.model, h.seq])) });

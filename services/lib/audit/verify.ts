@@ -4,6 +4,17 @@ import { AuditRecordSchema, type AuditRecord } from "../../../gen/scoremesh/audi
 import { GENESIS_HASH, hex, sameBytes, sha256 } from "./chain.js";
 import { openCheckpoint } from "./checkpoint.js";
 import { FrameKind } from "./frames.js";
+import { roleOfWriter, type AuditRole } from "./stream.js";
+
+/**
+ * The public keys checkpoints are verified with, by the role of their writer: routers' checkpoints under `router`,
+ * the edge's (writers "validator-…") under `edge` (the router's key when absent: one key for both). A key vouches
+ * only for its own role's writers, so the edge's key cannot sign a router's chain.
+ */
+export interface AuditKeys {
+  router: KeyObject;
+  edge?: KeyObject;
+}
 
 /** One stored entry of the trail, in stream order. */
 export interface TrailEntry {
@@ -79,10 +90,15 @@ const chainKey = (model: string, writer: string) => `${model}\u0000${writer}`;
  * removed or inserted. With `partial` (a --since window) chains may start after seq 1 and writers announced
  * before the window are not required.
  */
-export function verifyTrail(entries: TrailEntry[], key: KeyObject, mode: boolean | VerifyMode = false): VerifyReport {
+export function verifyTrail(
+  entries: TrailEntry[],
+  key: KeyObject | AuditKeys,
+  mode: boolean | VerifyMode = false,
+): VerifyReport {
   const { partial = false, cut = false } = typeof mode === "boolean" ? { partial: mode } : mode;
   const problems: Problem[] = [];
-  const signed = readCheckpoints(entries, key, problems);
+  const keys: AuditKeys = "router" in key ? key : { router: key };
+  const signed = readCheckpoints(entries, keys, problems);
   const chains = groupChains(entries, problems);
   let unsignedTail = 0;
   let records = 0;
@@ -101,16 +117,11 @@ export function verifyTrail(entries: TrailEntry[], key: KeyObject, mode: boolean
   return { records, chains: chains.size, checkpoints: signed.count, unsignedTail, problems };
 }
 
-function readCheckpoints(entries: TrailEntry[], key: KeyObject, problems: Problem[]): Signed {
+function readCheckpoints(entries: TrailEntry[], keys: AuditKeys, problems: Problem[]): Signed {
   const signed: Signed = { heads: new Map(), writers: new Set(), count: 0, oldest: new Map(), oldestSeq: new Map() };
   for (const e of entries) {
     if (e.kind !== FrameKind.Checkpoint) continue;
-    let body;
-    try {
-      body = openCheckpoint(e.bytes, key);
-    } catch {
-      body = undefined;
-    }
+    const body = openRoleCheckpoint(e.bytes, keys);
     if (!body) {
       problems.push({ kind: "bad-checkpoint", at: e.at, detail: "checkpoint unreadable or its signature fails" });
       continue;
@@ -122,12 +133,36 @@ function readCheckpoints(entries: TrailEntry[], key: KeyObject, problems: Proble
       signed.oldest.set(body.writer, new Map(body.heads.map((h) => [h.model, { seq: h.seq, hash: h.hash }])));
     }
     for (const h of body.heads) {
+      if (h.writer !== body.writer) {
+        problems.push({
+          kind: "bad-checkpoint",
+          at: e.at,
+          writer: body.writer,
+          detail: `claims a head of ${h.writer}`,
+        });
+        continue;
+      }
       const k = chainKey(h.model, h.writer);
       if (!signed.heads.has(k)) signed.heads.set(k, new Map());
       signed.heads.get(k)!.set(h.seq, h.hash);
     }
   }
   return signed;
+}
+
+/** The checkpoint's body when it is signed by the key of its writer's role; undefined otherwise. */
+export function openRoleCheckpoint(bytes: Uint8Array, keys: AuditKeys): ReturnType<typeof openCheckpoint> {
+  for (const role of ["router", "edge"] as AuditRole[]) {
+    const key = role === "edge" ? (keys.edge ?? keys.router) : keys.router;
+    let body;
+    try {
+      body = openCheckpoint(bytes, key);
+    } catch {
+      return undefined;
+    }
+    if (body && roleOfWriter(body.writer) === role) return body;
+  }
+  return undefined;
 }
 
 /** Records by chain, then by sequence number (byte-identical copies, e.g. re-shipped, kept once). */

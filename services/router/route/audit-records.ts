@@ -1,7 +1,7 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { Assignment } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
 import { Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import type { AuditRecordInit } from "../audit/audit-trail.js";
+import type { AuditRecordInit } from "../../lib/audit/index.js";
 import type { BreakerBoard } from "../breakers/breakers.js";
 import type { Arm } from "./arms.js";
 import type { Champion } from "./champion-card.js";

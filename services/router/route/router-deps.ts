@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ModelCard } from "../../lib/model/index.js";
-import type { AuditTrail } from "../audit/audit-trail.js";
+import type { AuditTrail } from "../../lib/audit/index.js";
 import type { BreakerBoard } from "../breakers/breakers.js";
 import type { ChampionTable } from "../champions.js";
 import type { LightFirst } from "../light-first/cascade-table.js";

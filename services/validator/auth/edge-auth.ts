@@ -1,14 +1,8 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import {
-  closeNats,
-  connectNats,
-  TenantStore,
-  UsageStore,
-  type NatsClientIdentity,
-  type TrustedOperators,
-} from "../../lib/nats/index.js";
+import type { NatsConnection } from "nats";
+import { TenantStore, UsageStore, type TrustedOperators } from "../../lib/nats/index.js";
 import { wallClock } from "../../lib/service/index.js";
 import { EdgeGuard } from "./edge-guard.js";
 import { QuotaLedger } from "./quota.js";
@@ -22,22 +16,20 @@ export function replicaId(): string {
 }
 
 /**
- * Tenants and limits at the edge: connects to NATS, loads every tenant before it resolves (so a replica never
+ * Tenants and limits at the edge, over the validator's NATS connection (the caller's; it closes it): loads every tenant before it resolves (so a replica never
  * refuses a valid key because it started late), keeps the key directory current from the tenant bucket's watch
  * and shares usage with the other replicas. Only tenants signed by a trusted operator are accepted: a refused
  * value (unsigned, forged, malformed) drops that tenant's keys and is logged once, with the tenant id and why.
  *
  * @example
- *   const auth = await startEdgeAuth(config.natsServers, config.natsIdentity, config.trustedOperators, log);
+ *   const auth = await startEdgeAuth(nc, config.trustedOperators, log);
  *   const tenantId = auth.guard.admit(ctx.requestHeader.get("authorization"), model, rows);
  */
 export async function startEdgeAuth(
-  natsServers: string[],
-  identity: NatsClientIdentity,
+  nc: NatsConnection,
   trusted: TrustedOperators,
   log: Logger,
 ): Promise<{ guard: EdgeGuard; close(): Promise<void> }> {
-  const nc = await connectNats(natsServers, "validator", identity, log);
   const replica = replicaId();
   const directory = new TenantDirectory();
   const limiter = new RateLimiter();
@@ -72,7 +64,6 @@ export async function startEdgeAuth(
     close: async () => {
       watch.close();
       await sync.close();
-      await closeNats(nc);
     },
   };
 }

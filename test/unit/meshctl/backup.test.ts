@@ -23,14 +23,14 @@ import {
 } from "../../../services/lib/nats/index.js";
 import { REVIEW_BUCKET } from "../../../services/monitor/reviews/action-signing.js";
 import { DECISION_BUCKET } from "../../../services/monitor/outcomes/outcome-store.js";
-import { Shipper } from "../../../services/router/audit/shipper.js";
+import { Shipper } from "../../../services/lib/audit/shipper.js";
 import { readTrail } from "../../../tools/meshctl/audit-read.js";
 import { backupMesh, restoreMesh } from "../../../tools/meshctl/backup/mesh-backup.js";
 import { BACKUP_BUCKETS } from "../../../tools/meshctl/backup/parts.js";
 import { BACKUP_FORMAT, BackupWriter, streamFile, type BackupManifest } from "../../../tools/meshctl/backup/format.js";
 import { ORIGINAL_MSG_ID_HEADER, ORIGINAL_SEQ_HEADER } from "../../../tools/meshctl/backup/stream.js";
 import { headerPairs } from "../../../tools/meshctl/backup/objects.js";
-import { keys, memoryLog, openTrail, record } from "../router/audit/audit-fixture.js";
+import { keys, memoryLog, openTrail, record } from "../lib/audit/audit-fixture.js";
 
 interface Node {
   nats: KeyedNats;

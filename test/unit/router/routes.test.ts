@@ -29,7 +29,7 @@ import { routerRoutes, RULES_VERSION, type RouterDeps } from "../../../services/
 import type { WorkerEndpoint } from "../../../services/router/workers/worker-pool.js";
 import { creditRows } from "../../support/credit-data.js";
 import { inProcessClient } from "../../support/in-process.js";
-import { AuditUnavailableError, type AuditRecordInit } from "../../../services/router/audit/audit-trail.js";
+import { AuditUnavailableError, type AuditRecordInit } from "../../../services/lib/audit/index.js";
 
 // The router's Route handler in this process, over connect's in-memory transport. The thing under test is the
 // router (its handler, cascade, decisions, reasons and records, with the shipped model repository); only its

@@ -1,4 +1,4 @@
-import type { AuditRecord } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
+import { Assignment, type AuditRecord } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
 import { Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { compareReplay, notReplayable, rebuildVector, type Mismatch } from "./rebuild.js";
 import { byVersion, type Progress, type StoredRecord } from "./records.js";
@@ -16,6 +16,8 @@ export interface ReplayResult {
   mismatches?: Mismatch[];
   /** Why a record was skipped or could not be replayed. */
   reason?: string;
+  /** A decision the edge made by the rules baseline (no feature or router replica answered), and why. */
+  edge?: string;
 }
 
 /** Rows per ModelInfer of a replay: one call at a time. */
@@ -28,13 +30,14 @@ const resultOf = (s: StoredRecord, status: ReplayResult["status"], more: Partial
   route: Route[s.record.route] ?? String(s.record.route),
   at: s.at,
   status,
+  ...(s.record.assignment === Assignment.EDGE_RULES ? { edge: s.record.degradedReason || "?" } : {}),
   ...more,
 });
 
 /**
  * Replays records: per (model, version), in batches of REPLAY_BATCH, each record's vector rebuilt from its inputs
- * with its spec, scored by its version (one worker call at a time, or the rules in process), decided and
- * explained as the router does, and compared with what was recorded.
+ * with its spec, scored by its version (one worker call at a time, or the rules in process: a router's rules
+ * decisions and the edge's alike), decided and explained as the router does, and compared with what was recorded.
  */
 export async function replayRecords(
   items: readonly StoredRecord[],

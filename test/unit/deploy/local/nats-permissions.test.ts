@@ -35,12 +35,14 @@ test("each role writes only its own buckets and reads what it needs", () => {
     assert.deepEqual(rolePermissions(role, "_INBOX_X").subscribe.allow, ["_INBOX_X.>"], "its own inbox only");
 });
 
-test("the audit stream: routers publish records and checkpoints only; control creates and reads it", () => {
+test("the audit stream: routers publish records and checkpoints only, validators the edge's; control creates and reads it", () => {
   for (const role of NATS_ROLES) {
     const router = role === "router";
     const control = role === "control";
     assert.equal(allows(role, "scoremesh.audit.*.*"), router, role);
     assert.equal(allows(role, "scoremesh.audit-checkpoint.*"), router, role);
+    assert.equal(allows(role, "scoremesh.audit-edge.*.*"), role === "validator", role);
+    assert.equal(allows(role, "scoremesh.audit-edge-checkpoint.*"), role === "validator", role);
     assert.equal(allows(role, "$JS.API.STREAM.CREATE.SCOREMESH_AUDIT"), control, role);
     assert.equal(allows(role, "$JS.API.CONSUMER.CREATE.SCOREMESH_AUDIT.>"), control, role);
     assert.ok(!allows(role, "$JS.API.STREAM.MSG.DELETE.SCOREMESH_AUDIT"), `${role}: nobody deletes audit records`);

@@ -10,7 +10,7 @@ import {
   verifyTrail,
   type TrailEntry,
 } from "../../../../services/lib/audit/index.js";
-import { keys, memoryLog, openTrail, record, spooled, tempDir } from "../../router/audit/audit-fixture.js";
+import { keys, memoryLog, openTrail, record, spooled, tempDir } from "./audit-fixture.js";
 
 type T = Parameters<typeof tempDir>[0];
 

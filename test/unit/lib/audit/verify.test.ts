@@ -4,7 +4,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { generateKeyPairSync } from "node:crypto";
 import { AuditRecordSchema, ChainLinkSchema } from "../../../../gen/scoremesh/audit/v1/audit_pb.js";
 import { FrameKind, verifyTrail, type TrailEntry } from "../../../../services/lib/audit/index.js";
-import { keys, memoryLog, openTrail, record, spooled, tempDir } from "../../router/audit/audit-fixture.js";
+import { keys, memoryLog, openTrail, record, spooled, tempDir } from "./audit-fixture.js";
 
 /** A trail of one writer: `n` records of credit-default in calls of 2, a checkpoint after `signedUpTo` records. */
 function trail(t: Parameters<typeof tempDir>[0], n: number, signedUpTo = n): TrailEntry[] {

@@ -16,9 +16,12 @@ export class SpoolLock {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const owner = Number(readFileSync(path, "utf8").trim());
       if (owner && owner !== process.pid && alive(owner))
-        throw new Error(`audit spool ${path} is held by process ${owner}: give each router its own spool folder`, {
-          cause: err,
-        });
+        throw new Error(
+          `audit spool ${path} is held by process ${owner}: give each router and validator its own spool folder`,
+          {
+            cause: err,
+          },
+        );
       writeFileSync(path, String(process.pid));
     }
     return new SpoolLock(path);

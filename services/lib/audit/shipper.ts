@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { JetStreamClient } from "nats";
 import type { Logger } from "pino";
-import { decodeFrames, type Frame } from "../../lib/audit/index.js";
+import { decodeFrames, type Frame } from "./frames.js";
 
 /** Frames per stream message at most, and bytes (well under nats-server's 1 MiB max_payload). */
 const BATCH_FRAMES = 512;
@@ -49,7 +49,7 @@ export function batchesOf(segment: string, frames: Frame[]): Batch[] {
 import type { Spool } from "./spool.js";
 
 export interface ShipperOptions {
-  /** How often the spool is sealed and shipped, ms (ROUTER_AUDIT_SHIP_MS). */
+  /** How often the spool is sealed and shipped, ms (<PREFIX>_AUDIT_SHIP_MS). */
   intervalMs: number;
   /** Publishes awaited together. */
   inFlight?: number;

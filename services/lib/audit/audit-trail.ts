@@ -2,17 +2,10 @@ import { toBinary } from "@bufbuild/protobuf";
 import type { KeyObject } from "node:crypto";
 import type { Logger } from "pino";
 import { CheckpointSchema } from "../../../gen/scoremesh/audit/v1/audit_pb.js";
-import {
-  Chains,
-  checkpointMsgId,
-  checkpointSubject,
-  encodeFrame,
-  FrameKind,
-  recordMsgId,
-  recordSubject,
-  sha256,
-  signCheckpoint,
-} from "../../lib/audit/index.js";
+import { Chains, sha256 } from "./chain.js";
+import { signCheckpoint } from "./checkpoint.js";
+import { encodeFrame, FrameKind } from "./frames.js";
+import { checkpointMsgId, checkpointSubject, recordMsgId, recordSubject, type AuditRole } from "./stream.js";
 import { encodeAuditRecord, type AuditFields } from "./record-encoder.js";
 import { SpoolFullError, type Spool } from "./spool.js";
 
@@ -20,9 +13,11 @@ import { SpoolFullError, type Spool } from "./spool.js";
 export type AuditRecordInit = AuditFields;
 
 export interface AuditTrailOptions {
-  /** This process's chains: "router-<host>-<pid>-<start>". */
+  /** This process's chains: "router-<host>-<pid>-<start>" (or "validator-…" for the edge). */
   writer: string;
-  /** Signs checkpoints (ROUTER_AUDIT_SIGNING_KEY_FILE). */
+  /** Whose subjects the records and checkpoints go to (default "router"). */
+  role?: AuditRole;
+  /** Signs checkpoints (ROUTER_AUDIT_SIGNING_KEY_FILE, or the edge's VALIDATOR_AUDIT_SIGNING_KEY_FILE). */
   key: KeyObject;
   /** How often a signed checkpoint over the chain heads is written (when a chain moved), ms. */
   checkpointMs: number;
@@ -37,7 +32,7 @@ export class AuditUnavailableError extends Error {
 }
 
 /**
- * The router's side of the audit trail: chains each Route call's records (one chain per model of this writer),
+ * A writer's side of the audit trail (a router's, or the edge's): chains each call's records (one chain per model of this writer),
  * appends them to the spool in one write before the router answers, and writes a signed checkpoint over the chain
  * heads at start and every `checkpointMs` while chains move.
  */
@@ -59,17 +54,16 @@ export class AuditTrail {
     this.timer.unref();
   }
 
-  /** Records one Route call's decisions (all of one model); throws AuditUnavailableError when it cannot. */
+  /** Records one call's decisions (all of one model); throws AuditUnavailableError when it cannot. */
   record(model: string, records: AuditRecordInit[]): void {
-    const { writer } = this.opts;
+    const { writer, role } = this.opts;
+    const subject = recordSubject(model, writer, role);
     let { seq, prevHash } = this.chains.next(model);
     const frames: Buffer[] = [];
     let last = prevHash;
     for (const r of records) {
       const bytes = encodeAuditRecord(model, r, { writer, seq, prevHash });
-      frames.push(
-        encodeFrame(FrameKind.Record, bytes, `${recordSubject(model, writer)} ${recordMsgId(model, writer, seq)}`),
-      );
+      frames.push(encodeFrame(FrameKind.Record, bytes, `${subject} ${recordMsgId(model, writer, seq)}`));
       last = bytes;
       prevHash = sha256(bytes);
       seq++;
@@ -111,7 +105,7 @@ export class AuditTrail {
     const { writer, key } = this.opts;
     const seq = ++this.checkpointSeq;
     const cp = signCheckpoint(writer, seq, Date.now(), this.chains.all(), key);
-    const meta = `${checkpointSubject(writer)} ${checkpointMsgId(writer, seq)}`;
+    const meta = `${checkpointSubject(writer, this.opts.role)} ${checkpointMsgId(writer, seq)}`;
     try {
       this.spool.append(encodeFrame(FrameKind.Checkpoint, toBinary(CheckpointSchema, cp), meta));
       this.checkpointed = this.chains.version;

@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { AuditRecordSchema } from "../../../../gen/scoremesh/audit/v1/audit_pb.js";
 import { Decision, Route } from "../../../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { encodeAuditRecord, type AuditFields } from "../../../../services/router/audit/record-encoder.js";
-import { encodeNumberMap } from "../../../../services/lib/audit/index.js";
+import { encodeAuditRecord, type AuditFields, encodeNumberMap } from "../../../../services/lib/audit/index.js";
 
 const INPUTS = { LIMIT_BAL: 50000, PAY_0: 0, BILL_AMT1: -1.5e-7, "é-non-ascii": 2, ["k".repeat(120)]: 3 };
 const ENTITY = { avg_utilization_6m: 0.0647, missed_payments_5m: 0 };
@@ -62,6 +61,10 @@ for (const [name, fields] of [
   [
     "a segment rule and routing labels",
     { ...full, assignment: 3, segmentRule: "branch", labels: { channel: "branch", region: "north" } },
+  ],
+  [
+    "the edge's rules: assignment EDGE_RULES and the degraded reason",
+    { ...full, assignment: 5, route: Route.RULES, degradedReason: "DEADLINE_EXCEEDED", labels: { channel: "web" } },
   ],
 ] as const) {
   test(`the hand encoder writes the bytes toBinary writes (${name})`, () => {

@@ -14,17 +14,17 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { decodeFrames } from "../../lib/audit/index.js";
+import { decodeFrames } from "./frames.js";
 import { SpoolLock } from "./spool-lock.js";
 
 export interface SpoolOptions {
-  /** The replica's own folder (ROUTER_AUDIT_SPOOL_DIR); a lock keeps a second process out. */
+  /** The replica's own folder (ROUTER_AUDIT_SPOOL_DIR, VALIDATOR_AUDIT_SPOOL_DIR); a lock keeps a second process out. */
   dir: string;
   /** The writing process (its chains' writer name), in its segments' names: shipped ids stay unique. */
   writer: string;
-  /** How often written frames are fdatasync'ed, ms (ROUTER_AUDIT_FSYNC_MS): host loss loses at most this much. */
+  /** How often written frames are fdatasync'ed, ms (<PREFIX>_AUDIT_FSYNC_MS): host loss loses at most this much. */
   syncMs: number;
-  /** The most bytes the spool may hold (ROUTER_AUDIT_SPOOL_MAX_BYTES); append throws SpoolFullError beyond. */
+  /** The most bytes the spool may hold (<PREFIX>_AUDIT_SPOOL_MAX_BYTES); append throws SpoolFullError beyond. */
   maxBytes: number;
   log: Logger;
 }
@@ -37,7 +37,7 @@ export class SpoolFullError extends Error {
 const SEGMENT = /^seg-\d{15}-\d{8}-[A-Za-z0-9_-]+\.wal$/;
 
 /**
- * The router's local write-ahead spool of audit frames. `append` writes with one write(2) before the router
+ * A writer's (router's or validator's) local write-ahead spool of audit frames. `append` writes with one write(2) before the router
  * answers (a process crash loses nothing written); written data is fdatasync'ed every `syncMs` (host loss loses
  * at most that window). The shipper seals the active segment, ships sealed ones and removes them once the stream
  * acknowledged every frame. At open, a torn tail (a crash in the middle of a write) is cut off at the last whole

@@ -38,6 +38,8 @@ export interface AuditFields {
   segmentRule?: string;
   /** The request's routing labels; absent: none. */
   labels?: Record<string, string>;
+  /** Why a degraded decision was degraded, where the writer knows it (the edge: "UNAVAILABLE"); absent or "": none. */
+  degradedReason?: string;
 }
 
 const LEN = WireType.LengthDelimited;
@@ -131,9 +133,10 @@ function encodeTail(w: BinaryWriter, r: AuditFields): void {
   dbl(w, 27, r.reviewBand ?? 0);
 }
 
-/** Fields 30-31: the segment rule that served the row and the request's routing labels. */
+/** Fields 30-32: the segment rule that served the row, the request's routing labels, the degraded reason. */
 function encodeSegmentFields(w: BinaryWriter, r: AuditFields): void {
   str(w, 30, r.segmentRule ?? "");
   for (const [k, v] of Object.entries(r.labels ?? {}))
     w.tag(31, LEN).fork().tag(1, LEN).string(k).tag(2, LEN).string(v).join();
+  str(w, 32, r.degradedReason ?? "");
 }

@@ -3,9 +3,13 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { appendFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeFrame, FrameKind, verifyTrail } from "../../../../services/lib/audit/index.js";
-import { AuditUnavailableError } from "../../../../services/router/audit/audit-trail.js";
-import { Spool } from "../../../../services/router/audit/spool.js";
+import {
+  encodeFrame,
+  FrameKind,
+  verifyTrail,
+  AuditUnavailableError,
+  Spool,
+} from "../../../../services/lib/audit/index.js";
 import { keys, memoryLog, openTrail, record, spooled, tempDir } from "./audit-fixture.js";
 
 const segments = (dir: string) =>

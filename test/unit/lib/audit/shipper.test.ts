@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeFrames, encodeFrame, FrameKind } from "../../../../services/lib/audit/index.js";
-import { batchesOf } from "../../../../services/router/audit/shipper.js";
+import { decodeFrames, encodeFrame, FrameKind, batchesOf } from "../../../../services/lib/audit/index.js";
 
 const frame = (subject: string, n: number) =>
   decodeFrames(encodeFrame(FrameKind.Record, new Uint8Array([n]), `${subject} id-${n}`)).frames[0]!;

@@ -4,9 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino, type Logger } from "pino";
 import { Decision, Route } from "../../../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import { decodeFrames, type TrailEntry } from "../../../../services/lib/audit/index.js";
-import { AuditTrail, type AuditRecordInit } from "../../../../services/router/audit/audit-trail.js";
-import { Spool } from "../../../../services/router/audit/spool.js";
+import {
+  decodeFrames,
+  type TrailEntry,
+  AuditTrail,
+  type AuditRecordInit,
+  Spool,
+} from "../../../../services/lib/audit/index.js";
 
 /** A log that keeps its lines (objects with `msg`) for assertions. */
 export function memoryLog(): { log: Logger; lines: Record<string, unknown>[] } {
