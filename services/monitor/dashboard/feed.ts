@@ -3,6 +3,7 @@ import type { ModelRepository } from "../../lib/model/index.js";
 import { ScoreMix } from "./score-mix.js";
 import { DEFAULT_SEGMENT_OPTIONS, SegmentView, type SegmentOptions } from "./segments.js";
 import { Timeline, type Thresholds } from "./timeline.js";
+import type { AlertView } from "../alerts/reading.js";
 
 /**
  * What the dashboard keeps beyond the monitor's counts: the time series, the score distributions by version and
@@ -12,6 +13,8 @@ export class DashboardFeed {
   readonly timeline: Timeline;
   readonly scores = new ScoreMix();
   readonly segments: SegmentView;
+  /** The alert engine's alerts, for the page's "Alerts" panel (absent: none). */
+  alerts?: { list(): AlertView[] };
 
   constructor(
     private readonly repo: Pick<ModelRepository, "card"> | undefined,
