@@ -47,7 +47,8 @@ export interface AlertChange {
 
 /** The clear value of a threshold with hysteresis `h` (a fraction): 10 % under an upper bound, 10 % over a lower one. */
 export function clearOf(threshold: number, direction: AlertDirection, h: number): number {
-  return direction === "above" ? threshold * (1 - h) : threshold * (1 + h);
+  const clear = direction === "above" ? threshold * (1 - h) : threshold * (1 + h);
+  return Number(clear.toPrecision(12)); // 0.045, not 0.045000000000000005, in lists and on the page
 }
 
 /** The key of a rule's alert: rule, model, version and subject. */
