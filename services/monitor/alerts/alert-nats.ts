@@ -45,15 +45,11 @@ export function startAlertNats(opts: {
     nc = conn;
     for (let failures = 0; !closed; failures++) {
       try {
-        store = await BreakerStore.open(conn);
-        watch = await store.watch(
-          (t) => opts.breakers.apply(t),
-          (err) => log.warn({ err, bucket: BREAKER_BUCKET }, "ignoring an unreadable breaker transition"),
-        );
+        const followed = await followBreakers(conn, opts.breakers, log);
+        [store, watch] = [followed.store, followed.watch];
         if (closed) watch.close();
         return;
       } catch (err) {
-        store?.close();
         if (failures === 0) log.info({ err, bucket: BREAKER_BUCKET }, "cannot follow the breakers yet; retrying");
         await new Promise((r) => (retryTimer = setTimeout(r, opts.retryMs ?? 5000)));
       }
@@ -77,4 +73,23 @@ export function startAlertNats(opts: {
       if (nc) await closeNats(nc);
     },
   };
+}
+
+/** Opens the breaker bucket (made by the first router) and watches it into `breakers`. */
+async function followBreakers(
+  nc: NatsConnection,
+  breakers: BreakerTable,
+  log: Logger,
+): Promise<{ store: BreakerStore; watch: { close(): void } }> {
+  const store = await BreakerStore.open(nc);
+  try {
+    const watch = await store.watch(
+      (t) => breakers.apply(t),
+      (err) => log.warn({ err, bucket: BREAKER_BUCKET }, "ignoring an unreadable breaker transition"),
+    );
+    return { store, watch };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
 }

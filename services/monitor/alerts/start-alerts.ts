@@ -11,6 +11,7 @@ import { BreakerTable } from "./breaker-table.js";
 import type { AlertsConfig } from "./config.js";
 import { DecisionWindows } from "./decision-windows.js";
 import { AlertEngine } from "./engine.js";
+import type { AlertChange } from "./reading.js";
 import { driftSource, fallbackSource, segmentSource } from "./sources.js";
 
 export interface MonitorAlerts {
@@ -55,20 +56,7 @@ export function startAlerts(opts: {
   const nats = startAlertNats({ ...opts, breakers });
   const timer = setInterval(() => {
     const changes = engine.evaluate(Date.now());
-    for (const { alert: a, previous } of changes)
-      log.info(
-        {
-          rule: a.rule,
-          model: a.model,
-          version: a.version,
-          subject: a.subject,
-          state: a.state,
-          previous,
-          value: a.value,
-          threshold: a.threshold,
-        },
-        "alert state changed",
-      );
+    logChanges(log, changes);
     nats.publish(changes);
   }, c.intervalMs).unref();
   return {
@@ -80,4 +68,12 @@ export function startAlerts(opts: {
       await nats.close();
     },
   };
+}
+
+/** One log line per change of state (no personal data: rule, model, version, subject, values). */
+function logChanges(log: Logger, changes: readonly AlertChange[]): void {
+  for (const { alert: a, previous } of changes) {
+    const { rule, model, version, subject, state, value, threshold } = a;
+    log.info({ rule, model, version, subject, state, previous, value, threshold }, "alert state changed");
+  }
 }
