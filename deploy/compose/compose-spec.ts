@@ -101,7 +101,11 @@ export function composeFile(): { name: string; services: Record<string, ComposeS
     image: "prom/prometheus:v3.0.1",
     command: ["--config.file=/etc/prometheus/prometheus.yml"],
     ports: ["127.0.0.1:9090:9090"],
-    volumes: ["./prometheus.yml:/etc/prometheus/prometheus.yml:ro"],
+    volumes: [
+      "./prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+      // The alerting rules (deploy/prometheus/alerts.yaml, checked by promtool in CI).
+      "../prometheus/alerts.yaml:/etc/prometheus/alerts.yaml:ro",
+    ],
     depends_on: MESH.map((s) => s.name),
   };
   services["grafana"] = {
@@ -118,6 +122,9 @@ export function composeFile(): { name: string; services: Record<string, ComposeS
   return { name: "scoremesh", services, volumes: { "nats-data": {} } };
 }
 
+/** Where the compose Prometheus finds the alerting rules (mounted from deploy/prometheus/alerts.yaml). */
+export const PROMETHEUS_RULES = "/etc/prometheus/alerts.yaml";
+
 /** Prometheus: every replica of every service (Docker's DNS gives each one's address), the monitor's page too. */
 export function prometheusConfig(): object {
   const scrape = MESH.map((spec) => {
@@ -127,7 +134,11 @@ export function prometheusConfig(): object {
       dns_sd_configs: [{ names: [spec.name], type: "A", port: metrics.port, refresh_interval: "15s" }],
     };
   });
-  return { global: { scrape_interval: "5s", evaluation_interval: "5s" }, scrape_configs: scrape };
+  return {
+    global: { scrape_interval: "5s", evaluation_interval: "5s" },
+    rule_files: [PROMETHEUS_RULES],
+    scrape_configs: scrape,
+  };
 }
 
 /** Grafana's dashboards provider: the mesh's dashboard (deploy/grafana/scoremesh.json), mounted in its folder. */

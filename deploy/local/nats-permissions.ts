@@ -64,6 +64,8 @@ export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
   ],
   monitor: [
     { bucket: WORKER_BUCKET, write: false, create: false },
+    // The alert engine's breaker_open rule reads the routers' breaker transitions.
+    { bucket: BREAKER_BUCKET, write: false, create: false },
     { bucket: REVIEW_BUCKET, write: true, create: true },
     { bucket: DECISION_BUCKET, write: true, create: true },
     { bucket: OUTCOME_COUNT_BUCKET, write: true, create: true },
@@ -148,10 +150,32 @@ export const AUDIT_SUBJECTS: Record<NatsRole, string[]> = {
   validator: [`${AUDIT_EDGE_RECORD_PREFIX}.*.*`, `${AUDIT_EDGE_CHECKPOINT_PREFIX}.*`],
 };
 
-/** A role's permissions; `inboxPrefix` is its identity's own inbox (the only thing it may subscribe to). */
+/**
+ * The monitor's alerts (services/monitor/alerts), core NATS, `scoremesh.alerts.<model>`: the monitor publishes each
+ * change of state; control (`meshctl alerts --watch`) may subscribe. Nobody else sees or forges them.
+ */
+export const ALERT_SUBJECTS: Record<NatsRole, { publish: string[]; subscribe: string[] }> = {
+  control: { publish: [], subscribe: ["scoremesh.alerts.>"] },
+  router: { publish: [], subscribe: [] },
+  "model-worker": { publish: [], subscribe: [] },
+  monitor: { publish: ["scoremesh.alerts.>"], subscribe: [] },
+  validator: { publish: [], subscribe: [] },
+};
+
+/**
+ * A role's permissions; `inboxPrefix` is its identity's own inbox (the only thing it may subscribe to, besides the
+ * alerts for control).
+ */
 export function rolePermissions(role: NatsRole, inboxPrefix: string): NatsPermissions {
   return {
-    publish: { allow: ["$JS.API.INFO", ...ROLE_GRANTS[role].flatMap(grantSubjects), ...AUDIT_SUBJECTS[role]] },
-    subscribe: { allow: [`${inboxPrefix}.>`] },
+    publish: {
+      allow: [
+        "$JS.API.INFO",
+        ...ROLE_GRANTS[role].flatMap(grantSubjects),
+        ...AUDIT_SUBJECTS[role],
+        ...ALERT_SUBJECTS[role].publish,
+      ],
+    },
+    subscribe: { allow: [`${inboxPrefix}.>`, ...ALERT_SUBJECTS[role].subscribe] },
   };
 }

@@ -10,6 +10,7 @@ import type { TrustedOperators } from "../lib/nats/index.js";
 import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import type { SegmentOptions } from "./dashboard/segments.js";
 import { readRolloutConfig, type RolloutConfig } from "./rollout/config.js";
+import { readAlertsConfig, type AlertsConfig } from "./alerts/config.js";
 
 export interface MonitorConfig extends ServiceTlsConfig {
   address: string;
@@ -36,6 +37,8 @@ export interface MonitorConfig extends ServiceTlsConfig {
   decisionTtlDays: number;
   /** The rollout controller (MONITOR_ROLLOUT_*); undefined: off (no operator key given). */
   rollout?: RolloutConfig;
+  /** The alert engine (MONITOR_ALERTS_*; docs/alerts.md). */
+  alerts: AlertsConfig;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -57,6 +60,7 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     natsIdentity: natsIdentity(env),
     trustedOperators: trustedOperators(env),
     ...readRolloutConfig(env),
+    alerts: readAlertsConfig(env),
   };
 }
 

@@ -10,6 +10,8 @@ import type { OutcomeDesk } from "./outcomes/outcome-desk.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
 import type { DecisionStats } from "./stats.js";
 import type { RolloutWindows } from "./rollout/windows.js";
+import { alertRoutes } from "./alerts/alert-routes.js";
+import type { MonitorAlerts } from "./alerts/start-alerts.js";
 
 export function monitorRoutes(deps: {
   stats: DecisionStats;
@@ -23,6 +25,8 @@ export function monitorRoutes(deps: {
   /** Decisions kept for outcomes, and the outcomes joined to them. */
   outcomes?: OutcomeDesk;
   rollouts?: RolloutWindows;
+  /** The alert engine (its decision windows take every decision; ListAlerts lists its alerts). */
+  alerts?: Pick<MonitorAlerts, "engine" | "windows" | "intervalMs">;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
@@ -39,6 +43,7 @@ export function monitorRoutes(deps: {
         deps.reviews.offer(r);
         deps.drift?.add(r);
         deps.rollouts?.add(r);
+        deps.alerts?.windows.add(r, Date.now());
       }
       deps.metrics.received.inc(records.length);
       await Promise.all([deps.desk?.offer(records), deps.outcomes?.index(records)]);
@@ -77,5 +82,6 @@ export function monitorRoutes(deps: {
       };
     },
     ...(deps.desk ? reviewRoutes(deps.desk, deps.outcomes) : {}),
+    ...alertRoutes(deps.alerts),
   };
 }

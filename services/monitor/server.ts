@@ -21,6 +21,7 @@ import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
 import { RolloutWindows } from "./rollout/windows.js";
 import { startRolloutController } from "./rollout/controller.js";
+import { startAlerts } from "./alerts/start-alerts.js";
 
 /**
  * The monitor: receives decision records, counts them, keeps the review queue, follows the model workers'
@@ -44,16 +45,29 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     log,
     drainTimeoutMs: config.drainTimeoutMs,
   });
+  const workers = new WorkerTable();
+  const alerts = startAlerts({
+    config: config.alerts,
+    drift,
+    segments: dashboard.segments,
+    segmentRule: config.segments,
+    workers,
+    registry: metrics.registry,
+    natsServers: config.natsServers,
+    natsIdentity: config.natsIdentity,
+    log,
+  });
+  host.onClose(() => alerts.close());
+  dashboard.alerts = alerts.engine;
   const rollouts = new RolloutWindows();
   const desk = new ReviewDesk(config.trustedOperators, log);
   const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log);
   host.add(
     MonitorService,
-    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts }),
+    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts, alerts }),
   );
   if (audit) host.onClose(() => audit.close());
   await host.listen();
-  const workers = new WorkerTable();
   registerWorkerGauges(metrics.registry, workers);
   registerDriftGauges(metrics.registry, drift);
   registerShadowGauges(metrics.registry, stats.shadows);

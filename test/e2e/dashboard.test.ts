@@ -104,6 +104,17 @@ describe("dashboard: the monitor's live page in headless Chromium", () => {
     }
     for (const attribute of ["age_band", "sex", "marriage", "tenant"])
       assert.ok(await page.locator(`table[data-attribute="${attribute}"]`).count(), `segment table ${attribute}`);
+    // The Alerts panel: the engine's rules (evaluated every 5 s) with their state and value against threshold.
+    await page.waitForFunction(`document.getElementById("alerts").textContent.includes("latency_p99")`, undefined, {
+      timeout: 15_000,
+    });
+    const alertCells = await page.locator("#alerts td").allTextContents();
+    for (const rule of ["error_rate", "latency_p99", "segment_ratio"])
+      assert.ok(alertCells.includes(rule), `the Alerts panel lists ${rule}`);
+    assert.ok(
+      alertCells.some((c) => / ms > 250/.test(c)),
+      "value against threshold",
+    );
     const versions = await page.locator("#versions td").allTextContents();
     assert.ok(versions.includes(CANARY), "the versions table lists the canary");
     const legend = await page.evaluate<string[]>(

@@ -19,7 +19,7 @@ import { freePort } from "../../deploy/local/ports.js";
 import { ModelRepository } from "../../services/lib/model/index.js";
 import { HealthProbe, createGrpcTransport } from "../../services/lib/rpc/index.js";
 import { cudaProviderInstalled } from "../../services/model-worker/execution-providers.js";
-import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
+import { meshctlEnv, runMeshctl, startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 
 /** Every model of the repository the mesh serves: a worker loads them all. */
 const MODELS = new ModelRepository(join(PROJECT_ROOT, "models")).models();
@@ -158,6 +158,17 @@ describe("the monitor shows the model workers, their execution providers and a C
         );
         const metrics = await (await fetch(`${monitorHttp}/metrics`)).text();
         assert.match(metrics, new RegExp(`^scoremesh_worker_cpu_fallback\\{worker="${address}",[^}]*\\} 1$`, "m"));
+        // The alert engine's cpu_fallback rule (evaluated every 5 s): one alert per ready version, value 1, pending
+        // for its hold time; meshctl alerts lists it.
+        const alert = await until("the cpu_fallback alert", async () => {
+          const run = await runMeshctl(meshctlEnv(fx.mesh), ["alerts", "--json"]);
+          assert.equal(run.code, 0, run.stderr);
+          const { alerts } = JSON.parse(run.stdout) as { alerts: Record<string, unknown>[] };
+          return alerts.find((a) => a["rule"] === "cpu_fallback" && a["subject"] === address);
+        });
+        assert.equal(alert["value"], 1);
+        assert.match(String(alert["state"]), /^ALERT_STATE_(PENDING|FIRING)$/);
+        assert.ok(w.ready.includes(`${String(alert["model"])}/${String(alert["modelVersion"])}`), "a ready version");
         const logged = readFileSync(logFile, "utf8")
           .split("\n")
           .filter((l) => l.startsWith("{"))

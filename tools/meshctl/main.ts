@@ -11,6 +11,7 @@ import { publish } from "./publish.js";
 import { retire } from "./retire.js";
 import { poolOff, poolStatus, setPool } from "./pool.js";
 import { reviews } from "./reviews.js";
+import { alerts, watchAlerts } from "./alerts.js";
 import { canary, promote, rollback } from "./rollout.js";
 import { segmentOff, setSegment } from "./segment.js";
 import { rollout } from "./rollout-auto.js";
@@ -83,6 +84,9 @@ commands:
   reviews claim ID                take the case: it is yours to resolve (signed with your operator key)
   reviews resolve ID --decision approve|decline --note TEXT
                                   decide a case you claimed; recorded in the audit trail next to the decision
+  alerts [--model M] [--active]   the monitor's alerts (error rate, p99, drift, segment ratio, outcome band, breaker
+                                  open, CPU fallback): state (ok, pending, firing), value against threshold, since
+  alerts --watch [--model M]      follow each change of state as the monitor publishes it (NATS scoremesh.alerts.<model>)
   tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]
                                   a tenant and its API key, printed once (defaults: every model "*", 50 rows/s,
                                   burst 2 × rate, no daily quota, the validator's batch limit); with
@@ -136,6 +140,8 @@ const OPTIONS = {
   band: { type: "string" },
   label: { type: "string" },
   all: { type: "boolean" },
+  active: { type: "boolean" },
+  watch: { type: "boolean" },
   burst: { type: "string" },
   decision: { type: "string" },
   note: { type: "string" },
@@ -269,6 +275,11 @@ async function main(): Promise<void> {
         throw new CliError(`--limit must be an integer in [1, 1000000], got ${values.limit}`, 2);
       return reviews(target(), { limit, model: values.model, all: values.all }, out);
     }
+    case "alerts":
+      args("alerts", rest, [], " [--model M] [--active] [--watch] [--json]");
+      return values.watch
+        ? watchAlerts(target(), { model: values.model }, out)
+        : alerts(target(), { model: values.model, active: values.active }, out);
     case "tenant":
       return tenantCommand(target(), rest, values, out);
     case "audit":

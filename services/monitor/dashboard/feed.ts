@@ -4,6 +4,7 @@ import { ModelCards } from "./model-cards.js";
 import { ScoreMix } from "./score-mix.js";
 import { DEFAULT_SEGMENT_OPTIONS, SegmentView, type SegmentOptions } from "./segments.js";
 import { Timeline, type Thresholds } from "./timeline.js";
+import type { AlertView } from "../alerts/reading.js";
 
 /**
  * What the dashboard keeps beyond the monitor's counts: the time series, the score distributions by version and
@@ -15,6 +16,8 @@ export class DashboardFeed {
   readonly segments: SegmentView;
   /** The model cards of each model's champion and canary (/cards.json). */
   readonly cards: ModelCards;
+  /** The alert engine's alerts, for the page's "Alerts" panel (absent: none). */
+  alerts?: { list(): AlertView[] };
 
   constructor(
     private readonly repo: Pick<ModelRepository, "card" | "models" | "versions"> | undefined,

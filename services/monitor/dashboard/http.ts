@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { DEFAULT_DRIFT_THRESHOLDS } from "../../lib/stats/index.js";
 import type { DashboardFeed } from "./feed.js";
 import { SCORE_BINS } from "./score-mix.js";
+import { alertJson } from "../alerts/alert-json.js";
 
 /** The page's files, read once at start: its HTML, script and style (services/monitor/dashboard/static) and chart.js. */
 interface Asset {
@@ -24,6 +25,7 @@ function loadAssets(): Map<string, Asset> {
     ["/assets/dashboard.js", file(join(STATIC, "dashboard.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard-tables.js", file(join(STATIC, "dashboard-tables.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard-cards.js", file(join(STATIC, "dashboard-cards.js"), "text/javascript; charset=utf-8")],
+    ["/assets/dashboard-alerts.js", file(join(STATIC, "dashboard-alerts.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard.css", file(join(STATIC, "dashboard.css"), "text/css; charset=utf-8")],
     ["/assets/chart.umd.min.js", file(chartJs, "text/javascript; charset=utf-8")],
   ]);
@@ -70,5 +72,6 @@ export function dashboardSnapshot(feed: DashboardFeed, base: Record<string, unkn
     score_mix: feed.scores.view(),
     segment_rule: { min_sample: feed.segmentOptions.minSample, bound: feed.segmentOptions.bound },
     segments: feed.segments.view(),
+    alerts: (feed.alerts?.list() ?? []).map(alertJson),
   };
 }

@@ -5,7 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { composeFile, prometheusConfig, type ComposeService } from "../../../deploy/compose/compose-spec.js";
+import {
+  composeFile,
+  prometheusConfig,
+  PROMETHEUS_RULES,
+  type ComposeService,
+} from "../../../deploy/compose/compose-spec.js";
 import { prepareCompose } from "../../../deploy/compose/prepare.js";
 import { COMPOSE_DIR, renderCompose } from "../../../deploy/compose/render.js";
 import { MESH } from "../../../deploy/k8s/mesh-spec.js";
@@ -68,4 +73,12 @@ test("Prometheus scrapes every service on the port its metrics listener opens", 
     assert.equal(job.dns_sd_configs[0]!.port, Number(listener!.split(":")[1]), job.job_name);
     assert.deepEqual(job.dns_sd_configs[0]!.names, [job.job_name]);
   }
+});
+
+test("Prometheus loads the alerting rules of deploy/prometheus, mounted where its rule_files says", () => {
+  const { rule_files } = prometheusConfig() as { rule_files: string[] };
+  assert.deepEqual(rule_files, [PROMETHEUS_RULES]);
+  const mount = composeFile().services["prometheus"]!.volumes!.find((v) => v.split(":")[1] === PROMETHEUS_RULES);
+  assert.equal(mount?.split(":")[0], "../prometheus/alerts.yaml");
+  assert.ok(existsSync(join(COMPOSE_DIR, "../prometheus/alerts.yaml")));
 });

@@ -160,6 +160,7 @@ function draw(snap) {
   drawSegments(snap);
   drawVersions(snap);
   drawWorkers(snap);
+  window.dashboardAlerts.drawAlerts(snap);
 }
 
 async function poll() {

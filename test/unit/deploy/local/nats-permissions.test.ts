@@ -31,8 +31,22 @@ test("each role writes only its own buckets and reads what it needs", () => {
   assert.ok(!allows("validator", "$JS.API.STREAM.INFO.KV_scoremesh_policy"));
   assert.ok(allows("monitor", "$KV.scoremesh_rollouts.>") && allows("control", "$KV.scoremesh_rollouts.>"));
   assert.ok(!allows("router", "$KV.scoremesh_rollouts.>") && !allows("validator", "$KV.scoremesh_rollouts.>"));
+  assert.ok(allows("monitor", "$JS.API.CONSUMER.CREATE.KV_scoremesh_breakers"), "the breaker_open alert reads them");
+  assert.ok(!allows("monitor", "$KV.scoremesh_breakers.>"));
   for (const role of NATS_ROLES)
-    assert.deepEqual(rolePermissions(role, "_INBOX_X").subscribe.allow, ["_INBOX_X.>"], "its own inbox only");
+    assert.deepEqual(
+      rolePermissions(role, "_INBOX_X").subscribe.allow,
+      role === "control" ? ["_INBOX_X.>", "scoremesh.alerts.>"] : ["_INBOX_X.>"],
+      `${role}: its own inbox only (control: and the alerts)`,
+    );
+});
+
+test("alerts: the monitor alone publishes scoremesh.alerts.<model>; control alone may subscribe", () => {
+  for (const role of NATS_ROLES) {
+    assert.equal(allows(role, "scoremesh.alerts.>"), role === "monitor", role);
+    const subscribes = rolePermissions(role, "_INBOX_X").subscribe.allow.includes("scoremesh.alerts.>");
+    assert.equal(subscribes, role === "control", role);
+  }
 });
 
 test("the audit stream: routers publish records and checkpoints only, validators the edge's; control creates and reads it", () => {
