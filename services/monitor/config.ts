@@ -34,8 +34,20 @@ export interface MonitorConfig extends ServiceTlsConfig {
   trustedOperators: TrustedOperators;
   /** Days a decision is kept for outcomes to be joined to it (MONITOR_DECISION_TTL_DAYS). */
   decisionTtlDays: number;
+  /** Outcomes: the rolling window per version and the outcome-band rule (MONITOR_OUTCOME_*). */
+  outcomes: OutcomeConfig;
   /** The rollout controller (MONITOR_ROLLOUT_*); undefined: off (no operator key given). */
   rollout?: RolloutConfig;
+}
+
+/** The outcome windows and band rule (docs/outcomes.md). */
+export interface OutcomeConfig {
+  /** Outcomes per version in the rolling window (MONITOR_OUTCOME_WINDOW, default 1000). */
+  window: number;
+  /** Outcomes a tier needs in the window before its band says anything (MONITOR_OUTCOME_MIN_SAMPLE, default 200). */
+  minSample: number;
+  /** The least half-width of a tier's band around its predicted rate (MONITOR_OUTCOME_BAND, default 0.05). */
+  band: number;
 }
 
 export function readConfig(env = new EnvReader()): MonitorConfig {
@@ -52,6 +64,11 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
       bound: ratioBound(env.optional("MONITOR_SEGMENT_RATIO_BOUND")),
     },
     decisionTtlDays: env.int("MONITOR_DECISION_TTL_DAYS", 400, 1, 3650),
+    outcomes: {
+      window: env.int("MONITOR_OUTCOME_WINDOW", 1000, 10, 20_000),
+      minSample: env.int("MONITOR_OUTCOME_MIN_SAMPLE", 200, 1, 1_000_000),
+      band: env.fraction("MONITOR_OUTCOME_BAND", 0.05),
+    },
     natsServers: natsServers(env),
     ...readServiceTls(env, "MONITOR"),
     natsIdentity: natsIdentity(env),

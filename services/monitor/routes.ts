@@ -7,6 +7,8 @@ import type { ReviewQueue } from "./review-queue.js";
 import type { ReviewDesk } from "./reviews/review-desk.js";
 import { durableCases, reviewRoutes } from "./reviews/review-routes.js";
 import type { OutcomeDesk } from "./outcomes/outcome-desk.js";
+import type { OutcomeReporter } from "./outcomes/outcome-report.js";
+import { outcomeRoutes } from "./outcomes/outcome-routes.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
 import type { DecisionStats } from "./stats.js";
 import type { RolloutWindows } from "./rollout/windows.js";
@@ -23,6 +25,8 @@ export function monitorRoutes(deps: {
   /** Decisions kept for outcomes, and the outcomes joined to them. */
   outcomes?: OutcomeDesk;
   rollouts?: RolloutWindows;
+  /** Outcomes per version and tier (GetOutcomes). */
+  outcomeReport?: OutcomeReporter;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
@@ -77,5 +81,6 @@ export function monitorRoutes(deps: {
       };
     },
     ...(deps.desk ? reviewRoutes(deps.desk, deps.outcomes) : {}),
+    ...outcomeRoutes(deps.outcomeReport),
   };
 }

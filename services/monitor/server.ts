@@ -15,6 +15,7 @@ import { monitorRoutes } from "./routes.js";
 import { ReviewDesk } from "./reviews/review-desk.js";
 import { connectMonitorStores } from "./monitor-stores.js";
 import { OutcomeDesk } from "./outcomes/outcome-desk.js";
+import { OutcomeReporter } from "./outcomes/outcome-report.js";
 import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
@@ -45,10 +46,11 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   });
   const rollouts = new RolloutWindows();
   const desk = new ReviewDesk(config.trustedOperators, log);
-  const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log);
+  const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log, Date.now, config.outcomes.window);
+  const outcomeReport = new OutcomeReporter(outcomes, config.outcomes, repo);
   host.add(
     MonitorService,
-    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts }),
+    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts, outcomeReport }),
   );
   if (audit) host.onClose(() => audit.close());
   await host.listen();
