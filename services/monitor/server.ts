@@ -16,6 +16,8 @@ import { ReviewDesk } from "./reviews/review-desk.js";
 import { connectMonitorStores } from "./monitor-stores.js";
 import { OutcomeDesk } from "./outcomes/outcome-desk.js";
 import { OutcomeReporter } from "./outcomes/outcome-report.js";
+import { startOutcomeViews } from "./outcomes/outcome-views.js";
+import { startCost } from "./cost/start-cost.js";
 import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
@@ -48,9 +50,10 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const desk = new ReviewDesk(config.trustedOperators, log);
   const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log, Date.now, config.outcomes.window);
   const outcomeReport = new OutcomeReporter(outcomes, config.outcomes, repo);
+  const cost = startCost(config.cost, { host, outcomes: outcomeReport, repo, dashboard, registry: metrics.registry });
   host.add(
     MonitorService,
-    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts, outcomeReport }),
+    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts, outcomeReport, cost }),
   );
   if (audit) host.onClose(() => audit.close());
   await host.listen();
@@ -59,6 +62,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   registerDriftGauges(metrics.registry, drift);
   registerShadowGauges(metrics.registry, stats.shadows);
   registerSegmentGauges(metrics.registry, dashboard.segments);
+  startOutcomeViews(outcomeReport, { host, registry: metrics.registry, dashboard });
   const workerWatch = watchWorkers({
     natsServers: config.natsServers,
     natsIdentity: config.natsIdentity,

@@ -12,6 +12,8 @@ export class DashboardFeed {
   readonly timeline: Timeline;
   readonly scores = new ScoreMix();
   readonly segments: SegmentView;
+  /** More sections of /dashboard.json, each read when the page polls (e.g. "outcomes", "cost"). */
+  readonly sections = new Map<string, () => unknown>();
 
   constructor(
     private readonly repo: Pick<ModelRepository, "card"> | undefined,

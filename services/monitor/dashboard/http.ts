@@ -63,5 +63,6 @@ export function dashboardSnapshot(feed: DashboardFeed, base: Record<string, unkn
     score_mix: feed.scores.view(),
     segment_rule: { min_sample: feed.segmentOptions.minSample, bound: feed.segmentOptions.bound },
     segments: feed.segments.view(),
+    ...Object.fromEntries([...feed.sections].map(([name, read]) => [name, read()])),
   };
 }
