@@ -9,6 +9,7 @@ import { reviewAction } from "./review-actions.js";
 import { publish } from "./publish.js";
 import { retire } from "./retire.js";
 import { reviews } from "./reviews.js";
+import { cost, outcomes } from "./outcomes.js";
 import { canary, promote, rollback } from "./rollout.js";
 import { segmentOff, setSegment } from "./segment.js";
 import { rollout } from "./rollout-auto.js";
@@ -73,6 +74,10 @@ commands:
   reviews claim ID                take the case: it is yours to resolve (signed with your operator key)
   reviews resolve ID --decision approve|decline --note TEXT
                                   decide a case you claimed; recorded in the audit trail next to the decision
+  outcomes <model>                realised vs predicted default rate per risk tier (approve/review/decline) and its
+                                  band state, calibration error and rolling AUC per version (docs/outcomes.md)
+  cost                            CPU-seconds per 1,000 decisions per service; cost per 1,000 decisions by version
+                                  and route, next to each version's card and rolling AUC
   tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]
                                   a tenant and its API key, printed once (defaults: every model "*", 50 rows/s,
                                   burst 2 × rate, no daily quota, the validator's batch limit); with
@@ -230,6 +235,13 @@ async function main(): Promise<void> {
         throw new CliError(`--limit must be an integer in [1, 1000000], got ${values.limit}`, 2);
       return reviews(target(), { limit, model: values.model, all: values.all }, out);
     }
+    case "outcomes": {
+      const [model] = args("outcomes", rest, ["model"]);
+      return outcomes(target(), model!, out);
+    }
+    case "cost":
+      args("cost", rest, []);
+      return cost(target(), out);
     case "tenant":
       return tenantCommand(target(), rest, values, out);
     case "audit":
