@@ -14,6 +14,9 @@ import {
   summarize,
   windowPoints,
 } from "../../../../services/monitor/outcomes/outcome-window.js";
+import { outcomeSection } from "../../../../services/monitor/outcomes/outcome-views.js";
+import { DashboardFeed } from "../../../../services/monitor/dashboard/feed.js";
+import { dashboardSnapshot } from "../../../../services/monitor/dashboard/http.js";
 import { bandReadingsOf } from "../../../../services/monitor/outcomes/outcome-report.js";
 import { calibrationError, rocAuc } from "../../../../services/lib/stats/index.js";
 
@@ -78,4 +81,19 @@ test("summarize: tiers, calibration error and AUC over the window; band readings
       ["decline", "insufficient"],
     ],
   );
+});
+
+test("/dashboard.json carries the outcomes section: tiers with rates, band and state", () => {
+  let w = empty();
+  for (let i = 0; i < 4; i++) w = appendOutcome(w, { score: 0.1, tier: Decision.APPROVE, defaulted: i === 0 }, 100);
+  const v = create(VersionOutcomesSchema, summarize(w, { minSample: 4, band: 0.05 }));
+  const feed = new DashboardFeed(undefined);
+  feed.sections.set("outcomes", () => outcomeSection([v]));
+  const snap = dashboardSnapshot(feed, {}, 0) as unknown as { outcomes: ReturnType<typeof outcomeSection> };
+  const approve = snap.outcomes[0]!.tiers[0]!;
+  assert.deepEqual(
+    [approve.tier, approve.outcomes, approve.realised_rate, approve.state],
+    ["approve", 4, 0.25, "within"],
+  );
+  assert.equal(snap.outcomes[0]!.window_outcomes, 4);
 });
