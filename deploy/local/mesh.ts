@@ -296,6 +296,10 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   // A hop with several replicas downstream balances over them (grpc-js round_robin over an ipv4: target).
   env["VALIDATOR_FEATURE_ADDR"] = balancedTarget(addressesOf("feature"));
   env["FEATURE_ROUTER_ADDR"] = balancedTarget(addressesOf("router"));
+  // The monitors scrape every instance's /metrics for the cost per 1,000 decisions (docs/outcomes.md).
+  env["MONITOR_COST_TARGETS"] ??= instances
+    .map((name) => metricsUrl(name, { ...envOf(name), ...metricsEnv.get(name) }))
+    .join(",");
   const processes = new Map<InstanceName, ChildProcess>();
   const starting = new Map<InstanceName, StartingInstance>();
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
@@ -367,6 +371,13 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     controlEnv: controlEnv(keys),
     policyBootstrap,
   };
+}
+
+/** Where an instance serves its Prometheus metrics, given its environment (a monitor: its page's /metrics). */
+function metricsUrl(name: InstanceName, own: Record<string, string | undefined>): string {
+  const service = serviceOf(name);
+  const addr = service === "monitor" ? own["MONITOR_HTTP_ADDR"] : own[METRICS_ADDR[service]];
+  return `http://${addr!}/metrics`;
 }
 
 /** Starts one instance with its output appended to `logFile`. */

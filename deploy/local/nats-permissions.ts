@@ -19,6 +19,7 @@ import {
 } from "../../services/lib/audit/index.js";
 import { REVIEW_BUCKET } from "../../services/monitor/reviews/action-signing.js";
 import { DECISION_BUCKET, OUTCOME_COUNT_BUCKET } from "../../services/monitor/outcomes/outcome-store.js";
+import { OUTCOME_WINDOW_BUCKET } from "../../services/monitor/outcomes/window-store.js";
 
 /** The NATS identities of a mesh: one per role, shared by every replica of the role (not one per replica). */
 export const NATS_ROLES = ["control", "router", "model-worker", "monitor", "validator"] as const;
@@ -69,6 +70,7 @@ export const ROLE_GRANTS: Record<NatsRole, BucketGrant[]> = {
     { bucket: REVIEW_BUCKET, write: true, create: true },
     { bucket: DECISION_BUCKET, write: true, create: true },
     { bucket: OUTCOME_COUNT_BUCKET, write: true, create: true },
+    { bucket: OUTCOME_WINDOW_BUCKET, write: true, create: true },
     // The rollout controller: raises a canary's percent, promotes or rolls back (signed with its operator key),
     // holds its lease and writes the history.
     { bucket: POLICY_BUCKET, write: true, create: false },

@@ -12,6 +12,7 @@ import { inferenceRoutes } from "./routes.js";
 import { providerList } from "./execution-providers.js";
 import { LoadHealth } from "./load-health.js";
 import { describeWorker, WorkerAnnouncer } from "./worker-announcer.js";
+import { registerExecutionMetrics } from "./execution-metrics.js";
 import { followPublished } from "./published-versions.js";
 import { workerLabels } from "./worker-labels.js";
 
@@ -30,6 +31,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Se
   const repo = new ModelRepository(config.modelRepository, [cache.dir]);
   const registry = modelRegistry(config, repo, providers, log, batches.onBatch);
   batches.watch(() => queueStats(registry));
+  registerExecutionMetrics(metrics.registry, registry);
   const host = new ServiceHost({
     name: "model-worker",
     address: config.address,

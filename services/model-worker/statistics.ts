@@ -53,6 +53,13 @@ export class VersionStatistics {
     b.output.add(outputMs);
   }
 
+  /** Time spent running the model, each execution counted once (input, inference and output phases), in ms. */
+  executionMs(): number {
+    let ms = 0;
+    for (const b of this.batches.values()) ms += b.input.ms + b.infer.ms + b.output.ms;
+    return ms;
+  }
+
   toProto(name: string, version: string): MessageInitShape<typeof ModelStatisticsSchema> {
     return {
       name,

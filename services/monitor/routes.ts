@@ -7,6 +7,10 @@ import type { ReviewQueue } from "./review-queue.js";
 import type { ReviewDesk } from "./reviews/review-desk.js";
 import { durableCases, reviewRoutes } from "./reviews/review-routes.js";
 import type { OutcomeDesk } from "./outcomes/outcome-desk.js";
+import type { OutcomeReporter } from "./outcomes/outcome-report.js";
+import { outcomeRoutes } from "./outcomes/outcome-routes.js";
+import type { CostReport } from "./cost/cost-report.js";
+import { costRoutes } from "./cost/cost-routes.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
 import type { DecisionStats } from "./stats.js";
 import type { RolloutWindows } from "./rollout/windows.js";
@@ -27,6 +31,10 @@ export function monitorRoutes(deps: {
   rollouts?: RolloutWindows;
   /** The alert engine (its decision windows take every decision; ListAlerts lists its alerts). */
   alerts?: Pick<MonitorAlerts, "engine" | "windows" | "intervalMs">;
+  /** Outcomes per version and tier (GetOutcomes). */
+  outcomeReport?: OutcomeReporter;
+  /** Cost per 1,000 decisions (GetCost); absent when MONITOR_COST_TARGETS is unset. */
+  cost?: CostReport;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
@@ -83,5 +91,7 @@ export function monitorRoutes(deps: {
     },
     ...(deps.desk ? reviewRoutes(deps.desk, deps.outcomes) : {}),
     ...alertRoutes(deps.alerts),
+    ...outcomeRoutes(deps.outcomeReport),
+    ...costRoutes(deps.cost),
   };
 }

@@ -16,12 +16,16 @@ import { monitorRoutes } from "./routes.js";
 import { ReviewDesk } from "./reviews/review-desk.js";
 import { connectMonitorStores } from "./monitor-stores.js";
 import { OutcomeDesk } from "./outcomes/outcome-desk.js";
+import { OutcomeReporter } from "./outcomes/outcome-report.js";
+import { startOutcomeViews } from "./outcomes/outcome-views.js";
+import { startCost } from "./cost/start-cost.js";
 import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
 import { RolloutWindows } from "./rollout/windows.js";
 import { startRolloutController } from "./rollout/controller.js";
 import { startAlerts } from "./alerts/start-alerts.js";
+import { outcomeAlertSource } from "./outcomes/outcome-alerts.js";
 
 /**
  * The monitor: receives decision records, counts them, keeps the review queue, follows the model workers'
@@ -61,10 +65,26 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   dashboard.alerts = alerts.engine;
   const rollouts = new RolloutWindows();
   const desk = new ReviewDesk(config.trustedOperators, log);
-  const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log);
+  const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log, Date.now, config.outcomes.window);
+  const outcomeReport = new OutcomeReporter(outcomes, config.outcomes, repo);
+  alerts.engine.add(outcomeAlertSource(outcomeReport, config.outcomes.minSample, config.alerts.hysteresis));
+  const cost = startCost(config.cost, { host, outcomes: outcomeReport, repo, dashboard, registry: metrics.registry });
   host.add(
     MonitorService,
-    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts, alerts }),
+    monitorRoutes({
+      stats,
+      metrics,
+      reviews,
+      drift,
+      audit,
+      dashboard,
+      desk,
+      outcomes,
+      rollouts,
+      alerts,
+      outcomeReport,
+      cost,
+    }),
   );
   if (audit) host.onClose(() => audit.close());
   await host.listen();
@@ -72,6 +92,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   registerDriftGauges(metrics.registry, drift);
   registerShadowGauges(metrics.registry, stats.shadows);
   registerSegmentGauges(metrics.registry, dashboard.segments);
+  startOutcomeViews(outcomeReport, { host, registry: metrics.registry, dashboard });
   const workerWatch = watchWorkers({
     natsServers: config.natsServers,
     natsIdentity: config.natsIdentity,

@@ -30,7 +30,8 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
   };
 
   before(async () => {
-    fx = await startMeshFixture();
+    // The monitor scrapes every instance's /metrics each second (cost per 1,000 decisions).
+    fx = await startMeshFixture({ MONITOR_COST_INTERVAL_MS: "1000" });
     for (const inputs of creditRows(120)) {
       const res = await fx.scoring.score({ model: MODEL, inputs });
       scored.push(res);
@@ -231,5 +232,48 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
     const body = (await res.json()) as Record<string, unknown>;
     assert.deepEqual([body["outcome"], body["observedOn"]], ["OUTCOME_DEFAULTED", "2026-10-01"]);
     assert.ok(!("tenantId" in body) && !("inputs" in body), "no tenant id, inputs or chain fields");
+  });
+
+  test("meshctl outcomes: reported outcomes by tier; meshctl cost: CPU per 1,000 decisions by service and version", async () => {
+    const mine = scored.slice(60, 100);
+    for (const [i, r] of mine.entries())
+      await fx.scoring.reportOutcome({
+        requestId: r.requestId,
+        outcome: i % 4 === 0 ? Outcome.DEFAULTED : Outcome.REPAID,
+        observedOn: "2026-10-02",
+      });
+    const o = await fx.meshctl("outcomes", MODEL, "--json");
+    assert.equal(o.code, 0, o.stderr);
+    type Tier = { tier: string; outcomes: string; defaults: string };
+    const versions = (JSON.parse(o.stdout) as { versions: { modelVersion: string; tiers: Tier[] }[] }).versions;
+    const total = versions.flatMap((v) => v.tiers).reduce((a, t) => a + Number(t.outcomes), 0);
+    assert.ok(total >= mine.length, `every reported outcome is in a window (${total})`);
+    const approve = mine.filter((r) => r.decision === Decision.APPROVE).length;
+    const inApprove = versions.flatMap((v) => v.tiers).filter((t) => t.tier === "DECISION_APPROVE");
+    assert.ok(inApprove.reduce((a, t) => a + Number(t.outcomes), 0) >= approve, "approvals in the approve tier");
+    const text = await fx.meshctl("outcomes", MODEL);
+    assert.match(text.stdout, /approve .* realised .* predicted/);
+
+    type Cost = {
+      decisions: string;
+      unreachable: string[];
+      services: { service: string; cpuSeconds: number }[];
+      versions: { modelVersion: string; route?: string; decisions: string; costPer1000: number; cardAuc?: number }[];
+    };
+    // Cost counts from the monitor's first scrape (the first test restarted it): new decisions.
+    for (const inputs of creditRows(40, 200)) await fx.scoring.score({ model: MODEL, inputs });
+    for (let stop = Date.now() + 15_000; Date.now() < stop; await sleep(500))
+      if ((await fx.monitor.getCost({})).decisions >= 40n) break;
+    const c = await fx.meshctl("cost", "--json");
+    assert.equal(c.code, 0, c.stderr);
+    const cost = JSON.parse(c.stdout) as Cost;
+    assert.ok(Number(cost.decisions) >= 40, `the monitors' decisions scraped: ${JSON.stringify(cost)}`);
+    assert.deepEqual(
+      cost.services.map((s) => s.service),
+      ["feature", "model-worker", "monitor", "router", "validator"],
+    );
+    for (const s of cost.services) assert.ok(s.cpuSeconds > 0, `${s.service} used CPU`);
+    const whole = cost.versions.filter((v) => v.route === undefined);
+    assert.ok(whole.length > 0 && whole.every((v) => v.costPer1000 > 0 && v.cardAuc! > 0.5), JSON.stringify(whole));
   });
 });

@@ -12,6 +12,7 @@ import { retire } from "./retire.js";
 import { poolOff, poolStatus, setPool } from "./pool.js";
 import { reviews } from "./reviews.js";
 import { alerts, watchAlerts } from "./alerts.js";
+import { cost, outcomes } from "./outcomes.js";
 import { canary, promote, rollback } from "./rollout.js";
 import { segmentOff, setSegment } from "./segment.js";
 import { rollout } from "./rollout-auto.js";
@@ -87,6 +88,10 @@ commands:
   alerts [--model M] [--active]   the monitor's alerts (error rate, p99, drift, segment ratio, outcome band, breaker
                                   open, CPU fallback): state (ok, pending, firing), value against threshold, since
   alerts --watch [--model M]      follow each change of state as the monitor publishes it (NATS scoremesh.alerts.<model>)
+  outcomes <model>                realised vs predicted default rate per risk tier (approve/review/decline) and its
+                                  band state, calibration error and rolling AUC per version (docs/outcomes.md)
+  cost                            CPU-seconds per 1,000 decisions per service; cost per 1,000 decisions by version
+                                  and route, next to each version's card and rolling AUC
   tenant create NAME [--models a,b] [--rate R] [--burst B] [--daily-quota Q] [--max-batch N]
                                   a tenant and its API key, printed once (defaults: every model "*", 50 rows/s,
                                   burst 2 × rate, no daily quota, the validator's batch limit); with
@@ -280,6 +285,13 @@ async function main(): Promise<void> {
       return values.watch
         ? watchAlerts(target(), { model: values.model }, out)
         : alerts(target(), { model: values.model, active: values.active }, out);
+    case "outcomes": {
+      const [model] = args("outcomes", rest, ["model"]);
+      return outcomes(target(), model!, out);
+    }
+    case "cost":
+      args("cost", rest, []);
+      return cost(target(), out);
     case "tenant":
       return tenantCommand(target(), rest, values, out);
     case "audit":

@@ -7,3 +7,4 @@ export * from "./rates.js";
 export * from "./sliding-counts.js";
 export * from "./arm-sample.js";
 export * from "./canary-analysis.js";
+export * from "./outcome-metrics.js";

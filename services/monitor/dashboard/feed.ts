@@ -18,6 +18,8 @@ export class DashboardFeed {
   readonly cards: ModelCards;
   /** The alert engine's alerts, for the page's "Alerts" panel (absent: none). */
   alerts?: { list(): AlertView[] };
+  /** More sections of /dashboard.json, each read when the page polls (e.g. "outcomes", "cost"). */
+  readonly sections = new Map<string, () => unknown>();
 
   constructor(
     private readonly repo: Pick<ModelRepository, "card" | "models" | "versions"> | undefined,

@@ -26,6 +26,7 @@ function loadAssets(): Map<string, Asset> {
     ["/assets/dashboard-tables.js", file(join(STATIC, "dashboard-tables.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard-cards.js", file(join(STATIC, "dashboard-cards.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard-alerts.js", file(join(STATIC, "dashboard-alerts.js"), "text/javascript; charset=utf-8")],
+    ["/assets/dashboard-outcomes.js", file(join(STATIC, "dashboard-outcomes.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard.css", file(join(STATIC, "dashboard.css"), "text/css; charset=utf-8")],
     ["/assets/chart.umd.min.js", file(chartJs, "text/javascript; charset=utf-8")],
   ]);
@@ -73,5 +74,6 @@ export function dashboardSnapshot(feed: DashboardFeed, base: Record<string, unkn
     segment_rule: { min_sample: feed.segmentOptions.minSample, bound: feed.segmentOptions.bound },
     segments: feed.segments.view(),
     alerts: (feed.alerts?.list() ?? []).map(alertJson),
+    ...Object.fromEntries([...feed.sections].map(([name, read]) => [name, read()])),
   };
 }

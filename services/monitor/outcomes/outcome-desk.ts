@@ -8,6 +8,7 @@ import {
   type DecisionOutcome,
   type DecisionRecord,
   type OutcomeCount,
+  type OutcomeWindow,
   type RecordOutcomeRequest,
   type RecordOutcomeResponse,
 } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
@@ -17,6 +18,7 @@ import type { MonitorStore } from "../monitor-stores.js";
 import { settledWithin } from "../reviews/review-desk.js";
 import { caseIdOf, WorkflowError } from "../reviews/workflow.js";
 import { OutcomeStore } from "./outcome-store.js";
+import { OutcomeWindowStore } from "./window-store.js";
 
 const WRITE_WAIT_MS = 1000;
 const PENDING_MAX = 100_000;
@@ -31,6 +33,7 @@ type Reply = Omit<RecordOutcomeResponse, "$typeName" | "$unknown">;
 export class OutcomeDesk implements MonitorStore {
   readonly name = "decisions and outcomes";
   private store?: OutcomeStore;
+  private windowStore?: OutcomeWindowStore;
   private js?: JetStreamClient;
   private pending: [string, DecisionOutcome][] = [];
   dropped = 0;
@@ -39,9 +42,12 @@ export class OutcomeDesk implements MonitorStore {
     private readonly ttlMs: number,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Outcomes per version in the rolling window (MONITOR_OUTCOME_WINDOW). */
+    private readonly windowMax = 1000,
   ) {}
 
   async open(nc: NatsConnection): Promise<void> {
+    this.windowStore = await OutcomeWindowStore.open(nc, this.windowMax);
     this.store = await OutcomeStore.open(nc, this.ttlMs);
     this.js = nc.jetstream();
   }
@@ -95,6 +101,11 @@ export class OutcomeDesk implements MonitorStore {
       if (!(await store.update(key, next, stored.revision))) continue;
       await this.audit(next);
       await store.count(next);
+      await this.windowStore?.append(next.model, next.modelVersion, {
+        score: next.score,
+        tier: next.decision,
+        defaulted: next.outcome === Outcome.DEFAULTED,
+      });
       return reply(next, false);
     }
     throw new WorkflowError("unavailable", "the decision kept changing under concurrent writers; try again");
@@ -113,6 +124,12 @@ export class OutcomeDesk implements MonitorStore {
   /** The durable counts (none while NATS is away). */
   async counts(): Promise<OutcomeCount[]> {
     return this.store ? this.store.listCounts().catch(() => []) : [];
+  }
+
+  /** The versions' outcome windows (of `model` only, when given); throws while NATS is away. */
+  async windows(model?: string): Promise<OutcomeWindow[]> {
+    if (!this.windowStore) throw new WorkflowError("unavailable", "the outcome store (NATS) is not reachable yet");
+    return this.windowStore.list(model);
   }
 
   private async audit(d: DecisionOutcome): Promise<void> {

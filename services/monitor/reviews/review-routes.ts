@@ -19,7 +19,7 @@ const CODES: Record<WorkflowError["code"], Code> = {
 };
 
 /** A workflow refusal as the gRPC status it stands for; anything else as is. */
-function asConnect(err: unknown): unknown {
+export function asConnect(err: unknown): unknown {
   return err instanceof WorkflowError ? new ConnectError(err.message, CODES[err.code]) : err;
 }
 

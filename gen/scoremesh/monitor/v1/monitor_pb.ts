@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/monitor/v1/monitor.proto.
  */
 export const file_scoremesh_monitor_v1_monitor: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSLKBAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhIUCgxzZWdtZW50X3J1bGUYFyABKAkaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEidwoIU2hhZG93T2YSGAoQY2hhbXBpb25fdmVyc2lvbhgBIAEoCRIWCg5jaGFtcGlvbl9zY29yZRgCIAEoARI5ChFjaGFtcGlvbl9kZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uIlYKDVJlY29yZFJlcXVlc3QSDgoGc291cmNlGAEgASgJEjUKB3JlY29yZHMYAiADKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZCIiCg5SZWNvcmRSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoDSIRCg9HZXRTdGF0c1JlcXVlc3QinwEKDFZlcnNpb25TdGF0cxINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhEKCWRlY2lzaW9ucxgDIAEoBBIPCgdhcHByb3ZlGAQgASgEEg4KBnJldmlldxgFIAEoBBIPCgdkZWNsaW5lGAYgASgEEhAKCGRlZ3JhZGVkGAcgASgEEhIKCm1lYW5fc2NvcmUYCCABKAEikwIKEEdldFN0YXRzUmVzcG9uc2USFwoPZGVjaXNpb25zX3RvdGFsGAEgASgEEjQKCHZlcnNpb25zGAIgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuVmVyc2lvblN0YXRzEhYKDmxhdGVuY3lfcDUwX21zGAMgASgBEhYKDmxhdGVuY3lfcDk1X21zGAQgASgBEhYKDmxhdGVuY3lfcDk5X21zGAUgASgBEjIKB3NoYWRvd3MYBiADKAsyIS5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dTdGF0cxI0CghvdXRjb21lcxgHIAMoCzIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLk91dGNvbWVDb3VudCKSAQoLU2hhZG93U3RhdHMSDQoFbW9kZWwYASABKAkSGAoQY2hhbXBpb25fdmVyc2lvbhgCIAEoCRIWCg5zaGFkb3dfdmVyc2lvbhgDIAEoCRINCgVwYWlycxgEIAEoBBIbChNtZWFuX2Fic19zY29yZV9kaWZmGAUgASgBEhYKDmFncmVlbWVudF9yYXRlGAYgASgBIlAKEkxpc3RSZXZpZXdzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SDQoFbW9kZWwYAiABKAkSGAoQaW5jbHVkZV9yZXNvbHZlZBgDIAEoCCKhAQoTTGlzdFJldmlld3NSZXNwb25zZRIzCgVjYXNlcxgBIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkEg0KBXRvdGFsGAIgASgEEg4KBnF1ZXVlZBgDIAEoBBI2CgxyZXZpZXdfY2FzZXMYBCADKAsyIC5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdDYXNlIoMDCgpSZXZpZXdDYXNlEg8KB2Nhc2VfaWQYASABKAkSNgoIZGVjaXNpb24YAiABKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZBIyCgZzdGF0dXMYAyABKA4yIi5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdTdGF0dXMSEAoIcmV2aWV3ZXIYBCABKAkSFAoMcmV2aWV3ZXJfa2V5GAUgASgJEi4KCmNsYWltZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKCnJlc29sdXRpb24YByABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIMCgRub3RlGAggASgJEi8KC3Jlc29sdmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglvcGVuZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIv4BCgxSZXZpZXdBY3Rpb24SNQoEa2luZBgBIAEoDjInLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0FjdGlvbi5LaW5kEg8KB2Nhc2VfaWQYAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIMCgRub3RlGAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+CgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIOCgpLSU5EX0NMQUlNEAESEAoMS0lORF9SRVNPTFZFEAIiKwoSQ2xhaW1SZXZpZXdSZXF1ZXN0EhUKDXNpZ25lZF9hY3Rpb24YASABKAkiTAoTQ2xhaW1SZXZpZXdSZXNwb25zZRI1CgtyZXZpZXdfY2FzZRgBIAEoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UiLQoUUmVzb2x2ZVJldmlld1JlcXVlc3QSFQoNc2lnbmVkX2FjdGlvbhgBIAEoCSJOChVSZXNvbHZlUmV2aWV3UmVzcG9uc2USNQoLcmV2aWV3X2Nhc2UYASABKAsyIC5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdDYXNlIoIBChRSZWNvcmRPdXRjb21lUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIuCgdvdXRjb21lGAMgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgEIAEoCSKCAQoVUmVjb3JkT3V0Y29tZVJlc3BvbnNlEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIRCglkdXBsaWNhdGUYBCABKAgixAMKD0RlY2lzaW9uT3V0Y29tZRIRCgl0ZW5hbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjAKCGRlY2lzaW9uGAUgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SDQoFc2NvcmUYBiABKAESLgoKZGVjaWRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoHb3V0Y29tZRgIIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSEwoLb2JzZXJ2ZWRfb24YCSABKAkSLwoLcmVwb3J0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGBQgASgJEi0KB3JlYXNvbnMYFSADKAsyHC5zY29yZW1lc2guc2NvcmluZy52MS5SZWFzb24SKgoFcm91dGUYFiABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgXIAEoCCKlAQoMT3V0Y29tZUNvdW50Eg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIuCgdvdXRjb21lGAQgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRINCgVjb3VudBgFIAEoBCI7ChJHZXREZWNpc2lvblJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiTgoTR2V0RGVjaXNpb25SZXNwb25zZRI3CghkZWNpc2lvbhgBIAEoCzIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uT3V0Y29tZSI3ChFMaXN0QWxlcnRzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRITCgthY3RpdmVfb25seRgCIAEoCCJTChJMaXN0QWxlcnRzUmVzcG9uc2USKQoGYWxlcnRzGAEgAygLMhkuc2NvcmVtZXNoLmFsZXJ0LnYxLkFsZXJ0EhIKCmludGVydmFsX3MYAiABKAEqfAoMUmV2aWV3U3RhdHVzEh0KGVJFVklFV19TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSRVZJRVdfU1RBVFVTX09QRU4QARIZChVSRVZJRVdfU1RBVFVTX0NMQUlNRUQQAhIaChZSRVZJRVdfU1RBVFVTX1JFU09MVkVEEAMysQYKDk1vbml0b3JTZXJ2aWNlElUKBlJlY29yZBIjLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZFJlcXVlc3QaJC5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXNwb25zZSIAElsKCEdldFN0YXRzEiUuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXF1ZXN0GiYuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXNwb25zZSIAEmQKC0xpc3RSZXZpZXdzEiguc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXNwb25zZSIAEmQKC0NsYWltUmV2aWV3Eiguc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXNwb25zZSIAEmoKDVJlc29sdmVSZXZpZXcSKi5zY29yZW1lc2gubW9uaXRvci52MS5SZXNvbHZlUmV2aWV3UmVxdWVzdBorLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlc29sdmVSZXZpZXdSZXNwb25zZSIAEmoKDVJlY29yZE91dGNvbWUSKi5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRPdXRjb21lUmVxdWVzdBorLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZE91dGNvbWVSZXNwb25zZSIAEmQKC0dldERlY2lzaW9uEiguc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0RGVjaXNpb25SZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0RGVjaXNpb25SZXNwb25zZSIAEmEKCkxpc3RBbGVydHMSJy5zY29yZW1lc2gubW9uaXRvci52MS5MaXN0QWxlcnRzUmVxdWVzdBooLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RBbGVydHNSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_timestamp, file_scoremesh_alert_v1_alert, file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSLKBAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhIUCgxzZWdtZW50X3J1bGUYFyABKAkaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEidwoIU2hhZG93T2YSGAoQY2hhbXBpb25fdmVyc2lvbhgBIAEoCRIWCg5jaGFtcGlvbl9zY29yZRgCIAEoARI5ChFjaGFtcGlvbl9kZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uIlYKDVJlY29yZFJlcXVlc3QSDgoGc291cmNlGAEgASgJEjUKB3JlY29yZHMYAiADKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZCIiCg5SZWNvcmRSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoDSIRCg9HZXRTdGF0c1JlcXVlc3QinwEKDFZlcnNpb25TdGF0cxINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhEKCWRlY2lzaW9ucxgDIAEoBBIPCgdhcHByb3ZlGAQgASgEEg4KBnJldmlldxgFIAEoBBIPCgdkZWNsaW5lGAYgASgEEhAKCGRlZ3JhZGVkGAcgASgEEhIKCm1lYW5fc2NvcmUYCCABKAEikwIKEEdldFN0YXRzUmVzcG9uc2USFwoPZGVjaXNpb25zX3RvdGFsGAEgASgEEjQKCHZlcnNpb25zGAIgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuVmVyc2lvblN0YXRzEhYKDmxhdGVuY3lfcDUwX21zGAMgASgBEhYKDmxhdGVuY3lfcDk1X21zGAQgASgBEhYKDmxhdGVuY3lfcDk5X21zGAUgASgBEjIKB3NoYWRvd3MYBiADKAsyIS5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dTdGF0cxI0CghvdXRjb21lcxgHIAMoCzIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLk91dGNvbWVDb3VudCKSAQoLU2hhZG93U3RhdHMSDQoFbW9kZWwYASABKAkSGAoQY2hhbXBpb25fdmVyc2lvbhgCIAEoCRIWCg5zaGFkb3dfdmVyc2lvbhgDIAEoCRINCgVwYWlycxgEIAEoBBIbChNtZWFuX2Fic19zY29yZV9kaWZmGAUgASgBEhYKDmFncmVlbWVudF9yYXRlGAYgASgBIlAKEkxpc3RSZXZpZXdzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SDQoFbW9kZWwYAiABKAkSGAoQaW5jbHVkZV9yZXNvbHZlZBgDIAEoCCKhAQoTTGlzdFJldmlld3NSZXNwb25zZRIzCgVjYXNlcxgBIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkEg0KBXRvdGFsGAIgASgEEg4KBnF1ZXVlZBgDIAEoBBI2CgxyZXZpZXdfY2FzZXMYBCADKAsyIC5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdDYXNlIoMDCgpSZXZpZXdDYXNlEg8KB2Nhc2VfaWQYASABKAkSNgoIZGVjaXNpb24YAiABKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZBIyCgZzdGF0dXMYAyABKA4yIi5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdTdGF0dXMSEAoIcmV2aWV3ZXIYBCABKAkSFAoMcmV2aWV3ZXJfa2V5GAUgASgJEi4KCmNsYWltZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKCnJlc29sdXRpb24YByABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIMCgRub3RlGAggASgJEi8KC3Jlc29sdmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglvcGVuZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIv4BCgxSZXZpZXdBY3Rpb24SNQoEa2luZBgBIAEoDjInLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0FjdGlvbi5LaW5kEg8KB2Nhc2VfaWQYAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIMCgRub3RlGAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+CgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIOCgpLSU5EX0NMQUlNEAESEAoMS0lORF9SRVNPTFZFEAIiKwoSQ2xhaW1SZXZpZXdSZXF1ZXN0EhUKDXNpZ25lZF9hY3Rpb24YASABKAkiTAoTQ2xhaW1SZXZpZXdSZXNwb25zZRI1CgtyZXZpZXdfY2FzZRgBIAEoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UiLQoUUmVzb2x2ZVJldmlld1JlcXVlc3QSFQoNc2lnbmVkX2FjdGlvbhgBIAEoCSJOChVSZXNvbHZlUmV2aWV3UmVzcG9uc2USNQoLcmV2aWV3X2Nhc2UYASABKAsyIC5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdDYXNlIoIBChRSZWNvcmRPdXRjb21lUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIuCgdvdXRjb21lGAMgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgEIAEoCSKCAQoVUmVjb3JkT3V0Y29tZVJlc3BvbnNlEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIRCglkdXBsaWNhdGUYBCABKAgixAMKD0RlY2lzaW9uT3V0Y29tZRIRCgl0ZW5hbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjAKCGRlY2lzaW9uGAUgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SDQoFc2NvcmUYBiABKAESLgoKZGVjaWRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoHb3V0Y29tZRgIIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSEwoLb2JzZXJ2ZWRfb24YCSABKAkSLwoLcmVwb3J0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGBQgASgJEi0KB3JlYXNvbnMYFSADKAsyHC5zY29yZW1lc2guc2NvcmluZy52MS5SZWFzb24SKgoFcm91dGUYFiABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgXIAEoCCKlAQoMT3V0Y29tZUNvdW50Eg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIuCgdvdXRjb21lGAQgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRINCgVjb3VudBgFIAEoBCI7ChJHZXREZWNpc2lvblJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiTgoTR2V0RGVjaXNpb25SZXNwb25zZRI3CghkZWNpc2lvbhgBIAEoCzIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uT3V0Y29tZSI3ChFMaXN0QWxlcnRzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRITCgthY3RpdmVfb25seRgCIAEoCCJTChJMaXN0QWxlcnRzUmVzcG9uc2USKQoGYWxlcnRzGAEgAygLMhkuc2NvcmVtZXNoLmFsZXJ0LnYxLkFsZXJ0EhIKCmludGVydmFsX3MYAiABKAEifQoNT3V0Y29tZVdpbmRvdxINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg4KBnJlY2VudBgDIAEoDBI2CgZ0b3RhbHMYBCADKAsyJi5zY29yZW1lc2gubW9uaXRvci52MS5PdXRjb21lVGllclRvdGFsIncKEE91dGNvbWVUaWVyVG90YWwSLAoEdGllchgBIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEhAKCG91dGNvbWVzGAIgASgEEhAKCGRlZmF1bHRzGAMgASgEEhEKCXNjb3JlX3N1bRgEIAEoASIjChJHZXRPdXRjb21lc1JlcXVlc3QSDQoFbW9kZWwYASABKAkiogIKDFRpZXJPdXRjb21lcxIsCgR0aWVyGAEgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SEAoIb3V0Y29tZXMYAiABKAQSEAoIZGVmYXVsdHMYAyABKAQSFQoNcmVhbGlzZWRfcmF0ZRgEIAEoARIWCg5wcmVkaWN0ZWRfcmF0ZRgFIAEoARIMCgRiYW5kGAYgASgBEjUKBXN0YXRlGAcgASgOMiYuc2NvcmVtZXNoLm1vbml0b3IudjEuT3V0Y29tZUJhbmRTdGF0ZRIWCg50b3RhbF9vdXRjb21lcxgIIAEoBBIWCg50b3RhbF9kZWZhdWx0cxgJIAEoBBIcChR0b3RhbF9wcmVkaWN0ZWRfcmF0ZRgKIAEoASKsAgoPVmVyc2lvbk91dGNvbWVzEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSFwoPd2luZG93X291dGNvbWVzGAMgASgEEjEKBXRpZXJzGAQgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuVGllck91dGNvbWVzEhkKEWNhbGlicmF0aW9uX2Vycm9yGAUgASgBEhgKC3JvbGxpbmdfYXVjGAYgASgBSACIAQESFQoIY2FyZF9hdWMYByABKAFIAYgBARIjChZjYXJkX2NhbGlicmF0aW9uX2Vycm9yGAggASgBSAKIAQFCDgoMX3JvbGxpbmdfYXVjQgsKCV9jYXJkX2F1Y0IZChdfY2FyZF9jYWxpYnJhdGlvbl9lcnJvciJOChNHZXRPdXRjb21lc1Jlc3BvbnNlEjcKCHZlcnNpb25zGAEgAygLMiUuc2NvcmVtZXNoLm1vbml0b3IudjEuVmVyc2lvbk91dGNvbWVzIhAKDkdldENvc3RSZXF1ZXN0ImQKC1NlcnZpY2VDb3N0Eg8KB3NlcnZpY2UYASABKAkSEQoJaW5zdGFuY2VzGAIgASgNEhMKC2NwdV9zZWNvbmRzGAMgASgBEhwKFGNwdV9zZWNvbmRzX3Blcl8xMDAwGAQgASgBIswCCgtWZXJzaW9uQ29zdBINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEi8KBXJvdXRlGAMgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGVIAIgBARIRCglkZWNpc2lvbnMYBCABKAQSEwoLY3B1X3NlY29uZHMYBSABKAESEwoLZ3B1X3NlY29uZHMYBiABKAESHAoUY3B1X3NlY29uZHNfcGVyXzEwMDAYByABKAESHAoUZ3B1X3NlY29uZHNfcGVyXzEwMDAYCCABKAESFQoNY29zdF9wZXJfMTAwMBgJIAEoARIVCghjYXJkX2F1YxgKIAEoAUgBiAEBEhgKC3JvbGxpbmdfYXVjGAsgASgBSAKIAQFCCAoGX3JvdXRlQgsKCV9jYXJkX2F1Y0IOCgxfcm9sbGluZ19hdWMi7AEKD0dldENvc3RSZXNwb25zZRIWCg5wZXJpb2Rfc2Vjb25kcxgBIAEoARIRCglkZWNpc2lvbnMYAiABKAQSMwoIc2VydmljZXMYAyADKAsyIS5zY29yZW1lc2gubW9uaXRvci52MS5TZXJ2aWNlQ29zdBIzCgh2ZXJzaW9ucxgEIAMoCzIhLnNjb3JlbWVzaC5tb25pdG9yLnYxLlZlcnNpb25Db3N0EhcKD3ByaWNlX2NvcmVfaG91chgFIAEoARIWCg5wcmljZV9ncHVfaG91chgGIAEoARITCgt1bnJlYWNoYWJsZRgHIAMoCSp8CgxSZXZpZXdTdGF0dXMSHQoZUkVWSUVXX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElJFVklFV19TVEFUVVNfT1BFThABEhkKFVJFVklFV19TVEFUVVNfQ0xBSU1FRBACEhoKFlJFVklFV19TVEFUVVNfUkVTT0xWRUQQAyq2AQoQT3V0Y29tZUJhbmRTdGF0ZRIiCh5PVVRDT01FX0JBTkRfU1RBVEVfVU5TUEVDSUZJRUQQABIjCh9PVVRDT01FX0JBTkRfU1RBVEVfSU5TVUZGSUNJRU5UEAESHQoZT1VUQ09NRV9CQU5EX1NUQVRFX1dJVEhJThACEhwKGE9VVENPTUVfQkFORF9TVEFURV9BQk9WRRADEhwKGE9VVENPTUVfQkFORF9TVEFURV9CRUxPVxAEMvEHCg5Nb25pdG9yU2VydmljZRJVCgZSZWNvcmQSIy5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXF1ZXN0GiQuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkUmVzcG9uc2UiABJbCghHZXRTdGF0cxIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVxdWVzdBomLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVzcG9uc2UiABJkCgtMaXN0UmV2aWV3cxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVzcG9uc2UiABJkCgtDbGFpbVJldmlldxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNsYWltUmV2aWV3UmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNsYWltUmV2aWV3UmVzcG9uc2UiABJqCg1SZXNvbHZlUmV2aWV3Eiouc2NvcmVtZXNoLm1vbml0b3IudjEuUmVzb2x2ZVJldmlld1JlcXVlc3QaKy5zY29yZW1lc2gubW9uaXRvci52MS5SZXNvbHZlUmV2aWV3UmVzcG9uc2UiABJqCg1SZWNvcmRPdXRjb21lEiouc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkT3V0Y29tZVJlcXVlc3QaKy5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRPdXRjb21lUmVzcG9uc2UiABJkCgtHZXREZWNpc2lvbhIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldERlY2lzaW9uUmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldERlY2lzaW9uUmVzcG9uc2UiABJhCgpMaXN0QWxlcnRzEicuc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdEFsZXJ0c1JlcXVlc3QaKC5zY29yZW1lc2gubW9uaXRvci52MS5MaXN0QWxlcnRzUmVzcG9uc2UiABJkCgtHZXRPdXRjb21lcxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldE91dGNvbWVzUmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldE91dGNvbWVzUmVzcG9uc2UiABJYCgdHZXRDb3N0EiQuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0Q29zdFJlcXVlc3QaJS5zY29yZW1lc2gubW9uaXRvci52MS5HZXRDb3N0UmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_timestamp, file_scoremesh_alert_v1_alert, file_scoremesh_scoring_v1_scoring]);
 
 /**
  * What the mesh decided for one request. Carries no raw inputs and no personal data.
@@ -960,6 +960,440 @@ export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PUR
   messageDesc(file_scoremesh_monitor_v1_monitor, 23);
 
 /**
+ * The monitor's outcome window of one (model, version) (KV bucket scoremesh_outcome_windows, key
+ * "<hex of model>.<hex of version>"), updated by compare-and-set by every monitor replica that records an outcome.
+ *
+ * @generated from message scoremesh.monitor.v1.OutcomeWindow
+ */
+export type OutcomeWindow = Message<"scoremesh.monitor.v1.OutcomeWindow"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * The last outcomes (at most MONITOR_OUTCOME_WINDOW), oldest first, 9 bytes each: the decision's score
+   * (float64, little-endian), then one byte (decision << 1 | 1 when defaulted).
+   *
+   * @generated from field: bytes recent = 3;
+   */
+  recent: Uint8Array;
+
+  /**
+   * Every outcome ever recorded, per risk tier (the decision band).
+   *
+   * @generated from field: repeated scoremesh.monitor.v1.OutcomeTierTotal totals = 4;
+   */
+  totals: OutcomeTierTotal[];
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.OutcomeWindow.
+ * Use `create(OutcomeWindowSchema)` to create a new message.
+ */
+export const OutcomeWindowSchema: GenMessage<OutcomeWindow> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 24);
+
+/**
+ * Outcomes of one risk tier: how many, how many defaulted, and the sum of their decisions' scores.
+ *
+ * @generated from message scoremesh.monitor.v1.OutcomeTierTotal
+ */
+export type OutcomeTierTotal = Message<"scoremesh.monitor.v1.OutcomeTierTotal"> & {
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision tier = 1;
+   */
+  tier: Decision;
+
+  /**
+   * @generated from field: uint64 outcomes = 2;
+   */
+  outcomes: bigint;
+
+  /**
+   * @generated from field: uint64 defaults = 3;
+   */
+  defaults: bigint;
+
+  /**
+   * @generated from field: double score_sum = 4;
+   */
+  scoreSum: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.OutcomeTierTotal.
+ * Use `create(OutcomeTierTotalSchema)` to create a new message.
+ */
+export const OutcomeTierTotalSchema: GenMessage<OutcomeTierTotal> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 25);
+
+/**
+ * @generated from message scoremesh.monitor.v1.GetOutcomesRequest
+ */
+export type GetOutcomesRequest = Message<"scoremesh.monitor.v1.GetOutcomesRequest"> & {
+  /**
+   * Only this model; empty: every model.
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.GetOutcomesRequest.
+ * Use `create(GetOutcomesRequestSchema)` to create a new message.
+ */
+export const GetOutcomesRequestSchema: GenMessage<GetOutcomesRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 26);
+
+/**
+ * One risk tier of a version: over the window, and since the first outcome.
+ *
+ * @generated from message scoremesh.monitor.v1.TierOutcomes
+ */
+export type TierOutcomes = Message<"scoremesh.monitor.v1.TierOutcomes"> & {
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision tier = 1;
+   */
+  tier: Decision;
+
+  /**
+   * In the window (the last MONITOR_OUTCOME_WINDOW outcomes of the version).
+   *
+   * @generated from field: uint64 outcomes = 2;
+   */
+  outcomes: bigint;
+
+  /**
+   * @generated from field: uint64 defaults = 3;
+   */
+  defaults: bigint;
+
+  /**
+   * defaults / outcomes (0 when none).
+   *
+   * @generated from field: double realised_rate = 4;
+   */
+  realisedRate: number;
+
+  /**
+   * The mean score of those decisions (the rate the model predicted).
+   *
+   * @generated from field: double predicted_rate = 5;
+   */
+  predictedRate: number;
+
+  /**
+   * The half-width of the band: max(MONITOR_OUTCOME_BAND, 3 * sqrt(p (1 - p) / n)) with p the predicted rate.
+   *
+   * @generated from field: double band = 6;
+   */
+  band: number;
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.OutcomeBandState state = 7;
+   */
+  state: OutcomeBandState;
+
+  /**
+   * Since the first outcome of the version.
+   *
+   * @generated from field: uint64 total_outcomes = 8;
+   */
+  totalOutcomes: bigint;
+
+  /**
+   * @generated from field: uint64 total_defaults = 9;
+   */
+  totalDefaults: bigint;
+
+  /**
+   * @generated from field: double total_predicted_rate = 10;
+   */
+  totalPredictedRate: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.TierOutcomes.
+ * Use `create(TierOutcomesSchema)` to create a new message.
+ */
+export const TierOutcomesSchema: GenMessage<TierOutcomes> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 27);
+
+/**
+ * Outcomes of one model version.
+ *
+ * @generated from message scoremesh.monitor.v1.VersionOutcomes
+ */
+export type VersionOutcomes = Message<"scoremesh.monitor.v1.VersionOutcomes"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * Outcomes in the window (at most MONITOR_OUTCOME_WINDOW, the newest).
+   *
+   * @generated from field: uint64 window_outcomes = 3;
+   */
+  windowOutcomes: bigint;
+
+  /**
+   * @generated from field: repeated scoremesh.monitor.v1.TierOutcomes tiers = 4;
+   */
+  tiers: TierOutcomes[];
+
+  /**
+   * Expected calibration error over the window: the outcomes sorted by score and cut into 10 groups of (nearly)
+   * equal size, sum of (rows / N) * |mean score - realised rate| (the card's calibration_error definition).
+   *
+   * @generated from field: double calibration_error = 5;
+   */
+  calibrationError: number;
+
+  /**
+   * ROC AUC of the window's scores against their outcomes; unset while the window lacks either class.
+   *
+   * @generated from field: optional double rolling_auc = 6;
+   */
+  rollingAuc?: number | undefined;
+
+  /**
+   * The card's holdout ROC AUC (metrics.roc_auc), for comparison; unset when the card is not in the repository.
+   *
+   * @generated from field: optional double card_auc = 7;
+   */
+  cardAuc?: number | undefined;
+
+  /**
+   * The card's calibration error (metrics.calibration_error); unset when the card is not in the repository.
+   *
+   * @generated from field: optional double card_calibration_error = 8;
+   */
+  cardCalibrationError?: number | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.VersionOutcomes.
+ * Use `create(VersionOutcomesSchema)` to create a new message.
+ */
+export const VersionOutcomesSchema: GenMessage<VersionOutcomes> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 28);
+
+/**
+ * @generated from message scoremesh.monitor.v1.GetOutcomesResponse
+ */
+export type GetOutcomesResponse = Message<"scoremesh.monitor.v1.GetOutcomesResponse"> & {
+  /**
+   * @generated from field: repeated scoremesh.monitor.v1.VersionOutcomes versions = 1;
+   */
+  versions: VersionOutcomes[];
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.GetOutcomesResponse.
+ * Use `create(GetOutcomesResponseSchema)` to create a new message.
+ */
+export const GetOutcomesResponseSchema: GenMessage<GetOutcomesResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 29);
+
+/**
+ * @generated from message scoremesh.monitor.v1.GetCostRequest
+ */
+export type GetCostRequest = Message<"scoremesh.monitor.v1.GetCostRequest"> & {
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.GetCostRequest.
+ * Use `create(GetCostRequestSchema)` to create a new message.
+ */
+export const GetCostRequestSchema: GenMessage<GetCostRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 30);
+
+/**
+ * One service's CPU use over the period, summed over its instances.
+ *
+ * @generated from message scoremesh.monitor.v1.ServiceCost
+ */
+export type ServiceCost = Message<"scoremesh.monitor.v1.ServiceCost"> & {
+  /**
+   * "validator", "feature", "router", "model-worker" or "monitor" (the `service` label of its metrics).
+   *
+   * @generated from field: string service = 1;
+   */
+  service: string;
+
+  /**
+   * @generated from field: uint32 instances = 2;
+   */
+  instances: number;
+
+  /**
+   * @generated from field: double cpu_seconds = 3;
+   */
+  cpuSeconds: number;
+
+  /**
+   * cpu_seconds per 1,000 decisions of the whole mesh (0 without decisions).
+   *
+   * @generated from field: double cpu_seconds_per_1000 = 4;
+   */
+  cpuSecondsPer1000: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ServiceCost.
+ * Use `create(ServiceCostSchema)` to create a new message.
+ */
+export const ServiceCostSchema: GenMessage<ServiceCost> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 31);
+
+/**
+ * The cost apportioned to one model version (and route, when `route` is set).
+ *
+ * @generated from message scoremesh.monitor.v1.VersionCost
+ */
+export type VersionCost = Message<"scoremesh.monitor.v1.VersionCost"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * The route ("primary", "canary", ...); unset: every route of the version together.
+   *
+   * @generated from field: optional scoremesh.scoring.v1.Route route = 3;
+   */
+  route?: Route | undefined;
+
+  /**
+   * @generated from field: uint64 decisions = 4;
+   */
+  decisions: bigint;
+
+  /**
+   * The version's worker execution time (scaled to the workers' CPU) plus its equal per-decision share of the rest.
+   *
+   * @generated from field: double cpu_seconds = 5;
+   */
+  cpuSeconds: number;
+
+  /**
+   * Worker execution time on an accelerator (CUDA, TensorRT).
+   *
+   * @generated from field: double gpu_seconds = 6;
+   */
+  gpuSeconds: number;
+
+  /**
+   * @generated from field: double cpu_seconds_per_1000 = 7;
+   */
+  cpuSecondsPer1000: number;
+
+  /**
+   * @generated from field: double gpu_seconds_per_1000 = 8;
+   */
+  gpuSecondsPer1000: number;
+
+  /**
+   * (cpu_seconds / 3600 * MONITOR_PRICE_CORE_HOUR + gpu_seconds / 3600 * MONITOR_PRICE_GPU_HOUR) per 1,000 decisions.
+   *
+   * @generated from field: double cost_per_1000 = 9;
+   */
+  costPer1000: number;
+
+  /**
+   * The card's holdout ROC AUC and the rolling AUC over the version's last outcomes, when known.
+   *
+   * @generated from field: optional double card_auc = 10;
+   */
+  cardAuc?: number | undefined;
+
+  /**
+   * @generated from field: optional double rolling_auc = 11;
+   */
+  rollingAuc?: number | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.VersionCost.
+ * Use `create(VersionCostSchema)` to create a new message.
+ */
+export const VersionCostSchema: GenMessage<VersionCost> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 32);
+
+/**
+ * @generated from message scoremesh.monitor.v1.GetCostResponse
+ */
+export type GetCostResponse = Message<"scoremesh.monitor.v1.GetCostResponse"> & {
+  /**
+   * The period measured: from the monitor's first scrape of its targets (MONITOR_COST_TARGETS) to the last one.
+   *
+   * @generated from field: double period_seconds = 1;
+   */
+  periodSeconds: number;
+
+  /**
+   * Decisions in the period, over every monitor target.
+   *
+   * @generated from field: uint64 decisions = 2;
+   */
+  decisions: bigint;
+
+  /**
+   * @generated from field: repeated scoremesh.monitor.v1.ServiceCost services = 3;
+   */
+  services: ServiceCost[];
+
+  /**
+   * Per version (route unset) and per version and route.
+   *
+   * @generated from field: repeated scoremesh.monitor.v1.VersionCost versions = 4;
+   */
+  versions: VersionCost[];
+
+  /**
+   * @generated from field: double price_core_hour = 5;
+   */
+  priceCoreHour: number;
+
+  /**
+   * @generated from field: double price_gpu_hour = 6;
+   */
+  priceGpuHour: number;
+
+  /**
+   * Targets whose last scrape failed (their counters are those of their last good scrape).
+   *
+   * @generated from field: repeated string unreachable = 7;
+   */
+  unreachable: string[];
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.GetCostResponse.
+ * Use `create(GetCostResponseSchema)` to create a new message.
+ */
+export const GetCostResponseSchema: GenMessage<GetCostResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 33);
+
+/**
  * Where a review case stands.
  *
  * @generated from enum scoremesh.monitor.v1.ReviewStatus
@@ -997,6 +1431,52 @@ export enum ReviewStatus {
  */
 export const ReviewStatusSchema: GenEnum<ReviewStatus> = /*@__PURE__*/
   enumDesc(file_scoremesh_monitor_v1_monitor, 0);
+
+/**
+ * Where a tier's realised default rate stands against its predicted rate.
+ *
+ * @generated from enum scoremesh.monitor.v1.OutcomeBandState
+ */
+export enum OutcomeBandState {
+  /**
+   * @generated from enum value: OUTCOME_BAND_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Fewer outcomes in the window than MONITOR_OUTCOME_MIN_SAMPLE: no verdict.
+   *
+   * @generated from enum value: OUTCOME_BAND_STATE_INSUFFICIENT = 1;
+   */
+  INSUFFICIENT = 1,
+
+  /**
+   * The realised rate is within the predicted rate ± the band.
+   *
+   * @generated from enum value: OUTCOME_BAND_STATE_WITHIN = 2;
+   */
+  WITHIN = 2,
+
+  /**
+   * The realised rate is above the predicted rate + the band (more defaults than the scores said).
+   *
+   * @generated from enum value: OUTCOME_BAND_STATE_ABOVE = 3;
+   */
+  ABOVE = 3,
+
+  /**
+   * The realised rate is below the predicted rate - the band.
+   *
+   * @generated from enum value: OUTCOME_BAND_STATE_BELOW = 4;
+   */
+  BELOW = 4,
+}
+
+/**
+ * Describes the enum scoremesh.monitor.v1.OutcomeBandState.
+ */
+export const OutcomeBandStateSchema: GenEnum<OutcomeBandState> = /*@__PURE__*/
+  enumDesc(file_scoremesh_monitor_v1_monitor, 1);
 
 /**
  * @generated from service scoremesh.monitor.v1.MonitorService
@@ -1091,6 +1571,30 @@ export const MonitorService: GenService<{
     methodKind: "unary";
     input: typeof ListAlertsRequestSchema;
     output: typeof ListAlertsResponseSchema;
+  },
+  /**
+   * GetOutcomes returns, per model version, the realised default rate per risk tier (the decision band) against
+   * the predicted rate (mean score), with each tier's band state, the calibration error and the rolling ROC AUC
+   * over the last MONITOR_OUTCOME_WINDOW outcomes (durable: read from NATS KV; UNAVAILABLE while NATS is away).
+   *
+   * @generated from rpc scoremesh.monitor.v1.MonitorService.GetOutcomes
+   */
+  getOutcomes: {
+    methodKind: "unary";
+    input: typeof GetOutcomesRequestSchema;
+    output: typeof GetOutcomesResponseSchema;
+  },
+  /**
+   * GetCost returns CPU-seconds (and GPU-seconds) per 1,000 decisions per service, and the cost per 1,000
+   * decisions apportioned to each model version and route (worker execution time plus an equal per-decision
+   * share of the rest), from the services' Prometheus metrics (MONITOR_COST_TARGETS), with the versions' AUC.
+   *
+   * @generated from rpc scoremesh.monitor.v1.MonitorService.GetCost
+   */
+  getCost: {
+    methodKind: "unary";
+    input: typeof GetCostRequestSchema;
+    output: typeof GetCostResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_scoremesh_monitor_v1_monitor, 0);

@@ -74,6 +74,7 @@ test("review cases and the audit's review and outcome subjects: the monitor's al
     assert.equal(allows(role, "$KV.scoremesh_reviews.>"), monitor, role);
     assert.equal(allows(role, "$KV.scoremesh_decisions.>"), monitor, role);
     assert.equal(allows(role, "$KV.scoremesh_outcome_counts.>"), monitor, role);
+    assert.equal(allows(role, "$KV.scoremesh_outcome_windows.>"), monitor, role);
     assert.equal(allows(role, "$JS.API.STREAM.CREATE.KV_scoremesh_reviews"), monitor, role);
     assert.equal(allows(role, "scoremesh.audit-review.*"), monitor, role);
     assert.equal(allows(role, "scoremesh.audit-outcome.*"), monitor, role);
