@@ -16,7 +16,9 @@ export class AuditLog {
   }
 
   append(records: DecisionRecord[]): Promise<void> {
-    const text = records.map((r) => JSON.stringify(toJson(DecisionRecordSchema, r))).join("\n") + "\n";
+    // The inputs are for drift only (binned in memory): the file keeps what it kept before, no raw inputs.
+    const text =
+      records.map((r) => JSON.stringify(toJson(DecisionRecordSchema, { ...r, inputs: {} }))).join("\n") + "\n";
     return new Promise((resolve, reject) => this.out.write(text, (err) => (err ? reject(err) : resolve())));
   }
 

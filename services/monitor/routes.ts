@@ -10,6 +10,7 @@ import type { OutcomeDesk } from "./outcomes/outcome-desk.js";
 import type { ScoreDriftWatch } from "./score-drift.js";
 import type { DecisionStats } from "./stats.js";
 import type { RolloutWindows } from "./rollout/windows.js";
+import { getDriftResponse, type DriftWatch } from "./drift/index.js";
 
 export function monitorRoutes(deps: {
   stats: DecisionStats;
@@ -23,6 +24,8 @@ export function monitorRoutes(deps: {
   /** Decisions kept for outcomes, and the outcomes joined to them. */
   outcomes?: OutcomeDesk;
   rollouts?: RolloutWindows;
+  /** Online drift per feature, score and segment (GetDrift). */
+  featureDrift?: DriftWatch;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
@@ -38,6 +41,7 @@ export function monitorRoutes(deps: {
         deps.metrics.add(r);
         deps.reviews.offer(r);
         deps.drift?.add(r);
+        deps.featureDrift?.add(r);
         deps.rollouts?.add(r);
       }
       deps.metrics.received.inc(records.length);
@@ -75,6 +79,9 @@ export function monitorRoutes(deps: {
         queued: BigInt(deps.reviews.queued(model)),
         reviewCases: await durableCases(deps.desk, { limit, model, includeResolved: req.includeResolved }),
       };
+    },
+    getDrift(req) {
+      return deps.featureDrift ? getDriftResponse(deps.featureDrift, req.model) : {};
     },
     ...(deps.desk ? reviewRoutes(deps.desk, deps.outcomes) : {}),
   };

@@ -19,6 +19,7 @@ import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
 import { RolloutWindows } from "./rollout/windows.js";
+import { DriftWatch, registerFeatureDriftGauges } from "./drift/index.js";
 import { startRolloutController } from "./rollout/controller.js";
 
 /**
@@ -31,6 +32,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const reviews = new ReviewQueue({ max: config.reviewQueueMax });
   const repo = new ModelRepository(config.modelRepository);
   const drift = new ScoreDriftWatch(repo, config.driftWindow);
+  const featureDrift = new DriftWatch(repo, config.drift);
   const dashboard = new DashboardFeed(repo, config.segments);
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
   const host = new ServiceHost({
@@ -48,13 +50,14 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log);
   host.add(
     MonitorService,
-    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts }),
+    monitorRoutes({ stats, metrics, reviews, drift, audit, dashboard, desk, outcomes, rollouts, featureDrift }),
   );
   if (audit) host.onClose(() => audit.close());
   await host.listen();
   const workers = new WorkerTable();
   registerWorkerGauges(metrics.registry, workers);
   registerDriftGauges(metrics.registry, drift);
+  registerFeatureDriftGauges(metrics.registry, featureDrift);
   registerShadowGauges(metrics.registry, stats.shadows);
   registerSegmentGauges(metrics.registry, dashboard.segments);
   const workerWatch = watchWorkers({
@@ -91,6 +94,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     workerWatch,
     drift,
     dashboard,
+    featureDrift,
   });
   host.onClose(() => new Promise<void>((r) => http.server.close(() => r())));
   log.info(

@@ -5,5 +5,6 @@ export * from "./ks.js";
 export * from "./psi.js";
 export * from "./rates.js";
 export * from "./sliding-counts.js";
+export * from "./time-counts.js";
 export * from "./arm-sample.js";
 export * from "./canary-analysis.js";

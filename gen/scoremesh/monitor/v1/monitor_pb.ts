@@ -16,10 +16,12 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/monitor/v1/monitor.proto.
  */
 export const file_scoremesh_monitor_v1_monitor: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSLKBAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhIUCgxzZWdtZW50X3J1bGUYFyABKAkaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEidwoIU2hhZG93T2YSGAoQY2hhbXBpb25fdmVyc2lvbhgBIAEoCRIWCg5jaGFtcGlvbl9zY29yZRgCIAEoARI5ChFjaGFtcGlvbl9kZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uIlYKDVJlY29yZFJlcXVlc3QSDgoGc291cmNlGAEgASgJEjUKB3JlY29yZHMYAiADKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZCIiCg5SZWNvcmRSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoDSIRCg9HZXRTdGF0c1JlcXVlc3QinwEKDFZlcnNpb25TdGF0cxINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhEKCWRlY2lzaW9ucxgDIAEoBBIPCgdhcHByb3ZlGAQgASgEEg4KBnJldmlldxgFIAEoBBIPCgdkZWNsaW5lGAYgASgEEhAKCGRlZ3JhZGVkGAcgASgEEhIKCm1lYW5fc2NvcmUYCCABKAEikwIKEEdldFN0YXRzUmVzcG9uc2USFwoPZGVjaXNpb25zX3RvdGFsGAEgASgEEjQKCHZlcnNpb25zGAIgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuVmVyc2lvblN0YXRzEhYKDmxhdGVuY3lfcDUwX21zGAMgASgBEhYKDmxhdGVuY3lfcDk1X21zGAQgASgBEhYKDmxhdGVuY3lfcDk5X21zGAUgASgBEjIKB3NoYWRvd3MYBiADKAsyIS5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dTdGF0cxI0CghvdXRjb21lcxgHIAMoCzIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLk91dGNvbWVDb3VudCKSAQoLU2hhZG93U3RhdHMSDQoFbW9kZWwYASABKAkSGAoQY2hhbXBpb25fdmVyc2lvbhgCIAEoCRIWCg5zaGFkb3dfdmVyc2lvbhgDIAEoCRINCgVwYWlycxgEIAEoBBIbChNtZWFuX2Fic19zY29yZV9kaWZmGAUgASgBEhYKDmFncmVlbWVudF9yYXRlGAYgASgBIlAKEkxpc3RSZXZpZXdzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SDQoFbW9kZWwYAiABKAkSGAoQaW5jbHVkZV9yZXNvbHZlZBgDIAEoCCKhAQoTTGlzdFJldmlld3NSZXNwb25zZRIzCgVjYXNlcxgBIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkEg0KBXRvdGFsGAIgASgEEg4KBnF1ZXVlZBgDIAEoBBI2CgxyZXZpZXdfY2FzZXMYBCADKAsyIC5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdDYXNlIoMDCgpSZXZpZXdDYXNlEg8KB2Nhc2VfaWQYASABKAkSNgoIZGVjaXNpb24YAiABKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZBIyCgZzdGF0dXMYAyABKA4yIi5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdTdGF0dXMSEAoIcmV2aWV3ZXIYBCABKAkSFAoMcmV2aWV3ZXJfa2V5GAUgASgJEi4KCmNsYWltZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKCnJlc29sdXRpb24YByABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIMCgRub3RlGAggASgJEi8KC3Jlc29sdmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglvcGVuZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIv4BCgxSZXZpZXdBY3Rpb24SNQoEa2luZBgBIAEoDjInLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0FjdGlvbi5LaW5kEg8KB2Nhc2VfaWQYAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIMCgRub3RlGAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+CgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIOCgpLSU5EX0NMQUlNEAESEAoMS0lORF9SRVNPTFZFEAIiKwoSQ2xhaW1SZXZpZXdSZXF1ZXN0EhUKDXNpZ25lZF9hY3Rpb24YASABKAkiTAoTQ2xhaW1SZXZpZXdSZXNwb25zZRI1CgtyZXZpZXdfY2FzZRgBIAEoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UiLQoUUmVzb2x2ZVJldmlld1JlcXVlc3QSFQoNc2lnbmVkX2FjdGlvbhgBIAEoCSJOChVSZXNvbHZlUmV2aWV3UmVzcG9uc2USNQoLcmV2aWV3X2Nhc2UYASABKAsyIC5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdDYXNlIoIBChRSZWNvcmRPdXRjb21lUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIuCgdvdXRjb21lGAMgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgEIAEoCSKCAQoVUmVjb3JkT3V0Y29tZVJlc3BvbnNlEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIRCglkdXBsaWNhdGUYBCABKAgixQIKD0RlY2lzaW9uT3V0Y29tZRIRCgl0ZW5hbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjAKCGRlY2lzaW9uGAUgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SDQoFc2NvcmUYBiABKAESLgoKZGVjaWRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoHb3V0Y29tZRgIIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSEwoLb2JzZXJ2ZWRfb24YCSABKAkSLwoLcmVwb3J0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqUBCgxPdXRjb21lQ291bnQSDQoFbW9kZWwYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIwCghkZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEi4KB291dGNvbWUYBCABKA4yHS5zY29yZW1lc2guc2NvcmluZy52MS5PdXRjb21lEg0KBWNvdW50GAUgASgEKnwKDFJldmlld1N0YXR1cxIdChlSRVZJRVdfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUkVWSUVXX1NUQVRVU19PUEVOEAESGQoVUkVWSUVXX1NUQVRVU19DTEFJTUVEEAISGgoWUkVWSUVXX1NUQVRVU19SRVNPTFZFRBADMugECg5Nb25pdG9yU2VydmljZRJVCgZSZWNvcmQSIy5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXF1ZXN0GiQuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkUmVzcG9uc2UiABJbCghHZXRTdGF0cxIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVxdWVzdBomLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVzcG9uc2UiABJkCgtMaXN0UmV2aWV3cxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVzcG9uc2UiABJkCgtDbGFpbVJldmlldxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNsYWltUmV2aWV3UmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNsYWltUmV2aWV3UmVzcG9uc2UiABJqCg1SZXNvbHZlUmV2aWV3Eiouc2NvcmVtZXNoLm1vbml0b3IudjEuUmVzb2x2ZVJldmlld1JlcXVlc3QaKy5zY29yZW1lc2gubW9uaXRvci52MS5SZXNvbHZlUmV2aWV3UmVzcG9uc2UiABJqCg1SZWNvcmRPdXRjb21lEiouc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkT3V0Y29tZVJlcXVlc3QaKy5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRPdXRjb21lUmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSK7BQoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhIUCgxzZWdtZW50X3J1bGUYFyABKAkSQAoGaW5wdXRzGBggAygLMjAuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQuSW5wdXRzRW50cnkaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJ3CghTaGFkb3dPZhIYChBjaGFtcGlvbl92ZXJzaW9uGAEgASgJEhYKDmNoYW1waW9uX3Njb3JlGAIgASgBEjkKEWNoYW1waW9uX2RlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24iVgoNUmVjb3JkUmVxdWVzdBIOCgZzb3VyY2UYASABKAkSNQoHcmVjb3JkcxgCIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkIiIKDlJlY29yZFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgNIhEKD0dldFN0YXRzUmVxdWVzdCKfAQoMVmVyc2lvblN0YXRzEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSEQoJZGVjaXNpb25zGAMgASgEEg8KB2FwcHJvdmUYBCABKAQSDgoGcmV2aWV3GAUgASgEEg8KB2RlY2xpbmUYBiABKAQSEAoIZGVncmFkZWQYByABKAQSEgoKbWVhbl9zY29yZRgIIAEoASKTAgoQR2V0U3RhdHNSZXNwb25zZRIXCg9kZWNpc2lvbnNfdG90YWwYASABKAQSNAoIdmVyc2lvbnMYAiADKAsyIi5zY29yZW1lc2gubW9uaXRvci52MS5WZXJzaW9uU3RhdHMSFgoObGF0ZW5jeV9wNTBfbXMYAyABKAESFgoObGF0ZW5jeV9wOTVfbXMYBCABKAESFgoObGF0ZW5jeV9wOTlfbXMYBSABKAESMgoHc2hhZG93cxgGIAMoCzIhLnNjb3JlbWVzaC5tb25pdG9yLnYxLlNoYWRvd1N0YXRzEjQKCG91dGNvbWVzGAcgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuT3V0Y29tZUNvdW50IpIBCgtTaGFkb3dTdGF0cxINCgVtb2RlbBgBIAEoCRIYChBjaGFtcGlvbl92ZXJzaW9uGAIgASgJEhYKDnNoYWRvd192ZXJzaW9uGAMgASgJEg0KBXBhaXJzGAQgASgEEhsKE21lYW5fYWJzX3Njb3JlX2RpZmYYBSABKAESFgoOYWdyZWVtZW50X3JhdGUYBiABKAEiUAoSTGlzdFJldmlld3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRINCgVtb2RlbBgCIAEoCRIYChBpbmNsdWRlX3Jlc29sdmVkGAMgASgIIqEBChNMaXN0UmV2aWV3c1Jlc3BvbnNlEjMKBWNhc2VzGAEgAygLMiQuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQSDQoFdG90YWwYAiABKAQSDgoGcXVldWVkGAMgASgEEjYKDHJldmlld19jYXNlcxgEIAMoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UigwMKClJldmlld0Nhc2USDwoHY2FzZV9pZBgBIAEoCRI2CghkZWNpc2lvbhgCIAEoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkEjIKBnN0YXR1cxgDIAEoDjIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld1N0YXR1cxIQCghyZXZpZXdlchgEIAEoCRIUCgxyZXZpZXdlcl9rZXkYBSABKAkSLgoKY2xhaW1lZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoKcmVzb2x1dGlvbhgHIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEgwKBG5vdGUYCCABKAkSLwoLcmVzb2x2ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCW9wZW5lZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi/gEKDFJldmlld0FjdGlvbhI1CgRraW5kGAEgASgOMicuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3QWN0aW9uLktpbmQSDwoHY2FzZV9pZBgCIAEoCRIwCghkZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEgwKBG5vdGUYBCABKAkSJgoCYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEg4KCktJTkRfQ0xBSU0QARIQCgxLSU5EX1JFU09MVkUQAiIrChJDbGFpbVJldmlld1JlcXVlc3QSFQoNc2lnbmVkX2FjdGlvbhgBIAEoCSJMChNDbGFpbVJldmlld1Jlc3BvbnNlEjUKC3Jldmlld19jYXNlGAEgASgLMiAuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3Q2FzZSItChRSZXNvbHZlUmV2aWV3UmVxdWVzdBIVCg1zaWduZWRfYWN0aW9uGAEgASgJIk4KFVJlc29sdmVSZXZpZXdSZXNwb25zZRI1CgtyZXZpZXdfY2FzZRgBIAEoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UiggEKFFJlY29yZE91dGNvbWVSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEi4KB291dGNvbWUYAyABKA4yHS5zY29yZW1lc2guc2NvcmluZy52MS5PdXRjb21lEhMKC29ic2VydmVkX29uGAQgASgJIoIBChVSZWNvcmRPdXRjb21lUmVzcG9uc2USDQoFbW9kZWwYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIwCghkZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEhEKCWR1cGxpY2F0ZRgEIAEoCCLFAgoPRGVjaXNpb25PdXRjb21lEhEKCXRlbmFudF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJEg0KBW1vZGVsGAMgASgJEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkSMAoIZGVjaXNpb24YBSABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhINCgVzY29yZRgGIAEoARIuCgpkZWNpZGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgdvdXRjb21lGAggASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgJIAEoCRIvCgtyZXBvcnRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAipQEKDE91dGNvbWVDb3VudBINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEjAKCGRlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SLgoHb3V0Y29tZRgEIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSDQoFY291bnQYBSABKAQiIAoPR2V0RHJpZnRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIncKEEdldERyaWZ0UmVzcG9uc2USNAoIdmVyc2lvbnMYASADKAsyIi5zY29yZW1lc2gubW9uaXRvci52MS5WZXJzaW9uRHJpZnQSLQoEcnVsZRgCIAEoCzIfLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRyaWZ0UnVsZSJ2CglEcmlmdFJ1bGUSEAoIcHNpX3dhcm4YASABKAESEQoJcHNpX2FsZXJ0GAIgASgBEhIKCm1pbl9zYW1wbGUYAyABKA0SGAoQd2luZG93X2RlY2lzaW9ucxgEIAEoDRIWCg53aW5kb3dfc2Vjb25kcxgFIAEoDSKkAgoMRmVhdHVyZURyaWZ0Eg8KB2ZlYXR1cmUYASABKAkSMwoHc3ViamVjdBgCIAEoDjIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRyaWZ0U3ViamVjdBIxCgZ3aW5kb3cYAyABKA4yIS5zY29yZW1lc2gubW9uaXRvci52MS5EcmlmdFdpbmRvdxILCgNwc2kYBCABKAESLwoFbGV2ZWwYBSABKA4yIC5zY29yZW1lc2gubW9uaXRvci52MS5EcmlmdExldmVsEg4KBnNhbXBsZRgGIAEoBBIKCgJrcxgHIAEoARIWCg5rc19zaWduaWZpY2FudBgIIAEoCBIpCgVzaW5jZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAipQEKDFZlcnNpb25EcmlmdBINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEjQKCGZlYXR1cmVzGAMgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuRmVhdHVyZURyaWZ0EjkKCmNvbmZpZGVuY2UYBCABKAsyJS5zY29yZW1lc2gubW9uaXRvci52MS5Db25maWRlbmNlRGVjYXki1wEKD0NvbmZpZGVuY2VEZWNheRIYChByZXZpZXdfdGhyZXNob2xkGAEgASgBEhkKEWRlY2xpbmVfdGhyZXNob2xkGAIgASgBEh4KFnJlZmVyZW5jZV9yZXZpZXdfc2hhcmUYAyABKAESOAoHd2luZG93cxgEIAMoCzInLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNvbmZpZGVuY2VSZWFkaW5nEjUKBnNlcmllcxgFIAMoCzIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNvbmZpZGVuY2VQb2ludCKNAQoRQ29uZmlkZW5jZVJlYWRpbmcSMQoGd2luZG93GAEgASgOMiEuc2NvcmVtZXNoLm1vbml0b3IudjEuRHJpZnRXaW5kb3cSDgoGc2NvcmVkGAIgASgEEhQKDHJldmlld19zaGFyZRgDIAEoARIfChdtZWFuX3RocmVzaG9sZF9kaXN0YW5jZRgEIAEoASKDAQoPQ29uZmlkZW5jZVBvaW50EikKBXN0YXJ0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzY29yZWQYAiABKAQSFAoMcmV2aWV3X3NoYXJlGAMgASgBEh8KF21lYW5fdGhyZXNob2xkX2Rpc3RhbmNlGAQgASgBKnwKDFJldmlld1N0YXR1cxIdChlSRVZJRVdfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUkVWSUVXX1NUQVRVU19PUEVOEAESGQoVUkVWSUVXX1NUQVRVU19DTEFJTUVEEAISGgoWUkVWSUVXX1NUQVRVU19SRVNPTFZFRBADKogBCgpEcmlmdExldmVsEhsKF0RSSUZUX0xFVkVMX1VOU1BFQ0lGSUVEEAASHAoYRFJJRlRfTEVWRUxfSU5TVUZGSUNJRU5UEAESEgoORFJJRlRfTEVWRUxfT0sQAhIUChBEUklGVF9MRVZFTF9XQVJOEAMSFQoRRFJJRlRfTEVWRUxfQUxFUlQQBCpeCgtEcmlmdFdpbmRvdxIcChhEUklGVF9XSU5ET1dfVU5TUEVDSUZJRUQQABIaChZEUklGVF9XSU5ET1dfREVDSVNJT05TEAESFQoRRFJJRlRfV0lORE9XX1RJTUUQAip6CgxEcmlmdFN1YmplY3QSHQoZRFJJRlRfU1VCSkVDVF9VTlNQRUNJRklFRBAAEhcKE0RSSUZUX1NVQkpFQ1RfU0NPUkUQARIXChNEUklGVF9TVUJKRUNUX0lOUFVUEAISGQoVRFJJRlRfU1VCSkVDVF9TRUdNRU5UEAMyxQUKDk1vbml0b3JTZXJ2aWNlElUKBlJlY29yZBIjLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZFJlcXVlc3QaJC5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXNwb25zZSIAElsKCEdldFN0YXRzEiUuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXF1ZXN0GiYuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0U3RhdHNSZXNwb25zZSIAEmQKC0xpc3RSZXZpZXdzEiguc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdFJldmlld3NSZXNwb25zZSIAEmQKC0NsYWltUmV2aWV3Eiguc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXF1ZXN0Gikuc2NvcmVtZXNoLm1vbml0b3IudjEuQ2xhaW1SZXZpZXdSZXNwb25zZSIAEmoKDVJlc29sdmVSZXZpZXcSKi5zY29yZW1lc2gubW9uaXRvci52MS5SZXNvbHZlUmV2aWV3UmVxdWVzdBorLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlc29sdmVSZXZpZXdSZXNwb25zZSIAEmoKDVJlY29yZE91dGNvbWUSKi5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRPdXRjb21lUmVxdWVzdBorLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZE91dGNvbWVSZXNwb25zZSIAElsKCEdldERyaWZ0EiUuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0RHJpZnRSZXF1ZXN0GiYuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0RHJpZnRSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_timestamp, file_scoremesh_scoring_v1_scoring]);
 
 /**
- * What the mesh decided for one request. Carries no raw inputs and no personal data.
+ * What the mesh decided for one request. Carries no protected attributes (only their coarse segments) and no
+ * identifying data; `inputs` carries the non-sensitive validated inputs, for drift (the monitor bins them and
+ * keeps no raw values).
  *
  * @generated from message scoremesh.monitor.v1.DecisionRecord
  */
@@ -126,6 +128,15 @@ export type DecisionRecord = Message<"scoremesh.monitor.v1.DecisionRecord"> & {
    * @generated from field: string segment_rule = 23;
    */
   segmentRule: string;
+
+  /**
+   * The validated request inputs by name, without the protected attributes (SEX, AGE, MARRIAGE: the spec's
+   * `sensitive` inputs, which reach the monitor only as `segment`): FeatureRow.routing_inputs, for per-input
+   * drift against the card's reference profile. Empty from routers that predate it.
+   *
+   * @generated from field: map<string, double> inputs = 24;
+   */
+  inputs: { [key: string]: number };
 };
 
 /**
@@ -845,6 +856,309 @@ export const OutcomeCountSchema: GenMessage<OutcomeCount> = /*@__PURE__*/
   messageDesc(file_scoremesh_monitor_v1_monitor, 19);
 
 /**
+ * @generated from message scoremesh.monitor.v1.GetDriftRequest
+ */
+export type GetDriftRequest = Message<"scoremesh.monitor.v1.GetDriftRequest"> & {
+  /**
+   * The model family; empty: every model.
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.GetDriftRequest.
+ * Use `create(GetDriftRequestSchema)` to create a new message.
+ */
+export const GetDriftRequestSchema: GenMessage<GetDriftRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 20);
+
+/**
+ * @generated from message scoremesh.monitor.v1.GetDriftResponse
+ */
+export type GetDriftResponse = Message<"scoremesh.monitor.v1.GetDriftResponse"> & {
+  /**
+   * @generated from field: repeated scoremesh.monitor.v1.VersionDrift versions = 1;
+   */
+  versions: VersionDrift[];
+
+  /**
+   * The rule every state was read with.
+   *
+   * @generated from field: scoremesh.monitor.v1.DriftRule rule = 2;
+   */
+  rule?: DriftRule | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.GetDriftResponse.
+ * Use `create(GetDriftResponseSchema)` to create a new message.
+ */
+export const GetDriftResponseSchema: GenMessage<GetDriftResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 21);
+
+/**
+ * How drift states are read (MONITOR_DRIFT_* variables, docs/drift.md).
+ *
+ * @generated from message scoremesh.monitor.v1.DriftRule
+ */
+export type DriftRule = Message<"scoremesh.monitor.v1.DriftRule"> & {
+  /**
+   * PSI at or above which a state is WARN (default 0.1) and ALERT (default 0.25).
+   *
+   * @generated from field: double psi_warn = 1;
+   */
+  psiWarn: number;
+
+  /**
+   * @generated from field: double psi_alert = 2;
+   */
+  psiAlert: number;
+
+  /**
+   * Fewer observations than this in a window: INSUFFICIENT, whatever the PSI (default 500).
+   *
+   * @generated from field: uint32 min_sample = 3;
+   */
+  minSample: number;
+
+  /**
+   * The decisions window: the last N observations per version and feature (default 1000).
+   *
+   * @generated from field: uint32 window_decisions = 4;
+   */
+  windowDecisions: number;
+
+  /**
+   * The time window: the last T seconds (default 3600).
+   *
+   * @generated from field: uint32 window_seconds = 5;
+   */
+  windowSeconds: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.DriftRule.
+ * Use `create(DriftRuleSchema)` to create a new message.
+ */
+export const DriftRuleSchema: GenMessage<DriftRule> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 22);
+
+/**
+ * The drift of one feature of one version over one window.
+ *
+ * @generated from message scoremesh.monitor.v1.FeatureDrift
+ */
+export type FeatureDrift = Message<"scoremesh.monitor.v1.FeatureDrift"> & {
+  /**
+   * "score", the input's name (e.g. "PAY_0") or the segment's name (e.g. "age_band").
+   *
+   * @generated from field: string feature = 1;
+   */
+  feature: string;
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.DriftSubject subject = 2;
+   */
+  subject: DriftSubject;
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.DriftWindow window = 3;
+   */
+  window: DriftWindow;
+
+  /**
+   * @generated from field: double psi = 4;
+   */
+  psi: number;
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.DriftLevel level = 5;
+   */
+  level: DriftLevel;
+
+  /**
+   * Observations in the window.
+   *
+   * @generated from field: uint64 sample = 6;
+   */
+  sample: bigint;
+
+  /**
+   * Kolmogorov-Smirnov distance over the reference's bins (continuous inputs and the score only; 0 elsewhere),
+   * and whether it is beyond chance at 1 % for these sample sizes.
+   *
+   * @generated from field: double ks = 7;
+   */
+  ks: number;
+
+  /**
+   * @generated from field: bool ks_significant = 8;
+   */
+  ksSignificant: boolean;
+
+  /**
+   * Since when the level is what it is.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 9;
+   */
+  since?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.FeatureDrift.
+ * Use `create(FeatureDriftSchema)` to create a new message.
+ */
+export const FeatureDriftSchema: GenMessage<FeatureDrift> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 23);
+
+/**
+ * The drift of one model version.
+ *
+ * @generated from message scoremesh.monitor.v1.VersionDrift
+ */
+export type VersionDrift = Message<"scoremesh.monitor.v1.VersionDrift"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: repeated scoremesh.monitor.v1.FeatureDrift features = 3;
+   */
+  features: FeatureDrift[];
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.ConfidenceDecay confidence = 4;
+   */
+  confidence?: ConfidenceDecay | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.VersionDrift.
+ * Use `create(VersionDriftSchema)` to create a new message.
+ */
+export const VersionDriftSchema: GenMessage<VersionDrift> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 24);
+
+/**
+ * Confidence decay of one version: how many of its model scores fall in the review band (review <= score <
+ * decline, the card's thresholds) and how far they are from the nearest threshold, over the windows and per
+ * minute over the time window.
+ *
+ * @generated from message scoremesh.monitor.v1.ConfidenceDecay
+ */
+export type ConfidenceDecay = Message<"scoremesh.monitor.v1.ConfidenceDecay"> & {
+  /**
+   * @generated from field: double review_threshold = 1;
+   */
+  reviewThreshold: number;
+
+  /**
+   * @generated from field: double decline_threshold = 2;
+   */
+  declineThreshold: number;
+
+  /**
+   * The share of the reference profile's scores in the review band (interpolated within its bins).
+   *
+   * @generated from field: double reference_review_share = 3;
+   */
+  referenceReviewShare: number;
+
+  /**
+   * @generated from field: repeated scoremesh.monitor.v1.ConfidenceReading windows = 4;
+   */
+  windows: ConfidenceReading[];
+
+  /**
+   * Per minute, oldest first (minutes without a scored decision left out).
+   *
+   * @generated from field: repeated scoremesh.monitor.v1.ConfidencePoint series = 5;
+   */
+  series: ConfidencePoint[];
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ConfidenceDecay.
+ * Use `create(ConfidenceDecaySchema)` to create a new message.
+ */
+export const ConfidenceDecaySchema: GenMessage<ConfidenceDecay> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 25);
+
+/**
+ * @generated from message scoremesh.monitor.v1.ConfidenceReading
+ */
+export type ConfidenceReading = Message<"scoremesh.monitor.v1.ConfidenceReading"> & {
+  /**
+   * @generated from field: scoremesh.monitor.v1.DriftWindow window = 1;
+   */
+  window: DriftWindow;
+
+  /**
+   * Model-scored decisions in the window.
+   *
+   * @generated from field: uint64 scored = 2;
+   */
+  scored: bigint;
+
+  /**
+   * @generated from field: double review_share = 3;
+   */
+  reviewShare: number;
+
+  /**
+   * @generated from field: double mean_threshold_distance = 4;
+   */
+  meanThresholdDistance: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ConfidenceReading.
+ * Use `create(ConfidenceReadingSchema)` to create a new message.
+ */
+export const ConfidenceReadingSchema: GenMessage<ConfidenceReading> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 26);
+
+/**
+ * @generated from message scoremesh.monitor.v1.ConfidencePoint
+ */
+export type ConfidencePoint = Message<"scoremesh.monitor.v1.ConfidencePoint"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start = 1;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint64 scored = 2;
+   */
+  scored: bigint;
+
+  /**
+   * @generated from field: double review_share = 3;
+   */
+  reviewShare: number;
+
+  /**
+   * @generated from field: double mean_threshold_distance = 4;
+   */
+  meanThresholdDistance: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ConfidencePoint.
+ * Use `create(ConfidencePointSchema)` to create a new message.
+ */
+export const ConfidencePointSchema: GenMessage<ConfidencePoint> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 27);
+
+/**
  * Where a review case stands.
  *
  * @generated from enum scoremesh.monitor.v1.ReviewStatus
@@ -882,6 +1196,118 @@ export enum ReviewStatus {
  */
 export const ReviewStatusSchema: GenEnum<ReviewStatus> = /*@__PURE__*/
   enumDesc(file_scoremesh_monitor_v1_monitor, 0);
+
+/**
+ * What a drift state says.
+ *
+ * @generated from enum scoremesh.monitor.v1.DriftLevel
+ */
+export enum DriftLevel {
+  /**
+   * @generated from enum value: DRIFT_LEVEL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Below the minimum sample: no state yet.
+   *
+   * @generated from enum value: DRIFT_LEVEL_INSUFFICIENT = 1;
+   */
+  INSUFFICIENT = 1,
+
+  /**
+   * @generated from enum value: DRIFT_LEVEL_OK = 2;
+   */
+  OK = 2,
+
+  /**
+   * @generated from enum value: DRIFT_LEVEL_WARN = 3;
+   */
+  WARN = 3,
+
+  /**
+   * @generated from enum value: DRIFT_LEVEL_ALERT = 4;
+   */
+  ALERT = 4,
+}
+
+/**
+ * Describes the enum scoremesh.monitor.v1.DriftLevel.
+ */
+export const DriftLevelSchema: GenEnum<DriftLevel> = /*@__PURE__*/
+  enumDesc(file_scoremesh_monitor_v1_monitor, 1);
+
+/**
+ * Which window a reading covers.
+ *
+ * @generated from enum scoremesh.monitor.v1.DriftWindow
+ */
+export enum DriftWindow {
+  /**
+   * @generated from enum value: DRIFT_WINDOW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The last N observations (DriftRule.window_decisions).
+   *
+   * @generated from enum value: DRIFT_WINDOW_DECISIONS = 1;
+   */
+  DECISIONS = 1,
+
+  /**
+   * The last T seconds (DriftRule.window_seconds).
+   *
+   * @generated from enum value: DRIFT_WINDOW_TIME = 2;
+   */
+  TIME = 2,
+}
+
+/**
+ * Describes the enum scoremesh.monitor.v1.DriftWindow.
+ */
+export const DriftWindowSchema: GenEnum<DriftWindow> = /*@__PURE__*/
+  enumDesc(file_scoremesh_monitor_v1_monitor, 2);
+
+/**
+ * What a drift reading is of.
+ *
+ * @generated from enum scoremesh.monitor.v1.DriftSubject
+ */
+export enum DriftSubject {
+  /**
+   * @generated from enum value: DRIFT_SUBJECT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The model's score (champion and canary routes, not degraded) against `profile.score`.
+   *
+   * @generated from enum value: DRIFT_SUBJECT_SCORE = 1;
+   */
+  SCORE = 1,
+
+  /**
+   * A non-sensitive input's raw values (DecisionRecord.inputs) against `profile.inputs.<name>`.
+   *
+   * @generated from enum value: DRIFT_SUBJECT_INPUT = 2;
+   */
+  INPUT = 2,
+
+  /**
+   * A protected attribute's segment (DecisionRecord.segment, e.g. age_band) against its input's profile rebinned
+   * to the segment's bands (bands the profile cannot split are merged).
+   *
+   * @generated from enum value: DRIFT_SUBJECT_SEGMENT = 3;
+   */
+  SEGMENT = 3,
+}
+
+/**
+ * Describes the enum scoremesh.monitor.v1.DriftSubject.
+ */
+export const DriftSubjectSchema: GenEnum<DriftSubject> = /*@__PURE__*/
+  enumDesc(file_scoremesh_monitor_v1_monitor, 3);
 
 /**
  * @generated from service scoremesh.monitor.v1.MonitorService
@@ -954,6 +1380,20 @@ export const MonitorService: GenService<{
     methodKind: "unary";
     input: typeof RecordOutcomeRequestSchema;
     output: typeof RecordOutcomeResponseSchema;
+  },
+  /**
+   * GetDrift returns the online drift of each model version the monitor has seen (of `model`, or every model):
+   * PSI of the score, of every input and of each protected attribute's segment distribution against the
+   * version's reference profile (the card's `profile`), over the last N decisions and over the last T seconds,
+   * each with its state (docs/drift.md), and the confidence decay (review-band share, distance from the
+   * thresholds) over time. Versions without a reference profile are absent.
+   *
+   * @generated from rpc scoremesh.monitor.v1.MonitorService.GetDrift
+   */
+  getDrift: {
+    methodKind: "unary";
+    input: typeof GetDriftRequestSchema;
+    output: typeof GetDriftResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_scoremesh_monitor_v1_monitor, 0);
