@@ -40,7 +40,9 @@ export function segmentReference(
   const index = new Map(groups.map((g, i) => [g, i]));
   const counts = new Array<number>(groups.length).fill(0);
   perBin.forEach((labels, j) => {
-    for (const l of labels) counts[index.get(root(l))!]! += profile.counts[j]! / labels.length;
+    const perGroup = new Map<number, number>();
+    for (const l of labels) perGroup.set(index.get(root(l))!, (perGroup.get(index.get(root(l))!) ?? 0) + 1);
+    for (const [g, n] of perGroup) counts[g]! += (profile.counts[j]! * n) / labels.length;
   });
   const groupOf = new Map(perBin.flat().map((l) => [l, index.get(root(l))!]));
   const names = groups.map((g) => [...groupOf].filter(([, i]) => i === index.get(g)).map(([l]) => l));

@@ -284,7 +284,13 @@ test("declines and reviews carry reason codes; approvals only when the row asks 
 test("each decision gives the monitor a record, with the row's trace, segment and imputed features", async () => {
   const { client, records } = await router({ [CHAMPION]: onnx(CHAMPION) });
   const rows = featureRows(3);
-  rows[0] = { ...rows[0], traceId: "a".repeat(32), segment: { age_band: "30-39" }, imputed: ["limit_bal"] };
+  rows[0] = {
+    ...rows[0],
+    traceId: "a".repeat(32),
+    segment: { age_band: "30-39" },
+    imputed: ["limit_bal"],
+    routingInputs: { LIMIT_BAL: 20000, PAY_0: 2 },
+  };
   const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows });
   assert.equal(records.length, 3);
   records.forEach((r, i) => {
@@ -304,6 +310,7 @@ test("each decision gives the monitor a record, with the row's trace, segment an
   assert.equal(records[0]!.traceId, "a".repeat(32), "a row keeps the trace of its own public call");
   assert.deepEqual(records[0]!.segment, { age_band: "30-39" });
   assert.deepEqual(records[0]!.imputed, ["limit_bal"]);
+  assert.deepEqual(records[0]!.inputs, { LIMIT_BAL: 20000, PAY_0: 2 }, "the non-sensitive inputs, for drift");
   assert.deepEqual(res.decisions[0]!.imputedFeatures, ["limit_bal"]);
   assert.equal(records[1]!.traceId, "", "no row trace and no active span: no trace id");
 });
