@@ -49,14 +49,16 @@ export interface VersionDriftView {
 
 interface Entry {
   drift: VersionDrift;
-  sinceRead: number;
+  /** When its states were last read (ms). */
+  readAt: number;
 }
 
 /**
  * Online drift of every model version the monitor sees that has a reference profile (the card's `profile`):
  * the score, every non-sensitive input and every protected attribute's segment, over the last N decisions and
- * the last T, and the confidence decay. States are read every `readEvery` records of a version (so that `since`
- * is current to that many decisions) and on every read; a version without a profile is not watched.
+ * the last T, and the confidence decay. A record costs a binary search and two counter updates per feature; the
+ * states are read (PSI over the bins) at most every `readEveryMs` as records come (so that `since` is current to
+ * that) and on every read; a version without a profile is not watched.
  */
 export class DriftWatch implements DriftStateSource {
   private readonly versions = new Map<string, Entry | null>();
@@ -65,7 +67,7 @@ export class DriftWatch implements DriftStateSource {
     private readonly repo: Pick<ModelRepository, "card" | "spec">,
     readonly rule: DriftRule = DEFAULT_DRIFT_RULE,
     private readonly clock: () => number = Date.now,
-    private readonly readEvery = 100,
+    private readonly readEveryMs = 1000,
   ) {}
 
   add(r: DecisionRecord): void {
@@ -73,8 +75,8 @@ export class DriftWatch implements DriftStateSource {
     if (!e) return;
     const now = this.clock();
     e.drift.add(r, now);
-    if (++e.sinceRead >= this.readEvery) {
-      e.sinceRead = 0;
+    if (now - e.readAt >= this.readEveryMs) {
+      e.readAt = now;
       e.drift.readings(now);
     }
   }
@@ -101,7 +103,7 @@ export class DriftWatch implements DriftStateSource {
     const out: VersionDriftView[] = [];
     for (const e of this.versions.values()) {
       if (!e || (model !== undefined && e.drift.model !== model)) continue;
-      e.sinceRead = 0;
+      e.readAt = now;
       const d = e.drift;
       const overTime = d.confidence.overTime(now);
       out.push({
@@ -125,7 +127,7 @@ export class DriftWatch implements DriftStateSource {
     let e = this.versions.get(key);
     if (e === undefined) {
       const drift = this.driftOf(model, version);
-      e = drift ? { drift, sinceRead: 0 } : null;
+      e = drift ? { drift, readAt: this.clock() } : null;
       this.versions.set(key, e);
     }
     return e;

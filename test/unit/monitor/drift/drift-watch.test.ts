@@ -17,7 +17,7 @@ const rows = stream.rows.map((_, i) => i);
 
 function watch(rule = RULE) {
   const clock = { now: Date.UTC(2026, 10, 30) };
-  return { w: new DriftWatch(repo, rule, () => clock.now, 1), clock };
+  return { w: new DriftWatch(repo, rule, () => clock.now, 0), clock };
 }
 
 test("no state below the minimum sample; then ok, then alert with its since; the time window forgets", () => {
