@@ -23,6 +23,7 @@ function loadAssets(): Map<string, Asset> {
     ["/", file(join(STATIC, "dashboard.html"), "text/html; charset=utf-8")],
     ["/assets/dashboard.js", file(join(STATIC, "dashboard.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard-tables.js", file(join(STATIC, "dashboard-tables.js"), "text/javascript; charset=utf-8")],
+    ["/assets/dashboard-drift.js", file(join(STATIC, "dashboard-drift.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard.css", file(join(STATIC, "dashboard.css"), "text/css; charset=utf-8")],
     ["/assets/chart.umd.min.js", file(chartJs, "text/javascript; charset=utf-8")],
   ]);

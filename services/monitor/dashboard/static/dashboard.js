@@ -160,6 +160,7 @@ function draw(snap) {
   drawSegments(snap);
   drawVersions(snap);
   drawWorkers(snap);
+  window.dashboardDrift?.draw(snap, { chart, setData, line, colorOf });
 }
 
 async function poll() {

@@ -10,7 +10,12 @@ import {
   MonitorService,
 } from "../../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { AuditLog } from "../../../../services/monitor/audit-log.js";
-import { DriftWatch, registerFeatureDriftGauges, type DriftRule } from "../../../../services/monitor/drift/index.js";
+import {
+  DriftWatch,
+  driftJson,
+  registerFeatureDriftGauges,
+  type DriftRule,
+} from "../../../../services/monitor/drift/index.js";
 import { DecisionMetrics } from "../../../../services/monitor/metrics.js";
 import { ReviewQueue } from "../../../../services/monitor/review-queue.js";
 import { monitorRoutes } from "../../../../services/monitor/routes.js";
@@ -49,6 +54,12 @@ test("Record feeds the drift watch; GetDrift, the gauges and the audit file (no 
   assert.equal(band.subject, DriftSubject.SEGMENT);
   assert.ok(v.confidence!.windows.length === 2 && v.confidence!.windows[0]!.scored === 200n);
   assert.equal((await client.getDrift({ model: "nope" })).versions.length, 0);
+
+  const json = driftJson(featureDrift);
+  assert.equal(json.rule.window_seconds, 3600);
+  const payJson = json.versions[0]!.features.find((f) => f.feature === "PAY_0" && f.window === "decisions")!;
+  assert.deepEqual([payJson.level, payJson.sample], ["alert", 200]);
+  assert.equal(json.versions[0]!.confidence.decisions.scored, 200);
 
   const text = await metrics.registry.metrics();
   assert.match(
