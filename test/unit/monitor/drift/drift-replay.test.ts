@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { DecisionRecord } from "../../../../gen/scoremesh/monitor/v1/monitor_pb.js";
-import { DriftWatch, DEFAULT_DRIFT_RULE, type DriftState } from "../../../../services/monitor/drift/index.js";
+import { DriftWatch, DEFAULT_DRIFT_RULE } from "../../../../services/monitor/drift/index.js";
 import { CreditStream, MODEL, repo } from "./credit-stream.js";
 
 // Drift replay with the credit data (docs/drift.md): rows of models/credit-default/data/credit_default.csv through
@@ -17,25 +17,6 @@ function watch() {
   const w = new DriftWatch(repo, DEFAULT_DRIFT_RULE, () => now);
   return { w, feed: (r: DecisionRecord) => (w.add(r), (now += 50)) };
 }
-
-/** Feeds `records`, reading every state after each; the 1-based index of the first decision after which `hit` holds. */
-function delayUntil(
-  t: ReturnType<typeof watch>,
-  records: DecisionRecord[],
-  hit: (s: DriftState) => boolean,
-): { at?: number; state?: DriftState } {
-  for (let i = 0; i < records.length; i++) {
-    t.feed(records[i]!);
-    const state = t.w.driftStates(MODEL).find(hit);
-    if (state) return { at: i + 1, state };
-  }
-  return {};
-}
-
-const alertOn =
-  (feature: string, window = "decisions") =>
-  (s: DriftState) =>
-    s.feature === feature && s.window === window && s.state === "alert";
 
 test("a stream drawn like the training data raises no drift alert over 10,000 decisions", (t) => {
   const { w, feed } = watch();
@@ -64,42 +45,62 @@ test("a stream drawn like the training data raises no drift alert over 10,000 de
   assert.equal(alerts, 0, "no alert");
 });
 
-test("young applicants only (AGE < 30) raise the age band's alert, and correlated inputs drift too", (t) => {
-  const young = stream.where((r) => r["AGE"]! < 30);
+/** Feeds `records`, reading every state after each: per feature and window, after how many it first warned and alerted. */
+function firstStates(t: ReturnType<typeof watch>, records: DecisionRecord[]) {
+  const first = new Map<string, { warn?: number; alert?: number }>();
+  records.forEach((r, i) => {
+    t.feed(r);
+    for (const s of t.w.driftStates(MODEL)) {
+      if (s.state !== "warn" && s.state !== "alert") continue;
+      const key = `${s.feature}/${s.window}`;
+      const f = first.get(key) ?? {};
+      f.warn ??= i + 1;
+      if (s.state === "alert") f.alert ??= i + 1;
+      first.set(key, f);
+    }
+  });
+  return first;
+}
+
+const shown = (first: Map<string, { warn?: number; alert?: number }>) =>
+  [...first].map(([k, f]) => `${k} warn ${f.warn} alert ${f.alert ?? "-"}`).join("; ");
+
+/** A watch that has seen `n` decisions drawn like the training data (no state past ok). */
+function warmed(n: number, seed: number) {
   const tw = watch();
-  for (const r of stream.draw(everyRow, 1000, 2)) tw.feed(r);
+  for (const r of stream.draw(everyRow, n, seed)) tw.feed(r);
   assert.deepEqual(
-    tw.w.driftStates(MODEL).filter((s) => s.state === "alert"),
+    tw.w.driftStates(MODEL).filter((s) => s.state !== "ok"),
     [],
   );
-  const records = stream.draw(young, 3000, 3);
-  const band = delayUntil(tw, records, alertOn("age_band"));
-  const rest = records.slice(band.at ?? 0);
-  const input = delayUntil(tw, rest, (s) => s.subject === "input" && s.window === "decisions" && s.state !== "ok");
-  for (const r of rest.slice(input.at ?? 0)) tw.feed(r);
-  t.diagnostic(`age_band alert after ${band.at} young decisions (PSI ${band.state?.psi.toFixed(3)})`);
-  t.diagnostic(
-    `first input past warn: ${input.state?.feature} ${input.state?.state} after ${(band.at ?? 0) + (input.at ?? NaN)} (PSI ${input.state?.psi.toFixed(3)})`,
+  return tw;
+}
+
+test("young applicants only (AGE < 30): the age band alerts, marriage follows, a correlated input warns", (t) => {
+  const young = stream.draw(
+    stream.where((r) => r["AGE"]! < 30),
+    2000,
+    3,
   );
-  const all = tw.w.driftStates(MODEL).filter((s) => s.window === "decisions" && s.state !== "ok");
-  t.diagnostic(`after 3000: ${all.map((s) => `${s.feature} ${s.state} ${s.psi.toFixed(3)}`).join(", ")}`);
-  assert.ok(band.at !== undefined);
+  const first = firstStates(warmed(1000, 2), young);
+  t.diagnostic(`after 1,000 like the training data, then young applicants: ${shown(first)}`);
+  assert.ok(first.get("age_band/decisions")!.alert! <= 500, "the age band alerts within 500 decisions");
+  assert.ok(first.get("marriage/decisions")!.alert! <= 1000, "marriage (young applicants are single) alerts too");
+  assert.ok(first.get("LIMIT_BAL/decisions")!.warn! <= 1000, "their credit limits are lower: LIMIT_BAL warns");
+  assert.ok(first.get("age_band/time")!.alert! <= 1000, "the hour's window, which still holds the first 1,000");
+  const cold = firstStates(watch(), young.slice(0, 600));
+  assert.equal(cold.get("age_band/decisions")?.alert, 500, "from an empty window: at the minimum sample");
 });
 
-test("already-delinquent clients (PAY_0 >= 2) raise PAY_0's and the score's alerts", (t) => {
-  const late = stream.where((r) => r["PAY_0"]! >= 2);
-  const tw = watch();
-  for (const r of stream.draw(everyRow, 1000, 4)) tw.feed(r);
-  const records = stream.draw(late, 3000, 5);
-  const pay = delayUntil(tw, records, alertOn("PAY_0"));
-  const tw2 = watch();
-  for (const r of stream.draw(everyRow, 1000, 4)) tw2.feed(r);
-  const score = delayUntil(tw2, records, alertOn("score"));
-  for (const r of records.slice(score.at ?? 0)) tw2.feed(r);
-  t.diagnostic(
-    `PAY_0 alert after ${pay.at} (PSI ${pay.state?.psi.toFixed(3)}); score alert after ${score.at} (PSI ${score.state?.psi.toFixed(3)})`,
+test("already-delinquent clients (PAY_0 >= 2): PAY_0 and the score alert, the other repayment statuses follow", (t) => {
+  const late = stream.draw(
+    stream.where((r) => r["PAY_0"]! >= 2),
+    2000,
+    5,
   );
-  const all = tw2.w.driftStates(MODEL).filter((s) => s.window === "decisions" && s.state !== "ok");
-  t.diagnostic(`after 3000: ${all.map((s) => `${s.feature} ${s.state} ${s.psi.toFixed(3)}`).join(", ")}`);
-  assert.ok(pay.at !== undefined);
+  const first = firstStates(warmed(1000, 4), late);
+  t.diagnostic(`after 1,000 like the training data, then delinquent clients: ${shown(first)}`);
+  assert.ok(first.get("PAY_0/decisions")!.alert! <= 250, "PAY_0 alerts within 250 decisions");
+  assert.ok(first.get("score/decisions")!.alert! <= 400, "the score alerts within 400 decisions");
+  assert.ok(first.get("PAY_2/decisions")!.alert! <= 1000);
 });
