@@ -51,7 +51,9 @@ function versionLines(v: VersionDrift, now: number): string[] {
     `  ${"feature".padEnd(pad)}  last N: psi  state  sample  since   last T: psi  state  sample`,
   ];
   for (const [name, w] of byFeature)
-    lines.push(`  ${name.padEnd(pad)}  ${cell(w[DriftWindow.DECISIONS], now)}   ${cell(w[DriftWindow.TIME], now)}`);
+    lines.push(
+      `  ${name.padEnd(pad)}  ${cell(w[DriftWindow.DECISIONS], now)}   ${cell(w[DriftWindow.TIME], now)}`.trimEnd(),
+    );
   const c = v.confidence;
   if (c) {
     const [last, time] = [DriftWindow.DECISIONS, DriftWindow.TIME].map((w) => c.windows.find((x) => x.window === w));
