@@ -6,6 +6,9 @@ import { DEFAULT_PORTS } from "../local/mesh.js";
  * manifest test checks it against what the services really read (each service's readConfig) and serve.
  */
 
+/** The namespace the manifests are written for (certificate names, the Prometheus queries of the KEDA overlays). */
+export const NAMESPACE = "scoremesh";
+
 /** Where the image keeps the project (WORKDIR in deploy/image/Dockerfile). */
 export const APP_DIR = "/app";
 /** Mount points of the secrets and config maps every service gets. */

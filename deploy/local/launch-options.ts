@@ -30,8 +30,9 @@ export const LAUNCH_USAGE = `usage: npm start [-- --port-offset N] [--state-dir 
   --state-dir DIR   NATS data, logs, audit log and mesh.json (default .scoremesh, relative to the project);
                     meshctl --state-dir DIR finds the mesh there
   --ready-timeout S how long every service has to report SERVING (default 60 s)
-  --replicas N      N each of feature, router and model worker (default 1; the extra ones on free ports): each
-                    hop balances over them and carries on when one goes
+  --replicas N      N each of validator, feature, router and model worker (default 1; the extra ones on free
+                    ports): each hop balances over them and carries on when one goes; the extra validators'
+                    addresses are printed (clients balance over them); one monitor
 One port at a time (wins over the offset): ${(Object.keys(DEFAULT_PORTS) as (keyof MeshPorts)[])
   .map((k) => `${portVariable(k)} (${DEFAULT_PORTS[k]})`)
   .join(", ")}.`;

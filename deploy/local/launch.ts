@@ -10,7 +10,7 @@ import {
 } from "./launch-options.js";
 import { bootstrapLines } from "./control-bootstrap.js";
 import { DEV_KEY_FILE, DEV_TENANT } from "./dev-tenant.js";
-import { PortsInUseError, PROJECT_ROOT, startMesh } from "./mesh.js";
+import { PortsInUseError, PROJECT_ROOT, startMesh, type Mesh } from "./mesh.js";
 import { readMeshState, removeMeshState, writeMeshState } from "./mesh-state.js";
 import { findNatsServer, NATS_INSTALL_HINT } from "./nats-server.js";
 import { NotServingError } from "./readiness.js";
@@ -100,6 +100,20 @@ function tlsLine(tls: "mtls" | "off", env: Record<string, string>): string {
   return `mutual TLS                ${rel(dirname(env["TLS_CA_FILE"] ?? ""))}/ (tools: -cacert ${rel(env["TLS_CA_FILE"])} -cert ${rel(env["TLS_CERT_FILE"])} -key ${rel(env["TLS_KEY_FILE"])})`;
 }
 
+/**
+ * The edge's other replicas (--replicas N): each on its own gRPC and HTTP ports (grpc-js cannot share a port:
+ * no SO_REUSEPORT, and Node 20's net has no reusePort), all sharing tenants, limits and quotas over NATS.
+ */
+function validatorReplicaLines(mesh: Mesh): string {
+  const extra = mesh.instances.filter((i) => i.startsWith("validator-"));
+  return extra
+    .map((i) => {
+      const env = mesh.envOf(i);
+      return `\n  ${i.padEnd(24)}  ${env["VALIDATOR_GRPC_ADDR"]} (gRPC), http://${env["VALIDATOR_HTTP_ADDR"]} (HTTP): clients balance over the list`;
+    })
+    .join("");
+}
+
 /** What the launcher says about the development tenant's API key. */
 function devKeyLines(apiKey: string | undefined, stateDir: string): string {
   if (!apiKey)
@@ -130,6 +144,7 @@ async function main(): Promise<void> {
     features: opts.replicas,
     routers: opts.replicas,
     workers: opts.replicas,
+    validators: opts.replicas,
     supervise,
     tls,
   }).catch((err: Error) => {
@@ -144,7 +159,7 @@ async function main(): Promise<void> {
   const meshctlFlags = stateDir === ".scoremesh" ? "" : ` --state-dir ${stateDir}`;
   console.log(`scoremesh is up (${((performance.now() - started) / 1000).toFixed(1)} s). Endpoints:
   scoring API, gRPC         127.0.0.1:${ports.validatorGrpc}   (scoremesh.scoring.v1.ScoringService, reflection on)
-  scoring API, HTTP         http://127.0.0.1:${ports.validatorHttp}   (Connect JSON and gRPC-Web)
+  scoring API, HTTP         http://127.0.0.1:${ports.validatorHttp}   (Connect JSON and gRPC-Web)${validatorReplicaLines(mesh)}
   monitor page              http://127.0.0.1:${ports.monitorHttp}/   (/metrics for Prometheus)
   model worker (OIP v2)     127.0.0.1:${ports.worker}
   feature, router, monitor  127.0.0.1:${ports.feature}, 127.0.0.1:${ports.router}, 127.0.0.1:${ports.monitor}

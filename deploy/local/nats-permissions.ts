@@ -124,7 +124,8 @@ export const AUDIT_READ_SUBJECTS = [
 
 /**
  * The audit trail's subjects per role: routers publish records and checkpoints (PubAcks come to their inbox) and
- * nothing else of the stream; control creates the stream (the launcher, before routers start) and reads it.
+ * nothing else of the stream; control creates the stream (the launcher, before routers start), reads it and cuts
+ * its oldest messages at a checkpoint boundary (retention). No role deletes single messages.
  */
 export const AUDIT_SUBJECTS: Record<NatsRole, string[]> = {
   control: [
@@ -132,6 +133,8 @@ export const AUDIT_SUBJECTS: Record<NatsRole, string[]> = {
     `$JS.API.STREAM.CREATE.${AUDIT_STREAM}`,
     // A stream of an older build gets the subjects it lacks.
     `$JS.API.STREAM.UPDATE.${AUDIT_STREAM}`,
+    // Retention (`meshctl audit retain`): purges the oldest messages, up to a checkpoint boundary.
+    `$JS.API.STREAM.PURGE.${AUDIT_STREAM}`,
   ],
   router: [`${AUDIT_RECORD_PREFIX}.*.*`, `${AUDIT_CHECKPOINT_PREFIX}.*`],
   "model-worker": [],

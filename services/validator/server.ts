@@ -23,6 +23,7 @@ import { IdempotencyCache } from "./idempotency/idempotency-cache.js";
 import { scoringRoutes, type ScoreResponseInit } from "./routes.js";
 import type { ValidatedRowInit } from "./score-rows.js";
 import { outcomeRoutes } from "./outcome-route.js";
+import { decisionRoutes } from "./decision-route.js";
 
 /**
  * The validator, the public edge: ScoringService on a gRPC listener and an HTTP listener (Connect JSON and
@@ -81,6 +82,7 @@ export async function startValidator(config: ValidatorConfig, log: Logger): Prom
     ? createGrpcTransport({ address: config.monitorAddr, credentials: config.tls.channel() })
     : undefined;
   Object.assign(routes, withPublicErrors(outcomeRoutes(config, monitorTransport, auth?.guard), log));
+  Object.assign(routes, withPublicErrors(decisionRoutes(config, monitorTransport, auth?.guard), log));
   const edgeMetrics = new EdgeMetrics(metrics.registry, new Set(specs.keys()));
   const admission = edgeAdmission(config, edgeMetrics);
   // The public listeners serve clients outside the mesh: TLS without client certificates, or plaintext.

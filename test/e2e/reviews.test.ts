@@ -19,7 +19,7 @@ interface CaseJson {
 describe("review workflow: durable cases, claimed and resolved by identified reviewers, in the audit trail", () => {
   let fx: MeshFixture;
   const reviewed: string[] = [];
-  const scored: { requestId: string; decision: Decision; modelVersion: string }[] = [];
+  const scored: { requestId: string; decision: Decision; modelVersion: string; score: number }[] = [];
   /** meshctl as the second reviewer: the launcher's operator key. */
   const asB = (...args: string[]) =>
     runMeshctl({ ...meshctlEnv(fx.mesh), SCOREMESH_OPERATOR_KEY_FILE: fx.mesh.keys.launcherOperatorKeyFile }, args);
@@ -173,5 +173,63 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
       [[target.modelVersion, target.decision, Outcome.DEFAULTED, 1n]],
       "counted once, by version x decision x outcome",
     );
+  });
+
+  test("GetDecisionRecord: a tenant reads its own decision (with its outcome); another tenant's is NOT_FOUND, as an unknown one", async () => {
+    const err = (p: Promise<unknown>) =>
+      p.then(
+        () => assert.fail("accepted"),
+        (e: unknown) => ConnectError.from(e),
+      );
+    const mine = scored.find((r) => r.decision !== Decision.APPROVE) ?? scored[1]!;
+    const rec = await fx.scoring.getDecisionRecord({ requestId: mine.requestId });
+    assert.deepEqual(
+      [rec.requestId, rec.model, rec.modelVersion, rec.decision, rec.score],
+      [mine.requestId, MODEL, mine.modelVersion, mine.decision, mine.score],
+    );
+    assert.ok(rec.decidedAt && rec.traceId.length === 32, "decided_at and trace id kept");
+    if (mine.decision !== Decision.APPROVE) assert.ok(rec.reasons.length > 0, "the reasons returned are kept");
+    const unknown = await err(fx.scoring.getDecisionRecord({ requestId: "no-such-request" }));
+    assert.equal(unknown.code, Code.NotFound);
+    const empty = await err(fx.scoring.getDecisionRecord({ requestId: "" }));
+    assert.deepEqual(
+      fieldViolations(empty).map((x) => [x.field, x.reason]),
+      [["request_id", "REQUIRED"]],
+    );
+
+    const made = await fx.meshctl("tenant", "create", "reader", "--json");
+    assert.equal(made.code, 0, made.stderr);
+    const { key } = JSON.parse(made.stdout) as { key: string };
+    const transport = withBearer(
+      createGrpcTransport({
+        address: fx.mesh.env["VALIDATOR_GRPC_ADDR"]!,
+        credentials: fx.mesh.credentials("validator"),
+      }),
+      key,
+    );
+    try {
+      const other = createClient(ScoringService, transport);
+      let theirs: ConnectError | undefined;
+      for (const stop = Date.now() + 10_000; Date.now() < stop; await sleep(200)) {
+        theirs = await err(other.getDecisionRecord({ requestId: mine.requestId }));
+        if (theirs.code !== Code.Unauthenticated) break;
+      }
+      assert.equal(theirs?.code, Code.NotFound, "another tenant's record is not found");
+      const missing = await err(other.getDecisionRecord({ requestId: "no-such-request" }));
+      assert.equal(theirs?.rawMessage.replace(mine.requestId, "X"), missing.rawMessage.replace("no-such-request", "X"));
+    } finally {
+      transport.close();
+    }
+    // The outcome reported in the previous test comes back with its decision; the HTTP listener serves it too.
+    const reported = scored.find((r) => r.decision === Decision.APPROVE) ?? scored[0]!;
+    const res = await fetch(`${fx.httpBase}/scoremesh.scoring.v1.ScoringService/GetDecisionRecord`, {
+      method: "POST",
+      headers: fx.httpHeaders,
+      body: JSON.stringify({ requestId: reported.requestId }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.deepEqual([body["outcome"], body["observedOn"]], ["OUTCOME_DEFAULTED", "2026-10-01"]);
+    assert.ok(!("tenantId" in body) && !("inputs" in body), "no tenant id, inputs or chain fields");
   });
 });

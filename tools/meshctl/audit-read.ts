@@ -6,6 +6,8 @@ import { CliError } from "./output.js";
 export interface Trail {
   entries: TrailEntry[];
   damaged: Problem[];
+  /** The stream's first sequence: above 1 once a retention cut (or anything else) removed its oldest messages. */
+  firstSeq?: number;
 }
 
 /**
@@ -19,7 +21,7 @@ export async function readTrail(nc: NatsConnection, since?: Date): Promise<Trail
     throw new CliError(`cannot read the audit stream ${AUDIT_STREAM}: ${err.message}`);
   });
   const last = info.state.last_seq;
-  const trail: Trail = { entries: [], damaged: [] };
+  const trail: Trail = { entries: [], damaged: [], firstSeq: info.state.first_seq };
   if (info.state.messages === 0) return trail;
   const c = await nc
     .jetstream()

@@ -5,7 +5,9 @@ import { Decision, Route } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { ed25519PublicKey, FrameKind, hex, sha256, verifyTrail } from "../../services/lib/audit/index.js";
 import { ConfigError } from "../../services/lib/service/index.js";
 import { printResolution, resolutionJson, resolutionsOf } from "./audit-annotations.js";
+import { auditExport, EXPORT_USAGE } from "./audit-export.js";
 import { parseSince, readTrail } from "./audit-read.js";
+import { auditRetain, RETAIN_USAGE } from "./audit-retain.js";
 import { auditReplay, REPLAY_USAGE } from "./audit-replay.js";
 import { withNats } from "./nats.js";
 import { CliError, messageJson, printJson, type Output } from "./output.js";
@@ -18,14 +20,22 @@ export const AUDIT_PUBLIC_KEY_FILE = "SCOREMESH_AUDIT_PUBLIC_KEY_FILE";
 export async function auditCommand(
   target: MeshTarget,
   rest: string[],
-  values: { since?: string; limit?: string },
+  values: { since?: string; limit?: string; until?: string; model?: string; tenant?: string; out?: string } & {
+    keep?: string;
+    "dry-run"?: boolean;
+  },
   out: Output,
 ): Promise<void> {
   const [sub, ...args] = rest;
+  if (sub === "export" && args.length === 0) return auditExport(target, values);
+  if (sub === "retain" && args.length === 0) return auditRetain(target, publicKey(target), values, out);
   if (sub === "show" && args.length === 1) return show(target, args[0]!, out);
   if (sub === "verify" && args.length === 0) return verify(target, parseSince(values.since), out);
   if (sub === "replay") return auditReplay(target, args, values, out);
-  throw new CliError(`usage: meshctl audit show <request-id> | meshctl audit verify [--since T]\n${REPLAY_USAGE}`, 2);
+  throw new CliError(
+    `usage: meshctl audit show <request-id> | meshctl audit verify [--since T]\n${REPLAY_USAGE}\n${EXPORT_USAGE}\n${RETAIN_USAGE}`,
+    2,
+  );
 }
 
 async function show(target: MeshTarget, requestId: string, out: Output): Promise<void> {
@@ -65,13 +75,14 @@ function printRecord(at: number, hash: string, r: AuditRecord): void {
 
 async function verify(target: MeshTarget, since: Date | undefined, out: Output): Promise<void> {
   const key = publicKey(target);
-  const { entries, damaged } = await withNats(target, (nc) => readTrail(nc, since));
-  const report = verifyTrail(entries, key, since !== undefined);
+  const { entries, damaged, firstSeq = 1 } = await withNats(target, (nc) => readTrail(nc, since));
+  // After a retention cut, chains start at their writer's oldest kept checkpoint.
+  const report = verifyTrail(entries, key, { partial: since !== undefined, cut: firstSeq > 1 });
   report.problems.unshift(...damaged);
   if (out.json) printJson({ ok: report.problems.length === 0, ...report });
   else {
     console.log(
-      `audit trail${since ? ` since ${since.toISOString()}` : ""}: ${report.records} records in ${report.chains} chains, ` +
+      `audit trail${since ? ` since ${since.toISOString()}` : firstSeq > 1 ? ` from stream seq ${firstSeq} (cut)` : ""}: ${report.records} records in ${report.chains} chains, ` +
         `${report.checkpoints} signed checkpoints; ${report.unsignedTail} records after their chain's last checkpoint`,
     );
     for (const p of report.problems)

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { auditCommand } from "./audit.js";
+import { backup, BACKUP_USAGE, restore } from "./backup.js";
 import { cascadeOff, setCascade } from "./cascade.js";
 import { card } from "./card.js";
 import { simulate } from "./simulate.js";
@@ -91,6 +92,12 @@ commands:
                                   rebuild each recorded vector from its inputs with its spec, re-run its version on
                                   the worker (or the rules), compare score (bit for bit), decision and reasons;
                                   reports every mismatch (exits 1 then); progress on stderr
+  audit export --since T [--until T] [--model M] [--tenant ID] [--out FILE]
+                                  the decision records decided in [since, until) as JSON Lines (stdout or FILE);
+                                  progress and a summary on stderr
+  audit retain [--keep D] [--dry-run]
+                                  cut the audit stream's messages older than D (or SCOREMESH_AUDIT_RETENTION) at a
+                                  checkpoint boundary, so that audit verify still passes; run it periodically
   drift MODEL                     the monitor's online drift of MODEL's versions: PSI of the score, every input and
                                   each protected attribute's segment (age band, sex, marriage) against the card's
                                   reference profile over the last N decisions and the last T, each with its state
@@ -99,6 +106,12 @@ commands:
                                   replay recorded traffic through a challenger version (small batches, one at a
                                   time): approve/review/decline rates before and after, flips, expected defaults
                                   among approvals, overall and by age band, sex, marriage and tenant
+  backup --out DIR [--signing-key FILE]
+                                  what a mesh cannot lose (tenants, policies, rollout history, review cases, outcome
+                                  KV, model versions, the audit stream) into a new folder, with SHA-256 sums; the
+                                  audit signing key only with --signing-key (0600); progress on stderr
+  restore DIR [--force]           the backup into the mesh (sums checked first); refused when the mesh already
+                                  holds data unless --force; then run audit verify (docs/deploy.md)
 
 options:
   --json            print JSON (every command) instead of text for people
@@ -109,6 +122,8 @@ WORKER_ADDR, MONITOR_ADDR, NATS_URL, MODEL_REPOSITORY), else the running npm sta
 Who you are: NATS_NKEY_SEED_FILE (the control identity), SCOREMESH_OPERATOR_KEY_FILE (your signing key) and
 SCOREMESH_TRUSTED_OPERATORS_FILE, SCOREMESH_AUDIT_PUBLIC_KEY_FILE (audit verify), else npm start's (DIR/nats/identities/control.nk, DIR/operators/<user>.nk,
 DIR/operators.json, DIR/audit/signing-key.pub.pem).
+backup and restore also act as the monitor and the routers: SCOREMESH_NATS_IDENTITIES_DIR/{monitor,router}.nk, else
+DIR/nats/identities/.
 The API key of score: SCOREMESH_API_KEY, else DIR/dev-api-key (the development tenant npm start makes).
 Exit codes: 0 done, 1 failed (unreachable, refused, not serving), 2 bad usage or configuration.`;
 
@@ -126,6 +141,11 @@ const OPTIONS = {
   rate: { type: "string" },
   "replace-refused": { type: "boolean" },
   since: { type: "string" },
+  until: { type: "string" },
+  tenant: { type: "string" },
+  out: { type: "string" },
+  keep: { type: "string" },
+  "dry-run": { type: "boolean" },
   wait: { type: "string" },
   file: { type: "string" },
   json: { type: "boolean" },
@@ -141,6 +161,8 @@ const OPTIONS = {
   where: { type: "string" },
   model: { type: "string" },
   "state-dir": { type: "string" },
+  "signing-key": { type: "string" },
+  force: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -249,6 +271,12 @@ async function main(): Promise<void> {
       const [model, version] = args("simulate", rest, ["model", "version"], " [--since T] [--limit N]");
       return simulate(target(), model!, version!, values, out);
     }
+    case "backup":
+      args("backup", rest, [], " --out DIR [--signing-key FILE]");
+      return backup(target(), values, out);
+    case "restore":
+      if (rest.length !== 1) throw new CliError(BACKUP_USAGE, 2);
+      return restore(target(), rest[0]!, values, out);
     case undefined:
     case "help":
       console.log(USAGE);

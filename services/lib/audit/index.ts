@@ -5,3 +5,4 @@ export * from "./frames.js";
 export * from "./stream.js";
 export * from "./verify.js";
 export * from "./number-map.js";
+export * from "./retention.js";

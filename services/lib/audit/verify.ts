@@ -50,6 +50,26 @@ interface Signed {
   heads: Map<string, Map<bigint, Uint8Array>>;
   writers: Set<string>;
   count: number;
+  /** Per writer, the heads (by model) of its oldest valid checkpoint: where its chains start after a retention cut. */
+  oldest: Map<string, Map<string, Anchor>>;
+  oldestSeq: Map<string, bigint>;
+}
+
+/** A signed chain head a walk starts after. */
+export interface Anchor {
+  seq: bigint;
+  hash: Uint8Array;
+}
+
+/**
+ * How to walk: `partial` (a --since window: chains may start anywhere, their first link taken as is); `cut` (the
+ * stream lost its oldest messages to a retention cut: a chain starts after the head its writer's oldest kept
+ * checkpoint signs and must be whole from there; records kept from before that head are checked back by their
+ * links). A window already takes chains as they start, so `cut` counts only without `partial`.
+ */
+export interface VerifyMode {
+  partial?: boolean;
+  cut?: boolean;
 }
 
 const chainKey = (model: string, writer: string) => `${model}\u0000${writer}`;
@@ -59,7 +79,8 @@ const chainKey = (model: string, writer: string) => `${model}\u0000${writer}`;
  * removed or inserted. With `partial` (a --since window) chains may start after seq 1 and writers announced
  * before the window are not required.
  */
-export function verifyTrail(entries: TrailEntry[], key: KeyObject, partial = false): VerifyReport {
+export function verifyTrail(entries: TrailEntry[], key: KeyObject, mode: boolean | VerifyMode = false): VerifyReport {
+  const { partial = false, cut = false } = typeof mode === "boolean" ? { partial: mode } : mode;
   const problems: Problem[] = [];
   const signed = readCheckpoints(entries, key, problems);
   const chains = groupChains(entries, problems);
@@ -70,7 +91,9 @@ export function verifyTrail(entries: TrailEntry[], key: KeyObject, partial = fal
     if (!partial && !signed.writers.has(writer))
       problems.push({ kind: "inserted", model, writer, detail: "chain of a writer no signed checkpoint announces" });
     const heads = signed.heads.get(k) ?? new Map<bigint, Uint8Array>();
-    walkChain(model, writer, bySeq, heads, partial, problems);
+    const anchor = cut && !partial ? signed.oldest.get(writer)?.get(model) : undefined;
+    if (anchor) checkBeforeAnchor({ model, writer }, bySeq, anchor, problems);
+    walkChain(model, writer, bySeq, heads, partial, problems, anchor);
     const lastSigned = [...heads.keys()].reduce((a, b) => (b > a ? b : a), 0n);
     for (const seq of bySeq.keys()) if (seq > lastSigned) unsignedTail++;
     for (const list of bySeq.values()) records += list.length;
@@ -79,7 +102,7 @@ export function verifyTrail(entries: TrailEntry[], key: KeyObject, partial = fal
 }
 
 function readCheckpoints(entries: TrailEntry[], key: KeyObject, problems: Problem[]): Signed {
-  const signed: Signed = { heads: new Map(), writers: new Set(), count: 0 };
+  const signed: Signed = { heads: new Map(), writers: new Set(), count: 0, oldest: new Map(), oldestSeq: new Map() };
   for (const e of entries) {
     if (e.kind !== FrameKind.Checkpoint) continue;
     let body;
@@ -94,6 +117,10 @@ function readCheckpoints(entries: TrailEntry[], key: KeyObject, problems: Proble
     }
     signed.count++;
     signed.writers.add(body.writer);
+    if (!signed.oldestSeq.has(body.writer) || body.seq < signed.oldestSeq.get(body.writer)!) {
+      signed.oldestSeq.set(body.writer, body.seq);
+      signed.oldest.set(body.writer, new Map(body.heads.map((h) => [h.model, { seq: h.seq, hash: h.hash }])));
+    }
     for (const h of body.heads) {
       const k = chainKey(h.model, h.writer);
       if (!signed.heads.has(k)) signed.heads.set(k, new Map());
@@ -135,13 +162,14 @@ function walkChain(
   heads: Map<bigint, Uint8Array>,
   partial: boolean,
   problems: Problem[],
+  anchor?: Anchor,
 ): void {
   const seqs = [...bySeq.keys(), ...heads.keys()];
-  const first = partial ? seqs.reduce((a, b) => (b < a ? b : a)) : 1n;
+  const first = anchor ? anchor.seq + 1n : partial ? seqs.reduce((a, b) => (b < a ? b : a)) : 1n;
   const last = seqs.reduce((a, b) => (b > a ? b : a), 0n);
   const name = { model, writer };
   let prev: Stored | undefined;
-  let prevHash: Uint8Array | undefined = partial ? undefined : GENESIS_HASH;
+  let prevHash: Uint8Array | undefined = anchor ? anchor.hash : partial ? undefined : GENESIS_HASH;
   for (let seq = first; seq <= last; seq++) {
     const list = bySeq.get(seq) ?? [];
     if (list.length === 0) {
@@ -201,4 +229,31 @@ function checkLink(
 function problem(kind: Problem["kind"], name: { model: string; writer: string }, s: Stored, detail: string): Problem {
   const where = s.frame === undefined ? { at: s.at } : { at: s.at, frame: s.frame };
   return { ...name, kind, seq: String(s.record.link!.seq), requestId: s.record.requestId, ...where, detail };
+}
+
+/**
+ * After a retention cut, the records a chain kept from before its anchor (a stored batch that straddled it): each
+ * must be the one the next record links to (the anchor's hash for the head), back to the first gap.
+ */
+function checkBeforeAnchor(
+  name: { model: string; writer: string },
+  bySeq: Map<bigint, Stored[]>,
+  anchor: Anchor,
+  problems: Problem[],
+): void {
+  let expected = anchor.hash;
+  for (let seq = anchor.seq; seq >= 1n; seq--) {
+    const list = bySeq.get(seq);
+    if (!list) return;
+    const genuine = list.find((s) => sameBytes(s.hash, expected));
+    for (const s of list)
+      if (s !== genuine)
+        problems.push(
+          genuine
+            ? problem("inserted", name, s, "a second record with this sequence number")
+            : problem("altered", name, s, "its hash differs from the link in the next record (or the signed head)"),
+        );
+    if (!genuine) return;
+    expected = genuine.record.link!.prevHash;
+  }
 }

@@ -100,6 +100,16 @@ export class OutcomeDesk implements MonitorStore {
     throw new WorkflowError("unavailable", "the decision kept changing under concurrent writers; try again");
   }
 
+  /** The tenant's own kept decision of `requestId` (GetDecision); another tenant's is not found, as a missing one. */
+  async decision(tenantId: string, requestId: string): Promise<DecisionOutcome> {
+    const store = this.store;
+    if (!store) throw new WorkflowError("unavailable", "the decision store (NATS) is not reachable yet");
+    const stored = await store.get(caseIdOf(tenantId, requestId));
+    if (!stored || stored.d.tenantId !== tenantId || stored.d.requestId !== requestId)
+      throw new WorkflowError("not-found", `no decision of request ${JSON.stringify(requestId)}`);
+    return stored.d;
+  }
+
   /** The durable counts (none while NATS is away). */
   async counts(): Promise<OutcomeCount[]> {
     return this.store ? this.store.listCounts().catch(() => []) : [];
@@ -135,6 +145,10 @@ function decisionOf(r: DecisionRecord): DecisionOutcome {
     decision: r.decision,
     score: r.score,
     decidedAt: r.decidedAt,
+    traceId: r.traceId,
+    reasons: r.reasons,
+    route: r.route,
+    degraded: r.degraded,
   });
 }
 

@@ -23,13 +23,21 @@ function asConnect(err: unknown): unknown {
   return err instanceof WorkflowError ? new ConnectError(err.message, CODES[err.code]) : err;
 }
 
-/** ClaimReview, ResolveReview and RecordOutcome. */
+/** ClaimReview, ResolveReview, RecordOutcome and GetDecision. */
 export function reviewRoutes(desk: ReviewDesk, outcomes?: OutcomeDesk): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async recordOutcome(req) {
       if (!outcomes) throw new ConnectError("outcomes are not recorded by this monitor", Code.Unimplemented);
       try {
         return await outcomes.record(req);
+      } catch (err) {
+        throw asConnect(err);
+      }
+    },
+    async getDecision(req) {
+      if (!outcomes) throw new ConnectError("decisions are not kept by this monitor", Code.Unimplemented);
+      try {
+        return { decision: await outcomes.decision(req.tenantId, req.requestId) };
       } catch (err) {
         throw asConnect(err);
       }

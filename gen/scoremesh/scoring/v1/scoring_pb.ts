@@ -7,14 +7,15 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file scoremesh/scoring/v1/scoring.proto.
  */
 export const file_scoremesh_scoring_v1_scoring: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvc2NvcmluZy92MS9zY29yaW5nLnByb3RvEhRzY29yZW1lc2guc2NvcmluZy52MSLtAQoMU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEQoJZW50aXR5X2lkGAMgASgJEicKBmlucHV0cxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDwoHZXhwbGFpbhgFIAEoCBI+CgZsYWJlbHMYBiADKAsyLi5zY29yZW1lc2guc2NvcmluZy52MS5TY29yZVJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI9CgZSZWFzb24SDAoEY29kZRgBIAEoCRIPCgdmZWF0dXJlGAIgASgJEhQKDGNvbnRyaWJ1dGlvbhgDIAEoASKjAgoNU2NvcmVSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgJEg0KBW1vZGVsGAIgASgJEhUKDW1vZGVsX3ZlcnNpb24YAyABKAkSDQoFc2NvcmUYBCABKAESMAoIZGVjaXNpb24YBSABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIqCgVyb3V0ZRgGIAEoDjIbLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJvdXRlEhAKCGRlZ3JhZGVkGAcgASgIEi0KB3JlYXNvbnMYCCADKAsyHC5zY29yZW1lc2guc2NvcmluZy52MS5SZWFzb24SEAoIdHJhY2VfaWQYCSABKAkSGAoQaW1wdXRlZF9mZWF0dXJlcxgKIAMoCSJJChFTY29yZUJhdGNoUmVxdWVzdBI0CghyZXF1ZXN0cxgBIAMoCzIiLnNjb3JlbWVzaC5zY29yaW5nLnYxLlNjb3JlUmVxdWVzdCJMChJTY29yZUJhdGNoUmVzcG9uc2USNgoJcmVzcG9uc2VzGAEgAygLMiMuc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVSZXNwb25zZSJvChRSZXBvcnRPdXRjb21lUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEi4KB291dGNvbWUYAiABKA4yHS5zY29yZW1lc2guc2NvcmluZy52MS5PdXRjb21lEhMKC29ic2VydmVkX29uGAMgASgJItsBChVSZXBvcnRPdXRjb21lUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIuCgdvdXRjb21lGAIgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgDIAEoCRINCgVtb2RlbBgEIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAUgASgJEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SEQoJZHVwbGljYXRlGAcgASgIKmUKCERlY2lzaW9uEhgKFERFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASFAoQREVDSVNJT05fQVBQUk9WRRABEhMKD0RFQ0lTSU9OX1JFVklFVxACEhQKEERFQ0lTSU9OX0RFQ0xJTkUQAyqRAQoFUm91dGUSFQoRUk9VVEVfVU5TUEVDSUZJRUQQABIRCg1ST1VURV9QUklNQVJZEAESEAoMUk9VVEVfQ0FOQVJZEAISEAoMUk9VVEVfU0hBRE9XEAMSGAoUUk9VVEVfRkFMTEJBQ0tfTU9ERUwQBBIPCgtST1VURV9SVUxFUxAFEg8KC1JPVVRFX0NBQ0hFEAYqTQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEgoOT1VUQ09NRV9SRVBBSUQQARIVChFPVVRDT01FX0RFRkFVTFRFRBACMrMCCg5TY29yaW5nU2VydmljZRJSCgVTY29yZRIiLnNjb3JlbWVzaC5zY29yaW5nLnYxLlNjb3JlUmVxdWVzdBojLnNjb3JlbWVzaC5zY29yaW5nLnYxLlNjb3JlUmVzcG9uc2UiABJhCgpTY29yZUJhdGNoEicuc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVCYXRjaFJlcXVlc3QaKC5zY29yZW1lc2guc2NvcmluZy52MS5TY29yZUJhdGNoUmVzcG9uc2UiABJqCg1SZXBvcnRPdXRjb21lEiouc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVwb3J0T3V0Y29tZVJlcXVlc3QaKy5zY29yZW1lc2guc2NvcmluZy52MS5SZXBvcnRPdXRjb21lUmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_struct]);
+  fileDesc("CiJzY29yZW1lc2gvc2NvcmluZy92MS9zY29yaW5nLnByb3RvEhRzY29yZW1lc2guc2NvcmluZy52MSLtAQoMU2NvcmVSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSDQoFbW9kZWwYAiABKAkSEQoJZW50aXR5X2lkGAMgASgJEicKBmlucHV0cxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDwoHZXhwbGFpbhgFIAEoCBI+CgZsYWJlbHMYBiADKAsyLi5zY29yZW1lc2guc2NvcmluZy52MS5TY29yZVJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI9CgZSZWFzb24SDAoEY29kZRgBIAEoCRIPCgdmZWF0dXJlGAIgASgJEhQKDGNvbnRyaWJ1dGlvbhgDIAEoASKjAgoNU2NvcmVSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgJEg0KBW1vZGVsGAIgASgJEhUKDW1vZGVsX3ZlcnNpb24YAyABKAkSDQoFc2NvcmUYBCABKAESMAoIZGVjaXNpb24YBSABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIqCgVyb3V0ZRgGIAEoDjIbLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJvdXRlEhAKCGRlZ3JhZGVkGAcgASgIEi0KB3JlYXNvbnMYCCADKAsyHC5zY29yZW1lc2guc2NvcmluZy52MS5SZWFzb24SEAoIdHJhY2VfaWQYCSABKAkSGAoQaW1wdXRlZF9mZWF0dXJlcxgKIAMoCSJJChFTY29yZUJhdGNoUmVxdWVzdBI0CghyZXF1ZXN0cxgBIAMoCzIiLnNjb3JlbWVzaC5zY29yaW5nLnYxLlNjb3JlUmVxdWVzdCJMChJTY29yZUJhdGNoUmVzcG9uc2USNgoJcmVzcG9uc2VzGAEgAygLMiMuc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVSZXNwb25zZSJvChRSZXBvcnRPdXRjb21lUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEi4KB291dGNvbWUYAiABKA4yHS5zY29yZW1lc2guc2NvcmluZy52MS5PdXRjb21lEhMKC29ic2VydmVkX29uGAMgASgJItsBChVSZXBvcnRPdXRjb21lUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoCRIuCgdvdXRjb21lGAIgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgDIAEoCRINCgVtb2RlbBgEIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAUgASgJEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SEQoJZHVwbGljYXRlGAcgASgIIi4KGEdldERlY2lzaW9uUmVjb3JkUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJIooDChlHZXREZWNpc2lvblJlY29yZFJlc3BvbnNlEhIKCnJlcXVlc3RfaWQYASABKAkSEAoIdHJhY2VfaWQYAiABKAkSDQoFbW9kZWwYAyABKAkSFQoNbW9kZWxfdmVyc2lvbhgEIAEoCRINCgVzY29yZRgFIAEoARIwCghkZWNpc2lvbhgGIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEi0KB3JlYXNvbnMYByADKAsyHC5zY29yZW1lc2guc2NvcmluZy52MS5SZWFzb24SKgoFcm91dGUYCCABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgJIAEoCBIuCgpkZWNpZGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgdvdXRjb21lGAsgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgMIAEoCSplCghEZWNpc2lvbhIYChRERUNJU0lPTl9VTlNQRUNJRklFRBAAEhQKEERFQ0lTSU9OX0FQUFJPVkUQARITCg9ERUNJU0lPTl9SRVZJRVcQAhIUChBERUNJU0lPTl9ERUNMSU5FEAMqkQEKBVJvdXRlEhUKEVJPVVRFX1VOU1BFQ0lGSUVEEAASEQoNUk9VVEVfUFJJTUFSWRABEhAKDFJPVVRFX0NBTkFSWRACEhAKDFJPVVRFX1NIQURPVxADEhgKFFJPVVRFX0ZBTExCQUNLX01PREVMEAQSDwoLUk9VVEVfUlVMRVMQBRIPCgtST1VURV9DQUNIRRAGKk0KB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhIKDk9VVENPTUVfUkVQQUlEEAESFQoRT1VUQ09NRV9ERUZBVUxURUQQAjKrAwoOU2NvcmluZ1NlcnZpY2USUgoFU2NvcmUSIi5zY29yZW1lc2guc2NvcmluZy52MS5TY29yZVJlcXVlc3QaIy5zY29yZW1lc2guc2NvcmluZy52MS5TY29yZVJlc3BvbnNlIgASYQoKU2NvcmVCYXRjaBInLnNjb3JlbWVzaC5zY29yaW5nLnYxLlNjb3JlQmF0Y2hSZXF1ZXN0Giguc2NvcmVtZXNoLnNjb3JpbmcudjEuU2NvcmVCYXRjaFJlc3BvbnNlIgASagoNUmVwb3J0T3V0Y29tZRIqLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJlcG9ydE91dGNvbWVSZXF1ZXN0Gisuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVwb3J0T3V0Y29tZVJlc3BvbnNlIgASdgoRR2V0RGVjaXNpb25SZWNvcmQSLi5zY29yZW1lc2guc2NvcmluZy52MS5HZXREZWNpc2lvblJlY29yZFJlcXVlc3QaLy5zY29yZW1lc2guc2NvcmluZy52MS5HZXREZWNpc2lvblJlY29yZFJlc3BvbnNlIgBiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message scoremesh.scoring.v1.ScoreRequest
@@ -317,6 +318,106 @@ export const ReportOutcomeResponseSchema: GenMessage<ReportOutcomeResponse> = /*
   messageDesc(file_scoremesh_scoring_v1_scoring, 6);
 
 /**
+ * @generated from message scoremesh.scoring.v1.GetDecisionRecordRequest
+ */
+export type GetDecisionRecordRequest = Message<"scoremesh.scoring.v1.GetDecisionRecordRequest"> & {
+  /**
+   * The request_id of the Score call (ScoreResponse.request_id); 1 to 128 characters.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message scoremesh.scoring.v1.GetDecisionRecordRequest.
+ * Use `create(GetDecisionRecordRequestSchema)` to create a new message.
+ */
+export const GetDecisionRecordRequestSchema: GenMessage<GetDecisionRecordRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_scoring_v1_scoring, 7);
+
+/**
+ * A tenant's own decision as the mesh recorded it (no inputs, segments or internal chain fields: the tenant sent
+ * the inputs; the full, tamper-evident record stays with the operator's audit trail).
+ *
+ * @generated from message scoremesh.scoring.v1.GetDecisionRecordResponse
+ */
+export type GetDecisionRecordResponse = Message<"scoremesh.scoring.v1.GetDecisionRecordResponse"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * The W3C trace id of the Score call.
+   *
+   * @generated from field: string trace_id = 2;
+   */
+  traceId: string;
+
+  /**
+   * @generated from field: string model = 3;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 4;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: double score = 5;
+   */
+  score: number;
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Decision decision = 6;
+   */
+  decision: Decision;
+
+  /**
+   * @generated from field: repeated scoremesh.scoring.v1.Reason reasons = 7;
+   */
+  reasons: Reason[];
+
+  /**
+   * @generated from field: scoremesh.scoring.v1.Route route = 8;
+   */
+  route: Route;
+
+  /**
+   * @generated from field: bool degraded = 9;
+   */
+  degraded: boolean;
+
+  /**
+   * When the decision was made.
+   *
+   * @generated from field: google.protobuf.Timestamp decided_at = 10;
+   */
+  decidedAt?: Timestamp | undefined;
+
+  /**
+   * The outcome reported for it (ReportOutcome), OUTCOME_UNSPECIFIED while none; observed_on "YYYY-MM-DD".
+   *
+   * @generated from field: scoremesh.scoring.v1.Outcome outcome = 11;
+   */
+  outcome: Outcome;
+
+  /**
+   * @generated from field: string observed_on = 12;
+   */
+  observedOn: string;
+};
+
+/**
+ * Describes the message scoremesh.scoring.v1.GetDecisionRecordResponse.
+ * Use `create(GetDecisionRecordResponseSchema)` to create a new message.
+ */
+export const GetDecisionRecordResponseSchema: GenMessage<GetDecisionRecordResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_scoring_v1_scoring, 8);
+
+/**
  * A decision made from a score with the thresholds in the model's card.
  *
  * @generated from enum scoremesh.scoring.v1.Decision
@@ -492,6 +593,19 @@ export const ScoringService: GenService<{
     methodKind: "unary";
     input: typeof ReportOutcomeRequestSchema;
     output: typeof ReportOutcomeResponseSchema;
+  },
+  /**
+   * GetDecisionRecord returns the caller's tenant's own record of a decision, by the request_id of its Score
+   * call: what was decided, by which model version, with which score and reasons, and the outcome reported for
+   * it, if any. Only the tenant's own decisions: an unknown request id, or another tenant's, is NOT_FOUND (the
+   * two cannot be told apart). Costs no scoring quota. The record is kept MONITOR_DECISION_TTL_DAYS (400).
+   *
+   * @generated from rpc scoremesh.scoring.v1.ScoringService.GetDecisionRecord
+   */
+  getDecisionRecord: {
+    methodKind: "unary";
+    input: typeof GetDecisionRecordRequestSchema;
+    output: typeof GetDecisionRecordResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_scoremesh_scoring_v1_scoring, 0);

@@ -44,7 +44,11 @@ test("the audit stream: routers publish records and checkpoints only; control cr
     assert.equal(allows(role, "$JS.API.STREAM.CREATE.SCOREMESH_AUDIT"), control, role);
     assert.equal(allows(role, "$JS.API.CONSUMER.CREATE.SCOREMESH_AUDIT.>"), control, role);
     assert.ok(!allows(role, "$JS.API.STREAM.MSG.DELETE.SCOREMESH_AUDIT"), `${role}: nobody deletes audit records`);
-    assert.ok(!allows(role, "$JS.API.STREAM.PURGE.SCOREMESH_AUDIT"), `${role}: nobody purges the audit stream`);
+    assert.equal(
+      allows(role, "$JS.API.STREAM.PURGE.SCOREMESH_AUDIT"),
+      control,
+      `${role}: only control purges the audit stream (retention, at a checkpoint boundary)`,
+    );
   }
 });
 
