@@ -4,7 +4,7 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { DecisionRecordSchema, type DecisionRecord } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
 import { ModelRepository, segmentsOf } from "../../services/lib/model/index.js";
-import { routingInputs } from "../../services/feature/routes.js";
+import { replayInputs } from "../../services/feature/replay-inputs.js";
 import { DriftWatch } from "../../services/monitor/drift/index.js";
 import { creditRows } from "../support/credit-data.js";
 
@@ -33,7 +33,7 @@ const records: DecisionRecord[] = creditRows(1000).map((inputs, i) =>
     tenantId: "dev",
     featureSpecHash: "sha256:0123456789abcdef",
     segment: segmentsOf(spec, inputs),
-    inputs: routingInputs(spec, inputs),
+    inputs: replayInputs(spec, inputs, undefined).inputs,
   }),
 );
 
@@ -61,7 +61,7 @@ line(
   "ms",
 );
 
-const without = records.map((r) => create(DecisionRecordSchema, { ...r, inputs: {} }));
+const without = records.map((r) => create(DecisionRecordSchema, { ...r, inputs: new Uint8Array(0) }));
 const bytes = (rs: DecisionRecord[]) =>
   rs.reduce((s, r) => s + toBinary(DecisionRecordSchema, r).length, 0) / rs.length;
 console.log(

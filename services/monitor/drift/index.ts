@@ -9,3 +9,4 @@ export * from "./drift-config.js";
 export * from "./drift-rpc.js";
 export * from "./drift-gauges.js";
 export * from "./drift-json.js";
+export * from "./record-inputs.js";

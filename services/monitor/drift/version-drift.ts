@@ -3,6 +3,7 @@ import { Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { FeatureSpec, ModelCard } from "../../lib/model/index.js";
 import { binOf } from "../../lib/stats/index.js";
 import { ConfidenceDecay, referenceReviewShare } from "./confidence.js";
+import { forEachInput } from "./record-inputs.js";
 import { segmentReference } from "./segment-reference.js";
 import { TrackedFeature, type DriftRule, type FeatureReading } from "./tracked-feature.js";
 
@@ -27,7 +28,7 @@ interface Segmented {
  */
 export class VersionDrift {
   private readonly score: Binned;
-  private readonly inputs: (Binned & { name: string })[] = [];
+  private readonly inputs = new Map<string, Binned>();
   private readonly segments: (Segmented & { name: string })[] = [];
   readonly confidence: ConfidenceDecay;
   readonly referenceReviewShare: number;
@@ -48,7 +49,7 @@ export class VersionDrift {
       const h = profile.inputs[input.name];
       if (!h || input.sensitive) continue;
       const tracked = track(input.name, "input", h.counts, input.type === "number");
-      this.inputs.push({ name: input.name, tracked, edges: h.edges });
+      this.inputs.set(input.name, { tracked, edges: h.edges });
     }
     for (const s of spec.segments) {
       const input = spec.inputs.find((i) => i.name === s.source);
@@ -71,11 +72,10 @@ export class VersionDrift {
       this.score.tracked.add(binOf(this.score.edges, r.score), now);
       this.confidence.add(r.score, now);
     }
-    const values = r.inputs;
-    for (const f of this.inputs) {
-      const v = values[f.name];
-      if (v !== undefined) f.tracked.add(binOf(f.edges, v), now);
-    }
+    forEachInput(r.inputs, (name, v) => {
+      const f = this.inputs.get(name);
+      if (f) f.tracked.add(binOf(f.edges, v), now);
+    });
     for (const s of this.segments) {
       const label = r.segment[s.name];
       const g = label === undefined ? undefined : s.groupOf.get(label);
@@ -85,7 +85,7 @@ export class VersionDrift {
 
   /** Every feature's readings as of `now` (the score first, then the inputs in spec order, then the segments). */
   readings(now: number): FeatureReading[] {
-    const all = [this.score, ...this.inputs, ...this.segments];
+    const all = [this.score, ...this.inputs.values(), ...this.segments];
     return all.flatMap((f) => f.tracked.read(now, this.rule));
   }
 

@@ -37,7 +37,7 @@ export function decisionRecords(
     reasons,
     tenantId: row.tenantId,
     segmentRule,
-    // The non-sensitive inputs for per-input drift: the row's own map, shared, not copied (the sink encodes it).
-    inputs: row.routingInputs,
+    // The non-sensitive inputs for per-input drift: the feature service's encoded audit map, copied as bytes.
+    inputs: row.replay?.inputs,
   }));
 }

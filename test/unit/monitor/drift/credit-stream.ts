@@ -5,7 +5,7 @@ import { DecisionRecordSchema, type DecisionRecord } from "../../../../gen/score
 import { Route } from "../../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../../../deploy/local/mesh.js";
 import { buildVector, ModelRepository, parseSnapshot, segmentsOf } from "../../../../services/lib/model/index.js";
-import { routingInputs } from "../../../../services/feature/routes.js";
+import { replayInputs } from "../../../../services/feature/replay-inputs.js";
 import { loadCsv } from "../../../../tools/trainer/csv.js";
 import { createRng } from "../../../../tools/trainer/rng.js";
 import { CREDIT_CSV } from "../../../support/credit-data.js";
@@ -17,7 +17,7 @@ export const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
 
 /**
  * The credit data's rows as the monitor receives them: each row's non-sensitive inputs (the feature service's
- * routingInputs), its segments (segmentsOf) and version 1's score of its vector (buildVector with the row's
+ * replayInputs, the encoded audit map the router copies), its segments (segmentsOf) and version 1's score of its vector (buildVector with the row's
  * entity features from the shipped snapshot), built once per row on first use.
  */
 export class CreditStream {
@@ -45,7 +45,8 @@ export class CreditStream {
     let r = this.built.get(i);
     if (r) return r;
     const { default: _label, ...inputs } = this.rows[i]!;
-    const { vector } = buildVector(this.spec, inputs, this.entities.get("C" + String(i).padStart(5, "0")));
+    const entity = this.entities.get("C" + String(i).padStart(5, "0"));
+    const { vector } = buildVector(this.spec, inputs, entity);
     const { intercept, coefficients } = this.card.linear!;
     let eta = intercept;
     for (let j = 0; j < vector.length; j++) eta += coefficients[j]! * vector[j]!;
@@ -55,7 +56,7 @@ export class CreditStream {
       route: Route.PRIMARY,
       score: 1 / (1 + Math.exp(-eta)),
       segment: segmentsOf(this.spec, inputs),
-      inputs: routingInputs(this.spec, inputs),
+      inputs: replayInputs(this.spec, inputs, entity).inputs,
     });
     this.built.set(i, r);
     return r;

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { segmentReference } from "../../../../services/monitor/drift/index.js";
+import { forEachInput, segmentReference } from "../../../../services/monitor/drift/index.js";
 import type { InputSpec, SegmentDef } from "../../../../services/lib/model/index.js";
-import { MODEL, repo } from "./credit-stream.js";
+import { CreditStream, MODEL, repo } from "./credit-stream.js";
 
 const spec = repo.spec(MODEL);
 const profile = repo.card(MODEL, "3").profile!;
@@ -37,4 +37,22 @@ test("an interior bin spanning two bands is split in proportion to its integers"
   assert.deepEqual(ref.groups, ["<5", "5+"]);
   assert.deepEqual(ref.counts, [40, 60]);
   assert.equal(segmentReference({ edges: [], counts: [1] }, segment, { ...input, type: "number" }), undefined);
+});
+
+test("a record's inputs: the feature service's encoded audit map decodes to the non-sensitive inputs by name", () => {
+  const stream = new CreditStream();
+  const read = (bytes: Uint8Array) => {
+    const out: Record<string, number> = {};
+    forEachInput(bytes, (name, v) => (out[name] = v));
+    return out;
+  };
+  const inputs = read(stream.record(0).inputs);
+  assert.equal(Object.keys(inputs).length, 20);
+  assert.equal(inputs["LIMIT_BAL"], stream.rows[0]!["LIMIT_BAL"]);
+  assert.equal(inputs["PAY_0"], stream.rows[0]!["PAY_0"]);
+  for (const name of ["AGE", "SEX", "MARRIAGE"])
+    assert.equal(inputs[name], undefined, `${name} never reaches the monitor`);
+  assert.deepEqual(read(new Uint8Array(0)), {});
+  assert.deepEqual(read(Uint8Array.of(0xff, 0xff)), {}, "an unreadable one counts nothing");
+  assert.deepEqual(read(Uint8Array.of(0x62, 0x7f, 0x0a)), {}, "nor a truncated one");
 });
