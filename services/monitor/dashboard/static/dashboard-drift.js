@@ -48,7 +48,7 @@ function drawConfidenceHour(drift, h) {
   );
   const yShare = { scales: { y: { min: 0, ticks: { callback: (v) => `${Math.round(100 * v)} %` } } } };
   h.setData(
-    h.chart("chart-band-hour", "line", yShare),
+    h.chart("chart-band-hour", "line", { ...yShare, elements: { point: { radius: 3 } } }),
     labels,
     drift.versions.map((v) => {
       const name = `${v.model}/${v.version}`;
