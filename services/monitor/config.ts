@@ -11,6 +11,7 @@ import { readServiceTls, type ServiceTlsConfig } from "../lib/service/index.js";
 import type { SegmentOptions } from "./dashboard/segments.js";
 import { readRolloutConfig, type RolloutConfig } from "./rollout/config.js";
 import { readAlertsConfig, type AlertsConfig } from "./alerts/config.js";
+import { readDriftRule, type DriftRule } from "./drift/index.js";
 
 export interface MonitorConfig extends ServiceTlsConfig {
   address: string;
@@ -29,6 +30,8 @@ export interface MonitorConfig extends ServiceTlsConfig {
   modelRepository: string;
   /** Decisions per version in the score drift window (MONITOR_DRIFT_WINDOW). */
   driftWindow: number;
+  /** Online drift per feature, score and segment, and confidence decay (MONITOR_DRIFT_*; docs/drift.md). */
+  drift: DriftRule;
   /** The segment table's rule: MONITOR_SEGMENT_MIN_SAMPLE decisions per group, ratio bound MONITOR_SEGMENT_RATIO_BOUND. */
   segments: SegmentOptions;
   /** The reviewers whose signed claims and resolutions it accepts (SCOREMESH_TRUSTED_OPERATORS_FILE). */
@@ -74,6 +77,7 @@ export function readConfig(env = new EnvReader()): MonitorConfig {
     reviewQueueMax: env.int("MONITOR_REVIEW_QUEUE_MAX", 1000, 1, 1_000_000),
     modelRepository: env.string("MODEL_REPOSITORY", "models"),
     driftWindow: env.int("MONITOR_DRIFT_WINDOW", 1000, 100, 1_000_000),
+    drift: readDriftRule(env),
     segments: {
       minSample: env.int("MONITOR_SEGMENT_MIN_SAMPLE", 100, 1, 1_000_000),
       bound: ratioBound(env.optional("MONITOR_SEGMENT_RATIO_BOUND")),

@@ -7,6 +7,7 @@ import type { ReviewQueue } from "./review-queue.js";
 import type { DecisionStats } from "./stats.js";
 import type { WorkerTable, WorkerView } from "./worker-table.js";
 import type { WorkerWatch } from "./worker-watch.js";
+import { driftJson, type DriftWatch } from "./drift/index.js";
 
 /** What the page shows. */
 interface PageSources {
@@ -17,6 +18,8 @@ interface PageSources {
   workerWatch: Pick<WorkerWatch, "state">;
   /** The live dashboard's data: with it, / is the dashboard and the table moves to /table. */
   dashboard?: DashboardFeed;
+  /** Online drift per feature (the dashboard's `drift` section). */
+  featureDrift?: DriftWatch;
 }
 
 /**
@@ -27,7 +30,8 @@ export function startHttpPage(
   opts: PageSources & { address: string; metrics: DecisionMetrics },
 ): Promise<{ server: Server; port: number }> {
   const { metrics } = opts;
-  const dashboard = opts.dashboard ? dashboardRoutes(opts.dashboard, () => snapshot(opts)) : undefined;
+  const base = () => ({ ...snapshot(opts), ...(opts.featureDrift ? { drift: driftJson(opts.featureDrift) } : {}) });
+  const dashboard = opts.dashboard ? dashboardRoutes(opts.dashboard, base) : undefined;
   const tablePath = dashboard ? "/table" : "/";
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];

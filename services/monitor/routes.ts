@@ -16,6 +16,7 @@ import type { DecisionStats } from "./stats.js";
 import type { RolloutWindows } from "./rollout/windows.js";
 import { alertRoutes } from "./alerts/alert-routes.js";
 import type { MonitorAlerts } from "./alerts/start-alerts.js";
+import { getDriftResponse, type DriftWatch } from "./drift/index.js";
 
 export function monitorRoutes(deps: {
   stats: DecisionStats;
@@ -35,6 +36,8 @@ export function monitorRoutes(deps: {
   outcomeReport?: OutcomeReporter;
   /** Cost per 1,000 decisions (GetCost); absent when MONITOR_COST_TARGETS is unset. */
   cost?: CostReport;
+  /** Online drift per feature, score and segment (GetDrift). */
+  featureDrift?: DriftWatch;
 }): Partial<ServiceImpl<typeof MonitorService>> {
   return {
     async record(req) {
@@ -50,6 +53,7 @@ export function monitorRoutes(deps: {
         deps.metrics.add(r);
         deps.reviews.offer(r);
         deps.drift?.add(r);
+        deps.featureDrift?.add(r);
         deps.rollouts?.add(r);
         deps.alerts?.windows.add(r, Date.now());
       }
@@ -88,6 +92,9 @@ export function monitorRoutes(deps: {
         queued: BigInt(deps.reviews.queued(model)),
         reviewCases: await durableCases(deps.desk, { limit, model, includeResolved: req.includeResolved }),
       };
+    },
+    getDrift(req) {
+      return deps.featureDrift ? getDriftResponse(deps.featureDrift, req.model) : {};
     },
     ...(deps.desk ? reviewRoutes(deps.desk, deps.outcomes) : {}),
     ...alertRoutes(deps.alerts),

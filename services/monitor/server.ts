@@ -23,8 +23,10 @@ import { DecisionStats } from "./stats.js";
 import { WorkerTable } from "./worker-table.js";
 import { watchWorkers } from "./worker-watch.js";
 import { RolloutWindows } from "./rollout/windows.js";
+import { DriftWatch, registerFeatureDriftGauges } from "./drift/index.js";
 import { startRolloutController } from "./rollout/controller.js";
 import { startAlerts } from "./alerts/start-alerts.js";
+import { driftSource } from "./alerts/sources.js";
 import { outcomeAlertSource } from "./outcomes/outcome-alerts.js";
 
 /**
@@ -37,6 +39,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const reviews = new ReviewQueue({ max: config.reviewQueueMax });
   const repo = new ModelRepository(config.modelRepository);
   const drift = new ScoreDriftWatch(repo, config.driftWindow);
+  const featureDrift = new DriftWatch(repo, config.drift);
   const dashboard = new DashboardFeed(repo, config.segments);
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
   const host = new ServiceHost({
@@ -67,6 +70,9 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
   const desk = new ReviewDesk(config.trustedOperators, log);
   const outcomes = new OutcomeDesk(config.decisionTtlDays * 86_400_000, log, Date.now, config.outcomes.window);
   const outcomeReport = new OutcomeReporter(outcomes, config.outcomes, repo);
+  // Per-feature drift over the decisions window (the score keeps its own rule, score_drift).
+  const driftStates = () => featureDrift.driftStates().filter((d) => d.window === "decisions" && d.feature !== "score");
+  alerts.engine.add(driftSource("feature_drift", driftStates, config.drift, config.alerts.hysteresis));
   alerts.engine.add(outcomeAlertSource(outcomeReport, config.outcomes.minSample, config.alerts.hysteresis));
   const cost = startCost(config.cost, { host, outcomes: outcomeReport, repo, dashboard, registry: metrics.registry });
   host.add(
@@ -84,12 +90,14 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
       alerts,
       outcomeReport,
       cost,
+      featureDrift,
     }),
   );
   if (audit) host.onClose(() => audit.close());
   await host.listen();
   registerWorkerGauges(metrics.registry, workers);
   registerDriftGauges(metrics.registry, drift);
+  registerFeatureDriftGauges(metrics.registry, featureDrift);
   registerShadowGauges(metrics.registry, stats.shadows);
   registerSegmentGauges(metrics.registry, dashboard.segments);
   startOutcomeViews(outcomeReport, { host, registry: metrics.registry, dashboard });
@@ -127,6 +135,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
     workerWatch,
     drift,
     dashboard,
+    featureDrift,
   });
   host.onClose(() => new Promise<void>((r) => http.server.close(() => r())));
   log.info(

@@ -29,6 +29,8 @@ const CHARTS = [
   "chart-psi",
   "chart-band",
   "chart-distance",
+  "chart-feature-psi",
+  "chart-band-hour",
 ];
 
 interface ChartFacts {

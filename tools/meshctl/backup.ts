@@ -8,12 +8,12 @@ import { backupMesh, restoreMesh } from "./backup/mesh-backup.js";
 import { CliError, printJson, type Output } from "./output.js";
 import type { MeshTarget } from "./target.js";
 
-/** The folder of the role identities a backup and a restore also use (`<role>.nk`: monitor, router). */
+/** The folder of the role identities a backup and a restore also use (`<role>.nk`: monitor, router, validator). */
 export const IDENTITIES_DIR = "SCOREMESH_NATS_IDENTITIES_DIR";
 
 export const BACKUP_USAGE = "usage: meshctl backup --out DIR [--signing-key FILE] | meshctl restore DIR [--force]";
 
-type Role = "monitor" | "router";
+type Role = "monitor" | "router" | "validator";
 
 /** A role's identity: SCOREMESH_NATS_IDENTITIES_DIR/<role>.nk, else npm start's DIR/nats/identities/<role>.nk. */
 function roleIdentity(role: Role, stateDir: string | undefined): NatsClientIdentity {
@@ -30,13 +30,19 @@ function roleIdentity(role: Role, stateDir: string | undefined): NatsClientIdent
 async function withRoles<T>(
   target: MeshTarget,
   stateDir: string | undefined,
-  fn: (c: { control: NatsConnection; monitor: NatsConnection; router: NatsConnection }) => Promise<T>,
+  fn: (c: {
+    control: NatsConnection;
+    monitor: NatsConnection;
+    router: NatsConnection;
+    validator: NatsConnection;
+  }) => Promise<T>,
 ): Promise<T> {
   const servers = target.nats();
   const ids = {
     control: target.natsIdentity(),
     monitor: roleIdentity("monitor", stateDir),
     router: roleIdentity("router", stateDir),
+    validator: roleIdentity("validator", stateDir),
   };
   const open: NatsConnection[] = [];
   const as = async (role: keyof typeof ids) => {
@@ -49,7 +55,8 @@ async function withRoles<T>(
     return nc;
   };
   try {
-    return await fn({ control: await as("control"), monitor: await as("monitor"), router: await as("router") });
+    const [control, monitor, router] = [await as("control"), await as("monitor"), await as("router")];
+    return await fn({ control, monitor, router, validator: await as("validator") });
   } catch (err) {
     throw err instanceof BackupError ? new CliError(err.message) : err;
   } finally {

@@ -22,6 +22,7 @@ import { score, scoreInput } from "./score.js";
 import { status } from "./status.js";
 import { MeshTarget } from "./target.js";
 import { tenantCommand } from "./tenant-command.js";
+import { drift } from "./drift.js";
 
 const USAGE = `meshctl: operate a scoremesh mesh
 
@@ -116,6 +117,10 @@ commands:
   audit retain [--keep D] [--dry-run]
                                   cut the audit stream's messages older than D (or SCOREMESH_AUDIT_RETENTION) at a
                                   checkpoint boundary, so that audit verify still passes; run it periodically
+  drift MODEL                     the monitor's online drift of MODEL's versions: PSI of the score, every input and
+                                  each protected attribute's segment (age band, sex, marriage) against the card's
+                                  reference profile over the last N decisions and the last T, each with its state
+                                  (ok, WARN, ALERT; "-" under the minimum sample), sample and since; confidence decay
   simulate MODEL VERSION [--since T] [--limit N]
                                   replay recorded traffic through a challenger version (small batches, one at a
                                   time): approve/review/decline rates before and after, flips, expected defaults
@@ -300,6 +305,8 @@ async function main(): Promise<void> {
       const [model, version] = args("card", rest, ["model", "version"]);
       return card(target(), model!, version!, out);
     }
+    case "drift":
+      return drift(target(), args("drift", rest, ["model"])[0]!, out);
     case "simulate": {
       const [model, version] = args("simulate", rest, ["model", "version"], " [--since T] [--limit N]");
       return simulate(target(), model!, version!, values, out);

@@ -266,16 +266,18 @@ export function segmentsOf(
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of spec.segments) {
-    const v = inputs[s.source];
-    if (v === undefined) {
-      out[s.name] = "unknown";
-    } else if (s.labels) {
-      out[s.name] = s.labels[String(v)] ?? "other";
-    } else if (s.edges) {
-      out[s.name] = binLabel(s.edges, v);
-    }
+    const label = segmentLabel(s, inputs[s.source]);
+    if (label !== undefined) out[s.name] = label;
   }
   return out;
+}
+
+/** The label one segment gives a value: "unknown" when missing; undefined for a segment with neither labels nor edges. */
+export function segmentLabel(s: SegmentDef, v: number | undefined): string | undefined {
+  if (v === undefined) return "unknown";
+  if (s.labels) return s.labels[String(v)] ?? "other";
+  if (s.edges) return binLabel(s.edges, v);
+  return undefined;
 }
 
 function binLabel(edges: number[], v: number): string {

@@ -5,6 +5,7 @@ export * from "./ks.js";
 export * from "./psi.js";
 export * from "./rates.js";
 export * from "./sliding-counts.js";
+export * from "./time-counts.js";
 export * from "./arm-sample.js";
 export * from "./canary-analysis.js";
 export * from "./outcome-metrics.js";

@@ -27,6 +27,7 @@ function loadAssets(): Map<string, Asset> {
     ["/assets/dashboard-cards.js", file(join(STATIC, "dashboard-cards.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard-alerts.js", file(join(STATIC, "dashboard-alerts.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard-outcomes.js", file(join(STATIC, "dashboard-outcomes.js"), "text/javascript; charset=utf-8")],
+    ["/assets/dashboard-drift.js", file(join(STATIC, "dashboard-drift.js"), "text/javascript; charset=utf-8")],
     ["/assets/dashboard.css", file(join(STATIC, "dashboard.css"), "text/css; charset=utf-8")],
     ["/assets/chart.umd.min.js", file(chartJs, "text/javascript; charset=utf-8")],
   ]);

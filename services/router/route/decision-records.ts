@@ -37,5 +37,7 @@ export function decisionRecords(
     reasons,
     tenantId: row.tenantId,
     segmentRule,
+    // The non-sensitive inputs for per-input drift: the feature service's encoded audit map, copied as bytes.
+    inputs: row.replay?.inputs,
   }));
 }

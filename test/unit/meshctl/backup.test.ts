@@ -34,7 +34,7 @@ import { keys, memoryLog, openTrail, record } from "../lib/audit/audit-fixture.j
 
 interface Node {
   nats: KeyedNats;
-  conns: { control: NatsConnection; monitor: NatsConnection; router: NatsConnection };
+  conns: { control: NatsConnection; monitor: NatsConnection; router: NatsConnection; validator: NatsConnection };
 }
 
 /** A keyed nats-server in its own folder with a connection per role; stopped after the test. */
@@ -44,6 +44,7 @@ async function node(t: { after: (fn: () => Promise<void> | void) => void }, dir:
     control: await nats.connectAs("control"),
     monitor: await nats.connectAs("monitor"),
     router: await nats.connectAs("router"),
+    validator: await nats.connectAs("validator"),
   };
   t.after(async () => {
     for (const nc of Object.values(conns)) await nc.close();

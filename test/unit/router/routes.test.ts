@@ -5,8 +5,12 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { pino } from "pino";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { RouterService, type FeatureRowSchema } from "../../../gen/scoremesh/router/v1/router_pb.js";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  ReplayInputsSchema,
+  RouterService,
+  type FeatureRowSchema,
+} from "../../../gen/scoremesh/router/v1/router_pb.js";
 import type { DecisionRecordSchema } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
@@ -284,7 +288,13 @@ test("declines and reviews carry reason codes; approvals only when the row asks 
 test("each decision gives the monitor a record, with the row's trace, segment and imputed features", async () => {
   const { client, records } = await router({ [CHAMPION]: onnx(CHAMPION) });
   const rows = featureRows(3);
-  rows[0] = { ...rows[0], traceId: "a".repeat(32), segment: { age_band: "30-39" }, imputed: ["limit_bal"] };
+  rows[0] = {
+    ...rows[0],
+    traceId: "a".repeat(32),
+    segment: { age_band: "30-39" },
+    imputed: ["limit_bal"],
+    replay: create(ReplayInputsSchema, { inputs: Uint8Array.of(0x62, 0x03, 0x0a, 0x01, 0x41) }),
+  };
   const res = await client.route({ model: MODEL, featureSpecHash: SPEC_HASH, rows });
   assert.equal(records.length, 3);
   records.forEach((r, i) => {
@@ -304,6 +314,11 @@ test("each decision gives the monitor a record, with the row's trace, segment an
   assert.equal(records[0]!.traceId, "a".repeat(32), "a row keeps the trace of its own public call");
   assert.deepEqual(records[0]!.segment, { age_band: "30-39" });
   assert.deepEqual(records[0]!.imputed, ["limit_bal"]);
+  assert.deepEqual(
+    records[0]!.inputs,
+    Uint8Array.of(0x62, 0x03, 0x0a, 0x01, 0x41),
+    "the non-sensitive inputs for drift: the feature service's encoded audit map, as it came",
+  );
   assert.deepEqual(res.decisions[0]!.imputedFeatures, ["limit_bal"]);
   assert.equal(records[1]!.traceId, "", "no row trace and no active span: no trace id");
 });

@@ -94,7 +94,7 @@ export interface RestoreOptions {
  * written, when the mesh already holds data and `force` is not set.
  */
 export async function restoreMesh(
-  conns: { control: NatsConnection; monitor: NatsConnection; router: NatsConnection },
+  conns: { control: NatsConnection; monitor: NatsConnection; router: NatsConnection; validator: NatsConnection },
   dir: string,
   opts: RestoreOptions = {},
 ): Promise<BackupManifest> {

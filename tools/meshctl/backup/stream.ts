@@ -1,5 +1,7 @@
 import type { JetStreamClient, NatsConnection } from "nats";
 import {
+  AUDIT_EDGE_CHECKPOINT_PREFIX,
+  AUDIT_EDGE_RECORD_PREFIX,
   AUDIT_CHECKPOINT_PREFIX,
   AUDIT_RECORD_PREFIX,
   AUDIT_STREAM,
@@ -74,11 +76,16 @@ export async function backupStream(
   return part;
 }
 
-/** The identity that may publish on a subject of the audit stream: routers their records, the monitor the rest. */
-export function auditPublisher(subject: string): "router" | "monitor" {
-  return subject.startsWith(`${AUDIT_RECORD_PREFIX}.`) || subject.startsWith(`${AUDIT_CHECKPOINT_PREFIX}.`)
-    ? "router"
-    : "monitor";
+/**
+ * The identity that may publish on a subject of the audit stream: routers their records, validators the edge's,
+ * the monitor the rest.
+ */
+export function auditPublisher(subject: string): "router" | "validator" | "monitor" {
+  if (subject.startsWith(`${AUDIT_RECORD_PREFIX}.`) || subject.startsWith(`${AUDIT_CHECKPOINT_PREFIX}.`))
+    return "router";
+  if (subject.startsWith(`${AUDIT_EDGE_RECORD_PREFIX}.`) || subject.startsWith(`${AUDIT_EDGE_CHECKPOINT_PREFIX}.`))
+    return "validator";
+  return "monitor";
 }
 
 /**
@@ -87,13 +94,17 @@ export function auditPublisher(subject: string): "router" | "monitor" {
  * live in the payloads, so `audit verify` reads the restored stream as it read the original.
  */
 export async function restoreStream(
-  conns: { control: NatsConnection; router: NatsConnection; monitor: NatsConnection },
+  conns: { control: NatsConnection; router: NatsConnection; validator: NatsConnection; monitor: NatsConnection },
   part: StreamPart,
   backup: BackupReader,
   progress: (done: number, of: number) => void,
 ): Promise<number> {
   await ensureAuditStream(await conns.control.jetstreamManager());
-  const js = { router: conns.router.jetstream(), monitor: conns.monitor.jetstream() };
+  const js = {
+    router: conns.router.jetstream(),
+    validator: conns.validator.jetstream(),
+    monitor: conns.monitor.jetstream(),
+  };
   const lines = backup.lines<StreamLine>(streamFile(part.stream));
   const window = 128;
   const ids = new Set<string>();
@@ -105,10 +116,15 @@ export async function restoreStream(
     ids.add(id);
     return seen;
   });
-  for (let i = 0; i < lines.length; i += window) {
-    const batch = lines.slice(i, i + window);
-    await Promise.all(batch.map((l, j) => republish(js[auditPublisher(l.subject)], l, again[i + j]!)));
-    progress(Math.min(i + window, lines.length), lines.length);
+  // Publishes on one connection keep their order; a run ends where the publisher changes, so the restored stream
+  // holds the messages in the backup's order.
+  for (let i = 0; i < lines.length;) {
+    const who = auditPublisher(lines[i]!.subject);
+    let end = i + 1;
+    while (end < lines.length && end - i < window && auditPublisher(lines[end]!.subject) === who) end++;
+    await Promise.all(lines.slice(i, end).map((l, j) => republish(js[who], l, again[i + j]!)));
+    i = end;
+    progress(i, lines.length);
   }
   return lines.length;
 }

@@ -18,10 +18,12 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file scoremesh/monitor/v1/monitor.proto.
  */
 export const file_scoremesh_monitor_v1_monitor: GenFile = /*@__PURE__*/
-  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSLKBAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhIUCgxzZWdtZW50X3J1bGUYFyABKAkaLgoMU2VnbWVudEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEidwoIU2hhZG93T2YSGAoQY2hhbXBpb25fdmVyc2lvbhgBIAEoCRIWCg5jaGFtcGlvbl9zY29yZRgCIAEoARI5ChFjaGFtcGlvbl9kZWNpc2lvbhgDIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uIlYKDVJlY29yZFJlcXVlc3QSDgoGc291cmNlGAEgASgJEjUKB3JlY29yZHMYAiADKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZCIiCg5SZWNvcmRSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoDSIRCg9HZXRTdGF0c1JlcXVlc3QinwEKDFZlcnNpb25TdGF0cxINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhEKCWRlY2lzaW9ucxgDIAEoBBIPCgdhcHByb3ZlGAQgASgEEg4KBnJldmlldxgFIAEoBBIPCgdkZWNsaW5lGAYgASgEEhAKCGRlZ3JhZGVkGAcgASgEEhIKCm1lYW5fc2NvcmUYCCABKAEikwIKEEdldFN0YXRzUmVzcG9uc2USFwoPZGVjaXNpb25zX3RvdGFsGAEgASgEEjQKCHZlcnNpb25zGAIgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuVmVyc2lvblN0YXRzEhYKDmxhdGVuY3lfcDUwX21zGAMgASgBEhYKDmxhdGVuY3lfcDk1X21zGAQgASgBEhYKDmxhdGVuY3lfcDk5X21zGAUgASgBEjIKB3NoYWRvd3MYBiADKAsyIS5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dTdGF0cxI0CghvdXRjb21lcxgHIAMoCzIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLk91dGNvbWVDb3VudCKSAQoLU2hhZG93U3RhdHMSDQoFbW9kZWwYASABKAkSGAoQY2hhbXBpb25fdmVyc2lvbhgCIAEoCRIWCg5zaGFkb3dfdmVyc2lvbhgDIAEoCRINCgVwYWlycxgEIAEoBBIbChNtZWFuX2Fic19zY29yZV9kaWZmGAUgASgBEhYKDmFncmVlbWVudF9yYXRlGAYgASgBIlAKEkxpc3RSZXZpZXdzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SDQoFbW9kZWwYAiABKAkSGAoQaW5jbHVkZV9yZXNvbHZlZBgDIAEoCCKhAQoTTGlzdFJldmlld3NSZXNwb25zZRIzCgVjYXNlcxgBIAMoCzIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkEg0KBXRvdGFsGAIgASgEEg4KBnF1ZXVlZBgDIAEoBBI2CgxyZXZpZXdfY2FzZXMYBCADKAsyIC5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdDYXNlIoMDCgpSZXZpZXdDYXNlEg8KB2Nhc2VfaWQYASABKAkSNgoIZGVjaXNpb24YAiABKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZBIyCgZzdGF0dXMYAyABKA4yIi5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdTdGF0dXMSEAoIcmV2aWV3ZXIYBCABKAkSFAoMcmV2aWV3ZXJfa2V5GAUgASgJEi4KCmNsYWltZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKCnJlc29sdXRpb24YByABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIMCgRub3RlGAggASgJEi8KC3Jlc29sdmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglvcGVuZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIv4BCgxSZXZpZXdBY3Rpb24SNQoEa2luZBgBIAEoDjInLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0FjdGlvbi5LaW5kEg8KB2Nhc2VfaWQYAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIMCgRub3RlGAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+CgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIOCgpLSU5EX0NMQUlNEAESEAoMS0lORF9SRVNPTFZFEAIiKwoSQ2xhaW1SZXZpZXdSZXF1ZXN0EhUKDXNpZ25lZF9hY3Rpb24YASABKAkiTAoTQ2xhaW1SZXZpZXdSZXNwb25zZRI1CgtyZXZpZXdfY2FzZRgBIAEoCzIgLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJldmlld0Nhc2UiLQoUUmVzb2x2ZVJldmlld1JlcXVlc3QSFQoNc2lnbmVkX2FjdGlvbhgBIAEoCSJOChVSZXNvbHZlUmV2aWV3UmVzcG9uc2USNQoLcmV2aWV3X2Nhc2UYASABKAsyIC5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdDYXNlIoIBChRSZWNvcmRPdXRjb21lUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIuCgdvdXRjb21lGAMgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRITCgtvYnNlcnZlZF9vbhgEIAEoCSKCAQoVUmVjb3JkT3V0Y29tZVJlc3BvbnNlEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIRCglkdXBsaWNhdGUYBCABKAgixAMKD0RlY2lzaW9uT3V0Y29tZRIRCgl0ZW5hbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEjAKCGRlY2lzaW9uGAUgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SDQoFc2NvcmUYBiABKAESLgoKZGVjaWRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoHb3V0Y29tZRgIIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSEwoLb2JzZXJ2ZWRfb24YCSABKAkSLwoLcmVwb3J0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHRyYWNlX2lkGBQgASgJEi0KB3JlYXNvbnMYFSADKAsyHC5zY29yZW1lc2guc2NvcmluZy52MS5SZWFzb24SKgoFcm91dGUYFiABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgXIAEoCCKlAQoMT3V0Y29tZUNvdW50Eg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSMAoIZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIuCgdvdXRjb21lGAQgASgOMh0uc2NvcmVtZXNoLnNjb3JpbmcudjEuT3V0Y29tZRINCgVjb3VudBgFIAEoBCI7ChJHZXREZWNpc2lvblJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiTgoTR2V0RGVjaXNpb25SZXNwb25zZRI3CghkZWNpc2lvbhgBIAEoCzIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uT3V0Y29tZSI3ChFMaXN0QWxlcnRzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRITCgthY3RpdmVfb25seRgCIAEoCCJTChJMaXN0QWxlcnRzUmVzcG9uc2USKQoGYWxlcnRzGAEgAygLMhkuc2NvcmVtZXNoLmFsZXJ0LnYxLkFsZXJ0EhIKCmludGVydmFsX3MYAiABKAEifQoNT3V0Y29tZVdpbmRvdxINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEg4KBnJlY2VudBgDIAEoDBI2CgZ0b3RhbHMYBCADKAsyJi5zY29yZW1lc2gubW9uaXRvci52MS5PdXRjb21lVGllclRvdGFsIncKEE91dGNvbWVUaWVyVG90YWwSLAoEdGllchgBIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEhAKCG91dGNvbWVzGAIgASgEEhAKCGRlZmF1bHRzGAMgASgEEhEKCXNjb3JlX3N1bRgEIAEoASIjChJHZXRPdXRjb21lc1JlcXVlc3QSDQoFbW9kZWwYASABKAkiogIKDFRpZXJPdXRjb21lcxIsCgR0aWVyGAEgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SEAoIb3V0Y29tZXMYAiABKAQSEAoIZGVmYXVsdHMYAyABKAQSFQoNcmVhbGlzZWRfcmF0ZRgEIAEoARIWCg5wcmVkaWN0ZWRfcmF0ZRgFIAEoARIMCgRiYW5kGAYgASgBEjUKBXN0YXRlGAcgASgOMiYuc2NvcmVtZXNoLm1vbml0b3IudjEuT3V0Y29tZUJhbmRTdGF0ZRIWCg50b3RhbF9vdXRjb21lcxgIIAEoBBIWCg50b3RhbF9kZWZhdWx0cxgJIAEoBBIcChR0b3RhbF9wcmVkaWN0ZWRfcmF0ZRgKIAEoASKsAgoPVmVyc2lvbk91dGNvbWVzEg0KBW1vZGVsGAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSFwoPd2luZG93X291dGNvbWVzGAMgASgEEjEKBXRpZXJzGAQgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuVGllck91dGNvbWVzEhkKEWNhbGlicmF0aW9uX2Vycm9yGAUgASgBEhgKC3JvbGxpbmdfYXVjGAYgASgBSACIAQESFQoIY2FyZF9hdWMYByABKAFIAYgBARIjChZjYXJkX2NhbGlicmF0aW9uX2Vycm9yGAggASgBSAKIAQFCDgoMX3JvbGxpbmdfYXVjQgsKCV9jYXJkX2F1Y0IZChdfY2FyZF9jYWxpYnJhdGlvbl9lcnJvciJOChNHZXRPdXRjb21lc1Jlc3BvbnNlEjcKCHZlcnNpb25zGAEgAygLMiUuc2NvcmVtZXNoLm1vbml0b3IudjEuVmVyc2lvbk91dGNvbWVzIhAKDkdldENvc3RSZXF1ZXN0ImQKC1NlcnZpY2VDb3N0Eg8KB3NlcnZpY2UYASABKAkSEQoJaW5zdGFuY2VzGAIgASgNEhMKC2NwdV9zZWNvbmRzGAMgASgBEhwKFGNwdV9zZWNvbmRzX3Blcl8xMDAwGAQgASgBIswCCgtWZXJzaW9uQ29zdBINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEi8KBXJvdXRlGAMgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGVIAIgBARIRCglkZWNpc2lvbnMYBCABKAQSEwoLY3B1X3NlY29uZHMYBSABKAESEwoLZ3B1X3NlY29uZHMYBiABKAESHAoUY3B1X3NlY29uZHNfcGVyXzEwMDAYByABKAESHAoUZ3B1X3NlY29uZHNfcGVyXzEwMDAYCCABKAESFQoNY29zdF9wZXJfMTAwMBgJIAEoARIVCghjYXJkX2F1YxgKIAEoAUgBiAEBEhgKC3JvbGxpbmdfYXVjGAsgASgBSAKIAQFCCAoGX3JvdXRlQgsKCV9jYXJkX2F1Y0IOCgxfcm9sbGluZ19hdWMi7AEKD0dldENvc3RSZXNwb25zZRIWCg5wZXJpb2Rfc2Vjb25kcxgBIAEoARIRCglkZWNpc2lvbnMYAiABKAQSMwoIc2VydmljZXMYAyADKAsyIS5zY29yZW1lc2gubW9uaXRvci52MS5TZXJ2aWNlQ29zdBIzCgh2ZXJzaW9ucxgEIAMoCzIhLnNjb3JlbWVzaC5tb25pdG9yLnYxLlZlcnNpb25Db3N0EhcKD3ByaWNlX2NvcmVfaG91chgFIAEoARIWCg5wcmljZV9ncHVfaG91chgGIAEoARITCgt1bnJlYWNoYWJsZRgHIAMoCSp8CgxSZXZpZXdTdGF0dXMSHQoZUkVWSUVXX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElJFVklFV19TVEFUVVNfT1BFThABEhkKFVJFVklFV19TVEFUVVNfQ0xBSU1FRBACEhoKFlJFVklFV19TVEFUVVNfUkVTT0xWRUQQAyq2AQoQT3V0Y29tZUJhbmRTdGF0ZRIiCh5PVVRDT01FX0JBTkRfU1RBVEVfVU5TUEVDSUZJRUQQABIjCh9PVVRDT01FX0JBTkRfU1RBVEVfSU5TVUZGSUNJRU5UEAESHQoZT1VUQ09NRV9CQU5EX1NUQVRFX1dJVEhJThACEhwKGE9VVENPTUVfQkFORF9TVEFURV9BQk9WRRADEhwKGE9VVENPTUVfQkFORF9TVEFURV9CRUxPVxAEMvEHCg5Nb25pdG9yU2VydmljZRJVCgZSZWNvcmQSIy5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRSZXF1ZXN0GiQuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkUmVzcG9uc2UiABJbCghHZXRTdGF0cxIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVxdWVzdBomLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldFN0YXRzUmVzcG9uc2UiABJkCgtMaXN0UmV2aWV3cxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RSZXZpZXdzUmVzcG9uc2UiABJkCgtDbGFpbVJldmlldxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNsYWltUmV2aWV3UmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNsYWltUmV2aWV3UmVzcG9uc2UiABJqCg1SZXNvbHZlUmV2aWV3Eiouc2NvcmVtZXNoLm1vbml0b3IudjEuUmVzb2x2ZVJldmlld1JlcXVlc3QaKy5zY29yZW1lc2gubW9uaXRvci52MS5SZXNvbHZlUmV2aWV3UmVzcG9uc2UiABJqCg1SZWNvcmRPdXRjb21lEiouc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkT3V0Y29tZVJlcXVlc3QaKy5zY29yZW1lc2gubW9uaXRvci52MS5SZWNvcmRPdXRjb21lUmVzcG9uc2UiABJkCgtHZXREZWNpc2lvbhIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldERlY2lzaW9uUmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldERlY2lzaW9uUmVzcG9uc2UiABJhCgpMaXN0QWxlcnRzEicuc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdEFsZXJ0c1JlcXVlc3QaKC5zY29yZW1lc2gubW9uaXRvci52MS5MaXN0QWxlcnRzUmVzcG9uc2UiABJkCgtHZXRPdXRjb21lcxIoLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldE91dGNvbWVzUmVxdWVzdBopLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldE91dGNvbWVzUmVzcG9uc2UiABJYCgdHZXRDb3N0EiQuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0Q29zdFJlcXVlc3QaJS5zY29yZW1lc2gubW9uaXRvci52MS5HZXRDb3N0UmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_timestamp, file_scoremesh_alert_v1_alert, file_scoremesh_scoring_v1_scoring]);
+  fileDesc("CiJzY29yZW1lc2gvbW9uaXRvci92MS9tb25pdG9yLnByb3RvEhRzY29yZW1lc2gubW9uaXRvci52MSLaBAoORGVjaXNpb25SZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBXNjb3JlGAUgASgBEjAKCGRlY2lzaW9uGAYgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SKgoFcm91dGUYByABKA4yGy5zY29yZW1lc2guc2NvcmluZy52MS5Sb3V0ZRIQCghkZWdyYWRlZBgIIAEoCBISCgpsYXRlbmN5X21zGAkgASgBEi4KCmRlY2lkZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2ltcHV0ZWQYCyADKAkSQgoHc2VnbWVudBgMIAMoCzIxLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRlY2lzaW9uUmVjb3JkLlNlZ21lbnRFbnRyeRIZChFmZWF0dXJlX3NwZWNfaGFzaBgNIAEoCRItCgdyZWFzb25zGA4gAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEhEKCXRlbmFudF9pZBgPIAEoCRIxCglzaGFkb3dfb2YYECABKAsyHi5zY29yZW1lc2gubW9uaXRvci52MS5TaGFkb3dPZhIUCgxzZWdtZW50X3J1bGUYFyABKAkSDgoGaW5wdXRzGBggASgMGi4KDFNlZ21lbnRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIncKCFNoYWRvd09mEhgKEGNoYW1waW9uX3ZlcnNpb24YASABKAkSFgoOY2hhbXBpb25fc2NvcmUYAiABKAESOQoRY2hhbXBpb25fZGVjaXNpb24YAyABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbiJWCg1SZWNvcmRSZXF1ZXN0Eg4KBnNvdXJjZRgBIAEoCRI1CgdyZWNvcmRzGAIgAygLMiQuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQiIgoOUmVjb3JkUmVzcG9uc2USEAoIYWNjZXB0ZWQYASABKA0iEQoPR2V0U3RhdHNSZXF1ZXN0Ip8BCgxWZXJzaW9uU3RhdHMSDQoFbW9kZWwYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIRCglkZWNpc2lvbnMYAyABKAQSDwoHYXBwcm92ZRgEIAEoBBIOCgZyZXZpZXcYBSABKAQSDwoHZGVjbGluZRgGIAEoBBIQCghkZWdyYWRlZBgHIAEoBBISCgptZWFuX3Njb3JlGAggASgBIpMCChBHZXRTdGF0c1Jlc3BvbnNlEhcKD2RlY2lzaW9uc190b3RhbBgBIAEoBBI0Cgh2ZXJzaW9ucxgCIAMoCzIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLlZlcnNpb25TdGF0cxIWCg5sYXRlbmN5X3A1MF9tcxgDIAEoARIWCg5sYXRlbmN5X3A5NV9tcxgEIAEoARIWCg5sYXRlbmN5X3A5OV9tcxgFIAEoARIyCgdzaGFkb3dzGAYgAygLMiEuc2NvcmVtZXNoLm1vbml0b3IudjEuU2hhZG93U3RhdHMSNAoIb3V0Y29tZXMYByADKAsyIi5zY29yZW1lc2gubW9uaXRvci52MS5PdXRjb21lQ291bnQikgEKC1NoYWRvd1N0YXRzEg0KBW1vZGVsGAEgASgJEhgKEGNoYW1waW9uX3ZlcnNpb24YAiABKAkSFgoOc2hhZG93X3ZlcnNpb24YAyABKAkSDQoFcGFpcnMYBCABKAQSGwoTbWVhbl9hYnNfc2NvcmVfZGlmZhgFIAEoARIWCg5hZ3JlZW1lbnRfcmF0ZRgGIAEoASJQChJMaXN0UmV2aWV3c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEg0KBW1vZGVsGAIgASgJEhgKEGluY2x1ZGVfcmVzb2x2ZWQYAyABKAgioQEKE0xpc3RSZXZpZXdzUmVzcG9uc2USMwoFY2FzZXMYASADKAsyJC5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvblJlY29yZBINCgV0b3RhbBgCIAEoBBIOCgZxdWV1ZWQYAyABKAQSNgoMcmV2aWV3X2Nhc2VzGAQgAygLMiAuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3Q2FzZSKDAwoKUmV2aWV3Q2FzZRIPCgdjYXNlX2lkGAEgASgJEjYKCGRlY2lzaW9uGAIgASgLMiQuc2NvcmVtZXNoLm1vbml0b3IudjEuRGVjaXNpb25SZWNvcmQSMgoGc3RhdHVzGAMgASgOMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3U3RhdHVzEhAKCHJldmlld2VyGAQgASgJEhQKDHJldmlld2VyX2tleRgFIAEoCRIuCgpjbGFpbWVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCgpyZXNvbHV0aW9uGAcgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SDAoEbm90ZRgIIAEoCRIvCgtyZXNvbHZlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJb3BlbmVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCL+AQoMUmV2aWV3QWN0aW9uEjUKBGtpbmQYASABKA4yJy5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdBY3Rpb24uS2luZBIPCgdjYXNlX2lkGAIgASgJEjAKCGRlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SDAoEbm90ZRgEIAEoCRImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPgoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASDgoKS0lORF9DTEFJTRABEhAKDEtJTkRfUkVTT0xWRRACIisKEkNsYWltUmV2aWV3UmVxdWVzdBIVCg1zaWduZWRfYWN0aW9uGAEgASgJIkwKE0NsYWltUmV2aWV3UmVzcG9uc2USNQoLcmV2aWV3X2Nhc2UYASABKAsyIC5zY29yZW1lc2gubW9uaXRvci52MS5SZXZpZXdDYXNlIi0KFFJlc29sdmVSZXZpZXdSZXF1ZXN0EhUKDXNpZ25lZF9hY3Rpb24YASABKAkiTgoVUmVzb2x2ZVJldmlld1Jlc3BvbnNlEjUKC3Jldmlld19jYXNlGAEgASgLMiAuc2NvcmVtZXNoLm1vbml0b3IudjEuUmV2aWV3Q2FzZSKCAQoUUmVjb3JkT3V0Y29tZVJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkSLgoHb3V0Y29tZRgDIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSEwoLb2JzZXJ2ZWRfb24YBCABKAkiggEKFVJlY29yZE91dGNvbWVSZXNwb25zZRINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEjAKCGRlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SEQoJZHVwbGljYXRlGAQgASgIIsQDCg9EZWNpc2lvbk91dGNvbWUSEQoJdGVuYW50X2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkSDQoFbW9kZWwYAyABKAkSFQoNbW9kZWxfdmVyc2lvbhgEIAEoCRIwCghkZWNpc2lvbhgFIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEg0KBXNjb3JlGAYgASgBEi4KCmRlY2lkZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KB291dGNvbWUYCCABKA4yHS5zY29yZW1lc2guc2NvcmluZy52MS5PdXRjb21lEhMKC29ic2VydmVkX29uGAkgASgJEi8KC3JlcG9ydGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh0cmFjZV9pZBgUIAEoCRItCgdyZWFzb25zGBUgAygLMhwuc2NvcmVtZXNoLnNjb3JpbmcudjEuUmVhc29uEioKBXJvdXRlGBYgASgOMhsuc2NvcmVtZXNoLnNjb3JpbmcudjEuUm91dGUSEAoIZGVncmFkZWQYFyABKAgipQEKDE91dGNvbWVDb3VudBINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEjAKCGRlY2lzaW9uGAMgASgOMh4uc2NvcmVtZXNoLnNjb3JpbmcudjEuRGVjaXNpb24SLgoHb3V0Y29tZRgEIAEoDjIdLnNjb3JlbWVzaC5zY29yaW5nLnYxLk91dGNvbWUSDQoFY291bnQYBSABKAQiOwoSR2V0RGVjaXNpb25SZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJIk4KE0dldERlY2lzaW9uUmVzcG9uc2USNwoIZGVjaXNpb24YASABKAsyJS5zY29yZW1lc2gubW9uaXRvci52MS5EZWNpc2lvbk91dGNvbWUiNwoRTGlzdEFsZXJ0c1JlcXVlc3QSDQoFbW9kZWwYASABKAkSEwoLYWN0aXZlX29ubHkYAiABKAgiUwoSTGlzdEFsZXJ0c1Jlc3BvbnNlEikKBmFsZXJ0cxgBIAMoCzIZLnNjb3JlbWVzaC5hbGVydC52MS5BbGVydBISCgppbnRlcnZhbF9zGAIgASgBIn0KDU91dGNvbWVXaW5kb3cSDQoFbW9kZWwYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIOCgZyZWNlbnQYAyABKAwSNgoGdG90YWxzGAQgAygLMiYuc2NvcmVtZXNoLm1vbml0b3IudjEuT3V0Y29tZVRpZXJUb3RhbCJ3ChBPdXRjb21lVGllclRvdGFsEiwKBHRpZXIYASABKA4yHi5zY29yZW1lc2guc2NvcmluZy52MS5EZWNpc2lvbhIQCghvdXRjb21lcxgCIAEoBBIQCghkZWZhdWx0cxgDIAEoBBIRCglzY29yZV9zdW0YBCABKAEiIwoSR2V0T3V0Y29tZXNSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIqICCgxUaWVyT3V0Y29tZXMSLAoEdGllchgBIAEoDjIeLnNjb3JlbWVzaC5zY29yaW5nLnYxLkRlY2lzaW9uEhAKCG91dGNvbWVzGAIgASgEEhAKCGRlZmF1bHRzGAMgASgEEhUKDXJlYWxpc2VkX3JhdGUYBCABKAESFgoOcHJlZGljdGVkX3JhdGUYBSABKAESDAoEYmFuZBgGIAEoARI1CgVzdGF0ZRgHIAEoDjImLnNjb3JlbWVzaC5tb25pdG9yLnYxLk91dGNvbWVCYW5kU3RhdGUSFgoOdG90YWxfb3V0Y29tZXMYCCABKAQSFgoOdG90YWxfZGVmYXVsdHMYCSABKAQSHAoUdG90YWxfcHJlZGljdGVkX3JhdGUYCiABKAEirAIKD1ZlcnNpb25PdXRjb21lcxINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhcKD3dpbmRvd19vdXRjb21lcxgDIAEoBBIxCgV0aWVycxgEIAMoCzIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLlRpZXJPdXRjb21lcxIZChFjYWxpYnJhdGlvbl9lcnJvchgFIAEoARIYCgtyb2xsaW5nX2F1YxgGIAEoAUgAiAEBEhUKCGNhcmRfYXVjGAcgASgBSAGIAQESIwoWY2FyZF9jYWxpYnJhdGlvbl9lcnJvchgIIAEoAUgCiAEBQg4KDF9yb2xsaW5nX2F1Y0ILCglfY2FyZF9hdWNCGQoXX2NhcmRfY2FsaWJyYXRpb25fZXJyb3IiTgoTR2V0T3V0Y29tZXNSZXNwb25zZRI3Cgh2ZXJzaW9ucxgBIAMoCzIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLlZlcnNpb25PdXRjb21lcyIQCg5HZXRDb3N0UmVxdWVzdCJkCgtTZXJ2aWNlQ29zdBIPCgdzZXJ2aWNlGAEgASgJEhEKCWluc3RhbmNlcxgCIAEoDRITCgtjcHVfc2Vjb25kcxgDIAEoARIcChRjcHVfc2Vjb25kc19wZXJfMTAwMBgEIAEoASLMAgoLVmVyc2lvbkNvc3QSDQoFbW9kZWwYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIvCgVyb3V0ZRgDIAEoDjIbLnNjb3JlbWVzaC5zY29yaW5nLnYxLlJvdXRlSACIAQESEQoJZGVjaXNpb25zGAQgASgEEhMKC2NwdV9zZWNvbmRzGAUgASgBEhMKC2dwdV9zZWNvbmRzGAYgASgBEhwKFGNwdV9zZWNvbmRzX3Blcl8xMDAwGAcgASgBEhwKFGdwdV9zZWNvbmRzX3Blcl8xMDAwGAggASgBEhUKDWNvc3RfcGVyXzEwMDAYCSABKAESFQoIY2FyZF9hdWMYCiABKAFIAYgBARIYCgtyb2xsaW5nX2F1YxgLIAEoAUgCiAEBQggKBl9yb3V0ZUILCglfY2FyZF9hdWNCDgoMX3JvbGxpbmdfYXVjIuwBCg9HZXRDb3N0UmVzcG9uc2USFgoOcGVyaW9kX3NlY29uZHMYASABKAESEQoJZGVjaXNpb25zGAIgASgEEjMKCHNlcnZpY2VzGAMgAygLMiEuc2NvcmVtZXNoLm1vbml0b3IudjEuU2VydmljZUNvc3QSMwoIdmVyc2lvbnMYBCADKAsyIS5zY29yZW1lc2gubW9uaXRvci52MS5WZXJzaW9uQ29zdBIXCg9wcmljZV9jb3JlX2hvdXIYBSABKAESFgoOcHJpY2VfZ3B1X2hvdXIYBiABKAESEwoLdW5yZWFjaGFibGUYByADKAkiIAoPR2V0RHJpZnRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJIncKEEdldERyaWZ0UmVzcG9uc2USNAoIdmVyc2lvbnMYASADKAsyIi5zY29yZW1lc2gubW9uaXRvci52MS5WZXJzaW9uRHJpZnQSLQoEcnVsZRgCIAEoCzIfLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRyaWZ0UnVsZSJ2CglEcmlmdFJ1bGUSEAoIcHNpX3dhcm4YASABKAESEQoJcHNpX2FsZXJ0GAIgASgBEhIKCm1pbl9zYW1wbGUYAyABKA0SGAoQd2luZG93X2RlY2lzaW9ucxgEIAEoDRIWCg53aW5kb3dfc2Vjb25kcxgFIAEoDSKkAgoMRmVhdHVyZURyaWZ0Eg8KB2ZlYXR1cmUYASABKAkSMwoHc3ViamVjdBgCIAEoDjIiLnNjb3JlbWVzaC5tb25pdG9yLnYxLkRyaWZ0U3ViamVjdBIxCgZ3aW5kb3cYAyABKA4yIS5zY29yZW1lc2gubW9uaXRvci52MS5EcmlmdFdpbmRvdxILCgNwc2kYBCABKAESLwoFbGV2ZWwYBSABKA4yIC5zY29yZW1lc2gubW9uaXRvci52MS5EcmlmdExldmVsEg4KBnNhbXBsZRgGIAEoBBIKCgJrcxgHIAEoARIWCg5rc19zaWduaWZpY2FudBgIIAEoCBIpCgVzaW5jZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAipQEKDFZlcnNpb25EcmlmdBINCgVtb2RlbBgBIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEjQKCGZlYXR1cmVzGAMgAygLMiIuc2NvcmVtZXNoLm1vbml0b3IudjEuRmVhdHVyZURyaWZ0EjkKCmNvbmZpZGVuY2UYBCABKAsyJS5zY29yZW1lc2gubW9uaXRvci52MS5Db25maWRlbmNlRGVjYXki1wEKD0NvbmZpZGVuY2VEZWNheRIYChByZXZpZXdfdGhyZXNob2xkGAEgASgBEhkKEWRlY2xpbmVfdGhyZXNob2xkGAIgASgBEh4KFnJlZmVyZW5jZV9yZXZpZXdfc2hhcmUYAyABKAESOAoHd2luZG93cxgEIAMoCzInLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNvbmZpZGVuY2VSZWFkaW5nEjUKBnNlcmllcxgFIAMoCzIlLnNjb3JlbWVzaC5tb25pdG9yLnYxLkNvbmZpZGVuY2VQb2ludCKNAQoRQ29uZmlkZW5jZVJlYWRpbmcSMQoGd2luZG93GAEgASgOMiEuc2NvcmVtZXNoLm1vbml0b3IudjEuRHJpZnRXaW5kb3cSDgoGc2NvcmVkGAIgASgEEhQKDHJldmlld19zaGFyZRgDIAEoARIfChdtZWFuX3RocmVzaG9sZF9kaXN0YW5jZRgEIAEoASKDAQoPQ29uZmlkZW5jZVBvaW50EikKBXN0YXJ0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzY29yZWQYAiABKAQSFAoMcmV2aWV3X3NoYXJlGAMgASgBEh8KF21lYW5fdGhyZXNob2xkX2Rpc3RhbmNlGAQgASgBKnwKDFJldmlld1N0YXR1cxIdChlSRVZJRVdfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUkVWSUVXX1NUQVRVU19PUEVOEAESGQoVUkVWSUVXX1NUQVRVU19DTEFJTUVEEAISGgoWUkVWSUVXX1NUQVRVU19SRVNPTFZFRBADKrYBChBPdXRjb21lQmFuZFN0YXRlEiIKHk9VVENPTUVfQkFORF9TVEFURV9VTlNQRUNJRklFRBAAEiMKH09VVENPTUVfQkFORF9TVEFURV9JTlNVRkZJQ0lFTlQQARIdChlPVVRDT01FX0JBTkRfU1RBVEVfV0lUSElOEAISHAoYT1VUQ09NRV9CQU5EX1NUQVRFX0FCT1ZFEAMSHAoYT1VUQ09NRV9CQU5EX1NUQVRFX0JFTE9XEAQqiAEKCkRyaWZ0TGV2ZWwSGwoXRFJJRlRfTEVWRUxfVU5TUEVDSUZJRUQQABIcChhEUklGVF9MRVZFTF9JTlNVRkZJQ0lFTlQQARISCg5EUklGVF9MRVZFTF9PSxACEhQKEERSSUZUX0xFVkVMX1dBUk4QAxIVChFEUklGVF9MRVZFTF9BTEVSVBAEKl4KC0RyaWZ0V2luZG93EhwKGERSSUZUX1dJTkRPV19VTlNQRUNJRklFRBAAEhoKFkRSSUZUX1dJTkRPV19ERUNJU0lPTlMQARIVChFEUklGVF9XSU5ET1dfVElNRRACKnoKDERyaWZ0U3ViamVjdBIdChlEUklGVF9TVUJKRUNUX1VOU1BFQ0lGSUVEEAASFwoTRFJJRlRfU1VCSkVDVF9TQ09SRRABEhcKE0RSSUZUX1NVQkpFQ1RfSU5QVVQQAhIZChVEUklGVF9TVUJKRUNUX1NFR01FTlQQAzLOCAoOTW9uaXRvclNlcnZpY2USVQoGUmVjb3JkEiMuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkUmVxdWVzdBokLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZFJlc3BvbnNlIgASWwoIR2V0U3RhdHMSJS5zY29yZW1lc2gubW9uaXRvci52MS5HZXRTdGF0c1JlcXVlc3QaJi5zY29yZW1lc2gubW9uaXRvci52MS5HZXRTdGF0c1Jlc3BvbnNlIgASZAoLTGlzdFJldmlld3MSKC5zY29yZW1lc2gubW9uaXRvci52MS5MaXN0UmV2aWV3c1JlcXVlc3QaKS5zY29yZW1lc2gubW9uaXRvci52MS5MaXN0UmV2aWV3c1Jlc3BvbnNlIgASZAoLQ2xhaW1SZXZpZXcSKC5zY29yZW1lc2gubW9uaXRvci52MS5DbGFpbVJldmlld1JlcXVlc3QaKS5zY29yZW1lc2gubW9uaXRvci52MS5DbGFpbVJldmlld1Jlc3BvbnNlIgASagoNUmVzb2x2ZVJldmlldxIqLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlc29sdmVSZXZpZXdSZXF1ZXN0Gisuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVzb2x2ZVJldmlld1Jlc3BvbnNlIgASagoNUmVjb3JkT3V0Y29tZRIqLnNjb3JlbWVzaC5tb25pdG9yLnYxLlJlY29yZE91dGNvbWVSZXF1ZXN0Gisuc2NvcmVtZXNoLm1vbml0b3IudjEuUmVjb3JkT3V0Y29tZVJlc3BvbnNlIgASZAoLR2V0RGVjaXNpb24SKC5zY29yZW1lc2gubW9uaXRvci52MS5HZXREZWNpc2lvblJlcXVlc3QaKS5zY29yZW1lc2gubW9uaXRvci52MS5HZXREZWNpc2lvblJlc3BvbnNlIgASYQoKTGlzdEFsZXJ0cxInLnNjb3JlbWVzaC5tb25pdG9yLnYxLkxpc3RBbGVydHNSZXF1ZXN0Giguc2NvcmVtZXNoLm1vbml0b3IudjEuTGlzdEFsZXJ0c1Jlc3BvbnNlIgASZAoLR2V0T3V0Y29tZXMSKC5zY29yZW1lc2gubW9uaXRvci52MS5HZXRPdXRjb21lc1JlcXVlc3QaKS5zY29yZW1lc2gubW9uaXRvci52MS5HZXRPdXRjb21lc1Jlc3BvbnNlIgASWAoHR2V0Q29zdBIkLnNjb3JlbWVzaC5tb25pdG9yLnYxLkdldENvc3RSZXF1ZXN0GiUuc2NvcmVtZXNoLm1vbml0b3IudjEuR2V0Q29zdFJlc3BvbnNlIgASWwoIR2V0RHJpZnQSJS5zY29yZW1lc2gubW9uaXRvci52MS5HZXREcmlmdFJlcXVlc3QaJi5zY29yZW1lc2gubW9uaXRvci52MS5HZXREcmlmdFJlc3BvbnNlIgBiBnByb3RvMw", [file_google_protobuf_timestamp, file_scoremesh_alert_v1_alert, file_scoremesh_scoring_v1_scoring]);
 
 /**
- * What the mesh decided for one request. Carries no raw inputs and no personal data.
+ * What the mesh decided for one request. Carries no protected attributes (only their coarse segments) and no
+ * identifying data; `inputs` carries the non-sensitive validated inputs, for drift (the monitor bins them and
+ * keeps no raw values).
  *
  * @generated from message scoremesh.monitor.v1.DecisionRecord
  */
@@ -128,6 +130,17 @@ export type DecisionRecord = Message<"scoremesh.monitor.v1.DecisionRecord"> & {
    * @generated from field: string segment_rule = 23;
    */
   segmentRule: string;
+
+  /**
+   * The validated request inputs by name, without the protected attributes (SEX, AGE, MARRIAGE: the spec's
+   * `sensitive` inputs, which reach the monitor only as `segment`), for per-input drift against the card's
+   * reference profile: a scoremesh.audit.v1.AuditRecord encoding that holds only its field 12 (map<string, double>
+   * inputs), the bytes the feature service encoded once for the audit trail (FeatureRow.replay.inputs), which the
+   * router copies without decoding (the hot path's cost; docs/drift.md). Empty from routers that predate it.
+   *
+   * @generated from field: bytes inputs = 24;
+   */
+  inputs: Uint8Array;
 };
 
 /**
@@ -1394,6 +1407,309 @@ export const GetCostResponseSchema: GenMessage<GetCostResponse> = /*@__PURE__*/
   messageDesc(file_scoremesh_monitor_v1_monitor, 33);
 
 /**
+ * @generated from message scoremesh.monitor.v1.GetDriftRequest
+ */
+export type GetDriftRequest = Message<"scoremesh.monitor.v1.GetDriftRequest"> & {
+  /**
+   * The model family; empty: every model.
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.GetDriftRequest.
+ * Use `create(GetDriftRequestSchema)` to create a new message.
+ */
+export const GetDriftRequestSchema: GenMessage<GetDriftRequest> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 34);
+
+/**
+ * @generated from message scoremesh.monitor.v1.GetDriftResponse
+ */
+export type GetDriftResponse = Message<"scoremesh.monitor.v1.GetDriftResponse"> & {
+  /**
+   * @generated from field: repeated scoremesh.monitor.v1.VersionDrift versions = 1;
+   */
+  versions: VersionDrift[];
+
+  /**
+   * The rule every state was read with.
+   *
+   * @generated from field: scoremesh.monitor.v1.DriftRule rule = 2;
+   */
+  rule?: DriftRule | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.GetDriftResponse.
+ * Use `create(GetDriftResponseSchema)` to create a new message.
+ */
+export const GetDriftResponseSchema: GenMessage<GetDriftResponse> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 35);
+
+/**
+ * How drift states are read (MONITOR_DRIFT_* variables, docs/drift.md).
+ *
+ * @generated from message scoremesh.monitor.v1.DriftRule
+ */
+export type DriftRule = Message<"scoremesh.monitor.v1.DriftRule"> & {
+  /**
+   * PSI at or above which a state is WARN (default 0.1) and ALERT (default 0.25).
+   *
+   * @generated from field: double psi_warn = 1;
+   */
+  psiWarn: number;
+
+  /**
+   * @generated from field: double psi_alert = 2;
+   */
+  psiAlert: number;
+
+  /**
+   * Fewer observations than this in a window: INSUFFICIENT, whatever the PSI (default 500).
+   *
+   * @generated from field: uint32 min_sample = 3;
+   */
+  minSample: number;
+
+  /**
+   * The decisions window: the last N observations per version and feature (default 1000).
+   *
+   * @generated from field: uint32 window_decisions = 4;
+   */
+  windowDecisions: number;
+
+  /**
+   * The time window: the last T seconds (default 3600).
+   *
+   * @generated from field: uint32 window_seconds = 5;
+   */
+  windowSeconds: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.DriftRule.
+ * Use `create(DriftRuleSchema)` to create a new message.
+ */
+export const DriftRuleSchema: GenMessage<DriftRule> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 36);
+
+/**
+ * The drift of one feature of one version over one window.
+ *
+ * @generated from message scoremesh.monitor.v1.FeatureDrift
+ */
+export type FeatureDrift = Message<"scoremesh.monitor.v1.FeatureDrift"> & {
+  /**
+   * "score", the input's name (e.g. "PAY_0") or the segment's name (e.g. "age_band").
+   *
+   * @generated from field: string feature = 1;
+   */
+  feature: string;
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.DriftSubject subject = 2;
+   */
+  subject: DriftSubject;
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.DriftWindow window = 3;
+   */
+  window: DriftWindow;
+
+  /**
+   * @generated from field: double psi = 4;
+   */
+  psi: number;
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.DriftLevel level = 5;
+   */
+  level: DriftLevel;
+
+  /**
+   * Observations in the window.
+   *
+   * @generated from field: uint64 sample = 6;
+   */
+  sample: bigint;
+
+  /**
+   * Kolmogorov-Smirnov distance over the reference's bins (continuous inputs and the score only; 0 elsewhere),
+   * and whether it is beyond chance at 1 % for these sample sizes.
+   *
+   * @generated from field: double ks = 7;
+   */
+  ks: number;
+
+  /**
+   * @generated from field: bool ks_significant = 8;
+   */
+  ksSignificant: boolean;
+
+  /**
+   * Since when the level is what it is.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 9;
+   */
+  since?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.FeatureDrift.
+ * Use `create(FeatureDriftSchema)` to create a new message.
+ */
+export const FeatureDriftSchema: GenMessage<FeatureDrift> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 37);
+
+/**
+ * The drift of one model version.
+ *
+ * @generated from message scoremesh.monitor.v1.VersionDrift
+ */
+export type VersionDrift = Message<"scoremesh.monitor.v1.VersionDrift"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: repeated scoremesh.monitor.v1.FeatureDrift features = 3;
+   */
+  features: FeatureDrift[];
+
+  /**
+   * @generated from field: scoremesh.monitor.v1.ConfidenceDecay confidence = 4;
+   */
+  confidence?: ConfidenceDecay | undefined;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.VersionDrift.
+ * Use `create(VersionDriftSchema)` to create a new message.
+ */
+export const VersionDriftSchema: GenMessage<VersionDrift> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 38);
+
+/**
+ * Confidence decay of one version: how many of its model scores fall in the review band (review <= score <
+ * decline, the card's thresholds) and how far they are from the nearest threshold, over the windows and per
+ * minute over the time window.
+ *
+ * @generated from message scoremesh.monitor.v1.ConfidenceDecay
+ */
+export type ConfidenceDecay = Message<"scoremesh.monitor.v1.ConfidenceDecay"> & {
+  /**
+   * @generated from field: double review_threshold = 1;
+   */
+  reviewThreshold: number;
+
+  /**
+   * @generated from field: double decline_threshold = 2;
+   */
+  declineThreshold: number;
+
+  /**
+   * The share of the reference profile's scores in the review band (interpolated within its bins).
+   *
+   * @generated from field: double reference_review_share = 3;
+   */
+  referenceReviewShare: number;
+
+  /**
+   * @generated from field: repeated scoremesh.monitor.v1.ConfidenceReading windows = 4;
+   */
+  windows: ConfidenceReading[];
+
+  /**
+   * Per minute, oldest first (minutes without a scored decision left out).
+   *
+   * @generated from field: repeated scoremesh.monitor.v1.ConfidencePoint series = 5;
+   */
+  series: ConfidencePoint[];
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ConfidenceDecay.
+ * Use `create(ConfidenceDecaySchema)` to create a new message.
+ */
+export const ConfidenceDecaySchema: GenMessage<ConfidenceDecay> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 39);
+
+/**
+ * @generated from message scoremesh.monitor.v1.ConfidenceReading
+ */
+export type ConfidenceReading = Message<"scoremesh.monitor.v1.ConfidenceReading"> & {
+  /**
+   * @generated from field: scoremesh.monitor.v1.DriftWindow window = 1;
+   */
+  window: DriftWindow;
+
+  /**
+   * Model-scored decisions in the window.
+   *
+   * @generated from field: uint64 scored = 2;
+   */
+  scored: bigint;
+
+  /**
+   * @generated from field: double review_share = 3;
+   */
+  reviewShare: number;
+
+  /**
+   * @generated from field: double mean_threshold_distance = 4;
+   */
+  meanThresholdDistance: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ConfidenceReading.
+ * Use `create(ConfidenceReadingSchema)` to create a new message.
+ */
+export const ConfidenceReadingSchema: GenMessage<ConfidenceReading> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 40);
+
+/**
+ * @generated from message scoremesh.monitor.v1.ConfidencePoint
+ */
+export type ConfidencePoint = Message<"scoremesh.monitor.v1.ConfidencePoint"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp start = 1;
+   */
+  start?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint64 scored = 2;
+   */
+  scored: bigint;
+
+  /**
+   * @generated from field: double review_share = 3;
+   */
+  reviewShare: number;
+
+  /**
+   * @generated from field: double mean_threshold_distance = 4;
+   */
+  meanThresholdDistance: number;
+};
+
+/**
+ * Describes the message scoremesh.monitor.v1.ConfidencePoint.
+ * Use `create(ConfidencePointSchema)` to create a new message.
+ */
+export const ConfidencePointSchema: GenMessage<ConfidencePoint> = /*@__PURE__*/
+  messageDesc(file_scoremesh_monitor_v1_monitor, 41);
+
+/**
  * Where a review case stands.
  *
  * @generated from enum scoremesh.monitor.v1.ReviewStatus
@@ -1477,6 +1793,118 @@ export enum OutcomeBandState {
  */
 export const OutcomeBandStateSchema: GenEnum<OutcomeBandState> = /*@__PURE__*/
   enumDesc(file_scoremesh_monitor_v1_monitor, 1);
+
+/**
+ * What a drift state says.
+ *
+ * @generated from enum scoremesh.monitor.v1.DriftLevel
+ */
+export enum DriftLevel {
+  /**
+   * @generated from enum value: DRIFT_LEVEL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Below the minimum sample: no state yet.
+   *
+   * @generated from enum value: DRIFT_LEVEL_INSUFFICIENT = 1;
+   */
+  INSUFFICIENT = 1,
+
+  /**
+   * @generated from enum value: DRIFT_LEVEL_OK = 2;
+   */
+  OK = 2,
+
+  /**
+   * @generated from enum value: DRIFT_LEVEL_WARN = 3;
+   */
+  WARN = 3,
+
+  /**
+   * @generated from enum value: DRIFT_LEVEL_ALERT = 4;
+   */
+  ALERT = 4,
+}
+
+/**
+ * Describes the enum scoremesh.monitor.v1.DriftLevel.
+ */
+export const DriftLevelSchema: GenEnum<DriftLevel> = /*@__PURE__*/
+  enumDesc(file_scoremesh_monitor_v1_monitor, 2);
+
+/**
+ * Which window a reading covers.
+ *
+ * @generated from enum scoremesh.monitor.v1.DriftWindow
+ */
+export enum DriftWindow {
+  /**
+   * @generated from enum value: DRIFT_WINDOW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The last N observations (DriftRule.window_decisions).
+   *
+   * @generated from enum value: DRIFT_WINDOW_DECISIONS = 1;
+   */
+  DECISIONS = 1,
+
+  /**
+   * The last T seconds (DriftRule.window_seconds).
+   *
+   * @generated from enum value: DRIFT_WINDOW_TIME = 2;
+   */
+  TIME = 2,
+}
+
+/**
+ * Describes the enum scoremesh.monitor.v1.DriftWindow.
+ */
+export const DriftWindowSchema: GenEnum<DriftWindow> = /*@__PURE__*/
+  enumDesc(file_scoremesh_monitor_v1_monitor, 3);
+
+/**
+ * What a drift reading is of.
+ *
+ * @generated from enum scoremesh.monitor.v1.DriftSubject
+ */
+export enum DriftSubject {
+  /**
+   * @generated from enum value: DRIFT_SUBJECT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The model's score (champion and canary routes, not degraded) against `profile.score`.
+   *
+   * @generated from enum value: DRIFT_SUBJECT_SCORE = 1;
+   */
+  SCORE = 1,
+
+  /**
+   * A non-sensitive input's raw values (DecisionRecord.inputs) against `profile.inputs.<name>`.
+   *
+   * @generated from enum value: DRIFT_SUBJECT_INPUT = 2;
+   */
+  INPUT = 2,
+
+  /**
+   * A protected attribute's segment (DecisionRecord.segment, e.g. age_band) against its input's profile rebinned
+   * to the segment's bands (bands the profile cannot split are merged).
+   *
+   * @generated from enum value: DRIFT_SUBJECT_SEGMENT = 3;
+   */
+  SEGMENT = 3,
+}
+
+/**
+ * Describes the enum scoremesh.monitor.v1.DriftSubject.
+ */
+export const DriftSubjectSchema: GenEnum<DriftSubject> = /*@__PURE__*/
+  enumDesc(file_scoremesh_monitor_v1_monitor, 4);
 
 /**
  * @generated from service scoremesh.monitor.v1.MonitorService
@@ -1595,6 +2023,20 @@ export const MonitorService: GenService<{
     methodKind: "unary";
     input: typeof GetCostRequestSchema;
     output: typeof GetCostResponseSchema;
+  },
+  /**
+   * GetDrift returns the online drift of each model version the monitor has seen (of `model`, or every model):
+   * PSI of the score, of every input and of each protected attribute's segment distribution against the
+   * version's reference profile (the card's `profile`), over the last N decisions and over the last T seconds,
+   * each with its state (docs/drift.md), and the confidence decay (review-band share, distance from the
+   * thresholds) over time. Versions without a reference profile are absent.
+   *
+   * @generated from rpc scoremesh.monitor.v1.MonitorService.GetDrift
+   */
+  getDrift: {
+    methodKind: "unary";
+    input: typeof GetDriftRequestSchema;
+    output: typeof GetDriftResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_scoremesh_monitor_v1_monitor, 0);

@@ -161,6 +161,7 @@ function draw(snap) {
   drawVersions(snap);
   drawWorkers(snap);
   window.dashboardAlerts.drawAlerts(snap);
+  window.dashboardDrift?.draw(snap, { chart, setData, line, colorOf });
 }
 
 async function poll() {
