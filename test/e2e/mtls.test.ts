@@ -261,6 +261,8 @@ describe("a service's TLS settings", () => {
         VALIDATOR_HTTP_ADDR: await a(),
         VALIDATOR_FEATURE_ADDR: await a(), // nothing there: the validator listens, NOT_SERVING
         VALIDATOR_PUBLIC_TLS: "on",
+        // A second validator beside the mesh's: its own audit spool (a spool has one writer).
+        VALIDATOR_AUDIT_SPOOL_DIR: join(dir, "spool-public-tls"),
       };
       const v = start("validator", { ...env, ...tls.env, ...tls.serviceEnv("validator") });
       try {

@@ -81,7 +81,7 @@ test("the edge's server reflection lists the scoring API and serves its descript
   assert.ok(scoring, "the file that defines the service");
   assert.deepEqual(
     scoring.service[0]?.method.map((m) => m.name),
-    ["Score", "ScoreBatch", "ReportOutcome"],
+    ["Score", "ScoreBatch", "ReportOutcome", "GetDecisionRecord"],
   );
   assert.ok(
     files.some((f) => f.name === "google/protobuf/struct.proto"),
