@@ -1,0 +1,40 @@
+import { AUDIT_STREAM, ensureAuditStream } from "../../services/lib/audit/index.js";
+import { ModelStore, MODEL_BUCKET } from "../../services/lib/nats/index.js";
+import { withNats } from "./nats.js";
+import { printJson, type Output } from "./output.js";
+import type { MeshTarget } from "./target.js";
+
+/** What `meshctl bootstrap` found or made. */
+export interface BootstrapResult {
+  auditStream: { name: string; replicas: number; subjects: string[] };
+  modelStore: string;
+}
+
+/**
+ * `meshctl bootstrap`: what only the control identity may create before routers and validators ship their audit
+ * spools: the audit stream SCOREMESH_AUDIT (NATS_REPLICAS copies; a stream of an older build gets the subjects it
+ * lacks) and the model store. Idempotent: run by the Kubernetes Job `scoremesh-bootstrap` at every apply, or by
+ * hand. Serving policies need an operator's signature: `meshctl seed-policies` (a person's key, not a Job's).
+ */
+export async function bootstrapMesh(target: MeshTarget): Promise<BootstrapResult> {
+  return withNats(target, async (nc) => {
+    const jsm = await nc.jetstreamManager();
+    await ensureAuditStream(jsm);
+    await ModelStore.open(nc, { create: true });
+    const { config } = await jsm.streams.info(AUDIT_STREAM);
+    return {
+      auditStream: { name: AUDIT_STREAM, replicas: config.num_replicas, subjects: config.subjects ?? [] },
+      modelStore: MODEL_BUCKET,
+    };
+  });
+}
+
+export async function bootstrap(target: MeshTarget, out: Output): Promise<void> {
+  const done = await bootstrapMesh(target);
+  if (out.json) printJson(done);
+  else
+    console.log(
+      `audit stream ${done.auditStream.name}: ${done.auditStream.replicas} replica(s), ` +
+        `${done.auditStream.subjects.length} subjects; model store ${done.modelStore} ready`,
+    );
+}
