@@ -3,11 +3,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { startKeyedNats } from "../../support/nats-keys.js";
 import { AUDIT_STREAM, AUDIT_STREAM_SUBJECTS } from "../../../services/lib/audit/index.js";
 import { MODEL_BUCKET, setBucketReplicas } from "../../../services/lib/nats/index.js";
 import { bootstrapMesh } from "../../../tools/meshctl/bootstrap.js";
 import { MeshTarget } from "../../../tools/meshctl/target.js";
+import { BOOTSTRAP_ARGS } from "../../../deploy/k8s/bootstrap-job.js";
+import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
 
 test("meshctl bootstrap creates the audit stream and the model store as control, again and again; a router may not", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "meshctl-bootstrap-"));
@@ -31,6 +35,10 @@ test("meshctl bootstrap creates the audit stream and the model store as control,
     auditStream: { name: AUDIT_STREAM, replicas: 1, subjects: AUDIT_STREAM_SUBJECTS },
     modelStore: MODEL_BUCKET,
   });
+  // The Kubernetes Job's command line, as it runs there (but one replica: one server here).
+  const env = { PATH: process.env["PATH"], NATS_URL: nats.server.url, NATS_NKEY_SEED_FILE: nats.keys.seedFile.control };
+  const cli = await promisify(execFile)(process.execPath, BOOTSTRAP_ARGS, { cwd: PROJECT_ROOT, env });
+  assert.deepEqual(JSON.parse(cli.stdout), first);
   const nc = await nats.connectAs("control");
   try {
     const jsm = await nc.jetstreamManager();
