@@ -3,7 +3,10 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPol
 import { APP_DIR, MOUNTS } from "./mesh-spec.js";
 import { labelsOf, selectorOf } from "./workloads.js";
 
-/** The Job that creates what only the control identity may (the audit stream SCOREMESH_AUDIT, the model store). */
+/**
+ * The Job that creates what only the control identity may and the services need (the audit stream SCOREMESH_AUDIT,
+ * the model store, the policy, tenant and rollout buckets).
+ */
 export const BOOTSTRAP = "scoremesh-bootstrap";
 /** The control identity's NATS seed (`seed.nk`): the Job's alone; no service mounts it. */
 export const CONTROL_SECRET = "scoremesh-nats-control";
@@ -14,7 +17,8 @@ export const BOOTSTRAP_ARGS = ["dist/tools/meshctl/main.js", "bootstrap", "--jso
  * `meshctl bootstrap` as the control identity, with NATS_REPLICAS=3 (the stream on every node of the cluster).
  * Idempotent; it retries while NATS is not up yet, and goes 10 minutes after it succeeds, so that the next
  * `kubectl apply` (an upgrade) runs it again (a stream of an older build gets the subjects it lacks). Routers and
- * validators need not wait for it: until the stream exists their records stay in their spools.
+ * validators need not wait for it: until the stream exists their records stay in their spools (and a service that
+ * finds no bucket to read exits, and its container restarts, until the Job has run).
  */
 export function bootstrapJobOf(image: string): Job {
   return new Job({

@@ -79,8 +79,10 @@ commands:
                                   shadow or fallback is it); its files stay for audit replay
   seed-policies                   give every model without a serving policy its seed version, and sign unsigned
                                   policies of older builds (npm start does this at start)
-  bootstrap                       create what only the control identity may: the audit stream (NATS_REPLICAS
-                                  copies) and the model store; idempotent (the Kubernetes Job scoremesh-bootstrap)
+  bootstrap                       create what only the control identity may and the services need: the audit
+                                  stream (NATS_REPLICAS copies), the model store, the policy, tenant and rollout
+                                  buckets; idempotent (npm start does this at start; the Kubernetes Job
+                                  scoremesh-bootstrap)
   score -d, --data <request>      score one ScoreRequest through the public gRPC API; <request> is curl-style:
                                   @file.json (e.g. @deploy/local/example-request.json), '{...}', or @- for stdin
   reviews [--limit N] [--model M] [--all]
