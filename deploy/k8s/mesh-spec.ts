@@ -16,6 +16,10 @@ export const MOUNTS = {
   tls: "/etc/scoremesh/tls",
   nats: "/etc/scoremesh/nats",
   operators: "/etc/scoremesh/operators",
+  /** The audit signing key of the role (routers' or the edge's), from its Secret. */
+  audit: "/etc/scoremesh/audit",
+  /** The audit spool: a volume of the pod's own (the root filesystem is read-only). */
+  spool: "/var/lib/scoremesh/audit-spool",
 } as const;
 
 export type ServiceName = "validator" | "feature" | "router" | "model-worker" | "monitor";
@@ -40,7 +44,36 @@ export interface ServiceSpec {
   headless: boolean;
   replicas: { min: number; max: number };
   resources: { cpu: string; memory: string; cpuLimit?: string; memoryLimit: string };
+  /** It writes an audit chain (routers; validators for the edge's rules decisions): a spool volume and a key. */
+  audit?: AuditSpec;
 }
+
+/**
+ * The audit trail of a service (docs/audit.md): <prefix>_AUDIT_SPOOL_DIR on a persistent volume of the pod's own
+ * (a StatefulSet's volumeClaimTemplate, see docs/deploy.md), <prefix>_AUDIT_SIGNING_KEY_FILE from the role's Secret.
+ */
+export interface AuditSpec {
+  prefix: "ROUTER" | "VALIDATOR";
+  /** The Secret with the role's Ed25519 private key (PKCS#8 PEM) under `signing-key.pem`. */
+  secret: string;
+  /** The spool's cap (<prefix>_AUDIT_SPOOL_MAX_BYTES) and the volume that holds it (bigger: the chain files' slack). */
+  spoolMaxBytes: number;
+  volumeSize: string;
+}
+
+/** The audit variables of a service that has a trail (none for the others). */
+export function auditEnvOf(spec: ServiceSpec): Record<string, string> {
+  if (!spec.audit) return {};
+  const p = spec.audit.prefix;
+  return {
+    [`${p}_AUDIT_SPOOL_DIR`]: MOUNTS.spool,
+    [`${p}_AUDIT_SIGNING_KEY_FILE`]: `${MOUNTS.audit}/signing-key.pem`,
+    [`${p}_AUDIT_SPOOL_MAX_BYTES`]: String(spec.audit.spoolMaxBytes),
+  };
+}
+
+/** 2 GiB of unshipped records (the services' default) on a 4 GiB volume. */
+const SPOOL = { spoolMaxBytes: 2 * 1024 ** 3, volumeSize: "4Gi" };
 
 /** In-cluster address of a service's port (the namespace's DNS search path resolves the short name). */
 export const addressOf = (svc: ServiceName, port: number) => `${svc}:${port}`;
@@ -97,9 +130,12 @@ export const MESH: readonly ServiceSpec[] = [
     },
     nats: true,
     operators: true,
-    headless: false,
+    // The StatefulSet's governing Service (pods get stable names, and with them their spool volumes).
+    headless: true,
     replicas: { min: 2, max: 10 },
     resources: { cpu: "500m", memory: "256Mi", memoryLimit: "512Mi" },
+    // The edge's rules-baseline decisions, signed with the edge's own key.
+    audit: { prefix: "VALIDATOR", secret: "scoremesh-audit-edge-key", ...SPOOL },
   },
   {
     name: "feature",
@@ -140,6 +176,7 @@ export const MESH: readonly ServiceSpec[] = [
     headless: true,
     replicas: { min: 2, max: 10 },
     resources: { cpu: "500m", memory: "256Mi", memoryLimit: "512Mi" },
+    audit: { prefix: "ROUTER", secret: "scoremesh-audit-router-key", ...SPOOL },
   },
   {
     name: "model-worker",

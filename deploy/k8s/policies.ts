@@ -3,6 +3,7 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPol
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { MESH_PATHS, type ServiceSpec } from "./mesh-spec.js";
 import { labelsOf, selectorOf } from "./workloads.js";
+import { BOOTSTRAP, bootstrapNetworkPolicyOf } from "./bootstrap-job.js";
 
 /** Voluntary disruptions (node drains, upgrades) take at most one replica at a time of a service that has several. */
 export function disruptionBudgetOf(spec: ServiceSpec): PodDisruptionBudget[] {
@@ -22,7 +23,8 @@ export function autoscalerOf(spec: ServiceSpec): HorizontalPodAutoscaler[] {
     new HorizontalPodAutoscaler({
       metadata: { name: spec.name, labels: labelsOf(spec.name) },
       spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: spec.name },
+        // Services with an audit spool run as StatefulSets (workloads.ts workloadOf).
+        scaleTargetRef: { apiVersion: "apps/v1", kind: spec.audit ? "StatefulSet" : "Deployment", name: spec.name },
         minReplicas: spec.replicas.min,
         maxReplicas: spec.replicas.max,
         metrics: [
@@ -59,7 +61,10 @@ export function networkPoliciesOf(mesh: readonly ServiceSpec[]): NetworkPolicy[]
       },
     });
   });
-  const natsClients = mesh.filter((s) => s.nats).map((s) => ({ podSelector: { matchLabels: selectorOf(s.name) } }));
+  // The services with an identity, and the bootstrap Job (the control identity: the audit stream, the model store).
+  const natsClients = [...mesh.filter((s) => s.nats).map((s) => s.name), BOOTSTRAP].map((name) => ({
+    podSelector: { matchLabels: selectorOf(name) },
+  }));
   const nats = new NetworkPolicy({
     metadata: { name: "nats-clients", labels: labelsOf("nats") },
     spec: {
@@ -79,5 +84,5 @@ export function networkPoliciesOf(mesh: readonly ServiceSpec[]): NetworkPolicy[]
     metadata: { name: "default-deny", labels: { "app.kubernetes.io/part-of": "scoremesh" } },
     spec: { podSelector: {}, policyTypes: ["Ingress"] },
   });
-  return [defaultDeny, ...policies, nats];
+  return [defaultDeny, ...policies, nats, bootstrapNetworkPolicyOf()];
 }

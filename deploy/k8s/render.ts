@@ -4,7 +4,8 @@ import { stringify } from "yaml";
 import { PROJECT_ROOT } from "../local/mesh.js";
 import { MESH, type ServiceSpec } from "./mesh-spec.js";
 import { autoscalerOf, disruptionBudgetOf, networkPoliciesOf } from "./policies.js";
-import { deploymentOf, servicesOf } from "./workloads.js";
+import { servicesOf, workloadOf } from "./workloads.js";
+import { bootstrapJobOf } from "./bootstrap-job.js";
 import { certificatesOf } from "./certificates.js";
 import { workerMetricsPolicyOf, workerScaledObjectOf } from "./keda.js";
 
@@ -31,7 +32,7 @@ export interface K8sObject {
  * ScaledObject (rows queued, batches in flight, CPU) instead of the CPU HPA (they need KEDA installed).
  */
 export type Overlay = "base" | "gpu" | "keda" | "gpu-keda";
-/** The overlays whose Deployments the manifest test checks against the services' configuration. */
+/** The overlays whose workloads the manifest test checks against the services' configuration. */
 export const OVERLAYS: readonly Overlay[] = ["base", "gpu"];
 /** base and gpu with the workers on KEDA: the same Deployments, the workers' HPA replaced by a ScaledObject. */
 export const KEDA_OVERLAYS = { keda: "base", "gpu-keda": "gpu" } as const satisfies Record<string, Overlay>;
@@ -57,23 +58,24 @@ export function meshFor(overlay: Overlay): ServiceSpec[] {
 /** Every object of an overlay, in apply order. */
 export function renderObjects(overlay: Overlay): K8sObject[] {
   const mesh = meshFor(overlay);
-  const out: K8sObject[] = [];
+  // First the Job that creates the audit stream (routers and validators spool until it exists).
+  const out: K8sObject[] = [bootstrapJobOf(IMAGE)];
   for (const spec of mesh) {
     const worker = spec.name === "model-worker";
     const image = onGpu(overlay) && worker ? GPU_IMAGE : IMAGE;
-    const deployment = deploymentOf(spec, { image });
-    if (onGpu(overlay) && worker) onGpuNodes(deployment);
+    const workload = workloadOf(spec, { image });
+    if (onGpu(overlay) && worker) onGpuNodes(workload);
     // KEDA makes its own HPA for the workers: never both on one Deployment.
     const scaling =
       withKeda(overlay) && worker ? [workerScaledObjectOf(spec), workerMetricsPolicyOf(spec)] : autoscalerOf(spec);
-    out.push(...servicesOf(spec), deployment, ...disruptionBudgetOf(spec), ...scaling);
+    out.push(...servicesOf(spec), workload, ...disruptionBudgetOf(spec), ...scaling);
   }
   out.push(...networkPoliciesOf(mesh));
   return out;
 }
 
 /** One GPU per worker pod, scheduled on nodes that have one (and tolerate their taint). */
-function onGpuNodes(d: ReturnType<typeof deploymentOf>): void {
+function onGpuNodes(d: ReturnType<typeof workloadOf>): void {
   const pod = d.spec!.template.spec!;
   const c = pod.containers[0]!;
   c.resources = { ...c.resources, limits: { ...c.resources?.limits, "nvidia.com/gpu": 1 } };

@@ -23,6 +23,7 @@ import { status } from "./status.js";
 import { MeshTarget } from "./target.js";
 import { tenantCommand } from "./tenant-command.js";
 import { drift } from "./drift.js";
+import { bootstrap } from "./bootstrap.js";
 
 const USAGE = `meshctl: operate a scoremesh mesh
 
@@ -78,6 +79,10 @@ commands:
                                   shadow or fallback is it); its files stay for audit replay
   seed-policies                   give every model without a serving policy its seed version, and sign unsigned
                                   policies of older builds (npm start does this at start)
+  bootstrap                       create what only the control identity may and the services need: the audit
+                                  stream (NATS_REPLICAS copies), the model store, the policy, tenant and rollout
+                                  buckets; idempotent (npm start does this at start; the Kubernetes Job
+                                  scoremesh-bootstrap)
   score -d, --data <request>      score one ScoreRequest through the public gRPC API; <request> is curl-style:
                                   @file.json (e.g. @deploy/local/example-request.json), '{...}', or @- for stdin
   reviews [--limit N] [--model M] [--all]
@@ -269,6 +274,9 @@ async function main(): Promise<void> {
     case "seed-policies":
       args("seed-policies", rest, []);
       return seedPolicies(target(), out);
+    case "bootstrap":
+      args("bootstrap", rest, []);
+      return bootstrap(target(), out);
     case "score":
       // `score --json '{...}'` took its input under --json before --json meant "print JSON".
       args(

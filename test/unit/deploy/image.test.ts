@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
 import { MESH } from "../../../deploy/k8s/mesh-spec.js";
+import { BOOTSTRAP_ARGS } from "../../../deploy/k8s/bootstrap-job.js";
 
 /**
  * What can be checked of deploy/image/Dockerfile without a Docker engine: every file it copies from the build
@@ -67,6 +68,16 @@ test("every file copied from the build stage is one the build makes, and every e
   }
   for (const spec of MESH) {
     assert.ok(existsSync(join(PROJECT_ROOT, "dist", "services", spec.name, "main.js")), `${spec.name} entrypoint`);
+  }
+  // The Kubernetes bootstrap Job runs meshctl from the same image: built, and copied into every shipped image.
+  const script = BOOTSTRAP_ARGS[0]!;
+  assert.ok(existsSync(join(PROJECT_ROOT, script)), `the bootstrap Job's ${script} is not built`);
+  for (const s of shipped().filter((s) => s.from !== "runtime")) {
+    const copied = s.lines.filter((l) => /^COPY\s+--from=/.test(l)).map((l) => l.split(/\s+/)[3]!);
+    assert.ok(
+      copied.some((dest) => script.startsWith(`${dest.replace(/^\.\//, "")}/`)),
+      `${s.name}: ${script} is not copied (${copied.join(", ")})`,
+    );
   }
 });
 

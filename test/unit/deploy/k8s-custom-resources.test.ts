@@ -101,7 +101,7 @@ test("the hand-written CRD checks catch what KEDA and cert-manager would refuse"
   assert.throws(() => checkIssuer({ ca: {} }), /ca\.secretName/);
 });
 
-test("cert-manager writes every TLS secret the Deployments mount, with the SANs and usages mutual TLS needs", () => {
+test("cert-manager writes every TLS secret the workloads mount, with the SANs and usages mutual TLS needs", () => {
   const certs = applied("cert-manager").filter((o) => o.kind === "Certificate");
   const issuers = new Set(
     applied("cert-manager")
@@ -110,7 +110,7 @@ test("cert-manager writes every TLS secret the Deployments mount, with the SANs 
   );
   for (const c of certs) assert.ok(issuers.has((c.spec["issuerRef"] as { name: string }).name), c.metadata.name);
   const mounted = applied("base")
-    .filter((o) => o.kind === "Deployment")
+    .filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")
     .flatMap((d) => (d.spec["template"] as { spec: { volumes: { secret?: { secretName: string } }[] } }).spec.volumes)
     .map((v) => v.secret?.secretName)
     .filter((n): n is string => n?.startsWith("scoremesh-tls-") === true);

@@ -1,15 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { ensureDevCerts } from "../../../deploy/local/dev-certs.js";
 import { ensureMeshKeys } from "../../../deploy/local/nats-identities.js";
+import { ensureDevAuditKey } from "../../../deploy/local/dev-audit-key.js";
 import { NATS_ROLES, type NatsRole } from "../../../deploy/local/nats-permissions.js";
 import { APP_DIR, MESH, MOUNTS, type ServiceName } from "../../../deploy/k8s/mesh-spec.js";
+import { BOOTSTRAP, BOOTSTRAP_ARGS, CONTROL_SECRET } from "../../../deploy/k8s/bootstrap-job.js";
 import { OVERLAYS, renderObjects, renderYaml, renderedPath } from "../../../deploy/k8s/render.js";
 import { EnvReader } from "../../../services/lib/service/index.js";
+import { bucketReplicas, setBucketReplicas } from "../../../services/lib/nats/index.js";
+import { MeshTarget } from "../../../tools/meshctl/target.js";
 import { READ_CONFIG } from "../../support/service-configs.js";
 
 interface Container {
@@ -20,8 +24,16 @@ interface Container {
   readinessProbe: { grpc: { port: number } };
   livenessProbe: { grpc: { port: number } };
   securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
-  volumeMounts: { name: string; mountPath: string }[];
+  volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
 }
+
+interface PodSpec {
+  containers: Container[];
+  volumes: { name: string; secret?: { secretName: string }; emptyDir?: object }[];
+}
+
+/** The kinds that run the services: Deployments, and StatefulSets where a service keeps an audit spool. */
+const WORKLOAD = new Set(["Deployment", "StatefulSet"]);
 
 /** The rendered YAML of an overlay, parsed back: what kubectl would apply. */
 function applied(overlay: string): { kind: string; metadata: { name: string }; spec: Record<string, unknown> }[] {
@@ -30,12 +42,17 @@ function applied(overlay: string): { kind: string; metadata: { name: string }; s
     .filter(Boolean);
 }
 
-function containerOf(overlay: string, svc: string): Container {
-  const d = applied(overlay).find((o) => o.kind === "Deployment" && o.metadata.name === svc);
-  assert.ok(d, `${overlay}: no Deployment ${svc}`);
-  const pod = (d.spec["template"] as { spec: { containers: Container[] } }).spec;
-  return pod.containers[0]!;
+function workloadOf(overlay: string, svc: string) {
+  const d = applied(overlay).find((o) => WORKLOAD.has(o.kind) && o.metadata.name === svc);
+  assert.ok(d, `${overlay}: no Deployment or StatefulSet ${svc}`);
+  return d;
 }
+
+function containerOf(overlay: string, svc: string): Container {
+  return podOf(workloadOf(overlay, svc)).containers[0]!;
+}
+
+const podOf = (w: { spec: Record<string, unknown> }) => (w.spec["template"] as { spec: PodSpec }).spec;
 
 /**
  * Real files where the manifests mount secrets: a certificate for the service, its role's NATS seed, the trusted
@@ -45,7 +62,11 @@ function mountedFiles(svc: ServiceName, dir: string): Map<string, string> {
   const certs = ensureDevCerts(join(dir, "tls"), [svc]);
   const keys = ensureMeshKeys(join(dir, "state"));
   const role = (NATS_ROLES as readonly string[]).includes(svc) ? (svc as NatsRole) : "control";
+  const audit = ensureDevAuditKey(join(dir, "state"));
   return new Map([
+    // The routers' key, and the edge's for validators (the same file name in either Secret).
+    [`${MOUNTS.audit}/signing-key.pem`, svc === "validator" ? audit.edge.privateKeyFile : audit.privateKeyFile],
+    [MOUNTS.spool, join(dir, "spool", svc)],
     [`${MOUNTS.tls}/ca.crt`, certs.ca],
     [`${MOUNTS.tls}/tls.crt`, certs.services[svc]!.cert],
     [`${MOUNTS.tls}/tls.key`, certs.services[svc]!.key],
@@ -79,7 +100,13 @@ test("each service's manifest environment is exactly what its readConfig reads, 
         const recording = new Proxy(env, {
           get: (target, name: string) => (read.add(name), target[name]),
         });
-        assert.doesNotThrow(() => READ_CONFIG[spec.name](new EnvReader(recording)), `${overlay} ${spec.name}`);
+        let config: { audit?: unknown } = {};
+        assert.doesNotThrow(
+          () => (config = READ_CONFIG[spec.name](new EnvReader(recording)) as { audit?: unknown }),
+          `${overlay} ${spec.name}`,
+        );
+        // Routers and validators start with their audit trail on (its spool and signing key read and checked).
+        if (spec.audit) assert.ok(config.audit, `${overlay} ${spec.name}: no audit trail`);
         const unread = c.env.map((e) => e.name).filter((n) => !read.has(n) && n !== "LOG_LEVEL");
         assert.deepEqual(unread, [], `${overlay} ${spec.name}: variables its config never reads`);
         const mounted = new Set(c.volumeMounts.map((m) => m.mountPath));
@@ -136,5 +163,103 @@ test("the gpu overlay puts workers, and only them, on GPU nodes with the CUDA im
   assert.equal((worker.resources.limits as Record<string, unknown>)["nvidia.com/gpu"], 1);
   const router = containerOf("gpu", "router") as Container & { image: string };
   assert.doesNotMatch(router.image, /cuda/);
-  assert.equal(objects.filter((o) => o.kind === "Deployment").length, MESH.length);
+  assert.equal(objects.filter((o) => WORKLOAD.has(o.kind)).length, MESH.length);
+});
+
+/** Bytes of a Kubernetes quantity in Ki/Mi/Gi/Ti. */
+const bytesOf = (q: string) => Number(/^(\d+)/.exec(q)![1]) * 1024 ** ("KMGT".indexOf(q.match(/([KMGT])i$/)![1]!) + 1);
+
+test("routers and validators spool on a volume of the pod's own and sign with a key from a mounted Secret", () => {
+  const audited = MESH.filter((s) => s.audit).map((s) => s.name);
+  assert.deepEqual(audited.sort(), ["router", "validator"]);
+  for (const overlay of OVERLAYS) {
+    const objects = applied(overlay);
+    for (const spec of MESH.filter((s) => s.audit)) {
+      const w = workloadOf(overlay, spec.name);
+      assert.equal(w.kind, "StatefulSet", `${overlay} ${spec.name}`);
+      const c = containerOf(overlay, spec.name);
+      const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+      const mount = (path: string) => c.volumeMounts.find((m) => m.mountPath === path);
+      // The spool: exactly the mount of a volumeClaimTemplate (a PersistentVolumeClaim per pod), writable.
+      const spoolDir = env[`${spec.prefix}_AUDIT_SPOOL_DIR`]!;
+      const spool = mount(spoolDir);
+      assert.ok(spool, `${overlay} ${spec.name}: ${spoolDir} is not a mount (the root filesystem is read-only)`);
+      assert.notEqual(spool.readOnly, true);
+      const claims = w.spec["volumeClaimTemplates"] as { metadata: { name: string }; spec: Record<string, unknown> }[];
+      const claim = claims.find((t) => t.metadata.name === spool.name);
+      assert.ok(claim, `${overlay} ${spec.name}: the spool volume ${spool.name} is not a volumeClaimTemplate`);
+      assert.ok(!podOf(w).volumes.some((v) => v.name === spool.name), "a pod volume shadows the claim");
+      const size = (claim.spec["resources"] as { requests: { storage: string } }).requests.storage;
+      const cap = Number(env[`${spec.prefix}_AUDIT_SPOOL_MAX_BYTES`]);
+      assert.ok(bytesOf(size) > cap, `${spec.name}: a ${size} volume for a spool of up to ${cap} bytes`);
+      // The key: a file in a read-only mount of the role's Secret.
+      const keyFile = env[`${spec.prefix}_AUDIT_SIGNING_KEY_FILE`]!;
+      const keyMount = mount(dirname(keyFile));
+      assert.ok(keyMount?.readOnly, `${overlay} ${spec.name}: ${keyFile} is not in a read-only mount`);
+      const secret = podOf(w).volumes.find((v) => v.name === keyMount.name)?.secret?.secretName;
+      assert.equal(secret, spec.audit!.secret, `${overlay} ${spec.name}: the key's volume`);
+      // The autoscaler and the disruption budget follow the StatefulSet.
+      const hpa = objects.find((o) => o.kind === "HorizontalPodAutoscaler" && o.metadata.name === spec.name);
+      assert.equal((hpa?.spec["scaleTargetRef"] as { kind: string }).kind, "StatefulSet");
+      assert.ok(objects.some((o) => o.kind === "PodDisruptionBudget" && o.metadata.name === spec.name));
+      assert.ok(objects.some((o) => o.kind === "Service" && o.metadata.name === w.spec["serviceName"]));
+    }
+  }
+  // Routers and the edge sign with different keys: the edge's cannot vouch for a router's chain.
+  assert.notEqual(
+    MESH.find((s) => s.name === "router")!.audit!.secret,
+    MESH.find((s) => s.name === "validator")!.audit!.secret,
+  );
+});
+
+test("the bootstrap Job creates the audit stream as the control identity with R3, and reaches NATS only", () => {
+  const dir = mkdtempSync(join(tmpdir(), "k8s-bootstrap-"));
+  try {
+    for (const overlay of OVERLAYS) {
+      const objects = applied(overlay);
+      const job = objects.find((o) => o.kind === "Job" && o.metadata.name === BOOTSTRAP);
+      assert.ok(job, `${overlay}: no Job ${BOOTSTRAP}`);
+      assert.ok(objects.indexOf(job) < objects.findIndex((o) => WORKLOAD.has(o.kind)), "the Job comes first");
+      const pod = podOf(job);
+      const c = pod.containers[0]!;
+      assert.deepEqual(c.args, BOOTSTRAP_ARGS);
+      assert.ok(existsSync(join(process.cwd(), c.args[0]!)), `${c.args[0]} is not built`);
+      assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+      const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+      assert.equal(env["NATS_REPLICAS"], "3");
+      const seedMount = c.volumeMounts.find((m) => m.mountPath === dirname(env["NATS_NKEY_SEED_FILE"]!));
+      assert.equal(pod.volumes.find((v) => v.name === seedMount?.name)?.secret?.secretName, CONTROL_SECRET);
+      // No service holds the control identity.
+      for (const w of objects.filter((o) => WORKLOAD.has(o.kind)))
+        assert.ok(!podOf(w).volumes.some((v) => v.secret?.secretName === CONTROL_SECRET), w.metadata.name);
+      // meshctl reads the Job's environment: the control seed, the servers and 3 replicas for what it creates.
+      const seed = ensureMeshKeys(join(dir, "state")).seedFile.control;
+      const target = new MeshTarget(join(dir, "none"), { ...env, NATS_NKEY_SEED_FILE: seed });
+      assert.deepEqual(target.nats(), ["nats://nats:4222"]);
+      assert.equal(bucketReplicas(), 3);
+      setBucketReplicas(1);
+      assert.ok(target.natsIdentity());
+      // Network: out to NATS's client port and the cluster DNS only; NATS lets it in.
+      const policy = objects.find((o) => o.kind === "NetworkPolicy" && o.metadata.name === BOOTSTRAP)!;
+      const egress = policy.spec["egress"] as { to: { podSelector: { matchLabels: object } }[]; ports: object[] }[];
+      assert.deepEqual(
+        egress.map((e) => [e.to[0]!.podSelector.matchLabels, e.ports]),
+        [
+          [{ "app.kubernetes.io/name": "nats" }, [{ protocol: "TCP", port: 4222 }]],
+          [
+            { "k8s-app": "kube-dns" },
+            [
+              { protocol: "UDP", port: 53 },
+              { protocol: "TCP", port: 53 },
+            ],
+          ],
+        ],
+      );
+      const nats = objects.find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "nats-clients")!;
+      const clients = (nats.spec["ingress"] as { from: { podSelector: { matchLabels: object } }[] }[])[0]!.from;
+      assert.ok(clients.some((f) => JSON.stringify(f.podSelector.matchLabels).includes(BOOTSTRAP)));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
