@@ -31,6 +31,8 @@ interface Replay {
   smallestAtPending?: number;
   /** Evaluations at which the ratio was below the bound but a group was under the minimum sample (so: ok). */
   heldBySample: number;
+  /** Per attribute: decisions fed when every group first had the minimum sample. */
+  readAt: Map<string, number>;
   /** Every alert that fired, as rule/subject. */
   fired: Set<string>;
   view: SegmentView;
@@ -40,14 +42,17 @@ interface Replay {
 function replay(records: readonly DecisionRecord[]): Replay {
   const view = new SegmentView(DEFAULT_SEGMENT_OPTIONS);
   const engine = new AlertEngine([segmentSource(view, DEFAULT_SEGMENT_OPTIONS, 0.1)], { holdMs: HOLD_MS });
-  const out: Replay = { heldBySample: 0, fired: new Set(), view };
+  const out: Replay = { heldBySample: 0, readAt: new Map(), fired: new Set(), view };
   let now = Date.UTC(2026, 10, 30);
   records.forEach((r, i) => {
     view.add(r);
     now += STEP_MS;
     if ((i + 1) % EVALUATE_EVERY !== 0) return;
     engine.evaluate(now);
-    for (const a of engine.list()) if (a.state === "firing") out.fired.add(`${a.rule}/${a.subject}`);
+    for (const a of engine.list()) {
+      if (a.state === "firing") out.fired.add(`${a.rule}/${a.subject}`);
+      if (a.sample >= a.minSample && !out.readAt.has(a.subject)) out.readAt.set(a.subject, i + 1);
+    }
     const sex = engine.list().find((a) => a.rule === "segment_ratio" && a.subject === "sex")!;
     if (sex.state === "ok" && sex.value < sex.threshold && sex.sample < sex.minSample) out.heldBySample++;
     if (sex.state === "pending" && out.pendingAt === undefined) {
@@ -89,6 +94,7 @@ test("the model's own decisions on a stream drawn like the data raise no segment
     return `${a.attribute} ${a.approvalRatio?.toFixed(3) ?? `waiting for ${JSON.stringify(a.waiting)}`} (${rates})`;
   });
   t.diagnostic(`ratios after 40,000 (group, decisions, approval rate): ${ratios.join("; ")}`);
+  t.diagnostic(`every group at the minimum sample after: ${JSON.stringify(Object.fromEntries(run.readAt))} decisions`);
   for (const a of run.view.view()[0]!.attributes.filter((a) => a.attribute !== "tenant"))
     assert.ok(a.approvalRatio !== null && a.approvalRatio >= 0.8, `${a.attribute}: every group read, at or above 0.8`);
   assert.equal(run.pendingAt, undefined, "the sex alert never went pending");
