@@ -2,11 +2,13 @@
  * deploy/grafana/scoremesh.json: every PromQL expression names only metrics that the services' registries hold
  * (built here from the same constructors the services call) and matches only labels those metrics have, so a renamed
  * metric or label cannot leave a panel empty; the model and version variables filter every panel that can be
- * filtered; and each section of the monitor's page has a panel.
+ * filtered; each section of the monitor's page has a panel; and promtool parses every expression.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
@@ -173,4 +175,28 @@ test("each section of the monitor's page has a Grafana panel: drift, confidence,
     "scoremesh_alert_threshold",
   ])
     assert.ok(metricNames(exprs).includes(metric), `no panel reads ${metric}`);
+});
+
+test("promtool: every panel's expression parses (as a recording rule, the variables filled in)", (t) => {
+  if (spawnSync("promtool", ["--version"]).status !== 0) {
+    // CI installs Debian's prometheus package (.ci/run); elsewhere the test says what it could not do.
+    assert.ok(!process.env["CI"], "promtool is missing: apt-get install prometheus");
+    t.skip("promtool not installed (Debian: apt-get install prometheus)");
+    return;
+  }
+  const rules = dashboard.panels.flatMap((p, i) =>
+    p.targets.map((target, j) => ({
+      record: `grafana_panel_${i}_${j}`,
+      expr: target.expr.replaceAll("$__rate_interval", "1m").replace(/\$(model|version)\b/g, ".*"),
+    })),
+  );
+  const dir = mkdtempSync(join(tmpdir(), "scoremesh-grafana-"));
+  try {
+    const file = join(dir, "panels.yaml");
+    writeFileSync(file, JSON.stringify({ groups: [{ name: "grafana", rules }] })); // JSON is YAML
+    const check = spawnSync("promtool", ["check", "rules", file], { encoding: "utf8" });
+    assert.equal(check.status, 0, `promtool check rules: ${check.stdout}${check.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
