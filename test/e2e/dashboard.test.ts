@@ -2,7 +2,8 @@
  * The live dashboard in a real browser: a real mesh (champion 3, canary 4 at 30 %, shadow 2 on 30 % of the rows) under load from four concurrent
  * callers through the edge; headless Chromium (Debian's `chromium`, driven by playwright-core) opens the
  * monitor's page: every chart renders with data (its chart.js datasets hold points and its canvas has drawn
- * pixels), the segment tables are there, the model cards of the champion and the canary show their intended use,
+ * pixels), the segment tables are there, the outcomes by tier (200 of the load's decisions reported with their rows'
+ * labels) and the cost per 1,000 decisions are drawn, the model cards of the champion and the canary show their intended use,
  * limitations and per-segment table, no console error, and the page updates without reloading (a value
  * changes while a marker set in the page survives). A screenshot goes to test/artifacts/dashboard.png
  * (git-ignored; CI keeps it as an artifact).
@@ -13,6 +14,9 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { PROJECT_ROOT } from "../../deploy/local/mesh.js";
+import { Outcome } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
+import { loadCsv } from "../../tools/trainer/csv.js";
+import { CREDIT_CSV } from "../support/credit-data.js";
 import { load, sleep, startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
 
 const MODEL = "credit-default";
@@ -20,6 +24,15 @@ const CANARY = "4";
 const SHADOW = "2";
 const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const SHOT = join(PROJECT_ROOT, "test", "artifacts", "dashboard.png");
+/** Outcomes reported before the page opens (the load's first decisions, each with its row's label). */
+const OUTCOMES = 200;
+/** The label of each row the load sends (test/support creditRows: the data's first rows, label removed). */
+const LABELS = new Map(
+  loadCsv(CREDIT_CSV).rows.map((r) => {
+    const { default: label, ...inputs } = r;
+    return [JSON.stringify(inputs), label === 1];
+  }),
+);
 const CHARTS = [
   "chart-throughput",
   "chart-latency",
@@ -60,11 +73,13 @@ describe("dashboard: the monitor's live page in headless Chromium", () => {
   let fx: MeshFixture;
   let browser: Browser;
   let traffic: ReturnType<typeof load>;
+  const scored: { requestId: string; defaulted: boolean }[] = [];
   const errors: string[] = [];
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (or set CHROMIUM_PATH)`);
-    fx = await startMeshFixture();
+    // The cost targets scraped every 2 s (15 s by default), so that the cost panel has its figures within the test.
+    fx = await startMeshFixture({ MONITOR_COST_INTERVAL_MS: "2000" });
     const canary = await fx.meshctl("canary", MODEL, CANARY, "--percent", "30");
     assert.equal(canary.code, 0, canary.stderr);
     const shadow = await fx.meshctl("shadow", MODEL, SHADOW, "--sample", "0.3");
@@ -73,7 +88,11 @@ describe("dashboard: the monitor's live page in headless Chromium", () => {
     traffic = load(fx, {
       callers: 4,
       timeoutMs: 10_000, // a loose bound: this machine also runs a browser
-      call: (inputs, timeoutMs) => fx.scoring.score({ model: MODEL, entityId: `dash-${n++}`, inputs }, { timeoutMs }),
+      call: async (inputs, timeoutMs) => {
+        const res = await fx.scoring.score({ model: MODEL, entityId: `dash-${n++}`, inputs }, { timeoutMs });
+        scored.push({ requestId: res.requestId, defaulted: LABELS.get(JSON.stringify(inputs))! });
+        return res;
+      },
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   });
@@ -84,8 +103,21 @@ describe("dashboard: the monitor's live page in headless Chromium", () => {
   });
 
   test("every chart renders with data, the page updates without reload, no console error", async () => {
-    // Two complete 2 s buckets and the canary's first decisions before the page opens.
+    // Two complete 2 s buckets and the canary's first decisions before the page opens; the first decisions'
+    // outcomes (their rows' labels) reported, for the outcomes panel.
     await sleep(5000);
+    const reports = scored.slice(0, OUTCOMES);
+    assert.equal(reports.length, OUTCOMES, "decisions to report outcomes for");
+    for (let i = 0; i < reports.length; i += 20)
+      await Promise.all(
+        reports.slice(i, i + 20).map((r) =>
+          fx.scoring.reportOutcome({
+            requestId: r.requestId,
+            outcome: r.defaulted ? Outcome.DEFAULTED : Outcome.REPAID,
+            observedOn: "2026-10-01",
+          }),
+        ),
+      );
     const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
     page.on("console", (m) => {
       if (m.type() === "error") errors.push(m.text());
@@ -117,6 +149,18 @@ describe("dashboard: the monitor's live page in headless Chromium", () => {
       alertCells.some((c) => / ms > 250/.test(c)),
       "value against threshold",
     );
+    // Outcomes by tier (the reported outcomes) and cost per 1,000 decisions (the mesh's own scrapes), polled every 5 s.
+    await page.waitForFunction(
+      `document.querySelector("#outcomes table") && window.__outcomesPanel.chart &&
+        window.__outcomesPanel.chart.data.datasets[0].data.some((x) => x > 0)`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    const tiers = await page.locator("#outcomes td").allTextContents();
+    assert.ok(tiers.includes("approve"), `the outcomes panel has the approve tier: ${tiers.join(" ")}`);
+    const costRows = await page.locator("#cost-services td").allTextContents();
+    for (const service of ["validator", "feature", "router", "model-worker", "monitor"])
+      assert.ok(costRows.includes(service), `the cost panel has ${service}: ${costRows.join(" ")}`);
     const versions = await page.locator("#versions td").allTextContents();
     assert.ok(versions.includes(CANARY), "the versions table lists the canary");
     const legend = await page.evaluate<string[]>(

@@ -60,7 +60,8 @@ function costSection(cost: CostReport) {
   };
 }
 
-function registerCostGauges(registry: Registry, cost: CostReport): void {
+/** The cost gauges on /metrics, read from the report at each scrape. */
+export function registerCostGauges(registry: Registry, cost: CostReport): void {
   new Gauge({
     name: "scoremesh_cost_service_cpu_seconds_per_1000_decisions",
     help: "CPU-seconds a service used per 1,000 decisions of the mesh since the monitor's first scrape.",

@@ -22,7 +22,7 @@
       a.rule,
       `${a.model || "–"}${a.version ? ` v${a.version}` : ""}${a.subject ? ` · ${a.subject}` : ""}`,
       a.state,
-      `${value(a)} ${side} ${a.threshold}${sample}`,
+      `${value(a)} ${side} ${Number(a.threshold.toFixed(3))}${sample}`,
       `${since} s`,
     ];
     cells.forEach((text, i) => {
