@@ -27,7 +27,7 @@ export function outcomeAlertSource(
       version: o.version,
       tier: o.tier,
       realised: o.realised,
-      low: o.predicted - o.band,
+      low: Math.max(0, o.predicted - o.band), // a rate cannot fall below 0
       high: o.predicted + o.band,
       sample: o.outcomes,
       minSample,
