@@ -211,7 +211,7 @@ export class PolicyStore {
 }
 
 /** True for JetStream's "wrong last sequence" (err_code 10071): a compare-and-set on a revision that moved. */
-function isWrongRevision(err: unknown): boolean {
+export function isWrongRevision(err: unknown): boolean {
   const e = err as { api_error?: { err_code?: number }; message?: string };
   return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? "");
 }

@@ -1,6 +1,7 @@
 import type { KV, NatsConnection } from "nats";
 import { withReplicas } from "./bucket-replicas.js";
 import { kvKeys } from "./kv-keys.js";
+import { isWrongRevision } from "./policy-store.js";
 
 /** The JetStream KV bucket of the rollout controller: its lease (`lease`) and the policy history (`history.*`). */
 export const ROLLOUT_BUCKET = "scoremesh_rollouts";
@@ -91,8 +92,10 @@ export class RolloutStore {
       if (lease.holder !== holder && lease.until > now) return false;
       await this.kv.update(LEASE_KEY, value, e.revision);
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      // Another replica moved the lease first: not ours this tick. Anything else is the caller's to see.
+      if (isWrongRevision(err)) return false;
+      throw err;
     }
   }
 

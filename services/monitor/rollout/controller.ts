@@ -70,10 +70,19 @@ export function startRolloutController(opts: RolloutControllerOptions): RolloutC
         if (leader) for (const p of policies.values()) await act(p, store, rollouts);
       } catch (err) {
         leader = false;
-        opts.log.warn({ err }, "rollout controller tick failed; retrying");
+        // Logged once per distinct failure, not on every tick.
+        const reason = (err as Error).message;
+        if (reason !== lastFailure) opts.log.warn({ err }, "rollout controller tick failed; retrying");
+        lastFailure = reason;
+        return schedule();
       }
+      lastFailure = undefined;
+      schedule();
+    };
+    const schedule = () => {
       if (!closed) timer = setTimeout(() => void tick(), opts.tickMs);
     };
+    let lastFailure: string | undefined;
     await tick();
   };
   const act = async (p: ServingPolicy, store: PolicyStore, rollouts: RolloutStore) => {
