@@ -2,6 +2,7 @@
 export * from "./bucket-replicas.js";
 export * from "./connect.js";
 export * from "./kv-codec.js";
+export * from "./kv-errors.js";
 export * from "./kv-watch.js";
 export * from "./policy-bootstrap.js";
 export * from "./policy-codec.js";

@@ -1,3 +1,4 @@
+import { isWrongRevision } from "./kv-errors.js";
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { KV, NatsConnection } from "nats";
@@ -208,10 +209,4 @@ export class PolicyStore {
     if (!this.trust.signer) throw new Error("this policy store has no signing key: it can only read");
     return this.trust.signer;
   }
-}
-
-/** True for JetStream's "wrong last sequence" (err_code 10071): a compare-and-set on a revision that moved. */
-export function isWrongRevision(err: unknown): boolean {
-  const e = err as { api_error?: { err_code?: number }; message?: string };
-  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? "");
 }

@@ -1,7 +1,7 @@
 import type { KV, NatsConnection } from "nats";
 import { withReplicas } from "./bucket-replicas.js";
 import { kvKeys } from "./kv-keys.js";
-import { isWrongRevision } from "./policy-store.js";
+import { isWrongRevision } from "./kv-errors.js";
 
 /** The JetStream KV bucket of the rollout controller: its lease (`lease`) and the policy history (`history.*`). */
 export const ROLLOUT_BUCKET = "scoremesh_rollouts";

@@ -1,3 +1,4 @@
+import { isWrongRevision } from "./kv-errors.js";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
 import type { KV, NatsConnection } from "nats";
@@ -173,7 +174,7 @@ export class TenantStore {
       try {
         return await this.write(e.tenant, e.revision);
       } catch (err) {
-        if (attempt >= 4 || !wrongRevision(err)) throw err;
+        if (attempt >= 4 || !isWrongRevision(err)) throw err;
       }
     }
   }
@@ -235,7 +236,7 @@ export class TenantStore {
     if (revision > 0) await this.kv.update(t.id, text, revision);
     else
       await this.kv.create(t.id, text).catch((err: unknown) => {
-        throw wrongRevision(err) ? new TenantStoreError(`tenant ${t.id} exists already`, { cause: err }) : err;
+        throw isWrongRevision(err) ? new TenantStoreError(`tenant ${t.id} exists already`, { cause: err }) : err;
       });
     return t;
   }
@@ -249,9 +250,4 @@ export function refusalReason(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof SignatureError) return message;
   return message.replace(/[A-Za-z0-9+/=_-]{20,}/g, "…");
-}
-
-/** JetStream's "wrong last sequence" (10071): the key changed since it was read, or exists already. */
-function wrongRevision(err: unknown): boolean {
-  return (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code === 10071;
 }

@@ -8,7 +8,7 @@ import {
 } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { Decision, Outcome } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { withReplicas } from "../../lib/nats/index.js";
-import { isWrongRevision } from "../reviews/review-store.js";
+import { isWrongRevision } from "../../lib/nats/index.js";
 import { kvKeys } from "../../lib/nats/index.js";
 
 /** The decisions outcomes can be joined to: key = caseIdOf(tenant, request id), one DecisionOutcome each. */

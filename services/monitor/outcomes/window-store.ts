@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { KV, NatsConnection } from "nats";
 import { OutcomeWindowSchema, type OutcomeWindow } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { kvKeys, withReplicas } from "../../lib/nats/index.js";
-import { isWrongRevision } from "../reviews/review-store.js";
+import { isWrongRevision } from "../../lib/nats/index.js";
 import { appendOutcome, type OutcomePoint } from "./outcome-window.js";
 
 /** The outcome windows: key "<hex of model>.<hex of version>", one OutcomeWindow each. */

@@ -1,20 +1,13 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { KV, NatsConnection } from "nats";
 import { ReviewCaseSchema, type ReviewCase } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
-import { withReplicas } from "../../lib/nats/index.js";
+import { isWrongRevision, kvKeys, withReplicas } from "../../lib/nats/index.js";
 import { REVIEW_BUCKET } from "./action-signing.js";
-import { kvKeys } from "../../lib/nats/index.js";
 
 /** A case as stored, with the KV revision a compare-and-set must name. */
 export interface StoredCase {
   c: ReviewCase;
   revision: number;
-}
-
-/** True for JetStream's "wrong last sequence" (err_code 10071): the key exists, or moved since it was read. */
-export function isWrongRevision(err: unknown): boolean {
-  const e = err as { api_error?: { err_code?: number }; message?: string };
-  return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? "");
 }
 
 /**
