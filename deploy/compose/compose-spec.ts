@@ -1,12 +1,15 @@
 import { DEFAULT_PORTS } from "../local/mesh.js";
 import { NATS_ROLES, type NatsRole } from "../local/nats-permissions.js";
-import { MESH, MOUNTS, type ServiceName, type ServiceSpec } from "../k8s/mesh-spec.js";
+import { auditEnvOf, MESH, MOUNTS, type ServiceName, type ServiceSpec } from "../k8s/mesh-spec.js";
+import { BOOTSTRAP_ARGS } from "../k8s/bootstrap-job.js";
 
 /**
  * The mesh on one laptop with Docker Compose, from the same service specs as the Kubernetes manifests
  * (deploy/k8s/mesh-spec.ts): nats, the five services, Jaeger (OTLP traces), Prometheus (every service's metrics)
- * and Grafana (Prometheus as its data source). Paths are relative to deploy/compose/, where compose.yaml lives;
- * `npm run compose:prepare` writes the development secrets the services mount under ./state/mounted/.
+ * and Grafana (Prometheus as its data source); routers and validators keep the audit trail as on Kubernetes (a
+ * spool volume each, their role's signing key, the stream created first by a one-shot `bootstrap`). Paths are
+ * relative to deploy/compose/, where compose.yaml lives; `npm run compose:prepare` writes the development secrets
+ * the services mount under ./state/mounted/.
  */
 
 /** The image every scoremesh service runs: built from deploy/image/Dockerfile by `docker compose build`. */
@@ -14,6 +17,12 @@ export const IMAGE = "scoremesh:local";
 /** Where compose:prepare puts the files the containers mount (relative to deploy/compose/). */
 export const MOUNTED = "./state/mounted";
 const JAEGER_OTLP = "http://jaeger:4318";
+
+/** When a service may start after one it depends on (the Compose Specification's long `depends_on` syntax). */
+export type DependsOn = Record<
+  string,
+  { condition: "service_started" | "service_healthy" | "service_completed_successfully" }
+>;
 
 /** A compose service, as much of the Compose Specification as this file uses. */
 export interface ComposeService {
@@ -23,15 +32,30 @@ export interface ComposeService {
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
-  depends_on?: string[];
+  tmpfs?: string[];
+  depends_on?: DependsOn;
+  healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; start_period: string };
   read_only?: boolean;
   restart?: string;
 }
 
 /** The host path of a file a service mounts, under MOUNTED (what compose:prepare writes there). */
-export function mountedFile(kind: "tls" | "nats" | "operators", svc: ServiceName, name: string): string {
+export function mountedFile(kind: "tls" | "nats" | "operators" | "audit", svc: Mounter, name: string): string {
   return kind === "operators" ? `${MOUNTED}/operators.json` : `${MOUNTED}/${svc}/${kind}/${name}`;
 }
+
+/** The one-shot service that runs `meshctl bootstrap` as the control identity before the services start. */
+export const BOOTSTRAP = "bootstrap";
+
+/** Who mounts prepared files: a mesh service, or the one-shot bootstrap (the control identity's seed). */
+export type Mounter = ServiceName | typeof BOOTSTRAP;
+
+/**
+ * The named volume of a service's audit spool. One per service, not per replica (Compose has no per-replica
+ * volumes): routers and validators run one replica each here; their fixed published ports keep a second
+ * (`--scale router=2`) from starting, and with it from sharing the spool (docs/deploy.md).
+ */
+export const spoolVolume = (svc: ServiceName) => `${svc}-audit-spool`;
 
 /** The NATS role of a service (the feature service has none). */
 export const roleOf = (svc: ServiceName): NatsRole | undefined =>
@@ -46,7 +70,11 @@ function composeEnv(spec: ServiceSpec): Record<string, string> {
   return env;
 }
 
-/** The files a service mounts read-only: its certificate, its role's NATS seed, the trusted operators. */
+/**
+ * The files a service mounts read-only (its certificate, its role's NATS seed, the trusted operators, its role's
+ * audit signing key) and, for routers and validators, the audit spool's named volume (writable: the image makes
+ * the folder the volume starts from, owned by its user).
+ */
 function volumesOf(spec: ServiceSpec): string[] {
   const v = [
     `${mountedFile("tls", spec.name, "ca.crt")}:${MOUNTS.tls}/ca.crt:ro`,
@@ -55,6 +83,10 @@ function volumesOf(spec: ServiceSpec): string[] {
   ];
   if (spec.nats) v.push(`${mountedFile("nats", spec.name, "seed.nk")}:${MOUNTS.nats}/seed.nk:ro`);
   if (spec.operators) v.push(`${mountedFile("operators", spec.name, "")}:${MOUNTS.operators}/operators.json:ro`);
+  if (spec.audit) {
+    v.push(`${mountedFile("audit", spec.name, "signing-key.pem")}:${MOUNTS.audit}/signing-key.pem:ro`);
+    v.push(`${spoolVolume(spec.name)}:${MOUNTS.spool}`);
+  }
   return v;
 }
 
@@ -65,31 +97,84 @@ function publishedPorts(spec: ServiceSpec): string[] {
   return [grpc, ...extra].map((p) => `127.0.0.1:${p}:${p}`);
 }
 
+/** The same image for all five and the bootstrap (the layers are built once); the command picks the service. */
+const BUILD = { context: "../..", dockerfile: "deploy/image/Dockerfile" };
+
+/** A service with a NATS identity starts once NATS answers and the bootstrap made what it opens (buckets, stream). */
+function dependsOn(spec: ServiceSpec): DependsOn {
+  const started = { condition: "service_started" } as const;
+  if (!spec.nats) return { jaeger: started };
+  return {
+    nats: { condition: "service_healthy" },
+    [BOOTSTRAP]: { condition: "service_completed_successfully" },
+    jaeger: started,
+  };
+}
+
 function meshService(spec: ServiceSpec): ComposeService {
   return {
     image: IMAGE,
-    // The same image for all five (the layers are built once); the command picks the service.
-    build: { context: "../..", dockerfile: "deploy/image/Dockerfile" },
+    build: { ...BUILD },
     command: [`dist/services/${spec.name}/main.js`],
-    environment: composeEnv(spec),
+    environment: { ...composeEnv(spec), ...auditEnvOf(spec) },
     ports: publishedPorts(spec),
     volumes: volumesOf(spec),
-    depends_on: spec.nats ? ["nats", "jaeger"] : ["jaeger"],
+    // The only writable place besides the spool: Node's and ONNX Runtime's temporary files (an emptyDir on Kubernetes).
+    tmpfs: ["/tmp"],
+    depends_on: dependsOn(spec),
     read_only: true,
     restart: "unless-stopped",
   };
 }
 
+/**
+ * `meshctl bootstrap` as the control identity (the Kubernetes Job scoremesh-bootstrap): the audit stream, the
+ * model store and the policy, tenant and rollout buckets, before any service that needs them starts. Idempotent;
+ * it runs again at every `docker compose up`. Its seed is mounted here alone.
+ */
+function bootstrapService(): ComposeService {
+  return {
+    image: IMAGE,
+    build: { ...BUILD },
+    command: BOOTSTRAP_ARGS,
+    environment: {
+      NATS_URL: "nats://nats:4222",
+      NATS_NKEY_SEED_FILE: `${MOUNTS.nats}/seed.nk`,
+      NATS_REPLICAS: "1",
+    },
+    volumes: [`${mountedFile("nats", BOOTSTRAP, "seed.nk")}:${MOUNTS.nats}/seed.nk:ro`],
+    depends_on: { nats: { condition: "service_healthy" } },
+    read_only: true,
+    restart: "no",
+  };
+}
+
+/** nats-server's health (its monitoring listener, inside the container only): 200 once JetStream is ready. */
+export const NATS_MONITOR_PORT = 8222;
+const natsHealthcheck = {
+  test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${NATS_MONITOR_PORT}/healthz`],
+  interval: "2s",
+  timeout: "2s",
+  retries: 15,
+  start_period: "5s",
+};
+
 /** The whole compose file. */
-export function composeFile(): { name: string; services: Record<string, ComposeService>; volumes: object } {
+export function composeFile(): {
+  name: string;
+  services: Record<string, ComposeService>;
+  volumes: Record<string, object>;
+} {
   const services: Record<string, ComposeService> = {
     nats: {
       image: "nats:2.10-alpine",
       command: ["-c", "/etc/nats/nats.conf"],
       ports: [`127.0.0.1:${DEFAULT_PORTS.nats}:4222`],
       volumes: [`${MOUNTED}/nats.conf:/etc/nats/nats.conf:ro`, "nats-data:/data"],
+      healthcheck: natsHealthcheck,
       restart: "unless-stopped",
     },
+    [BOOTSTRAP]: bootstrapService(),
     jaeger: {
       image: "jaegertracing/all-in-one:1.62.0",
       environment: { COLLECTOR_OTLP_ENABLED: "true" },
@@ -106,7 +191,7 @@ export function composeFile(): { name: string; services: Record<string, ComposeS
       // The alerting rules (deploy/prometheus/alerts.yaml, checked by promtool in CI).
       "../prometheus/alerts.yaml:/etc/prometheus/alerts.yaml:ro",
     ],
-    depends_on: MESH.map((s) => s.name),
+    depends_on: Object.fromEntries(MESH.map((s) => [s.name, { condition: "service_started" }])),
   };
   services["grafana"] = {
     image: "grafana/grafana:11.3.0",
@@ -117,9 +202,10 @@ export function composeFile(): { name: string; services: Record<string, ComposeS
       "./grafana/dashboards.yaml:/etc/grafana/provisioning/dashboards/scoremesh.yaml:ro",
       "../grafana/scoremesh.json:/var/lib/grafana/dashboards/scoremesh.json:ro",
     ],
-    depends_on: ["prometheus"],
+    depends_on: { prometheus: { condition: "service_started" } },
   };
-  return { name: "scoremesh", services, volumes: { "nats-data": {} } };
+  const spools = MESH.filter((s) => s.audit).map((s): [string, object] => [spoolVolume(s.name), {}]);
+  return { name: "scoremesh", services, volumes: { "nats-data": {}, ...Object.fromEntries(spools) } };
 }
 
 /** Where the compose Prometheus finds the alerting rules (mounted from deploy/prometheus/alerts.yaml). */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -25,6 +25,21 @@ test("the committed compose files are what deploy/compose/render.ts renders now 
   assert.equal(parsed.services["validator"]!.environment!["VALIDATOR_PUBLIC_TLS"], "on", "a string, not a boolean");
 });
 
+/**
+ * Where each path a service mounts lies on this machine: the host file compose:prepare wrote, or for a named volume
+ * (the audit spools) a folder of the test's own.
+ */
+function mountsOf(svc: ComposeService, dir: string): Map<string, string> {
+  const named = (host: string) => !host.startsWith(".");
+  const mounts = new Map<string, string>();
+  for (const [host, inside] of svc.volumes!.map((v) => v.split(":") as [string, string])) {
+    if (!named(host)) assert.ok(existsSync(join(dir, host)), `${host} was not prepared`);
+    else mkdirSync(join(dir, "volumes", host), { recursive: true });
+    mounts.set(inside, named(host) ? join(dir, "volumes", host) : join(dir, host));
+  }
+  return mounts;
+}
+
 test("with the files compose:prepare writes, each service starts from its compose environment and mounts", () => {
   const dir = mkdtempSync(join(tmpdir(), "compose-"));
   try {
@@ -33,14 +48,22 @@ test("with the files compose:prepare writes, each service starts from its compos
     for (const spec of MESH) {
       const svc = services[spec.name]!;
       // Inside the container, a mounted path is the host file compose:prepare wrote.
-      const mounts = new Map(
-        svc.volumes!.map((v) => v.split(":")).map(([host, inside]) => [inside!, join(dir, host!)] as const),
-      );
-      for (const host of mounts.values()) assert.ok(existsSync(host), `${spec.name}: ${host} was not prepared`);
+      const mounts = mountsOf(svc, dir);
       const env = Object.fromEntries(
         Object.entries(svc.environment!).map(([k, v]) => [k, mounts.get(v) ?? (v === "/app/models" ? "models" : v)]),
       );
-      assert.doesNotThrow(() => READ_CONFIG[spec.name](new EnvReader(env)), spec.name);
+      const read = new Set<string>();
+      const recording = new Proxy(env, { get: (target, name: string) => (read.add(name), target[name]) });
+      let config: { audit?: unknown } = {};
+      assert.doesNotThrow(
+        () => (config = READ_CONFIG[spec.name](new EnvReader(recording)) as { audit?: unknown }),
+        spec.name,
+      );
+      // Routers and validators start with their audit trail on (its spool and signing key read and checked).
+      if (spec.audit) assert.ok(config.audit, `${spec.name}: no audit trail`);
+      // LOG_LEVEL is the logger's, OTEL_* the OpenTelemetry SDK's: read at start, not by readConfig.
+      const unread = Object.keys(env).filter((n) => !read.has(n) && n !== "LOG_LEVEL" && !n.startsWith("OTEL_"));
+      assert.deepEqual(unread, [], `${spec.name}: variables its config never reads`);
       assert.deepEqual(svc.command, [`dist/services/${spec.name}/main.js`]);
     }
     const conf = join(dir, "state", "mounted", "nats.conf");
