@@ -4,7 +4,7 @@ import { DEFAULT_PORTS } from "../local/mesh.js";
 import { ensureDevAuditKey } from "../local/dev-audit-key.js";
 import { ensureDevCerts } from "../local/dev-certs.js";
 import { controlEnv, ensureMeshKeys, natsServerConfig } from "../local/nats-identities.js";
-import { MESH } from "../k8s/mesh-spec.js";
+import { MESH, serviceSpec } from "../k8s/mesh-spec.js";
 import { BOOTSTRAP, mountedFile, MOUNTED, NATS_MONITOR_PORT, roleOf } from "./compose-spec.js";
 import { COMPOSE_DIR } from "./render.js";
 
@@ -72,6 +72,8 @@ function writeMeshctlEnv(
   const p = DEFAULT_PORTS;
   const env: Record<string, string> = {
     VALIDATOR_GRPC_ADDR: `127.0.0.1:${p.validatorGrpc}`,
+    // The compose edge serves TLS (its VALIDATOR_PUBLIC_TLS): meshctl score and status speak it to 127.0.0.1.
+    VALIDATOR_PUBLIC_TLS: serviceSpec("validator").env["VALIDATOR_PUBLIC_TLS"] ?? "off",
     FEATURE_ADDR: `127.0.0.1:${p.feature}`,
     ROUTER_ADDR: `127.0.0.1:${p.router}`,
     WORKER_ADDR: `127.0.0.1:${p.worker}`,

@@ -2,11 +2,12 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { PROJECT_ROOT } from "../local/mesh.js";
-import { composeFile, grafanaDashboards, grafanaDatasources, prometheusConfig } from "./compose-spec.js";
+import { composeFile, grafanaDashboards, grafanaDatasources, prometheusConfig, scaleOverride } from "./compose-spec.js";
 
 /**
  * The laptop deployment's files, generated from typed TypeScript like the Kubernetes manifests and committed under
- * deploy/compose/: compose.yaml, prometheus.yml and Grafana's data source. `npm run compose:render` writes them,
+ * deploy/compose/: compose.yaml (and compose.scale.yaml, its override for scaling), prometheus.yml and Grafana's
+ * data source and dashboards provider. `npm run compose:render` writes them,
  * `npm run compose:render -- --check` fails when one is stale.
  */
 export const COMPOSE_DIR = join(PROJECT_ROOT, "deploy", "compose");
@@ -18,6 +19,7 @@ export function renderCompose(): { path: string; text: string }[] {
   const yaml = (o: object) => HEADER + stringify(o, { lineWidth: 0, version: "1.1" });
   return [
     { path: "compose.yaml", text: yaml(composeFile()) },
+    { path: "compose.scale.yaml", text: HEADER + scaleOverride().toString({ lineWidth: 0 }) },
     { path: "prometheus.yml", text: yaml(prometheusConfig()) },
     { path: "grafana/datasources.yaml", text: yaml(grafanaDatasources()) },
     { path: "grafana/dashboards.yaml", text: yaml(grafanaDashboards()) },

@@ -93,6 +93,14 @@ test("each role's signing key is mounted read-only from compose:prepare, and mes
   }
 });
 
+test("meshctl.env speaks to the compose edge as it serves: TLS when VALIDATOR_PUBLIC_TLS is on", () => {
+  const env = envFile(join(dir, "state", "meshctl.env"));
+  const edge = composeFile().services["validator"]!.environment!["VALIDATOR_PUBLIC_TLS"];
+  assert.equal(edge, "on");
+  assert.equal(env["VALIDATOR_PUBLIC_TLS"], edge, "meshctl score and status would speak plaintext to a TLS edge");
+  assert.ok(new MeshTarget(join(dir, "none"), env).edgeCredentials()._isSecure());
+});
+
 test("the bootstrap runs meshctl bootstrap as control once NATS is healthy, and the services wait for it", () => {
   const { services } = composeFile();
   const bootstrap = services[BOOTSTRAP]!;

@@ -4,11 +4,12 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parse, parseDocument } from "yaml";
 import {
   composeFile,
   prometheusConfig,
   PROMETHEUS_RULES,
+  SCALABLE,
   type ComposeService,
 } from "../../../deploy/compose/compose-spec.js";
 import { prepareCompose } from "../../../deploy/compose/prepare.js";
@@ -104,4 +105,23 @@ test("Prometheus loads the alerting rules of deploy/prometheus, mounted where it
   const mount = composeFile().services["prometheus"]!.volumes!.find((v) => v.split(":")[1] === PROMETHEUS_RULES);
   assert.equal(mount?.split(":")[0], "../prometheus/alerts.yaml");
   assert.ok(existsSync(join(COMPOSE_DIR, "../prometheus/alerts.yaml")));
+});
+
+test("compose.scale.yaml drops the fixed host ports of exactly the services that may scale, and nothing else", () => {
+  const text = readFileSync(join(COMPOSE_DIR, "compose.scale.yaml"), "utf8");
+  const doc = parseDocument(text, { version: "1.1" });
+  const { services } = doc.toJS() as { services: Record<string, Record<string, unknown>> };
+  // Not routers or validators (one spool volume each), nor the monitor (one): those keep a fixed port.
+  assert.deepEqual(Object.keys(services).sort(), ["feature", "model-worker"]);
+  assert.deepEqual([...SCALABLE].sort(), ["feature", "model-worker"]);
+  for (const svc of SCALABLE) {
+    assert.deepEqual(services[svc], { ports: [] }, svc);
+    // Compose appends sequences of an override to the base file's; only !reset removes the base's ports.
+    assert.equal((doc.getIn(["services", svc, "ports"], true) as { tag?: string }).tag, "!reset", svc);
+    assert.ok(composeFile().services[svc]!.ports!.length > 0, `${svc} publishes nothing to reset`);
+    // Clients find every replica through Docker's DNS.
+    const client = svc === "feature" ? "VALIDATOR_FEATURE_ADDR" : "ROUTER_WORKER_ADDRS";
+    const env = composeFile().services[svc === "feature" ? "validator" : "router"]!.environment!;
+    assert.match(env[client]!, new RegExp(`^dns:///${svc}:`), client);
+  }
 });
