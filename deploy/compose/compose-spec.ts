@@ -41,7 +41,11 @@ export interface ComposeService {
 }
 
 /** The host path of a file a service mounts, under MOUNTED (what compose:prepare writes there). */
-export function mountedFile(kind: "tls" | "nats" | "operators" | "audit", svc: Mounter, name: string): string {
+export function mountedFile(
+  kind: "tls" | "nats" | "operators" | "audit" | "rollout",
+  svc: Mounter,
+  name: string,
+): string {
   return kind === "operators" ? `${MOUNTED}/operators.json` : `${MOUNTED}/${svc}/${kind}/${name}`;
 }
 
@@ -73,7 +77,7 @@ function composeEnv(spec: ServiceSpec): Record<string, string> {
 
 /**
  * The files a service mounts read-only (its certificate, its role's NATS seed, the trusted operators, its role's
- * audit signing key) and, for routers and validators, the audit spool's named volume (writable: the image makes
+ * audit signing key, the monitor's rollout operator key) and, for routers and validators, the audit spool's named volume (writable: the image makes
  * the folder the volume starts from, owned by its user).
  */
 function volumesOf(spec: ServiceSpec): string[] {
@@ -88,8 +92,17 @@ function volumesOf(spec: ServiceSpec): string[] {
     v.push(`${mountedFile("audit", spec.name, "signing-key.pem")}:${MOUNTS.audit}/signing-key.pem:ro`);
     v.push(`${spoolVolume(spec.name)}:${MOUNTS.spool}`);
   }
+  if (spec.name === "monitor") v.push(`${mountedFile("rollout", spec.name, "operator.nk")}:${ROLLOUT_KEY}:ro`);
   return v;
 }
+
+/**
+ * The monitor's rollout controller (docs/rollouts.md#automated-rollouts): its operator key, trusted in
+ * operators.json, as npm start gives it; without it `meshctl rollout` would start rollouts that nothing moves.
+ */
+export const ROLLOUT_KEY = "/etc/scoremesh/rollout/operator.nk";
+const rolloutEnv = (spec: ServiceSpec): Record<string, string> =>
+  spec.name === "monitor" ? { MONITOR_ROLLOUT_OPERATOR_KEY_FILE: ROLLOUT_KEY } : {};
 
 /** Ports published on the laptop: the public edge, the monitor's page, and each service's gRPC port for meshctl. */
 function publishedPorts(spec: ServiceSpec): string[] {
@@ -117,7 +130,7 @@ function meshService(spec: ServiceSpec): ComposeService {
     image: IMAGE,
     build: { ...BUILD },
     command: [`dist/services/${spec.name}/main.js`],
-    environment: { ...composeEnv(spec), ...auditEnvOf(spec) },
+    environment: { ...composeEnv(spec), ...auditEnvOf(spec), ...rolloutEnv(spec) },
     ports: publishedPorts(spec),
     volumes: volumesOf(spec),
     // The only writable place besides the spool: Node's and ONNX Runtime's temporary files (an emptyDir on Kubernetes).

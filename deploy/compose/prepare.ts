@@ -42,6 +42,8 @@ export function prepareCompose(composeDir = COMPOSE_DIR, stateDir = join(compose
   // The routers' key and the edge's own (validators): each mounted by its role alone, as on Kubernetes.
   place(audit.privateKeyFile, mountedFile("audit", "router", "signing-key.pem"));
   place(audit.edge.privateKeyFile, mountedFile("audit", "validator", "signing-key.pem"));
+  // The rollout controller's operator key (trusted in operators.json), the monitor's alone.
+  place(keys.rolloutOperatorKeyFile, mountedFile("rollout", "monitor", "operator.nk"));
   // The control identity: the bootstrap's alone (no service mounts it).
   place(keys.seedFile.control, mountedFile("nats", BOOTSTRAP, "seed.nk"));
   const natsConf = join(composeDir, MOUNTED, "nats.conf");

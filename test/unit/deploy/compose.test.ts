@@ -55,13 +55,15 @@ test("with the files compose:prepare writes, each service starts from its compos
       );
       const read = new Set<string>();
       const recording = new Proxy(env, { get: (target, name: string) => (read.add(name), target[name]) });
-      let config: { audit?: unknown } = {};
+      let config: { audit?: unknown; rollout?: unknown } = {};
       assert.doesNotThrow(
-        () => (config = READ_CONFIG[spec.name](new EnvReader(recording)) as { audit?: unknown }),
+        () => (config = READ_CONFIG[spec.name](new EnvReader(recording)) as typeof config),
         spec.name,
       );
       // Routers and validators start with their audit trail on (its spool and signing key read and checked).
       if (spec.audit) assert.ok(config.audit, `${spec.name}: no audit trail`);
+      // The monitor runs the rollout controller (its operator key read and parsed), as under npm start.
+      if (spec.name === "monitor") assert.ok(config.rollout, "monitor: no rollout controller");
       // LOG_LEVEL is the logger's, OTEL_* the OpenTelemetry SDK's: read at start, not by readConfig.
       const unread = Object.keys(env).filter((n) => !read.has(n) && n !== "LOG_LEVEL" && !n.startsWith("OTEL_"));
       assert.deepEqual(unread, [], `${spec.name}: variables its config never reads`);
