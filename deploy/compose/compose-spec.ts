@@ -35,6 +35,7 @@ export interface ComposeService {
   volumes?: string[];
   tmpfs?: string[];
   depends_on?: DependsOn;
+  stop_grace_period?: string;
   healthcheck?: { test: string[]; interval: string; timeout: string; retries: number; start_period: string };
   read_only?: boolean;
   restart?: string;
@@ -111,6 +112,9 @@ function publishedPorts(spec: ServiceSpec): string[] {
   return [grpc, ...extra].map((p) => `127.0.0.1:${p}:${p}`);
 }
 
+/** Seconds between SIGTERM and SIGKILL (terminationGracePeriodSeconds on Kubernetes). */
+export const STOP_GRACE_S = 30;
+
 /** The same image for all five and the bootstrap (the layers are built once); the command picks the service. */
 const BUILD = { context: "../..", dockerfile: "deploy/image/Dockerfile" };
 
@@ -136,6 +140,9 @@ function meshService(spec: ServiceSpec): ComposeService {
     // The only writable place besides the spool: Node's and ONNX Runtime's temporary files (an emptyDir on Kubernetes).
     tmpfs: ["/tmp"],
     depends_on: dependsOn(spec),
+    // SIGTERM drains calls in flight (<PREFIX>_DRAIN_TIMEOUT_MS, 10 s) and ships the audit spool's last round:
+    // the pods' 30 s, not Docker's default 10 s before SIGKILL.
+    stop_grace_period: `${STOP_GRACE_S}s`,
     read_only: true,
     restart: "unless-stopped",
   };

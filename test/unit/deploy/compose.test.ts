@@ -10,11 +10,13 @@ import {
   prometheusConfig,
   PROMETHEUS_RULES,
   SCALABLE,
+  STOP_GRACE_S,
   type ComposeService,
 } from "../../../deploy/compose/compose-spec.js";
 import { prepareCompose } from "../../../deploy/compose/prepare.js";
 import { COMPOSE_DIR, renderCompose } from "../../../deploy/compose/render.js";
 import { MESH } from "../../../deploy/k8s/mesh-spec.js";
+import { podTemplateOf } from "../../../deploy/k8s/workloads.js";
 import { EnvReader } from "../../../services/lib/service/index.js";
 import { READ_CONFIG } from "../../support/service-configs.js";
 
@@ -125,5 +127,17 @@ test("compose.scale.yaml drops the fixed host ports of exactly the services that
     const client = svc === "feature" ? "VALIDATOR_FEATURE_ADDR" : "ROUTER_WORKER_ADDRS";
     const env = composeFile().services[svc === "feature" ? "validator" : "router"]!.environment!;
     assert.match(env[client]!, new RegExp(`^dns:///${svc}:`), client);
+  }
+});
+
+test("services get the pods' grace period after SIGTERM, longer than their drain (Docker's default is 10 s)", () => {
+  const { services } = composeFile();
+  for (const spec of MESH) {
+    const grace = services[spec.name]!.stop_grace_period;
+    const pod = podTemplateOf(spec, "scoremesh:test").spec!;
+    assert.equal(grace, `${pod.terminationGracePeriodSeconds}s`, spec.name);
+    const env = services[spec.name]!.environment!;
+    const drainMs = Number(env[`${spec.prefix}_DRAIN_TIMEOUT_MS`] ?? 10_000);
+    assert.ok(STOP_GRACE_S * 1000 > drainMs, `${spec.name}: drains ${drainMs} ms`);
   }
 });
