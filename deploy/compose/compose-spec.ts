@@ -129,6 +129,20 @@ function dependsOn(spec: ServiceSpec): DependsOn {
   };
 }
 
+/** The script compose's healthchecks run (tools/healthcheck): grpc.health.v1 on the plaintext health port. */
+export const HEALTHCHECK_SCRIPT = "dist/tools/healthcheck/main.js";
+
+/** SERVING on its health port (the readiness the kubelet probes on Kubernetes); a model load may take a while. */
+function healthcheckOf(spec: ServiceSpec): ComposeService["healthcheck"] {
+  return {
+    test: ["CMD", "/nodejs/bin/node", HEALTHCHECK_SCRIPT, `127.0.0.1:${spec.health}`],
+    interval: "10s",
+    timeout: "5s",
+    retries: 3,
+    start_period: "60s",
+  };
+}
+
 function meshService(spec: ServiceSpec): ComposeService {
   return {
     image: IMAGE,
@@ -143,6 +157,7 @@ function meshService(spec: ServiceSpec): ComposeService {
     // SIGTERM drains calls in flight (<PREFIX>_DRAIN_TIMEOUT_MS, 10 s) and ships the audit spool's last round:
     // the pods' 30 s, not Docker's default 10 s before SIGKILL.
     stop_grace_period: `${STOP_GRACE_S}s`,
+    healthcheck: healthcheckOf(spec),
     read_only: true,
     restart: "unless-stopped",
   };

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parse, parseDocument } from "yaml";
 import {
   composeFile,
+  HEALTHCHECK_SCRIPT,
   prometheusConfig,
   PROMETHEUS_RULES,
   SCALABLE,
@@ -17,6 +18,7 @@ import { prepareCompose } from "../../../deploy/compose/prepare.js";
 import { COMPOSE_DIR, renderCompose } from "../../../deploy/compose/render.js";
 import { MESH } from "../../../deploy/k8s/mesh-spec.js";
 import { podTemplateOf } from "../../../deploy/k8s/workloads.js";
+import { PROJECT_ROOT } from "../../../deploy/local/mesh.js";
 import { EnvReader } from "../../../services/lib/service/index.js";
 import { READ_CONFIG } from "../../support/service-configs.js";
 
@@ -139,5 +141,18 @@ test("services get the pods' grace period after SIGTERM, longer than their drain
     const env = services[spec.name]!.environment!;
     const drainMs = Number(env[`${spec.prefix}_DRAIN_TIMEOUT_MS`] ?? 10_000);
     assert.ok(STOP_GRACE_S * 1000 > drainMs, `${spec.name}: drains ${drainMs} ms`);
+  }
+});
+
+test("each service's healthcheck runs the built script with the image's node against its own health port", () => {
+  const dockerfile = readFileSync(join(PROJECT_ROOT, "deploy", "image", "Dockerfile"), "utf8");
+  const node = (JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)![1]!) as string[])[0]!;
+  assert.ok(existsSync(join(PROJECT_ROOT, HEALTHCHECK_SCRIPT)), `${HEALTHCHECK_SCRIPT} is not built`);
+  const { services } = composeFile();
+  for (const spec of MESH) {
+    const svc = services[spec.name]!;
+    const port = svc.environment![`${spec.prefix}_HEALTH_ADDR`]!.split(":")[1];
+    assert.equal(Number(port), spec.health, spec.name);
+    assert.deepEqual(svc.healthcheck!.test, ["CMD", node, HEALTHCHECK_SCRIPT, `127.0.0.1:${port}`], spec.name);
   }
 });
