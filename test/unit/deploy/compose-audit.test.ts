@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import {
   BOOTSTRAP,
@@ -14,6 +14,7 @@ import {
   type ComposeService,
 } from "../../../deploy/compose/compose-spec.js";
 import { prepareCompose } from "../../../deploy/compose/prepare.js";
+import { COMPOSE_DIR } from "../../../deploy/compose/render.js";
 import { BOOTSTRAP_ARGS } from "../../../deploy/k8s/bootstrap-job.js";
 import { MESH, MOUNTS } from "../../../deploy/k8s/mesh-spec.js";
 import { ensureDevAuditKey } from "../../../deploy/local/dev-audit-key.js";
@@ -152,4 +153,18 @@ test("the bootstrap's command, environment and seed create the stream on the nat
   const run = await promisify(execFile)(process.execPath, bootstrap.command, { cwd: PROJECT_ROOT, env });
   const done = JSON.parse(run.stdout) as { auditStream: { name: string; replicas: number; subjects: string[] } };
   assert.deepEqual(done.auditStream, { name: AUDIT_STREAM, replicas: 1, subjects: AUDIT_STREAM_SUBJECTS });
+});
+
+test("the secrets compose:prepare writes stay out of the image's build context (.dockerignore) and out of git", () => {
+  const state = relative(PROJECT_ROOT, join(COMPOSE_DIR, "state"));
+  const lines = (file: string) =>
+    readFileSync(join(PROJECT_ROOT, file), "utf8")
+      .split("\n")
+      .map((l) => l.trim().replace(/\/$/, ""));
+  // `docker compose up --build` sends the repository as the context, and the build stage copies deploy/.
+  assert.ok(lines(".dockerignore").includes(state), `.dockerignore does not list ${state}`);
+  assert.ok(lines(".gitignore").includes(state), `.gitignore does not list ${state}`);
+  // Everything prepared lies under it.
+  for (const f of prepareCompose(dir))
+    assert.ok(!relative(join(dir, "state"), f).startsWith(".."), `${f} is outside the state folder`);
 });
