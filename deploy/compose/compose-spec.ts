@@ -102,8 +102,22 @@ function volumesOf(spec: ServiceSpec): string[] {
  * operators.json, as npm start gives it; without it `meshctl rollout` would start rollouts that nothing moves.
  */
 export const ROLLOUT_KEY = "/etc/scoremesh/rollout/operator.nk";
-const rolloutEnv = (spec: ServiceSpec): Record<string, string> =>
-  spec.name === "monitor" ? { MONITOR_ROLLOUT_OPERATOR_KEY_FILE: ROLLOUT_KEY } : {};
+/** The port a service's Prometheus metrics are on: its metrics listener, or the monitor's page. */
+export const metricsPortOf = (spec: ServiceSpec): number =>
+  (spec.ports.find((p) => p.name === "metrics") ?? spec.ports.find((p) => p.name === "http")!).port;
+
+/**
+ * The /metrics pages the monitor scrapes for the cost per 1,000 decisions (MONITOR_COST_TARGETS, as npm start sets
+ * it): one per service, by name, right while each runs one replica (compose.scale.yaml turns it off).
+ */
+export const costTargets = (): string =>
+  MESH.map((spec) => `http://${spec.name}:${metricsPortOf(spec)}/metrics`).join(",");
+
+/** The monitor's additions: the rollout controller's key and the cost targets. */
+const monitorEnv = (spec: ServiceSpec): Record<string, string> =>
+  spec.name === "monitor"
+    ? { MONITOR_ROLLOUT_OPERATOR_KEY_FILE: ROLLOUT_KEY, MONITOR_COST_TARGETS: costTargets() }
+    : {};
 
 /** Ports published on the laptop: the public edge, the monitor's page, and each service's gRPC port for meshctl. */
 function publishedPorts(spec: ServiceSpec): string[] {
@@ -148,7 +162,7 @@ function meshService(spec: ServiceSpec): ComposeService {
     image: IMAGE,
     build: { ...BUILD },
     command: [`dist/services/${spec.name}/main.js`],
-    environment: { ...composeEnv(spec), ...auditEnvOf(spec), ...rolloutEnv(spec) },
+    environment: { ...composeEnv(spec), ...auditEnvOf(spec), ...monitorEnv(spec) },
     ports: publishedPorts(spec),
     volumes: volumesOf(spec),
     // The only writable place besides the spool: Node's and ONNX Runtime's temporary files (an emptyDir on Kubernetes).
@@ -254,10 +268,13 @@ export const SCALABLE: readonly ServiceName[] = ["feature", "model-worker"];
 /**
  * compose.scale.yaml, an override for `-f compose.yaml -f compose.scale.yaml up --scale model-worker=3`: the fixed
  * host ports of the scalable services dropped (`!reset`, Compose 2.24 or later), since a second replica cannot bind
- * the same host port. meshctl then reaches routers, validators and the monitor, not those services.
+ * the same host port. meshctl then reaches routers, validators and the monitor, not those services. The cost per
+ * 1,000 decisions is off: a service's name would answer for another replica at each scrape, and its counters
+ * would read as restarts.
  */
 export function scaleOverride(): Document {
-  const services = Object.fromEntries(SCALABLE.map((svc) => [svc, { ports: [] }]));
+  const services: Record<string, object> = Object.fromEntries(SCALABLE.map((svc) => [svc, { ports: [] }]));
+  services["monitor"] = { environment: { MONITOR_COST_TARGETS: "" } };
   const doc = new Document({ services }, { version: "1.1" });
   for (const svc of SCALABLE) (doc.getIn(["services", svc, "ports"], true) as YAMLSeq).tag = "!reset";
   return doc;
@@ -268,13 +285,10 @@ export const PROMETHEUS_RULES = "/etc/prometheus/alerts.yaml";
 
 /** Prometheus: every replica of every service (Docker's DNS gives each one's address), the monitor's page too. */
 export function prometheusConfig(): object {
-  const scrape = MESH.map((spec) => {
-    const metrics = spec.ports.find((p) => p.name === "metrics") ?? spec.ports.find((p) => p.name === "http")!;
-    return {
-      job_name: spec.name,
-      dns_sd_configs: [{ names: [spec.name], type: "A", port: metrics.port, refresh_interval: "15s" }],
-    };
-  });
+  const scrape = MESH.map((spec) => ({
+    job_name: spec.name,
+    dns_sd_configs: [{ names: [spec.name], type: "A", port: metricsPortOf(spec), refresh_interval: "15s" }],
+  }));
   return {
     global: { scrape_interval: "5s", evaluation_interval: "5s" },
     rule_files: [PROMETHEUS_RULES],

@@ -105,6 +105,18 @@ test("Prometheus scrapes every service on the port its metrics listener opens", 
   }
 });
 
+test("the monitor measures the cost per 1,000 decisions from every service's metrics page, as Prometheus scrapes it", () => {
+  const { scrape_configs } = prometheusConfig() as {
+    scrape_configs: { job_name: string; dns_sd_configs: { port: number }[] }[];
+  };
+  const targets = composeFile().services["monitor"]!.environment!["MONITOR_COST_TARGETS"]!.split(",");
+  assert.deepEqual(
+    targets,
+    scrape_configs.map((j) => `http://${j.job_name}:${j.dns_sd_configs[0]!.port}/metrics`),
+  );
+  assert.deepEqual(targets.map((t) => new URL(t).hostname).sort(), MESH.map((s) => s.name).sort());
+});
+
 test("Prometheus loads the alerting rules of deploy/prometheus, mounted where its rule_files says", () => {
   const { rule_files } = prometheusConfig() as { rule_files: string[] };
   assert.deepEqual(rule_files, [PROMETHEUS_RULES]);
@@ -118,7 +130,10 @@ test("compose.scale.yaml drops the fixed host ports of exactly the services that
   const doc = parseDocument(text, { version: "1.1" });
   const { services } = doc.toJS() as { services: Record<string, Record<string, unknown>> };
   // Not routers or validators (one spool volume each), nor the monitor (one): those keep a fixed port.
-  assert.deepEqual(Object.keys(services).sort(), ["feature", "model-worker"]);
+  assert.deepEqual(Object.keys(services).sort(), ["feature", "model-worker", "monitor"]);
+  // Scaled, a name answers for any replica: the cost scrape is off ("" reads as no targets).
+  assert.deepEqual(services["monitor"], { environment: { MONITOR_COST_TARGETS: "" } });
+  assert.deepEqual(new EnvReader({ MONITOR_COST_TARGETS: "" }).list("MONITOR_COST_TARGETS"), []);
   assert.deepEqual([...SCALABLE].sort(), ["feature", "model-worker"]);
   for (const svc of SCALABLE) {
     assert.deepEqual(services[svc], { ports: [] }, svc);
