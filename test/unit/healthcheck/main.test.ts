@@ -39,7 +39,8 @@ test("healthcheck exits 0 only while the plaintext health port says SERVING", as
 });
 
 test("healthcheck without one HOST:PORT says how to call it and exits 2", async () => {
-  for (const args of [[], ["health"], ["127.0.0.1:1", "extra"]]) {
+  // One process per case (each costs a Node start): a missing address, and a word that is no HOST:PORT.
+  for (const args of [[], ["health"]]) {
     const r = await healthcheck(...args);
     assert.equal(r.code, 2, args.join(" "));
     assert.match(r.stderr, /usage: healthcheck HOST:PORT/);
