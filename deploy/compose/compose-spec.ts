@@ -1,4 +1,3 @@
-import { Document, type YAMLSeq } from "yaml";
 import { DEFAULT_PORTS } from "../local/mesh.js";
 import { NATS_ROLES, type NatsRole } from "../local/nats-permissions.js";
 import { auditEnvOf, MESH, MOUNTS, type ServiceName, type ServiceSpec } from "../k8s/mesh-spec.js";
@@ -256,28 +255,6 @@ export function composeFile(): {
   };
   const spools = MESH.filter((s) => s.audit).map((s): [string, object] => [spoolVolume(s.name), {}]);
   return { name: "scoremesh", services, volumes: { "nats-data": {}, ...Object.fromEntries(spools) } };
-}
-
-/**
- * The services `--scale` may run several of: stateless, found by their clients through Docker's DNS (validators
- * balance over features, routers resolve every worker). Not routers and validators (one audit spool volume each),
- * nor the monitor (one, as on Kubernetes).
- */
-export const SCALABLE: readonly ServiceName[] = ["feature", "model-worker"];
-
-/**
- * compose.scale.yaml, an override for `-f compose.yaml -f compose.scale.yaml up --scale model-worker=3`: the fixed
- * host ports of the scalable services dropped (`!reset`, Compose 2.24 or later), since a second replica cannot bind
- * the same host port. meshctl then reaches routers, validators and the monitor, not those services. The cost per
- * 1,000 decisions is off: a service's name would answer for another replica at each scrape, and its counters
- * would read as restarts.
- */
-export function scaleOverride(): Document {
-  const services: Record<string, object> = Object.fromEntries(SCALABLE.map((svc) => [svc, { ports: [] }]));
-  services["monitor"] = { environment: { MONITOR_COST_TARGETS: "" } };
-  const doc = new Document({ services }, { version: "1.1" });
-  for (const svc of SCALABLE) (doc.getIn(["services", svc, "ports"], true) as YAMLSeq).tag = "!reset";
-  return doc;
 }
 
 /** Where the compose Prometheus finds the alerting rules (mounted from deploy/prometheus/alerts.yaml). */

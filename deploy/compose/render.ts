@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { PROJECT_ROOT } from "../local/mesh.js";
-import { composeFile, grafanaDashboards, grafanaDatasources, prometheusConfig, scaleOverride } from "./compose-spec.js";
+import { composeFile, grafanaDashboards, grafanaDatasources, prometheusConfig } from "./compose-spec.js";
+import { scaleOverride } from "./scale-override.js";
 
 /**
  * The laptop deployment's files, generated from typed TypeScript like the Kubernetes manifests and committed under

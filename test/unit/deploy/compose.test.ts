@@ -10,11 +10,11 @@ import {
   HEALTHCHECK_SCRIPT,
   prometheusConfig,
   PROMETHEUS_RULES,
-  SCALABLE,
   STOP_GRACE_S,
   type ComposeService,
 } from "../../../deploy/compose/compose-spec.js";
 import { prepareCompose } from "../../../deploy/compose/prepare.js";
+import { SCALABLE } from "../../../deploy/compose/scale-override.js";
 import { COMPOSE_DIR, renderCompose } from "../../../deploy/compose/render.js";
 import { MESH } from "../../../deploy/k8s/mesh-spec.js";
 import { podTemplateOf } from "../../../deploy/k8s/workloads.js";
