@@ -327,13 +327,11 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
         readyTimeoutMs,
         onSpawn: (child) => {
           for (const name of instances) processes.set(name, child);
-          if (up) supervisor?.watch(instances[0]!, child);
+          if (up) supervisor?.watch(MONOLITH, child);
         },
       })
     : undefined;
-  const supervisor = opts.supervise
-    ? new Supervisor(opts.supervise, (name) => startService(name as InstanceName), logFileOf)
-    : undefined;
+  const supervisor = opts.supervise ? new Supervisor(opts.supervise, (name) => restart(name), logFileOf) : undefined;
 
   const startService = async (name: InstanceName) => {
     if (monolith) return monolith.start(name);
@@ -345,6 +343,12 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     if (up) supervisor?.watch(name, instance.child);
     await waitServing(instance, readyTimeoutMs);
     starting.delete(name);
+  };
+
+  // The supervisor restarts an instance, or in monolithic mode the one process, until all five serve again.
+  const restart = async (name: string) => {
+    if (name === MONOLITH) await Promise.all(instances.map((i) => startService(i)));
+    else await startService(name as InstanceName);
   };
 
   const stop = async () => {
@@ -369,7 +373,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   up = true;
   // One watch per process: in monolithic mode every instance names the same one.
   const watched = new Set<ChildProcess>();
-  for (const [name, child] of processes) if (!watched.has(child) && watched.add(child)) supervisor?.watch(name, child);
+  for (const [name, child] of processes)
+    if (!watched.has(child) && watched.add(child)) supervisor?.watch(monolith ? MONOLITH : name, child);
   const stopNats = (signal: NodeJS.Signals = "SIGTERM") => nats.kill(signal);
   const startNats = async () => {
     if (natsNodes > 1) throw new Error("startNats restarts a single nats-server, not a cluster");
@@ -403,6 +408,9 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     policyBootstrap,
   };
 }
+
+/** The supervisor's name for the process of a monolithic mesh. */
+const MONOLITH = "monolith";
 
 /** A monolithic mesh runs one of each service (the process runs exactly those five): fails fast otherwise. */
 function checkMonolithic(opts: MeshOptions): void {
