@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
@@ -23,6 +24,16 @@ const raw = rows.map((r) => {
   return new Uint8Array(v.buffer);
 });
 const cols = raw[0]!.byteLength / 4;
+
+/** CPU seconds (user + system) the mesh's service processes have used so far (each process once). */
+function serviceCpuSeconds(pids: Set<number>): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100;
+}
 
 /** p50 and p99 (ms) of `call` made every 20 ms for `seconds` s, after 2 s of warm-up. */
 async function at50(call: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
@@ -63,13 +74,17 @@ async function measure(monolithic: boolean): Promise<void> {
         { timeoutMs: 5000 },
       ),
     );
+    const pids = new Set([...fx.mesh.processes.values()].map((p) => p.pid!));
+    const cpu0 = serviceCpuSeconds(pids);
     const score = await at50((i) =>
       fx.scoring.score({ model: MODEL, inputs: rows[i % rows.length]! }, { timeoutMs: 5000 }),
     );
+    // Includes the 100 warm-up calls: (100 + seconds × 50) decisions.
+    const cpuUs = ((serviceCpuSeconds(pids) - cpu0) * 1e6) / (100 + seconds * 50);
     const mode = monolithic ? "monolithic" : "default (microservices)";
     const f = (n: number) => n.toFixed(2);
     console.log(
-      `| ${mode} | ${f(infer.p50)} | ${f(score.p50)} | ${f(score.p50 - infer.p50)} | ${f(infer.p99)} | ${f(score.p99)} |`,
+      `| ${mode} | ${f(infer.p50)} | ${f(score.p50)} | ${f(score.p50 - infer.p50)} | ${f(infer.p99)} | ${f(score.p99)} | ${cpuUs.toFixed(0)} |`,
     );
   } finally {
     await fx.close();
@@ -77,9 +92,9 @@ async function measure(monolithic: boolean): Promise<void> {
 }
 
 console.log(
-  "| mode | ModelInfer p50 ms | Score p50 ms | Score − ModelInfer p50 ms | ModelInfer p99 ms | Score p99 ms |",
+  "| mode | ModelInfer p50 ms | Score p50 ms | Score − ModelInfer p50 ms | ModelInfer p99 ms | Score p99 ms | server CPU µs per Score |",
 );
-console.log("|---|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|");
 await measure(false);
 await measure(true);
 process.exit(0);
