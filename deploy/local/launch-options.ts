@@ -17,6 +17,8 @@ export interface LaunchOptions {
   replicas: number;
   /** --worker-labels: worker i gets the i-th label (WORKER_LABELS); empty: every worker derives its own. */
   workerLabels: string[];
+  /** --monolithic: the five services in one process, the hops in process (one of each; same ports and surface). */
+  monolithic: boolean;
   help: boolean;
 }
 
@@ -25,7 +27,7 @@ export function portVariable(key: keyof MeshPorts): string {
   return `SCOREMESH_${key.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()}_PORT`;
 }
 
-export const LAUNCH_USAGE = `usage: npm start [-- --port-offset N] [--state-dir DIR] [--ready-timeout S] [--replicas N] [--worker-labels L,…]
+export const LAUNCH_USAGE = `usage: npm start [-- --port-offset N] [--state-dir DIR] [--ready-timeout S] [--replicas N] [--worker-labels L,…] [--monolithic]
 
   --port-offset N   add N to every default port (e.g. 100: NATS on 4322, the gRPC API on 50151, HTTP on 8180),
                     to run a second mesh beside the first (give it its own --state-dir too)
@@ -37,6 +39,9 @@ export const LAUNCH_USAGE = `usage: npm start [-- --port-offset N] [--state-dir 
                     addresses are printed (clients balance over them); one monitor
   --worker-labels L,…  worker i gets the i-th label (WORKER_LABELS, e.g. cpu,gpu), with at least as many workers
                     as labels; pool rules (meshctl pool) send a version to the workers of a label
+  --monolithic      the five services in ONE process, the hops between them made in process (no sockets, no
+                    serialization); the same ports, NATS identities, health and metrics as the default mode, so
+                    clients and meshctl cannot tell the difference; one of each service (docs/performance.md)
 One port at a time (wins over the offset): ${(Object.keys(DEFAULT_PORTS) as (keyof MeshPorts)[])
   .map((k) => `${portVariable(k)} (${DEFAULT_PORTS[k]})`)
   .join(", ")}.`;
@@ -53,6 +58,7 @@ export function readLaunchOptions(argv: string[], env: NodeJS.ProcessEnv): Launc
         "ready-timeout": { type: "string" },
         replicas: { type: "string" },
         "worker-labels": { type: "string" },
+        monolithic: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -75,12 +81,18 @@ export function readLaunchOptions(argv: string[], env: NodeJS.ProcessEnv): Launc
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) {
     throw new LaunchUsageError(`--replicas must be an integer in [1, 8], got ${JSON.stringify(values.replicas)}`);
   }
+  const monolithic = values.monolithic === true;
+  if (monolithic && replicas > 1) throw new LaunchUsageError("--monolithic runs one of each service: drop --replicas");
+  const workerLabels = workerLabelsOf(values["worker-labels"]);
+  if (monolithic && workerLabels.length > 1)
+    throw new LaunchUsageError("--monolithic runs one model worker: give --worker-labels one label at most");
   return {
     ports: ports(offset, env),
     stateDir: stateDirPath(values["state-dir"]),
     readyTimeoutMs: readyS * 1000,
     replicas,
-    workerLabels: workerLabelsOf(values["worker-labels"]),
+    workerLabels,
+    monolithic,
     help: values.help === true,
   };
 }

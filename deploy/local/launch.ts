@@ -133,7 +133,9 @@ async function main(): Promise<void> {
   ensureNatsServer();
   refuseSecondLauncher(opts);
   const ports = opts.ports;
-  console.log("starting nats-server and the five services ...");
+  console.log(
+    `starting nats-server and the five services${opts.monolithic ? " in one process (monolithic mode)" : ""} ...`,
+  );
   const started = performance.now();
   const supervise = { report: (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`) };
   const tls = tlsMode();
@@ -148,6 +150,7 @@ async function main(): Promise<void> {
     validators: opts.replicas,
     supervise,
     tls,
+    monolithic: opts.monolithic,
   }).catch((err: Error) => {
     console.error(startFailure(err, opts));
     process.exit(1);
@@ -166,7 +169,7 @@ async function main(): Promise<void> {
   feature, router, monitor  127.0.0.1:${ports.feature}, 127.0.0.1:${ports.router}, 127.0.0.1:${ports.monitor}
   Prometheus metrics        ${mesh.instances.map((i) => `${i} ${mesh.metricsUrlOf(i)}`).join("\n                            ")}
   NATS                      ${mesh.natsUrl}   (nkey identities per role: ${relative(PROJECT_ROOT, mesh.keys.natsConfigFile)})
-  logs                      ${mesh.logDir}/
+  logs                      ${mesh.logDir}/${mesh.monolithic ? "monolith.log (one process: every service's lines, each with its service)" : ""}
   ${tlsLine(tls, mesh.env)}
 Crashed services are restarted (0.5 s backoff, doubling to 10 s); each restart is reported here.
 ${devKeyLines(mesh.apiKey, stateDir)}

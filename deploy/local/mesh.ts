@@ -16,6 +16,7 @@ import { setBucketReplicas } from "../../services/lib/nats/index.js";
 import { freePort, portInUse, portOwner } from "./ports.js";
 import { logSize, NotServingError, summary, waitServing, type StartingInstance } from "./readiness.js";
 import { Supervisor, type SupervisorOptions } from "./supervisor.js";
+import { MONOLITH_LOG, MonolithProcess } from "./monolith.js";
 
 /** The project root (this file is compiled to dist/deploy/local/mesh.js). */
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
@@ -113,6 +114,11 @@ export interface MeshOptions {
    * TLS; `off`: plaintext (TLS_MODE=off).
    */
   tls?: "mtls" | "off";
+  /**
+   * Monolithic mode (`npm start -- --monolithic`): the five services in one process (services/monolith), the hops
+   * in process, the same ports, identities and health as the default mode. One of each service only.
+   */
+  monolithic?: boolean;
 }
 
 export interface Mesh {
@@ -127,7 +133,10 @@ export interface Mesh {
    * or the validators run with VALIDATOR_AUTH=off.
    */
   apiKey: string | undefined;
+  /** Each instance's process (in monolithic mode the one process, under every service's name). */
   processes: Map<InstanceName, ChildProcess>;
+  /** The five services run in one process (MeshOptions.monolithic). */
+  monolithic: boolean;
   /** Every instance, in start order (e.g. model-worker, model-worker-2, monitor, router, router-2, ...). */
   instances: InstanceName[];
   /** The gRPC address an instance listens on. */
@@ -244,6 +253,7 @@ function optionalOwner(port: number): { owner?: string } {
  * once every one reports SERVING on grpc.health.v1. Used by `npm start` and by the end-to-end tests.
  */
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
+  checkMonolithic(opts);
   // Before anything starts: a taken port would otherwise surface as a page of nats-server log, or as health
   // answers from the other mesh's services.
   await checkPortsFree(opts.ports);
@@ -303,12 +313,28 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const processes = new Map<InstanceName, ChildProcess>();
   const starting = new Map<InstanceName, StartingInstance>();
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
-  const logFileOf = (name: string) => join(logDir, `${name}.log`);
-  const supervisor = opts.supervise
-    ? new Supervisor(opts.supervise, (name) => startService(name as InstanceName), logFileOf)
+  const logFileOf = (name: string) => join(logDir, opts.monolithic ? MONOLITH_LOG : `${name}.log`);
+  const monolith = opts.monolithic
+    ? new MonolithProcess({
+        projectRoot: PROJECT_ROOT,
+        stateDir: opts.stateDir,
+        logDir,
+        env,
+        envOf: (name) => ({ ...envOf(name as InstanceName), ...metricsEnv.get(name as InstanceName) }),
+        services: instances,
+        addressOf: (name) => addressOf(name as InstanceName),
+        credentials: (name) => credentials(name as InstanceName),
+        readyTimeoutMs,
+        onSpawn: (child) => {
+          for (const name of instances) processes.set(name, child);
+          if (up) supervisor?.watch(MONOLITH, child);
+        },
+      })
     : undefined;
+  const supervisor = opts.supervise ? new Supervisor(opts.supervise, (name) => restart(name), logFileOf) : undefined;
 
   const startService = async (name: InstanceName) => {
+    if (monolith) return monolith.start(name);
     // The metrics port is the instance's own, not in envOf: a process started from envOf (a test's extra worker) gets none.
     const own = { ...envOf(name), ...metricsEnv.get(name) };
     const instance = spawnInstance(name, own, addressOf(name), logFileOf(name), credentials(name));
@@ -317,6 +343,12 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     if (up) supervisor?.watch(name, instance.child);
     await waitServing(instance, readyTimeoutMs);
     starting.delete(name);
+  };
+
+  // The supervisor restarts an instance, or in monolithic mode the one process, until all five serve again.
+  const restart = async (name: string) => {
+    if (name === MONOLITH) await Promise.all(instances.map((i) => startService(i)));
+    else await startService(name as InstanceName);
   };
 
   const stop = async () => {
@@ -339,7 +371,10 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     throw explained;
   }
   up = true;
-  for (const [name, child] of processes) supervisor?.watch(name, child);
+  // One watch per process: in monolithic mode every instance names the same one.
+  const watched = new Set<ChildProcess>();
+  for (const [name, child] of processes)
+    if (!watched.has(child) && watched.add(child)) supervisor?.watch(monolith ? MONOLITH : name, child);
   const stopNats = (signal: NodeJS.Signals = "SIGTERM") => nats.kill(signal);
   const startNats = async () => {
     if (natsNodes > 1) throw new Error("startNats restarts a single nats-server, not a cluster");
@@ -354,6 +389,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     env,
     apiKey,
     processes,
+    monolithic: monolith !== undefined,
     instances,
     addressOf,
     envOf,
@@ -371,6 +407,16 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     controlEnv: controlEnv(keys),
     policyBootstrap,
   };
+}
+
+/** The supervisor's name for the process of a monolithic mesh. */
+const MONOLITH = "monolith";
+
+/** A monolithic mesh runs one of each service (the process runs exactly those five): fails fast otherwise. */
+function checkMonolithic(opts: MeshOptions): void {
+  const counts = [opts.workers, opts.routers, opts.features, opts.validators];
+  if (opts.monolithic && counts.some((n) => (n ?? 1) > 1))
+    throw new Error("monolithic mode runs one of each service: replicas (workers, routers, ...) need the default mode");
 }
 
 /** Where an instance serves its Prometheus metrics, given its environment (a monitor: its page's /metrics). */

@@ -5,7 +5,15 @@ import { spawn } from "node:child_process";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { Route, ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
-import { PROJECT_ROOT, randomPorts, startMesh, type Mesh, type MeshOptions } from "../../deploy/local/mesh.js";
+import {
+  PROJECT_ROOT,
+  randomPorts,
+  serviceOf,
+  startMesh,
+  type InstanceName,
+  type Mesh,
+  type MeshOptions,
+} from "../../deploy/local/mesh.js";
 import { createGrpcTransport, withBearer, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "./credit-data.js";
 
@@ -37,11 +45,15 @@ export interface MeshFixture {
 /**
  * Starts a real mesh (nats-server + five processes) on random ports in a temporary folder; `replicas` adds
  * model workers, routers, feature services and validators (e.g. `{ workers: 2, routers: 2 }`). The mesh has the development tenant
- * (deploy/local/dev-tenant.ts), whose key the fixture's clients and meshctl send.
+ * (deploy/local/dev-tenant.ts), whose key the fixture's clients and meshctl send. `{ monolithic: true }` runs the
+ * five services in one process (the same ports and surface; deploy/local/monolith.ts).
  */
 export async function startMeshFixture(
   env: Record<string, string> = {},
-  replicas: Pick<MeshOptions, "workers" | "routers" | "features" | "validators" | "natsNodes" | "workerLabels"> = {},
+  replicas: Pick<
+    MeshOptions,
+    "workers" | "routers" | "features" | "validators" | "natsNodes" | "workerLabels" | "monolithic"
+  > = {},
 ): Promise<MeshFixture> {
   const stateDir = mkdtempSync(join(tmpdir(), "scoremesh-e2e-"));
   const mesh = await startMesh({
@@ -72,10 +84,12 @@ export async function startMeshFixture(
     meshctl: (...args) => runMeshctl(meshctlEnv(mesh), args),
     meshctlWithInput: (input, ...args) => runMeshctl(meshctlEnv(mesh), args, input),
     logLines: (instance) =>
-      readFileSync(join(mesh.logDir, `${instance}.log`), "utf8")
+      readFileSync(join(mesh.logDir, mesh.monolithic ? "monolith.log" : `${instance}.log`), "utf8")
         .split("\n")
         .filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        // Monolithic mode: one log, each line with its service's name.
+        .filter((l) => !mesh.monolithic || l["service"] === serviceOf(instance as InstanceName)),
     async close() {
       // A load a failed test never stopped would call a stopped mesh forever and keep the test process alive.
       await Promise.all([...(runningLoads.get(fx) ?? [])].map((stop) => stop()));

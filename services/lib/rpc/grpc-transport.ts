@@ -7,6 +7,7 @@ import { context, endRpcSpan, metadataSetter, SpanKind, startRpcSpan, trace } fr
 import { propagation } from "@opentelemetry/api";
 import { headersToMetadata, metadataToHeaders } from "./metadata.js";
 import { tlsChannelOptions } from "./tls-credentials.js";
+import { inProcessServer } from "./in-process.js";
 
 /** Response headers and trailers are not collected (no caller of ours reads them); one shared empty set. */
 const NO_HEADERS = new Headers();
@@ -32,7 +33,8 @@ export interface ClosableTransport extends Transport {
  * A connect-es `Transport` over a grpc-js channel, so that `createClient(Service, transport)` gives a typed
  * promise client that costs what grpc-js costs. Each call gets a client span, W3C trace context in its
  * metadata, its deadline from `timeoutMs`, and cancellation from `signal`; errors come back as ConnectError
- * with the server's google.rpc.Status details (`err.findDetails(BadRequestSchema)`).
+ * with the server's google.rpc.Status details (`err.findDetails(BadRequestSchema)`). In monolithic mode a call to an
+ * address that a service of this same process listens on is made in process (in-process.ts), with the same contract.
  *
  * @example
  *   const transport = createGrpcTransport({ address: "127.0.0.1:50071", credentials: tls.channel() });
@@ -81,6 +83,9 @@ export function createGrpcTransport(opts: GrpcTransportOptions): ClosableTranspo
       header: ConstructorParameters<typeof Headers>[0] | undefined,
       input: MessageInitShape<I>,
     ): Promise<UnaryResponse<I, O>> {
+      // Monolithic mode: a service of this process answers the address itself, without a socket (in-process.ts).
+      const local = inProcessServer(opts.address);
+      if (local) return local.unary(method, signal, timeoutMs, header, input);
       let s = serializers.get(method);
       if (!s) {
         s = methodSerializers(method);

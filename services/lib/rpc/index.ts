@@ -12,3 +12,5 @@ export * from "./tls-credentials.js";
 export * from "./retry-info.js";
 export * from "./bearer-transport.js";
 export * from "./server-metrics.js";
+export * from "./in-process.js";
+export * from "./in-process-context.js";

@@ -11,6 +11,17 @@ export function readMetricsAddress(env: EnvReader, prefix: string): { metricsAdd
   return env.optional(name) === undefined ? {} : { metricsAddress: env.address(name) };
 }
 
+/** Monolithic mode: the one service whose registry carries the process's default metrics (see ServiceMetrics). */
+let processMetricsOwner: string | undefined;
+
+/**
+ * Monolithic mode (services/monolith): five services share one process, so its CPU, memory and event-loop
+ * metrics are collected once, by `owner`'s registry, not five times (the monitor's cost report sums them).
+ */
+export function collectProcessMetricsOnlyIn(owner: string): void {
+  processMetricsOwner = owner;
+}
+
 /**
  * A process's Prometheus registry: the default Node metrics (CPU, memory, event loop, GC) and every series
  * labelled `service` with the service's name, and where it is served (`address`; none: counted, not served).
@@ -33,7 +44,8 @@ export class ServiceMetrics {
     }
     this.registry = new Registry();
     this.registry.setDefaultLabels({ service });
-    collectDefaultMetrics({ register: this.registry });
+    if (processMetricsOwner === undefined || processMetricsOwner === service)
+      collectDefaultMetrics({ register: this.registry });
   }
 }
 

@@ -3,7 +3,15 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
-import { addService, RpcServerMetrics, type InFlight } from "../rpc/index.js";
+import {
+  addService,
+  dialAddresses,
+  InProcessServer,
+  inProcessCallsEnabled,
+  registerInProcess,
+  RpcServerMetrics,
+  type InFlight,
+} from "../rpc/index.js";
 import { startMetricsServer, type MetricsServer, type ServiceMetrics } from "./metrics.js";
 
 export interface ServiceHostOptions {
@@ -60,11 +68,20 @@ export class ServiceHost {
   port = 0;
   private readonly rpcMetrics?: RpcServerMetrics;
   private metricsServer?: MetricsServer;
+  /** Monolithic mode: the same handlers, callable by the other services of this process (in-process.ts). */
+  private readonly inProcess?: InProcessServer;
+  private unregisterInProcess?: () => void;
 
   constructor(readonly opts: ServiceHostOptions) {
     this.server = new grpc.Server({ ...RECONNECT_EVERY, ...opts.serverOptions });
     this.health.addToServer(this.server);
     if (opts.metrics) this.rpcMetrics = new RpcServerMetrics(opts.metrics.registry);
+    if (inProcessCallsEnabled())
+      this.inProcess = new InProcessServer({
+        log: opts.log,
+        inFlight: this.inFlight,
+        ...(this.rpcMetrics ? { metrics: this.rpcMetrics } : {}),
+      });
     if (opts.healthAddress !== undefined) {
       this.healthServer = new grpc.Server();
       this.health.addToServer(this.healthServer);
@@ -78,6 +95,7 @@ export class ServiceHost {
       inFlight: this.inFlight,
       ...(this.rpcMetrics ? { metrics: this.rpcMetrics } : {}),
     });
+    this.inProcess?.add(service, impl);
     this.serviceNames.push(service.typeName);
     this.health.setStatus(service.typeName, "NOT_SERVING");
     return this;
@@ -86,6 +104,8 @@ export class ServiceHost {
   async listen(): Promise<number> {
     this.port = await bind(this.server, this.opts.address, this.opts.credentials);
     this.opts.log.info({ address: this.opts.address, port: this.port }, "listening");
+    if (this.inProcess)
+      this.unregisterInProcess = registerInProcess(dialAddresses(this.opts.address, this.port), this.inProcess);
     if (this.healthServer && this.opts.healthAddress !== undefined) {
       const address = this.opts.healthAddress;
       const port = await bind(this.healthServer, address, grpc.ServerCredentials.createInsecure());
@@ -147,13 +167,17 @@ export class ServiceHost {
     this.health.setStatus("", "NOT_SERVING");
     for (const name of this.serviceNames) this.health.setStatus(name, "NOT_SERVING");
     log.info({ inFlight: this.inFlight.count }, "shutting down: NOT_SERVING, draining calls in flight");
+    const inProcessDrained = this.inProcess?.drain();
     const drained = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), this.opts.drainTimeoutMs ?? 10_000);
       this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve(true);
+        void Promise.resolve(inProcessDrained).then(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
       });
     });
+    this.unregisterInProcess?.();
     if (!drained) {
       log.warn({ inFlight: this.inFlight.count }, "drain timed out; cancelling the calls left");
       this.server.forceShutdown();

@@ -56,3 +56,17 @@ test("--worker-labels: one label per worker, in order; a bad label is a usage er
   assert.throws(() => readLaunchOptions(["--worker-labels", "cpu,GPU"], {}), /--worker-labels must be 1 to 8 labels/);
   assert.throws(() => readLaunchOptions(["--worker-labels", "cpu,"], {}), LaunchUsageError);
 });
+
+test("--monolithic: off by default; one of each service, so --replicas and several worker labels are refused", () => {
+  assert.equal(readLaunchOptions([], {}).monolithic, false);
+  const o = readLaunchOptions(["--monolithic", "--port-offset", "100", "--worker-labels", "cpu"], {});
+  assert.deepEqual(
+    [o.monolithic, o.ports.validatorGrpc, o.workerLabels],
+    [true, DEFAULT_PORTS.validatorGrpc + 100, ["cpu"]],
+  );
+  assert.throws(
+    () => readLaunchOptions(["--monolithic", "--replicas", "2"], {}),
+    /--monolithic runs one of each service/,
+  );
+  assert.throws(() => readLaunchOptions(["--monolithic", "--worker-labels", "cpu,gpu"], {}), /one model worker/);
+});
