@@ -16,8 +16,12 @@
  * Each phase first waits for a quiet machine and records the CPU the rest of the machine used ("other").
  * Prints markdown tables and ratios; writes test/bench/results/bench.json and test/bench/results/latency.svg.
  *
- * Options: --quick (short phases, fewer rates: a smoke run), --seconds N (per phase, default 3), --only SECTIONS
- * (inproc,worker,mesh,baseline), --plain (the mesh with plaintext hops and no API keys, labelled "mesh, plain":
+ *  5. The latency floor and issue 15's targets (test/bench/floor.ts): what a decision adds at 50 calls/s over a
+ *     direct ModelInfer against a bare mTLS grpc-js echo chain of the same depth, throughput at p99 ≤ 50 ms and
+ *     server CPU per decision, each the median of three runs, for the mesh, the baseline and the monolithic mode.
+ *
+ * Options: --quick (short phases, fewer rates: a smoke run), --seconds N (per phase of 2–4, default 3), --only
+ * SECTIONS (inproc,worker,mesh,baseline,floor), --plain (the mesh with plaintext hops and no API keys, labelled "mesh, plain":
  * what mutual TLS and API keys cost is the difference from a default run).
  */
 import { type ChildProcess } from "node:child_process";
@@ -39,6 +43,7 @@ import { WorkerBatcher } from "../../services/router/workers/worker-batcher.js";
 import { testTls, type TestTls } from "../support/tls.js";
 import { CpuWindow, waitForQuiet } from "./machine.js";
 import { startBaseline } from "./bench-systems.js";
+import { floorReport, runFloor } from "./floor.js";
 import { MODEL, VERSION, cols, inputRows, repo, vectors } from "./bench-model.js";
 import { openLoop, quantile, type Arrival } from "./open-loop.js";
 
@@ -475,6 +480,8 @@ async function main(): Promise<void> {
   const meshOff = runs("mesh") ? await meshSeries(false, ["poisson"]) : [];
   log("4/4 the baseline, open loop");
   const baseline = runs("baseline") ? await baselineSeries(["poisson", "uniform"]) : [];
+  log("5/5 the latency floor and issue 15's targets");
+  const floor = runs("floor") ? await runFloor({ quick: QUICK, log }) : undefined;
 
   // Tables
   const lines: string[] = [];
@@ -572,6 +579,10 @@ async function main(): Promise<void> {
     `| best worker figure, 128 callers, ÷ ONNX Runtime in process at batch 64 | ${f(ratios.workerOverInProcessBatch64, 4)} | |`,
   );
   p();
+  if (floor) {
+    for (const l of floorReport(floor)) p(l);
+    p();
+  }
   p(`Total bench time ${f((performance.now() - t0) / 1000)} s.`);
   const text = lines.join("\n");
   console.log(text);
@@ -591,6 +602,7 @@ async function main(): Promise<void> {
         worker,
         openLoop: [...mesh, ...meshOff, ...baseline],
         ratios: { ...ratios, meshOverBaseline },
+        floor,
       },
       null,
       2,
