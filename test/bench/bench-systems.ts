@@ -21,6 +21,8 @@ import { MODEL, VERSION, cols, inputRows, vectors } from "./bench-model.js";
 /** A system under test, as the floor bench drives it: public decisions, direct worker calls, its processes. */
 export interface BenchSystem {
   label: string;
+  /** The mesh behind it (not for the baseline): its addresses, credentials and processes. */
+  mesh?: Mesh;
   /** One public ScoringService/Score call (the i-th input row). */
   score: (i: number) => Promise<unknown>;
   /** One direct single-row ModelInfer to the system's worker (raw FP32, as the router sends); none for the baseline. */
@@ -82,6 +84,7 @@ function meshSystem(mesh: Mesh, label: string, stopMesh: () => Promise<void>): B
   mesh.natsNodes.forEach((n, i) => pids.set(i ? `nats-${i + 1}` : "nats", n.process.pid!));
   return {
     label,
+    mesh,
     pids,
     score: (i) => edge.score({ model: MODEL, inputs: inputRows[i % inputRows.length]! }, { timeoutMs: 5000 }),
     infer: (i) =>
