@@ -48,7 +48,7 @@ export async function startBenchMesh(
     ports: await randomPorts(),
     stateDir,
     env: { LOG_LEVEL: "warn", ...env },
-    readyTimeoutMs: 60_000,
+    readyTimeoutMs: 120_000,
     tls: "mtls",
   };
   let mesh: Mesh;

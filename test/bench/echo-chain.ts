@@ -77,6 +77,8 @@ function serveHop(security: ChainSecurity, dir: string, next: string): void {
     process.send!(err ? { error: String(err) } : { port }),
   );
   process.on("message", () => process.send!({ cpu: process.cpuUsage().user / 1000 }));
+  // The bench process went away (it crashed, or was killed): so does the hop.
+  process.on("disconnect", () => process.exit(0));
 }
 
 async function standalone(): Promise<void> {
