@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: what the model worker and the mesh deliver on this machine, in one run (about 5 minutes).
+ * `npm run bench`: what the model worker and the mesh deliver on this machine, in one run (about 10 minutes).
  *
  *  1. In-process limit: ONNX Runtime alone, rows/s at batch 1, 64 and 256.
  *  2. The worker alone over gRPC, single-row ModelInfer (raw FP32, as the router sends), closed loop at 1, 16
