@@ -21,7 +21,8 @@ export const echoHandlers = {
 
 /** An echo server forked from `script` (which serves when given `args`): its port, and its CPU on request. */
 export async function forkEchoServer(script: string, args: string[]) {
-  const child = fork(script, args);
+  // --no-deprecation: grpc-js sets an IP address as the TLS server name (DEP0123), once per channel.
+  const child = fork(script, args, { execArgv: [...process.execArgv, "--no-deprecation"] });
   const next = () =>
     new Promise<Record<string, number>>((r) => child.once("message", (m) => r(m as Record<string, number>)));
   const { port } = await next();

@@ -117,3 +117,19 @@ export class CpuWindow {
     return { byProcess, runQueueWaitMs: runQueueWait, oursMs, otherCores, seconds };
   }
 }
+
+/** CPU time (user + system) of a process's main thread and of all its other threads together, in ms. */
+export function threadCpuMs(pid: number): { main: number; others: number } {
+  const out = { main: 0, others: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      const ms = (Number(f[11]) + Number(f[12])) * 10;
+      if (Number(tid) === pid) out.main += ms;
+      else out.others += ms;
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}

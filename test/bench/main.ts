@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: what the model worker and the mesh deliver on this machine, in one run (about 5 minutes).
+ * `npm run bench`: what the model worker and the mesh deliver on this machine, in one run (about 10 minutes).
  *
  *  1. In-process limit: ONNX Runtime alone, rows/s at batch 1, 64 and 256.
  *  2. The worker alone over gRPC, single-row ModelInfer (raw FP32, as the router sends), closed loop at 1, 16
@@ -16,17 +16,20 @@
  * Each phase first waits for a quiet machine and records the CPU the rest of the machine used ("other").
  * Prints markdown tables and ratios; writes test/bench/results/bench.json and test/bench/results/latency.svg.
  *
- * Options: --quick (short phases, fewer rates: a smoke run), --seconds N (per phase, default 3), --only SECTIONS
- * (inproc,worker,mesh,baseline), --plain (the mesh with plaintext hops and no API keys, labelled "mesh, plain":
+ *  5. The latency floor and issue 15's targets (test/bench/floor.ts): what a decision adds at 50 calls/s over a
+ *     direct ModelInfer against a bare mTLS grpc-js echo chain of the same depth, throughput at p99 ≤ 50 ms and
+ *     server CPU per decision, each the median of three runs, for the mesh, the baseline and the monolithic mode.
+ *
+ * Options: --quick (short phases, fewer rates: a smoke run), --seconds N (per phase of 2–4, default 3), --only
+ * SECTIONS (inproc,worker,mesh,baseline,floor), --plain (the mesh with plaintext hops and no API keys, labelled "mesh, plain":
  * what mutual TLS and API keys cost is the difference from a default run).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import * as ort from "onnxruntime-node";
-import { createClient, type Client } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT, randomPorts, spawnService, startMesh, type Mesh } from "../../deploy/local/mesh.js";
@@ -34,20 +37,16 @@ import { bootstrapControl } from "../../deploy/local/control-bootstrap.js";
 import { ensureMeshKeys, serviceNatsEnv, type MeshKeys } from "../../deploy/local/nats-identities.js";
 import { startNatsServer, stopProcess, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
-import { buildVector, ModelRepository, seedChampion, copyFloats } from "../../services/lib/model/index.js";
-import {
-  HealthProbe,
-  MeshCredentials,
-  createGrpcTransport,
-  withBearer,
-  type ClosableTransport,
-} from "../../services/lib/rpc/index.js";
+import { copyFloats } from "../../services/lib/model/index.js";
+import { HealthProbe, createGrpcTransport, withBearer, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { WorkerBatcher } from "../../services/router/workers/worker-batcher.js";
-import { creditRows } from "../support/credit-data.js";
 import { testTls, type TestTls } from "../support/tls.js";
 import { CpuWindow, waitForQuiet } from "./machine.js";
+import { startBaseline } from "./bench-systems.js";
+import { floorReport, runFloor } from "./floor.js";
+import { MODEL, VERSION, cols, inputRows, repo, vectors } from "./bench-model.js";
+import { openLoop, quantile, type Arrival } from "./open-loop.js";
 
-const MODEL = "credit-default";
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
 const SECONDS = Number(argv[argv.indexOf("--seconds") + 1]) || (QUICK ? 1 : 3);
@@ -62,17 +61,6 @@ const RATES = QUICK ? [200, 800, 1600] : [100, 200, 400, 700, 1000, 1400, 1800, 
 const CALLERS = [1, 16, 128];
 const P99_TARGET_MS = 50;
 
-const repo = new ModelRepository(join(PROJECT_ROOT, "models"));
-const spec = repo.spec(MODEL);
-/** The version the mesh serves when it starts (the seeded champion): every section runs that model. */
-const VERSION = seedChampion(repo.versions(MODEL).map((v) => repo.card(MODEL, v)))!;
-const inputRows = creditRows(2000);
-const vectors = inputRows.map((r) => buildVector(spec, r).vector);
-const cols = vectors[0]!.length;
-
-function quantile(sorted: number[], q: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! : NaN;
-}
 const f = (x: number, d = 0) =>
   Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "–";
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -275,8 +263,6 @@ async function closedLoop(
 // ---------------------------------------------------------------------------------------------------------
 // 3 and 4. Open loop against the public API (the mesh, or the baseline)
 
-type Arrival = "poisson" | "uniform";
-
 interface OpenLoopResult {
   system: string;
   arrival: Arrival;
@@ -295,68 +281,13 @@ interface OpenLoopResult {
   otherCores: number | null;
 }
 
-/** Sends `rate` × `seconds` requests at scheduled times; latency counts from the scheduled time. */
-function openLoop(
-  send: (i: number) => Promise<unknown>,
-  rate: number,
-  seconds: number,
-  arrival: Arrival,
-): Promise<{ lat: number[]; errors: number; dropped: number; elapsed: number }> {
-  const n = Math.round(rate * seconds);
-  const at: number[] = [];
-  let t = 0;
-  for (let i = 0; i < n; i++) {
-    t += arrival === "uniform" ? 1000 / rate : (-Math.log(1 - Math.random()) * 1000) / rate;
-    at.push(t);
-  }
-  const maxOutstanding = 5000;
-  const lat: number[] = [];
-  let errors = 0;
-  let dropped = 0;
-  let outstanding = 0;
-  let k = 0;
-  const start = performance.now() + 10;
-  return new Promise((resolve) => {
-    const finish = () => {
-      if (k >= n && outstanding === 0)
-        resolve({ lat: lat.sort((a, b) => a - b), errors, dropped, elapsed: (performance.now() - start) / 1000 });
-    };
-    const tick = () => {
-      const now = performance.now();
-      while (k < n && start + at[k]! <= now) {
-        const due = start + at[k]!;
-        const i = k++;
-        if (outstanding >= maxOutstanding) {
-          dropped++;
-          continue;
-        }
-        outstanding++;
-        send(i)
-          .then(
-            () => lat.push(performance.now() - due),
-            () => errors++,
-          )
-          .finally(() => {
-            outstanding--;
-            finish();
-          });
-      }
-      if (k < n) setTimeout(tick, Math.max(0, Math.min(1, start + at[k]! - performance.now())));
-      else finish();
-    };
-    setTimeout(tick, 10);
-  });
-}
-
 async function openLoopSeries(
   system: string,
-  client: Client<typeof ScoringService>,
+  send: (i: number) => Promise<unknown>,
   pids: Map<string, number>,
   arrival: Arrival,
 ): Promise<OpenLoopResult[]> {
   const out: OpenLoopResult[] = [];
-  const send = (i: number) =>
-    client.score({ model: MODEL, inputs: inputRows[i % inputRows.length]! }, { timeoutMs: 5000 });
   // Warm-up: JIT, connections, the routers' and workers' first batches (a fresh mesh is slower for a few seconds).
   await openLoop(send, 400, QUICK ? 1 : 3, "uniform");
   for (const rate of RATES) {
@@ -424,10 +355,12 @@ async function meshSeries(batching: boolean, arrivals: Arrival[]): Promise<OpenL
     });
     transport = mesh.apiKey ? withBearer(edge, mesh.apiKey) : edge;
     const client = createClient(ScoringService, transport);
+    const send = (i: number) =>
+      client.score({ model: MODEL, inputs: inputRows[i % inputRows.length]! }, { timeoutMs: 5000 });
     const pids = new Map<string, number>([...mesh.processes].map(([n, p]) => [n, p.pid!]));
     pids.set("client", process.pid);
     const out: OpenLoopResult[] = [];
-    for (const a of arrivals) out.push(...(await openLoopSeries(meshLabel(batching), client, pids, a)));
+    for (const a of arrivals) out.push(...(await openLoopSeries(meshLabel(batching), send, pids, a)));
     return out;
   } finally {
     transport?.close();
@@ -442,36 +375,14 @@ function meshLabel(batching: boolean): string {
 }
 
 async function baselineSeries(arrivals: Arrival[]): Promise<OpenLoopResult[]> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, "dist", "test", "bench", "baseline-server.js")], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, BASELINE_ADDR: "127.0.0.1:0" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout });
-    rl.on("line", (l) => {
-      const m = /^listening (\d+)/.exec(l);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`baseline server exited with ${code}`)));
-  });
-  // The baseline is one process with no internal hop: plaintext, as the validator's public edge by default.
-  const transport = createGrpcTransport({
-    address: `127.0.0.1:${port}`,
-    credentials: MeshCredentials.plaintext().channel(),
-  });
+  const baseline = await startBaseline();
   try {
-    const client = createClient(ScoringService, transport);
-    const pids = new Map([
-      ["baseline", child.pid!],
-      ["client", process.pid],
-    ]);
+    const pids = new Map([...baseline.pids, ["client", process.pid]]);
     const out: OpenLoopResult[] = [];
-    for (const a of arrivals) out.push(...(await openLoopSeries("baseline", client, pids, a)));
+    for (const a of arrivals) out.push(...(await openLoopSeries("baseline", (i) => baseline.score(i), pids, a)));
     return out;
   } finally {
-    transport.close();
-    await stopProcess(child, 10_000);
+    await baseline.stop();
   }
 }
 
@@ -569,6 +480,8 @@ async function main(): Promise<void> {
   const meshOff = runs("mesh") ? await meshSeries(false, ["poisson"]) : [];
   log("4/4 the baseline, open loop");
   const baseline = runs("baseline") ? await baselineSeries(["poisson", "uniform"]) : [];
+  log("5/5 the latency floor and issue 15's targets");
+  const floor = runs("floor") ? await runFloor({ quick: QUICK, log }) : undefined;
 
   // Tables
   const lines: string[] = [];
@@ -666,6 +579,10 @@ async function main(): Promise<void> {
     `| best worker figure, 128 callers, ÷ ONNX Runtime in process at batch 64 | ${f(ratios.workerOverInProcessBatch64, 4)} | |`,
   );
   p();
+  if (floor) {
+    for (const l of floorReport(floor)) p(l);
+    p();
+  }
   p(`Total bench time ${f((performance.now() - t0) / 1000)} s.`);
   const text = lines.join("\n");
   console.log(text);
@@ -685,6 +602,7 @@ async function main(): Promise<void> {
         worker,
         openLoop: [...mesh, ...meshOff, ...baseline],
         ratios: { ...ratios, meshOverBaseline },
+        floor,
       },
       null,
       2,
