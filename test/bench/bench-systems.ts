@@ -8,7 +8,6 @@ import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js"
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import {
   PROJECT_ROOT,
-  SERVICES,
   randomPorts,
   startMesh,
   type Mesh,
@@ -36,8 +35,7 @@ const raw = vectors.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLeng
 
 /**
  * Starts a mesh with everything on (mutual TLS between services, API keys, durable audit, the monitor).
- * `monolithic`: asks startMesh for the one-process mode (`{ monolithic: true }`); resolves undefined when that
- * option does not exist yet, i.e. when the mesh still started one process per service.
+ * `monolithic`: the one-process mode (`npm start -- --monolithic`).
  */
 export async function startBenchMesh(
   monolithic: boolean,
@@ -53,7 +51,7 @@ export async function startBenchMesh(
   };
   let mesh: Mesh;
   try {
-    mesh = await startMesh(monolithic ? ({ ...opts, monolithic: true } as MeshOptions) : opts);
+    mesh = await startMesh({ ...opts, monolithic });
   } catch (err) {
     rmSync(stateDir, { recursive: true, force: true });
     throw err;
@@ -62,10 +60,6 @@ export async function startBenchMesh(
     await mesh.stop();
     rmSync(stateDir, { recursive: true, force: true });
   };
-  if (monolithic && mesh.processes.size >= SERVICES.length) {
-    await stop();
-    return undefined;
-  }
   return meshSystem(mesh, monolithic ? "monolithic" : "mesh", stop);
 }
 
@@ -80,7 +74,10 @@ function meshSystem(mesh: Mesh, label: string, stopMesh: () => Promise<void>): B
     credentials: mesh.credentials("model-worker"),
   });
   const worker = createClient(GRPCInferenceService, workerTransport);
-  const pids = new Map<string, number>([...mesh.processes].map(([n, p]) => [n, p.pid!]));
+  // In monolithic mode every service names the same process: count its CPU once.
+  const pids = mesh.monolithic
+    ? new Map<string, number>([["monolith", [...mesh.processes.values()][0]!.pid!]])
+    : new Map<string, number>([...mesh.processes].map(([n, p]) => [n, p.pid!]));
   mesh.natsNodes.forEach((n, i) => pids.set(i ? `nats-${i + 1}` : "nats", n.process.pid!));
   return {
     label,
