@@ -66,11 +66,13 @@ export class ArmSample {
     }
   }
 
-  /** The sample as plain JSON, to share with other monitor replicas; it keeps the last `maxLatencies` latencies. */
+  /** The sample as plain JSON, to share with other monitor replicas: the last `maxLatencies` latencies (to 0.1 ms). */
   snapshot(maxLatencies = SHARED_LATENCIES_MAX): ArmSnapshot {
     const segments: Record<string, ArmCounts> = {};
     for (const [k, c] of this.segments) segments[k] = copyCounts(c);
-    return { all: copyCounts(this.all), segments, latencies: this.latencies.slice(-maxLatencies) };
+    // 0.1 ms is plenty for a p99 check and keeps a shared value small.
+    const latencies = this.latencies.slice(-maxLatencies).map((l) => Math.round(l * 10) / 10);
+    return { all: copyCounts(this.all), segments, latencies };
   }
 
   /** Adds another sample's counts and latencies (disjoint records, e.g. another replica's) to this one. */

@@ -16,6 +16,9 @@ import { stepAction } from "./step.js";
 import { SharedWindows } from "./shared.js";
 import { stepKeyOf, type RolloutWindows, type StepWindow } from "./windows.js";
 
+/** How often (at most) a replica writes its window of a running step for the others. */
+const SHARE_EVERY_MS = 1000;
+
 interface Stores {
   store: PolicyStore;
   rollouts: RolloutStore;
@@ -69,7 +72,9 @@ export function startRolloutController(opts: RolloutControllerOptions): RolloutC
       return { store, rollouts };
     };
     const { store, rollouts } = await retry(open, opts, () => closed);
-    const to: Stores = { store, rollouts, shared: new SharedWindows(rollouts, opts.holder) };
+    // Each replica writes its window at most once a second (or once a tick, if longer).
+    const shared = new SharedWindows(rollouts, opts.holder, Math.max(opts.tickMs, SHARE_EVERY_MS));
+    const to: Stores = { store, rollouts, shared };
     const tick = async () => {
       try {
         const was = leader;
@@ -101,7 +106,9 @@ export function startRolloutController(opts: RolloutControllerOptions): RolloutC
   const runningWindows = async ({ store }: Stores): Promise<StepWindow[]> => {
     const out: StepWindow[] = [];
     for (const model of [...policies.keys()]) {
-      if (!stepKeyOf(policies.get(model)!)) continue;
+      const known = stepKeyOf(policies.get(model)!);
+      if (!known) continue;
+      opts.windows.open(known); // records count from now on, even if the read below fails
       const at = await store.read(model);
       if (at.policy) policies.set(model, at.policy);
       const key = stepKeyOf(policies.get(model)!);

@@ -12,16 +12,22 @@ export class SharedWindows {
   /** Per model: the step and record count last published. */
   private readonly published = new Map<string, string>();
 
+  /** Per model: when this replica last published (ms since the epoch). */
+  private readonly publishedAt = new Map<string, number>();
+
+  /** `everyMs`: at most one write per model in this time (new records wait for the next one). */
   constructor(
     private readonly rollouts: RolloutStore,
     private readonly holder: string,
+    private readonly everyMs = 0,
   ) {}
 
   /** Writes this replica's window when it holds records not published yet (or tries again at the next tick). */
-  async publish(w: StepWindow): Promise<void> {
+  async publish(w: StepWindow, now = Date.now()): Promise<void> {
     const n = w.champion.all.decisions + w.canary.all.decisions;
     const mark = `${JSON.stringify(w.key)} ${n}`;
     if (n === 0 || this.published.get(w.key.model) === mark) return;
+    if (now - (this.publishedAt.get(w.key.model) ?? 0) < this.everyMs) return;
     const written = await this.rollouts.putWindow(w.key.model, this.holder, {
       holder: this.holder,
       at: new Date().toISOString(),
@@ -29,7 +35,9 @@ export class SharedWindows {
       champion: w.champion.snapshot(),
       canary: w.canary.snapshot(),
     });
-    if (written) this.published.set(w.key.model, mark);
+    if (!written) return;
+    this.published.set(w.key.model, mark);
+    this.publishedAt.set(w.key.model, now);
   }
 
   /** Removes this replica's window of a model whose rollout ended (if it published one). */

@@ -105,3 +105,21 @@ test("a replica without records of a running step leaves the lease to one that p
   assert.equal(await new SharedWindows(store([otherStep]), "monitor-a").yieldsTo([empty], 5000, now), false);
   assert.equal(await new SharedWindows(store([at(fed, 0)]), "monitor-b").yieldsTo([empty], 5000, now), false);
 });
+
+test("a replica writes its window only with new records, at most once per `everyMs`", async () => {
+  const writes: number[] = [];
+  const store = {
+    putWindow: (_m: string, _h: string, w: SharedWindow) => (
+      writes.push(w.canary.all.decisions),
+      Promise.resolve(true)
+    ),
+  } as unknown as RolloutStore;
+  const shared = new SharedWindows(store, "monitor-a", 1000);
+  await shared.publish(replica(0), T0); // nothing to share
+  await shared.publish(replica(5), T0);
+  await shared.publish(replica(5), T0 + 2000); // nothing new
+  await shared.publish(replica(6), T0 + 2500);
+  await shared.publish(replica(7), T0 + 3000); // too soon
+  await shared.publish(replica(7), T0 + 3600);
+  assert.deepEqual(writes, [5, 6, 7]);
+});
