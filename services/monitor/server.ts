@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { hostname } from "node:os";
 import { MonitorService } from "../../gen/scoremesh/monitor/v1/monitor_pb.js";
 import { ServiceHost, ServiceMetrics } from "../lib/service/index.js";
 import { AuditLog } from "./audit-log.js";
@@ -122,7 +123,8 @@ export async function startMonitor(config: MonitorConfig, log: Logger): Promise<
       natsIdentity: config.natsIdentity,
       windows: rollouts,
       log,
-      holder: `monitor-${process.pid}`,
+      // Unique across hosts and containers (a container's process is often pid 1 on every replica).
+      holder: `monitor-${hostname()}-${process.pid}`,
     });
     host.onClose(() => controller.close());
   }

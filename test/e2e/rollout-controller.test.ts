@@ -1,15 +1,15 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, cpSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, cpSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { RouterService } from "../../gen/scoremesh/router/v1/router_pb.js";
 import { PROJECT_ROOT, spawnService } from "../../deploy/local/mesh.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { buildVector, ModelRepository, specHash } from "../../services/lib/model/index.js";
-import { RolloutStore, type PolicyChange } from "../../services/lib/nats/index.js";
+import { RolloutStore, type PolicyChange, type RolloutStatus } from "../../services/lib/nats/index.js";
 import { createGrpcTransport, type ClosableTransport } from "../../services/lib/rpc/index.js";
 import { creditRows } from "../support/credit-data.js";
 import { writeInvertedVersion } from "../support/inverted-model.js";
@@ -79,14 +79,16 @@ describe("automated rollouts: the monitor's controller promotes a good challenge
     return { code, events, stderr, edge: s };
   };
 
-  const history = async (): Promise<PolicyChange[]> => {
+  const withRollouts = async <T>(fn: (r: RolloutStore) => Promise<T>): Promise<T> => {
     const { nc } = await controlPolicies(fx.mesh);
     try {
-      return await (await RolloutStore.open(nc)).history(MODEL);
+      return await fn(await RolloutStore.open(nc));
     } finally {
       await nc.close();
     }
   };
+  const history = (): Promise<PolicyChange[]> => withRollouts((r) => r.history(MODEL));
+  const secondHolder = () => `monitor-${hostname()}-${second?.pid}`;
 
   before(async () => {
     repoDir = mkdtempSync(join(tmpdir(), "scoremesh-rollout-ctl-models-"));
@@ -103,12 +105,19 @@ describe("automated rollouts: the monitor's controller promotes a good challenge
     // A second monitor replica with its own controller: it must not act while the first holds the lease.
     const env = fx.mesh.envOf("monitor");
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
-    second = spawnService("monitor", {
-      ...env,
-      MONITOR_ADDR: `127.0.0.1:${grpcPort}`,
-      MONITOR_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-      MONITOR_AUDIT_LOG: "",
-    });
+    // Its output goes next to the first one's (logs/monitor-2.log), to read after a run.
+    const log = openSync(join(fx.mesh.logDir, "monitor-2.log"), "a");
+    second = spawnService(
+      "monitor",
+      {
+        ...env,
+        MONITOR_ADDR: `127.0.0.1:${grpcPort}`,
+        MONITOR_HTTP_ADDR: `127.0.0.1:${httpPort}`,
+        MONITOR_AUDIT_LOG: "",
+      },
+      ["ignore", log, log],
+    );
+    closeSync(log);
     await sleep(1500);
   });
   after(async () => {
@@ -163,14 +172,9 @@ describe("automated rollouts: the monitor's controller promotes a good challenge
     assert.equal(policy.championVersion, "4");
   });
 
-  // Quarantined (runs and reports, does not fail the suite): the controller sometimes never takes its lease back after
-  // nats-server is SIGKILLed and restarted (issue 11, "Left"; about 4 runs in 9 beside a CPU hog). Remove `todo`
-  // with the fix.
   test(
-    "a NATS restart mid-rollout: the controller resumes from the policy, every step applied once, never half",
-    {
-      todo: "known failure: the lease is not retaken after some NATS restarts (issue 11)",
-    },
+    "a NATS restart mid-rollout, the lease taken over by the replica without records: it resumes from the policy " +
+      "and the other replica's records, every step applied once, never half",
     async () => {
       const before = (await history()).length;
       // Version 3 back as the challenger of champion 4.
@@ -197,8 +201,23 @@ describe("automated rollouts: the monitor's controller promotes a good challenge
       await traffic(200); // about 100 canary decisions of the 300 the hold needs
       await fx.mesh.stopNats("SIGKILL");
       p.kill("SIGKILL"); // the rollout runs in the monitor, not in meshctl
-      await sleep(1000);
-      await fx.mesh.startNats();
+      // The first monitor (the one the routers send records to) stalls past its lease, so that the second one, which
+      // receives no records, holds the lease after the restart: it must see the first one's records of the step.
+      const first = fx.mesh.processes.get("monitor")!;
+      first.kill("SIGSTOP");
+      try {
+        await sleep(1000);
+        await fx.mesh.startNats();
+        let seen: RolloutStatus | undefined;
+        for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(250)) {
+          seen = await withRollouts((r) => r.status(MODEL)).catch(() => undefined);
+          if (seen?.controller === secondHolder() && seen.canaryDecisions > 0) break;
+        }
+        assert.equal(seen?.controller, secondHolder(), "the second monitor took the lease over");
+        assert.ok(seen.canaryDecisions > 0, "it decides on the first one's records of the step");
+      } finally {
+        first.kill("SIGCONT");
+      }
       let end: { state?: string; championVersion?: string; canary?: unknown } = {};
       for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
         await traffic(200).catch(() => undefined);

@@ -7,6 +7,7 @@ import { connect, type NatsConnection } from "nats";
 import { startNatsServer, type NatsServer } from "../../deploy/local/nats-server.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { RolloutStore } from "../../services/lib/nats/index.js";
+import { ArmSample } from "../../services/lib/stats/index.js";
 
 let dir: string;
 let nats: NatsServer;
@@ -69,4 +70,44 @@ test("the policy history: every change kept, oldest first, per model", async () 
     h.map((c) => c.by),
     ["ana", "rollout-controller"],
   );
+});
+
+test("the shared rollout windows: one entry per replica, compare-and-set, removed when the rollout ends", async () => {
+  const [a, b] = [await store(), await store()];
+  const sample = (decisions: number) => {
+    const s = new ArmSample();
+    for (let i = 0; i < decisions; i++)
+      s.add({ score: 0.2, decision: "approve", degraded: false, latencyMs: 3, segment: {} });
+    return s.snapshot();
+  };
+  const win = (holder: string, n: number, stepIndex = 0) => ({
+    holder,
+    at: new Date().toISOString(),
+    key: { model: "w", champion: "3", canary: "4", stepIndex, since: 1 },
+    champion: sample(n),
+    canary: sample(n),
+  });
+  const seen = async (s: RolloutStore) =>
+    (await s.windows("w")).map((w) => [w.holder, w.key.stepIndex, w.canary.all.decisions]).sort();
+  assert.deepEqual(await a.windows("w"), []);
+  // Two replicas writing at once: no entry is lost; one that lost the race writes again (the controller does so at
+  // its next tick).
+  const puts = await Promise.all([
+    a.putWindow("w", "monitor-a", win("monitor-a", 10)),
+    b.putWindow("w", "monitor-b", win("monitor-b", 5)),
+  ]);
+  if (!puts[0]) assert.equal(await a.putWindow("w", "monitor-a", win("monitor-a", 10)), true);
+  if (!puts[1]) assert.equal(await b.putWindow("w", "monitor-b", win("monitor-b", 5)), true);
+  assert.deepEqual(await seen(a), [
+    ["monitor-a", 0, 10],
+    ["monitor-b", 0, 5],
+  ]);
+  assert.equal(await a.putWindow("w", "monitor-a", win("monitor-a", 20, 1)), true, "replaces its own entry");
+  assert.deepEqual(await seen(b), [
+    ["monitor-a", 1, 20],
+    ["monitor-b", 0, 5],
+  ]);
+  assert.equal(await a.putWindow("w", "monitor-a", undefined), true);
+  assert.deepEqual(await seen(b), [["monitor-b", 0, 5]]);
+  assert.deepEqual(await a.windows("other"), []);
 });

@@ -95,7 +95,9 @@ export async function startMeshFixture(
       await Promise.all([...(runningLoads.get(fx) ?? [])].map((stop) => stop()));
       for (const t of transports) t.close();
       await mesh.stop();
-      rmSync(stateDir, { recursive: true, force: true });
+      // SCOREMESH_TEST_KEEP_STATE=1 keeps the state directory (NATS data, every service's log) to read after a run.
+      if (process.env["SCOREMESH_TEST_KEEP_STATE"] !== "1") rmSync(stateDir, { recursive: true, force: true });
+      else console.log(`# state kept in ${stateDir}`);
     },
   };
   return fx;

@@ -2,6 +2,7 @@ import type { KV, NatsConnection } from "nats";
 import { withReplicas } from "./bucket-replicas.js";
 import { kvKeys } from "./kv-keys.js";
 import { isWrongRevision } from "./kv-errors.js";
+import type { ArmSnapshot } from "../stats/index.js";
 
 /** The JetStream KV bucket of the rollout controller: its lease (`lease`) and the policy history (`history.*`). */
 export const ROLLOUT_BUCKET = "scoremesh_rollouts";
@@ -57,6 +58,20 @@ export interface RolloutStatus {
   checks: HistoryCheck[];
   /** The replica that holds the lease. */
   controller: string;
+}
+
+/**
+ * One monitor replica's records of a running rollout step (routers send each decision record to one replica),
+ * shared so that whichever replica holds the lease decides on every replica's records.
+ */
+export interface SharedWindow {
+  holder: string;
+  /** ISO time of the write. */
+  at: string;
+  /** The step: model, champion and canary versions, step index, start (ms since the epoch). */
+  key: { model: string; champion: string; canary: string; stepIndex: number; since: number };
+  champion: ArmSnapshot;
+  canary: ArmSnapshot;
 }
 
 const LEASE_KEY = "lease";
@@ -117,6 +132,33 @@ export class RolloutStore {
     await this.kv.put(`status.${status.model}`, JSON.stringify(status));
   }
 
+  /** Every replica's last window of the model's rollout (any step): one value, `windows.<model>`, by holder. */
+  async windows(model: string): Promise<SharedWindow[]> {
+    const e = await this.kv.get(`windows.${model}`);
+    return e && e.operation === "PUT" ? Object.values(windowMap(e.string())) : [];
+  }
+
+  /**
+   * Sets this replica's window of the model's rollout (`undefined`: removes it) with compare-and-set on the
+   * value's revision; false when another replica wrote it first (the caller tries again later). One value
+   * read with one get, so the lease holder reads every replica's window at each tick without listing keys.
+   */
+  async putWindow(model: string, holder: string, w: SharedWindow | undefined): Promise<boolean> {
+    const key = `windows.${model}`;
+    const e = await this.kv.get(key);
+    const all = e && e.operation === "PUT" ? windowMap(e.string()) : {};
+    if (w) all[holder] = w;
+    else if (!all[holder]) return true;
+    else delete all[holder];
+    try {
+      await (e ? this.kv.update(key, JSON.stringify(all), e.revision) : this.kv.create(key, JSON.stringify(all)));
+      return true;
+    } catch (err) {
+      if (isWrongRevision(err)) return false;
+      throw err;
+    }
+  }
+
   /** The controller's last reading of the model's rollout, if any. */
   async status(model: string): Promise<RolloutStatus | undefined> {
     const e = await this.kv.get(`status.${model}`);
@@ -138,4 +180,22 @@ export class RolloutStore {
     }
     return out;
   }
+}
+
+/** The windows by holder in a `windows.<model>` value; entries of another shape (or no JSON) are left out. */
+function windowMap(text: string): Record<string, SharedWindow> {
+  const out: Record<string, SharedWindow> = {};
+  try {
+    for (const [holder, w] of Object.entries(JSON.parse(text) as Record<string, SharedWindow>))
+      if (isArmSnapshot(w?.champion) && isArmSnapshot(w.canary) && typeof w.key?.stepIndex === "number")
+        out[holder] = w;
+  } catch {
+    // Not a value this build can read: no windows.
+  }
+  return out;
+}
+
+function isArmSnapshot(a: unknown): a is ArmSnapshot {
+  const s = a as Partial<ArmSnapshot> | undefined;
+  return typeof s?.all?.decisions === "number" && Array.isArray(s.latencies) && typeof s.segments === "object";
 }

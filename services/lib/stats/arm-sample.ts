@@ -27,6 +27,18 @@ export interface ArmObservation {
   segment: Readonly<Record<string, string>>;
 }
 
+/** An ArmSample as plain JSON (ArmSample.snapshot), e.g. one monitor replica's share of a rollout step. */
+export interface ArmSnapshot {
+  all: ArmCounts;
+  /** Counts per segment value (`"key=value"`). */
+  segments: Record<string, ArmCounts>;
+  /** The most recent latencies (at most SHARED_LATENCIES_MAX in a shared snapshot). */
+  latencies: number[];
+}
+
+/** How many latencies (the most recent) a shared snapshot keeps, so that a long hold's value stays small. */
+export const SHARED_LATENCIES_MAX = 2_000;
+
 export function emptyCounts(): ArmCounts {
   return { decisions: 0, degraded: 0, approve: 0, review: 0, decline: 0, scoreBins: new Array<number>(10).fill(0) };
 }
@@ -54,12 +66,46 @@ export class ArmSample {
     }
   }
 
+  /** The sample as plain JSON, to share with other monitor replicas: the last `maxLatencies` latencies (to 0.1 ms). */
+  snapshot(maxLatencies = SHARED_LATENCIES_MAX): ArmSnapshot {
+    const segments: Record<string, ArmCounts> = {};
+    for (const [k, c] of this.segments) segments[k] = copyCounts(c);
+    // 0.1 ms is plenty for a p99 check and keeps a shared value small.
+    const latencies = this.latencies.slice(-maxLatencies).map((l) => Math.round(l * 10) / 10);
+    return { all: copyCounts(this.all), segments, latencies };
+  }
+
+  /** Adds another sample's counts and latencies (disjoint records, e.g. another replica's) to this one. */
+  merge(s: ArmSnapshot): this {
+    addCounts(this.all, s.all);
+    for (const [k, c] of Object.entries(s.segments)) {
+      let m = this.segments.get(k);
+      if (!m) this.segments.set(k, (m = emptyCounts()));
+      addCounts(m, c);
+    }
+    for (const l of s.latencies) this.latencies.push(l);
+    return this;
+  }
+
   /** The q-quantile of the latencies (nearest rank); 0 when empty. */
   latencyQuantile(q: number): number {
     if (this.latencies.length === 0) return 0;
     const sorted = [...this.latencies].sort((a, b) => a - b);
     return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
   }
+}
+
+function copyCounts(c: ArmCounts): ArmCounts {
+  return { ...c, scoreBins: [...c.scoreBins] };
+}
+
+function addCounts(to: ArmCounts, c: ArmCounts): void {
+  to.decisions += c.decisions;
+  to.degraded += c.degraded;
+  to.approve += c.approve;
+  to.review += c.review;
+  to.decline += c.decline;
+  c.scoreBins.forEach((n, i) => (to.scoreBins[i] = (to.scoreBins[i] ?? 0) + n));
 }
 
 function addTo(c: ArmCounts, o: ArmObservation): void {

@@ -13,7 +13,17 @@ import {
 } from "../../lib/nats/index.js";
 import { afterAction, describe, historyChecks } from "./apply.js";
 import { stepAction } from "./step.js";
-import type { RolloutWindows } from "./windows.js";
+import { SharedWindows } from "./shared.js";
+import { stepKeyOf, type RolloutWindows, type StepWindow } from "./windows.js";
+
+/** How often (at most) a replica writes its window of a running step for the others. */
+const SHARE_EVERY_MS = 1000;
+
+interface Stores {
+  store: PolicyStore;
+  rollouts: RolloutStore;
+  shared: SharedWindows;
+}
 
 export interface RolloutControllerOptions {
   natsServers: string[];
@@ -62,12 +72,18 @@ export function startRolloutController(opts: RolloutControllerOptions): RolloutC
       return { store, rollouts };
     };
     const { store, rollouts } = await retry(open, opts, () => closed);
+    // Each replica writes its window at most once a second (or once a tick, if longer).
+    const shared = new SharedWindows(rollouts, opts.holder, Math.max(opts.tickMs, SHARE_EVERY_MS));
+    const to: Stores = { store, rollouts, shared };
     const tick = async () => {
       try {
         const was = leader;
-        leader = await rollouts.acquire(opts.holder, opts.leaseMs);
+        const own = await runningWindows(to);
+        // A replica without records of a running step leaves the lease to one that receives them (CAS either way).
+        const yields = !was && (await to.shared.yieldsTo(own, opts.leaseMs));
+        leader = !yields && (await rollouts.acquire(opts.holder, opts.leaseMs));
         if (leader !== was) opts.log.info({ holder: opts.holder, leader }, "rollout controller lease changed");
-        if (leader) for (const p of policies.values()) await act(p, store, rollouts);
+        for (const p of policies.values()) await follow(p, to);
       } catch (err) {
         leader = false;
         // Logged once per distinct failure, not on every tick.
@@ -85,24 +101,42 @@ export function startRolloutController(opts: RolloutControllerOptions): RolloutC
     let lastFailure: string | undefined;
     await tick();
   };
-  const act = async (p: ServingPolicy, store: PolicyStore, rollouts: RolloutStore) => {
+  // The windows of the running steps, each policy with a running rollout read again first: the watch may lag
+  // behind (a busy replica), and records of a step count only once the step's window is open.
+  const runningWindows = async ({ store }: Stores): Promise<StepWindow[]> => {
+    const out: StepWindow[] = [];
+    for (const model of [...policies.keys()]) {
+      const known = stepKeyOf(policies.get(model)!);
+      if (!known) continue;
+      opts.windows.open(known); // records count from now on, even if the read below fails
+      const at = await store.read(model);
+      if (at.policy) policies.set(model, at.policy);
+      const key = stepKeyOf(policies.get(model)!);
+      if (key) out.push(opts.windows.open(key));
+    }
+    return out;
+  };
+  // Every replica keeps and shares its window of each running step; the lease holder acts on all of them.
+  const follow = async (p: ServingPolicy, to: Stores) => {
+    const key = stepKeyOf(p);
+    if (!key) {
+      opts.windows.close(p.model);
+      return to.shared.drop(p.model);
+    }
+    const own = opts.windows.open(key);
+    await to.shared.publish(own);
+    if (leader) await act(p, await to.shared.merged(own), to);
+  };
+  const act = async (p: ServingPolicy, w: StepWindow, { store, rollouts }: Stores) => {
     const r = p.rollout;
-    if (!r || r.state !== RolloutState.RUNNING || !p.canary) return opts.windows.close(p.model);
-    const since = r.stepStartedAt ? Number(r.stepStartedAt.seconds) * 1000 + r.stepStartedAt.nanos / 1e6 : 0;
-    const w = opts.windows.open({
-      model: p.model,
-      champion: p.championVersion,
-      canary: r.version,
-      stepIndex: r.stepIndex,
-      since,
-    });
+    if (!r) return;
     const action = stepAction(r, w, Date.now());
     await rollouts.putStatus({
       at: new Date().toISOString(),
       model: p.model,
       version: r.version,
       stepIndex: r.stepIndex,
-      percent: p.canary.percent,
+      percent: p.canary?.percent ?? 0,
       canaryDecisions: w.canary.all.decisions,
       championDecisions: w.champion.all.decisions,
       holdDecisions: r.holdDecisions,

@@ -1,5 +1,6 @@
 import { Decision, Route } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import type { DecisionRecord } from "../../../gen/scoremesh/monitor/v1/monitor_pb.js";
+import { RolloutState, type ServingPolicy } from "../../../gen/scoremesh/policy/v1/policy_pb.js";
 import { ArmSample, type DecisionName } from "../../lib/stats/index.js";
 
 /** What a step's window compares: the model's champion and canary versions, from when the step began. */
@@ -10,6 +11,14 @@ export interface WindowKey {
   stepIndex: number;
   /** ms since the epoch: decisions before this are not the step's. */
   since: number;
+}
+
+/** The window key of the policy's running rollout step; undefined when no rollout is running. */
+export function stepKeyOf(p: ServingPolicy): WindowKey | undefined {
+  const r = p.rollout;
+  if (!r || r.state !== RolloutState.RUNNING || !p.canary) return undefined;
+  const since = r.stepStartedAt ? Number(r.stepStartedAt.seconds) * 1000 + r.stepStartedAt.nanos / 1e6 : 0;
+  return { model: p.model, champion: p.championVersion, canary: r.version, stepIndex: r.stepIndex, since };
 }
 
 /** A step's two arms. */
