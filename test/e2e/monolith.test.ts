@@ -7,13 +7,16 @@ import { Decision } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { creditRows } from "../support/credit-data.js";
 import { rejectionOf } from "../support/in-process.js";
 import { startMeshFixture, type MeshFixture } from "../support/mesh-fixture.js";
+import { pythonClient } from "../support/python-client.js";
+import { checkPythonOip } from "../support/python-oip.js";
 
 const MODEL = "credit-default";
 const SERVICES = ["validator", "feature", "router", "model-worker", "monitor"];
 
 /**
  * Monolithic mode (`npm start -- --monolithic`): the mesh tests' core cases against the five services in one
- * process. The rest of the e2e suite runs the default mode; the contracts are the same handlers in both.
+ * process, and the cross-language OIP case (the Python client). The rest of the e2e suite runs the default mode;
+ * the contracts are the same handlers in both.
  */
 describe("monolithic mode: the five services in one process", () => {
   let fx: MeshFixture;
@@ -85,6 +88,16 @@ describe("monolithic mode: the five services in one process", () => {
     const bad = await rejectionOf(fx.scoring.score({ model: MODEL, inputs: { ...rows[0]!, AGE: -5 } }));
     assert.equal(bad.code, Code.InvalidArgument);
     assert.match(bad.rawMessage, /AGE/);
+  });
+
+  test("cross-language: the Python grpcio client scores over the edge and calls the worker's OIP v2", async () => {
+    // The OIP case of cross-language.test.ts (its checks: test/support/python-oip.ts) against the one process.
+    const py = await pythonClient(() => fx.apiKey);
+    try {
+      await checkPythonOip(py, fx.mesh.env);
+    } finally {
+      py.close();
+    }
   });
 
   test("SIGTERM drains every service, the edge first and the monitor last; calls are completed or refused", async () => {

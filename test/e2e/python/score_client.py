@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A Python client of scoremesh, written only against the .proto files in proto/.
 
-The Python modules are generated at test time by protoc (see test/e2e/cross-language.test.ts):
+The Python modules are generated at test time by protoc (see test/support/python-client.ts):
 
   protoc -I proto -I /usr/include --python_out=GEN --grpc_python_out=GEN \
       --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
