@@ -58,6 +58,11 @@ export class OutcomeDesk implements MonitorStore {
     if (items.length > 0) await this.write(items);
   }
 
+  /** Decisions waiting in memory for NATS (written by the next flush). */
+  pendingCount(): number {
+    return this.pending.length;
+  }
+
   async flush(): Promise<void> {
     if (this.pending.length > 0) await this.write(this.pending.splice(0));
   }
