@@ -19,4 +19,5 @@ export * from "./model-store.js";
 export * from "./model-sync.js";
 export * from "./rollout-store.js";
 export * from "./kv-keys.js";
+export * from "./kv-create-many.js";
 export * from "./version-pools.js";

@@ -58,19 +58,31 @@ export class OutcomeDesk implements MonitorStore {
     if (items.length > 0) await this.write(items);
   }
 
+  /** Decisions waiting in memory for NATS (written by the next flush). */
+  pendingCount(): number {
+    return this.pending.length;
+  }
+
   async flush(): Promise<void> {
     if (this.pending.length > 0) await this.write(this.pending.splice(0));
   }
 
   private async write(items: [string, DecisionOutcome][]): Promise<void> {
     const store = this.store;
-    const results = store
-      ? await settledWithin(
-          items.map(([k, d]) => store.create(k, d)),
-          WRITE_WAIT_MS,
-        )
-      : [];
-    const failed = items.filter((_, i) => results[i]?.status !== "fulfilled");
+    const results = store ? await store.createMany(items, WRITE_WAIT_MS) : [];
+    // A key already there may hold a deleted entry: `create` overwrites one (and is done for a kept decision).
+    const there = items.filter((_, i) => results[i] === "exists");
+    const rechecked =
+      there.length > 0
+        ? await settledWithin(
+            there.map(([k, d]) => store!.create(k, d)),
+            WRITE_WAIT_MS,
+          )
+        : [];
+    const failed = [
+      ...items.filter((_, i) => results[i] !== "created" && results[i] !== "exists"),
+      ...there.filter((_, i) => rechecked[i]?.status !== "fulfilled"),
+    ];
     if (failed.length === 0) return;
     this.pending.push(...failed);
     if (this.pending.length > PENDING_MAX) {

@@ -9,7 +9,7 @@ import {
 import { Decision, Outcome } from "../../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { withReplicas } from "../../lib/nats/index.js";
 import { isWrongRevision } from "../../lib/nats/index.js";
-import { kvKeys } from "../../lib/nats/index.js";
+import { kvKeys, KvCreateMany, type CreateResult } from "../../lib/nats/index.js";
 
 /** The decisions outcomes can be joined to: key = caseIdOf(tenant, request id), one DecisionOutcome each. */
 export const DECISION_BUCKET = "scoremesh_decisions";
@@ -32,6 +32,7 @@ export class OutcomeStore {
   private constructor(
     private readonly decisions: KV,
     private readonly counts: KV,
+    private readonly creates: KvCreateMany,
   ) {}
 
   static async open(nc: NatsConnection, ttlMs: number): Promise<OutcomeStore> {
@@ -40,7 +41,18 @@ export class OutcomeStore {
       js.kv(DECISION_BUCKET, withReplicas({ history: 1, ttl: ttlMs })),
       js.kv(OUTCOME_COUNT_BUCKET, withReplicas({ history: 1 })),
     ]);
-    return new OutcomeStore(decisions, counts);
+    return new OutcomeStore(decisions, counts, new KvCreateMany(nc, decisions));
+  }
+
+  /**
+   * Stores each decision under its key unless it is there already, all in one go (KvCreateMany), within about
+   * `waitMs`: "exists" for a key found there (it may hold a deleted entry, which `create` would overwrite).
+   */
+  createMany(items: readonly (readonly [string, DecisionOutcome])[], waitMs: number): Promise<CreateResult[]> {
+    return this.creates.createAll(
+      items.map(([k, d]) => [k, toBinary(DecisionOutcomeSchema, d)] as const),
+      waitMs,
+    );
   }
 
   /** Stores a decision under `key` unless it is there already. */
