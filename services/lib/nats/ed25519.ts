@@ -43,6 +43,51 @@ function rawSeed(seed: Uint8Array): Buffer {
   return base32Decode(new TextDecoder().decode(seed)).subarray(2, 34);
 }
 
+/** RFC 4648 base32 without padding. */
+function base32Encode(bytes: Uint8Array): string {
+  let out = "";
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = ((value << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return bits > 0 ? out + BASE32[(value << (5 - bits)) & 31] : out;
+}
+
+/** CRC-16/XMODEM (CCITT polynomial 0x1021, initial 0), the checksum of nkeys. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const b of bytes) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+function privateKeyOf(seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_HEADER, rawSeed(seed)]), format: "der", type: "pkcs8" });
+}
+
+/**
+ * The public key ("U...", "O...") of an nkey seed ("SU...", "SO..."), as nkeys' getPublicKey() gives it: the seed's
+ * role byte, the Ed25519 public key and a CRC-16 (little-endian), in base32.
+ */
+export function nkeyPublicKey(seed: Uint8Array): string {
+  const key = privateKeyOf(seed); // checks the seed (nkeys.fromSeed) first
+  const prefix = base32Decode(new TextDecoder().decode(seed)).subarray(0, 2);
+  const role = ((prefix[0]! & 7) << 5) | (prefix[1]! >> 3);
+  const spki = createPublicKey(key).export({ format: "der", type: "spki" });
+  const body = Buffer.concat([Buffer.from([role]), spki.subarray(SPKI_HEADER.length)]);
+  const check = Buffer.alloc(2);
+  check.writeUInt16LE(crc16(body));
+  return base32Encode(Buffer.concat([body, check]));
+}
+
 const publicKeys = new Map<string, KeyObject>();
 
 /** Whether `signature` is the Ed25519 signature of `publicKey` (an nkey) over `data`; throws on a malformed key. */
@@ -57,6 +102,6 @@ export function ed25519Verify(publicKey: string, data: Uint8Array, signature: Ui
 
 /** A signing function for an nkey seed: Ed25519 signatures over the data it is given. */
 export function ed25519Signer(seed: Uint8Array): (data: Uint8Array) => Uint8Array {
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_HEADER, rawSeed(seed)]), format: "der", type: "pkcs8" });
+  const key = privateKeyOf(seed);
   return (data) => new Uint8Array(sign(null, data, key));
 }

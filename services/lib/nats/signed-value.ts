@@ -1,6 +1,5 @@
 import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
-import { nkeys } from "./nkeys.js";
-import { ed25519Signer, ed25519Verify } from "./ed25519.js";
+import { ed25519Signer, ed25519Verify, nkeyPublicKey } from "./ed25519.js";
 import { SignedSchema } from "../../../gen/scoremesh/signing/v1/signing_pb.js";
 import type { TrustedOperators } from "./trusted-operators.js";
 
@@ -36,7 +35,7 @@ export interface VerifiedValue {
 /** The signing key in an operator seed ("SO..."); throws when it is not one. */
 export function operatorSigner(seed: Uint8Array | string): Signer {
   const bytes = typeof seed === "string" ? new TextEncoder().encode(seed.trim()) : seed;
-  const publicKey = nkeys.fromSeed(bytes).getPublicKey();
+  const publicKey = nkeyPublicKey(bytes);
   if (!publicKey.startsWith("O")) throw new Error("not an operator seed (SO...)");
   return { publicKey, sign: ed25519Signer(bytes) };
 }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { nkeyAuthenticator } from "nats";
-import { ed25519Signer, ed25519Verify } from "../../../../services/lib/nats/ed25519.js";
+import { ed25519Signer, ed25519Verify, nkeyPublicKey } from "../../../../services/lib/nats/ed25519.js";
 import { identityOptions } from "../../../../services/lib/nats/index.js";
 import { nkeys } from "../../../../services/lib/nats/nkeys.js";
 
@@ -41,4 +41,10 @@ test("the NATS authenticator sends what nats' nkeyAuthenticator sends", () => {
   ) => unknown;
   const theirs = nkeyAuthenticator(kp.getSeed());
   for (const nonce of ["c2VjcmV0IG5vbmNl", "x", undefined]) assert.deepEqual(ours(nonce), theirs(nonce));
+});
+
+test("the public key of a seed is nkeys' own, for operator and user seeds", () => {
+  for (let i = 0; i < 20; i++)
+    for (const kp of [nkeys.createOperator(), nkeys.createUser()])
+      assert.equal(nkeyPublicKey(kp.getSeed()), kp.getPublicKey());
 });
