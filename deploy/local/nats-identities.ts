@@ -3,6 +3,7 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { nkeys, type KeyPair } from "../../services/lib/nats/nkeys.js";
 import { inboxPrefixOf } from "../../services/lib/nats/index.js";
+import { nkeyPublicKey } from "../../services/lib/nats/ed25519.js";
 import { NATS_ROLES, rolePermissions, type NatsRole } from "./nats-permissions.js";
 
 /** The keys of one mesh's state folder: NATS identities per role, operator signing keys, the trusted operators. */
@@ -81,11 +82,10 @@ function localOperatorName(): string {
 
 /** The public key of the seed in `file`, creating the file (0600) with a new key from `make` when missing. */
 function ensureSeed(file: string, make: () => KeyPair): string {
-  if (existsSync(file))
-    return nkeys.fromSeed(new TextEncoder().encode(readFileSync(file, "utf8").trim())).getPublicKey();
+  if (existsSync(file)) return nkeyPublicKey(new TextEncoder().encode(readFileSync(file, "utf8").trim()));
   const kp = make();
   writeSecret(file, new TextDecoder().decode(kp.getSeed()) + "\n");
-  return kp.getPublicKey();
+  return nkeyPublicKey(kp.getSeed());
 }
 
 function writeSecret(file: string, text: string): void {

@@ -71,7 +71,12 @@ describe("audit trail: every returned decision spooled, shipped to SCOREMESH_AUD
     const ids: string[] = [];
     for (const inputs of creditRows(20)) ids.push((await fx.scoring.score({ model: MODEL, inputs })).requestId);
     assert.deepEqual(await waitInStream(control, ids, 15_000), [], "every decision in the stream");
-    const shown = await fx.meshctl("audit", "show", ids[3]!, "--json");
+    // Three independent meshctl runs at once (each is a process of its own).
+    const [shown, text, v] = await Promise.all([
+      fx.meshctl("audit", "show", ids[3]!, "--json"),
+      fx.meshctl("audit", "show", ids[3]!),
+      fx.meshctl("audit", "verify", "--json"),
+    ]);
     assert.equal(shown.code, 0, shown.stderr);
     const [rec] = JSON.parse(shown.stdout) as { record: Record<string, unknown> }[];
     assert.equal(rec!.record["requestId"], ids[3]);
@@ -79,9 +84,7 @@ describe("audit trail: every returned decision spooled, shipped to SCOREMESH_AUD
     assert.equal(rec!.record["tenantId"], "dev");
     assert.equal((rec!.record["vector"] as number[]).length > 0, true, "the vector is recorded");
     assert.ok(!("AGE" in (rec!.record["inputs"] as object)), "no raw protected attribute");
-    const text = await fx.meshctl("audit", "show", ids[3]!);
     assert.match(text.stdout, new RegExp(`request ${ids[3]}`));
-    const v = await fx.meshctl("audit", "verify", "--json");
     assert.equal(v.code, 0, v.stdout + v.stderr);
     assert.equal((JSON.parse(v.stdout) as { ok: boolean }).ok, true);
   });
@@ -153,7 +156,10 @@ describe("audit trail: every returned decision spooled, shipped to SCOREMESH_AUD
     const ids: string[] = [];
     for (const inputs of creditRows(5, 200)) ids.push((await fx.scoring.score({ model: MODEL, inputs })).requestId);
     assert.deepEqual(await waitInStream(control, ids, 15_000), []);
-    const r = await fx.meshctl("audit", "export", "--since", "10m", "--tenant", "dev", "--model", MODEL);
+    const [r, none] = await Promise.all([
+      fx.meshctl("audit", "export", "--since", "10m", "--tenant", "dev", "--model", MODEL),
+      fx.meshctl("audit", "export", "--since", "10m", "--tenant", "someone-else"),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout
       .trim()
@@ -163,7 +169,6 @@ describe("audit trail: every returned decision spooled, shipped to SCOREMESH_AUD
     for (const id of ids) assert.ok(exported.has(id), `${id} exported`);
     assert.ok(lines.every((l) => l.record["tenantId"] === "dev" && l.record["model"] === MODEL));
     assert.match(r.stderr, new RegExp(`exported ${lines.length} records`));
-    const none = await fx.meshctl("audit", "export", "--since", "10m", "--tenant", "someone-else");
     assert.equal(none.code, 0, none.stderr);
     assert.equal(none.stdout, "");
   });

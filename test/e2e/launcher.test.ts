@@ -52,34 +52,30 @@ describe("npm start's mesh and meshctl", () => {
   });
 
   test("meshctl score takes its request under -d/--data (file, text, stdin), prints text by default and JSON with --json", async () => {
-    const text = await meshctl("score", "--data", `@${REQUEST_FILE}`);
+    const request = readFileSync(REQUEST_FILE, "utf8");
+    // Four independent meshctl runs at once (each is a process of its own).
+    const [text, json, stdin, old] = await Promise.all([
+      meshctl("score", "--data", `@${REQUEST_FILE}`),
+      meshctl("score", "-d", request, "--json"),
+      runMeshctl(mesh.env, ["score", "--data", "@-", "--json", "--state-dir", stateDir], request),
+      meshctl("score", "--file", REQUEST_FILE, "--json"),
+    ]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(
       text.stdout,
       new RegExp(`^(APPROVE|REVIEW|DECLINE)  score 0\\.\\d{4}  ${MODEL} v\\d+  route primary\\n`),
     );
     assert.match(text.stdout, /\nrequest \S+ {2}trace [0-9a-f]{32}\n$/);
-    const request = readFileSync(REQUEST_FILE, "utf8");
-    const json = await meshctl("score", "-d", request, "--json");
     assert.equal(json.code, 0, json.stderr);
     assert.equal((JSON.parse(json.stdout) as { model: string }).model, MODEL);
-    const stdin = await runMeshctl(mesh.env, ["score", "--data", "@-", "--json", "--state-dir", stateDir], request);
     assert.equal(stdin.code, 0, stdin.stderr);
     assert.equal((JSON.parse(stdin.stdout) as { model: string }).model, MODEL);
-    const old = await meshctl("score", "--file", REQUEST_FILE, "--json");
     assert.equal(old.code, 0, old.stderr);
     assert.match(old.stderr, /--file is deprecated; use --data @/);
     assert.equal((JSON.parse(old.stdout) as { model: string }).model, MODEL);
   });
 
   test("meshctl exits 1 on a refused call and 2 on bad usage, with a clear message", async () => {
-    const refused = await meshctl(
-      "score",
-      "--data",
-      JSON.stringify({ model: MODEL, inputs: { ...rows[0], AGE: 300 } }),
-    );
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /inputs\.AGE: must be in \[18, 120\], got 300/);
     const usage: [string[], RegExp][] = [
       [["score", "--json", "{}"], /takes its request under -d\/--data/],
       [["score"], /score needs its ScoreRequest/],
@@ -87,15 +83,25 @@ describe("npm start's mesh and meshctl", () => {
       [["frobnicate"], /unknown command "frobnicate"/],
       [["status", "--bogus"], /Unknown option '--bogus'/],
     ];
-    for (const [args, message] of usage) {
-      const r = await meshctl(...args);
-      assert.equal(r.code, 2, args.join(" "));
-      assert.match(r.stderr, message, args.join(" "));
-    }
+    // Independent meshctl runs at once (each is a process of its own).
+    const [refused, ...runs] = await Promise.all([
+      meshctl("score", "--data", JSON.stringify({ model: MODEL, inputs: { ...rows[0], AGE: 300 } })),
+      ...usage.map(([args]) => meshctl(...args)),
+    ]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /inputs\.AGE: must be in \[18, 120\], got 300/);
+    usage.forEach(([args, message], i) => {
+      assert.equal(runs[i]!.code, 2, args.join(" "));
+      assert.match(runs[i]!.stderr, message, args.join(" "));
+    });
   });
 
   test("every meshctl command that prints takes --json", async () => {
-    const status = await meshctl("status", "--json");
+    const [status, policy, reviews] = await Promise.all([
+      meshctl("status", "--json"),
+      meshctl("policy", MODEL, "--json"),
+      meshctl("reviews", "--limit", "2", "--json"),
+    ]);
     assert.equal(status.code, 0, status.stderr + status.stdout);
     const s = JSON.parse(status.stdout) as {
       services: { name: string; health: string }[];
@@ -110,12 +116,10 @@ describe("npm start's mesh and meshctl", () => {
       new ModelRepository(join(PROJECT_ROOT, "models")).models().sort(),
       "a policy for every model in the repository",
     );
-    const policy = await meshctl("policy", MODEL, "--json");
     const champion = (JSON.parse(policy.stdout) as { championVersion: string }).championVersion;
     const set = await meshctl("set-champion", MODEL, champion, "--json");
     assert.equal(set.code, 0, set.stderr);
     assert.equal((JSON.parse(set.stdout) as { championVersion: string }).championVersion, champion);
-    const reviews = await meshctl("reviews", "--limit", "2", "--json");
     assert.equal(reviews.code, 0, reviews.stderr);
     assert.deepEqual(
       Object.keys(JSON.parse(reviews.stdout) as object).sort(),

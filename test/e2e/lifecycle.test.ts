@@ -100,8 +100,19 @@ describe("tracing, shutdown and configuration", () => {
     );
 
     await fx.mesh.startService("validator");
-    const res = await fx.scoring.score({ model: MODEL, inputs: rows[1]! }, { timeoutMs: 5000 });
-    assert.equal(res.model, MODEL);
+    // The client's channel, refused while the validator was down, reconnects with its own backoff (grpc-js): the
+    // restarted validator must answer once it has (UNAVAILABLE retried for up to 15 s, nothing else).
+    const end = Date.now() + 15_000;
+    const answer = async (): Promise<{ model: string }> => {
+      try {
+        return await fx.scoring.score({ model: MODEL, inputs: rows[1]! }, { timeoutMs: 5000 });
+      } catch (err) {
+        if (ConnectError.from(err).code !== Code.Unavailable || Date.now() > end) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+        return answer();
+      }
+    };
+    assert.equal((await answer()).model, MODEL);
   });
 
   test("a malformed setting stops a service at start-up, naming the variable", async () => {

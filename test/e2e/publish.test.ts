@@ -153,10 +153,14 @@ describe("meshctl publish and retire: new versions on a running mesh", () => {
       /version 7 already exists in the model store \(scoremesh_models\) with other bytes \(card\.json differs\)/,
     ]);
     cases.push(["shipped", versionFolder(join(dir, "s"), "3"), /version 3 already exists in the model repository/]);
-    for (const [what, folder, reason] of cases) {
-      const r = await fx.meshctl("publish", MODEL, folder, "--wait", "0");
-      assert.equal(r.code, 1, `${what}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, reason, what);
+    // Up to four refused publishes at once (each a meshctl process); none of them writes to the store.
+    for (let i = 0; i < cases.length; i += 4) {
+      const batch = cases.slice(i, i + 4);
+      const runs = await Promise.all(batch.map(([, folder]) => fx.meshctl("publish", MODEL, folder, "--wait", "0")));
+      batch.forEach(([what, , reason], k) => {
+        assert.equal(runs[k]!.code, 1, `${what}: ${runs[k]!.stdout}${runs[k]!.stderr}`);
+        assert.match(runs[k]!.stderr, reason, what);
+      });
     }
     const store = (await ModelStore.open(nc))!;
     assert.deepEqual(
@@ -196,25 +200,29 @@ describe("meshctl publish and retire: new versions on a running mesh", () => {
   });
 
   test("retire: refused while a policy points to the version; afterwards the policy commands refuse it; files stay", async () => {
-    const champion = await fx.meshctl("retire", MODEL, "3");
+    const [champion, canary] = await Promise.all([fx.meshctl("retire", MODEL, "3"), fx.meshctl("retire", MODEL, "7")]);
     assert.equal(champion.code, 1, champion.stdout);
     assert.match(champion.stderr, /version 3 is the champion of credit-default/);
-    const canary = await fx.meshctl("retire", MODEL, "7");
     assert.equal(canary.code, 1);
     assert.match(canary.stderr, /version 7 is the canary of credit-default/);
 
     const unused = await fx.meshctl("retire", MODEL, "2", "--json");
     assert.equal(unused.code, 0, unused.stderr);
     assert.equal((JSON.parse(unused.stdout) as { status: string }).status, "retired");
-    for (const args of [
+    const refusals = [
       ["set-champion", MODEL, "2"],
       ["canary", MODEL, "2", "--percent", "10"],
       ["shadow", MODEL, "2", "--sample", "0.5"],
-    ]) {
-      const r = await fx.meshctl(...args);
-      assert.equal(r.code, 1, args.join(" "));
-      assert.match(r.stderr, /credit-default version 2 was retired by .*: no policy may point to it/, args.join(" "));
-    }
+    ];
+    const runs = await Promise.all(refusals.map((args) => fx.meshctl(...args)));
+    refusals.forEach((args, i) => {
+      assert.equal(runs[i]!.code, 1, args.join(" "));
+      assert.match(
+        runs[i]!.stderr,
+        /credit-default version 2 was retired by .*: no policy may point to it/,
+        args.join(" "),
+      );
+    });
 
     assert.equal((await fx.meshctl("rollback", MODEL)).code, 0);
     const published = await fx.meshctl("retire", MODEL, "7");

@@ -63,18 +63,21 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
     const claim = await fx.meshctl("reviews", "claim", c.caseId);
     assert.equal(claim.code, 0, claim.stderr);
     assert.match(claim.stdout, new RegExp(`CLAIMED by ${fx.mesh.keys.operatorName}`));
-    const byB = await asB("reviews", "resolve", c.caseId, "--decision", "approve", "--note", "looks fine");
+    // B's two attempts at once (each a meshctl process): both must be refused while A holds the case.
+    const [byB, claimB] = await Promise.all([
+      asB("reviews", "resolve", c.caseId, "--decision", "approve", "--note", "looks fine"),
+      asB("reviews", "claim", c.caseId),
+    ]);
     assert.equal(byB.code, 1);
     assert.match(byB.stderr, new RegExp(`claimed by ${fx.mesh.keys.operatorName}, not by launcher`));
-    const claimB = await asB("reviews", "claim", c.caseId);
     assert.equal(claimB.code, 1, "nor can B take it over");
     const ok = await fx.meshctl("reviews", "resolve", c.caseId, "--decision", "decline", "--note", "income unproven");
     assert.equal(ok.code, 0, ok.stderr);
     const again = await fx.meshctl("reviews", "resolve", c.caseId, "--decision", "approve", "--note", "changed mind");
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already resolved \(DECLINE by .+\); a resolution is final/);
-    assert.ok(!(await listed()).some((x) => x.caseId === c.caseId), "resolved cases leave the open list");
-    const all = await listed("--all");
+    const [open, all] = await Promise.all([listed(), listed("--all")]);
+    assert.ok(!open.some((x) => x.caseId === c.caseId), "resolved cases leave the open list");
     assert.equal(all.find((x) => x.caseId === c.caseId)?.status, "REVIEW_STATUS_RESOLVED");
     let shown = { code: 1, stdout: "", stderr: "" };
     for (const stop = Date.now() + 15_000; Date.now() < stop && shown.code !== 0; await sleep(300))
@@ -95,10 +98,12 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
   });
 
   test("an unknown case is refused, and a bad decision is a usage error", async () => {
-    const none = await fx.meshctl("reviews", "claim", "0000000000000000");
+    const [none, bad] = await Promise.all([
+      fx.meshctl("reviews", "claim", "0000000000000000"),
+      fx.meshctl("reviews", "resolve", "0000000000000000", "--decision", "maybe", "--note", "x"),
+    ]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no review case "0000000000000000"/);
-    const bad = await fx.meshctl("reviews", "resolve", "0000000000000000", "--decision", "maybe", "--note", "x");
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--decision must be approve or decline/);
   });
@@ -242,7 +247,7 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
         outcome: i % 4 === 0 ? Outcome.DEFAULTED : Outcome.REPAID,
         observedOn: "2026-10-02",
       });
-    const o = await fx.meshctl("outcomes", MODEL, "--json");
+    const [o, text] = await Promise.all([fx.meshctl("outcomes", MODEL, "--json"), fx.meshctl("outcomes", MODEL)]);
     assert.equal(o.code, 0, o.stderr);
     type Tier = { tier: string; outcomes: string; defaults: string };
     const versions = (JSON.parse(o.stdout) as { versions: { modelVersion: string; tiers: Tier[] }[] }).versions;
@@ -251,7 +256,6 @@ describe("review workflow: durable cases, claimed and resolved by identified rev
     const approve = mine.filter((r) => r.decision === Decision.APPROVE).length;
     const inApprove = versions.flatMap((v) => v.tiers).filter((t) => t.tier === "DECISION_APPROVE");
     assert.ok(inApprove.reduce((a, t) => a + Number(t.outcomes), 0) >= approve, "approvals in the approve tier");
-    const text = await fx.meshctl("outcomes", MODEL);
     assert.match(text.stdout, /approve .* realised .* predicted/);
 
     type Cost = {

@@ -177,19 +177,24 @@ describe("safe rollouts: canary, rollback, and bad policies that never block dec
 
   test("meshctl refuses a champion or canary that no worker has ready, with the reason", async () => {
     cpSync(join(repoDir, MODEL, CANARY), join(repoDir, MODEL, "9"), { recursive: true });
-    for (const args of [
+    const refusals = [
       ["set-champion", MODEL, "9"],
       ["set-champion", MODEL, "9", "--json"],
       ["canary", MODEL, "9", "--percent", "10"],
-    ]) {
-      const r = await fx.meshctl(...args);
+    ];
+    // The four refusals at once (each a meshctl process).
+    const [missing, ...runs] = await Promise.all([
+      fx.meshctl("set-champion", MODEL, "99"),
+      ...refusals.map((args) => fx.meshctl(...args)),
+    ]);
+    refusals.forEach((args, i) => {
+      const r = runs[i]!;
       assert.equal(r.code, 1, `${args.join(" ")}: ${r.stdout}`);
       assert.match(
         r.stderr,
         /refused: no model worker has credit-default version 9 ready \(\d+ worker\(s\) report; ready: /,
       );
-    }
-    const missing = await fx.meshctl("set-champion", MODEL, "99");
+    });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /has no version 99/);
     assert.equal((await store.get(MODEL))?.championVersion, CHAMPION, "the policy is untouched");

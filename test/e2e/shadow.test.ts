@@ -58,16 +58,19 @@ describe("shadow: a challenger scores live rows off the hot path, pairs reach th
   });
 
   test("meshctl shadow refuses a version no worker has, the champion, and a bad --sample", async () => {
-    const missing = await fx.meshctl("shadow", MODEL, "9", "--sample", "0.5");
+    // Four refusals at once (each a meshctl process): none of them changes the policy.
+    const [missing, champion, bad, off] = await Promise.all([
+      fx.meshctl("shadow", MODEL, "9", "--sample", "0.5"),
+      fx.meshctl("shadow", MODEL, CHAMPION, "--sample", "0.5"),
+      fx.meshctl("shadow", MODEL, SHADOW, "--sample", "2"),
+      fx.meshctl("shadow", MODEL, "--off"),
+    ]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /has no version 9/);
-    const champion = await fx.meshctl("shadow", MODEL, CHAMPION, "--sample", "0.5");
     assert.equal(champion.code, 1);
     assert.match(champion.stderr, /is the champion/);
-    const bad = await fx.meshctl("shadow", MODEL, SHADOW, "--sample", "2");
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--sample must be a number in \(0, 1\]/);
-    const off = await fx.meshctl("shadow", MODEL, "--off");
     assert.equal(off.code, 1, "no shadow to remove");
   });
 

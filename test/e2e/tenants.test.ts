@@ -225,19 +225,23 @@ describe("tenants and API keys", () => {
       assert.equal((await refusal(score(oldClient))).code, Code.Unauthenticated);
       assert.ok((await score(client(v, key))).modelVersion);
     }
-    const show = await fx.meshctl("tenant", "show", "rotating", "--json");
+    const [show, list] = await Promise.all([
+      fx.meshctl("tenant", "show", "rotating", "--json"),
+      fx.meshctl("tenant", "list", "--json"),
+    ]);
     const keys = (JSON.parse(show.stdout) as { keys: { revokedAt: string | null }[] }).keys;
     assert.deepEqual(
       keys.map((k) => k.revokedAt !== null),
       [true, false],
     );
-    const list = await fx.meshctl("tenant", "list", "--json");
     const ids = (JSON.parse(list.stdout) as { id: string }[]).map((t) => t.id);
     for (const id of ["dev", "narrow", "quota", "revoked", "rotating"]) assert.ok(ids.includes(id), id);
-    const revoke = await fx.meshctl("tenant", "revoke", "narrow", "--json");
+    const [revoke, missing] = await Promise.all([
+      fx.meshctl("tenant", "revoke", "narrow", "--json"),
+      fx.meshctl("tenant", "show", "nobody"),
+    ]);
     assert.equal(revoke.code, 0, revoke.stderr);
     assert.equal((JSON.parse(revoke.stdout) as { revoked: boolean }).revoked, true);
-    const missing = await fx.meshctl("tenant", "show", "nobody");
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no tenant nobody/);
   });

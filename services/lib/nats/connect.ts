@@ -1,5 +1,6 @@
-import { connect, Events, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from "nats";
+import { connect, Events, type ConnectionOptions, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import { ed25519Signer } from "./ed25519.js";
 
 /** A NATS identity as a client presents it: an nkey user seed (see natsIdentity in lib/service). */
 export interface NatsClientIdentity {
@@ -15,7 +16,13 @@ export interface NatsClientIdentity {
 export function identityOptions(
   identity: NatsClientIdentity,
 ): Pick<ConnectionOptions, "authenticator" | "inboxPrefix"> {
-  return { authenticator: nkeyAuthenticator(identity.seed), inboxPrefix: inboxPrefixOf(identity.publicKey) };
+  // What nats' nkeyAuthenticator sends (the public key, the nonce's signature in base64), signed by node:crypto.
+  const sign = ed25519Signer(identity.seed);
+  const authenticator = (nonce?: string) => ({
+    nkey: identity.publicKey,
+    sig: nonce ? Buffer.from(sign(new TextEncoder().encode(nonce))).toString("base64") : "",
+  });
+  return { authenticator, inboxPrefix: inboxPrefixOf(identity.publicKey) };
 }
 
 /** The inbox prefix of an identity, as the server's permissions grant it. */

@@ -1,5 +1,5 @@
 import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
-import { nkeys } from "./nkeys.js";
+import { ed25519Signer, ed25519Verify, nkeyPublicKey } from "./ed25519.js";
 import { SignedSchema } from "../../../gen/scoremesh/signing/v1/signing_pb.js";
 import type { TrustedOperators } from "./trusted-operators.js";
 
@@ -34,10 +34,10 @@ export interface VerifiedValue {
 
 /** The signing key in an operator seed ("SO..."); throws when it is not one. */
 export function operatorSigner(seed: Uint8Array | string): Signer {
-  const kp = nkeys.fromSeed(typeof seed === "string" ? new TextEncoder().encode(seed.trim()) : seed);
-  const publicKey = kp.getPublicKey();
+  const bytes = typeof seed === "string" ? new TextEncoder().encode(seed.trim()) : seed;
+  const publicKey = nkeyPublicKey(bytes);
   if (!publicKey.startsWith("O")) throw new Error("not an operator seed (SO...)");
-  return { publicKey, sign: (data) => kp.sign(data) };
+  return { publicKey, sign: ed25519Signer(bytes) };
 }
 
 /** The bytes a signature covers: a domain tag, the place and the payload. */
@@ -80,7 +80,7 @@ export function verifyValue(text: string, place: ValuePlace, trusted: TrustedOpe
 /** Whether `signature` is `publicKey`'s over `data` (false, not a throw, for a malformed signature). */
 function verifies(publicKey: string, data: Uint8Array, signature: Uint8Array): boolean {
   try {
-    return nkeys.fromPublic(publicKey).verify(data, signature);
+    return ed25519Verify(publicKey, data, signature);
   } catch {
     return false;
   }

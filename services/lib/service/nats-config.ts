@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { nkeys } from "../nats/nkeys.js";
+import { nkeyPublicKey } from "../nats/ed25519.js";
 import { setBucketReplicas } from "../nats/bucket-replicas.js";
 import { parseTrustedOperators, TrustedOperatorsError, type TrustedOperators } from "../nats/trusted-operators.js";
 import { ConfigError, type EnvReader } from "./config.js";
@@ -54,7 +54,7 @@ export function natsIdentity(env: EnvReader): NatsIdentity {
   const text = readConfigFile(NATS_NKEY_SEED_FILE, file);
   const seed = new TextEncoder().encode(text.trim());
   try {
-    const publicKey = nkeys.fromSeed(seed).getPublicKey();
+    const publicKey = nkeyPublicKey(seed);
     if (!publicKey.startsWith("U")) throw new Error("not a user seed");
     return { seed, publicKey };
   } catch {
