@@ -6,13 +6,7 @@ import { createInterface } from "node:readline";
 import { createClient } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../gen/inference/grpc_predict_v2_pb.js";
 import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
-import {
-  PROJECT_ROOT,
-  randomPorts,
-  startMesh,
-  type Mesh,
-  type MeshOptions,
-} from "../../deploy/local/mesh.js";
+import { PROJECT_ROOT, randomPorts, startMesh, type Mesh, type MeshOptions } from "../../deploy/local/mesh.js";
 import { stopProcess } from "../../deploy/local/nats-server.js";
 import { MeshCredentials, createGrpcTransport, withBearer } from "../../services/lib/rpc/index.js";
 import { MODEL, VERSION, cols, inputRows, vectors } from "./bench-model.js";
