@@ -199,6 +199,12 @@ describe("automated rollouts: the monitor's controller promotes a good challenge
         await sleep(100);
       assert.match(out, /"event":"started"/, "the rollout started");
       await traffic(200); // about 100 canary decisions of the 300 the hold needs
+      // What a replica received but had not shared when NATS died is its own; the scenario starts once some is shared.
+      const sharedCanary = async () =>
+        (await withRollouts((r) => r.windows(MODEL))).reduce((n, w) => n + w.canary.all.decisions, 0);
+      for (const deadline = Date.now() + 10_000; (await sharedCanary()) === 0 && Date.now() < deadline;)
+        await sleep(250);
+      assert.ok((await sharedCanary()) > 0, "the first monitor shared its window of the step");
       await fx.mesh.stopNats("SIGKILL");
       p.kill("SIGKILL"); // the rollout runs in the monitor, not in meshctl
       // The first monitor (the one the routers send records to) stalls past its lease, so that the second one, which
