@@ -5,6 +5,7 @@ import { createServer, type Server } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { scoreUntilStopped } from "../support/drain-load.js";
 import { PROJECT_ROOT, type ServiceName } from "../../deploy/local/mesh.js";
 import { freePort } from "../../deploy/local/ports.js";
 import { creditRows } from "../support/credit-data.js";
@@ -69,32 +70,17 @@ describe("tracing, shutdown and configuration", () => {
 
   test("SIGTERM drains the edge: calls it accepted complete, later ones are refused, exit code 0", async () => {
     const validator = fx.mesh.processes.get("validator")!;
-    const codes: Code[] = [];
-    let ok = 0;
-    let stop = false;
-    const caller = async (k: number) => {
-      for (let i = k; !stop; i += 4) {
-        try {
-          await fx.scoring.score({ model: MODEL, inputs: rows[i % rows.length]! }, { timeoutMs: 2000 });
-          ok++;
-        } catch (err) {
-          codes.push(ConnectError.from(err).code);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    };
-    const callers = [0, 1, 2, 3].map((k) => caller(k));
+    const load = scoreUntilStopped(fx.scoring, MODEL, rows);
     await new Promise((r) => setTimeout(r, 300));
     const exited = new Promise<number | null>((r) => validator.once("exit", (code) => r(code)));
     validator.kill("SIGTERM");
     assert.equal(await exited, 0);
     await new Promise((r) => setTimeout(r, 200));
-    stop = true;
-    await Promise.all(callers);
-    assert.ok(ok > 0);
-    assert.ok(codes.length > 0, "calls after the shutdown are refused");
+    await load.stop();
+    assert.ok(load.ok() > 0);
+    assert.ok(load.codes.length > 0, "calls after the shutdown are refused");
     assert.deepEqual(
-      [...new Set(codes)],
+      [...new Set(load.codes)],
       [Code.Unavailable],
       "no call was cut off mid-way (only UNAVAILABLE: nobody listening)",
     );

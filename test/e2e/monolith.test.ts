@@ -2,7 +2,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
+import { scoreUntilStopped } from "../support/drain-load.js";
 import { Decision } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { creditRows } from "../support/credit-data.js";
 import { rejectionOf } from "../support/in-process.js";
@@ -102,29 +103,18 @@ describe("monolithic mode: the five services in one process", () => {
 
   test("SIGTERM drains every service, the edge first and the monitor last; calls are completed or refused", async () => {
     const child = fx.mesh.processes.get("validator")!;
-    const codes: Code[] = [];
-    let ok = 0;
-    let stop = false;
-    const caller = async (k: number) => {
-      for (let i = k; !stop; i += 4) {
-        try {
-          await fx.scoring.score({ model: MODEL, inputs: rows[i % rows.length]! }, { timeoutMs: 2000 });
-          ok++;
-        } catch (err) {
-          codes.push(ConnectError.from(err).code);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    };
-    const callers = [0, 1, 2, 3].map((k) => caller(k));
+    const load = scoreUntilStopped(fx.scoring, MODEL, rows);
     await new Promise((r) => setTimeout(r, 300));
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     child.kill("SIGTERM");
     assert.equal(await exited, 0);
-    stop = true;
-    await Promise.all(callers);
-    assert.ok(ok > 0);
-    assert.deepEqual([...new Set(codes)], codes.length ? [Code.Unavailable] : [], "no call was cut off mid-way");
+    await load.stop();
+    assert.ok(load.ok() > 0);
+    assert.deepEqual(
+      [...new Set(load.codes)],
+      load.codes.length ? [Code.Unavailable] : [],
+      "no call was cut off mid-way",
+    );
     // The one log, in the order the lines were written.
     const lines = readFileSync(join(fx.mesh.logDir, "monolith.log"), "utf8")
       .split("\n")
