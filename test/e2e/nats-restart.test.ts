@@ -187,12 +187,12 @@ describe("NATS SIGKILLed under load and restarted on the same port and store", (
       assert.ok((await rowsOn2()) >= base + 50, "worker 2 takes part of the load");
       transport.close();
       fx.mesh.processes.get("model-worker-2")!.kill("SIGKILL");
-      const { adopted, propagationMs } = await breakerAdoption(fx, target);
+      const { opener, adopter, adopted, propagationMs } = await breakerAdoption(fx, target);
       await sleep(1000);
       const s = await l.stop();
       console.log(`# after the restart, SIGKILL of one of two workers: ${loadSummary(s)}`);
       console.log(
-        `# breaker propagation router → router-2: ${propagationMs} ms (router-2's own measure: ${String(adopted["propagationMs"])} ms)`,
+        `# breaker propagation ${opener} → ${adopter}: ${propagationMs} ms (${adopter}'s own measure: ${String(adopted["propagationMs"])} ms)`,
       );
       assert.deepEqual(s.failed, [], "no client call fails");
       assert.equal(adopted["msg"], "circuit breaker opened by another replica: adopted");

@@ -61,7 +61,7 @@ describe("resilience: breakers shared across routers, the fallback cascade under
       await sleep(steadyFrom + P99_BEFORE_MS - performance.now());
       const killedAt = performance.now();
       fx.mesh.processes.get("model-worker-2")!.kill("SIGKILL");
-      const { adopted, propagationMs } = await breakerAdoption(fx, target);
+      const { opener, adopter, adopted, propagationMs } = await breakerAdoption(fx, target);
       await sleep(Math.max(2000, killedAt + P99_AFTER_MS - performance.now()));
       const s = await l.stop();
       const before = latencyQuantile(s, 0.99, killedAt - P99_BEFORE_MS, killedAt);
@@ -72,7 +72,7 @@ describe("resilience: breakers shared across routers, the fallback cascade under
         `bound 3 × max(before, ${P99_FLOOR_MS} ms) = ${(3 * Math.max(before.ms, P99_FLOOR_MS)).toFixed(1)} ms`;
       console.log(`# SIGKILL of one of two workers: ${loadSummary(s)}`);
       console.log(
-        `# breaker propagation router → router-2: ${propagationMs} ms (router-2's own measure: ${String(adopted["propagationMs"])} ms)`,
+        `# breaker propagation ${opener} → ${adopter}: ${propagationMs} ms (${adopter}'s own measure: ${String(adopted["propagationMs"])} ms)`,
       );
       console.log(`# ${p99Line}`);
       assert.deepEqual(s.failed, [], "no client call fails");

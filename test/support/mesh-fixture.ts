@@ -145,24 +145,35 @@ export const CHAOS_ENV: Record<string, string> = {
 };
 
 /**
- * Waits for the first router to open the breaker of `target` and for router-2 to adopt that transition (their
- * log lines); `propagationMs` runs from the transition's time on the first router to router-2's log line.
+ * Waits for one router to open the breaker of `target` and for the other to adopt that transition (their log
+ * lines). Both routers take load, so either may open it first; when both open it on their own at once, the later
+ * transition wins the merge and is the one adopted. `propagationMs` runs from the transition's time on the opener
+ * to the adopter's log line.
  */
 export async function breakerAdoption(fx: MeshFixture, target: string) {
-  const opened = await waitFor(
-    "router to open the breaker of the killed worker",
-    () => fx.logLines("router").find((x) => x["msg"] === "circuit breaker opened" && x["target"] === target),
-    10_000,
-  );
-  const adopted = await waitFor(
-    "router-2 to adopt it",
-    () =>
+  const routers = ["router", "router-2"] as const;
+  const adoption = (opener: (typeof routers)[number]) => {
+    const adopter = opener === "router" ? "router-2" : "router";
+    const opened = fx.logLines(opener).find((x) => x["msg"] === "circuit breaker opened" && x["target"] === target);
+    const adopted =
+      opened &&
       fx
-        .logLines("router-2")
-        .find((x) => x["target"] === target && x["state"] === "OPEN" && x["epoch"] === opened["epoch"]),
-    5000,
+        .logLines(adopter)
+        .find(
+          (x) =>
+            x["msg"] === "circuit breaker opened by another replica: adopted" &&
+            x["target"] === target &&
+            x["epoch"] === opened["epoch"],
+        );
+    if (!opened || !adopted) return undefined;
+    const propagationMs = Date.parse(adopted["time"] as string) - (opened["at"] as number);
+    return { opener, adopter, opened, adopted, propagationMs };
+  };
+  return waitFor(
+    "a router to open the breaker of the killed worker and the other to adopt it",
+    () => adoption("router") ?? adoption("router-2"),
+    15_000,
   );
-  return { opened, adopted, propagationMs: Date.parse(adopted["time"] as string) - (opened["at"] as number) };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
