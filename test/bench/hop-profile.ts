@@ -20,12 +20,14 @@ import { STAGES, summarise, type CpuProfile } from "./profile-summary.js";
  *     validator Score (each includes every hop behind it);
  *  2. public decisions at 50 and at 1,000 requests/s (Poisson): each process's CPU per decision, main thread and
  *     other threads (/proc/<pid>/task), and the main thread's profile samples within the phase by stage.
- * Run: npm run build && node dist/test/bench/hop-profile.js [--quick] [--keep DIR] (keeps the .cpuprofile files)
+ * Run: npm run build && node dist/test/bench/hop-profile.js [--quick] [--monolithic] [--keep DIR]
+ * (`--monolithic`: the one-process mode; `--keep`: keeps the .cpuprofile files)
  * Prints markdown; writes test/bench/results/hop-profile.json.
  */
 const argv = process.argv.slice(2);
 const QUICK = argv.includes("--quick");
 const KEEP = argv.includes("--keep") ? argv[argv.indexOf("--keep") + 1] : undefined;
+const MONOLITHIC = argv.includes("--monolithic");
 const PHASES = QUICK
   ? [
       { rate: 50, seconds: 6 },
@@ -179,12 +181,13 @@ async function main(): Promise<void> {
   const dir = KEEP ?? mkdtempSync(join(tmpdir(), "scoremesh-prof-"));
   mkdirSync(dir, { recursive: true });
   process.env["SCOREMESH_NODE_ARGS"] = `--cpu-prof --cpu-prof-dir=${dir} --cpu-prof-interval=250`;
-  const sys = (await startBenchMesh(false))!;
+  const sys = (await startBenchMesh(MONOLITHIC))!;
   const phases: Phase[] = [];
   let hops: string[];
   const load0 = loadavg()[0]!;
   try {
-    await openLoop(sys.score, 400, QUICK ? 1 : 3, "uniform");
+    // Warm-up to the steady state: V8 keeps optimizing the services' code for 10–20 s at 200/s (floor.ts).
+    await openLoop(sys.score, 200, QUICK ? 3 : 30, "uniform");
     hops = await hopLatency(sys.mesh!, sys);
     for (const p of PHASES) phases.push(await phase(sys, p.rate, p.seconds));
   } finally {
