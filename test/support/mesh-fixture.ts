@@ -151,8 +151,7 @@ export const CHAOS_ENV: Record<string, string> = {
  * to the adopter's log line.
  */
 export async function breakerAdoption(fx: MeshFixture, target: string) {
-  const routers = ["router", "router-2"] as const;
-  const adoption = (opener: (typeof routers)[number]) => {
+  const adoption = (opener: "router" | "router-2") => {
     const adopter = opener === "router" ? "router-2" : "router";
     const opened = fx.logLines(opener).find((x) => x["msg"] === "circuit breaker opened" && x["target"] === target);
     const adopted =
