@@ -198,13 +198,19 @@ describe("automated rollouts: the monitor's controller promotes a good challenge
       for (const deadline = Date.now() + 20_000; !out.includes('"event":"started"') && Date.now() < deadline;)
         await sleep(100);
       assert.match(out, /"event":"started"/, "the rollout started");
-      await traffic(200); // about 100 canary decisions of the 300 the hold needs
       // What a replica received but had not shared when NATS died is its own; the scenario starts once some is shared.
+      // Records count from when the monitor's tick opens the step's window, which may be after the router applies
+      // the canary, so traffic goes on in small calls until some is shared: at most 400 rows, about 200 canary
+      // decisions of the 300 the hold needs.
       const sharedCanary = async () =>
         (await withRollouts((r) => r.windows(MODEL))).reduce((n, w) => n + w.canary.all.decisions, 0);
-      for (const deadline = Date.now() + 10_000; (await sharedCanary()) === 0 && Date.now() < deadline;)
+      let sent = 0;
+      for (const deadline = Date.now() + 15_000; (await sharedCanary()) === 0 && Date.now() < deadline;) {
+        if (sent < 400) sent += (await traffic(50)).length;
         await sleep(250);
-      assert.ok((await sharedCanary()) > 0, "the first monitor shared its window of the step");
+      }
+      assert.ok((await sharedCanary()) > 0, `the first monitor shared its window of the step (${sent} rows sent)`);
+      console.log(`# the first monitor shared ${await sharedCanary()} canary decisions after ${sent} rows`);
       await fx.mesh.stopNats("SIGKILL");
       p.kill("SIGKILL"); // the rollout runs in the monitor, not in meshctl
       // The first monitor (the one the routers send records to) stalls past its lease, so that the second one, which
