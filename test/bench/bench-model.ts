@@ -14,3 +14,16 @@ export const inputRows = creditRows(2000);
 /** The same rows as FP32 feature vectors: what the router sends the worker. */
 export const vectors = inputRows.map((r) => buildVector(spec, r).vector);
 export const cols = vectors[0]!.length;
+
+/** The vectors as the bytes of a raw FP32 input (`raw_input_contents`). */
+const rawVectors = vectors.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+
+/** A direct single-row ModelInfer of row `i` (raw FP32, as the router sends it) to the seeded champion. */
+export function singleRowInfer(i: number) {
+  return {
+    modelName: MODEL,
+    modelVersion: VERSION,
+    inputs: [{ name: "features", datatype: "FP32", shape: [1n, BigInt(cols)] }],
+    rawInputContents: [rawVectors[i % rawVectors.length]!],
+  };
+}

@@ -9,7 +9,7 @@ import { ScoringService } from "../../gen/scoremesh/scoring/v1/scoring_pb.js";
 import { PROJECT_ROOT, randomPorts, startMesh, type Mesh, type MeshOptions } from "../../deploy/local/mesh.js";
 import { stopProcess } from "../../deploy/local/nats-server.js";
 import { MeshCredentials, createGrpcTransport, withBearer } from "../../services/lib/rpc/index.js";
-import { MODEL, VERSION, cols, inputRows, vectors } from "./bench-model.js";
+import { MODEL, inputRows, singleRowInfer } from "./bench-model.js";
 
 /** A system under test, as the floor bench drives it: public decisions, direct worker calls, its processes. */
 export interface BenchSystem {
@@ -24,8 +24,6 @@ export interface BenchSystem {
   pids: Map<string, number>;
   stop: () => Promise<void>;
 }
-
-const raw = vectors.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
 
 /**
  * Starts a mesh with everything on (mutual TLS between services, API keys, durable audit, the monitor).
@@ -78,16 +76,7 @@ function meshSystem(mesh: Mesh, label: string, stopMesh: () => Promise<void>): B
     mesh,
     pids,
     score: (i) => edge.score({ model: MODEL, inputs: inputRows[i % inputRows.length]! }, { timeoutMs: 5000 }),
-    infer: (i) =>
-      worker.modelInfer(
-        {
-          modelName: MODEL,
-          modelVersion: VERSION,
-          inputs: [{ name: "features", datatype: "FP32", shape: [1n, BigInt(cols)] }],
-          rawInputContents: [raw[i % raw.length]!],
-        },
-        { timeoutMs: 5000 },
-      ),
+    infer: (i) => worker.modelInfer(singleRowInfer(i), { timeoutMs: 5000 }),
     stop: async () => {
       edgeTransport.close();
       workerTransport.close();
